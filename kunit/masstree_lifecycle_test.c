@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of a map's life: initialisation, node memory and destruction.
+ */
+#include <kunit/test.h>
+#include <linux/masstree.h>
+#include <linux/module.h>
+
+#include "node.h"
+#include "perm.h"
+
+static DEFINE_MASSTREE(lifecycle_static_map);
+
+/* Nodes still allocated by masstree.ko, after pending RCU frees ran. */
+static void settled_stats(struct mt_node_stats *stats)
+{
+	rcu_barrier();
+	mt_node_stats_read(stats);
+}
+
+static void expect_stats_equal(struct kunit *test, const struct mt_node_stats *a,
+			       const struct mt_node_stats *b)
+{
+	KUNIT_EXPECT_EQ(test, a->leaves, b->leaves);
+	KUNIT_EXPECT_EQ(test, a->internodes, b->internodes);
+	KUNIT_EXPECT_EQ(test, a->suffixes, b->suffixes);
+}
+
+static void masstree_init_gives_empty_map(struct kunit *test)
+{
+	struct masstree *mt = kunit_kzalloc(test, sizeof(*mt), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mt);
+	memset(mt, 0xa5, sizeof(*mt));
+	masstree_init(mt, 0);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt->root));
+	KUNIT_EXPECT_EQ(test, mt->flags, 0U);
+}
+
+static void define_masstree_gives_empty_map(struct kunit *test)
+{
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(lifecycle_static_map.root));
+	KUNIT_EXPECT_EQ(test, lifecycle_static_map.flags, 0U);
+}
+
+static void masstree_destroy_empty_map_frees_nothing(struct kunit *test)
+{
+	struct mt_node_stats before, after;
+	struct masstree mt;
+
+	masstree_init(&mt, 0);
+	settled_stats(&before);
+	masstree_destroy(&mt);
+	settled_stats(&after);
+	expect_stats_equal(test, &before, &after);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt.root));
+}
+
+static void mt_leaf_alloc_gives_empty_leaf(struct kunit *test)
+{
+	struct mt_node_stats before, during, after;
+	struct mt_leaf *leaf;
+
+	settled_stats(&before);
+	leaf = mt_leaf_alloc(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, leaf);
+	mt_node_stats_read(&during);
+	KUNIT_EXPECT_EQ(test, during.leaves, before.leaves + 1);
+	KUNIT_EXPECT_TRUE(test, mt_node_is_leaf(&leaf->node));
+	KUNIT_EXPECT_EQ(test, mt_perm_size(leaf->permutation), 0U);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(leaf->node.parent));
+	mt_node_free(&leaf->node);
+	settled_stats(&after);
+	expect_stats_equal(test, &before, &after);
+}
+
+static void mt_internode_alloc_counts_and_frees(struct kunit *test)
+{
+	struct mt_node_stats before, during, after;
+	struct mt_internode *in;
+
+	settled_stats(&before);
+	in = mt_internode_alloc(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, in);
+	mt_node_stats_read(&during);
+	KUNIT_EXPECT_EQ(test, during.internodes, before.internodes + 1);
+	KUNIT_EXPECT_FALSE(test, mt_node_is_leaf(&in->node));
+	KUNIT_EXPECT_EQ(test, in->nkeys, 0);
+	mt_node_free(&in->node);
+	settled_stats(&after);
+	expect_stats_equal(test, &before, &after);
+}
+
+static void mt_suffix_alloc_copies_bytes(struct kunit *test)
+{
+	static const u8 bytes[] = "a suffix of some length";
+	struct mt_node_stats before, after;
+	struct mt_suffix *sfx;
+
+	settled_stats(&before);
+	sfx = mt_suffix_alloc(bytes, sizeof(bytes), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, sfx);
+	KUNIT_EXPECT_EQ(test, sfx->len, (u32)sizeof(bytes));
+	KUNIT_EXPECT_EQ(test, memcmp(sfx->data, bytes, sizeof(bytes)), 0);
+	mt_suffix_free(sfx);
+	settled_stats(&after);
+	expect_stats_equal(test, &before, &after);
+}
+
+/* Put a key in the next free slot of @leaf and publish it. */
+static void leaf_append(struct mt_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
+			struct mt_suffix *sfx)
+{
+	u64 perm = leaf->permutation;
+	unsigned int n = mt_perm_size(perm);
+	unsigned int slot = mt_perm_slot(perm, n);
+
+	leaf->ikey[slot] = ikey;
+	leaf->keylenx[slot] = keylenx;
+	RCU_INIT_POINTER(leaf->lv[slot], lv);
+	RCU_INIT_POINTER(leaf->suffix[slot], sfx);
+	leaf->permutation = perm + 1;
+}
+
+/*
+ * Two layers under an internode: destroy must find and free every node and
+ * suffix, however deep the layers, without touching the entries.
+ */
+static void masstree_destroy_frees_every_layer(struct kunit *test)
+{
+	static const u8 tail[] = "tail bytes";
+	struct mt_node_stats before, built, after;
+	struct mt_leaf *left, *right, *layer1, *layer2;
+	struct mt_internode *in;
+	struct masstree mt;
+	int entry;
+
+	masstree_init(&mt, 0);
+	settled_stats(&before);
+	in = mt_internode_alloc(GFP_KERNEL);
+	left = mt_leaf_alloc(GFP_KERNEL);
+	right = mt_leaf_alloc(GFP_KERNEL);
+	layer1 = mt_leaf_alloc(GFP_KERNEL);
+	layer2 = mt_leaf_alloc(GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, in && left && right && layer1 && layer2);
+
+	leaf_append(layer2, 7, 8, &entry, mt_suffix_alloc(tail, sizeof(tail), GFP_KERNEL));
+	leaf_append(layer1, 1, MT_KLX_LAYER, layer2, NULL);
+	leaf_append(layer1, 2, 3, &entry, NULL);
+	leaf_append(left, 10, MT_KLX_LAYER, layer1, NULL);
+	leaf_append(right, 20, 8, &entry, NULL);
+	in->nkeys = 1;
+	in->ikey[0] = 20;
+	RCU_INIT_POINTER(in->child[0], &left->node);
+	RCU_INIT_POINTER(in->child[1], &right->node);
+	rcu_assign_pointer(mt.root, &in->node);
+
+	mt_node_stats_read(&built);
+	KUNIT_EXPECT_EQ(test, built.leaves, before.leaves + 4);
+	KUNIT_EXPECT_EQ(test, built.internodes, before.internodes + 1);
+	KUNIT_EXPECT_EQ(test, built.suffixes, before.suffixes + 1);
+
+	masstree_destroy(&mt);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt.root));
+	settled_stats(&after);
+	expect_stats_equal(test, &before, &after);
+}
+
+static struct kunit_case masstree_lifecycle_cases[] = {
+	KUNIT_CASE(masstree_init_gives_empty_map),
+	KUNIT_CASE(define_masstree_gives_empty_map),
+	KUNIT_CASE(masstree_destroy_empty_map_frees_nothing),
+	KUNIT_CASE(mt_leaf_alloc_gives_empty_leaf),
+	KUNIT_CASE(mt_internode_alloc_counts_and_frees),
+	KUNIT_CASE(mt_suffix_alloc_copies_bytes),
+	KUNIT_CASE(masstree_destroy_frees_every_layer),
+	{}
+};
+
+static struct kunit_suite masstree_lifecycle_suite = {
+	.name = "masstree_lifecycle",
+	.test_cases = masstree_lifecycle_cases,
+};
+
+kunit_test_suite(masstree_lifecycle_suite);
+
+MODULE_DESCRIPTION("KUnit tests of masstree's map lifecycle and node memory");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _MASSTREE_DEBUGFS_H
+#define _MASSTREE_DEBUGFS_H
+
+void mt_debugfs_init(void);
+void mt_debugfs_exit(void);
+
+#endif /* _MASSTREE_DEBUGFS_H */

@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
+# The core's object files: one list for Kbuild and for the userspace
+# build in tools/. The character device and debugfs are kernel-only.
+MASSTREE_CORE_OBJS := node.o map.o

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A map's life: initialisation and destruction.
+ */
+#include <linux/export.h>
+#include <linux/masstree.h>
+#include <linux/sched.h>
+
+#include "node.h"
+#include "perm.h"
+
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+/* The lockdep class of the node locks of maps made by DEFINE_MASSTREE(). */
+struct lock_class_key masstree_static_key;
+EXPORT_SYMBOL_GPL(masstree_static_key);
+#endif
+
+/**
+ * __masstree_init() - initialise an empty map; use masstree_init().
+ * @mt: the map.
+ * @flags: MASSTREE_F_* flags.
+ * @name: name of the map's lockdep class.
+ * @key: the map's lockdep class key, one per call site.
+ *
+ * Context: Any context.
+ */
+void __masstree_init(struct masstree *mt, unsigned int flags,
+		     const char *name, struct lock_class_key *key)
+{
+	RCU_INIT_POINTER(mt->root, NULL);
+	mt->flags = flags;
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	lockdep_init_map(&mt->dep_map, name, key, 0);
+#endif
+}
+EXPORT_SYMBOL_GPL(__masstree_init);
+
+/*
+ * destroy's work list is threaded through the nodes' rcu_head, which is
+ * unused until the node is handed to call_rcu(): no allocation, no
+ * recursion, and stack use independent of the number of layers.
+ */
+static void mt_push(struct mt_node **list, struct mt_node *node)
+{
+	node->rcu.next = (struct callback_head *)*list;
+	*list = node;
+}
+
+static struct mt_node *mt_pop(struct mt_node **list)
+{
+	struct mt_node *node = *list;
+
+	if (node)
+		*list = (struct mt_node *)node->rcu.next;
+	return node;
+}
+
+/* Queue a leaf's next layers and free its suffixes. */
+static void mt_leaf_release(struct mt_leaf *leaf, struct mt_node **list)
+{
+	u64 perm = leaf->permutation;
+	unsigned int i;
+
+	for (i = 0; i < mt_perm_size(perm); i++) {
+		unsigned int slot = mt_perm_slot(perm, i);
+		struct mt_suffix *sfx;
+
+		if (leaf->keylenx[slot] == MT_KLX_LAYER)
+			mt_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
+		sfx = rcu_dereference_protected(leaf->suffix[slot], 1);
+		if (sfx)
+			mt_suffix_free(sfx);
+	}
+}
+
+/**
+ * masstree_destroy() - free every node of a map.
+ * @mt: the map.
+ *
+ * The entries are not freed: they belong to the caller. Nodes are freed
+ * after an RCU grace period, so readers still inside rcu_read_lock() stay
+ * safe, but no new operation may start on @mt, and no writer may run
+ * concurrently. Afterwards @mt is an empty map and may be used again.
+ *
+ * Context: Process context. Takes no locks; the caller excludes writers.
+ */
+void masstree_destroy(struct masstree *mt)
+{
+	struct mt_node *list = NULL;
+	struct mt_node *node;
+
+	node = rcu_dereference_protected(mt->root, 1);
+	RCU_INIT_POINTER(mt->root, NULL);
+	if (node)
+		mt_push(&list, node);
+
+	while ((node = mt_pop(&list))) {
+		if (mt_node_is_leaf(node)) {
+			mt_leaf_release(container_of(node, struct mt_leaf, node), &list);
+		} else {
+			struct mt_internode *in;
+			unsigned int i;
+
+			in = container_of(node, struct mt_internode, node);
+			for (i = 0; i <= in->nkeys; i++)
+				mt_push(&list, rcu_dereference_protected(in->child[i], 1));
+		}
+		mt_node_free(node);
+		cond_resched();
+	}
+}
+EXPORT_SYMBOL_GPL(masstree_destroy);

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The whole test suite (`make check`). Stages, each with a time cap (warm):
+#   deps, kernels   install packages; build or find the cached kernels
+#   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
+#   build           stock headers W=1, sparse C=2, call graph and
+#                   stack frames, KASAN and KCSAN kernels, selftests (120 s)
+#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (240 s)
+#   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (180 s)
+#   harness         the harness catches each kind of failure         (120 s)
+# Every stage prints PASS/FAIL lines; the last line is the total,
+# "N passed, N failed". Exit status 1 on any failure.
+#
+#   scripts/check.sh [--areas "lifecycle ..."] [--selftests "prog ..."]
+#                    [--stages "lint build vm-kasan ..."]
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan harness"
+# Internal: run one stage body (under the caller's timeout).
+if [ "${1:-}" = --run ]; then
+	shift
+	body=$1
+	shift
+	areas=$MT_AREAS selftests=$MT_SELFTESTS out=$MT_CHECK_OUT
+	cd "$MT_ROOT" || exit 1
+	run_body=1
+fi
+while [ -z "${run_body:-}" ] && [ $# -gt 0 ]; do
+	case $1 in
+	--areas) areas=$2 ;;
+	--selftests) selftests=$2 ;;
+	--stages) stages=$2 ;;
+	*) mt_die "unknown option $1" ;;
+	esac
+	shift 2
+done
+cd "$MT_ROOT" || exit 1
+if [ -z "${run_body:-}" ]; then
+[ -n "$areas" ] || areas=$(ls kunit/masstree_*_test.c | sed 's|kunit/masstree_\(.*\)_test.c|\1|' | xargs)
+[ -n "$selftests" ] || selftests=$(sed -n 's/^TEST_GEN_PROGS := //p' selftests/Makefile)
+
+out=$MT_BUILD/check
+rm -rf "$out"
+mkdir -p "$out"
+start=$(date +%s)
+fi
+
+# Run one stage under a time cap; collect its PASS/FAIL lines.
+stage() {
+	local name=$1 cap=$2 t0 rc
+	shift 2
+	t0=$(date +%s)
+	mt_log "stage $name (cap ${cap}s)"
+	MT_AREAS=$areas MT_SELFTESTS=$selftests MT_CHECK_OUT=$out \
+		timeout -k 10 "$cap" "$0" --run "$@" >"$out/$name.out" 2>"$out/$name.err"
+	rc=$?
+	grep -E '^(PASS|FAIL) ' "$out/$name.out" >"$out/$name.summary"
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "FAIL stage:$name: over its ${cap}s cap" >>"$out/$name.summary"
+	elif [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out/$name.summary"; then
+		echo "FAIL stage:$name: exit status $rc (see $out/$name.err)" >>"$out/$name.summary"
+		tail -n 20 "$out/$name.err" >&2
+	fi
+	cat "$out/$name.summary"
+	grep -q '^FAIL ' "$out/$name.summary" && tail -n 40 "$out/$name.err" >&2
+	mt_log "stage $name: $(grep -c '^PASS ' "$out/$name.summary") passed, $(grep -c '^FAIL ' "$out/$name.summary") failed, $(($(date +%s) - t0))s"
+}
+
+# Stage bodies: each prints PASS/FAIL lines.
+build_stage() {
+	local stock kasan kcsan fail=0
+	stock=/usr/src/linux-headers-$(mt_stock_release)
+	kasan=$(scripts/build-kernel.sh kasan) && kcsan=$(scripts/build-kernel.sh kcsan) || return 1
+	try() {
+		local name=$1
+		shift
+		if "$@" >"$out/build-$name.log" 2>&1; then
+			echo "PASS build:$name"
+		else
+			echo "FAIL build:$name: see $out/build-$name.log"
+			cat "$out/build-$name.log" >&2
+			fail=1
+		fi
+	}
+	try stock-w1 scripts/build-modules.sh "$stock" "$MT_BUILD/stock"
+	try sparse scripts/build-modules.sh "$stock" "$MT_BUILD/sparse" C=2 CHECK=sparse
+	try kasan scripts/build-modules.sh "$kasan" "$MT_BUILD/kasan"
+	try kcsan scripts/build-modules.sh "$kcsan" "$MT_BUILD/kcsan"
+	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
+	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
+		>"$out/build-callgraph.log" 2>&1; then
+		python3 scripts/check-stack.py --limit 512 \
+			$(ls "$MT_BUILD"/callgraph/src/masstree/*.ci | grep -v '\.mod\.ci$') || fail=1
+	else
+		echo "FAIL build:callgraph: see $out/build-callgraph.log"
+		fail=1
+	fi
+	return $fail
+}
+
+vm_stage() {
+	local variant=$1 kernel plan=$out/plan-$1
+	kernel=$(scripts/build-kernel.sh "$variant") || return 1
+	{
+		echo "insmod masstree.ko"
+		for p in $selftests; do echo "selftest $p"; done
+		for a in $areas; do
+			echo "kunit masstree_${a}_test.ko $(grep -cE '^\s*KUNIT_CASE(_PARAM)?\(' "kunit/masstree_${a}_test.c")"
+		done
+		echo "rmmod masstree"
+		[ "$variant" = kasan ] && echo "kmemleak"
+	} >"$plan"
+	scripts/vm-run.sh --kernel "$kernel/bzImage" --plan "$plan" --out "$MT_BUILD/vm-$variant" \
+		--modules "$MT_BUILD/$variant/ko" --selftests "$MT_BUILD/selftests" \
+		--timeout "$2" --smp 2 --mem 2G | sed "s/^\(PASS\|FAIL\) /\1 $variant:/"
+}
+
+kernels_stage() {
+	local v
+	for v in kasan kcsan; do
+		if scripts/build-kernel.sh "$v" >/dev/null; then
+			echo "PASS kernel:$v"
+		else
+			echo "FAIL kernel:$v: the build failed"
+		fi
+	done
+}
+
+if [ -n "${run_body:-}" ]; then
+	"$body" "$@"
+	exit
+fi
+
+scripts/install-deps.sh || mt_die "cannot install the dependencies"
+for s in $stages; do
+	case $s in
+	kernels) stage kernels 2700 kernels_stage ;;
+	lint) stage lint 60 scripts/lint.sh ;;
+	build) stage build 120 build_stage ;;
+	vm-kasan) stage vm-kasan 240 vm_stage kasan 220 ;;
+	vm-kcsan) stage vm-kcsan 180 vm_stage kcsan 160 ;;
+	harness) stage harness 120 scripts/check-harness.sh ;;
+	*) mt_die "unknown stage $s" ;;
+	esac
+done
+
+cat "$out"/*.summary >"$out/all.summary"
+passed=$(grep -c '^PASS ' "$out/all.summary")
+failed=$(grep -c '^FAIL ' "$out/all.summary")
+mt_log "make check took $(($(date +%s) - start))s; failures:"
+grep '^FAIL ' "$out/all.summary" >&2
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Style and documentation checks; one PASS/FAIL line per file or symbol.
+#   checkpatch --strict --no-tree on every C source and header;
+#   kernel-doc -Werror on every file with kernel-doc comments;
+#   every exported symbol documented with Context: and Return:.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+src=$(mt_kernel_source)
+cd "$MT_ROOT" || exit 1
+mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^build/' | sort)
+fail=0
+
+for f in "${files[@]}"; do
+	out=$("$src/scripts/checkpatch.pl" --strict --no-tree --quiet --no-summary \
+		--show-types -f "$f" 2>&1)
+	if [ -n "$out" ]; then
+		echo "FAIL checkpatch:$f: $(echo "$out" | grep -m1 -E '^(ERROR|WARNING|CHECK)')"
+		echo "$out" | sed 's/^/    /' >&2
+		fail=1
+	else
+		echo "PASS checkpatch:$f"
+	fi
+done
+
+for f in "${files[@]}"; do
+	grep -q '^/\*\*$' "$f" || continue
+	# Return: and Context: of exports are check-exports.py's job; 6.1's
+	# kernel-doc -v flags any description of a function without parameters.
+	out=$("$src/scripts/kernel-doc" -none -Werror "$f" 2>&1)
+	if [ -n "$out" ]; then
+		echo "FAIL kernel-doc:$f: $(echo "$out" | head -n 1)"
+		echo "$out" | sed 's/^/    /' >&2
+		fail=1
+	else
+		echo "PASS kernel-doc:$f"
+	fi
+done
+
+python3 "$MT_ROOT/scripts/check-exports.py" masstree include || fail=1
+exit $fail
