@@ -88,6 +88,9 @@ build_stage() {
 	try sparse scripts/build-modules.sh "$stock" "$MT_BUILD/sparse" C=2 CHECK=sparse
 	try kasan scripts/build-modules.sh "$kasan" "$MT_BUILD/kasan"
 	try kcsan scripts/build-modules.sh "$kcsan" "$MT_BUILD/kcsan"
+	try consumer-stock scripts/build-consumer.sh "$stock" "$MT_BUILD/stock"
+	try consumer-kasan scripts/build-consumer.sh "$kasan" "$MT_BUILD/kasan"
+	try consumer-kcsan scripts/build-consumer.sh "$kcsan" "$MT_BUILD/kcsan"
 	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
@@ -109,6 +112,8 @@ vm_stage() {
 		for a in $areas; do
 			echo "kunit masstree_${a}_test.ko $(grep -cE '^\s*KUNIT_CASE(_PARAM)?\(' "kunit/masstree_${a}_test.c")"
 		done
+		echo "insmod masstree_consumer.ko"
+		echo "rmmod masstree_consumer"
 		echo "rmmod masstree"
 		[ "$variant" = kasan ] && echo "kmemleak"
 	} >"$plan"

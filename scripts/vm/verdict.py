@@ -103,7 +103,7 @@ def main():
         record(True, 'vm: plan ran to its end')
 
     for line in results:
-        m = re.match(r'STATUS (\S+) (\d+)$', line)
+        m = re.match(r'STATUS (.+) (\d+)$', line)
         if m:
             record(m.group(2) == '0', m.group(1), f'exit status {m.group(2)}')
 
