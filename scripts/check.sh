@@ -91,6 +91,7 @@ build_stage() {
 	try consumer-stock scripts/build-consumer.sh "$stock" "$MT_BUILD/stock"
 	try consumer-kasan scripts/build-consumer.sh "$kasan" "$MT_BUILD/kasan"
 	try consumer-kcsan scripts/build-consumer.sh "$kcsan" "$MT_BUILD/kcsan"
+	mkdir -p "$MT_BUILD/selftests"
 	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
