@@ -56,13 +56,33 @@ static void masstree_destroy_empty_map_frees_nothing(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt.root));
 }
 
-static void mt_leaf_alloc_gives_empty_leaf(struct kunit *test)
+static struct mt_leaf *new_leaf(void)
+{
+	struct mt_node *node = mt_node_alloc(GFP_KERNEL);
+
+	if (!node)
+		return NULL;
+	mt_node_init_leaf(node, 0);
+	return mt_to_leaf(node);
+}
+
+static struct mt_internode *new_internode(void)
+{
+	struct mt_node *node = mt_node_alloc(GFP_KERNEL);
+
+	if (!node)
+		return NULL;
+	mt_node_init_internode(node, 0);
+	return mt_to_internode(node);
+}
+
+static void mt_node_init_leaf_gives_empty_leaf(struct kunit *test)
 {
 	struct mt_node_stats before, during, after;
 	struct mt_leaf *leaf;
 
 	settled_stats(&before);
-	leaf = mt_leaf_alloc(GFP_KERNEL);
+	leaf = new_leaf();
 	KUNIT_ASSERT_NOT_NULL(test, leaf);
 	mt_node_stats_read(&during);
 	KUNIT_EXPECT_EQ(test, during.leaves, before.leaves + 1);
@@ -74,13 +94,13 @@ static void mt_leaf_alloc_gives_empty_leaf(struct kunit *test)
 	expect_stats_equal(test, &before, &after);
 }
 
-static void mt_internode_alloc_counts_and_frees(struct kunit *test)
+static void mt_node_init_internode_counts_and_frees(struct kunit *test)
 {
 	struct mt_node_stats before, during, after;
 	struct mt_internode *in;
 
 	settled_stats(&before);
-	in = mt_internode_alloc(GFP_KERNEL);
+	in = new_internode();
 	KUNIT_ASSERT_NOT_NULL(test, in);
 	mt_node_stats_read(&during);
 	KUNIT_EXPECT_EQ(test, during.internodes, before.internodes + 1);
@@ -91,14 +111,14 @@ static void mt_internode_alloc_counts_and_frees(struct kunit *test)
 	expect_stats_equal(test, &before, &after);
 }
 
-static void mt_suffix_alloc_copies_bytes(struct kunit *test)
+static void mt_suffix_make_copies_bytes(struct kunit *test)
 {
 	static const u8 bytes[] = "a suffix of some length";
 	struct mt_node_stats before, after;
 	struct mt_suffix *sfx;
 
 	settled_stats(&before);
-	sfx = mt_suffix_alloc(bytes, sizeof(bytes), GFP_KERNEL);
+	sfx = mt_suffix_make(bytes, sizeof(bytes), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, sfx);
 	KUNIT_EXPECT_EQ(test, sfx->len, (u32)sizeof(bytes));
 	KUNIT_EXPECT_EQ(test, memcmp(sfx->data, bytes, sizeof(bytes)), 0);
@@ -137,14 +157,14 @@ static void masstree_destroy_frees_every_layer(struct kunit *test)
 
 	masstree_init(&mt, 0);
 	settled_stats(&before);
-	in = mt_internode_alloc(GFP_KERNEL);
-	left = mt_leaf_alloc(GFP_KERNEL);
-	right = mt_leaf_alloc(GFP_KERNEL);
-	layer1 = mt_leaf_alloc(GFP_KERNEL);
-	layer2 = mt_leaf_alloc(GFP_KERNEL);
+	in = new_internode();
+	left = new_leaf();
+	right = new_leaf();
+	layer1 = new_leaf();
+	layer2 = new_leaf();
 	KUNIT_ASSERT_TRUE(test, in && left && right && layer1 && layer2);
 
-	leaf_append(layer2, 7, 8, &entry, mt_suffix_alloc(tail, sizeof(tail), GFP_KERNEL));
+	leaf_append(layer2, 7, 8, &entry, mt_suffix_make(tail, sizeof(tail), GFP_KERNEL));
 	leaf_append(layer1, 1, MT_KLX_LAYER, layer2, NULL);
 	leaf_append(layer1, 2, 3, &entry, NULL);
 	leaf_append(left, 10, MT_KLX_LAYER, layer1, NULL);
@@ -170,9 +190,9 @@ static struct kunit_case masstree_lifecycle_cases[] = {
 	KUNIT_CASE(masstree_init_gives_empty_map),
 	KUNIT_CASE(define_masstree_gives_empty_map),
 	KUNIT_CASE(masstree_destroy_empty_map_frees_nothing),
-	KUNIT_CASE(mt_leaf_alloc_gives_empty_leaf),
-	KUNIT_CASE(mt_internode_alloc_counts_and_frees),
-	KUNIT_CASE(mt_suffix_alloc_copies_bytes),
+	KUNIT_CASE(mt_node_init_leaf_gives_empty_leaf),
+	KUNIT_CASE(mt_node_init_internode_counts_and_frees),
+	KUNIT_CASE(mt_suffix_make_copies_bytes),
 	KUNIT_CASE(masstree_destroy_frees_every_layer),
 	{}
 };

@@ -6,8 +6,18 @@
 #include <linux/masstree.h>
 #include <linux/sched.h>
 
+#include "internal.h"
 #include "node.h"
 #include "perm.h"
+
+static void mt_stats_reset(struct masstree *mt)
+{
+	atomic_long_set(&mt->nr_keys, 0);
+	atomic_long_set(&mt->nr_leaves, 0);
+	atomic_long_set(&mt->nr_internodes, 0);
+	atomic_long_set(&mt->nr_layers, 0);
+	atomic_long_set(&mt->nr_suffix_bytes, 0);
+}
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 /* The lockdep class of the node locks of maps made by DEFINE_MASSTREE(). */
@@ -29,8 +39,11 @@ void __masstree_init(struct masstree *mt, unsigned int flags,
 {
 	RCU_INIT_POINTER(mt->root, NULL);
 	mt->flags = flags;
+	mt_stats_reset(mt);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
+	/* One key, two classes: subclass 0 the writer phase, 1 the nodes. */
 	lockdep_init_map(&mt->dep_map, name, key, 0);
+	lockdep_init_map(&mt->node_map, name, key, 0);
 #endif
 }
 EXPORT_SYMBOL_GPL(__masstree_init);
@@ -96,17 +109,18 @@ void masstree_destroy(struct masstree *mt)
 
 	while ((node = mt_pop(&list))) {
 		if (mt_node_is_leaf(node)) {
-			mt_leaf_release(container_of(node, struct mt_leaf, node), &list);
+			mt_leaf_release(mt_to_leaf(node), &list);
 		} else {
 			struct mt_internode *in;
 			unsigned int i;
 
-			in = container_of(node, struct mt_internode, node);
+			in = mt_to_internode(node);
 			for (i = 0; i <= in->nkeys; i++)
 				mt_push(&list, rcu_dereference_protected(in->child[i], 1));
 		}
 		mt_node_free(node);
 		cond_resched();
 	}
+	mt_stats_reset(mt);
 }
 EXPORT_SYMBOL_GPL(masstree_destroy);

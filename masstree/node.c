@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Node memory: one kmem_cache per node kind, frees after an RCU grace
+ * Node memory: one kmem_cache for nodes of both kinds (a layer's root leaf
+ * becomes an internode in place when it splits), frees after an RCU grace
  * period, and live counters that module exit checks for leaks.
  */
 #include <linux/atomic.h>
 #include <linux/bug.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <kunit/visibility.h>
 
 #include "node.h"
 #include "perm.h"
 
-static struct kmem_cache *mt_leaf_cache;
-static struct kmem_cache *mt_internode_cache;
+static struct kmem_cache *mt_node_cache;
 
 /*
  * Counted here and not through slab statistics so that a leak is caught at
@@ -38,68 +40,100 @@ void mt_node_stats_read(struct mt_node_stats *stats)
 EXPORT_SYMBOL_IF_KUNIT(mt_node_stats_read);
 
 /**
- * mt_leaf_alloc() - allocate an empty leaf.
+ * mt_node_alloc() - allocate a node of no kind yet.
  * @gfp: allocation flags.
  *
  * Context: As @gfp allows.
- * Return: a zeroed leaf with an empty permutation, or NULL.
+ * Return: a zeroed node, to be given a kind by mt_node_init_leaf() or
+ * mt_node_init_internode(), or NULL.
  */
-struct mt_leaf *mt_leaf_alloc(gfp_t gfp)
+struct mt_node *mt_node_alloc(gfp_t gfp)
 {
-	struct mt_leaf *leaf = kmem_cache_zalloc(mt_leaf_cache, gfp);
+	return kmem_cache_zalloc(mt_node_cache, gfp);
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_node_alloc);
 
-	if (!leaf)
-		return NULL;
-	leaf->node.version = MT_V_LEAF;
+/**
+ * mt_node_init_leaf() - make a fresh node an empty leaf.
+ * @node: a node from mt_node_alloc(), not yet published.
+ * @flags: extra version bits (MT_V_ROOT).
+ *
+ * Context: Any context.
+ */
+void mt_node_init_leaf(struct mt_node *node, unsigned long flags)
+{
+	struct mt_leaf *leaf = mt_to_leaf(node);
+
+	memset(leaf, 0, sizeof(*leaf));
+	node->version = MT_V_LEAF | flags;
 	leaf->permutation = MT_PERM_EMPTY;
 	atomic_long_inc(&mt_live_leaves);
-	return leaf;
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_leaf_alloc);
+EXPORT_SYMBOL_IF_KUNIT(mt_node_init_leaf);
 
 /**
- * mt_internode_alloc() - allocate an empty internode.
- * @gfp: allocation flags.
+ * mt_node_init_internode() - make a fresh node an empty internode.
+ * @node: a node from mt_node_alloc(), not yet published.
+ * @flags: extra version bits (MT_V_ROOT).
  *
- * Context: As @gfp allows.
- * Return: a zeroed internode, or NULL.
+ * Context: Any context.
  */
-struct mt_internode *mt_internode_alloc(gfp_t gfp)
+void mt_node_init_internode(struct mt_node *node, unsigned long flags)
 {
-	struct mt_internode *in = kmem_cache_zalloc(mt_internode_cache, gfp);
-
-	if (!in)
-		return NULL;
+	memset(mt_to_internode(node), 0, sizeof(struct mt_internode));
+	node->version = flags;
 	atomic_long_inc(&mt_live_internodes);
-	return in;
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_internode_alloc);
+EXPORT_SYMBOL_IF_KUNIT(mt_node_init_internode);
 
 /**
- * mt_suffix_alloc() - allocate a key suffix holding a copy of some bytes.
- * @bytes: the bytes.
- * @len: how many.
- * @gfp: allocation flags.
+ * mt_node_leaf_to_internode() - account a root leaf turned internode.
+ * @node: the node.
  *
- * Context: As @gfp allows.
- * Return: the suffix, or NULL.
+ * Context: Any context.
  */
-struct mt_suffix *mt_suffix_alloc(const u8 *bytes, u32 len, gfp_t gfp)
+void mt_node_leaf_to_internode(struct mt_node *node)
 {
-	struct mt_suffix *sfx = kmalloc(struct_size(sfx, data, len), gfp);
-
-	if (!sfx)
-		return NULL;
-	sfx->len = len;
-	memcpy(sfx->data, bytes, len);
-	atomic_long_inc(&mt_live_suffixes);
-	return sfx;
+	atomic_long_dec(&mt_live_leaves);
+	atomic_long_inc(&mt_live_internodes);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_suffix_alloc);
+
+/* Only nodes given a kind are ever published, hence freed this way. */
+static void mt_node_uncount(struct mt_node *node)
+{
+	if (node->version & MT_V_LEAF)
+		atomic_long_dec(&mt_live_leaves);
+	else
+		atomic_long_dec(&mt_live_internodes);
+}
+
+/**
+ * mt_node_unuse() - take the kind back from a node that was never published.
+ * @node: the node; zeroed afterwards.
+ *
+ * Context: Any context.
+ */
+void mt_node_unuse(struct mt_node *node)
+{
+	mt_node_uncount(node);
+	memset(node, 0, MT_NODE_SIZE);
+}
+
+/**
+ * mt_node_discard() - free a node that was never published.
+ * @node: a node from mt_node_alloc() that no reader can have seen.
+ *
+ * Context: Any context.
+ */
+void mt_node_discard(struct mt_node *node)
+{
+	kmem_cache_free(mt_node_cache, node);
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_node_discard);
 
 /*
  * call_rcu() and not kfree_rcu(): rcu_barrier() in module exit must wait
- * for every pending free before the caches are destroyed, and in 6.1 it does
+ * for every pending free before the cache is destroyed, and in 6.1 it does
  * not wait for kfree_rcu() batches. The callbacks touch only the node, never
  * the map, which may be gone by then.
  */
@@ -107,19 +141,8 @@ static void mt_node_free_rcu(struct rcu_head *head)
 {
 	struct mt_node *node = container_of(head, struct mt_node, rcu);
 
-	if (node->version & MT_V_LEAF) {
-		kmem_cache_free(mt_leaf_cache, node);
-		atomic_long_dec(&mt_live_leaves);
-	} else {
-		kmem_cache_free(mt_internode_cache, node);
-		atomic_long_dec(&mt_live_internodes);
-	}
-}
-
-static void mt_suffix_free_rcu(struct rcu_head *head)
-{
-	kfree(container_of(head, struct mt_suffix, rcu));
-	atomic_long_dec(&mt_live_suffixes);
+	mt_node_uncount(node);
+	kmem_cache_free(mt_node_cache, node);
 }
 
 /**
@@ -135,6 +158,65 @@ void mt_node_free(struct mt_node *node)
 EXPORT_SYMBOL_IF_KUNIT(mt_node_free);
 
 /**
+ * mt_suffix_alloc() - allocate a suffix buffer.
+ * @cap: bytes it must hold.
+ * @gfp: allocation flags.
+ *
+ * Context: As @gfp allows.
+ * Return: the suffix, with len 0, or NULL.
+ */
+struct mt_suffix *mt_suffix_alloc(u32 cap, gfp_t gfp)
+{
+	struct mt_suffix *sfx = kmalloc(struct_size(sfx, data, cap), gfp);
+
+	if (!sfx)
+		return NULL;
+	sfx->len = 0;
+	atomic_long_inc(&mt_live_suffixes);
+	return sfx;
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_suffix_alloc);
+
+/**
+ * mt_suffix_make() - allocate a suffix holding a copy of some bytes.
+ * @bytes: the bytes.
+ * @len: how many.
+ * @gfp: allocation flags.
+ *
+ * Context: As @gfp allows.
+ * Return: the suffix, or NULL.
+ */
+struct mt_suffix *mt_suffix_make(const u8 *bytes, u32 len, gfp_t gfp)
+{
+	struct mt_suffix *sfx = mt_suffix_alloc(len, gfp);
+
+	if (sfx) {
+		sfx->len = len;
+		memcpy(sfx->data, bytes, len);
+	}
+	return sfx;
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_suffix_make);
+
+/**
+ * mt_suffix_discard() - free a suffix that was never published.
+ * @sfx: the suffix.
+ *
+ * Context: Any context.
+ */
+void mt_suffix_discard(struct mt_suffix *sfx)
+{
+	kfree(sfx);
+	atomic_long_dec(&mt_live_suffixes);
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_suffix_discard);
+
+static void mt_suffix_free_rcu(struct rcu_head *head)
+{
+	mt_suffix_discard(container_of(head, struct mt_suffix, rcu));
+}
+
+/**
  * mt_suffix_free() - free a suffix once current RCU readers are done with it.
  * @suffix: the suffix, already unreachable for new readers.
  *
@@ -147,29 +229,23 @@ void mt_suffix_free(struct mt_suffix *suffix)
 EXPORT_SYMBOL_IF_KUNIT(mt_suffix_free);
 
 /**
- * mt_node_caches_init() - create the node caches.
+ * mt_node_caches_init() - create the node cache.
  *
  * Context: Module init (process context, may sleep).
  * Return: 0, or -ENOMEM.
  */
 int mt_node_caches_init(void)
 {
-	mt_leaf_cache = KMEM_CACHE(mt_leaf, SLAB_HWCACHE_ALIGN);
-	if (!mt_leaf_cache)
-		return -ENOMEM;
-	mt_internode_cache = KMEM_CACHE(mt_internode, SLAB_HWCACHE_ALIGN);
-	if (!mt_internode_cache) {
-		kmem_cache_destroy(mt_leaf_cache);
-		return -ENOMEM;
-	}
-	return 0;
+	mt_node_cache = kmem_cache_create("masstree_node", MT_NODE_SIZE, 0,
+					  SLAB_HWCACHE_ALIGN, NULL);
+	return mt_node_cache ? 0 : -ENOMEM;
 }
 
 /**
- * mt_node_caches_exit() - destroy the node caches.
+ * mt_node_caches_exit() - destroy the node cache.
  *
- * Waits for the RCU callbacks that free nodes into the caches, then warns
- * about any node still allocated (a map never destroyed, or a leak).
+ * Waits for the RCU callbacks that free nodes into the cache, then reports
+ * any node still allocated: a map that was never destroyed, or a leak.
  *
  * Context: Module exit (process context, may sleep).
  */
@@ -177,11 +253,11 @@ void mt_node_caches_exit(void)
 {
 	struct mt_node_stats stats;
 
+	mt_preload_drain();
 	rcu_barrier();
 	mt_node_stats_read(&stats);
 	WARN(stats.leaves || stats.internodes || stats.suffixes,
 	     "masstree: %ld leaves, %ld internodes, %ld suffixes leaked\n",
 	     stats.leaves, stats.internodes, stats.suffixes);
-	kmem_cache_destroy(mt_internode_cache);
-	kmem_cache_destroy(mt_leaf_cache);
+	kmem_cache_destroy(mt_node_cache);
 }

@@ -15,26 +15,43 @@
 
 /*
  * keylenx of a leaf slot: 0..8 is the length of a key that ends within the
- * slice; the key continues in a suffix; the slot holds the next layer.
+ * slice; MT_KLX_SUFFIX: the key continues in a suffix; MT_KLX_LAYER: the
+ * slot holds the root of the next layer.
  */
 #define MT_KLX_SUFFIX	64
 #define MT_KLX_LAYER	128
 
-/* Version word bits that tell a node's kind (set at allocation). */
+/*
+ * The version word (see version.h): 6 flag bits, then two 29-bit counters.
+ * MT_V_LEAF and MT_V_ROOT are kind bits; the rest are state bits.
+ */
+#define MT_V_LOCKED	BIT(0)
+#define MT_V_INSERTING	BIT(1)
+#define MT_V_SPLITTING	BIT(2)
+#define MT_V_DELETED	BIT(3)
+#define MT_V_ROOT	BIT(4)
 #define MT_V_LEAF	BIT(5)
+#define MT_V_DIRTY	(MT_V_INSERTING | MT_V_SPLITTING)
+#define MT_V_VINSERT_SHIFT	6
+#define MT_V_VSPLIT_SHIFT	35
+#define MT_V_VINSERT_ONE	BIT(MT_V_VINSERT_SHIFT)
+#define MT_V_VSPLIT_ONE		BIT(MT_V_VSPLIT_SHIFT)
+#define MT_V_VINSERT_MASK	((BIT(29) - 1) << MT_V_VINSERT_SHIFT)
 
 struct mt_internode;
 
 /**
  * struct mt_node - the head shared by leaves and internodes.
  * @version: the version word (lock, dirty and kind bits, counters).
- * @parent: the internode above, or NULL for the root of a layer.
+ * @parent: for a non-root node, the internode above it; for the root of
+ *	a layer, the root of the layer above (NULL for the top layer).
+ *	Written only by the holder of the lock of the node's parent.
  * @rcu: frees the node after a grace period; before that, links it into
- *	masstree_destroy()'s work list.
+ *	a private list (reserve, destroy and validate work lists).
  */
 struct mt_node {
 	unsigned long version;
-	struct mt_internode __rcu *parent;
+	struct mt_node __rcu *parent;
 	struct rcu_head rcu;
 };
 
@@ -54,6 +71,8 @@ struct mt_suffix {
  * struct mt_leaf - a border node: keys of one layer and their values.
  * @node: the shared head.
  * @permutation: count and order of the live slots, published last.
+ * @lowkey: the smallest slice this leaf may hold (its B-link bound);
+ *	meaningless for the leftmost leaf of a layer.
  * @next: right sibling in this layer, or NULL.
  * @prev: left sibling in this layer, or NULL.
  * @keylenx: per slot, how the key ends (length within the slice, suffix or
@@ -61,10 +80,16 @@ struct mt_suffix {
  * @ikey: per slot, the key's 8-byte slice, big-endian as a u64.
  * @lv: per slot, the caller's entry or the root of the next layer.
  * @suffix: per slot, the key's bytes past the slice, if any.
+ *
+ * A layer's root leaf turns into an internode in place when it splits
+ * (the root grows in place), so every node is allocated big enough for
+ * both kinds, and a reader dereferences nothing it read from a node before
+ * validating the node's version.
  */
 struct mt_leaf {
 	struct mt_node node;
 	u64 permutation;
+	u64 lowkey;
 	struct mt_leaf __rcu *next;
 	struct mt_leaf __rcu *prev;
 	u8 keylenx[MT_NODE_WIDTH];
@@ -77,7 +102,7 @@ struct mt_leaf {
  * struct mt_internode - an interior node of one layer's B+tree.
  * @node: the shared head.
  * @nkeys: number of separator keys in @ikey.
- * @ikey: separator slices, ascending.
+ * @ikey: separator slices, ascending; child i holds [ikey[i-1], ikey[i]).
  * @child: @nkeys + 1 children.
  */
 struct mt_internode {
@@ -86,6 +111,10 @@ struct mt_internode {
 	u64 ikey[MT_NODE_WIDTH];
 	struct mt_node __rcu *child[MT_NODE_WIDTH + 1];
 };
+
+/* Every node is allocated this big, whatever its kind. */
+#define MT_NODE_SIZE	(sizeof(struct mt_leaf) > sizeof(struct mt_internode) ? \
+			 sizeof(struct mt_leaf) : sizeof(struct mt_internode))
 
 /**
  * struct mt_node_stats - nodes currently allocated by this module.
@@ -99,19 +128,36 @@ struct mt_node_stats {
 	long suffixes;
 };
 
-struct mt_leaf *mt_leaf_alloc(gfp_t gfp);
-struct mt_internode *mt_internode_alloc(gfp_t gfp);
-struct mt_suffix *mt_suffix_alloc(const u8 *bytes, u32 len, gfp_t gfp);
-void mt_node_free(struct mt_node *node);
-void mt_suffix_free(struct mt_suffix *suffix);
+static inline struct mt_leaf *mt_to_leaf(struct mt_node *node)
+{
+	return container_of(node, struct mt_leaf, node);
+}
+
+static inline struct mt_internode *mt_to_internode(struct mt_node *node)
+{
+	return container_of(node, struct mt_internode, node);
+}
 
 static inline bool mt_node_is_leaf(const struct mt_node *node)
 {
 	return READ_ONCE(node->version) & MT_V_LEAF;
 }
 
+struct mt_node *mt_node_alloc(gfp_t gfp);
+void mt_node_init_leaf(struct mt_node *node, unsigned long flags);
+void mt_node_init_internode(struct mt_node *node, unsigned long flags);
+void mt_node_leaf_to_internode(struct mt_node *node);
+void mt_node_unuse(struct mt_node *node);
+void mt_node_discard(struct mt_node *node);
+void mt_node_free(struct mt_node *node);
+struct mt_suffix *mt_suffix_alloc(u32 cap, gfp_t gfp);
+struct mt_suffix *mt_suffix_make(const u8 *bytes, u32 len, gfp_t gfp);
+void mt_suffix_discard(struct mt_suffix *sfx);
+void mt_suffix_free(struct mt_suffix *suffix);
+
 int mt_node_caches_init(void);
 void mt_node_caches_exit(void);
 void mt_node_stats_read(struct mt_node_stats *stats);
+void mt_preload_drain(void);
 
 #endif /* _MASSTREE_NODE_H */

@@ -28,4 +28,54 @@ static inline unsigned int mt_perm_slot(u64 perm, unsigned int i)
 	return (perm >> (4 * i + 4)) & 0xf;
 }
 
+static inline u64 mt_perm_set_slot(u64 perm, unsigned int i, unsigned int slot)
+{
+	perm &= ~(0xfULL << (4 * i + 4));
+	return perm | ((u64)slot << (4 * i + 4));
+}
+
+/*
+ * Insert the first free slot at position @pos: fields pos..n-1 move up one.
+ * The caller reads the chosen slot with mt_perm_slot(old, size) first.
+ */
+static inline u64 mt_perm_insert(u64 perm, unsigned int pos)
+{
+	unsigned int n = mt_perm_size(perm);
+	unsigned int slot = mt_perm_slot(perm, n);
+	unsigned int i;
+
+	for (i = n; i > pos; i--)
+		perm = mt_perm_set_slot(perm, i, mt_perm_slot(perm, i - 1));
+	perm = mt_perm_set_slot(perm, pos, slot);
+	return (perm & ~0xfULL) | (n + 1);
+}
+
+/*
+ * Remove the key at position @pos; its slot goes to the end of the free
+ * list so that it is reused last, which keeps readers that still look at
+ * it from retrying needlessly.
+ */
+static inline u64 mt_perm_remove(u64 perm, unsigned int pos)
+{
+	unsigned int n = mt_perm_size(perm);
+	unsigned int slot = mt_perm_slot(perm, pos);
+	unsigned int i;
+
+	for (i = pos; i < MT_NODE_WIDTH - 1; i++)
+		perm = mt_perm_set_slot(perm, i, mt_perm_slot(perm, i + 1));
+	perm = mt_perm_set_slot(perm, MT_NODE_WIDTH - 1, slot);
+	return (perm & ~0xfULL) | (n - 1);
+}
+
+/* Is @perm a permutation of slots 0..14 with a count of at most 15? */
+static inline bool mt_perm_valid(u64 perm)
+{
+	unsigned int seen = 0;
+	unsigned int i;
+
+	for (i = 0; i < MT_NODE_WIDTH; i++)
+		seen |= 1U << mt_perm_slot(perm, i);
+	return seen == (1U << MT_NODE_WIDTH) - 1;
+}
+
 #endif /* _MASSTREE_PERM_H */

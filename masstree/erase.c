@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Erase: remove a key from its leaf's permutation, then give back what
+ * emptied: the leaf (unlinked from its neighbours and its parent, the
+ * leftmost too), internodes left without children, and whole layers,
+ * walking up layer by layer. Never allocates.
+ */
+#include <linux/masstree.h>
+#include <linux/processor.h>
+
+#include "internal.h"
+#include "perm.h"
+#include "version.h"
+
+/* Queue a node, unlinked and unlocked, for an RCU-deferred free. */
+static void mt_erase_queue(struct mt_write *w, struct mt_node *node)
+{
+	node->rcu.next = (struct callback_head *)w->free_nodes;
+	w->free_nodes = node;
+}
+
+static void mt_erase_free(struct mt_write *w)
+{
+	struct mt_node *node;
+
+	while ((node = w->free_nodes)) {
+		w->free_nodes = (struct mt_node *)node->rcu.next;
+		mt_node_free(node);
+	}
+}
+
+/*
+ * Mark deleted, unlock and queue @node and its locked ancestors up to
+ * (not including) @stop. Returns how many internodes went.
+ */
+static long mt_erase_chain(struct mt_write *w, struct mt_node *node,
+			   struct mt_node *stop)
+{
+	long internodes = 0;
+
+	while (node != stop) {
+		struct mt_node *up = rcu_dereference_protected(node->parent, 1);
+
+		mt_mark(node, MT_V_DELETED);
+		if (!(READ_ONCE(node->version) & MT_V_LEAF))
+			internodes++;
+		mt_unlock(w->mt, node);
+		mt_erase_queue(w, node);
+		if (READ_ONCE(node->version) & MT_V_ROOT)
+			break;
+		node = up;
+	}
+	return internodes;
+}
+
+/* Remove child @j from a locked internode. */
+static void mt_internode_remove(struct mt_internode *p, unsigned int j)
+{
+	unsigned int i, n = p->nkeys;
+
+	mt_mark(&p->node, MT_V_INSERTING);
+	for (i = j; i < n; i++)
+		rcu_assign_pointer(p->child[i],
+				   rcu_dereference_protected(p->child[i + 1], 1));
+	for (i = j ? j - 1 : 0; i + 1 < n; i++)
+		WRITE_ONCE(p->ikey[i], p->ikey[i + 1]);
+	WRITE_ONCE(p->nkeys, n - 1);
+}
+
+/*
+ * Lock the left neighbour of an empty locked leaf, by trylock since the
+ * lock order is left to right. On failure unlock the leaf, let the holder
+ * go on, and relock: returns false if the leaf no longer needs removing.
+ */
+static bool mt_lock_prev(struct mt_write *w, struct mt_leaf *leaf,
+			 struct mt_leaf **prevp)
+{
+	struct masstree *mt = w->mt;
+	struct mt_leaf *prev;
+
+	for (;;) {
+		prev = rcu_dereference_protected(leaf->prev, 1);
+		if (!prev || mt_trylock(mt, &prev->node)) {
+			if (!prev || rcu_access_pointer(leaf->prev) == prev) {
+				*prevp = prev;
+				return true;
+			}
+			mt_unlock(mt, &prev->node);
+			continue;
+		}
+		mt_unlock(mt, &leaf->node);
+		cpu_relax();
+		mt_lock(mt, &leaf->node);
+		if ((READ_ONCE(leaf->node.version) & MT_V_DELETED) ||
+		    mt_perm_size(leaf->permutation)) {
+			mt_unlock(mt, &leaf->node);
+			return false;
+		}
+	}
+}
+
+/*
+ * Find and lock the leaf of the layer above that holds the slot for the
+ * deleted layer root @root, and remove that slot. The cursor moves to the
+ * layer above. Returns the locked leaf.
+ */
+static struct mt_leaf *mt_erase_layer_slot(struct mt_write *w,
+					   struct mt_node *root)
+{
+	struct mt_cursor *c = &w->c;
+	struct mt_leaf *up;
+
+	mt_cursor_layer(c, c->off - 8, rcu_dereference_protected(root->parent, 1));
+	c->stay = true;
+	for (;;) {
+		up = mt_lock_leaf(w);
+		if (!WARN_ON_ONCE(!up || c->slot < 0 ||
+				  up->keylenx[c->slot] != MT_KLX_LAYER ||
+				  rcu_access_pointer(up->lv[c->slot]) != root))
+			break;
+		if (up)
+			mt_unlock(w->mt, &up->node);
+		return NULL;
+	}
+	c->stay = false;
+	/* Unpublish the slot: pairs with the acquire in mt_walk(). */
+	smp_store_release(&up->permutation,
+			  mt_perm_remove(up->permutation, c->pos));
+	return up;
+}
+
+/*
+ * An empty locked leaf: unlink it, and whatever empties with it, layer
+ * after layer. Iterative: stack use does not depend on the number of
+ * layers.
+ */
+static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
+{
+	struct masstree *mt = w->mt;
+
+	while (leaf) {
+		struct mt_node *node = &leaf->node, *x, *top;
+		struct mt_internode *p = NULL;
+		struct mt_leaf *prev = NULL, *next, *up;
+		unsigned int j = 0;
+		long internodes;
+
+		if (!(READ_ONCE(node->version) & MT_V_ROOT) &&
+		    !mt_lock_prev(w, leaf, &prev))
+			return;
+
+		/* Lock the ancestors that empty with it, and the one that stays. */
+		x = node;
+		top = NULL;
+		while (!(READ_ONCE(x->version) & MT_V_ROOT)) {
+			p = mt_lock_parent(mt, x);
+			if (p->nkeys) {
+				for (j = 0; j <= p->nkeys; j++)
+					if (rcu_access_pointer(p->child[j]) == x)
+						break;
+				WARN_ON_ONCE(j > p->nkeys);
+				top = &p->node;
+				break;
+			}
+			x = &p->node;
+		}
+
+		if (top) {
+			/* The leaf's range goes to a neighbour. */
+			next = rcu_dereference_protected(leaf->next, 1);
+			if (j == 0 && next)
+				WRITE_ONCE(next->lowkey, leaf->lowkey);
+			if (prev) {
+				mt_mark(&prev->node, MT_V_SPLITTING);
+				rcu_assign_pointer(prev->next, next);
+			}
+			if (next)
+				rcu_assign_pointer(next->prev, prev);
+			mt_internode_remove(p, j);
+			internodes = mt_erase_chain(w, node, top);
+			mt_stat_add(&mt->nr_leaves, -1);
+			mt_stat_add(&mt->nr_internodes, -internodes);
+			if (prev)
+				mt_unlock(mt, &prev->node);
+			mt_unlock(mt, top);
+			return;
+		}
+
+		/* x is the layer's root: the whole layer is empty. */
+		WARN_ON_ONCE(prev || rcu_access_pointer(leaf->next));
+		if (!w->c.off) {
+			rcu_assign_pointer(mt->root, NULL);
+			up = NULL;
+		} else {
+			up = mt_erase_layer_slot(w, x);
+		}
+		internodes = mt_erase_chain(w, node, NULL);
+		mt_stat_add(&mt->nr_leaves, -1);
+		mt_stat_add(&mt->nr_internodes, -internodes);
+		mt_stat_add(&mt->nr_layers, -1);
+		if (up && mt_perm_size(up->permutation)) {
+			mt_unlock(mt, &up->node);
+			up = NULL;
+		}
+		leaf = up;
+	}
+}
+
+/**
+ * mt_erase_locked() - erase the cursor's key from its locked leaf.
+ * @w: the write; @w->c matched a key (not a layer) in @leaf.
+ * @leaf: the locked leaf; unlocked on return.
+ *
+ * Context: Inside the write's locking phase, RCU read lock held.
+ */
+void mt_erase_locked(struct mt_write *w, struct mt_leaf *leaf)
+{
+	struct masstree *mt = w->mt;
+	struct mt_cursor *c = &w->c;
+	struct mt_suffix *sfx;
+	u64 perm;
+
+	sfx = rcu_dereference_protected(leaf->suffix[c->slot], 1);
+	perm = mt_perm_remove(leaf->permutation, c->pos);
+	/* Unpublish the key: pairs with the acquire in mt_walk(). */
+	smp_store_release(&leaf->permutation, perm);
+	mt_stat_add(&mt->nr_keys, -1);
+	if (sfx) {
+		mt_stat_add(&mt->nr_suffix_bytes, -(long)sfx->len);
+		mt_suffix_free(sfx);
+	}
+	if (mt_perm_size(perm))
+		mt_unlock(mt, &leaf->node);
+	else
+		mt_erase_cleanup(w, leaf);
+	mt_erase_free(w);
+}

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Insert: fill a free leaf slot, turn a slot into a new layer, or split a
+ * full leaf and propagate the split up the layer's B+tree.
+ *
+ * Every function here runs with the target leaf locked, inside a write's
+ * locking phase, and takes nodes only from the write's reserve. When the
+ * reserve falls short, it records what it needs, unlocks and returns
+ * MT_AGAIN before changing anything.
+ */
+#include <linux/masstree.h>
+#include <linux/string.h>
+
+#include "internal.h"
+#include "perm.h"
+#include "version.h"
+
+/* Write the cursor's key and @entry into a slot readers cannot see. */
+static void mt_leaf_fill(struct mt_write *w, struct mt_leaf *leaf,
+			 unsigned int s, void *entry)
+{
+	struct mt_cursor *c = &w->c;
+	struct mt_suffix *sfx = NULL;
+	u8 klx = c->cls;
+
+	if (c->cls == MT_CLS_LONG) {
+		u32 rest = c->len - c->off - 8;
+
+		sfx = mt_reserve_suffix(&w->res, 0, c->key + c->off + 8, rest);
+		mt_stat_add(&w->mt->nr_suffix_bytes, rest);
+		klx = MT_KLX_SUFFIX;
+	}
+	WRITE_ONCE(leaf->ikey[s], c->slice);
+	WRITE_ONCE(leaf->keylenx[s], klx);
+	rcu_assign_pointer(leaf->suffix[s], sfx);
+	rcu_assign_pointer(leaf->lv[s], entry);
+}
+
+/* Copy slot @from of @src into slot @to of a leaf readers cannot see. */
+static void mt_leaf_copy(struct mt_leaf *dst, unsigned int to,
+			 struct mt_leaf *src, unsigned int from)
+{
+	dst->ikey[to] = src->ikey[from];
+	dst->keylenx[to] = src->keylenx[from];
+	RCU_INIT_POINTER(dst->lv[to], rcu_dereference_protected(src->lv[from], 1));
+	RCU_INIT_POINTER(dst->suffix[to],
+			 rcu_dereference_protected(src->suffix[from], 1));
+}
+
+/* A permutation listing slots 0..n-1 in order. */
+static u64 mt_perm_first(unsigned int n)
+{
+	return (MT_PERM_EMPTY & ~0xfULL) | n;
+}
+
+/**
+ * mt_insert_root() - insert into an empty map.
+ * @w: the write; its cursor is at the top layer.
+ * @entry: the entry.
+ *
+ * Context: Inside the write's locking phase, RCU read lock held.
+ * Return: 0; MT_AGAIN if the reserve fell short or the map stopped being
+ * empty.
+ */
+int mt_insert_root(struct mt_write *w, void *entry)
+{
+	struct masstree *mt = w->mt;
+	struct mt_cursor *c = &w->c;
+	struct mt_node *node;
+	struct mt_leaf *leaf;
+
+	mt_cursor_layer(c, 0, NULL);
+	w->need.nodes = 1;
+	w->need.sfx[0] = c->cls == MT_CLS_LONG ? c->len - 8 : 0;
+	w->need.sfx[1] = 0;
+	if (!mt_reserve_has(&w->res, &w->need))
+		return MT_AGAIN;
+	node = mt_reserve_node(&w->res);
+	mt_node_init_leaf(node, MT_V_ROOT);
+	mt_lock_fresh(mt, node);
+	if (cmpxchg_release((void **)&mt->root, NULL, node)) {
+		/* Lost the race: give the node back untouched. */
+		mt_unlock(mt, node);
+		mt_node_unuse(node);
+		mt_reserve_put_node(&w->res, node);
+		return MT_AGAIN;
+	}
+	leaf = mt_to_leaf(node);
+	mt_leaf_fill(w, leaf, 0, entry);
+	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
+	smp_store_release(&leaf->permutation, mt_perm_first(1));
+	mt_stat_add(&mt->nr_leaves, 1);
+	mt_stat_add(&mt->nr_layers, 1);
+	mt_stat_add(&mt->nr_keys, 1);
+	mt_unlock(mt, node);
+	return 0;
+}
+
+/*
+ * The key in slot @s continues past this slice, as does the new key, and
+ * their slices match: replace the slot with a chain of new layers that
+ * ends in a leaf holding both. The chain is built privately and published
+ * with one pointer store under the inserting bit.
+ */
+static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
+			   void *entry)
+{
+	struct masstree *mt = w->mt;
+	struct mt_cursor *c = &w->c;
+	unsigned int s = c->slot;
+	struct mt_suffix *old = rcu_dereference_protected(leaf->suffix[s], 1);
+	const u8 *nk = c->key + c->off + 8;
+	u32 a = old->len, b = c->len - c->off - 8;
+	struct mt_node *top = NULL, *up = c->layer_root, *node;
+	struct mt_leaf *deep = NULL;
+	struct mt_suffix *sfx;
+	unsigned int d = 0, i, ocls, ncls, os, ns;
+	u64 oslice, nslice;
+	u8 klx;
+
+	while (a - 8 * d > 8 && b - 8 * d > 8 &&
+	       !memcmp(old->data + 8 * d, nk + 8 * d, 8))
+		d++;
+	w->need.nodes = d + 1;
+	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
+	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
+	if (!mt_reserve_has(&w->res, &w->need)) {
+		mt_unlock(mt, &leaf->node);
+		return MT_AGAIN;
+	}
+
+	/* Layers 1..d hold one layer slot each. */
+	for (i = 0; i <= d; i++) {
+		node = mt_reserve_node(&w->res);
+		mt_node_init_leaf(node, MT_V_ROOT);
+		RCU_INIT_POINTER(node->parent, up);
+		if (deep)
+			RCU_INIT_POINTER(deep->lv[0], node);
+		else
+			top = node;
+		deep = mt_to_leaf(node);
+		if (i < d) {
+			deep->ikey[0] = get_unaligned_be64(old->data + 8 * i);
+			deep->keylenx[0] = MT_KLX_LAYER;
+			deep->permutation = mt_perm_first(1);
+		}
+		up = node;
+	}
+
+	/* The deepest leaf: the old key and the new one, in order. */
+	oslice = mt_slice(old->data, a, 8 * d);
+	ocls = mt_key_cls(a, 8 * d);
+	nslice = mt_slice(nk, b, 8 * d);
+	ncls = mt_key_cls(b, 8 * d);
+	os = mt_cmp(oslice, ocls, nslice, ncls) < 0 ? 0 : 1;
+	ns = 1 - os;
+
+	deep->ikey[os] = oslice;
+	klx = ocls;
+	sfx = NULL;
+	if (ocls == MT_CLS_LONG) {
+		sfx = mt_reserve_suffix(&w->res, 1, old->data + 8 * d + 8,
+					a - 8 * d - 8);
+		klx = MT_KLX_SUFFIX;
+	}
+	deep->keylenx[os] = klx;
+	RCU_INIT_POINTER(deep->suffix[os], sfx);
+	RCU_INIT_POINTER(deep->lv[os], rcu_dereference_protected(leaf->lv[s], 1));
+
+	deep->ikey[ns] = nslice;
+	klx = ncls;
+	sfx = NULL;
+	if (ncls == MT_CLS_LONG) {
+		sfx = mt_reserve_suffix(&w->res, 0, nk + 8 * d + 8,
+					b - 8 * d - 8);
+		klx = MT_KLX_SUFFIX;
+	}
+	deep->keylenx[ns] = klx;
+	RCU_INIT_POINTER(deep->suffix[ns], sfx);
+	RCU_INIT_POINTER(deep->lv[ns], entry);
+	deep->permutation = mt_perm_first(2);
+
+	mt_stat_add(&mt->nr_suffix_bytes,
+		    (long)(a - 8 * d > 8 ? a - 8 * d - 8 : 0) +
+		    (b - 8 * d > 8 ? b - 8 * d - 8 : 0) - a);
+	mt_stat_add(&mt->nr_leaves, d + 1);
+	mt_stat_add(&mt->nr_layers, d + 1);
+	mt_stat_add(&mt->nr_keys, 1);
+
+	mt_mark(&leaf->node, MT_V_INSERTING);
+	WRITE_ONCE(leaf->keylenx[s], MT_KLX_LAYER);
+	RCU_INIT_POINTER(leaf->suffix[s], NULL);
+	rcu_assign_pointer(leaf->lv[s], top);
+	mt_unlock(mt, &leaf->node);
+	mt_suffix_free(old);
+	return 0;
+}
+
+/* The slice of the i-th of the 16 keys: the leaf's 15 plus the new one. */
+static u64 mt_split_ikey(struct mt_leaf *leaf, u64 perm, unsigned int pos,
+			 u64 nslice, unsigned int i)
+{
+	if (i == pos)
+		return nslice;
+	return leaf->ikey[mt_perm_slot(perm, i < pos ? i : i - 1)];
+}
+
+/*
+ * Where to split 16 keys: near the middle, never between two keys of one
+ * slice (they must share a leaf, whose lowkey is a slice). At most 10 keys
+ * share a slice (classes 0..9), so a split point always exists.
+ */
+static unsigned int mt_split_point(struct mt_leaf *leaf, u64 perm,
+				   unsigned int pos, u64 nslice)
+{
+	unsigned int d, m;
+
+	for (d = 0; d < 8; d++) {
+		m = 8 - d;
+		if (mt_split_ikey(leaf, perm, pos, nslice, m - 1) !=
+		    mt_split_ikey(leaf, perm, pos, nslice, m))
+			return m;
+		m = 8 + d;
+		if (m < 16 && mt_split_ikey(leaf, perm, pos, nslice, m - 1) !=
+		    mt_split_ikey(leaf, perm, pos, nslice, m))
+			return m;
+	}
+	WARN_ON_ONCE(1);
+	return 8;
+}
+
+/* Move keys [from, 16) (the new key among them) into a fresh leaf. */
+static void mt_split_fill(struct mt_write *w, struct mt_leaf *dst,
+			  struct mt_leaf *leaf, u64 perm, unsigned int from,
+			  unsigned int to, void *entry)
+{
+	unsigned int pos = w->c.pos;
+	unsigned int i;
+
+	for (i = from; i < to; i++) {
+		if (i == pos)
+			mt_leaf_fill(w, dst, i - from, entry);
+		else
+			mt_leaf_copy(dst, i - from, leaf,
+				     mt_perm_slot(perm, i < pos ? i : i - 1));
+	}
+	dst->permutation = mt_perm_first(to - from);
+}
+
+/* Internode @p plus one new child: the i-th of 17 children, 16 keys. */
+struct mt_ins {
+	struct mt_internode *p;
+	unsigned int ci;	/* index of the split child */
+	struct mt_node *sib;	/* new child, at ci + 1 */
+	u64 sep;		/* new key, at ci */
+};
+
+static struct mt_node *mt_ins_child(const struct mt_ins *x, unsigned int i)
+{
+	if (i <= x->ci)
+		return rcu_dereference_protected(x->p->child[i], 1);
+	if (i == x->ci + 1)
+		return x->sib;
+	return rcu_dereference_protected(x->p->child[i - 1], 1);
+}
+
+static u64 mt_ins_key(const struct mt_ins *x, unsigned int i)
+{
+	if (i < x->ci)
+		return x->p->ikey[i];
+	if (i == x->ci)
+		return x->sep;
+	return x->p->ikey[i - 1];
+}
+
+/* Fill a fresh internode with children [from, to) of @x. */
+static void mt_ins_fill(struct mt_internode *dst, const struct mt_ins *x,
+			unsigned int from, unsigned int to)
+{
+	unsigned int i;
+
+	for (i = from; i < to; i++) {
+		struct mt_node *ch = mt_ins_child(x, i);
+
+		RCU_INIT_POINTER(dst->child[i - from], ch);
+		rcu_assign_pointer(ch->parent, &dst->node);
+		if (i > from)
+			dst->ikey[i - from - 1] = mt_ins_key(x, i - 1);
+	}
+	dst->nkeys = to - from - 1;
+}
+
+#define MT_INS_SPLIT	8	/* children kept on the left of a split */
+
+/*
+ * Propagate a split: @child (locked) gained the locked sibling @sib with
+ * lower bound @sep. Every ancestor that changes is already locked (see
+ * mt_insert_split()); each level is unlocked once its parent knows it.
+ */
+static void mt_split_up(struct mt_write *w, struct mt_node *child,
+			struct mt_node *sib, u64 sep)
+{
+	struct masstree *mt = w->mt;
+	struct mt_ins x;
+	unsigned int i;
+
+	for (;;) {
+		struct mt_internode *p, *q, *a, *b;
+		u64 mid;
+
+		p = mt_to_internode(rcu_dereference_protected(child->parent, 1));
+		for (i = 0; i <= p->nkeys; i++)
+			if (rcu_access_pointer(p->child[i]) == child)
+				break;
+		WARN_ON_ONCE(i > p->nkeys);
+		x = (struct mt_ins){ .p = p, .ci = i, .sib = sib, .sep = sep };
+
+		if (p->nkeys < MT_NODE_WIDTH) {
+			mt_mark(&p->node, MT_V_INSERTING);
+			for (i = p->nkeys + 1; i > x.ci + 1; i--) {
+				rcu_assign_pointer(p->child[i],
+						   rcu_dereference_protected(p->child[i - 1], 1));
+				WRITE_ONCE(p->ikey[i - 1], p->ikey[i - 2]);
+			}
+			WRITE_ONCE(p->ikey[x.ci], sep);
+			rcu_assign_pointer(p->child[x.ci + 1], sib);
+			rcu_assign_pointer(sib->parent, &p->node);
+			WRITE_ONCE(p->nkeys, p->nkeys + 1);
+			mt_unlock(mt, sib);
+			mt_unlock(mt, child);
+			mt_unlock(mt, &p->node);
+			return;
+		}
+
+		mid = mt_ins_key(&x, MT_INS_SPLIT - 1);
+		if (READ_ONCE(p->node.version) & MT_V_ROOT) {
+			/* The root grows in place: children move down. */
+			a = mt_to_internode(mt_reserve_node(&w->res));
+			b = mt_to_internode(mt_reserve_node(&w->res));
+			mt_node_init_internode(&a->node, 0);
+			mt_node_init_internode(&b->node, 0);
+			mt_ins_fill(a, &x, 0, MT_INS_SPLIT);
+			mt_ins_fill(b, &x, MT_INS_SPLIT, MT_NODE_WIDTH + 2);
+			RCU_INIT_POINTER(a->node.parent, &p->node);
+			RCU_INIT_POINTER(b->node.parent, &p->node);
+			mt_mark(&p->node, MT_V_SPLITTING);
+			WRITE_ONCE(p->nkeys, 1);
+			WRITE_ONCE(p->ikey[0], mid);
+			rcu_assign_pointer(p->child[0], &a->node);
+			rcu_assign_pointer(p->child[1], &b->node);
+			mt_stat_add(&mt->nr_internodes, 2);
+			mt_unlock(mt, sib);
+			mt_unlock(mt, child);
+			mt_unlock(mt, &p->node);
+			return;
+		}
+
+		q = mt_to_internode(mt_reserve_node(&w->res));
+		mt_node_init_internode(&q->node, 0);
+		mt_lock_fresh(mt, &q->node);
+		RCU_INIT_POINTER(q->node.parent,
+				 rcu_dereference_protected(p->node.parent, 1));
+		mt_ins_fill(q, &x, MT_INS_SPLIT, MT_NODE_WIDTH + 2);
+		mt_mark(&p->node, MT_V_SPLITTING);
+		/* Descending, so that mt_ins_*() read p before it changes. */
+		for (i = MT_INS_SPLIT; i-- > x.ci + 1;) {
+			struct mt_node *ch = mt_ins_child(&x, i);
+
+			rcu_assign_pointer(p->child[i], ch);
+			rcu_assign_pointer(ch->parent, &p->node);
+		}
+		for (i = MT_INS_SPLIT - 1; i-- > x.ci;)
+			WRITE_ONCE(p->ikey[i], mt_ins_key(&x, i));
+		WRITE_ONCE(p->nkeys, MT_INS_SPLIT - 1);
+		mt_stat_add(&mt->nr_internodes, 1);
+		mt_unlock(mt, sib);
+		mt_unlock(mt, child);
+		child = &p->node;
+		sib = &q->node;
+		sep = mid;
+	}
+}
+
+/*
+ * The leaf is full. Lock, child before parent, every ancestor that will
+ * change: up to the first one with room, or the root. Then count the nodes
+ * needed and split bottom-up.
+ */
+static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
+			   void *entry)
+{
+	struct masstree *mt = w->mt;
+	struct mt_cursor *c = &w->c;
+	struct mt_node *node = &leaf->node, *x, *top;
+	u64 perm = leaf->permutation, nperm;
+	unsigned int m, i, n, freed;
+	struct mt_leaf *r;
+	bool is_root = READ_ONCE(node->version) & MT_V_ROOT;
+
+	w->need.nodes = is_root ? 2 : 1;
+	top = node;
+	while (!(READ_ONCE(top->version) & MT_V_ROOT)) {
+		struct mt_internode *p = mt_lock_parent(mt, top);
+
+		top = &p->node;
+		if (p->nkeys < MT_NODE_WIDTH)
+			break;
+		w->need.nodes += READ_ONCE(p->node.version) & MT_V_ROOT ? 2 : 1;
+	}
+	if (!mt_reserve_has(&w->res, &w->need)) {
+		/* Unlock from the top down; none was changed. */
+		while (top != node) {
+			x = node;
+			while (rcu_access_pointer(x->parent) != top)
+				x = rcu_dereference_protected(x->parent, 1);
+			mt_unlock(mt, top);
+			top = x;
+		}
+		mt_unlock(mt, node);
+		return MT_AGAIN;
+	}
+
+	m = mt_split_point(leaf, perm, c->pos, c->slice);
+	if (is_root) {
+		struct mt_leaf *a = mt_to_leaf(mt_reserve_node(&w->res));
+		struct mt_leaf *b = mt_to_leaf(mt_reserve_node(&w->res));
+		struct mt_internode *in;
+
+		mt_node_init_leaf(&a->node, 0);
+		mt_node_init_leaf(&b->node, 0);
+		mt_split_fill(w, a, leaf, perm, 0, m, entry);
+		mt_split_fill(w, b, leaf, perm, m, MT_NODE_WIDTH + 1, entry);
+		a->lowkey = leaf->lowkey;
+		b->lowkey = b->ikey[0];
+		RCU_INIT_POINTER(a->next, b);
+		RCU_INIT_POINTER(b->prev, a);
+		RCU_INIT_POINTER(a->node.parent, node);
+		RCU_INIT_POINTER(b->node.parent, node);
+
+		mt_mark(node, MT_V_SPLITTING);
+		in = mt_to_internode(node);
+		WRITE_ONCE(node->version, READ_ONCE(node->version) & ~MT_V_LEAF);
+		mt_node_leaf_to_internode(node);
+		WRITE_ONCE(in->nkeys, 1);
+		WRITE_ONCE(in->ikey[0], b->lowkey);
+		rcu_assign_pointer(in->child[0], &a->node);
+		rcu_assign_pointer(in->child[1], &b->node);
+		mt_stat_add(&mt->nr_leaves, 1);
+		mt_stat_add(&mt->nr_internodes, 1);
+		mt_stat_add(&mt->nr_keys, 1);
+		mt_unlock(mt, node);
+		return 0;
+	}
+
+	r = mt_to_leaf(mt_reserve_node(&w->res));
+	mt_node_init_leaf(&r->node, 0);
+	mt_lock_fresh(mt, &r->node);
+	/* The new key's slot must be chosen before the old slots move. */
+	mt_split_fill(w, r, leaf, perm, m, MT_NODE_WIDTH + 1, entry);
+	r->lowkey = r->ikey[0];
+	RCU_INIT_POINTER(r->prev, leaf);
+	RCU_INIT_POINTER(r->next, rcu_dereference_protected(leaf->next, 1));
+	RCU_INIT_POINTER(r->node.parent,
+			 rcu_dereference_protected(node->parent, 1));
+
+	mt_mark(node, MT_V_SPLITTING);
+	/* The left half, in order, then every other slot as free. */
+	nperm = 0;
+	n = 0;
+	freed = MT_NODE_WIDTH;
+	for (i = 0; i < m; i++) {
+		unsigned int s;
+
+		if (i == c->pos) {
+			/* Reuse the slot of the first key that moved. */
+			s = mt_perm_slot(perm, m - (m > c->pos ? 1 : 0));
+			freed = s;
+			mt_leaf_fill(w, leaf, s, entry);
+		} else {
+			s = mt_perm_slot(perm, i < c->pos ? i : i - 1);
+		}
+		nperm = mt_perm_set_slot(nperm, n++, s);
+	}
+	for (i = m - (m > c->pos ? 1 : 0); i < MT_NODE_WIDTH; i++) {
+		unsigned int s = mt_perm_slot(perm, i);
+
+		if (s != freed)
+			nperm = mt_perm_set_slot(nperm, n++, s);
+	}
+	WARN_ON_ONCE(n != MT_NODE_WIDTH);
+	nperm |= m;
+	if (rcu_access_pointer(r->next))
+		rcu_assign_pointer(rcu_dereference_protected(r->next, 1)->prev, r);
+	rcu_assign_pointer(leaf->next, r);
+	/* Publish the left half: pairs with the acquire in mt_walk(). */
+	smp_store_release(&leaf->permutation, nperm);
+	mt_stat_add(&mt->nr_leaves, 1);
+	mt_stat_add(&mt->nr_keys, 1);
+	mt_hook(MASSTREE_HOOK_SPLIT);
+	mt_split_up(w, node, &r->node, r->lowkey);
+	return 0;
+}
+
+/**
+ * mt_insert_locked() - insert the cursor's key into its locked leaf.
+ * @w: the write; @w->c was searched in @leaf and the key is absent.
+ * @leaf: the locked leaf.
+ * @entry: the entry.
+ *
+ * Unlocks every node it locked, including @leaf, before returning.
+ *
+ * Context: Inside the write's locking phase, RCU read lock held.
+ * Return: 0, or MT_AGAIN with @w->need set and nothing changed.
+ */
+int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry)
+{
+	struct mt_cursor *c = &w->c;
+	u64 perm = leaf->permutation;
+	unsigned int n = mt_perm_size(perm);
+
+	if (c->slot >= 0)
+		return mt_insert_layer(w, leaf, entry);
+
+	w->need.nodes = 0;
+	w->need.sfx[0] = c->cls == MT_CLS_LONG ? c->len - c->off - 8 : 0;
+	w->need.sfx[1] = 0;
+	if (n == MT_NODE_WIDTH)
+		return mt_insert_split(w, leaf, entry);
+	if (!mt_reserve_has(&w->res, &w->need)) {
+		mt_unlock(w->mt, &leaf->node);
+		return MT_AGAIN;
+	}
+	/* The free slot may be one a reader still looks at: mark first. */
+	mt_mark(&leaf->node, MT_V_INSERTING);
+	mt_leaf_fill(w, leaf, mt_perm_slot(perm, n), entry);
+	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
+	smp_store_release(&leaf->permutation, mt_perm_insert(perm, c->pos));
+	mt_stat_add(&w->mt->nr_keys, 1);
+	mt_unlock(w->mt, &leaf->node);
+	return 0;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by the core's files: the walk cursor, a writer's
+ * context and reserve, statistics and test counters.
+ */
+#ifndef _MASSTREE_INTERNAL_H
+#define _MASSTREE_INTERNAL_H
+
+#include <linux/irqflags.h>
+#include <linux/masstree.h>
+#include <linux/types.h>
+
+#include "key.h"
+#include "node.h"
+
+/**
+ * struct mt_cursor - where a walk is: the key seen from one layer.
+ * @key: the key.
+ * @len: its length.
+ * @off: offset of this layer's slice in @key (8 times the layer depth).
+ * @slice: the key's slice at @off.
+ * @cls: the key's class at @off (0..8, or MT_CLS_LONG).
+ * @layer_root: root of the current layer, or NULL before the walk starts.
+ * @node: where the walk resumes (NULL: at the top).
+ * @pos: after mt_leaf_search(): position of the match or where the key
+ *	would go.
+ * @slot: after mt_leaf_search(): slot of the match, or -1.
+ * @stay: stop at a layer slot instead of descending into the layer.
+ */
+struct mt_cursor {
+	const u8 *key;
+	size_t len;
+	size_t off;
+	u64 slice;
+	unsigned int cls;
+	struct mt_node *layer_root;
+	struct mt_node *node;
+	unsigned int pos;
+	int slot;
+	bool stay;
+};
+
+static inline void mt_cursor_layer(struct mt_cursor *c, size_t off,
+				   struct mt_node *root)
+{
+	c->off = off;
+	c->slice = mt_slice(c->key, c->len, off);
+	c->cls = mt_key_cls(c->len, off);
+	c->layer_root = root;
+	c->node = root;
+}
+
+static inline void mt_cursor_init(struct mt_cursor *c, const void *key,
+				  size_t len)
+{
+	c->key = key;
+	c->len = len;
+	c->layer_root = NULL;
+	c->node = NULL;
+	c->off = 0;
+	c->stay = false;
+}
+
+/**
+ * struct mt_reserve - nodes and suffix buffers a writer allocated before
+ * taking any lock.
+ * @nodes: unused nodes, linked through their rcu_head.
+ * @nr_nodes: how many.
+ * @sfx: suffix buffers: [0] for the new key, [1] for the key that moves
+ *	into a new layer.
+ * @cap: capacity of each buffer in @sfx.
+ */
+struct mt_reserve {
+	struct mt_node *nodes;
+	unsigned int nr_nodes;
+	struct mt_suffix *sfx[2];
+	u32 cap[2];
+};
+
+/**
+ * struct mt_need - what a writer found it needs, under its locks.
+ * @nodes: nodes.
+ * @sfx: suffix bytes for the new key and for the moved key (0: none).
+ */
+struct mt_need {
+	unsigned int nodes;
+	u32 sfx[2];
+};
+
+/**
+ * struct mt_write - one write operation.
+ * @mt: the map.
+ * @c: the key's cursor.
+ * @res: the reserve.
+ * @need: set when the reserve fell short.
+ * @irqflags: interrupt state saved by mt_write_begin().
+ * @free_nodes: nodes unlinked by this operation, freed after unlocking.
+ * @free_sfx: a suffix replaced by this operation, freed after unlocking.
+ */
+struct mt_write {
+	struct masstree *mt;
+	struct mt_cursor c;
+	struct mt_reserve res;
+	struct mt_need need;
+	unsigned long irqflags;
+	struct mt_node *free_nodes;
+	struct mt_suffix *free_sfx;
+};
+
+/*
+ * A writer's locking phase: interrupts off, so that a node this CPU has
+ * made dirty is never spun on by an interrupt on this CPU, and lockdep's
+ * nest lock for the node locks held.
+ */
+static inline void mt_write_begin(struct mt_write *w)
+{
+	local_irq_save(w->irqflags);
+	lock_acquire_exclusive(&w->mt->dep_map, 0, 0, NULL, _RET_IP_);
+}
+
+static inline void mt_write_end(struct mt_write *w)
+{
+	lock_release(&w->mt->dep_map, _RET_IP_);
+	local_irq_restore(w->irqflags);
+}
+
+/* walk.c */
+struct mt_leaf *mt_walk(struct masstree *mt, struct mt_cursor *c,
+			void **entry);
+void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c);
+bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c);
+struct mt_leaf *mt_lock_leaf(struct mt_write *w);
+struct mt_internode *mt_lock_parent(struct masstree *mt,
+				    struct mt_node *node);
+
+/* preload.c */
+struct mt_node *mt_reserve_node(struct mt_reserve *res);
+struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
+				    const u8 *bytes, u32 len);
+int mt_reserve_fill(struct mt_reserve *res, const struct mt_need *need,
+		    gfp_t gfp);
+void mt_reserve_release(struct mt_reserve *res);
+void mt_reserve_put_node(struct mt_reserve *res, struct mt_node *node);
+bool mt_reserve_has(const struct mt_reserve *res, const struct mt_need *need);
+
+/* insert.c */
+#define MT_AGAIN	1
+int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry);
+int mt_insert_root(struct mt_write *w, void *entry);
+
+/* erase.c */
+void mt_erase_locked(struct mt_write *w, struct mt_leaf *leaf);
+
+/* stats.c */
+#ifdef MASSTREE_HAVE_TEST_COUNTERS
+void mt_count(enum masstree_test_counter which);
+void mt_hook(enum masstree_test_hook_point where);
+#else
+static inline void mt_count(enum masstree_test_counter which) { }
+static inline void mt_hook(enum masstree_test_hook_point where) { }
+#endif
+
+static inline void mt_stat_add(atomic_long_t *counter, long delta)
+{
+	atomic_long_add(delta, counter);
+}
+
+#endif /* _MASSTREE_INTERNAL_H */

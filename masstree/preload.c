@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation before locking: a writer's reserve, and the per-CPU preload
+ * pool that lets callers holding a spinlock insert without allocating.
+ *
+ * A writer finds out what it needs (nodes for a split or a new layer,
+ * suffix buffers) only once it holds the node locks. If its reserve falls
+ * short, it drops every lock and the RCU read lock, fills the reserve with
+ * the caller's gfp (the per-CPU pool first) and starts over. Nothing is
+ * allocated while a node lock is held, and a failed allocation leaves the
+ * map untouched. Unused reserve goes back to the pool, or is freed.
+ */
+#include <linux/export.h>
+#include <linux/irqflags.h>
+#include <linux/masstree.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <kunit/visibility.h>
+
+#include "internal.h"
+#include "node.h"
+
+/*
+ * Enough for a leaf split that propagates through a layer of height 10
+ * with a root split at the top, or a new layer chain a few layers deep.
+ */
+#define MT_PRELOAD_NODES	12
+/* Suffix buffers: a key's tail up to this many bytes needs no allocation. */
+#define MT_PRELOAD_SFX_CAP	240
+
+struct mt_preload {
+	struct mt_node *nodes;
+	unsigned int nr_nodes;
+	struct mt_suffix *sfx[2];
+};
+
+static DEFINE_PER_CPU(struct mt_preload, mt_preloads);
+
+/*
+ * The pool is touched with interrupts off: a softirq writer may interrupt a
+ * task's writer on the same CPU, and both draw from the pool.
+ */
+static struct mt_node *mt_pool_take_node(void)
+{
+	struct mt_preload *pl;
+	struct mt_node *node = NULL;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	pl = this_cpu_ptr(&mt_preloads);
+	if (pl->nr_nodes) {
+		node = pl->nodes;
+		pl->nodes = (struct mt_node *)node->rcu.next;
+		pl->nr_nodes--;
+	}
+	local_irq_restore(flags);
+	return node;
+}
+
+static bool mt_pool_give_node(struct mt_node *node)
+{
+	struct mt_preload *pl;
+	unsigned long flags;
+	bool taken = false;
+
+	local_irq_save(flags);
+	pl = this_cpu_ptr(&mt_preloads);
+	if (pl->nr_nodes < MT_PRELOAD_NODES) {
+		node->rcu.next = (struct callback_head *)pl->nodes;
+		pl->nodes = node;
+		pl->nr_nodes++;
+		taken = true;
+	}
+	local_irq_restore(flags);
+	return taken;
+}
+
+static struct mt_suffix *mt_pool_take_sfx(u32 cap)
+{
+	struct mt_suffix *sfx = NULL;
+	struct mt_preload *pl;
+	unsigned long flags;
+	int i;
+
+	if (cap > MT_PRELOAD_SFX_CAP)
+		return NULL;
+	local_irq_save(flags);
+	pl = this_cpu_ptr(&mt_preloads);
+	for (i = 0; i < 2 && !sfx; i++) {
+		sfx = pl->sfx[i];
+		pl->sfx[i] = NULL;
+	}
+	local_irq_restore(flags);
+	return sfx;
+}
+
+/**
+ * masstree_preload() - fill this CPU's node pool before taking a spinlock.
+ * @gfp: allocation flags; usually GFP_KERNEL.
+ *
+ * Allocates the nodes and suffix buffers an insert may need, so that a
+ * following masstree_insert(), masstree_store() or masstree_cmpxchg() under
+ * the caller's spinlock, with GFP_NOWAIT or GFP_ATOMIC, does not allocate:
+ * unless its key needs more than MT_PRELOAD_NODES nodes (a new chain of
+ * layers for two long keys sharing a long prefix) or a suffix longer than
+ * MT_PRELOAD_SFX_CAP bytes, in which case it allocates with its own gfp.
+ * On success preemption is disabled until masstree_preload_end(), as with
+ * radix_tree_preload(); on failure it is not.
+ *
+ * Context: Process context; may sleep if @gfp allows.
+ * Return: 0, or -ENOMEM (preemption left enabled).
+ */
+int masstree_preload(gfp_t gfp)
+{
+	struct mt_preload *pl;
+	struct mt_suffix *sfx;
+	struct mt_node *node;
+	int i;
+
+	for (;;) {
+		preempt_disable();
+		pl = this_cpu_ptr(&mt_preloads);
+		if (pl->nr_nodes >= MT_PRELOAD_NODES && pl->sfx[0] && pl->sfx[1])
+			return 0;
+		preempt_enable();
+		if (READ_ONCE(pl->nr_nodes) < MT_PRELOAD_NODES) {
+			node = mt_node_alloc(gfp);
+			if (!node)
+				return -ENOMEM;
+			if (!mt_pool_give_node(node))
+				mt_node_discard(node);
+			continue;
+		}
+		sfx = mt_suffix_alloc(MT_PRELOAD_SFX_CAP, gfp);
+		if (!sfx)
+			return -ENOMEM;
+		preempt_disable();
+		pl = this_cpu_ptr(&mt_preloads);
+		for (i = 0; i < 2 && sfx; i++) {
+			if (!pl->sfx[i]) {
+				pl->sfx[i] = sfx;
+				sfx = NULL;
+			}
+		}
+		preempt_enable();
+		if (sfx)
+			mt_suffix_discard(sfx);
+	}
+}
+EXPORT_SYMBOL_GPL(masstree_preload);
+
+/**
+ * masstree_preload_end() - end a preload section.
+ *
+ * Context: After a successful masstree_preload(); enables preemption.
+ */
+void masstree_preload_end(void)
+{
+	preempt_enable();
+}
+EXPORT_SYMBOL_GPL(masstree_preload_end);
+
+/**
+ * mt_reserve_has() - does a reserve cover a need?
+ * @res: the reserve.
+ * @need: the need.
+ *
+ * Return: true if it does.
+ */
+bool mt_reserve_has(const struct mt_reserve *res, const struct mt_need *need)
+{
+	return res->nr_nodes >= need->nodes &&
+	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
+	       (!need->sfx[1] || (res->sfx[1] && res->cap[1] >= need->sfx[1]));
+}
+
+/**
+ * mt_reserve_fill() - allocate what a reserve lacks for a need.
+ * @res: the reserve.
+ * @need: the need.
+ * @gfp: allocation flags.
+ *
+ * Context: No node lock and no RCU read lock held; may sleep if @gfp
+ * allows.
+ * Return: 0, or -ENOMEM (the reserve keeps what it got).
+ */
+int mt_reserve_fill(struct mt_reserve *res, const struct mt_need *need,
+		    gfp_t gfp)
+{
+	struct mt_suffix *sfx;
+	struct mt_node *node;
+	int i;
+
+	while (res->nr_nodes < need->nodes) {
+		node = mt_pool_take_node();
+		if (!node)
+			node = mt_node_alloc(gfp);
+		if (!node)
+			return -ENOMEM;
+		node->rcu.next = (struct callback_head *)res->nodes;
+		res->nodes = node;
+		res->nr_nodes++;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!need->sfx[i] || (res->sfx[i] && res->cap[i] >= need->sfx[i]))
+			continue;
+		sfx = mt_pool_take_sfx(need->sfx[i]);
+		if (sfx) {
+			if (res->sfx[i])
+				mt_suffix_discard(res->sfx[i]);
+			res->sfx[i] = sfx;
+			res->cap[i] = MT_PRELOAD_SFX_CAP;
+			continue;
+		}
+		sfx = mt_suffix_alloc(need->sfx[i], gfp);
+		if (!sfx)
+			return -ENOMEM;
+		if (res->sfx[i])
+			mt_suffix_discard(res->sfx[i]);
+		res->sfx[i] = sfx;
+		res->cap[i] = need->sfx[i];
+	}
+	return 0;
+}
+
+/**
+ * mt_reserve_node() - take a node from a reserve.
+ * @res: the reserve.
+ *
+ * Context: Any context.
+ * Return: a zeroed node of no kind; the caller checked the reserve has one.
+ */
+struct mt_node *mt_reserve_node(struct mt_reserve *res)
+{
+	struct mt_node *node = res->nodes;
+
+	if (WARN_ON_ONCE(!node))
+		return NULL;
+	res->nodes = (struct mt_node *)node->rcu.next;
+	res->nr_nodes--;
+	node->rcu.next = NULL;
+	return node;
+}
+
+/**
+ * mt_reserve_put_node() - give a zeroed, unpublished node back to a reserve.
+ * @res: the reserve.
+ * @node: the node.
+ *
+ * Context: Any context.
+ */
+void mt_reserve_put_node(struct mt_reserve *res, struct mt_node *node)
+{
+	node->rcu.next = (struct callback_head *)res->nodes;
+	res->nodes = node;
+	res->nr_nodes++;
+}
+
+/**
+ * mt_reserve_suffix() - take a suffix buffer from a reserve and fill it.
+ * @res: the reserve.
+ * @i: which buffer.
+ * @bytes: the suffix bytes.
+ * @len: how many; the caller checked the buffer holds them.
+ *
+ * Context: Any context.
+ * Return: the suffix.
+ */
+struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
+				    const u8 *bytes, u32 len)
+{
+	struct mt_suffix *sfx = res->sfx[i];
+
+	res->sfx[i] = NULL;
+	sfx->len = len;
+	memcpy(sfx->data, bytes, len);
+	return sfx;
+}
+
+/**
+ * mt_reserve_release() - give back what a writer did not use.
+ * @res: the reserve; empty afterwards.
+ *
+ * Context: Any context.
+ */
+void mt_reserve_release(struct mt_reserve *res)
+{
+	struct mt_node *node;
+	int i;
+
+	while (res->nr_nodes) {
+		node = mt_reserve_node(res);
+		memset(node, 0, MT_NODE_SIZE);
+		if (!mt_pool_give_node(node))
+			mt_node_discard(node);
+	}
+	for (i = 0; i < 2; i++) {
+		if (res->sfx[i])
+			mt_suffix_discard(res->sfx[i]);
+		res->sfx[i] = NULL;
+		res->cap[i] = 0;
+	}
+}
+
+/**
+ * mt_preload_drain() - free the per-CPU pools.
+ *
+ * In the kernel, every CPU's pool (module exit, after the last map is
+ * gone); in the userspace build, the calling thread's.
+ *
+ * Context: Process context; no writer may run.
+ */
+void mt_preload_drain(void)
+{
+	struct mt_preload *pl;
+	struct mt_node *node;
+	int cpu, i;
+
+	for_each_possible_cpu(cpu) {
+		pl = per_cpu_ptr(&mt_preloads, cpu);
+		while (pl->nr_nodes) {
+			node = pl->nodes;
+			pl->nodes = (struct mt_node *)node->rcu.next;
+			pl->nr_nodes--;
+			mt_node_discard(node);
+		}
+		for (i = 0; i < 2; i++) {
+			if (pl->sfx[i])
+				mt_suffix_discard(pl->sfx[i]);
+			pl->sfx[i] = NULL;
+		}
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_preload_drain);

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * masstree_validate(): check every invariant of a quiescent map. For tests.
+ */
+#include <linux/export.h>
+#include <linux/masstree.h>
+#include <linux/printk.h>
+#include <kunit/visibility.h>
+
+#include "internal.h"
+#include "perm.h"
+#include "version.h"
+
+#define MT_VALIDATE_MAX_HEIGHT	64
+
+struct mt_vstate {
+	long keys, leaves, internodes, layers, sfx_bytes;
+	struct mt_node *work;	/* layer roots to visit, via rcu.next */
+};
+
+/* Report a broken invariant. */
+static int mt_bad(const char *what, const void *node)
+{
+	pr_err("masstree: validate: %s (node %p)\n", what, node);
+	return -EINVAL;
+}
+
+/* Version bits of a node at rest. */
+static int mt_check_version(struct mt_node *n, bool leaf, bool root)
+{
+	unsigned long v = n->version;
+
+	if (v & (MT_V_LOCKED | MT_V_DIRTY))
+		return mt_bad("node locked or dirty", n);
+	if (v & MT_V_DELETED)
+		return mt_bad("deleted node reachable", n);
+	if (!(!!(v & MT_V_LEAF) == leaf))
+		return mt_bad("leaf bit wrong", n);
+	if (!(!!(v & MT_V_ROOT) == root))
+		return mt_bad("root bit wrong", n);
+	return 0;
+}
+
+static int mt_check_internode(struct mt_internode *in, bool root)
+{
+	unsigned int i;
+	int err = mt_check_version(&in->node, false, root);
+
+	if (err)
+		return err;
+	if (!(in->nkeys <= MT_NODE_WIDTH))
+		return mt_bad("internode nkeys > 15", in);
+	for (i = 0; i + 1 < in->nkeys; i++)
+		if (!(in->ikey[i] < in->ikey[i + 1]))
+			return mt_bad("internode keys out of order", in);
+	for (i = 0; i <= in->nkeys; i++) {
+		struct mt_node *ch = rcu_dereference_protected(in->child[i], 1);
+
+		if (!ch)
+			return mt_bad("internode child NULL", in);
+		if (!(rcu_access_pointer(ch->parent) == &in->node))
+			return mt_bad("child's parent link wrong", ch);
+	}
+	return 0;
+}
+
+/*
+ * Climb from a leaf to its layer's root: check the links, find the
+ * leaf's bounds, and check each internode once (from its leftmost leaf).
+ */
+static int mt_check_path(struct mt_vstate *st, struct mt_leaf *leaf,
+			 struct mt_node *root, unsigned int *depth,
+			 u64 *lo, bool *lo_set, u64 *hi, bool *hi_set)
+{
+	struct mt_node *x = &leaf->node;
+	bool leftmost = true;
+	unsigned int d = 0;
+	int err;
+
+	*lo_set = false;
+	*hi_set = false;
+	while (x != root) {
+		struct mt_node *up = rcu_dereference_protected(x->parent, 1);
+		struct mt_internode *p;
+		unsigned int j;
+
+		if (!(up && d < MT_VALIDATE_MAX_HEIGHT && !(up->version & MT_V_LEAF)))
+			return mt_bad("no path to the layer root", x);
+		p = mt_to_internode(up);
+		for (j = 0; j <= p->nkeys && j <= MT_NODE_WIDTH; j++)
+			if (rcu_access_pointer(p->child[j]) == x)
+				break;
+		if (!(j <= p->nkeys))
+			return mt_bad("node missing from its parent", x);
+		if (j > 0 && !*lo_set) {
+			*lo = p->ikey[j - 1];
+			*lo_set = true;
+		}
+		if (j < p->nkeys && !*hi_set) {
+			*hi = p->ikey[j];
+			*hi_set = true;
+		}
+		if (leftmost && j == 0) {
+			err = mt_check_internode(p, &p->node == root);
+			if (err)
+				return err;
+			st->internodes++;
+		}
+		leftmost &= j == 0;
+		x = &p->node;
+		d++;
+	}
+	*depth = d;
+	return 0;
+}
+
+static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
+{
+	struct mt_leaf *leaf, *prev = NULL;
+	struct mt_node *n = root;
+	unsigned int depth = 0, d = 0, i;
+	u64 last = 0;
+	unsigned int lastcls = 0;
+	bool have_last = false;
+	int err;
+
+	st->layers++;
+	if (!(root->version & MT_V_ROOT))
+		return mt_bad("layer root without root bit", root);
+	while (!(n->version & MT_V_LEAF)) {
+		if (!(depth < MT_VALIDATE_MAX_HEIGHT))
+			return mt_bad("layer too tall", n);
+		n = rcu_dereference_protected(mt_to_internode(n)->child[0], 1);
+		if (!n)
+			return mt_bad("internode child NULL", root);
+		depth++;
+	}
+	for (leaf = mt_to_leaf(n); leaf;
+	     prev = leaf, leaf = rcu_dereference_protected(leaf->next, 1)) {
+		u64 perm = leaf->permutation, lo = 0, hi = 0;
+		bool lo_set, hi_set;
+
+		err = mt_check_version(&leaf->node, true, &leaf->node == root);
+		if (err)
+			return err;
+		if (!(rcu_access_pointer(leaf->prev) == prev))
+			return mt_bad("leaf prev link wrong", leaf);
+		if (!(mt_perm_valid(perm)))
+			return mt_bad("permutation invalid", leaf);
+		if (!(mt_perm_size(perm) > 0))
+			return mt_bad("empty leaf in the map", leaf);
+		err = mt_check_path(st, leaf, root, &d, &lo, &lo_set, &hi,
+				    &hi_set);
+		if (err)
+			return err;
+		if (!(d == depth))
+			return mt_bad("leaves at different depths", leaf);
+		if (!(lo_set == !!prev))
+			return mt_bad("leftmost leaf mismatch", leaf);
+		if (!(!lo_set || leaf->lowkey == lo))
+			return mt_bad("leaf lowkey differs from its separator", leaf);
+		st->leaves++;
+
+		for (i = 0; i < mt_perm_size(perm); i++) {
+			unsigned int s = mt_perm_slot(perm, i);
+			u8 klx = leaf->keylenx[s];
+			u64 ik = leaf->ikey[s];
+			struct mt_suffix *sfx;
+			void *lv;
+
+			sfx = rcu_dereference_protected(leaf->suffix[s], 1);
+			lv = rcu_dereference_protected(leaf->lv[s], 1);
+			if (!(klx <= 8 || klx == MT_KLX_SUFFIX || klx == MT_KLX_LAYER))
+				return mt_bad("bad keylenx", leaf);
+			if (!(!have_last || mt_cmp(last, lastcls, ik, mt_klx_cls(klx)) < 0))
+				return mt_bad("keys out of order", leaf);
+			if (!(!lo_set || ik >= lo))
+				return mt_bad("key below bound", leaf);
+			if (!(!hi_set || ik < hi))
+				return mt_bad("key above bound", leaf);
+			if (klx < 8)
+				if (ik & (klx ? ~0ULL >> (8 * klx) : ~0ULL))
+					return mt_bad("slice bytes past key length", leaf);
+			last = ik;
+			lastcls = mt_klx_cls(klx);
+			have_last = true;
+			if (!lv)
+				return mt_bad("NULL entry or layer", leaf);
+			if (klx == MT_KLX_SUFFIX ? !sfx : !!sfx)
+				return mt_bad("suffix present iff key continues", leaf);
+			if (sfx) {
+				if (!sfx->len)
+					return mt_bad("empty suffix", leaf);
+				st->sfx_bytes += sfx->len;
+			}
+			if (klx == MT_KLX_LAYER) {
+				struct mt_node *sub = lv;
+
+				if (!(rcu_access_pointer(sub->parent) == root))
+					return mt_bad("layer's up link wrong", sub);
+				if (!(!sub->rcu.next))
+					return mt_bad("layer reached twice", sub);
+				sub->rcu.next = (struct callback_head *)st->work;
+				st->work = sub;
+			} else {
+				if (!(!masstree_is_reserved(lv)))
+					return mt_bad("reserved entry stored", leaf);
+				st->keys++;
+			}
+		}
+	}
+	return 0;
+}
+
+/**
+ * masstree_validate() - check every invariant of a map.
+ * @mt: the map; no writer may run (readers may).
+ *
+ * Checks version bits at rest, permutations, key order within and across
+ * leaves, separators and leaf bounds, parent, child, sibling and layer
+ * links, equal leaf depths, no empty leaf or layer, and the statistics
+ * counters. Uses the nodes' rcu_head as a work list, which no live node
+ * otherwise uses.
+ *
+ * Context: Process context; writers excluded by the caller.
+ * Return: 0, or -EINVAL after a pr_err() naming what broke.
+ */
+int masstree_validate(struct masstree *mt)
+{
+	struct mt_vstate st = { };
+	struct mt_node *root;
+	int err = 0;
+
+	root = rcu_dereference_protected(mt->root, 1);
+	if (root) {
+		if (rcu_access_pointer(root->parent)) {
+			pr_err("masstree: validate: top root has an up link\n");
+			return -EINVAL;
+		}
+		root->rcu.next = NULL;
+		st.work = root;
+	}
+	while (st.work) {
+		root = st.work;
+		st.work = (struct mt_node *)root->rcu.next;
+		root->rcu.next = NULL;
+		if (!err)
+			err = mt_check_layer(&st, root);
+	}
+	if (err)
+		return err;
+	if (st.keys != atomic_long_read(&mt->nr_keys) ||
+	    st.leaves != atomic_long_read(&mt->nr_leaves) ||
+	    st.internodes != atomic_long_read(&mt->nr_internodes) ||
+	    st.layers != atomic_long_read(&mt->nr_layers) ||
+	    st.sfx_bytes != atomic_long_read(&mt->nr_suffix_bytes)) {
+		pr_err("masstree: validate: counters %ld/%ld/%ld/%ld/%ld, found %ld/%ld/%ld/%ld/%ld keys/leaves/internodes/layers/suffix bytes\n",
+		       atomic_long_read(&mt->nr_keys),
+		       atomic_long_read(&mt->nr_leaves),
+		       atomic_long_read(&mt->nr_internodes),
+		       atomic_long_read(&mt->nr_layers),
+		       atomic_long_read(&mt->nr_suffix_bytes),
+		       st.keys, st.leaves, st.internodes, st.layers,
+		       st.sfx_bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(masstree_validate);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The node version word: readers validate with it, writers lock with it.
+ *
+ * Bits: 0 locked, 1 inserting, 2 splitting, 3 deleted, 4 root, 5 leaf,
+ * 6..34 vinsert, 35..63 vsplit. A writer sets a dirty bit (inserting or
+ * splitting) before it changes what readers may be looking at; unlocking
+ * clears it and bumps the matching counter. A reader takes a stable
+ * (clean) version, reads, and rechecks: any change but the lock bit sends
+ * it back. The counters are 29 bits each (see walk.c's DOC: why that is
+ * enough: the validation window runs with preemption disabled).
+ */
+#ifndef _MASSTREE_VERSION_H
+#define _MASSTREE_VERSION_H
+
+#include <linux/atomic.h>
+#include <linux/lockdep.h>
+#include <linux/preempt.h>
+#include <linux/processor.h>
+
+#include "node.h"
+
+/*
+ * A clean version: spins while a writer has the node dirty. Writers keep
+ * nodes dirty only with interrupts off and never sleep meanwhile, so the
+ * wait is short and never waits on this CPU's own writer.
+ */
+static inline unsigned long mt_stable_version(struct mt_node *node)
+{
+	unsigned long v = READ_ONCE(node->version);
+
+	while (v & MT_V_DIRTY) {
+		cpu_relax();
+		v = READ_ONCE(node->version);
+	}
+	/* Pairs with the smp_wmb() in mt_mark(). */
+	smp_rmb();
+	return v;
+}
+
+/* After reading a node: did it change since @v (the lock bit aside)? */
+static inline bool mt_version_changed(struct mt_node *node, unsigned long v)
+{
+	/* Pairs with the release in mt_unlock(). */
+	smp_rmb();
+	return (READ_ONCE(node->version) ^ v) > MT_V_LOCKED;
+}
+
+static inline void mt_lockdep_acquire(struct masstree *mt, int trylock)
+{
+	lock_acquire_exclusive(&mt->node_map, 1, trylock, &mt->dep_map,
+			       _RET_IP_);
+}
+
+static inline void mt_lockdep_release(struct masstree *mt)
+{
+	lock_release(&mt->node_map, _RET_IP_);
+}
+
+/*
+ * Lock a node. The caller is inside a writer's locking phase
+ * (mt_write_begin()); preemption stays off until mt_unlock().
+ */
+static inline void mt_lock(struct masstree *mt, struct mt_node *node)
+{
+	unsigned long v;
+
+	preempt_disable();
+	mt_lockdep_acquire(mt, 0);
+	for (;;) {
+		v = READ_ONCE(node->version);
+		if (!(v & MT_V_LOCKED) &&
+		    try_cmpxchg_acquire(&node->version, &v, v | MT_V_LOCKED))
+			return;
+		cpu_relax();
+	}
+}
+
+static inline bool mt_trylock(struct masstree *mt, struct mt_node *node)
+{
+	unsigned long v;
+
+	preempt_disable();
+	v = READ_ONCE(node->version);
+	if (!(v & MT_V_LOCKED) &&
+	    try_cmpxchg_acquire(&node->version, &v, v | MT_V_LOCKED)) {
+		mt_lockdep_acquire(mt, 1);
+		return true;
+	}
+	preempt_enable();
+	return false;
+}
+
+/*
+ * A node that nobody else can reach yet starts out locked; unlock it with
+ * mt_unlock() once published.
+ */
+static inline void mt_lock_fresh(struct masstree *mt, struct mt_node *node)
+{
+	preempt_disable();
+	mt_lockdep_acquire(mt, 1);
+	node->version |= MT_V_LOCKED;
+}
+
+/*
+ * Make a locked node dirty before changing what readers may see. The
+ * caller's locking phase has interrupts off (mt_write_begin()), so no
+ * interrupt on this CPU can spin on the dirty bit we set.
+ */
+static inline void mt_mark(struct mt_node *node, unsigned long bit)
+{
+	WRITE_ONCE(node->version, READ_ONCE(node->version) | bit);
+	/* Readers that see our later stores see the dirty bit. */
+	smp_wmb();
+}
+
+static inline void mt_unlock(struct masstree *mt, struct mt_node *node)
+{
+	unsigned long v = READ_ONCE(node->version);
+
+	if (v & MT_V_INSERTING)
+		v = (v & ~MT_V_VINSERT_MASK) |
+		    ((v + MT_V_VINSERT_ONE) & MT_V_VINSERT_MASK);
+	if (v & MT_V_SPLITTING)
+		v += MT_V_VSPLIT_ONE;	/* the top field: carry falls off */
+	v &= ~(MT_V_DIRTY | MT_V_LOCKED);
+	/* Our stores before the new version: pairs with mt_version_changed(). */
+	smp_store_release(&node->version, v);
+	mt_lockdep_release(mt);
+	preempt_enable();
+}
+
+static inline bool mt_locked(const struct mt_node *node)
+{
+	return READ_ONCE(node->version) & MT_V_LOCKED;
+}
+
+#endif /* _MASSTREE_VERSION_H */

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The walk: how readers find a key without locks, and how writers find
+ * and lock the leaf their key belongs in.
+ */
+
+/**
+ * DOC: Masstree design
+ *
+ * A map is a trie of B+trees ("layers"). Layer d indexes keys by their
+ * bytes 8d..8d+7, read big-endian into a u64 "slice"; a key that ends in
+ * the slice is stored in a leaf of that layer; a key that continues past
+ * it is stored there with its remaining bytes in an out-of-line, immutable
+ * suffix, until a second key with the same slice that also continues
+ * arrives: then the slot turns into the root of a new layer holding both
+ * (a chain of layers if they share more slices). Within a slice, keys are
+ * ordered by length class (0..8 bytes in the slice, or "continues"), so a
+ * prefix sorts before its extensions and the whole map is in bytewise
+ * order.
+ *
+ * Nodes: leaves hold up to 15 keys in arbitrary slots plus a 64-bit
+ * permutation that lists the live slots in key order; internodes hold up
+ * to 15 separators and 16 children. Leaves of a layer are linked (next and
+ * prev); each leaf has a lower bound, lowkey, for the B-link rule: a walk
+ * that finds key >= next->lowkey moves right. Lower bounds only decrease
+ * (splits move the upper half right; removing a leaf merges its range into
+ * a neighbour), so a walk never needs to go left.
+ *
+ * The root grows in place: a layer's root node stays the same object as
+ * long as the layer exists. When a root leaf splits, its keys move to two
+ * new leaves and the node becomes an internode above them; when a root
+ * internode splits, its children move to two new internodes. So the
+ * pointer to a layer (the map's root, or a leaf slot in the layer above)
+ * never changes while the layer lives, and a layer root can point back at
+ * the root of the layer above (mt_node.parent), which erase uses to find
+ * the slot to remove when a layer empties. Every node is allocated big
+ * enough for either kind, and a reader dereferences nothing read from a
+ * node before validating the node's version.
+ *
+ * Version word (version.h): lock, inserting, splitting, deleted, root and
+ * leaf bits, then a 29-bit insert counter and a 29-bit split counter.
+ * The issue asks for 32-bit counters; 6 flags and 2x32 do not fit in 64
+ * bits, and the counters only have to outlast one reader's validation
+ * window on one node: stable version, smp_rmb(), reads, smp_rmb(), recheck.
+ * That window runs with preemption disabled, so a reader cannot be
+ * preempted inside it, and 2^29 writer critical sections on one node
+ * (each a lock handoff, tens of nanoseconds at least) take over ten
+ * seconds: no interrupt lasts that long. A reader preempted between
+ * windows carries no version across the gap.
+ *
+ * Readers (mt_walk()): take a node's stable version (spinning while it is
+ * dirty), read, recheck; on a change retry the node; on a deleted node
+ * restart from the layer root, or from the map's root if the layer root
+ * itself was deleted. Leaf inserts fill a free slot and then publish the
+ * permutation with a release store; a slot freed by erase is reused only
+ * under the inserting bit, so a reader never sees a half-written key.
+ *
+ * Writers lock only the nodes they change. Node locks are the lock bit,
+ * taken with try_cmpxchg_acquire() and preemption disabled. A writer
+ * makes a node dirty only with interrupts disabled (its whole locking
+ * phase runs under local_irq_save()), so an interrupt-context reader never
+ * spins on its own CPU's writer. Lock order: a deeper layer before a
+ * shallower one; within a layer a leaf before its left neighbour only by
+ * trylock (erase backs off), and a child before its parent, hand over hand
+ * upwards. Fresh nodes are locked before they are published. Lockdep sees
+ * node locks as one class per map (masstree.node_map) taken under a nest
+ * lock (masstree.dep_map, held for a writer's whole locking phase), since
+ * a split holds a chain of node locks of one class whose length depends on
+ * the tree's height.
+ *
+ * Contexts: readers (masstree_load(), __masstree_load()) may run in any
+ * context but NMI. Writers may run in process or softirq context, never in
+ * hardirq or NMI context (they WARN_ON_ONCE and proceed); they allocate
+ * with the caller's gfp before taking any node lock, and not at all after
+ * masstree_preload() for ordinary keys. The map's statistics counters are
+ * atomics in struct masstree; RCU callbacks never touch the map.
+ *
+ * Empty map: no node at all (root NULL). The first insert creates a root
+ * leaf; erasing the last key frees it. Erase removes a key from the
+ * permutation, then unlinks and frees an empty leaf (the leftmost too) and
+ * every internode left without children, and unlinks a layer once it is
+ * empty. Erase never allocates, so a layer holding one key stays a layer.
+ */
+#include <linux/export.h>
+#include <linux/masstree.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/string.h>
+
+#include "internal.h"
+#include "perm.h"
+#include "version.h"
+
+/**
+ * mt_leaf_search() - find a key's position among a leaf's keys.
+ * @leaf: the leaf; racy reads are fine, the caller validates.
+ * @perm: the permutation to search.
+ * @c: the key; sets @c->pos and @c->slot.
+ *
+ * Context: RCU read lock or the leaf's lock.
+ */
+void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c)
+{
+	unsigned int n = mt_perm_size(perm);
+	unsigned int i;
+
+	c->slot = -1;
+	for (i = 0; i < n; i++) {
+		unsigned int s = mt_perm_slot(perm, i);
+		int cmp = mt_cmp(READ_ONCE(leaf->ikey[s]),
+				 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
+				 c->slice, c->cls);
+
+		if (cmp < 0)
+			continue;
+		if (cmp == 0)
+			c->slot = s;
+		break;
+	}
+	c->pos = i;
+}
+
+/**
+ * mt_suffix_equal() - do a suffix and the key's rest match?
+ * @sfx: the suffix (may be NULL in a torn read).
+ * @c: the key at a layer where it continues past the slice.
+ *
+ * Return: true if they match.
+ */
+bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c)
+{
+	size_t rest = c->len - c->off - 8;
+
+	return sfx && sfx->len == rest &&
+	       !memcmp(sfx->data, c->key + c->off + 8, rest);
+}
+
+static unsigned int mt_internode_index(struct mt_internode *in, u64 slice)
+{
+	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
+			       MT_NODE_WIDTH);
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (slice < READ_ONCE(in->ikey[i]))
+			break;
+	return i;
+}
+
+/**
+ * mt_walk() - find the leaf for a key, locklessly.
+ * @mt: the map.
+ * @c: the key; the walk starts at @c->node (the top if NULL) in the layer
+ *	@c->layer_root, and ends with @c on the layer of the returned leaf.
+ * @entry: set to the key's entry, or NULL if absent.
+ *
+ * Descends through layers until the key's slot is not a layer. The answer
+ * is a validated snapshot: the key was (or was not) present at one moment
+ * during the call.
+ *
+ * Context: RCU read lock held; not NMI.
+ * Return: the leaf that holds, or would hold, the key; NULL if the map is
+ * empty.
+ */
+struct mt_leaf *mt_walk(struct masstree *mt, struct mt_cursor *c,
+			void **entry)
+{
+	struct mt_node *n = c->node;
+
+restart:
+	if (!n) {
+		n = rcu_dereference(mt->root);
+		if (!n) {
+			*entry = NULL;
+			return NULL;
+		}
+		mt_cursor_layer(c, 0, n);
+	}
+	for (;;) {
+		struct mt_leaf *leaf, *next;
+		struct mt_suffix *sfx = NULL;
+		unsigned long v;
+		void *lv = NULL;
+		u8 klx = 0;
+
+		preempt_disable();
+		v = mt_stable_version(n);
+		if (v & MT_V_DELETED) {
+			preempt_enable();
+			mt_count(MASSTREE_TC_LAYER_RETRY);
+			n = n == c->layer_root ? NULL : c->layer_root;
+			if (!n)
+				goto restart;
+			continue;
+		}
+		if (!(v & MT_V_LEAF)) {
+			struct mt_internode *in = mt_to_internode(n);
+			struct mt_node *child;
+
+			child = rcu_dereference(in->child[mt_internode_index(in, c->slice)]);
+			if (mt_version_changed(n, v)) {
+				preempt_enable();
+				mt_count(MASSTREE_TC_READ_RETRY);
+				continue;
+			}
+			preempt_enable();
+			n = child;
+			continue;
+		}
+		leaf = mt_to_leaf(n);
+		/* Pairs with the release that published the permutation. */
+		mt_leaf_search(leaf, smp_load_acquire(&leaf->permutation), c);
+		if (c->slot >= 0) {
+			klx = READ_ONCE(leaf->keylenx[c->slot]);
+			lv = rcu_dereference(leaf->lv[c->slot]);
+			sfx = rcu_dereference(leaf->suffix[c->slot]);
+		}
+		next = rcu_dereference(leaf->next);
+		mt_hook(MASSTREE_HOOK_READ);
+		if (mt_version_changed(n, v)) {
+			preempt_enable();
+			mt_count(MASSTREE_TC_READ_RETRY);
+			continue;
+		}
+		preempt_enable();
+		/* Validated: now the pointers may be followed. */
+		if (c->slot < 0 || (klx == MT_KLX_SUFFIX && !mt_suffix_equal(sfx, c))) {
+			if (next && c->slice >= READ_ONCE(next->lowkey)) {
+				mt_count(MASSTREE_TC_BLINK);
+				n = &next->node;
+				continue;
+			}
+			*entry = NULL;
+			c->node = n;
+			return leaf;
+		}
+		if (klx == MT_KLX_LAYER && !c->stay) {
+			mt_cursor_layer(c, c->off + 8, lv);
+			n = lv;
+			continue;
+		}
+		*entry = lv;
+		c->node = n;
+		return leaf;
+	}
+}
+
+/**
+ * __masstree_load() - look a key up; the caller holds the RCU read lock.
+ * @mt: the map.
+ * @key: the key's bytes.
+ * @len: the key's length.
+ *
+ * The entry stays valid only as long as the caller's RCU read-side
+ * critical section, or whatever reference the caller's own scheme holds.
+ *
+ * Context: Any context but NMI, inside rcu_read_lock().
+ * Return: the entry, or NULL if @key is absent or too long.
+ */
+void *__masstree_load(struct masstree *mt, const void *key, size_t len)
+{
+	struct mt_cursor c;
+	void *entry;
+
+	if (len > MASSTREE_MAX_KEY_LEN)
+		return NULL;
+	WARN_ON_ONCE(in_nmi());
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
+			 "caller must hold rcu_read_lock()");
+	mt_cursor_init(&c, key, len);
+	mt_walk(mt, &c, &entry);
+	return entry;
+}
+EXPORT_SYMBOL_GPL(__masstree_load);
+
+/**
+ * masstree_load() - look a key up.
+ * @mt: the map.
+ * @key: the key's bytes.
+ * @len: the key's length.
+ *
+ * Lockless: takes and drops the RCU read lock itself and never blocks.
+ * Once it returns, the entry may already have been erased and freed by
+ * a writer: keeping it alive is the caller's business (call
+ * __masstree_load() inside its own rcu_read_lock() section, or hold a
+ * reference that the entry's owner respects).
+ *
+ * Context: Any context but NMI. Takes and releases the RCU read lock.
+ * Return: the entry, or NULL if @key is absent or too long.
+ */
+void *masstree_load(struct masstree *mt, const void *key, size_t len)
+{
+	void *entry;
+
+	rcu_read_lock();
+	entry = __masstree_load(mt, key, len);
+	rcu_read_unlock();
+	return entry;
+}
+EXPORT_SYMBOL_GPL(masstree_load);
+
+/**
+ * mt_lock_leaf() - find and lock the leaf a writer's key belongs in.
+ * @w: the write; @w->c says where to start (see mt_walk()).
+ *
+ * On return the leaf is locked, is a live leaf whose range holds the key,
+ * and @w->c has been searched in it under the lock; the key's slot, if
+ * present, is not a layer.
+ *
+ * Context: RCU read lock held, inside the write's locking phase.
+ * Return: the locked leaf, or NULL if the map is empty.
+ */
+struct mt_leaf *mt_lock_leaf(struct mt_write *w)
+{
+	struct mt_cursor *c = &w->c;
+	struct mt_leaf *leaf, *next;
+	void *entry;
+
+	for (;;) {
+		leaf = mt_walk(w->mt, c, &entry);
+		if (!leaf)
+			return NULL;
+		mt_lock(w->mt, &leaf->node);
+		if (READ_ONCE(leaf->node.version) & MT_V_DELETED) {
+			mt_unlock(w->mt, &leaf->node);
+			mt_count(MASSTREE_TC_SPLIT_RECHECK);
+			c->node = &leaf->node == c->layer_root ? NULL :
+				  c->layer_root;
+			continue;
+		}
+		if (!(READ_ONCE(leaf->node.version) & MT_V_LEAF)) {
+			/* A root leaf that split since: walk down from it. */
+			mt_unlock(w->mt, &leaf->node);
+			mt_count(MASSTREE_TC_SPLIT_RECHECK);
+			continue;
+		}
+		next = rcu_dereference_protected(leaf->next, 1);
+		if (next && c->slice >= next->lowkey) {
+			mt_unlock(w->mt, &leaf->node);
+			mt_count(MASSTREE_TC_BLINK);
+			c->node = &next->node;
+			continue;
+		}
+		mt_leaf_search(leaf, leaf->permutation, c);
+		if (c->slot >= 0 && leaf->keylenx[c->slot] == MT_KLX_LAYER &&
+		    !c->stay) {
+			struct mt_node *root;
+
+			root = rcu_dereference_protected(leaf->lv[c->slot], 1);
+			mt_unlock(w->mt, &leaf->node);
+			mt_cursor_layer(c, c->off + 8, root);
+			continue;
+		}
+		return leaf;
+	}
+}
+
+/**
+ * mt_lock_parent() - lock the parent of a locked non-root node.
+ * @mt: the map.
+ * @node: the locked node.
+ *
+ * A concurrent split of the parent may move @node to a new sibling; the
+ * parent pointer is stable once the parent it names is locked.
+ *
+ * Context: Inside a write's locking phase, @node locked.
+ * Return: the locked parent.
+ */
+struct mt_internode *mt_lock_parent(struct masstree *mt, struct mt_node *node)
+{
+	struct mt_node *p;
+
+	for (;;) {
+		p = rcu_dereference_protected(node->parent, 1);
+		mt_lock(mt, p);
+		if (rcu_access_pointer(node->parent) == p)
+			return mt_to_internode(p);
+		mt_unlock(mt, p);
+		mt_count(MASSTREE_TC_SPLIT_RECHECK);
+	}
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The writers' API: insert, store, cmpxchg and erase share one loop that
+ * locks the key's leaf, decides, and, when the reserve falls short, drops
+ * every lock, allocates and starts over.
+ */
+#include <linux/bug.h>
+#include <linux/export.h>
+#include <linux/hardirq.h>
+#include <linux/masstree.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+
+#include "internal.h"
+#include "version.h"
+
+enum mt_op {
+	MT_OP_INSERT,
+	MT_OP_STORE,
+	MT_OP_CMPXCHG,
+	MT_OP_ERASE,
+};
+
+/*
+ * One write. Returns the old entry (NULL if absent) or an error encoded
+ * with masstree_mk_err(). For MT_OP_INSERT a present key gives -EEXIST.
+ */
+static void *mt_write_op(struct masstree *mt, const void *key, size_t len,
+			 void *old, void *entry, enum mt_op op, gfp_t gfp)
+{
+	struct mt_write w = { .mt = mt };
+	struct mt_cursor *c = &w.c;
+	void *cur, *ret;
+
+	if (len > MASSTREE_MAX_KEY_LEN || masstree_is_reserved(entry) ||
+	    (op == MT_OP_CMPXCHG && masstree_is_reserved(old)))
+		return masstree_mk_err(-EINVAL);
+	WARN_ON_ONCE(in_nmi() || in_hardirq());
+
+	for (;;) {
+		struct mt_leaf *leaf;
+		int err = 0;
+
+		rcu_read_lock();
+		mt_write_begin(&w);
+		mt_cursor_init(c, key, len);
+		leaf = mt_lock_leaf(&w);
+		if (!leaf) {
+			ret = NULL;
+			if (!entry || (op == MT_OP_CMPXCHG && old))
+				goto done;
+			err = mt_insert_root(&w, entry);
+			goto insert_done;
+		}
+
+		cur = NULL;
+		if (c->slot >= 0 &&
+		    (leaf->keylenx[c->slot] != MT_KLX_SUFFIX ||
+		     mt_suffix_equal(rcu_dereference_protected(leaf->suffix[c->slot], 1), c)))
+			cur = rcu_dereference_protected(leaf->lv[c->slot], 1);
+		ret = cur;
+		if (op == MT_OP_INSERT && cur)
+			ret = masstree_mk_err(-EEXIST);
+		if ((op == MT_OP_INSERT && cur) ||
+		    (op == MT_OP_CMPXCHG && cur != old) ||
+		    (op == MT_OP_ERASE && !cur) || (!cur && !entry)) {
+			mt_unlock(mt, &leaf->node);
+			goto done;
+		}
+		if (!entry) {
+			mt_erase_locked(&w, leaf);
+			goto done;
+		}
+		if (cur) {
+			rcu_assign_pointer(leaf->lv[c->slot], entry);
+			mt_unlock(mt, &leaf->node);
+			goto done;
+		}
+		err = mt_insert_locked(&w, leaf, entry);
+insert_done:
+		if (err != MT_AGAIN)
+			goto done;
+		mt_write_end(&w);
+		rcu_read_unlock();
+		if (mt_reserve_fill(&w.res, &w.need, gfp)) {
+			ret = masstree_mk_err(-ENOMEM);
+			goto out;
+		}
+	}
+done:
+	mt_write_end(&w);
+	rcu_read_unlock();
+out:
+	mt_reserve_release(&w.res);
+	return ret;
+}
+
+/**
+ * masstree_insert() - insert a key if it is absent.
+ * @mt: the map.
+ * @key: the key's bytes.
+ * @len: the key's length, at most MASSTREE_MAX_KEY_LEN.
+ * @entry: the entry; not NULL, not reserved.
+ * @gfp: allocation flags for nodes and key suffixes.
+ *
+ * Context: Process or softirq context; not hardirq or NMI. Takes the RCU
+ * read lock and node locks; sleeps only if @gfp allows.
+ * Return: 0; -EEXIST if @key is present; -ENOMEM (map unchanged);
+ * -EINVAL if @key is too long or @entry is NULL or reserved.
+ */
+int masstree_insert(struct masstree *mt, const void *key, size_t len,
+		    void *entry, gfp_t gfp)
+{
+	if (!entry)
+		return -EINVAL;
+	return masstree_err(mt_write_op(mt, key, len, NULL, entry,
+					MT_OP_INSERT, gfp));
+}
+EXPORT_SYMBOL_GPL(masstree_insert);
+
+/**
+ * masstree_store() - insert a key or replace its entry.
+ * @mt: the map.
+ * @key: the key's bytes.
+ * @len: the key's length, at most MASSTREE_MAX_KEY_LEN.
+ * @entry: the new entry; NULL erases the key.
+ * @gfp: allocation flags for nodes and key suffixes.
+ *
+ * The old entry is the caller's to free, after an RCU grace period if
+ * readers may still use it (kfree_rcu()).
+ *
+ * Context: Process or softirq context; not hardirq or NMI. Takes the RCU
+ * read lock and node locks; sleeps only if @gfp allows.
+ * Return: the old entry, NULL if @key was absent, or an error that
+ * masstree_is_err() recognises: -ENOMEM (map unchanged), -EINVAL.
+ */
+void *masstree_store(struct masstree *mt, const void *key, size_t len,
+		     void *entry, gfp_t gfp)
+{
+	return mt_write_op(mt, key, len, NULL, entry, MT_OP_STORE, gfp);
+}
+EXPORT_SYMBOL_GPL(masstree_store);
+
+/**
+ * masstree_cmpxchg() - replace a key's entry if it is @old.
+ * @mt: the map.
+ * @key: the key's bytes.
+ * @len: the key's length, at most MASSTREE_MAX_KEY_LEN.
+ * @old: the expected entry; NULL means "absent" (insert if absent).
+ * @entry: the new entry; NULL erases the key (erase if equal).
+ * @gfp: allocation flags for nodes and key suffixes.
+ *
+ * Atomic: the exchange happened if and only if the return value equals
+ * @old.
+ *
+ * Context: Process or softirq context; not hardirq or NMI. Takes the RCU
+ * read lock and node locks; sleeps only if @gfp allows.
+ * Return: the entry that was there (NULL if absent), or an error that
+ * masstree_is_err() recognises: -ENOMEM (map unchanged), -EINVAL.
+ */
+void *masstree_cmpxchg(struct masstree *mt, const void *key, size_t len,
+		       void *old, void *entry, gfp_t gfp)
+{
+	return mt_write_op(mt, key, len, old, entry, MT_OP_CMPXCHG, gfp);
+}
+EXPORT_SYMBOL_GPL(masstree_cmpxchg);
+
+/**
+ * masstree_erase() - remove a key.
+ * @mt: the map.
+ * @key: the key's bytes.
+ * @len: the key's length.
+ *
+ * Never allocates and never fails. The entry is the caller's to free,
+ * after an RCU grace period if readers may still use it.
+ *
+ * Context: Process or softirq context; not hardirq or NMI. Takes the RCU
+ * read lock and node locks; does not sleep.
+ * Return: the removed entry, or NULL if @key was absent (or too long).
+ */
+void *masstree_erase(struct masstree *mt, const void *key, size_t len)
+{
+	void *ret = mt_write_op(mt, key, len, NULL, NULL, MT_OP_ERASE, 0);
+
+	return masstree_is_err(ret) ? NULL : ret;
+}
+EXPORT_SYMBOL_GPL(masstree_erase);
