@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the error paths: an allocation failure at any point of a
+ * write leaves the map exactly as it was, erase never allocates, and an
+ * insert after masstree_preload() does not allocate under a spinlock.
+ *
+ * Allocation failures come from failslab's per-task fail-nth counter
+ * (what /proc/self/fail-nth sets): the n-th allocation of this task that
+ * may fail does. GFP_KERNEL allocations are exempt by default
+ * (ignore-gfp-wait), so the writes here use GFP_NOWAIT | __GFP_NOWARN,
+ * which also keeps failslab from printing a stack dump.
+ */
+#include <kunit/test.h>
+#include <linux/masstree.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "masstree_test.h"
+
+#define ERR_GFP		(GFP_NOWAIT | __GFP_NOWARN)
+
+/**
+ * struct err_case - a map and one insert into it.
+ * @name: the situation.
+ * @nr_base: keys inserted first (8-byte big-endian 0..nr_base-1, spread).
+ * @key_len: length of the inserted key; its first slice is @slice and
+ *	every other byte 'z' (so it shares slices with the long base keys).
+ * @long_base: the base holds one key of @key_len 'z' bytes after @slice,
+ *	differing from the new key in the last byte: a layer chain.
+ * @slice: first 8 bytes of the new key, as an integer.
+ * @diff_at: where the new key differs from the long base key.
+ * @must_fail: the insert needs more than the per-CPU preload pool holds,
+ *	so failing allocations must be seen.
+ */
+struct err_case {
+	const char *name;
+	unsigned int nr_base;
+	unsigned int key_len;
+	bool long_base;
+	u64 slice;
+	unsigned int diff_at;
+	bool must_fail;
+};
+
+static const struct err_case err_cases[] = {
+	{ "first key of an empty map", 0, 8, false, 5, 0, false },
+	{ "key with a 300-byte suffix", 3, 308, false, 5, 0, true },
+	{ "root leaf split", 15, 8, false, 100, 0, false },
+	{ "leaf of a two-level tree", 200, 8, false, 1000, 0, false },
+	{ "leaf of a three-level tree", 3000, 8, false, 1500, 0, false },
+	{ "chain of 31 layers", 10, 250, true, 7, 249, true },
+	{ "chain of 31 layers, 300-byte tails", 10, 550, true, 7, 250, true },
+};
+
+static void err_desc(const struct err_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(err, err_cases, err_desc);
+
+static void err_key(u8 *key, const struct err_case *c, u64 slice, bool last)
+{
+	memset(key, 'z', c->key_len);
+	mtt_key64(key, slice);
+	if (last)
+		key[c->diff_at] = 'y';
+}
+
+static void err_build(struct kunit *test, struct masstree *mt,
+		      const struct err_case *c, u8 *key)
+{
+	u8 k8[8];
+	unsigned int i;
+
+	for (i = 0; i < c->nr_base; i++) {
+		/* Even slices: the new key's odd or fresh slice fits between. */
+		mtt_key64(k8, 2ULL * i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, k8, 8, mtt_entry(i),
+						      GFP_KERNEL), 0);
+	}
+	if (c->long_base) {
+		err_key(key, c, c->slice, false);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c->key_len,
+						      mtt_entry(99999), GFP_KERNEL), 0);
+	}
+}
+
+#if IS_ENABLED(CONFIG_FAILSLAB)
+/* Arm failslab to fail this task's @n-th allocation from now. */
+static void err_fail_nth(unsigned int n)
+{
+	WRITE_ONCE(current->fail_nth, n);
+}
+
+/* Disarm; returns true if the armed failure did not fire. */
+static bool err_fail_unused(void)
+{
+	bool unused = READ_ONCE(current->fail_nth) != 0;
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return unused;
+}
+
+/* The map as a failed write must leave it. */
+struct err_snapshot {
+	struct masstree_stats st;
+	struct mt_node_stats nodes;
+};
+
+static void err_snap(struct masstree *mt, struct err_snapshot *snap)
+{
+	masstree_get_stats(mt, &snap->st);
+	mtt_settled_nodes(&snap->nodes);
+}
+
+static void err_expect_unchanged(struct kunit *test, struct masstree *mt,
+				 const struct err_snapshot *before)
+{
+	struct err_snapshot now;
+
+	err_snap(mt, &now);
+	KUNIT_EXPECT_EQ(test, now.st.keys, before->st.keys);
+	KUNIT_EXPECT_EQ(test, now.st.leaves, before->st.leaves);
+	KUNIT_EXPECT_EQ(test, now.st.internodes, before->st.internodes);
+	KUNIT_EXPECT_EQ(test, now.st.layers, before->st.layers);
+	KUNIT_EXPECT_EQ(test, now.st.bytes, before->st.bytes);
+	KUNIT_EXPECT_EQ(test, now.nodes.leaves, before->nodes.leaves);
+	KUNIT_EXPECT_EQ(test, now.nodes.internodes, before->nodes.internodes);
+	KUNIT_EXPECT_LE(test, now.nodes.suffixes, before->nodes.suffixes);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+}
+
+/*
+ * Fail the 1st, 2nd, ... allocation of the insert in turn: each failure
+ * must return -ENOMEM with the map exactly as before (statistics, live
+ * nodes, validate, the key absent). An attempt may also succeed because
+ * the failed allocation was not the map's (kmemleak's or debugobjects'
+ * metadata): then the key is erased again and the next one is failed.
+ * It ends with the first attempt that fails nothing, which must succeed.
+ */
+static void masstree_insert_enomem_leaves_map_unchanged(struct kunit *test)
+{
+	const struct err_case *c = test->param_value;
+	struct masstree *mt = mtt_map(test);
+	unsigned int n, failures = 0, others = 0;
+	struct err_snapshot before;
+	bool unused = false;
+	u8 *key;
+	int err = 0;
+
+	key = kunit_kmalloc(test, c->key_len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, key);
+	err_build(test, mt, c, key);
+	KUNIT_ASSERT_EQ(test, masstree_validate(mt), 0);
+	if (c->long_base)
+		err_key(key, c, c->slice, true);
+	else
+		err_key(key, c, c->slice | 1, false);
+	err_snap(mt, &before);
+
+	for (n = 1; n < 2000 && !unused; n++) {
+		err_fail_nth(n);
+		err = masstree_insert(mt, key, c->key_len, mtt_entry(n), ERR_GFP);
+		unused = err_fail_unused();
+		if (err == -ENOMEM) {
+			failures++;
+			KUNIT_EXPECT_NULL(test, masstree_load(mt, key, c->key_len));
+			err_expect_unchanged(test, mt, &before);
+			continue;
+		}
+		KUNIT_ASSERT_EQ_MSG(test, err, 0, "attempt %u", n);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, key, c->key_len),
+				    mtt_entry(n));
+		KUNIT_ASSERT_EQ(test, masstree_validate(mt), 0);
+		if (unused)
+			break;
+		/* Start again from the same map: erase keeps layers. */
+		others++;
+		masstree_destroy(mt);
+		err_build(test, mt, c, key);
+		if (c->long_base)
+			err_key(key, c, c->slice, true);
+		err_snap(mt, &before);
+	}
+	kunit_info(test, "%u attempts: %u failed with -ENOMEM, %u failed elsewhere",
+		   n, failures, others);
+	KUNIT_EXPECT_TRUE(test, unused);
+	if (c->must_fail)
+		KUNIT_EXPECT_GT(test, failures, 0U);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+}
+
+/* store and cmpxchg report -ENOMEM through the error channel. */
+static void masstree_store_cmpxchg_enomem_is_err(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	static u8 key[400];
+	void *ret;
+
+	memset(key, 'q', sizeof(key));
+	err_fail_nth(1);
+	ret = masstree_store(mt, key, sizeof(key), mtt_entry(1), ERR_GFP);
+	err_fail_unused();
+	KUNIT_EXPECT_TRUE(test, masstree_is_err(ret));
+	KUNIT_EXPECT_EQ(test, masstree_err(ret), -ENOMEM);
+	err_fail_nth(1);
+	ret = masstree_cmpxchg(mt, key, sizeof(key), NULL, mtt_entry(1), ERR_GFP);
+	err_fail_unused();
+	KUNIT_EXPECT_EQ(test, masstree_err(ret), -ENOMEM);
+	mtt_expect_empty(test, mt);
+	/* Replacing an entry needs no memory. */
+	KUNIT_ASSERT_NULL(test, masstree_store(mt, key, sizeof(key), mtt_entry(1),
+					       GFP_KERNEL));
+	err_fail_nth(1);
+	ret = masstree_store(mt, key, sizeof(key), mtt_entry(2), ERR_GFP);
+	KUNIT_EXPECT_TRUE(test, err_fail_unused());
+	KUNIT_EXPECT_PTR_EQ(test, ret, mtt_entry(1));
+}
+
+/*
+ * Erase, layers and leaves collapsing included, succeeds while every
+ * allocation fails. (Whether it allocates at all cannot be told here:
+ * debugobjects allocates behind call_rcu() in this task.)
+ */
+static void masstree_erase_succeeds_when_allocations_fail(struct kunit *test)
+{
+	static const struct err_case c = { "", 0, 250, true, 7, 249, true };
+	struct masstree *mt = mtt_map(test);
+	unsigned int i, bad = 0;
+	void *got;
+	u8 *key;
+
+	key = kunit_kmalloc(test, c.key_len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, key);
+	for (i = 0; i < 500; i++) {
+		err_key(key, &c, i, false);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, i % 2 ? 8 : c.key_len,
+						      mtt_entry(i), GFP_KERNEL), 0);
+	}
+	err_key(key, &c, 0, true);
+	KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c.key_len, mtt_entry(1000),
+					      GFP_KERNEL), 0);
+	err_fail_nth(1);
+	got = masstree_erase(mt, key, c.key_len);
+	err_fail_unused();
+	KUNIT_EXPECT_PTR_EQ(test, got, mtt_entry(1000));
+	for (i = 0; i < 500; i++) {
+		err_key(key, &c, i, false);
+		err_fail_nth(1);
+		got = masstree_erase(mt, key, i % 2 ? 8 : c.key_len);
+		err_fail_unused();
+		if (got != mtt_entry(i) && !bad++)
+			KUNIT_FAIL(test, "erase %u returned %#lx", i,
+				   (unsigned long)got);
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	mtt_expect_all_freed(test);
+}
+#else
+static void masstree_insert_enomem_leaves_map_unchanged(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAILSLAB");
+}
+
+static void masstree_store_cmpxchg_enomem_is_err(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAILSLAB");
+}
+
+static void masstree_erase_succeeds_when_allocations_fail(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAILSLAB");
+}
+#endif
+
+static DEFINE_SPINLOCK(err_lock);
+
+/*
+ * After masstree_preload(GFP_KERNEL), inserts under a spinlock with
+ * GFP_NOWAIT succeed, splits and new layers included; with failslab armed
+ * they also prove that they did not allocate.
+ */
+static void masstree_preload_insert_under_spinlock(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	unsigned int i, bad = 0;
+	bool allocated = false;
+	u8 key[40];
+	int err;
+
+	/* The pool's suffix buffers count as live: fill it, then count. */
+	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
+	masstree_preload_end();
+	mtt_settled_nodes(&((struct mtt_fixture *)test->priv)->nodes);
+
+	memset(key, 'w', sizeof(key));
+	for (i = 0; i < 1500; i++) {
+		/* Odd i: 40-byte keys sharing 24 bytes (layers, suffixes). */
+		mtt_key64(key + (i % 2 ? 24 : 0), i);
+		KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
+		spin_lock(&err_lock);
+#if IS_ENABLED(CONFIG_FAILSLAB)
+		err_fail_nth(1);
+#endif
+		err = masstree_insert(mt, key, i % 2 ? 40 : 8, mtt_entry(i), ERR_GFP);
+#if IS_ENABLED(CONFIG_FAILSLAB)
+		allocated = !err_fail_unused();
+#endif
+		spin_unlock(&err_lock);
+		masstree_preload_end();
+		if (allocated && !bad++)
+			KUNIT_FAIL(test, "insert %u allocated after preload", i);
+		if (err && !bad++)
+			KUNIT_FAIL(test, "insert %u: %d", i, err);
+		memset(key, 'w', sizeof(key));
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	for (i = 0; i < 1500; i++) {
+		mtt_key64(key + (i % 2 ? 24 : 0), i);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, i % 2 ? 40 : 8),
+				    mtt_entry(i));
+		memset(key, 'w', sizeof(key));
+	}
+	mtt_expect_all_freed(test);
+}
+
+static struct kunit_case masstree_errors_cases[] = {
+	KUNIT_CASE_PARAM(masstree_insert_enomem_leaves_map_unchanged, err_gen_params),
+	KUNIT_CASE(masstree_store_cmpxchg_enomem_is_err),
+	KUNIT_CASE(masstree_erase_succeeds_when_allocations_fail),
+	KUNIT_CASE(masstree_preload_insert_under_spinlock),
+	{}
+};
+
+static struct kunit_suite masstree_errors_suite = {
+	.name = "masstree_errors",
+	.init = mtt_init,
+	.exit = mtt_exit,
+	.test_cases = masstree_errors_cases,
+};
+
+kunit_test_suite(masstree_errors_suite);
+
+MODULE_DESCRIPTION("KUnit tests of masstree's error paths and preload");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the KUnit suites: a per-case map that the suite's exit
+ * hook destroys even when a case fails, entries that are never
+ * dereferenced, keys built from integers, and node-count snapshots.
+ */
+#ifndef _MASSTREE_KUNIT_TEST_H
+#define _MASSTREE_KUNIT_TEST_H
+
+#include <kunit/test.h>
+#include <linux/masstree.h>
+#include <linux/cpumask.h>
+#include <linux/rcupdate.h>
+#include <asm/unaligned.h>
+
+#include "node.h"
+
+/*
+ * An entry for value @v: low bits 0b01, never NULL, never reserved, never
+ * dereferenced by the map.
+ */
+static inline void *mtt_entry(unsigned long v)
+{
+	return (void *)((v << 2) | 1);
+}
+
+static inline unsigned long mtt_entry_value(const void *entry)
+{
+	return (unsigned long)entry >> 2;
+}
+
+/* An 8-byte big-endian key: integer order is key order. */
+static inline void mtt_key64(u8 *key, u64 v)
+{
+	put_unaligned_be64(v, key);
+}
+
+/* Nodes still allocated by masstree.ko once pending RCU frees ran. */
+static inline void mtt_settled_nodes(struct mt_node_stats *stats)
+{
+	rcu_barrier();
+	mt_node_stats_read(stats);
+}
+
+/*
+ * Suffix buffers that masstree_preload() parks in the per-CPU pools (two
+ * per CPU) count as live suffixes; a write may use one up, so the count
+ * may drop by as many, but never grow.
+ */
+#define MTT_POOL_SUFFIXES	(2 * num_possible_cpus())
+
+static inline void mtt_expect_nodes_equal(struct kunit *test,
+					  const struct mt_node_stats *before,
+					  const struct mt_node_stats *after)
+{
+	KUNIT_EXPECT_EQ(test, before->leaves, after->leaves);
+	KUNIT_EXPECT_EQ(test, before->internodes, after->internodes);
+	KUNIT_EXPECT_LE(test, after->suffixes, before->suffixes);
+	KUNIT_EXPECT_GE(test, after->suffixes + MTT_POOL_SUFFIXES,
+			before->suffixes);
+}
+
+/* The statistics of a map with no key: no node, no byte. */
+static inline void mtt_expect_empty(struct kunit *test, struct masstree *mt)
+{
+	struct masstree_stats st;
+
+	masstree_get_stats(mt, &st);
+	KUNIT_EXPECT_EQ(test, st.keys, 0UL);
+	KUNIT_EXPECT_EQ(test, st.leaves, 0UL);
+	KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+	KUNIT_EXPECT_EQ(test, st.layers, 0UL);
+	KUNIT_EXPECT_EQ(test, st.height, 0UL);
+	KUNIT_EXPECT_EQ(test, st.bytes, 0UL);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt->root));
+}
+
+/**
+ * struct mtt_fixture - what a case owns, released by mtt_exit().
+ * @mt: the case's map.
+ * @nodes: live node counts when the case began.
+ */
+struct mtt_fixture {
+	struct masstree mt;
+	struct mt_node_stats nodes;
+};
+
+/* Suite .init: a fresh map per case, in test->priv. */
+static inline int mtt_init(struct kunit *test)
+{
+	struct mtt_fixture *fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
+
+	if (!fx)
+		return -ENOMEM;
+	masstree_init(&fx->mt, 0);
+	mtt_settled_nodes(&fx->nodes);
+	test->priv = fx;
+	return 0;
+}
+
+/* Suite .exit: destroy the case's map, whatever the case left in it. */
+static inline void mtt_exit(struct kunit *test)
+{
+	struct mtt_fixture *fx = test->priv;
+
+	if (fx)
+		masstree_destroy(&fx->mt);
+}
+
+static inline struct masstree *mtt_map(struct kunit *test)
+{
+	return &((struct mtt_fixture *)test->priv)->mt;
+}
+
+/* After erasing every key: an empty map, and every node given back. */
+static inline void mtt_expect_all_freed(struct kunit *test)
+{
+	struct mtt_fixture *fx = test->priv;
+	struct mt_node_stats now;
+
+	mtt_expect_empty(test, &fx->mt);
+	mtt_settled_nodes(&now);
+	mtt_expect_nodes_equal(test, &fx->nodes, &now);
+}
+
+#endif /* _MASSTREE_KUNIT_TEST_H */

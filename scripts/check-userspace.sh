@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The userspace build of the core (`make check`, stage userspace): builds
+# tools/ and runs its programs, each under a time cap, one PASS/FAIL line
+# per test:
+#   build               make -C tools all (-O2, ASan+UBSan, TSan)
+#   difftest-seedN      differential test, -O2, four seeds, 10M operations
+#   difftest-asan       differential test under ASan+UBSan, 1M operations
+#   stress              thread stress, -O2
+#   stress-asan         thread stress under ASan+UBSan
+#   stress-tsan         thread stress under TSan (halt on the first report)
+# Every program's output goes to build/userspace/NAME.log; a failure
+# prints the log's tail on stderr. The whole run stays under a deadline
+# (MT_USERSPACE_BUDGET, 165 s by default) so that a hang still leaves a
+# FAIL line for every test rather than a killed stage. Exit status 1 on
+# any failure.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$MT_BUILD/userspace
+bin=$MT_ROOT/tools/build
+deadline=$(($(date +%s) + ${MT_USERSPACE_BUDGET:-165}))
+fail=0
+
+cd "$MT_ROOT" || exit 1
+rm -rf "$out"
+mkdir -p "$out"
+
+# Sanitizer reports are failures even where a program exits 0.
+sanitizer_report() {
+	grep -qE '^(WARNING|ERROR): (ThreadSanitizer|AddressSanitizer|LeakSanitizer)|runtime error:' "$1"
+}
+
+# run NAME CAP COMMAND...: run COMMAND under min(CAP, time left), log to
+# $out/NAME.log, print PASS or FAIL.
+run() {
+	local name=$1 cap=$2 log=$out/$1.log left rc why t0
+	shift 2
+	left=$((deadline - $(date +%s)))
+	if [ "$left" -lt 5 ]; then
+		echo "FAIL userspace:$name: not run, the ${MT_USERSPACE_BUDGET:-165}s budget is spent"
+		fail=1
+		return 1
+	fi
+	[ "$cap" -le "$left" ] || cap=$left
+	t0=$(date +%s)
+	timeout -k 5 "$cap" "$@" >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ] && ! sanitizer_report "$log"; then
+		echo "PASS userspace:$name ($(($(date +%s) - t0))s)"
+		return 0
+	fi
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		why="over its ${cap}s cap"
+	elif [ $rc -eq 0 ]; then
+		why="sanitizer report"
+	else
+		why="exit status $rc"
+	fi
+	echo "FAIL userspace:$name: $why (see $log)"
+	{
+		echo "--- $name: $*"
+		tail -n 40 "$log" | sed 's/^/    /'
+	} >&2
+	fail=1
+	return 1
+}
+
+if ! run build 120 make -C tools -j"$(nproc)" all; then
+	for t in difftest-seed1 difftest-seed2 difftest-seed3 difftest-seed4 \
+		difftest-asan stress stress-asan stress-tsan; do
+		echo "FAIL userspace:$t: not run, the build failed"
+	done
+	exit 1
+fi
+
+# Issue 6: >= 10M operations at -O2 over several seeds, >= 1M under ASan.
+for seed in 1 2 3 4; do
+	run difftest-seed$seed 40 "$bin/difftest" -s $seed -n 2500000
+done
+run difftest-asan 60 "$bin/difftest-asan" -s 5 -n 1000000
+
+export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run stress 30 "$bin/stress" -t 4 -r 2 -d 10
+run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 10
+TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 20
+exit $fail

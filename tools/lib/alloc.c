@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A counting slab for the userspace build: malloc underneath (so ASan
+ * sees use-after-free), live counts for leak reports, and failure
+ * injection: shim_fail_nth = N makes the Nth allocation from now fail.
+ */
+#include "../include/shim.h"
+#include "alloc.h"
+
+struct kmem_cache {
+	const char *name;
+	size_t size;
+};
+
+long shim_warnings;
+long shim_live_allocs;
+long shim_fail_nth;
+long shim_alloc_calls;
+
+void shim_warn(const char *file, int line, const char *cond)
+{
+	__atomic_fetch_add(&shim_warnings, 1, __ATOMIC_RELAXED);
+	fprintf(stderr, "WARNING: %s:%d: %s\n", file, line, cond);
+}
+
+static bool shim_should_fail(void)
+{
+	long n;
+
+	__atomic_fetch_add(&shim_alloc_calls, 1, __ATOMIC_RELAXED);
+	n = __atomic_load_n(&shim_fail_nth, __ATOMIC_RELAXED);
+	if (n <= 0)
+		return false;
+	n = __atomic_sub_fetch(&shim_fail_nth, 1, __ATOMIC_RELAXED);
+	return n == 0;
+}
+
+struct kmem_cache *kmem_cache_create(const char *name, size_t size,
+				     size_t align, unsigned int flags,
+				     void (*ctor)(void *))
+{
+	struct kmem_cache *c = malloc(sizeof(*c));
+
+	(void)align;
+	(void)flags;
+	(void)ctor;
+	if (c) {
+		c->name = name;
+		c->size = size;
+	}
+	return c;
+}
+
+void *kmalloc(size_t size, gfp_t gfp)
+{
+	void *p;
+
+	(void)gfp;
+	if (shim_should_fail())
+		return NULL;
+	p = malloc(size);
+	if (p)
+		__atomic_fetch_add(&shim_live_allocs, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+void kfree(const void *p)
+{
+	if (!p)
+		return;
+	__atomic_fetch_sub(&shim_live_allocs, 1, __ATOMIC_RELAXED);
+	free((void *)p);
+}
+
+void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
+{
+	return kmalloc(c->size, gfp);
+}
+
+void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
+{
+	void *p = kmalloc(c->size, gfp);
+
+	if (p)
+		memset(p, 0, c->size);
+	return p;
+}
+
+void kmem_cache_free(struct kmem_cache *c, void *p)
+{
+	(void)c;
+	kfree(p);
+}
+
+void kmem_cache_destroy(struct kmem_cache *c)
+{
+	free(c);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The counting allocator's knobs and the core's test entry points. */
+#ifndef _MASSTREE_TOOLS_ALLOC_H
+#define _MASSTREE_TOOLS_ALLOC_H
+
+extern long shim_warnings;
+extern long shim_live_allocs;
+extern long shim_fail_nth;
+extern long shim_alloc_calls;
+
+/* From the core (masstree/node.c, masstree/preload.c). */
+int mt_node_caches_init(void);
+void mt_node_caches_exit(void);
+void mt_preload_drain(void);
+
+#endif /* _MASSTREE_TOOLS_ALLOC_H */
