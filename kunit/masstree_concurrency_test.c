@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/masstree.h>
 #include <linux/module.h>
@@ -33,6 +34,8 @@
 #define CT_HOOK_EVERY	4
 #define CT_HOOK_DELAY_US	20
 #define CT_SPLIT_DELAY_US	200
+/* How long a case may keep going until the race it aims at happens. */
+#define CT_RACE_DEADLINE	(20 * HZ)
 
 static atomic_t ct_hook_calls;
 static unsigned int ct_hook_mask;
@@ -197,6 +200,13 @@ static void ct_counters(unsigned long *c)
 		c[i] = masstree_test_counter(i);
 }
 
+/* Growth of counter @which since @before. */
+static unsigned long ct_since(const unsigned long *before,
+			      enum masstree_test_counter which)
+{
+	return masstree_test_counter(which) - before[which];
+}
+
 /* Report the counters' growth; return that of @which. */
 static unsigned long ct_grew(struct kunit *test, const unsigned long *before,
 			     enum masstree_test_counter which)
@@ -273,12 +283,21 @@ static void masstree_concurrent_inserts_lose_no_key(struct kunit *test)
  */
 static void ct_churn_around_stable(struct ct_thread *t)
 {
+	unsigned long base = masstree_test_counter(MASSTREE_TC_READ_RETRY);
+	unsigned long deadline = jiffies + CT_RACE_DEADLINE;
 	struct ct_ctx *ctx = t->ctx;
 	struct masstree *mt = &ctx->fx.mt;
 	u8 key[CT_KEYLEN];
 	unsigned int i, round;
 
-	for (round = 0; round < 2; round++) {
+	/*
+	 * Two rounds, then more until a reader has been caught mid-read (on
+	 * 2 vCPUs the scheduler may keep readers and writers apart for a
+	 * while), up to a deadline: the case asserts that the race happened.
+	 */
+	for (round = 0; round < 2 ||
+	     (masstree_test_counter(MASSTREE_TC_READ_RETRY) == base &&
+	      time_before(jiffies, deadline)); round++) {
 		for (i = t->id; i < ctx->nkeys; i += 2) {
 			if (i % 8 == 0)
 				continue;
@@ -493,6 +512,75 @@ static void masstree_concurrent_erase_all_returns_to_empty(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ct_errors(ctx), 0UL);
 	mtt_expect_all_freed(test);
 	KUNIT_EXPECT_GT(test, ct_grew(test, before, MASSTREE_TC_READ_RETRY), 0UL);
+	/* Walks that reached a layer or leaf after its erase deleted it. */
+	KUNIT_EXPECT_GT(test, ct_since(before, MASSTREE_TC_LAYER_RETRY), 0UL);
+}
+
+/*
+ * (e) Key @i of a layer that fills up: the first slice holds
+ * i / CT_LAYER_KEYS and the second i % CT_LAYER_KEYS, so every first
+ * slice is a layer whose root leaf splits in place at its 16th key (the
+ * root grows into an internode) while the other threads insert its last
+ * keys (so the split must not come with the layer's last key):
+ * a writer that found the root leaf and waits for its lock must see, once
+ * it has it, that the node is no longer a leaf, and walk down again
+ * (mt_lock_leaf()'s split recheck). The splitter holds the root locked,
+ * not yet dirty, while it fills the two new leaves: walks that read the
+ * root meanwhile validate and then wait for the lock.
+ */
+#define CT_LAYER_KEYS	20
+/* More keys than the other cases: each layer's root splits only once. */
+#define CT_LAYER_OPS	(IS_ENABLED(CONFIG_KCSAN) ? 10000 : 12000)
+
+static void ct_key_layer(u8 *key, unsigned int i)
+{
+	memset(key, 'k', CT_KEYLEN);
+	mtt_key64(key, i / CT_LAYER_KEYS);
+	mtt_key64(key + 8, i % CT_LAYER_KEYS);
+}
+
+static void ct_insert_layers(struct ct_thread *t)
+{
+	struct masstree *mt = &t->ctx->fx.mt;
+	u8 key[CT_KEYLEN];
+	int i;
+
+	while ((i = ct_next(t)) >= 0) {
+		ct_key_layer(key, i);
+		if (masstree_insert(mt, key, CT_KEYLEN, mtt_entry(i), GFP_KERNEL))
+			t->errors++;
+		t->ops++;
+		if (i % 64 == 0)
+			cond_resched();
+	}
+}
+
+static void masstree_concurrent_root_splits_recheck(struct kunit *test)
+{
+	struct ct_ctx *ctx = test->priv;
+	struct masstree *mt = &ctx->fx.mt;
+	unsigned long before[MASSTREE_TC_NR];
+	struct masstree_stats st;
+	unsigned int i, missing = 0;
+	u8 key[CT_KEYLEN];
+
+	ctx->nkeys = CT_THREADS * CT_LAYER_OPS;
+	ct_counters(before);
+	ct_hook_set(1U << MASSTREE_HOOK_SPLIT);
+	KUNIT_ASSERT_EQ(test, ct_run(test, ctx, ct_insert_layers, CT_THREADS), 0);
+	ct_hook_set(0);
+	KUNIT_EXPECT_EQ(test, ct_errors(ctx), 0UL);
+	for (i = 0; i < ctx->nkeys; i++) {
+		ct_key_layer(key, i);
+		if (masstree_load(mt, key, CT_KEYLEN) != mtt_entry(i) && !missing++)
+			KUNIT_FAIL(test, "key %u lost", i);
+	}
+	KUNIT_EXPECT_EQ(test, missing, 0U);
+	masstree_get_stats(mt, &st);
+	KUNIT_EXPECT_EQ(test, st.keys, (unsigned long)ctx->nkeys);
+	KUNIT_EXPECT_EQ(test, st.layers, 1UL + ctx->nkeys / CT_LAYER_KEYS);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	KUNIT_EXPECT_GT(test, ct_grew(test, before, MASSTREE_TC_SPLIT_RECHECK), 0UL);
 }
 
 static struct kunit_case masstree_concurrency_cases[] = {
@@ -500,6 +588,7 @@ static struct kunit_case masstree_concurrency_cases[] = {
 	KUNIT_CASE(masstree_readers_find_stable_keys_during_splits),
 	KUNIT_CASE(masstree_insert_erase_churn_on_shared_keys),
 	KUNIT_CASE(masstree_concurrent_erase_all_returns_to_empty),
+	KUNIT_CASE(masstree_concurrent_root_splits_recheck),
 	{}
 };
 

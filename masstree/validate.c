@@ -13,10 +13,35 @@
 
 #define MT_VALIDATE_MAX_HEIGHT	64
 
+/*
+ * Layer roots are linked through rcu.next: NULL means "not reached yet",
+ * so every list ends with this sentinel instead of NULL, and a root stays
+ * marked (on the done list) until masstree_validate() returns.
+ */
+#define MT_VLIST_END	((struct callback_head *)1UL)
+
 struct mt_vstate {
 	long keys, leaves, internodes, layers, sfx_bytes;
-	struct mt_node *work;	/* layer roots to visit, via rcu.next */
+	struct mt_node *work;	/* layer roots to visit */
+	struct mt_node *done;	/* layer roots visited */
 };
+
+/* Mark @n reached and put it on the list @head. */
+static void mt_vlist_push(struct mt_node **head, struct mt_node *n)
+{
+	n->rcu.next = *head ? &(*head)->rcu : MT_VLIST_END;
+	*head = n;
+}
+
+/* Take the first node off the list @head; it stays marked. */
+static struct mt_node *mt_vlist_pop(struct mt_node **head)
+{
+	struct mt_node *n = *head;
+
+	*head = n->rcu.next == MT_VLIST_END ? NULL :
+		container_of(n->rcu.next, struct mt_node, rcu);
+	return n;
+}
 
 /* Report a broken invariant. */
 static int mt_bad(const char *what, const void *node)
@@ -34,9 +59,9 @@ static int mt_check_version(struct mt_node *n, bool leaf, bool root)
 		return mt_bad("node locked or dirty", n);
 	if (v & MT_V_DELETED)
 		return mt_bad("deleted node reachable", n);
-	if (!(!!(v & MT_V_LEAF) == leaf))
+	if (!!(v & MT_V_LEAF) != leaf)
 		return mt_bad("leaf bit wrong", n);
-	if (!(!!(v & MT_V_ROOT) == root))
+	if (!!(v & MT_V_ROOT) != root)
 		return mt_bad("root bit wrong", n);
 	return 0;
 }
@@ -48,17 +73,17 @@ static int mt_check_internode(struct mt_internode *in, bool root)
 
 	if (err)
 		return err;
-	if (!(in->nkeys <= MT_NODE_WIDTH))
+	if (in->nkeys > MT_NODE_WIDTH)
 		return mt_bad("internode nkeys > 15", in);
 	for (i = 0; i + 1 < in->nkeys; i++)
-		if (!(in->ikey[i] < in->ikey[i + 1]))
+		if (in->ikey[i] >= in->ikey[i + 1])
 			return mt_bad("internode keys out of order", in);
 	for (i = 0; i <= in->nkeys; i++) {
 		struct mt_node *ch = rcu_dereference_protected(in->child[i], 1);
 
 		if (!ch)
 			return mt_bad("internode child NULL", in);
-		if (!(rcu_access_pointer(ch->parent) == &in->node))
+		if (rcu_access_pointer(ch->parent) != &in->node)
 			return mt_bad("child's parent link wrong", ch);
 	}
 	return 0;
@@ -84,13 +109,13 @@ static int mt_check_path(struct mt_vstate *st, struct mt_leaf *leaf,
 		struct mt_internode *p;
 		unsigned int j;
 
-		if (!(up && d < MT_VALIDATE_MAX_HEIGHT && !(up->version & MT_V_LEAF)))
+		if (!up || d >= MT_VALIDATE_MAX_HEIGHT || (up->version & MT_V_LEAF))
 			return mt_bad("no path to the layer root", x);
 		p = mt_to_internode(up);
 		for (j = 0; j <= p->nkeys && j <= MT_NODE_WIDTH; j++)
 			if (rcu_access_pointer(p->child[j]) == x)
 				break;
-		if (!(j <= p->nkeys))
+		if (j > p->nkeys)
 			return mt_bad("node missing from its parent", x);
 		if (j > 0 && !*lo_set) {
 			*lo = p->ikey[j - 1];
@@ -128,7 +153,7 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 	if (!(root->version & MT_V_ROOT))
 		return mt_bad("layer root without root bit", root);
 	while (!(n->version & MT_V_LEAF)) {
-		if (!(depth < MT_VALIDATE_MAX_HEIGHT))
+		if (depth >= MT_VALIDATE_MAX_HEIGHT)
 			return mt_bad("layer too tall", n);
 		n = rcu_dereference_protected(mt_to_internode(n)->child[0], 1);
 		if (!n)
@@ -143,21 +168,21 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 		err = mt_check_version(&leaf->node, true, &leaf->node == root);
 		if (err)
 			return err;
-		if (!(rcu_access_pointer(leaf->prev) == prev))
+		if (rcu_access_pointer(leaf->prev) != prev)
 			return mt_bad("leaf prev link wrong", leaf);
-		if (!(mt_perm_valid(perm)))
+		if (!mt_perm_valid(perm))
 			return mt_bad("permutation invalid", leaf);
-		if (!(mt_perm_size(perm) > 0))
+		if (!mt_perm_size(perm))
 			return mt_bad("empty leaf in the map", leaf);
 		err = mt_check_path(st, leaf, root, &d, &lo, &lo_set, &hi,
 				    &hi_set);
 		if (err)
 			return err;
-		if (!(d == depth))
+		if (d != depth)
 			return mt_bad("leaves at different depths", leaf);
-		if (!(lo_set == !!prev))
+		if (lo_set != !!prev)
 			return mt_bad("leftmost leaf mismatch", leaf);
-		if (!(!lo_set || leaf->lowkey == lo))
+		if (lo_set && leaf->lowkey != lo)
 			return mt_bad("leaf lowkey differs from its separator", leaf);
 		st->leaves++;
 
@@ -170,13 +195,13 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 
 			sfx = rcu_dereference_protected(leaf->suffix[s], 1);
 			lv = rcu_dereference_protected(leaf->lv[s], 1);
-			if (!(klx <= 8 || klx == MT_KLX_SUFFIX || klx == MT_KLX_LAYER))
+			if (klx > 8 && klx != MT_KLX_SUFFIX && klx != MT_KLX_LAYER)
 				return mt_bad("bad keylenx", leaf);
-			if (!(!have_last || mt_cmp(last, lastcls, ik, mt_klx_cls(klx)) < 0))
+			if (have_last && mt_cmp(last, lastcls, ik, mt_klx_cls(klx)) >= 0)
 				return mt_bad("keys out of order", leaf);
-			if (!(!lo_set || ik >= lo))
+			if (lo_set && ik < lo)
 				return mt_bad("key below bound", leaf);
-			if (!(!hi_set || ik < hi))
+			if (hi_set && ik >= hi)
 				return mt_bad("key above bound", leaf);
 			if (klx < 8)
 				if (ik & (klx ? ~0ULL >> (8 * klx) : ~0ULL))
@@ -196,14 +221,13 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 			if (klx == MT_KLX_LAYER) {
 				struct mt_node *sub = lv;
 
-				if (!(rcu_access_pointer(sub->parent) == root))
+				if (rcu_access_pointer(sub->parent) != root)
 					return mt_bad("layer's up link wrong", sub);
-				if (!(!sub->rcu.next))
+				if (sub->rcu.next)
 					return mt_bad("layer reached twice", sub);
-				sub->rcu.next = (struct callback_head *)st->work;
-				st->work = sub;
+				mt_vlist_push(&st->work, sub);
 			} else {
-				if (!(!masstree_is_reserved(lv)))
+				if (masstree_is_reserved(lv))
 					return mt_bad("reserved entry stored", leaf);
 				st->keys++;
 			}
@@ -237,16 +261,17 @@ int masstree_validate(struct masstree *mt)
 			pr_err("masstree: validate: top root has an up link\n");
 			return -EINVAL;
 		}
-		root->rcu.next = NULL;
-		st.work = root;
+		mt_vlist_push(&st.work, root);
 	}
 	while (st.work) {
-		root = st.work;
-		st.work = (struct mt_node *)root->rcu.next;
-		root->rcu.next = NULL;
+		root = mt_vlist_pop(&st.work);
+		mt_vlist_push(&st.done, root);
 		if (!err)
 			err = mt_check_layer(&st, root);
 	}
+	/* Unmark every root reached: rcu.next of a live node is NULL. */
+	while (st.done)
+		mt_vlist_pop(&st.done)->rcu.next = NULL;
 	if (err)
 		return err;
 	if (st.keys != atomic_long_read(&mt->nr_keys) ||
