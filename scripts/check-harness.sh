@@ -56,7 +56,7 @@ run() {
 run hang "$kcsan_image" "insmod harness_hang.ko" '^FAIL vm: hung' 60 &
 hang_pid=$!
 run control "$kcsan_image" "kunit harness_ok.ko 1" 'never'
-run kunit-failure "$kcsan_image" "kunit harness_kunit_fail.ko 2" '^FAIL kunit:harness_kunit_fail\.harness_kunit_fails'
+run kunit-failure "$kcsan_image" "kunit harness_kunit_fail.ko 3" '^FAIL kunit:harness_kunit_fail\.harness_kunit_fails'
 run warn-on "$kcsan_image" "insmod harness_warn.ko" 'WARNING:'
 run kasan-use-after-free "$kasan_image" "insmod harness_kasan_uaf.ko" 'KASAN: (slab-)?use-after-free'
 run lockdep-inversion "$kcsan_image" "insmod harness_lockdep.ko" 'circular locking dependency'
