@@ -2,4 +2,4 @@
 # The core's object files: one list for Kbuild and for the userspace
 # build in tools/. The character device and debugfs are kernel-only.
 MASSTREE_CORE_OBJS := node.o map.o preload.o walk.o insert.o erase.o \
-		      write.o stats.o validate.o
+		      write.o stats.o validate.o cursor.o

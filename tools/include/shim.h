@@ -141,6 +141,7 @@ struct shim_atomic_long {
 #define in_nmi()		0
 #define in_hardirq()		0
 #define cond_resched()		do { } while (0)
+#define might_sleep()		do { } while (0)
 
 /* Per-CPU data is per-thread; for_each_possible_cpu() sees this thread. */
 #define DEFINE_PER_CPU(type, name)	__thread type name

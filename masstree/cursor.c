@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cursor: ordered iteration, forward and reverse, without recursion
+ * and with stack use independent of the key's length.
+ *
+ * A cursor keeps no pointer into the tree between calls, only bytes: the
+ * key it returned last, in a buffer it owns. Each step descends from the
+ * map's root towards a "target" and returns the first key after it (the
+ * last key before it in reverse), reading each leaf in one validated
+ * window. The target is a key prefix, cur->key[0..t_off), followed by a
+ * (slice, class) pair at the layer at t_off, plus whether the target
+ * itself counts. That form names every place a step must go on from:
+ *
+ * - a key: its bytes, the pair of its last layer;
+ * - "first key of a layer": the layer's prefix and the pair (0, 0), which
+ *   is below every key stored in a layer;
+ * - "last key of a layer": the prefix and (MT_SLICE_MAX, MT_CLS_LONG + 1);
+ * - "past every key with this 8-byte-aligned prefix" (a layer exhausted):
+ *   the prefix minus its last slice, and (that slice, MT_CLS_LONG),
+ *   excluded;
+ * - "before leaf L" in reverse: (L's lowkey - 1, MT_CLS_LONG + 1).
+ *
+ * Targets only move forward (backward in reverse), and each one is derived
+ * from a validated read that showed no key between the old target and the
+ * new one, so the step may restart from the root whenever it meets a
+ * deleted node, and a reverse scan of a layer that empties underneath it
+ * moves on instead of spinning (masstree-beta issue #36). Forward, a step
+ * moves to the next leaf through the validated next pointer; in reverse,
+ * it re-descends to the leaf below the current leaf's lowkey, since lower
+ * bounds only decrease and prev pointers are not covered by the version.
+ */
+#include <linux/export.h>
+#include <linux/masstree.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "internal.h"
+#include "perm.h"
+#include "version.h"
+
+/* Cursor states. */
+#define MT_CUR_NONE	0
+#define MT_CUR_VALID	1
+#define MT_CUR_END	2
+#define MT_CUR_ERR	3
+
+/* What ends an iteration. */
+#define MT_BOUND_NONE	0
+#define MT_BOUND_KEY	1
+#define MT_BOUND_PREFIX	2
+
+/* Results of one step. */
+#define MT_STEP_FOUND	0
+#define MT_STEP_END	1
+#define MT_STEP_GROW	2
+
+/* The largest slice. */
+#define MT_SLICE_MAX	(~0ULL)
+
+/* A class above every real one: "after every key with this slice". */
+#define MT_CLS_MAX	(MT_CLS_LONG + 1)
+
+/* Largest buffer a cursor needs: the longest key plus one slice. */
+#define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
+
+/* One leaf slot, as read in a validated window. */
+struct mt_cur_slot {
+	u64 ikey;
+	void *lv;
+	struct mt_suffix *sfx;
+	u8 klx;
+	bool ok;
+};
+
+static void mt_target_key(struct masstree_cursor *cur, size_t len, bool strict)
+{
+	size_t off = len ? ((len - 1) / 8) * 8 : 0;
+
+	cur->t_off = off;
+	cur->t_slice = mt_slice(cur->key, len, off);
+	cur->t_cls = mt_key_cls(len, off);
+	cur->t_strict = strict;
+}
+
+static void mt_target_pair(struct masstree_cursor *cur, size_t off, u64 slice,
+			   unsigned int cls, bool strict)
+{
+	cur->t_off = off;
+	cur->t_slice = slice;
+	cur->t_cls = cls;
+	cur->t_strict = strict;
+}
+
+/* The target seen from the layer at @off (@off <= t_off). */
+static void mt_target_at(const struct masstree_cursor *cur, size_t off,
+			 u64 *slice, unsigned int *cls)
+{
+	if (off < cur->t_off) {
+		*slice = get_unaligned_be64(cur->key + off);
+		*cls = MT_CLS_LONG;
+	} else {
+		*slice = cur->t_slice;
+		*cls = cur->t_cls;
+	}
+}
+
+/*
+ * Compare a key stored with a suffix in the layer at @off, whose slice
+ * equals the target's there (both continue), with the target.
+ */
+static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
+			 const struct mt_suffix *sfx)
+{
+	size_t o = off + 8;
+
+	for (;;) {
+		size_t r = o - off - 8;
+		unsigned int tc;
+		u64 ts;
+		int c;
+
+		mt_target_at(cur, o, &ts, &tc);
+		c = mt_cmp(mt_slice(sfx->data, sfx->len, r),
+			   mt_key_cls(sfx->len, r), ts, tc);
+		if (c || o >= cur->t_off)
+			return c;
+		o += 8;
+	}
+}
+
+static unsigned int mt_cur_index(struct mt_internode *in, u64 slice)
+{
+	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
+			       MT_NODE_WIDTH);
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (slice < READ_ONCE(in->ikey[i]))
+			break;
+	return i;
+}
+
+static void mt_slot_read(struct mt_leaf *leaf, unsigned int s,
+			 struct mt_cur_slot *x)
+{
+	x->ikey = READ_ONCE(leaf->ikey[s]);
+	x->klx = READ_ONCE(leaf->keylenx[s]);
+	x->lv = rcu_dereference(leaf->lv[s]);
+	x->sfx = rcu_dereference(leaf->suffix[s]);
+	x->ok = true;
+}
+
+/*
+ * Read the two slots a step may use: the first at or after the target
+ * (forward) or the last at or before it (reverse), and the one after it
+ * in the step's direction.
+ */
+static void mt_leaf_pick(struct mt_leaf *leaf, u64 ts, unsigned int tc,
+			 bool rev, struct mt_cur_slot *x)
+{
+	/* Pairs with the release that published the permutation. */
+	u64 perm = smp_load_acquire(&leaf->permutation);
+	int n = mt_perm_size(perm);
+	int i, k = 0;
+
+	x[0].ok = false;
+	x[1].ok = false;
+	if (!rev) {
+		for (i = 0; i < n && k < 2; i++) {
+			unsigned int s = mt_perm_slot(perm, i);
+
+			if (!k && mt_cmp(READ_ONCE(leaf->ikey[s]),
+					 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
+					 ts, tc) < 0)
+				continue;
+			mt_slot_read(leaf, s, &x[k++]);
+		}
+	} else {
+		for (i = n - 1; i >= 0 && k < 2; i--) {
+			unsigned int s = mt_perm_slot(perm, i);
+
+			if (!k && mt_cmp(READ_ONCE(leaf->ikey[s]),
+					 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
+					 ts, tc) > 0)
+				continue;
+			mt_slot_read(leaf, s, &x[k++]);
+		}
+	}
+}
+
+static void mt_put_slice(u8 *p, u64 slice)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = slice >> (56 - 8 * i);
+}
+
+/* Copy the key of slot @x in the layer at @off into the cursor. */
+static int mt_cur_take(struct masstree_cursor *cur, size_t off,
+		       const struct mt_cur_slot *x)
+{
+	size_t len = off + (x->klx <= 8 ? x->klx : 8);
+	u8 *p = cur->key + off;
+	int i;
+
+	if (x->klx == MT_KLX_SUFFIX)
+		len += x->sfx->len;
+	if (len > cur->cap) {
+		cur->need = len;
+		return MT_STEP_GROW;
+	}
+	for (i = 0; i < 8 && p < cur->key + len; i++)
+		*p++ = x->ikey >> (56 - 8 * i);
+	if (x->klx == MT_KLX_SUFFIX)
+		memcpy(p, x->sfx->data, x->sfx->len);
+	cur->len = len;
+	cur->entry = x->lv;
+	return MT_STEP_FOUND;
+}
+
+/*
+ * Aim at the first (last) key of the layer in slot @x at @off: its prefix
+ * is the cursor's bytes up to @off, then the slot's slice.
+ */
+static int mt_cur_enter(struct masstree_cursor *cur, size_t off,
+			const struct mt_cur_slot *x, bool rev)
+{
+	if (off + 8 > cur->cap) {
+		cur->need = off + 8;
+		return MT_STEP_GROW;
+	}
+	mt_put_slice(cur->key + off, x->ikey);
+	if (rev)
+		mt_target_pair(cur, off + 8, MT_SLICE_MAX, MT_CLS_MAX, false);
+	else
+		mt_target_pair(cur, off + 8, 0, 0, false);
+	return 0;
+}
+
+/*
+ * One step: find the first key after the target (last before it in
+ * reverse) and copy it into the cursor. Iterative; restarts from the root
+ * on a deleted node.
+ *
+ * Context: RCU read lock held.
+ */
+static int mt_cur_step(struct masstree_cursor *cur, bool rev)
+{
+	struct mt_node *n, *lroot;
+	size_t off;
+
+restart:
+	n = rcu_dereference(cur->mt->root);
+	lroot = n;
+	off = 0;
+	if (!n)
+		return MT_STEP_END;
+	for (;;) {
+		struct mt_cur_slot x[2];
+		struct mt_leaf *leaf, *next, *prev;
+		unsigned long v;
+		unsigned int tc;
+		u64 ts, lowkey;
+		int k, c;
+
+		mt_target_at(cur, off, &ts, &tc);
+		preempt_disable();
+		v = mt_stable_version(n);
+		if (v & MT_V_DELETED) {
+			preempt_enable();
+			mt_count(MASSTREE_TC_LAYER_RETRY);
+			goto restart;
+		}
+		if (!(v & MT_V_LEAF)) {
+			struct mt_internode *in = mt_to_internode(n);
+			struct mt_node *child;
+
+			child = rcu_dereference(in->child[mt_cur_index(in, ts)]);
+			if (mt_version_changed(n, v)) {
+				preempt_enable();
+				mt_count(MASSTREE_TC_READ_RETRY);
+				continue;
+			}
+			preempt_enable();
+			n = child;
+			continue;
+		}
+		leaf = mt_to_leaf(n);
+		mt_leaf_pick(leaf, ts, tc, rev, x);
+		next = rcu_dereference(leaf->next);
+		prev = rcu_dereference(leaf->prev);
+		lowkey = READ_ONCE(leaf->lowkey);
+		mt_hook(MASSTREE_HOOK_READ);
+		if (mt_version_changed(n, v)) {
+			preempt_enable();
+			mt_count(MASSTREE_TC_READ_RETRY);
+			continue;
+		}
+		preempt_enable();
+		/* Validated: now the pointers may be followed. */
+		if (next && ts >= READ_ONCE(next->lowkey)) {
+			mt_count(MASSTREE_TC_BLINK);
+			n = &next->node;
+			continue;
+		}
+		for (k = 0; k < 2 && x[k].ok; k++) {
+			c = mt_cmp(x[k].ikey, mt_klx_cls(x[k].klx), ts, tc);
+			if (rev)
+				c = -c;
+			if (c == 0 && off < cur->t_off) {
+				/* Both continue: the target is in there. */
+				if (x[k].klx == MT_KLX_LAYER) {
+					n = x[k].lv;
+					off += 8;
+					goto descend;
+				}
+				if (x[k].klx != MT_KLX_SUFFIX ||
+				    WARN_ON_ONCE(!x[k].sfx))
+					continue;
+				c = mt_suffix_cmp(cur, off, x[k].sfx);
+				if (rev)
+					c = -c;
+			}
+			if (c < 0 || (c == 0 && cur->t_strict))
+				continue;
+			if (x[k].klx != MT_KLX_LAYER)
+				return mt_cur_take(cur, off, &x[k]);
+			c = mt_cur_enter(cur, off, &x[k], rev);
+			if (c)
+				return c;
+			n = x[k].lv;
+			off += 8;
+			goto descend;
+		}
+		/* Nothing left in this leaf in the step's direction. */
+		if (!rev && next) {
+			n = &next->node;
+			continue;
+		}
+		if (rev && prev && lowkey && lowkey <= ts) {
+			/* Lower bounds only decrease: go below this one. */
+			mt_target_pair(cur, off, lowkey - 1, MT_CLS_MAX, false);
+			n = lroot;
+			continue;
+		}
+		/*
+		 * The layer is exhausted: go past (before) its prefix, from
+		 * the root of the layer above, so that climbing out of a deep
+		 * chain of layers costs one layer per level, not a descent
+		 * from the top. A deleted root sends the walk to the top.
+		 */
+		if (!off)
+			return MT_STEP_END;
+		mt_target_pair(cur, off - 8, get_unaligned_be64(cur->key + off - 8),
+			       MT_CLS_LONG, true);
+		n = rcu_dereference(lroot->parent);
+		if (!n)
+			goto restart;
+		lroot = n;
+		off -= 8;
+		continue;
+descend:
+		if (!n)
+			goto restart;
+		lroot = n;
+	}
+}
+
+static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
+{
+	int c = memcmp(a, b, min(alen, blen));
+
+	return c ? c < 0 : alen < blen;
+}
+
+/* Has the cursor's key left the iteration's bound? */
+static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
+{
+	if (cur->bound == MT_BOUND_NONE || cur->bound_rev != rev)
+		return false;
+	if (cur->bound == MT_BOUND_PREFIX)
+		return cur->len < cur->end_len ||
+		       memcmp(cur->key, cur->end, cur->end_len);
+	if (!cur->bound_excl)
+		return rev ? mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
+			     mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
+	return rev ? !mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
+		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
+}
+
+static int mt_cur_grow(struct masstree_cursor *cur, size_t need)
+{
+	size_t cap = 2 * (size_t)cur->cap;
+	u8 *buf;
+
+	if (cap < need)
+		cap = need;
+	if (cap > MT_CUR_MAX_CAP)
+		cap = MT_CUR_MAX_CAP;
+	if (WARN_ON_ONCE(need > cap))
+		return -EINVAL;
+	buf = kmalloc(cap, cur->gfp);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, cur->key, cur->cap);
+	if (cur->key != cur->ibuf)
+		kfree(cur->key);
+	cur->key = buf;
+	cur->cap = cap;
+	return 0;
+}
+
+static void *mt_cur_fail(struct masstree_cursor *cur, int err)
+{
+	cur->err = err;
+	cur->state = MT_CUR_ERR;
+	cur->entry = NULL;
+	return NULL;
+}
+
+/*
+ * Step under the RCU read lock, which the caller holds. Returns
+ * MT_STEP_FOUND (the key in bounds), MT_STEP_END, or MT_STEP_GROW.
+ */
+static int mt_cur_step_rcu(struct masstree_cursor *cur, bool rev)
+{
+	int r = mt_cur_step(cur, rev);
+
+	if (r == MT_STEP_FOUND && mt_cur_out(cur, rev))
+		r = MT_STEP_END;
+	if (r == MT_STEP_FOUND)
+		cur->state = MT_CUR_VALID;
+	else if (r == MT_STEP_END)
+		cur->state = MT_CUR_END;
+	return r;
+}
+
+/* Run a step from the cursor's target, growing the buffer as asked. */
+static void *mt_cur_run(struct masstree_cursor *cur, bool rev)
+{
+	void *entry;
+	int r;
+
+	for (;;) {
+		rcu_read_lock();
+		r = mt_cur_step_rcu(cur, rev);
+		entry = cur->entry;
+		rcu_read_unlock();
+		if (r == MT_STEP_FOUND)
+			return entry;
+		if (r == MT_STEP_END) {
+			cur->entry = NULL;
+			return NULL;
+		}
+		r = mt_cur_grow(cur, cur->need);
+		if (r)
+			return mt_cur_fail(cur, r);
+	}
+}
+
+/* Copy @len bytes into the cursor's buffer, growing it first. */
+static int mt_cur_load(struct masstree_cursor *cur, const void *key,
+		       size_t len)
+{
+	int err;
+
+	if (len > MASSTREE_MAX_KEY_LEN)
+		return -EINVAL;
+	if (len + 8 > cur->cap) {
+		err = mt_cur_grow(cur, len + 8);
+		if (err)
+			return err;
+	}
+	if (len)
+		memcpy(cur->key, key, len);
+	return 0;
+}
+
+/* A cursor made by MASSTREE_CURSOR() starts with its inline buffer. */
+static void mt_cur_prepare(struct masstree_cursor *cur)
+{
+	if (!cur->key) {
+		cur->key = cur->ibuf;
+		cur->cap = MASSTREE_CURSOR_INLINE;
+	}
+}
+
+/* Aim at the start of a range and set its bound; see masstree_seek_range(). */
+static int mt_cur_setup(struct masstree_cursor *cur, const void *start,
+			size_t start_len, const void *end, size_t end_len,
+			unsigned int flags)
+{
+	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	int err;
+
+	mt_cur_prepare(cur);
+	cur->err = 0;
+	cur->bound = MT_BOUND_NONE;
+	if (!(flags & MASSTREE_SCAN_NO_END)) {
+		if (end_len > MASSTREE_MAX_KEY_LEN)
+			return -EINVAL;
+		cur->bound = MT_BOUND_KEY;
+		cur->bound_rev = rev;
+		cur->bound_excl = flags & MASSTREE_SCAN_END_EXCL;
+		cur->end = end;
+		cur->end_len = end_len;
+	}
+	if (flags & MASSTREE_SCAN_NO_START) {
+		if (rev)
+			mt_target_pair(cur, 0, MT_SLICE_MAX, MT_CLS_MAX, false);
+		else
+			mt_target_pair(cur, 0, 0, 0, false);
+		return 0;
+	}
+	err = mt_cur_load(cur, start, start_len);
+	if (err)
+		return err;
+	mt_target_key(cur, start_len, flags & MASSTREE_SCAN_START_EXCL);
+	return 0;
+}
+
+/**
+ * masstree_cursor_init() - set up a cursor on a map.
+ * @cur: the cursor.
+ * @mt: the map.
+ * @gfp: allocation flags for growing the key buffer past
+ *	%MASSTREE_CURSOR_INLINE bytes; the buffer is grown outside the RCU
+ *	read lock the cursor takes, but a caller that steps the cursor under
+ *	its own lock must pass flags that do not sleep.
+ *
+ * Context: Any context.
+ */
+void masstree_cursor_init(struct masstree_cursor *cur, struct masstree *mt,
+			  gfp_t gfp)
+{
+	memset(cur, 0, sizeof(*cur));
+	cur->mt = mt;
+	cur->key = cur->ibuf;
+	cur->cap = MASSTREE_CURSOR_INLINE;
+	cur->gfp = gfp;
+}
+EXPORT_SYMBOL_GPL(masstree_cursor_init);
+
+/**
+ * masstree_cursor_fini() - release a cursor's key buffer.
+ * @cur: the cursor.
+ *
+ * The cursor may be set up again with masstree_cursor_init().
+ *
+ * Context: Any context.
+ */
+void masstree_cursor_fini(struct masstree_cursor *cur)
+{
+	mt_cur_prepare(cur);
+	if (cur->key != cur->ibuf)
+		kfree(cur->key);
+	cur->key = cur->ibuf;
+	cur->cap = MASSTREE_CURSOR_INLINE;
+	cur->len = 0;
+	cur->entry = NULL;
+	cur->state = MT_CUR_NONE;
+}
+EXPORT_SYMBOL_GPL(masstree_cursor_fini);
+
+/**
+ * masstree_seek_range() - position a cursor at the start of a range.
+ * @cur: the cursor.
+ * @start: where to start: the first key >= @start (<= @start with
+ *	%MASSTREE_SCAN_REVERSE); ignored with %MASSTREE_SCAN_NO_START.
+ * @start_len: its length.
+ * @end: where masstree_next() (masstree_prev() in reverse) stops: after
+ *	the last key <= @end (before the first key >= @end in reverse).
+ *	Ignored with %MASSTREE_SCAN_NO_END; else the bytes must stay valid
+ *	until the iteration ends.
+ * @end_len: its length.
+ * @flags: %MASSTREE_SCAN_* flags.
+ *
+ * Clears @cur->err. The returned key was present with the entry at some
+ * moment during the call; see struct masstree_cursor for the semantics
+ * of the steps that follow.
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows, to grow its key buffer.
+ * Return: the entry of the first key of the range, or NULL if the range
+ * is empty or on error (@cur->err set: -EINVAL for a key longer than
+ * %MASSTREE_MAX_KEY_LEN, -ENOMEM).
+ */
+void *masstree_seek_range(struct masstree_cursor *cur, const void *start,
+			  size_t start_len, const void *end, size_t end_len,
+			  unsigned int flags)
+{
+	int err = mt_cur_setup(cur, start, start_len, end, end_len, flags);
+
+	if (err)
+		return mt_cur_fail(cur, err);
+	return mt_cur_run(cur, flags & MASSTREE_SCAN_REVERSE);
+}
+EXPORT_SYMBOL_GPL(masstree_seek_range);
+
+/**
+ * masstree_seek() - move a cursor to the first key >= @key.
+ * @cur: the cursor.
+ * @key: the key.
+ * @len: its length.
+ *
+ * Removes any end bound; clears @cur->err.
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows.
+ * Return: that key's entry, or NULL if there is none or on error
+ * (@cur->err).
+ */
+void *masstree_seek(struct masstree_cursor *cur, const void *key, size_t len)
+{
+	return masstree_seek_range(cur, key, len, NULL, 0, MASSTREE_SCAN_NO_END);
+}
+EXPORT_SYMBOL_GPL(masstree_seek);
+
+/**
+ * masstree_seek_rev() - move a cursor to the last key <= @key.
+ * @cur: the cursor.
+ * @key: the key.
+ * @len: its length.
+ *
+ * Removes any end bound; clears @cur->err.
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows.
+ * Return: that key's entry, or NULL if there is none or on error
+ * (@cur->err).
+ */
+void *masstree_seek_rev(struct masstree_cursor *cur, const void *key,
+			size_t len)
+{
+	return masstree_seek_range(cur, key, len, NULL, 0,
+				   MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+}
+EXPORT_SYMBOL_GPL(masstree_seek_rev);
+
+/**
+ * masstree_first() - move a cursor to the smallest key.
+ * @cur: the cursor.
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock.
+ * Return: its entry, or NULL if the map is empty.
+ */
+void *masstree_first(struct masstree_cursor *cur)
+{
+	return masstree_seek_range(cur, NULL, 0, NULL, 0,
+				   MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
+}
+EXPORT_SYMBOL_GPL(masstree_first);
+
+/**
+ * masstree_last() - move a cursor to the largest key.
+ * @cur: the cursor.
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows.
+ * Return: its entry, or NULL if the map is empty or on error (@cur->err).
+ */
+void *masstree_last(struct masstree_cursor *cur)
+{
+	return masstree_seek_range(cur, NULL, 0, NULL, 0,
+				   MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
+				   MASSTREE_SCAN_REVERSE);
+}
+EXPORT_SYMBOL_GPL(masstree_last);
+
+/**
+ * masstree_seek_prefix() - move a cursor to the first key starting with
+ *	@prefix, and end the iteration after the last one.
+ * @cur: the cursor.
+ * @prefix: the prefix; its bytes must stay valid until the iteration ends.
+ * @len: its length; 0 matches every key.
+ * @flags: 0, or %MASSTREE_SCAN_REVERSE to start at the last such key and
+ *	go on with masstree_prev().
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows.
+ * Return: the entry, or NULL if no key has the prefix or on error
+ * (@cur->err).
+ */
+void *masstree_seek_prefix(struct masstree_cursor *cur, const void *prefix,
+			   size_t len, unsigned int flags)
+{
+	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	size_t off, r;
+	u64 s;
+	int err;
+
+	mt_cur_prepare(cur);
+	cur->err = 0;
+	err = mt_cur_load(cur, prefix, len);
+	if (err)
+		return mt_cur_fail(cur, err);
+	cur->bound = MT_BOUND_PREFIX;
+	cur->bound_rev = rev;
+	cur->end = prefix;
+	cur->end_len = len;
+	if (!rev) {
+		mt_target_key(cur, len, false);
+	} else if (len && !(len % 8)) {
+		/* The prefix itself, then everything that continues it. */
+		off = len - 8;
+		mt_target_pair(cur, off, get_unaligned_be64(cur->key + off),
+			       MT_CLS_LONG, false);
+	} else {
+		/* Every slice that starts with the prefix's last bytes. */
+		off = (len / 8) * 8;
+		r = len - off;
+		s = mt_slice(cur->key, len, off);
+		mt_target_pair(cur, off, s | (r ? MT_SLICE_MAX >> (8 * r) : MT_SLICE_MAX),
+			       MT_CLS_MAX, false);
+	}
+	return mt_cur_run(cur, rev);
+}
+EXPORT_SYMBOL_GPL(masstree_seek_prefix);
+
+/*
+ * Aim after (before) the cursor's key. A cursor that has not started
+ * starts at the first (last) key.
+ */
+static bool mt_cur_from_key(struct masstree_cursor *cur, bool rev)
+{
+	mt_cur_prepare(cur);
+	if (cur->state == MT_CUR_NONE) {
+		cur->bound = MT_BOUND_NONE;
+		if (rev)
+			mt_target_pair(cur, 0, MT_SLICE_MAX, MT_CLS_MAX, false);
+		else
+			mt_target_pair(cur, 0, 0, 0, false);
+		return true;
+	}
+	if (cur->state != MT_CUR_VALID)
+		return false;
+	mt_target_key(cur, cur->len, true);
+	return true;
+}
+
+/**
+ * masstree_next() - move a cursor to the next key.
+ * @cur: the cursor.
+ *
+ * Continues after the key the cursor returned last, even if that key was
+ * erased meanwhile and wherever the tree moved. The cursor holds nothing
+ * between calls, so the caller may sleep between them. A cursor past the
+ * end stays there; one never positioned starts at the first key.
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows. The entry may be erased and freed once
+ * the call returns, as for masstree_load().
+ * Return: the entry of the smallest key greater than the cursor's, or
+ * NULL at the end of the map or range, or on error (@cur->err).
+ */
+void *masstree_next(struct masstree_cursor *cur)
+{
+	if (!mt_cur_from_key(cur, false))
+		return NULL;
+	return mt_cur_run(cur, false);
+}
+EXPORT_SYMBOL_GPL(masstree_next);
+
+/**
+ * masstree_prev() - move a cursor to the previous key.
+ * @cur: the cursor.
+ *
+ * The mirror of masstree_next().
+ *
+ * Context: Any context but NMI; takes and releases the RCU read lock. May
+ * sleep if the cursor's gfp allows.
+ * Return: the entry of the largest key less than the cursor's, or NULL at
+ * the start of the map or range, or on error (@cur->err).
+ */
+void *masstree_prev(struct masstree_cursor *cur)
+{
+	if (!mt_cur_from_key(cur, true))
+		return NULL;
+	return mt_cur_run(cur, true);
+}
+EXPORT_SYMBOL_GPL(masstree_prev);
+
+/**
+ * masstree_scan() - call a function for each key of a range, in order.
+ * @mt: the map.
+ * @start: where to start (see masstree_seek_range()); ignored with
+ *	%MASSTREE_SCAN_NO_START.
+ * @start_len: its length.
+ * @end: where to stop; ignored with %MASSTREE_SCAN_NO_END.
+ * @end_len: its length.
+ * @flags: %MASSTREE_SCAN_* flags: reverse order, exclusive bounds, no
+ *	bound. The empty key is a valid key, so there is no sentinel: say
+ *	"no bound" with the flags.
+ * @fn: called for each key with the key, its length, its entry and @arg,
+ *	under the RCU read lock: it must not sleep. A non-zero return stops
+ *	the scan.
+ * @arg: passed to @fn.
+ *
+ * Each key is handed to @fn under an RCU read-side critical section of
+ * its own, so a long scan does not hold up grace periods; the semantics
+ * are those of struct masstree_cursor. Keys of any length work: the key
+ * buffer starts on the stack and grows with GFP_KERNEL, which is why
+ * there is no gfp argument: callers in atomic context use a cursor set up
+ * with masstree_cursor_init() and non-sleeping flags instead.
+ *
+ * Context: Process context (may sleep, between calls of @fn, to grow the
+ * key buffer with GFP_KERNEL); not under a spinlock or the RCU read lock.
+ * Return: 0 once the range is done, the first non-zero value @fn
+ * returned, -EINVAL for a bound longer than %MASSTREE_MAX_KEY_LEN, or
+ * -ENOMEM.
+ */
+int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
+		  const void *end, size_t end_len, unsigned int flags,
+		  masstree_scan_fn fn, void *arg)
+{
+	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	struct masstree_cursor cur;
+	int ret = 0, r;
+
+	might_sleep();
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	ret = mt_cur_setup(&cur, start, start_len, end, end_len, flags);
+	while (!ret) {
+		/* @fn sees the entry in the read section that found it. */
+		rcu_read_lock();
+		r = mt_cur_step_rcu(&cur, rev);
+		if (r == MT_STEP_FOUND)
+			ret = fn(cur.key, cur.len, cur.entry, arg);
+		rcu_read_unlock();
+		if (r == MT_STEP_GROW) {
+			ret = mt_cur_grow(&cur, cur.need);
+			continue;
+		}
+		if (r != MT_STEP_FOUND)
+			break;
+		mt_target_key(&cur, cur.len, true);
+	}
+	masstree_cursor_fini(&cur);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(masstree_scan);
