@@ -323,6 +323,8 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 				WRITE_ONCE(p->ikey[i - 1], p->ikey[i - 2]);
 			}
 			WRITE_ONCE(p->ikey[x.ci], sep);
+			/* Children shifted, the new one not yet linked. */
+			mt_hook(MASSTREE_HOOK_DIRTY);
 			rcu_assign_pointer(p->child[x.ci + 1], sib);
 			rcu_assign_pointer(sib->parent, &p->node);
 			WRITE_ONCE(p->nkeys, p->nkeys + 1);
@@ -339,6 +341,9 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 			b = mt_to_internode(mt_reserve_node(&w->res));
 			mt_node_init_internode(&a->node, 0);
 			mt_node_init_internode(&b->node, 0);
+			/* Children learn of a and b before p does: lock them. */
+			mt_lock_fresh(mt, &a->node);
+			mt_lock_fresh(mt, &b->node);
 			mt_ins_fill(a, &x, 0, MT_INS_SPLIT);
 			mt_ins_fill(b, &x, MT_INS_SPLIT, MT_NODE_WIDTH + 2);
 			RCU_INIT_POINTER(a->node.parent, &p->node);
@@ -351,6 +356,8 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 			mt_stat_add(&mt->nr_internodes, 2);
 			mt_unlock(mt, sib);
 			mt_unlock(mt, child);
+			mt_unlock(mt, &a->node);
+			mt_unlock(mt, &b->node);
 			mt_unlock(mt, &p->node);
 			return;
 		}
@@ -489,6 +496,8 @@ static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
 	}
 	WARN_ON_ONCE(n != MT_NODE_WIDTH);
 	nperm |= m;
+	/* A slot refilled, the new leaf and permutation not yet published. */
+	mt_hook(MASSTREE_HOOK_DIRTY);
 	if (rcu_access_pointer(r->next))
 		rcu_assign_pointer(rcu_dereference_protected(r->next, 1)->prev, r);
 	rcu_assign_pointer(leaf->next, r);

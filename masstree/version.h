@@ -18,6 +18,7 @@
 #include <linux/preempt.h>
 #include <linux/processor.h>
 
+#include "internal.h"
 #include "node.h"
 
 /*
@@ -109,6 +110,7 @@ static inline void mt_lock_fresh(struct masstree *mt, struct mt_node *node)
  */
 static inline void mt_mark(struct mt_node *node, unsigned long bit)
 {
+	mt_hook(MASSTREE_HOOK_MARK);
 	WRITE_ONCE(node->version, READ_ONCE(node->version) | bit);
 	/* Readers that see our later stores see the dirty bit. */
 	smp_wmb();

@@ -181,6 +181,7 @@ restart:
 		struct mt_suffix *sfx = NULL;
 		unsigned long v;
 		void *lv = NULL;
+		u64 perm;
 		u8 klx = 0;
 
 		preempt_disable();
@@ -209,7 +210,9 @@ restart:
 		}
 		leaf = mt_to_leaf(n);
 		/* Pairs with the release that published the permutation. */
-		mt_leaf_search(leaf, smp_load_acquire(&leaf->permutation), c);
+		perm = smp_load_acquire(&leaf->permutation);
+		mt_hook(MASSTREE_HOOK_READ);
+		mt_leaf_search(leaf, perm, c);
 		if (c->slot >= 0) {
 			klx = READ_ONCE(leaf->keylenx[c->slot]);
 			lv = rcu_dereference(leaf->lv[c->slot]);
@@ -320,6 +323,7 @@ struct mt_leaf *mt_lock_leaf(struct mt_write *w)
 		leaf = mt_walk(w->mt, c, &entry);
 		if (!leaf)
 			return NULL;
+		mt_hook(MASSTREE_HOOK_LOCK_LEAF);
 		mt_lock(w->mt, &leaf->node);
 		if (READ_ONCE(leaf->node.version) & MT_V_DELETED) {
 			mt_unlock(w->mt, &leaf->node);
@@ -371,7 +375,13 @@ struct mt_internode *mt_lock_parent(struct masstree *mt, struct mt_node *node)
 	struct mt_node *p;
 
 	for (;;) {
-		p = rcu_dereference_protected(node->parent, 1);
+		/*
+		 * Not yet protected: a split of the parent moves @node under
+		 * its own lock, not ours. Pairs with rcu_assign_pointer() in
+		 * mt_ins_fill(), so that the new parent's init is seen.
+		 */
+		p = rcu_dereference(node->parent);
+		mt_hook(MASSTREE_HOOK_LOCK_PARENT);
 		mt_lock(mt, p);
 		if (rcu_access_pointer(node->parent) == p)
 			return mt_to_internode(p);

@@ -568,10 +568,20 @@ enum masstree_test_counter {
  * enum masstree_test_hook_point - where the test hook is called.
  * @MASSTREE_HOOK_READ: in a reader's validation window.
  * @MASSTREE_HOOK_SPLIT: after a leaf split, before the parent learns of it.
+ * @MASSTREE_HOOK_MARK: a writer is about to make a locked node dirty.
+ * @MASSTREE_HOOK_DIRTY: inside a dirty window, before the new state is
+ *	complete (a leaf split before it publishes its new sibling, an
+ *	internode insert before it links the new child).
+ * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
+ * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
 	MASSTREE_HOOK_SPLIT,
+	MASSTREE_HOOK_MARK,
+	MASSTREE_HOOK_DIRTY,
+	MASSTREE_HOOK_LOCK_LEAF,
+	MASSTREE_HOOK_LOCK_PARENT,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

@@ -21,6 +21,23 @@
  * on the old leaf and must follow its B-link; the run fails unless both a
  * reader retry and a B-link follow happened.
  *
+ * Group keys: 16-byte keys, each group a layer of its own under one
+ * 8-byte prefix, all churned, shared by every writer. The writers fill
+ * and drain the groups in phases (with some ops against the tide), so
+ * group layers are created and removed, their root leaves split, their
+ * leaves split and empty and are freed, their internodes fill and split,
+ * all the time. Around a group key's write the other hooks hold windows
+ * open: before a node turns dirty (MASSTREE_HOOK_MARK), inside a leaf
+ * split's or internode insert's dirty window (MASSTREE_HOOK_DIRTY),
+ * between a writer's walk and its leaf lock (MASSTREE_HOOK_LOCK_LEAF) and
+ * before a parent lock (MASSTREE_HOOK_LOCK_PARENT). Meanwhile readers
+ * look up group keys next to the one being written. A group key's owner
+ * keeps a sequence number per key, odd while the key is present, so a
+ * reader knows exactly when a key was present throughout its load; other
+ * group loads (and loads of churned keys) must return a legal value. Some
+ * group loads are held in their validation window (MASSTREE_HOOK_READ),
+ * so that nodes get freed under them: only RCU keeps that safe.
+ *
  * Afterwards the map must validate and match every writer's expectation,
  * erase back to empty, and free every allocation after destroy +
  * rcu_barrier().
@@ -47,6 +64,7 @@ static unsigned long seed = 1;
 static DEFINE_MASSTREE(map);
 static int stop;
 static long failures;
+static int finished;	/* threads that returned */
 
 #define FAIL(...) do {							\
 	fprintf(stderr, "stress FAILED (seed %lu): ", seed);		\
@@ -117,6 +135,15 @@ static int hot_id(void *v)
 	return (((uintptr_t)v >> 3) - 1) & 0xff;
 }
 
+struct writer {
+	pthread_t th;
+	int id;
+	void **exp;
+	bool *gexp;	/* group key j * nwriters + id present */
+	unsigned long ngk;
+	long ops;
+};
+
 /*
  * Every 8th leaf split waits here, the new right leaf already linked
  * behind the old one and the parent not yet told, so that walks arrive
@@ -125,24 +152,179 @@ static int hot_id(void *v)
  */
 static unsigned long split_hook_calls;
 
-static void split_hook(enum masstree_test_hook_point where)
+/* Group keys: NGSMALL groups of GSMALL members, NGBIG of GBIG. */
+#define NGSMALL		8
+#define GSMALL		20
+#define NGBIG		2
+#define GBIG		1000
+#define NGKEYS		(NGSMALL * GSMALL + NGBIG * GBIG)
+#define PHASE_OPS	(3 * NGKEYS)	/* group ops per fill or drain phase */
+
+static unsigned long *gseq;	/* per group key: odd while present */
+static unsigned long group_ops;
+static unsigned long probe_gk;	/* group key being written, plus one */
+static unsigned long windows[MASSTREE_HOOK_LOCK_PARENT + 1];
+
+/* This thread's group op: the key plus one, or 0. */
+static __thread unsigned long tl_gk;
+static __thread bool tl_reader_group;
+
+static void gk_split(unsigned long gk, unsigned int *g, unsigned int *m)
 {
+	if (gk < NGSMALL * GSMALL) {
+		*g = gk / GSMALL;
+		*m = gk % GSMALL;
+	} else {
+		*g = NGSMALL + (gk - NGSMALL * GSMALL) / GBIG;
+		*m = (gk - NGSMALL * GSMALL) % GBIG;
+	}
+}
+
+static unsigned long gk_join(unsigned int g, unsigned int m)
+{
+	if (g < NGSMALL)
+		return (unsigned long)g * GSMALL + m;
+	return NGSMALL * GSMALL + (unsigned long)(g - NGSMALL) * GBIG + m;
+}
+
+static unsigned int gk_size(unsigned int g)
+{
+	return g < NGSMALL ? GSMALL : GBIG;
+}
+
+static u32 group_key(u8 *b, unsigned long gk)
+{
+	unsigned int g, m;
 	int i;
 
-	if (where != MASSTREE_HOOK_SPLIT)
-		return;
-	if (__atomic_fetch_add(&split_hook_calls, 1, __ATOMIC_RELAXED) % 8)
-		return;
+	gk_split(gk, &g, &m);
+	memcpy(b, "grp-", 4);
 	for (i = 0; i < 4; i++)
+		b[4 + i] = g >> (24 - 8 * i);
+	for (i = 0; i < 8; i++)
+		b[8 + i] = (u64)m >> (56 - 8 * i);
+	return 16;
+}
+
+static void *gval(unsigned long gk)
+{
+	return (void *)(uintptr_t)((gk + 100000) << 3);
+}
+
+static void yield_n(int n)
+{
+	while (n--)
 		sched_yield();
 }
 
-struct writer {
-	pthread_t th;
-	int id;
-	void **exp;
-	long ops;
-};
+static void hold(enum masstree_test_hook_point where, int n)
+{
+	WRITE_ONCE(probe_gk, tl_gk);
+	__atomic_fetch_add(&windows[where], 1, __ATOMIC_RELAXED);
+	yield_n(n);
+}
+
+/*
+ * Node locks may be held at every hook point but READ and LOCK_LEAF:
+ * yield, don't sleep.
+ */
+static void stress_hook(enum masstree_test_hook_point where)
+{
+	static unsigned long calls[MASSTREE_HOOK_LOCK_PARENT + 1];
+	unsigned long k;
+
+	if (where > MASSTREE_HOOK_LOCK_PARENT)
+		return;
+	if (where == MASSTREE_HOOK_SPLIT) {
+		/* Every 8th leaf split waits: see split_hook_calls. */
+		if (!(__atomic_fetch_add(&split_hook_calls, 1,
+					 __ATOMIC_RELAXED) % 8))
+			yield_n(4);
+		return;
+	}
+	if (where == MASSTREE_HOOK_READ) {
+		/*
+		 * Until the writers have done a few group ops (erases and
+		 * inserts reusing slots), or at most 64 yields.
+		 */
+		if (tl_reader_group &&
+		    !(__atomic_fetch_add(&calls[where], 1, __ATOMIC_RELAXED) % 2)) {
+			unsigned long g0 = READ_ONCE(group_ops);
+			int i;
+
+			__atomic_fetch_add(&windows[where], 1, __ATOMIC_RELAXED);
+			for (i = 0; i < 64 && READ_ONCE(group_ops) - g0 < 16; i++)
+				sched_yield();
+		}
+		return;
+	}
+	if (!tl_gk)
+		return;
+	k = __atomic_fetch_add(&calls[where], 1, __ATOMIC_RELAXED);
+	switch (where) {
+	case MASSTREE_HOOK_MARK:
+		if (!(k % 2))
+			hold(where, 2);
+		break;
+	case MASSTREE_HOOK_DIRTY:
+		hold(where, 3);
+		break;
+	case MASSTREE_HOOK_LOCK_LEAF:
+		if (!(k % 2))
+			hold(where, 2);
+		break;
+	case MASSTREE_HOOK_LOCK_PARENT:
+		hold(where, 4);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * One op on one of this writer's group keys: towards filling or draining
+ * by the phase, one op in eight the other way.
+ */
+static void group_op(struct writer *w, u64 r)
+{
+	unsigned long nsmall = (NGSMALL * GSMALL - w->id + nwriters - 1) /
+			       nwriters;
+	/* Half the ops on the small groups: dense slot reuse there. */
+	unsigned long j = (r >> 48) & 1 ? r % nsmall : r % w->ngk;
+	unsigned long gk = j * nwriters + w->id;
+	unsigned long ph = __atomic_fetch_add(&group_ops, 1, __ATOMIC_RELAXED);
+	bool fill = (ph / PHASE_OPS) & 1;
+	u8 kb[KLEN_MAX];
+	u32 len = group_key(kb, gk);
+	void *ret;
+	int err;
+
+	if (!((r >> 40) & 7))
+		fill = !fill;
+	tl_gk = gk + 1;
+	if (fill && !w->gexp[j]) {
+		err = masstree_insert(&map, kb, len, gval(gk), GFP_KERNEL);
+		if (err)
+			FAIL("writer %d group insert %lu: %d", w->id, gk, err);
+		w->gexp[j] = true;
+		__atomic_fetch_add(&gseq[gk], 1, __ATOMIC_SEQ_CST);
+	} else if (fill) {
+		ret = masstree_store(&map, kb, len, gval(gk), GFP_KERNEL);
+		if (ret != gval(gk))
+			FAIL("writer %d group store %lu: %p", w->id, gk, ret);
+	} else if (w->gexp[j]) {
+		__atomic_fetch_add(&gseq[gk], 1, __ATOMIC_SEQ_CST);
+		w->gexp[j] = false;
+		ret = masstree_erase(&map, kb, len);
+		if (ret != gval(gk))
+			FAIL("writer %d group erase %lu: %p", w->id, gk, ret);
+	} else {
+		ret = masstree_load(&map, kb, len);
+		if (ret)
+			FAIL("writer %d group load %lu: %p", w->id, gk, ret);
+	}
+	tl_gk = 0;
+}
 
 static void *writer_main(void *arg)
 {
@@ -161,6 +343,11 @@ static void *writer_main(void *arg)
 		unsigned int op = (r >> 32) % 100;
 		int err;
 
+		if ((r >> 24) % 100 < 30) {
+			group_op(w, rnd(&s));
+			w->ops++;
+			continue;
+		}
 		if (op < 30) {
 			err = masstree_insert(&map, kb, len, v, GFP_KERNEL);
 			if (err != (old ? -EEXIST : 0))
@@ -223,6 +410,7 @@ static void *writer_main(void *arg)
 	}
 	mt_preload_drain();
 	rcu_unregister_thread();
+	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -231,6 +419,7 @@ struct reader {
 	int id;
 	long ops;
 	long hot_reads;
+	long group_reads;
 	u64 *seen;	/* [NHOT][nwriters]: last sequence seen + 1 */
 };
 
@@ -263,6 +452,56 @@ static void reader_check_hot(struct reader *rd, unsigned int h)
 	seen[id] = hot_seq(got) + 1;
 }
 
+/* A group key: present throughout the load (by its sequence) or legal. */
+static void reader_check_group(struct reader *rd, unsigned long gk)
+{
+	u8 kb[KLEN_MAX];
+	u32 len = group_key(kb, gk);
+	unsigned long s1, s2;
+	void *got;
+
+	s1 = __atomic_load_n(&gseq[gk], __ATOMIC_SEQ_CST);
+	tl_reader_group = true;
+	got = masstree_load(&map, kb, len);
+	tl_reader_group = false;
+	s2 = __atomic_load_n(&gseq[gk], __ATOMIC_SEQ_CST);
+	rd->group_reads++;
+	if (got && got != gval(gk))
+		FAIL("reader %d: group key %lu holds %p", rd->id, gk, got);
+	else if (!got && (s1 & 1) && s1 == s2)
+		FAIL("reader %d: group key %lu missing while present (seq %lu)",
+		     rd->id, gk, s1);
+}
+
+/* A group key next to the one a writer holds a window open on, or any. */
+static unsigned long reader_pick_group(u64 r)
+{
+	unsigned long p = READ_ONCE(probe_gk);
+	unsigned int g, m, n;
+	long d;
+
+	if (!p || (r & 1))
+		return (r >> 1) % ((r & 2) ? NGKEYS : NGSMALL * GSMALL);
+	gk_split(p - 1, &g, &m);
+	n = gk_size(g);
+	d = (long)((r >> 1) % 25) - 12;
+	return gk_join(g, (m + n + d) % n);
+}
+
+/* A churned key: absent, or a value a writer could have stored there. */
+static void reader_check_churned(struct reader *rd, u64 r)
+{
+	u64 n = 2 * (r % ((u64)KEYS_PER_WRITER * nwriters)) + 1;
+	u8 kb[KLEN_MAX];
+	u32 len = make_key(kb, n);
+	void *got = masstree_load(&map, kb, len);
+	u64 v = ((uintptr_t)got >> 3) - 1;
+
+	if (got && (((uintptr_t)got & 7) || ((v ^ n) & ~0xfff00000ULL)))
+		FAIL("reader %d: churned key %llu holds %p", rd->id,
+		     (unsigned long long)n, got);
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -281,6 +520,16 @@ static void *reader_main(void *arg)
 			rd->ops++;
 			continue;
 		}
+		if ((r >> 32) % 8 < 5) {
+			reader_check_group(rd, reader_pick_group(rnd(&s)));
+			rd->ops++;
+			continue;
+		}
+		if ((r >> 32) % 8 == 5) {
+			reader_check_churned(rd, rnd(&s));
+			rd->ops++;
+			continue;
+		}
 		len = make_key(kb, n);
 		got = masstree_load(&map, kb, len);
 
@@ -290,6 +539,7 @@ static void *reader_main(void *arg)
 		rd->ops++;
 	}
 	rcu_unregister_thread();
+	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -298,7 +548,7 @@ int main(int argc, char **argv)
 	struct writer *ws;
 	struct reader *rs;
 	struct masstree_stats st;
-	long wops = 0, rops = 0, hot_reads = 0;
+	long wops = 0, rops = 0, hot_reads = 0, group_reads = 0;
 	u8 kb[KLEN_MAX];
 	int opt, i;
 	unsigned long j;
@@ -328,14 +578,17 @@ int main(int argc, char **argv)
 		if (masstree_insert(&map, kb, len, val(2 * j), GFP_KERNEL))
 			FAIL("stable insert");
 	}
+	gseq = calloc(NGKEYS, sizeof(*gseq));
 	ws = calloc(nwriters, sizeof(*ws));
 	rs = calloc(nreaders, sizeof(*rs));
 	for (i = 0; i < nwriters; i++) {
 		ws[i].id = i;
 		ws[i].exp = calloc(KEYS_PER_WRITER, sizeof(void *));
+		ws[i].ngk = (NGKEYS - i + nwriters - 1) / nwriters;
+		ws[i].gexp = calloc(ws[i].ngk + 1, sizeof(bool));
 		pthread_create(&ws[i].th, NULL, writer_main, &ws[i]);
 	}
-	WRITE_ONCE(masstree_test_hook, split_hook);
+	WRITE_ONCE(masstree_test_hook, stress_hook);
 	for (i = 0; i < nreaders; i++) {
 		rs[i].id = i;
 		rs[i].seen = calloc((size_t)NHOT * nwriters, sizeof(u64));
@@ -344,6 +597,16 @@ int main(int argc, char **argv)
 	for (i = 0; i < duration * 10 && !READ_ONCE(stop); i++)
 		usleep(100000);
 	WRITE_ONCE(stop, 1);
+	/* A thread that does not return is stuck on a lock: fail fast. */
+	for (i = 0; i < 150 && __atomic_load_n(&finished, __ATOMIC_ACQUIRE) <
+	     nwriters + nreaders; i++)
+		usleep(100000);
+	if (i == 150) {
+		fprintf(stderr, "stress FAILED (seed %lu): %d threads stuck 15s after the run\n",
+			seed, nwriters + nreaders -
+			__atomic_load_n(&finished, __ATOMIC_ACQUIRE));
+		_exit(1);
+	}
 	for (i = 0; i < nwriters; i++) {
 		pthread_join(ws[i].th, NULL);
 		wops += ws[i].ops;
@@ -352,6 +615,7 @@ int main(int argc, char **argv)
 		pthread_join(rs[i].th, NULL);
 		rops += rs[i].ops;
 		hot_reads += rs[i].hot_reads;
+		group_reads += rs[i].group_reads;
 	}
 	WRITE_ONCE(masstree_test_hook, NULL);
 
@@ -364,6 +628,15 @@ int main(int argc, char **argv)
 
 			if (masstree_load(&map, kb, len) != ws[i].exp[j])
 				FAIL("writer %d key %lu lost or wrong", i, j);
+		}
+		for (j = 0; j < ws[i].ngk; j++) {
+			unsigned long gk = j * nwriters + i;
+			u32 len = group_key(kb, gk);
+			void *got = masstree_load(&map, kb, len);
+
+			if (got != (ws[i].gexp[j] ? gval(gk) : NULL))
+				FAIL("writer %d group key %lu lost or wrong", i, gk);
+			masstree_erase(&map, kb, len);
 		}
 	}
 	cnt = masstree_load(&map, counter_key, sizeof(counter_key));
@@ -392,19 +665,26 @@ int main(int argc, char **argv)
 		FAIL("not empty after erasing everything");
 	masstree_destroy(&map);
 	mt_node_caches_exit();
-	for (i = 0; i < nwriters; i++)
+	for (i = 0; i < nwriters; i++) {
 		free(ws[i].exp);
+		free(ws[i].gexp);
+	}
 	for (i = 0; i < nreaders; i++)
 		free(rs[i].seen);
 	free(ws);
 	free(rs);
+	free(gseq);
 	if (shim_live_allocs)
 		FAIL("%ld allocations leaked", shim_live_allocs);
 	if (shim_warnings)
 		FAIL("%ld warnings", shim_warnings);
-	printf("stress: %d writers %d readers %ds: %.0f writes/s %.0f reads/s (%ld hot)\n",
+	printf("stress: %d writers %d readers %ds: %.0f writes/s %.0f reads/s (hot %ld, grp %ld)\n",
 	       nwriters, nreaders, duration, (double)wops / duration,
-	       (double)rops / duration, hot_reads);
+	       (double)rops / duration, hot_reads, group_reads);
+	printf("stress: windows: read %lu mark %lu dirty %lu lock %lu parent %lu; group ops %lu\n",
+	       windows[MASSTREE_HOOK_READ], windows[MASSTREE_HOOK_MARK],
+	       windows[MASSTREE_HOOK_DIRTY], windows[MASSTREE_HOOK_LOCK_LEAF],
+	       windows[MASSTREE_HOOK_LOCK_PARENT], group_ops);
 	printf("stress: retries %lu blink %lu split-rechecks %lu layer-retries %lu splits %lu\n",
 	       masstree_test_counter(MASSTREE_TC_READ_RETRY),
 	       masstree_test_counter(MASSTREE_TC_BLINK),
