@@ -85,6 +85,7 @@ struct ct_thread {
  * @next: the next key index to hand out: threads that take keys in turn
  *	from it work on neighbouring keys, in the same leaves, at once.
  * @nkeys: size of the key space.
+ * @group: keys per first slice for the threads that take keys in turn.
  * @th: the threads.
  */
 struct ct_ctx {
@@ -94,6 +95,7 @@ struct ct_ctx {
 	atomic_t writers_left;
 	atomic_t next;
 	unsigned int nkeys;
+	unsigned int group;
 	struct ct_thread th[CT_THREADS];
 };
 
@@ -102,11 +104,16 @@ struct ct_ctx {
  * slice holds i % 4: four keys share each first slice and all continue, so
  * each first slice becomes a layer (created while others read it).
  */
-static void ct_key(u8 *key, unsigned int i)
+static void ct_key_grouped(u8 *key, unsigned int i, unsigned int group)
 {
 	memset(key, 'k', CT_KEYLEN);
-	mtt_key64(key, i / 4);
-	mtt_key64(key + 8, i % 4);
+	mtt_key64(key, i / group);
+	mtt_key64(key + 8, i % group);
+}
+
+static void ct_key(u8 *key, unsigned int i)
+{
+	ct_key_grouped(key, i, 4);
 }
 
 static int ct_threadfn(void *arg)
@@ -238,7 +245,7 @@ static void ct_insert_interleaved(struct ct_thread *t)
 	int i;
 
 	while ((i = ct_next(t)) >= 0) {
-		ct_key(key, i);
+		ct_key_grouped(key, i, t->ctx->group);
 		if (masstree_insert(mt, key, CT_KEYLEN, mtt_entry(i), GFP_KERNEL))
 			t->errors++;
 		t->ops++;
@@ -257,6 +264,7 @@ static void masstree_concurrent_inserts_lose_no_key(struct kunit *test)
 	u8 key[CT_KEYLEN];
 
 	ctx->nkeys = CT_THREADS * CT_OPS;
+	ctx->group = 4;
 	ct_counters(before);
 	ct_hook_set(1U << MASSTREE_HOOK_SPLIT | 1U << MASSTREE_HOOK_READ);
 	KUNIT_ASSERT_EQ(test, ct_run(test, ctx, ct_insert_interleaved, CT_THREADS), 0);
@@ -532,29 +540,6 @@ static void masstree_concurrent_erase_all_returns_to_empty(struct kunit *test)
 /* More keys than the other cases: each layer's root splits only once. */
 #define CT_LAYER_OPS	(IS_ENABLED(CONFIG_KCSAN) ? 10000 : 12000)
 
-static void ct_key_layer(u8 *key, unsigned int i)
-{
-	memset(key, 'k', CT_KEYLEN);
-	mtt_key64(key, i / CT_LAYER_KEYS);
-	mtt_key64(key + 8, i % CT_LAYER_KEYS);
-}
-
-static void ct_insert_layers(struct ct_thread *t)
-{
-	struct masstree *mt = &t->ctx->fx.mt;
-	u8 key[CT_KEYLEN];
-	int i;
-
-	while ((i = ct_next(t)) >= 0) {
-		ct_key_layer(key, i);
-		if (masstree_insert(mt, key, CT_KEYLEN, mtt_entry(i), GFP_KERNEL))
-			t->errors++;
-		t->ops++;
-		if (i % 64 == 0)
-			cond_resched();
-	}
-}
-
 static void masstree_concurrent_root_splits_recheck(struct kunit *test)
 {
 	struct ct_ctx *ctx = test->priv;
@@ -565,13 +550,14 @@ static void masstree_concurrent_root_splits_recheck(struct kunit *test)
 	u8 key[CT_KEYLEN];
 
 	ctx->nkeys = CT_THREADS * CT_LAYER_OPS;
+	ctx->group = CT_LAYER_KEYS;
 	ct_counters(before);
 	ct_hook_set(1U << MASSTREE_HOOK_SPLIT);
-	KUNIT_ASSERT_EQ(test, ct_run(test, ctx, ct_insert_layers, CT_THREADS), 0);
+	KUNIT_ASSERT_EQ(test, ct_run(test, ctx, ct_insert_interleaved, CT_THREADS), 0);
 	ct_hook_set(0);
 	KUNIT_EXPECT_EQ(test, ct_errors(ctx), 0UL);
 	for (i = 0; i < ctx->nkeys; i++) {
-		ct_key_layer(key, i);
+		ct_key_grouped(key, i, CT_LAYER_KEYS);
 		if (masstree_load(mt, key, CT_KEYLEN) != mtt_entry(i) && !missing++)
 			KUNIT_FAIL(test, "key %u lost", i);
 	}

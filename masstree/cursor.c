@@ -130,18 +130,6 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 	}
 }
 
-static unsigned int mt_cur_index(struct mt_internode *in, u64 slice)
-{
-	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
-			       MT_NODE_WIDTH);
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (slice < READ_ONCE(in->ikey[i]))
-			break;
-	return i;
-}
-
 static void mt_slot_read(struct mt_leaf *leaf, unsigned int s,
 			 struct mt_cur_slot *x)
 {
@@ -278,7 +266,7 @@ restart:
 			struct mt_internode *in = mt_to_internode(n);
 			struct mt_node *child;
 
-			child = rcu_dereference(in->child[mt_cur_index(in, ts)]);
+			child = rcu_dereference(in->child[mt_internode_index(in, ts)]);
 			if (mt_version_changed(n, v)) {
 				preempt_enable();
 				mt_count(MASSTREE_TC_READ_RETRY);

@@ -125,6 +125,22 @@ static inline void mt_write_end(struct mt_write *w)
 }
 
 /* walk.c */
+/*
+ * The child of @in whose range holds @slice. Racy reads are fine: the
+ * caller validates @in's version before trusting the answer.
+ */
+static inline unsigned int mt_internode_index(struct mt_internode *in, u64 slice)
+{
+	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
+			       MT_NODE_WIDTH);
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (slice < READ_ONCE(in->ikey[i]))
+			break;
+	return i;
+}
+
 struct mt_leaf *mt_walk(struct masstree *mt, struct mt_cursor *c,
 			void **entry);
 void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c);

@@ -135,18 +135,6 @@ bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c)
 	       !memcmp(sfx->data, c->key + c->off + 8, rest);
 }
 
-static unsigned int mt_internode_index(struct mt_internode *in, u64 slice)
-{
-	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
-			       MT_NODE_WIDTH);
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		if (slice < READ_ONCE(in->ikey[i]))
-			break;
-	return i;
-}
-
 /**
  * mt_walk() - find the leaf for a key, locklessly.
  * @mt: the map.
