@@ -263,17 +263,10 @@ restart:
 			goto restart;
 		}
 		if (!(v & MT_V_LEAF)) {
-			struct mt_internode *in = mt_to_internode(n);
-			struct mt_node *child;
+			struct mt_node *child = mt_internode_descend(n, v, ts);
 
-			child = rcu_dereference(in->child[mt_internode_index(in, ts)]);
-			if (mt_version_changed(n, v)) {
-				preempt_enable();
-				mt_count(MASSTREE_TC_READ_RETRY);
-				continue;
-			}
-			preempt_enable();
-			n = child;
+			if (child)
+				n = child;
 			continue;
 		}
 		leaf = mt_to_leaf(n);

@@ -17,6 +17,7 @@
 #include <linux/lockdep.h>
 #include <linux/preempt.h>
 #include <linux/processor.h>
+#include <linux/rcupdate.h>
 
 #include "internal.h"
 #include "node.h"
@@ -45,6 +46,28 @@ static inline bool mt_version_changed(struct mt_node *node, unsigned long v)
 	/* Pairs with the release in mt_unlock(). */
 	smp_rmb();
 	return (READ_ONCE(node->version) ^ v) > MT_V_LOCKED;
+}
+
+/*
+ * A reader's step through internode @n, whose stable version @v it took
+ * with preemption disabled: pick the child for @slice, validate, and close
+ * the window. Returns the child, or NULL if @n changed (read it again).
+ */
+static inline struct mt_node *mt_internode_descend(struct mt_node *n,
+						   unsigned long v, u64 slice)
+{
+	struct mt_internode *in = mt_to_internode(n);
+	struct mt_node *child;
+	bool changed;
+
+	child = rcu_dereference(in->child[mt_internode_index(in, slice)]);
+	changed = mt_version_changed(n, v);
+	preempt_enable();
+	if (changed) {
+		mt_count(MASSTREE_TC_READ_RETRY);
+		return NULL;
+	}
+	return child;
 }
 
 static inline void mt_lockdep_acquire(struct masstree *mt, int trylock)
