@@ -8,6 +8,9 @@
 #   make check-harness   prove the VM harness catches every failure kind
 #   make kernels         build (or find cached) the KASAN and KCSAN kernels
 #   make deps            install the Debian packages everything needs
+#   make install         the module (modules_install), the uapi header and
+#                        masstreectl; DESTDIR, PREFIX (/usr/local) and
+#                        INSTALL_MOD_PATH (default DESTDIR) as usual
 #   make clean
 
 STOCK_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
@@ -23,15 +26,25 @@ endif
 AREAS ?=
 SELFTESTS ?=
 
-.PHONY: all modules clean check check-harness demo kernels deps
+PREFIX ?= /usr/local
+INSTALL_MOD_PATH ?= $(DESTDIR)
+
+.PHONY: all modules install clean check check-harness demo kernels deps
 
 all: modules
 
 modules:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
+	install -D -m 0644 include/uapi/linux/masstree.h \
+		$(DESTDIR)$(PREFIX)/include/linux/masstree.h
+	$(MAKE) -C tools/masstreectl install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(MAKE) -C tools/masstreectl clean
 	rm -rf build
 
 check:

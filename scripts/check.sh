@@ -5,7 +5,8 @@
 #   deps, kernels   install packages; build or find the cached kernels
 #   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
 #   build           stock headers W=1, sparse C=2, call graph and
-#                   stack frames, KASAN and KCSAN kernels, selftests (120 s)
+#                   stack frames, KASAN and KCSAN kernels, selftests,
+#                   dkms build and make install into a temp dir      (120 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (240 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (180 s)
 #   harness         the harness catches each kind of failure         (120 s)
@@ -93,6 +94,8 @@ build_stage() {
 	try consumer-stock scripts/build-consumer.sh "$stock" "$MT_BUILD/stock"
 	try consumer-kasan scripts/build-consumer.sh "$kasan" "$MT_BUILD/kasan"
 	try consumer-kcsan scripts/build-consumer.sh "$kcsan" "$MT_BUILD/kcsan"
+	try dkms scripts/check-install.sh dkms "$stock"
+	try install scripts/check-install.sh install "$stock"
 	mkdir -p "$MT_BUILD/selftests"
 	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
