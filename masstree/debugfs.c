@@ -2,14 +2,25 @@
 /*
  * /sys/kernel/debug/masstree/: what the module holds, for administrators
  * and tests.
+ *
+ *   nodes            live nodes and key suffixes of every map in the module
+ *   stats            the same plus maps of /dev/masstree and bytes
+ *   maps/NAME/       one directory per /dev/masstree map (anon-ID for an
+ *     stats          anonymous one): shape, bytes, operation counters
+ *     dump           its nodes, breadth first, at most MT_DUMP_NODES
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
 #include "debugfs.h"
+#include "dev.h"
 #include "node.h"
 
+/* A dump prints at most this many nodes. */
+#define MT_DUMP_NODES	512
+
 static struct dentry *mt_debugfs_root;
+static struct dentry *mt_debugfs_maps;
 
 static int mt_nodes_show(struct seq_file *m, void *unused)
 {
@@ -22,6 +33,92 @@ static int mt_nodes_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(mt_nodes);
 
+static int mt_stats_show(struct seq_file *m, void *unused)
+{
+	struct mt_node_stats stats;
+
+	mt_node_stats_read(&stats);
+	seq_printf(m, "maps %ld\nleaves %ld\ninternodes %ld\nsuffixes %ld\nnode_bytes %ld\n",
+		   mtdev_nr_maps(), stats.leaves, stats.internodes,
+		   stats.suffixes,
+		   (stats.leaves + stats.internodes) * (long)MT_NODE_SIZE);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mt_stats);
+
+static const char *const mt_op_names[MTDEV_NR_STATS] = {
+	[MTDEV_STAT_GET] = "gets",
+	[MTDEV_STAT_PUT] = "puts",
+	[MTDEV_STAT_DEL] = "dels",
+	[MTDEV_STAT_CMPXCHG] = "cmpxchgs",
+	[MTDEV_STAT_SCAN] = "scans",
+	[MTDEV_STAT_BATCH] = "batches",
+};
+
+/* debugfs_remove() waits for running readers: the map outlives them. */
+static int mt_map_stats_show(struct seq_file *sf, void *unused)
+{
+	struct mtdev_map *m = sf->private;
+	u64 counts[MTDEV_NR_STATS];
+	struct masstree_stats st;
+	int i;
+
+	masstree_get_stats(&m->tree, &st);
+	mtdev_map_read_counts(m, counts);
+	seq_printf(sf, "keys %lu\nleaves %lu\ninternodes %lu\nlayers %lu\nheight %lu\n",
+		   st.keys, st.leaves, st.internodes, st.layers, st.height);
+	seq_printf(sf, "node_bytes %lu\nvalue_bytes %lld\ncharged_bytes %lld\n",
+		   st.bytes, percpu_counter_sum(&m->value_bytes),
+		   percpu_counter_sum(&m->bytes));
+	for (i = 0; i < MTDEV_NR_STATS; i++)
+		seq_printf(sf, "%s %llu\n", mt_op_names[i], counts[i]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mt_map_stats);
+
+static int mt_map_dump_show(struct seq_file *sf, void *unused)
+{
+	struct mtdev_map *m = sf->private;
+
+	mt_dump(&m->tree, sf, MT_DUMP_NODES);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mt_map_dump);
+
+/**
+ * mt_debugfs_map_add() - give a map its debugfs directory.
+ * @m: the map, named or anonymous.
+ *
+ * Context: Process context, under the registry lock (names are unique).
+ */
+void mt_debugfs_map_add(struct mtdev_map *m)
+{
+	char anon[32];
+	const char *name = m->name;
+
+	if (!name[0]) {
+		snprintf(anon, sizeof(anon), "anon-%llu", m->id);
+		name = anon;
+	}
+	m->debugfs = debugfs_create_dir(name, mt_debugfs_maps);
+	debugfs_create_file("stats", 0444, m->debugfs, m, &mt_map_stats_fops);
+	debugfs_create_file("dump", 0400, m->debugfs, m, &mt_map_dump_fops);
+}
+
+/**
+ * mt_debugfs_map_remove() - remove a map's debugfs directory, if any.
+ * @m: the map.
+ *
+ * Returns once no reader of its files runs any more.
+ *
+ * Context: Process context.
+ */
+void mt_debugfs_map_remove(struct mtdev_map *m)
+{
+	debugfs_remove(m->debugfs);
+	m->debugfs = NULL;
+}
+
 /**
  * mt_debugfs_init() - create the module's debugfs directory.
  *
@@ -33,6 +130,8 @@ void mt_debugfs_init(void)
 {
 	mt_debugfs_root = debugfs_create_dir("masstree", NULL);
 	debugfs_create_file("nodes", 0444, mt_debugfs_root, NULL, &mt_nodes_fops);
+	debugfs_create_file("stats", 0444, mt_debugfs_root, NULL, &mt_stats_fops);
+	mt_debugfs_maps = debugfs_create_dir("maps", mt_debugfs_root);
 }
 
 /**

@@ -2,7 +2,16 @@
 #ifndef _MASSTREE_DEBUGFS_H
 #define _MASSTREE_DEBUGFS_H
 
+struct masstree;
+struct mtdev_map;
+struct seq_file;
+
 void mt_debugfs_init(void);
 void mt_debugfs_exit(void);
+void mt_debugfs_map_add(struct mtdev_map *m);
+void mt_debugfs_map_remove(struct mtdev_map *m);
+
+/* dump.c: the nodes of a map, for debugging. */
+void mt_dump(struct masstree *mt, struct seq_file *sf, unsigned int max_nodes);
 
 #endif /* _MASSTREE_DEBUGFS_H */

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The masstree module: node caches and debugfs live as long as the module.
+ * The masstree module: node caches, debugfs and /dev/masstree live as long
+ * as the module.
  */
 #include <linux/module.h>
 
 #include "debugfs.h"
+#include "dev.h"
 #include "node.h"
 
 static int __init masstree_module_init(void)
@@ -14,11 +16,18 @@ static int __init masstree_module_init(void)
 	if (err)
 		return err;
 	mt_debugfs_init();
-	return 0;
+	err = mtdev_init();
+	if (err) {
+		mt_debugfs_exit();
+		mt_node_caches_exit();
+	}
+	return err;
 }
 
 static void __exit masstree_module_exit(void)
 {
+	/* Maps first: freeing them needs debugfs and the node caches. */
+	mtdev_exit();
 	mt_debugfs_exit();
 	mt_node_caches_exit();
 }

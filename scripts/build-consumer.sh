@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build scripts/consumer/ as a separate out-of-tree module that links
-# against masstree.ko's exports through KBUILD_EXTRA_SYMBOLS, as the README
-# tells other module authors to; check that modpost resolved them.
+# Build samples/masstree/ (masstree_registry.ko) as a separate out-of-tree
+# module that links against masstree.ko's exports through
+# KBUILD_EXTRA_SYMBOLS, as the README tells other module authors to; check
+# that modpost resolved them.
 #
 #   scripts/build-consumer.sh KDIR MODULE_DIR
 #
 # MODULE_DIR is a build-modules.sh output: its ko/Module.symvers is used
-# and masstree_consumer.ko is added to its ko/.
+# and masstree_registry.ko is added to its ko/.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,13 +18,13 @@ mods=$(realpath "${2:?usage: build-consumer.sh KDIR MODULE_DIR}")
 dir=$mods/consumer
 rm -rf "$dir"
 mkdir -p "$dir"
-cp "$MT_ROOT"/scripts/consumer/{Kbuild,*.c} "$dir/"
+cp "$MT_ROOT"/samples/masstree/{Kbuild,*.c} "$dir/"
 make -C "$kdir" M="$dir" W=1 MASSTREE_INCLUDE="$MT_ROOT/include" \
 	KBUILD_EXTRA_SYMBOLS="$mods/ko/Module.symvers" modules >"$dir/build.log" 2>&1 ||
-	{ cat "$dir/build.log" >&2; mt_die "the consumer module did not build"; }
+	{ cat "$dir/build.log" >&2; mt_die "the sample module did not build"; }
 if grep -E 'warning:|error:|undefined' "$dir/build.log" >&2; then
-	mt_die "the consumer module built with warnings or unresolved symbols"
+	mt_die "the sample module built with warnings or unresolved symbols"
 fi
-[ "$(modinfo -F depends "$dir/masstree_consumer.ko")" = masstree ] ||
-	mt_die "masstree_consumer.ko does not depend on masstree"
-cp "$dir/masstree_consumer.ko" "$mods/ko/"
+[ "$(modinfo -F depends "$dir/masstree_registry.ko")" = masstree ] ||
+	mt_die "masstree_registry.ko does not depend on masstree"
+cp "$dir/masstree_registry.ko" "$mods/ko/"

@@ -118,8 +118,8 @@ vm_stage() {
 		for a in $areas; do
 			echo "kunit masstree_${a}_test.ko $(grep -cE '^\s*KUNIT_CASE(_PARAM)?\(' "kunit/masstree_${a}_test.c")"
 		done
-		echo "insmod masstree_consumer.ko"
-		echo "rmmod masstree_consumer"
+		echo "insmod masstree_registry.ko"
+		echo "rmmod masstree_registry"
 		echo "rmmod masstree"
 		[ "$variant" = kasan ] && echo "kmemleak"
 	} >"$plan"

@@ -12,10 +12,11 @@
  * Every structure is made of __u64 fields (names are arrays of 8-byte
  * multiples), so 32-bit and 64-bit callers share one layout. Each starts
  * with @size, which the caller sets to sizeof the structure it was built
- * with: a smaller size than today's is zero-extended, a larger one is
- * accepted when the extra bytes are zero (-E2BIG otherwise). Reserved
- * fields and unknown flags must be zero (-EINVAL). Pointers are passed as
- * __u64 (cast through uintptr_t).
+ * with: a size smaller than this first version's is -EINVAL, a larger one
+ * is accepted when the extra bytes are zero (-E2BIG otherwise), so later
+ * versions can grow the structures. Reserved fields and unknown flags must
+ * be zero (-EINVAL). Pointers are passed as __u64 (cast through
+ * uintptr_t). Names are NUL-terminated and zero-padded.
  *
  * Errors, beyond those listed per command: -EFAULT (a bad pointer),
  * -EINVAL (bad flags, lengths, names or reserved fields), -ENOTTY (an
@@ -40,7 +41,8 @@
  * @size: sizeof(struct masstree_ioc_create).
  * @flags: MASSTREE_CREATE_*.
  * @mode: permission bits (0 to 0777) of a named map: read lets GET, SCAN
- *	and STATS through, write PUT, DEL, CMPXCHG and CLEAR.
+ *	and STATS through, write PUT, DEL, CMPXCHG and CLEAR; zero for an
+ *	anonymous map.
  * @name: NUL-terminated name of 1 to 63 characters from [A-Za-z0-9._-],
  *	not starting with '.'; all zero for an anonymous map.
  * @reserved: must be zero.
@@ -218,7 +220,8 @@ struct masstree_ioc_op {
  * struct masstree_ioc_batch - MASSTREE_IOC_BATCH: several operations, one call.
  * @size: sizeof(struct masstree_ioc_batch).
  * @flags: MASSTREE_BATCH_*.
- * @ops: user pointer to an array of struct masstree_ioc_op, each with @op set.
+ * @ops: user pointer to an array of struct masstree_ioc_op, each with @op
+ *	set and @size equal to sizeof(struct masstree_ioc_op) (-EINVAL).
  * @nr: entries in @ops, at most MASSTREE_BATCH_MAX.
  * @done: out: operations carried out.
  * @reserved: must be zero.

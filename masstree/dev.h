@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The maps behind /dev/masstree: their lifetime, names, permissions and
+ * byte caps (devmap.c), and the key operations on them (devops.c).
+ */
+#ifndef _MASSTREE_DEV_H
+#define _MASSTREE_DEV_H
+
+#include <linux/kref.h>
+#include <linux/masstree.h>
+#include <linux/percpu_counter.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <uapi/linux/masstree.h>
+
+struct dentry;
+struct mtdev_map;
+
+/* Bytes charged per key on top of its key and value bytes: a node share. */
+#define MTDEV_KEY_OVERHEAD	64
+
+/*
+ * Per-CPU batch of the byte counters: larger than any one charge (a key
+ * and a value are at most 128 KiB), so the data path adds to its own
+ * CPU's count and reaches the shared one only every 256 KiB.
+ */
+#define MTDEV_BYTES_BATCH	(256 * 1024)
+
+/* Access an attachment grants: the uapi's MASSTREE_OPEN_* bits. */
+#define MTDEV_READ	((unsigned int)MASSTREE_OPEN_READ)
+#define MTDEV_WRITE	((unsigned int)MASSTREE_OPEN_WRITE)
+
+enum mtdev_op_stat {
+	MTDEV_STAT_GET,
+	MTDEV_STAT_PUT,
+	MTDEV_STAT_DEL,
+	MTDEV_STAT_CMPXCHG,
+	MTDEV_STAT_SCAN,
+	MTDEV_STAT_BATCH,
+	MTDEV_NR_STATS,
+};
+
+/**
+ * struct mtdev_op_counts - one CPU's operation counters of a map.
+ * @n: one counter per enum mtdev_op_stat.
+ */
+struct mtdev_op_counts {
+	u64 n[MTDEV_NR_STATS];
+};
+
+/**
+ * struct mtdev_user - what one uid has been charged.
+ * @link: in the registry's list of users, under mtdev_lock.
+ * @uid: the user.
+ * @refs: maps charged to the user (under mtdev_lock).
+ * @bytes: bytes charged by all of them.
+ */
+struct mtdev_user {
+	struct list_head link;
+	kuid_t uid;
+	unsigned int refs;
+	struct percpu_counter bytes;
+};
+
+/**
+ * struct mtdev_map - a map of /dev/masstree.
+ * @tree: the keys; entries are struct mtdev_value.
+ * @ref: one per attached descriptor, plus one while the name is linked.
+ * @id: unique number (names anonymous maps in debugfs).
+ * @name: NUL-terminated name; empty for an anonymous map.
+ * @uid: owner (under mtdev_lock).
+ * @gid: group (under mtdev_lock).
+ * @mode: permission bits (under mtdev_lock).
+ * @dead: set by DESTROY; later operations get -EIDRM.
+ * @user: who is charged for the map's bytes.
+ * @bytes: bytes charged (keys, values, MTDEV_KEY_OVERHEAD per key).
+ * @value_bytes: bytes of values.
+ * @ops: per-CPU operation counters.
+ * @debugfs: the map's debugfs directory.
+ */
+struct mtdev_map {
+	struct masstree tree;
+	struct kref ref;
+	u64 id;
+	char name[MASSTREE_NAME_MAX];
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	bool dead;
+	struct mtdev_user *user;
+	struct percpu_counter bytes;
+	struct percpu_counter value_bytes;
+	struct mtdev_op_counts __percpu *ops;
+	struct dentry *debugfs;
+};
+
+/**
+ * struct mtdev_value - a value: bytes copied from userspace.
+ * @rcu: frees it after readers are done (kvfree_rcu()).
+ * @len: bytes in @data.
+ * @data: the bytes.
+ */
+struct mtdev_value {
+	struct rcu_head rcu;
+	u32 len;
+	u8 data[];
+};
+
+/* devmap.c: lifetime, names, permissions, caps. */
+struct mtdev_map *mtdev_map_create(const char *name, umode_t mode);
+struct mtdev_map *mtdev_map_open(const char *name, unsigned int access);
+int mtdev_map_destroy(const char *name);
+int mtdev_map_setattr(const struct masstree_ioc_setattr *attr);
+int mtdev_map_list(struct masstree_ioc_list *list,
+		   struct masstree_map_info *infos, unsigned int nr);
+void mtdev_map_put(struct mtdev_map *m);
+int mtdev_charge(struct mtdev_map *m, s64 bytes);
+void mtdev_uncharge(struct mtdev_map *m, s64 bytes);
+void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which);
+void mtdev_map_read_counts(struct mtdev_map *m, u64 *counts);
+void mtdev_maps_exit(void);
+long mtdev_nr_maps(void);
+
+/* devops.c: the key operations. */
+int mtdev_op(struct mtdev_map *m, unsigned int access,
+	     struct masstree_ioc_op *op, unsigned int opcode);
+int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *scan);
+int mtdev_clear(struct mtdev_map *m, u64 *cleared);
+void mtdev_free_values(struct mtdev_map *m);
+
+/* dev.c: the misc device. */
+int mtdev_init(void);
+void mtdev_exit(void);
+
+#endif /* _MASSTREE_DEV_H */

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The maps of /dev/masstree: named ones live in a registry (a masstree of
+ * their own, keyed by name) until DESTROY or module unload, like System V
+ * IPC objects; anonymous ones live as long as their descriptor. Every map
+ * is a kref: the registry holds one reference while the name is linked,
+ * each attached descriptor one more. The registry mutex serialises the
+ * control path (create, open, setattr, destroy, list); the data path never
+ * takes it.
+ *
+ * Each map charges its bytes to itself and to the uid that created it, in
+ * per-CPU counters checked against module parameters, so that no user can
+ * pin unbounded kernel memory through the device.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/user_namespace.h>
+
+#include "debugfs.h"
+#include "dev.h"
+
+static unsigned long max_map_bytes = 64UL << 20;
+module_param(max_map_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_map_bytes,
+		 "Bytes one /dev/masstree map may hold; 0: no cap (default 64 MiB)");
+
+static unsigned long max_user_bytes = 256UL << 20;
+module_param(max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Bytes the maps created by one uid may hold; 0: no cap (default 256 MiB)");
+
+static unsigned int max_maps = 64;
+module_param(max_maps, uint, 0644);
+MODULE_PARM_DESC(max_maps,
+		 "Maps, named and anonymous, one uid may have at once; 0: no cap (default 64)");
+
+/* Serialises the registry, the users list and maps' owner and mode. */
+static DEFINE_MUTEX(mtdev_lock);
+static DEFINE_MASSTREE(mtdev_names);
+static LIST_HEAD(mtdev_users);
+static atomic64_t mtdev_next_id = ATOMIC64_INIT(0);
+static atomic_long_t mtdev_live_maps = ATOMIC_LONG_INIT(0);
+
+/* The user charged for a new map, with a reference; under mtdev_lock. */
+static struct mtdev_user *mtdev_user_get(kuid_t uid)
+{
+	unsigned int cap = READ_ONCE(max_maps);
+	struct mtdev_user *u;
+
+	lockdep_assert_held(&mtdev_lock);
+	list_for_each_entry(u, &mtdev_users, link) {
+		if (!uid_eq(u->uid, uid))
+			continue;
+		if (cap && u->refs >= cap)
+			return ERR_PTR(-EDQUOT);
+		u->refs++;
+		return u;
+	}
+	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	if (!u)
+		return ERR_PTR(-ENOMEM);
+	if (percpu_counter_init(&u->bytes, 0, GFP_KERNEL)) {
+		kfree(u);
+		return ERR_PTR(-ENOMEM);
+	}
+	u->uid = uid;
+	u->refs = 1;
+	list_add(&u->link, &mtdev_users);
+	return u;
+}
+
+static void mtdev_user_put(struct mtdev_user *u)
+{
+	lockdep_assert_held(&mtdev_lock);
+	if (--u->refs)
+		return;
+	WARN_ON_ONCE(percpu_counter_sum(&u->bytes) != 0);
+	list_del(&u->link);
+	percpu_counter_destroy(&u->bytes);
+	kfree(u);
+}
+
+static void mtdev_map_free(struct mtdev_map *m)
+{
+	free_percpu(m->ops);
+	percpu_counter_destroy(&m->value_bytes);
+	percpu_counter_destroy(&m->bytes);
+	kfree(m);
+}
+
+static struct mtdev_map *mtdev_map_alloc(void)
+{
+	struct mtdev_map *m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+
+	if (!m)
+		return NULL;
+	masstree_init(&m->tree, 0);
+	kref_init(&m->ref);
+	m->id = atomic64_inc_return(&mtdev_next_id);
+	m->ops = alloc_percpu_gfp(struct mtdev_op_counts, GFP_KERNEL_ACCOUNT);
+	if (!m->ops ||
+	    percpu_counter_init(&m->bytes, 0, GFP_KERNEL_ACCOUNT) ||
+	    percpu_counter_init(&m->value_bytes, 0, GFP_KERNEL_ACCOUNT)) {
+		/* percpu_counter_destroy() accepts a counter never set up. */
+		mtdev_map_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/**
+ * mtdev_map_create() - make a map.
+ * @name: a checked name; "" for an anonymous map.
+ * @mode: permission bits.
+ *
+ * Context: Process context; takes mtdev_lock.
+ * Return: the map with one reference, or ERR_PTR(-EEXIST, -EDQUOT,
+ * -ENOMEM). A named map's reference belongs to the registry (the caller
+ * must not touch the map: it may be destroyed at once); an anonymous
+ * map's belongs to the caller.
+ */
+struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
+{
+	struct mtdev_user *user;
+	struct mtdev_map *m;
+	int err;
+
+	mutex_lock(&mtdev_lock);
+	if (name[0] && masstree_load(&mtdev_names, name, strlen(name))) {
+		m = ERR_PTR(-EEXIST);
+		goto out;
+	}
+	user = mtdev_user_get(current_euid());
+	if (IS_ERR(user)) {
+		m = ERR_CAST(user);
+		goto out;
+	}
+	m = mtdev_map_alloc();
+	if (!m) {
+		mtdev_user_put(user);
+		m = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	m->user = user;
+	strscpy(m->name, name, sizeof(m->name));
+	m->uid = current_euid();
+	m->gid = current_egid();
+	m->mode = mode;
+	if (name[0]) {
+		err = masstree_insert(&mtdev_names, name, strlen(name), m,
+				      GFP_KERNEL);
+		if (err) {
+			mtdev_map_free(m);
+			mtdev_user_put(user);
+			m = ERR_PTR(err);
+			goto out;
+		}
+	}
+	atomic_long_inc(&mtdev_live_maps);
+	mt_debugfs_map_add(m);
+out:
+	mutex_unlock(&mtdev_lock);
+	return m;
+}
+
+/* May the caller have @access (MTDEV_READ, MTDEV_WRITE) to @m? */
+static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
+{
+	unsigned int granted, need = 0;
+
+	lockdep_assert_held(&mtdev_lock);
+	if (access & MTDEV_READ)
+		need |= 4;
+	if (access & MTDEV_WRITE)
+		need |= 2;
+	if (uid_eq(current_euid(), m->uid))
+		granted = m->mode >> 6;
+	else if (in_egroup_p(m->gid))
+		granted = m->mode >> 3;
+	else
+		granted = m->mode;
+	if ((granted & need) == need)
+		return true;
+	return capable(CAP_SYS_ADMIN);
+}
+
+static bool mtdev_is_owner(struct mtdev_map *m)
+{
+	return uid_eq(current_euid(), m->uid) || capable(CAP_SYS_ADMIN);
+}
+
+/**
+ * mtdev_map_open() - find a named map and take a reference for a
+ *	descriptor.
+ * @name: a checked name.
+ * @access: MTDEV_READ and/or MTDEV_WRITE.
+ *
+ * Context: Process context; takes mtdev_lock.
+ * Return: the map, or ERR_PTR(-ENOENT, -EACCES).
+ */
+struct mtdev_map *mtdev_map_open(const char *name, unsigned int access)
+{
+	struct mtdev_map *m;
+
+	mutex_lock(&mtdev_lock);
+	m = masstree_load(&mtdev_names, name, strlen(name));
+	if (!m)
+		m = ERR_PTR(-ENOENT);
+	else if (!mtdev_permitted(m, access))
+		m = ERR_PTR(-EACCES);
+	else
+		kref_get(&m->ref);
+	mutex_unlock(&mtdev_lock);
+	return m;
+}
+
+static void mtdev_map_release(struct kref *ref)
+{
+	struct mtdev_map *m = container_of(ref, struct mtdev_map, ref);
+
+	/* No descriptor and no name reach the map any more. */
+	mt_debugfs_map_remove(m);
+	mtdev_free_values(m);
+	masstree_destroy(&m->tree);
+	percpu_counter_add_batch(&m->user->bytes, -percpu_counter_sum(&m->bytes),
+				 MTDEV_BYTES_BATCH);
+	mutex_lock(&mtdev_lock);
+	mtdev_user_put(m->user);
+	mutex_unlock(&mtdev_lock);
+	mtdev_map_free(m);
+	atomic_long_dec(&mtdev_live_maps);
+}
+
+/**
+ * mtdev_map_put() - drop a reference to a map; free it with the last.
+ * @m: the map.
+ *
+ * Context: Process context; never under mtdev_lock (the last put takes it).
+ */
+void mtdev_map_put(struct mtdev_map *m)
+{
+	kref_put(&m->ref, mtdev_map_release);
+}
+
+/* Unlink @m's name; the caller then drops the registry's reference. */
+static void mtdev_map_unlink(struct mtdev_map *m)
+{
+	lockdep_assert_held(&mtdev_lock);
+	masstree_erase(&mtdev_names, m->name, strlen(m->name));
+	WRITE_ONCE(m->dead, true);
+	/* A new map may take the name, and its debugfs directory, at once. */
+	mt_debugfs_map_remove(m);
+}
+
+/**
+ * mtdev_map_destroy() - unlink a named map; free it when unused.
+ * @name: a checked name.
+ *
+ * Context: Process context; takes mtdev_lock.
+ * Return: 0, -ENOENT, or -EPERM (neither the owner nor CAP_SYS_ADMIN).
+ */
+int mtdev_map_destroy(const char *name)
+{
+	struct mtdev_map *m;
+
+	mutex_lock(&mtdev_lock);
+	m = masstree_load(&mtdev_names, name, strlen(name));
+	if (!m) {
+		mutex_unlock(&mtdev_lock);
+		return -ENOENT;
+	}
+	if (!mtdev_is_owner(m)) {
+		mutex_unlock(&mtdev_lock);
+		return -EPERM;
+	}
+	mtdev_map_unlink(m);
+	mutex_unlock(&mtdev_lock);
+	mtdev_map_put(m);
+	return 0;
+}
+
+/**
+ * mtdev_map_setattr() - chmod and chown a named map.
+ * @attr: the request, flags and name checked by the caller.
+ *
+ * Context: Process context; takes mtdev_lock.
+ * Return: 0, -ENOENT, -EPERM, or -EINVAL (a bad mode or unmapped id); on
+ * error nothing changed.
+ */
+int mtdev_map_setattr(const struct masstree_ioc_setattr *attr)
+{
+	struct user_namespace *ns = current_user_ns();
+	kuid_t uid = INVALID_UID;
+	kgid_t gid = INVALID_GID;
+	struct mtdev_map *m;
+	int err = 0;
+
+	if (attr->flags & MASSTREE_SETATTR_MODE && attr->mode > 0777)
+		return -EINVAL;
+	if (attr->flags & MASSTREE_SETATTR_UID) {
+		uid = attr->uid > U32_MAX ? INVALID_UID : make_kuid(ns, attr->uid);
+		if (!uid_valid(uid))
+			return -EINVAL;
+	}
+	if (attr->flags & MASSTREE_SETATTR_GID) {
+		gid = attr->gid > U32_MAX ? INVALID_GID : make_kgid(ns, attr->gid);
+		if (!gid_valid(gid))
+			return -EINVAL;
+	}
+	mutex_lock(&mtdev_lock);
+	m = masstree_load(&mtdev_names, attr->name, strlen(attr->name));
+	if (!m) {
+		err = -ENOENT;
+	} else if (!mtdev_is_owner(m)) {
+		err = -EPERM;
+	} else {
+		if (attr->flags & MASSTREE_SETATTR_MODE)
+			m->mode = attr->mode;
+		if (attr->flags & MASSTREE_SETATTR_UID)
+			m->uid = uid;
+		if (attr->flags & MASSTREE_SETATTR_GID)
+			m->gid = gid;
+	}
+	mutex_unlock(&mtdev_lock);
+	return err;
+}
+
+struct mtdev_list_ctx {
+	struct masstree_map_info *infos;
+	unsigned int nr;
+	unsigned int count;
+	bool more;
+};
+
+static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
+{
+	struct user_namespace *ns = current_user_ns();
+	struct mtdev_list_ctx *ctx = arg;
+	struct mtdev_map *m = entry;
+	struct masstree_map_info *info;
+
+	if (ctx->count == ctx->nr) {
+		ctx->more = true;
+		return 1;
+	}
+	info = &ctx->infos[ctx->count++];
+	memset(info, 0, sizeof(*info));
+	strscpy(info->name, m->name, sizeof(info->name));
+	info->uid = from_kuid_munged(ns, m->uid);
+	info->gid = from_kgid_munged(ns, m->gid);
+	info->mode = m->mode;
+	info->keys = atomic_long_read(&m->tree.nr_keys);
+	info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	return 0;
+}
+
+/**
+ * mtdev_map_list() - describe named maps in name order.
+ * @list: the request: @list->after is checked by the caller; @count and
+ *	@more are filled in.
+ * @infos: room for @nr records.
+ * @nr: how many to describe at most.
+ *
+ * Context: Process context; takes mtdev_lock.
+ * Return: 0 (or an error from the scan).
+ */
+int mtdev_map_list(struct masstree_ioc_list *list,
+		   struct masstree_map_info *infos, unsigned int nr)
+{
+	struct mtdev_list_ctx ctx = { .infos = infos, .nr = nr };
+	size_t after_len = strnlen(list->after, sizeof(list->after));
+	unsigned int flags = MASSTREE_SCAN_NO_END;
+	int err;
+
+	flags |= after_len ? MASSTREE_SCAN_START_EXCL : MASSTREE_SCAN_NO_START;
+	mutex_lock(&mtdev_lock);
+	err = masstree_scan(&mtdev_names, list->after, after_len, NULL, 0, flags,
+			    mtdev_list_one, &ctx);
+	mutex_unlock(&mtdev_lock);
+	if (err < 0)
+		return err;
+	list->count = ctx.count;
+	list->more = ctx.more;
+	return 0;
+}
+
+/**
+ * mtdev_charge() - count bytes against a map's cap and its user's.
+ * @m: the map.
+ * @bytes: how many.
+ *
+ * Context: Any context but NMI.
+ * Return: 0; -ENOSPC over max_map_bytes or -EDQUOT over max_user_bytes,
+ * both with nothing charged.
+ */
+int mtdev_charge(struct mtdev_map *m, s64 bytes)
+{
+	unsigned long cap;
+
+	percpu_counter_add_batch(&m->bytes, bytes, MTDEV_BYTES_BATCH);
+	cap = READ_ONCE(max_map_bytes);
+	if (cap && __percpu_counter_compare(&m->bytes, cap, MTDEV_BYTES_BATCH) > 0) {
+		percpu_counter_add_batch(&m->bytes, -bytes, MTDEV_BYTES_BATCH);
+		return -ENOSPC;
+	}
+	percpu_counter_add_batch(&m->user->bytes, bytes, MTDEV_BYTES_BATCH);
+	cap = READ_ONCE(max_user_bytes);
+	if (cap && __percpu_counter_compare(&m->user->bytes, cap, MTDEV_BYTES_BATCH) > 0) {
+		percpu_counter_add_batch(&m->user->bytes, -bytes, MTDEV_BYTES_BATCH);
+		percpu_counter_add_batch(&m->bytes, -bytes, MTDEV_BYTES_BATCH);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+/**
+ * mtdev_uncharge() - give back bytes mtdev_charge() counted.
+ * @m: the map.
+ * @bytes: how many.
+ *
+ * Context: Any context but NMI.
+ */
+void mtdev_uncharge(struct mtdev_map *m, s64 bytes)
+{
+	percpu_counter_add_batch(&m->user->bytes, -bytes, MTDEV_BYTES_BATCH);
+	percpu_counter_add_batch(&m->bytes, -bytes, MTDEV_BYTES_BATCH);
+}
+
+/**
+ * mtdev_count() - count one operation on this CPU.
+ * @m: the map.
+ * @which: the operation.
+ *
+ * Context: Any context.
+ */
+void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which)
+{
+	this_cpu_inc(m->ops->n[which]);
+}
+
+/**
+ * mtdev_map_read_counts() - sum a map's operation counters.
+ * @m: the map.
+ * @counts: MTDEV_NR_STATS sums.
+ *
+ * Context: Any context.
+ */
+void mtdev_map_read_counts(struct mtdev_map *m, u64 *counts)
+{
+	int cpu, i;
+
+	memset(counts, 0, MTDEV_NR_STATS * sizeof(*counts));
+	for_each_possible_cpu(cpu) {
+		struct mtdev_op_counts *c = per_cpu_ptr(m->ops, cpu);
+
+		for (i = 0; i < MTDEV_NR_STATS; i++)
+			/* Racing this_cpu_inc() is benign: exact when quiet. */
+			counts[i] += data_race(c->n[i]);
+	}
+}
+
+/**
+ * mtdev_nr_maps() - how many maps exist, named and anonymous.
+ *
+ * Context: Any context.
+ * Return: the number.
+ */
+long mtdev_nr_maps(void)
+{
+	return atomic_long_read(&mtdev_live_maps);
+}
+
+static int mtdev_first_map(const void *key, size_t len, void *entry, void *arg)
+{
+	*(struct mtdev_map **)arg = entry;
+	return 1;
+}
+
+/**
+ * mtdev_maps_exit() - free every named map at module unload.
+ *
+ * No descriptor is open (each holds a module reference), so the registry
+ * holds the only reference to each map left.
+ *
+ * Context: Module exit.
+ */
+void mtdev_maps_exit(void)
+{
+	struct mtdev_map *m;
+
+	for (;;) {
+		m = NULL;
+		mutex_lock(&mtdev_lock);
+		masstree_scan(&mtdev_names, NULL, 0, NULL, 0,
+			      MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
+			      mtdev_first_map, &m);
+		if (m)
+			mtdev_map_unlink(m);
+		mutex_unlock(&mtdev_lock);
+		if (!m)
+			break;
+		WARN_ON_ONCE(kref_read(&m->ref) != 1);
+		mtdev_map_put(m);
+	}
+	masstree_destroy(&mtdev_names);
+	WARN_ON_ONCE(atomic_long_read(&mtdev_live_maps));
+	WARN_ON_ONCE(!list_empty(&mtdev_users));
+}
