@@ -1047,7 +1047,7 @@ int main(int argc, char **argv)
 	/* Parse the command's own options: argv from the command name on. */
 	argv += optind;
 	argc -= optind;
-	optind = 1;
+	optind = 0;	/* 0, not 1: getopt starts afresh, in permuting mode */
 	parse_opts(argc, argv, false);
 	if (opt.seen & O_HELP) {
 		print_help(stdout, cmd);
