@@ -1975,4 +1975,30 @@ TEST_F(named, debugfs_entry_follows_the_map)
 	EXPECT_EQ(-1, stat(path, &st));
 }
 
+/*
+ * A named map left behind on purpose, with long keys (layers, suffixes)
+ * and large values: the plan's final rmmod must free it, and the module's
+ * node counters, checked at unload, say whether it did.
+ */
+TEST(named_map_left_for_module_unload)
+{
+	static char val[4096];
+	char name[40], key[200];
+	int fd = dev_open(), i;
+
+	ASSERT_LE(0, fd);
+	map_name(name, sizeof(name), "left-for-rmmod");
+	ASSERT_EQ(0, create_named(fd, name, 0600));
+	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_WRITE));
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	memset(val, 'v', sizeof(val) - 1);
+	for (i = 0; i < 300; i++) {
+		memcpy(key + (i % 3) * 60, "0123", 4);
+		snprintf(key + 180, 12, "%06d", i);
+		ASSERT_EQ(0, put(fd, key, i % 10 ? "small" : val, 0));
+	}
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
