@@ -1290,6 +1290,9 @@ TEST_F(named, read_only_and_write_only_attachments)
 	EXPECT_STREQ("v", buf);
 	EXPECT_EQ(0, stats(self->fd, &st));
 	EXPECT_EQ(1, st.keys);
+	/* Reads through a write-only attachment, as for files (undocumented). */
+	EXPECT_EQ(-EBADF, get(wfd, "k", buf, sizeof(buf), NULL));
+	EXPECT_EQ(-EBADF, stats(wfd, &st));
 	close(wfd);
 }
 
