@@ -36,6 +36,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "faultinject.h"
 #include "internal.h"
 #include "perm.h"
 #include "version.h"
@@ -383,7 +384,7 @@ static int mt_cur_grow(struct masstree_cursor *cur, size_t need)
 		cap = MT_CUR_MAX_CAP;
 	if (WARN_ON_ONCE(need > cap))
 		return -EINVAL;
-	buf = kmalloc(cap, cur->gfp);
+	buf = mt_fail_alloc(MT_FAIL_CURSOR) ? NULL : kmalloc(cap, cur->gfp);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, cur->key, cur->cap);

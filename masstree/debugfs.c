@@ -14,6 +14,7 @@
 
 #include "debugfs.h"
 #include "dev.h"
+#include "faultinject.h"
 #include "node.h"
 
 /* A dump prints at most this many nodes. */
@@ -132,6 +133,7 @@ void mt_debugfs_init(void)
 	debugfs_create_file("nodes", 0444, mt_debugfs_root, NULL, &mt_nodes_fops);
 	debugfs_create_file("stats", 0444, mt_debugfs_root, NULL, &mt_stats_fops);
 	mt_debugfs_maps = debugfs_create_dir("maps", mt_debugfs_root);
+	mt_fail_debugfs_init(mt_debugfs_root);
 }
 
 /**

@@ -11,7 +11,11 @@
 #include <linux/percpu_counter.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
 #include <uapi/linux/masstree.h>
+
+#include "faultinject.h"
 
 struct dentry;
 struct mtdev_map;
@@ -105,6 +109,14 @@ struct mtdev_value {
 	u32 len;
 	u8 data[];
 };
+
+/* Copy @len bytes in from userspace: key, expected value, scan bound. */
+static inline void *mtdev_memdup_user(u64 uptr, u64 len)
+{
+	if (mt_fail_alloc(MT_FAIL_DEV_COPY))
+		return ERR_PTR(-ENOMEM);
+	return vmemdup_user(u64_to_user_ptr(uptr), len);
+}
 
 /* devmap.c: lifetime, names, permissions, caps. */
 struct mtdev_map *mtdev_map_create(const char *name, umode_t mode);

@@ -61,7 +61,7 @@ static struct mtdev_user *mtdev_user_get(kuid_t uid)
 		u->refs++;
 		return u;
 	}
-	u = kzalloc(sizeof(*u), GFP_KERNEL);
+	u = mt_fail_alloc(MT_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*u), GFP_KERNEL);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
 	if (percpu_counter_init(&u->bytes, 0, GFP_KERNEL)) {
@@ -95,8 +95,11 @@ static void mtdev_map_free(struct mtdev_map *m)
 
 static struct mtdev_map *mtdev_map_alloc(void)
 {
-	struct mtdev_map *m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
+	struct mtdev_map *m;
 
+	if (mt_fail_alloc(MT_FAIL_DEV_MAP))
+		return NULL;
+	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return NULL;
 	masstree_init(&m->tree, 0);

@@ -46,6 +46,8 @@ static struct mtdev_value *mtdev_value_new(u64 uptr, u64 len)
 {
 	struct mtdev_value *v;
 
+	if (mt_fail_alloc(MT_FAIL_DEV_VALUE))
+		return ERR_PTR(-ENOMEM);
 	v = kvmalloc(struct_size(v, data, len), GFP_KERNEL_ACCOUNT);
 	if (!v)
 		return ERR_PTR(-ENOMEM);
@@ -102,7 +104,8 @@ static int mtdev_get(struct mtdev_map *m, struct masstree_ioc_op *op,
 		/* Too big for the stack: again with room for this length. */
 		if (buf != stack)
 			kvfree(buf);
-		buf = kvmalloc(len, GFP_KERNEL);
+		buf = mt_fail_alloc(MT_FAIL_DEV_BUFFER) ? NULL :
+		      kvmalloc(len, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
 		cap = len;
@@ -267,7 +270,7 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 		return -EBADF;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
-	key = vmemdup_user(u64_to_user_ptr(op->key), op->key_len);
+	key = mtdev_memdup_user(op->key, op->key_len);
 	if (IS_ERR(key))
 		return PTR_ERR(key);
 	switch (opcode) {
@@ -286,8 +289,7 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	case MASSTREE_OP_CMPXCHG:
 		mtdev_count(m, MTDEV_STAT_CMPXCHG);
 		/* A zero-length expectation still needs a non-NULL pointer. */
-		expect = vmemdup_user(u64_to_user_ptr(op->expect),
-				      op->expect_len);
+		expect = mtdev_memdup_user(op->expect, op->expect_len);
 		if (IS_ERR(expect)) {
 			err = PTR_ERR(expect);
 			expect = NULL;
@@ -356,7 +358,7 @@ static u8 *mtdev_bound(u64 uptr, u64 len, bool none)
 {
 	if (none)
 		return NULL;
-	return vmemdup_user(u64_to_user_ptr(uptr), len);
+	return mtdev_memdup_user(uptr, len);
 }
 
 /* The scan passes; @s's out fields are filled in as far as they got. */
@@ -435,11 +437,13 @@ int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *s)
 		end = IS_ERR(end) ? NULL : end;
 		goto out;
 	}
+	err = -ENOMEM;
+	if (mt_fail_alloc(MT_FAIL_DEV_BUFFER))
+		goto out;
 	c.buf = kvmalloc(min_t(u64, s->buf_len, MTDEV_SCAN_BOUNCE) ?: 1,
 			 GFP_KERNEL);
 	c.resume = kvmalloc(MASSTREE_KEY_MAX, GFP_KERNEL);
 	from = kvmalloc(MASSTREE_KEY_MAX, GFP_KERNEL);
-	err = -ENOMEM;
 	if (!c.buf || !c.resume || !from)
 		goto out;
 	err = mtdev_scan_passes(m, s, start, end, from, &c);

@@ -11,6 +11,7 @@
 #include <linux/string.h>
 #include <kunit/visibility.h>
 
+#include "faultinject.h"
 #include "node.h"
 #include "perm.h"
 
@@ -49,6 +50,8 @@ EXPORT_SYMBOL_IF_KUNIT(mt_node_stats_read);
  */
 struct mt_node *mt_node_alloc(gfp_t gfp)
 {
+	if (mt_fail_alloc(MT_FAIL_NODE))
+		return NULL;
 	return kmem_cache_zalloc(mt_node_cache, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(mt_node_alloc);
@@ -167,7 +170,11 @@ EXPORT_SYMBOL_IF_KUNIT(mt_node_free);
  */
 struct mt_suffix *mt_suffix_alloc(u32 cap, gfp_t gfp)
 {
-	struct mt_suffix *sfx = kmalloc(struct_size(sfx, data, cap), gfp);
+	struct mt_suffix *sfx;
+
+	if (mt_fail_alloc(MT_FAIL_SUFFIX))
+		return NULL;
+	sfx = kmalloc(struct_size(sfx, data, cap), gfp);
 
 	if (!sfx)
 		return NULL;

@@ -594,4 +594,14 @@ unsigned long masstree_test_counter(enum masstree_test_counter which);
 extern void (*masstree_test_hook)(enum masstree_test_hook_point where);
 #endif
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Nth-allocation failure hook of test kernels (masstree/faultinject.c);
+ * sites are those of enum mt_fail_site in masstree/faultinject.h.
+ */
+void masstree_fail_nth(unsigned int nth);
+unsigned int masstree_fail_nth_left(void);
+unsigned long masstree_fail_hits(unsigned int site);
+#endif
+
 #endif /* _LINUX_MASSTREE_H */

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of allocation failures through masstree's own Nth-allocation
+ * hook (masstree/faultinject.c, test kernels only). Unlike failslab it
+ * counts only masstree's allocations, GFP_KERNEL ones included, so every
+ * attempt is deterministic: the Nth allocation of the write fails, the
+ * write returns -ENOMEM and the map is exactly as before (same keys and
+ * entries in the same order, same statistics, same live nodes, valid),
+ * until N passes the number of allocations the write makes and it
+ * succeeds. Each case also proves that the allocation sites it aims at
+ * really failed.
+ */
+#include <kunit/test.h>
+#include <linux/masstree.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "faultinject.h"
+#include "masstree_test.h"
+
+/* Attempts per write before the test gives up on it succeeding. */
+#define FLT_MAX_ATTEMPTS	200
+
+/**
+ * struct flt_case - a map and one key to write into it.
+ * @name: the situation.
+ * @nr_base: 8-byte keys inserted first (even integers 0, 2, 4, ...).
+ * @key_len: length of the written key: its first 8 bytes are the odd
+ *	integer 5, the rest 'z'.
+ * @twin: the base also holds the written key with its last byte 'y':
+ *	writing it builds a chain of layers down to that byte.
+ * @allocates: the write must allocate: it needs more nodes or a longer
+ *	suffix than the per-CPU preload pool may hold (a write takes from
+ *	the pool first, and a leaf with room needs nothing).
+ */
+struct flt_case {
+	const char *name;
+	unsigned int nr_base;
+	unsigned int key_len;
+	bool twin;
+	bool allocates;
+};
+
+static const struct flt_case flt_cases[] = {
+	{ "first key of an empty map", 0, 8, false, false },
+	{ "key with a 300-byte suffix", 3, 308, false, true },
+	{ "root leaf split", 15, 8, false, false },
+	{ "leaf of a three-level tree", 3000, 8, false, false },
+	{ "chain of 31 layers", 10, 250, true, true },
+	{ "chain of 68 layers", 10, 550, true, true },
+};
+
+static void flt_desc(const struct flt_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(flt, flt_cases, flt_desc);
+
+/* What a failed write must leave as it was. */
+struct flt_snapshot {
+	struct masstree_stats st;
+	struct mt_node_stats nodes;
+	u64 hash;
+	unsigned long count;
+};
+
+struct flt_hash {
+	u64 hash;
+	unsigned long count;
+};
+
+/* FNV-1a over every key, its length and its entry, in scan order. */
+static int flt_hash_one(const void *key, size_t len, void *entry, void *arg)
+{
+	struct flt_hash *h = arg;
+	const u8 *p = key;
+	size_t i;
+
+	h->hash = (h->hash ^ len) * 0x100000001b3ULL;
+	for (i = 0; i < len; i++)
+		h->hash = (h->hash ^ p[i]) * 0x100000001b3ULL;
+	h->hash = (h->hash ^ (unsigned long)entry) * 0x100000001b3ULL;
+	h->count++;
+	return 0;
+}
+
+static void flt_snap(struct kunit *test, struct masstree *mt,
+		     struct flt_snapshot *snap)
+{
+	struct flt_hash h = { .hash = 0xcbf29ce484222325ULL };
+
+	KUNIT_ASSERT_EQ(test, masstree_scan(mt, NULL, 0, NULL, 0,
+					    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
+					    flt_hash_one, &h), 0);
+	snap->hash = h.hash;
+	snap->count = h.count;
+	masstree_get_stats(mt, &snap->st);
+	mtt_settled_nodes(&snap->nodes);
+}
+
+static void flt_expect_unchanged(struct kunit *test, struct masstree *mt,
+				 const struct flt_snapshot *before)
+{
+	struct flt_snapshot now;
+
+	flt_snap(test, mt, &now);
+	KUNIT_EXPECT_EQ(test, now.count, before->count);
+	KUNIT_EXPECT_EQ(test, now.hash, before->hash);
+	KUNIT_EXPECT_EQ(test, now.st.keys, before->st.keys);
+	KUNIT_EXPECT_EQ(test, now.st.leaves, before->st.leaves);
+	KUNIT_EXPECT_EQ(test, now.st.internodes, before->st.internodes);
+	KUNIT_EXPECT_EQ(test, now.st.layers, before->st.layers);
+	KUNIT_EXPECT_EQ(test, now.st.bytes, before->st.bytes);
+	KUNIT_EXPECT_EQ(test, now.nodes.leaves, before->nodes.leaves);
+	KUNIT_EXPECT_EQ(test, now.nodes.internodes, before->nodes.internodes);
+	KUNIT_EXPECT_LE(test, now.nodes.suffixes, before->nodes.suffixes);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+}
+
+static void flt_key(u8 *key, const struct flt_case *c, bool twin)
+{
+	memset(key, 'z', c->key_len);
+	mtt_key64(key, 5);
+	if (twin)
+		key[c->key_len - 1] = 'y';
+}
+
+static void flt_build(struct kunit *test, struct masstree *mt,
+		      const struct flt_case *c, u8 *key)
+{
+	unsigned int i;
+	u8 k8[8];
+
+	for (i = 0; i < c->nr_base; i++) {
+		mtt_key64(k8, 2ULL * i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, k8, 8, mtt_entry(i),
+						      GFP_KERNEL), 0);
+	}
+	if (c->twin) {
+		flt_key(key, c, true);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c->key_len,
+						      mtt_entry(99999), GFP_KERNEL), 0);
+	}
+	flt_key(key, c, false);
+}
+
+enum flt_write { FLT_INSERT, FLT_STORE, FLT_CMPXCHG };
+
+static int flt_do(struct masstree *mt, enum flt_write how, const u8 *key,
+		  size_t len, void *entry)
+{
+	void *ret;
+
+	switch (how) {
+	case FLT_INSERT:
+		return masstree_insert(mt, key, len, entry, GFP_KERNEL);
+	case FLT_STORE:
+		ret = masstree_store(mt, key, len, entry, GFP_KERNEL);
+		break;
+	default:
+		ret = masstree_cmpxchg(mt, key, len, NULL, entry, GFP_KERNEL);
+		break;
+	}
+	if (masstree_is_err(ret))
+		return masstree_err(ret);
+	return ret ? -EEXIST : 0;
+}
+
+/*
+ * Fail the write's 1st, 2nd, ... allocation until it makes no more:
+ * returns how many attempts failed with -ENOMEM.
+ */
+static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
+				  enum flt_write how, const u8 *key, size_t len)
+{
+	unsigned int n, failures = 0;
+	struct flt_snapshot before;
+	bool injected = true;
+	int err;
+
+	flt_snap(test, mt, &before);
+	for (n = 1; n <= FLT_MAX_ATTEMPTS && injected; n++) {
+		masstree_fail_nth(n);
+		err = flt_do(mt, how, key, len, mtt_entry(n));
+		injected = masstree_fail_nth_left() == 0;
+		masstree_fail_nth(0);
+		if (injected) {
+			KUNIT_ASSERT_EQ_MSG(test, err, -ENOMEM, "attempt %u", n);
+			KUNIT_EXPECT_NULL(test, masstree_load(mt, key, len));
+			flt_expect_unchanged(test, mt, &before);
+			failures++;
+			continue;
+		}
+		KUNIT_ASSERT_EQ_MSG(test, err, 0, "attempt %u", n);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, key, len),
+				    mtt_entry(n));
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, injected, "still failing after %u attempts",
+			       FLT_MAX_ATTEMPTS);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	return failures;
+}
+
+static void masstree_insert_fails_cleanly_at_every_allocation(struct kunit *test)
+{
+	const struct flt_case *c = test->param_value;
+	struct masstree *mt = mtt_map(test);
+	unsigned int failures;
+	u8 *key;
+
+	key = kunit_kmalloc(test, c->key_len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, key);
+	flt_build(test, mt, c, key);
+	failures = flt_every_nth(test, mt, FLT_INSERT, key, c->key_len);
+	if (c->allocates)
+		KUNIT_EXPECT_GT(test, failures, 0U);
+}
+
+/*
+ * store and cmpxchg (insert if absent) build the same chain of layers and
+ * suffix. Each starts from a fresh map: erase would leave the layers.
+ */
+static void masstree_store_cmpxchg_fail_cleanly_at_every_allocation(struct kunit *test)
+{
+	static const enum flt_write hows[] = { FLT_STORE, FLT_CMPXCHG };
+	const struct flt_case *c = &flt_cases[1];
+	const struct flt_case *chain = &flt_cases[4];
+	struct masstree *mt = mtt_map(test);
+	unsigned int i;
+	u8 *key;
+
+	key = kunit_kmalloc(test, max(c->key_len, chain->key_len), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, key);
+	for (i = 0; i < ARRAY_SIZE(hows); i++) {
+		flt_build(test, mt, c, key);
+		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
+						    c->key_len), 0U);
+		masstree_destroy(mt);
+		flt_build(test, mt, chain, key);
+		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
+						    chain->key_len), 0U);
+		masstree_destroy(mt);
+	}
+}
+
+static int flt_count_one(const void *key, size_t len, void *entry, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+/*
+ * Keys longer than a cursor's inline buffer make it grow: a failure there
+ * ends a scan or a cursor walk with -ENOMEM, and the next try works.
+ */
+static void masstree_cursor_growth_failure_ends_iteration(struct kunit *test)
+{
+	unsigned long hits = masstree_fail_hits(MT_FAIL_CURSOR);
+	struct masstree *mt = mtt_map(test);
+	struct masstree_cursor cur;
+	unsigned int i, seen = 0;
+	u8 key[200];
+	void *entry;
+
+	memset(key, 'c', sizeof(key));
+	for (i = 0; i < 10; i++) {
+		mtt_key64(key, i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, sizeof(key),
+						      mtt_entry(i), GFP_KERNEL), 0);
+	}
+	masstree_fail_nth(1);
+	KUNIT_EXPECT_EQ(test, masstree_scan(mt, NULL, 0, NULL, 0,
+					    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
+					    flt_count_one, &seen), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, masstree_fail_nth_left(), 0U);
+	KUNIT_EXPECT_EQ(test, seen, 0U);
+
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	masstree_fail_nth(1);
+	KUNIT_EXPECT_NULL(test, masstree_first(&cur));
+	KUNIT_EXPECT_EQ(test, cur.err, -ENOMEM);
+	masstree_cursor_fini(&cur);
+	masstree_fail_nth(0);
+
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	masstree_for_each(mt, &cur, entry)
+		seen++;
+	KUNIT_EXPECT_EQ(test, cur.err, 0);
+	masstree_cursor_fini(&cur);
+	KUNIT_EXPECT_EQ(test, seen, 10U);
+	KUNIT_EXPECT_GE(test, masstree_fail_hits(MT_FAIL_CURSOR), hits + 2);
+}
+
+/* Runs last: the cases above failed every allocation site of the core. */
+static void masstree_fault_every_core_site_failed(struct kunit *test)
+{
+	KUNIT_EXPECT_GT(test, masstree_fail_hits(MT_FAIL_NODE), 0UL);
+	KUNIT_EXPECT_GT(test, masstree_fail_hits(MT_FAIL_SUFFIX), 0UL);
+	KUNIT_EXPECT_GT(test, masstree_fail_hits(MT_FAIL_CURSOR), 0UL);
+}
+
+static struct kunit_case masstree_faults_cases[] = {
+	KUNIT_CASE_PARAM(masstree_insert_fails_cleanly_at_every_allocation,
+			 flt_gen_params),
+	KUNIT_CASE(masstree_store_cmpxchg_fail_cleanly_at_every_allocation),
+	KUNIT_CASE(masstree_cursor_growth_failure_ends_iteration),
+	KUNIT_CASE(masstree_fault_every_core_site_failed),
+	{}
+};
+
+static struct kunit_suite masstree_faults_suite = {
+	.name = "masstree_faults",
+	.init = mtt_init,
+	.exit = mtt_exit,
+	.test_cases = masstree_faults_cases,
+};
+
+kunit_test_suite(masstree_faults_suite);
+
+MODULE_DESCRIPTION("KUnit tests of masstree's allocation failure paths (Nth-allocation hook)");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
