@@ -9,6 +9,8 @@
 #                   dkms build and make install into a temp dir      (120 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (240 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (180 s)
+#   demo            make demo: masstreectl on the stock kernel, output
+#                   checked against scripts/demo/expected             (120 s)
 #   harness         the harness catches each kind of failure         (120 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress                 (180 s)
@@ -20,7 +22,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan harness userspace"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan demo harness userspace"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -128,6 +130,19 @@ vm_stage() {
 		--timeout "$2" --smp 2 --mem 2G | sed "s/^\(PASS\|FAIL\) /\1 $variant:/"
 }
 
+# make demo: the stock kernel, masstreectl, output against scripts/demo/expected.
+demo_stage() {
+	local rc
+	scripts/demo.sh | sed -n 's/^\(PASS\|FAIL\) /\1 demo:/p'
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 0 ]; then
+		echo "PASS demo:output matches scripts/demo/expected"
+	else
+		echo "FAIL demo: make demo failed (see $MT_BUILD/demo)"
+	fi
+	return "$rc"
+}
+
 kernels_stage() {
 	local v
 	for v in kasan kcsan; do
@@ -153,6 +168,7 @@ for s in $stages; do
 	vm-kasan) stage vm-kasan 240 vm_stage kasan 220 ;;
 	vm-kcsan) stage vm-kcsan 180 vm_stage kcsan 160 ;;
 	harness) stage harness 120 scripts/check-harness.sh ;;
+	demo) stage demo 120 demo_stage ;;
 	userspace) stage userspace 180 scripts/check-userspace.sh ;;
 	*) mt_die "unknown stage $s" ;;
 	esac
