@@ -1979,6 +1979,196 @@ TEST_F(named, debugfs_entry_follows_the_map)
 }
 
 /*
+ * Allocation failures, one at a time: /proc/thread-self/fail-nth fails the
+ * Nth fault-injection point this thread reaches (failslab and
+ * fail_page_alloc, told to cover sleeping allocations and to stay quiet).
+ * Each command is tried with N = 1, 2, ... until it no longer reaches the
+ * Nth point; every failure must be -ENOMEM with nothing changed.
+ */
+#define FAULT_DIR "/sys/kernel/debug/"
+
+static const char * const fault_knobs[] = {
+	FAULT_DIR "failslab/ignore-gfp-wait", FAULT_DIR "failslab/verbose",
+	FAULT_DIR "fail_page_alloc/ignore-gfp-wait", FAULT_DIR "fail_page_alloc/verbose",
+};
+
+static const char * const fault_values[] = { "N", "0", "N", "0" };
+
+FIXTURE(faults) {
+	int fd;
+	char saved[4][16];
+	bool set;
+};
+
+/* Kept open: opening it while armed would spend the fault points. */
+static int nth_fd = -1;
+
+FIXTURE_SETUP(faults)
+{
+	int i;
+
+	if (access("/proc/thread-self/fail-nth", W_OK) ||
+	    access(FAULT_DIR "failslab", F_OK) || access(FAULT_DIR "fail_page_alloc", F_OK))
+		SKIP(return, "needs FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC");
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, read_file(fault_knobs[i], self->saved[i], sizeof(self->saved[i])));
+	self->set = true;
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, write_file(fault_knobs[i], fault_values[i]));
+	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, nth_fd);
+	self->fd = dev_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, create_anon(self->fd));
+	ASSERT_EQ(0, put(self->fd, "old", "old value", 0));
+}
+
+FIXTURE_TEARDOWN(faults)
+{
+	int i;
+
+	for (i = 0; self->set && i < 4; i++)
+		EXPECT_EQ(0, write_file(fault_knobs[i], self->saved[i]));
+	close(nth_fd);
+	close(self->fd);
+}
+
+/* Arm the Nth fault point; 0 or -1. */
+static int fail_nth(int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", n);
+
+	return write(nth_fd, buf, len) == len ? 0 : -1;
+}
+
+/* Disarm, and say whether the command stopped before the Nth point. */
+static bool fail_nth_unreached(void)
+{
+	char buf[16];
+	ssize_t r;
+
+	r = pread(nth_fd, buf, sizeof(buf) - 1, 0);	/* no llseek there */
+	if (r <= 0 || write(nth_fd, "0", 1) != 1)
+		return true;
+	buf[r] = '\0';
+	return atoi(buf) > 0;
+}
+
+enum fault_op { F_PUT_NEW, F_PUT_REPLACE, F_CMPXCHG, F_GET, F_SCAN, F_BATCH, F_CREATE };
+
+/* The keys of F_BATCH's operations, and how many it carried out. */
+static char fault_key[100];
+static const char * const batch_keys[] = { "b0", "b1", fault_key };
+static __u64 batch_done;
+
+/* One attempt of @what; 0 or -errno. */
+static int fault_attempt(int fd, enum fault_op what, const char *name)
+{
+	static char big[8192], buf[16384];
+	struct masstree_ioc_op ops[3];
+	struct masstree_ioc_batch b = { .size = sizeof(b), .ops = PTR(ops), .nr = 3 };
+	struct masstree_ioc_scan s;
+	char resume[128];
+	int ret;
+
+	memset(big, 'b', sizeof(big) - 1);
+	switch (what) {
+	case F_PUT_NEW:
+		return put(fd, fault_key, "new value", 0);
+	case F_PUT_REPLACE:
+		return put(fd, "old", big, 0);
+	case F_CMPXCHG:
+		return cmpxchg(fd, "old", "old value", big, NULL);
+	case F_GET:
+		return get(fd, "old", buf, sizeof(buf), NULL);
+	case F_SCAN:
+		/* A small buffer: its bounce buffer is a plain kmalloc(). */
+		return scan(fd, &s, MASSTREE_IOC_SCAN_NO_START | MASSTREE_IOC_SCAN_NO_END,
+			    NULL, NULL, buf, 1024, resume, sizeof(resume));
+	case F_BATCH:
+		batch_op(&ops[0], MASSTREE_OP_PUT, batch_keys[0], "0", NULL);
+		batch_op(&ops[1], MASSTREE_OP_PUT, batch_keys[1], big, NULL);
+		batch_op(&ops[2], MASSTREE_OP_PUT, batch_keys[2], "2", NULL);
+		ret = ioc(fd, MASSTREE_IOC_BATCH, &b);
+		batch_done = b.done;
+		return ret;
+	case F_CREATE:
+		return create_named(fd, name, 0600);
+	}
+	return -EINVAL;
+}
+
+/* After a failed attempt: the map as the fixture left it. */
+static bool fault_unchanged(int fd, enum fault_op what, const char *name)
+{
+	struct masstree_map_info info;
+	char buf[32];
+	__u64 n = nkeys(fd);
+
+	if (what == F_CREATE)
+		return list_find(name, &info) == -ENOENT && n == 1;
+	if (what == F_BATCH) {
+		/* Not atomic: the operations before the failing one stay. */
+		__u64 i;
+
+		for (i = 0; i < 3; i++) {
+			bool absent = get(fd, batch_keys[i], buf, 0, NULL) == -ENOENT;
+			bool done = i < batch_done;
+
+			if (absent == done)
+				return false;
+		}
+		return n == 1 + batch_done;
+	}
+	return n == 1 && !get(fd, "old", buf, sizeof(buf), NULL) && !strcmp(buf, "old value");
+}
+
+TEST_F_TIMEOUT(faults, every_allocation_failure_changes_nothing, 120)
+{
+	static const char * const names[] = {
+		"put-new", "put-replace", "cmpxchg", "get", "scan", "batch", "create",
+	};
+	enum fault_op what;
+	char name[40];
+	int n, ret, failed;
+	bool unreached;
+
+	map_name(name, sizeof(name), "faults");
+	memset(fault_key, 'n', sizeof(fault_key) - 1);
+	for (what = F_PUT_NEW; what <= F_CREATE; what++) {
+		failed = 0;
+		for (n = 1; n < 200; n++) {
+			ASSERT_EQ(0, fail_nth(n));
+			ret = fault_attempt(self->fd, what, name);
+			unreached = fail_nth_unreached();
+			if (unreached) {
+				ASSERT_EQ(0, ret);
+			} else if (ret) {
+				TH_LOG("%s: fault point %d: %d", names[what], n, ret);
+				ASSERT_EQ(-ENOMEM, ret);
+				ASSERT_TRUE(fault_unchanged(self->fd, what, name));
+				failed++;
+			}
+			/* Back to the fixture's state for the next attempt. */
+			if (what == F_CREATE && !ret)
+				ASSERT_EQ(0, destroy(self->fd, name));
+			ASSERT_EQ(0, put(self->fd, "old", "old value", 0));
+			del(self->fd, "b0");
+			del(self->fd, "b1");
+			del(self->fd, fault_key);
+			ASSERT_EQ(1, nkeys(self->fd));
+			if (unreached)
+				break;
+		}
+		TH_LOG("%s: %d fault points, %d failed with -ENOMEM", names[what], n - 1, failed);
+		EXPECT_GT(200, n);
+		if (what != F_GET)
+			EXPECT_LT(0, failed);
+	}
+}
+
+/*
  * A named map left behind on purpose, with long keys (layers, suffixes)
  * and large values: the plan's final rmmod must free it, and the module's
  * node counters, checked at unload, say whether it did.
