@@ -7,7 +7,8 @@
 Each seed is a program in the input format of tools/test/fuzz.c: enough
 inserts to split leaves and build layers, then scans, cursor walks with
 writes in between, injected allocation failures and erases, so that
-fuzzing starts from deep trees rather than from one-key maps.
+fuzzing starts from deep trees rather than from one-key maps. Seeds stay
+within MAX_LEN bytes, the -max_len that make check and make fuzz use.
 """
 import os
 import random
@@ -18,6 +19,7 @@ INSERT, STORE, STORE_NULL, CX_CURRENT, CX_NULL, CX_WRONG, CX_TO_NULL, \
     ERASE, LOAD, SCAN, SEEK, NEXT, PREV, CUR_RESET, CHECK, LOAD2 = range(16)
 INJECT = 0x80
 PRELOAD = 0x40
+MAX_LEN = 2048
 
 
 def fresh(rng, n):
@@ -121,6 +123,9 @@ def main():
     for name, shape in shapes.items():
         for size in (8, 20, 40, 70, 120, 200):
             data = program(rng, shape, size, size * 2)
+            while len(data) > MAX_LEN:
+                size = size * 4 // 5
+                data = program(rng, shape, size, size * 2)
             with open(os.path.join(outdir, "%s-%03d" % (name, size)), "wb") as f:
                 f.write(data)
             n += 1

@@ -542,16 +542,39 @@ out:
 	shim_fail_nth = 0;
 }
 
+static unsigned long inputs, barriers;
+
+static void report_barriers(void)
+{
+	fprintf(stderr, "fuzz: %lu inputs, %lu waited for a grace period\n",
+		inputs, barriers);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	verbose = getenv("FUZZ_VERBOSE");
+	atexit(report_barriers);
 	rcu_register_thread();
 	if (mt_node_caches_init())
 		FAIL("caches");
 	return 0;
 }
 
-static unsigned long inputs;
+static bool leak_free(void)
+{
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		long p1 = __atomic_load_n(&shim_rcu_pending, __ATOMIC_ACQUIRE);
+		long live = __atomic_load_n(&shim_live_allocs, __ATOMIC_ACQUIRE);
+		long p2 = __atomic_load_n(&shim_rcu_pending, __ATOMIC_ACQUIRE);
+
+		if (p1 == p2 && live == p1)
+			return true;
+		sched_yield();
+	}
+	return false;
+}
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
@@ -580,13 +603,13 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	mt_preload_drain();
 	/*
 	 * Each pending RCU callback frees one allocation: without a leak
-	 * the counts match (barring a callback running between the two
-	 * reads), so wait for a grace period only when they do not, and
-	 * every 256 inputs anyway.
+	 * the counts match, so wait for a grace period (10 ms or more with
+	 * liburcu) only when they do not, and every 256 inputs anyway. A
+	 * callback running between the reads (it frees, then counts) makes
+	 * a false mismatch: read again until the pending count holds still.
 	 */
-	if (__atomic_load_n(&shim_live_allocs, __ATOMIC_ACQUIRE) !=
-	    __atomic_load_n(&shim_rcu_pending, __ATOMIC_ACQUIRE) ||
-	    !(++inputs % 256)) {
+	if (!leak_free() || !(++inputs % 256)) {
+		barriers++;
 		rcu_barrier();
 		if (shim_live_allocs)
 			FAIL("%ld allocations leaked", shim_live_allocs);
