@@ -619,6 +619,8 @@ int main(int argc, char **argv)
 		    nops < (unsigned long)threads_list[ti])
 			usage();
 
+	/* Each shape's rows as soon as they are measured. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	rcu_register_thread();
 	if (mt_node_caches_init())
 		return 1;
