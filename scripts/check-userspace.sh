@@ -91,7 +91,7 @@ fi
 # Issue 6: >= 10M operations at -O2 over several seeds, >= 1M under ASan.
 # -T: a failure is shrunk for at most 15 s, so its replay lands in the cap.
 for seed in 1 2 3 4; do
-	run difftest-seed$seed 40 "$bin/difftest" -s $seed -n 2500000 \
+	run difftest-seed$seed 60 "$bin/difftest" -s $seed -n 2500000 \
 		-T 15 -w "$out/difftest-seed$seed.replay"
 done
 run difftest-asan 60 "$bin/difftest-asan" -s 5 -n 1000000 \
