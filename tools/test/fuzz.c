@@ -152,6 +152,9 @@ static size_t read_key(u8 *b)
 		case 0:
 			return len ? next_byte() % len : 0;
 		case 1:
+			/* Extensions of extensions: stop at KEY_MAX. */
+			if (len == KEY_MAX)
+				return len;
 			b[len] = next_byte();
 			return len + 1;
 		default:
