@@ -121,12 +121,14 @@ def main():
     }
     n = 0
     for name, shape in shapes.items():
-        for size in (8, 20, 40, 70, 120, 200):
+        for i, size in enumerate((8, 20, 40, 70, 120, 200)):
             data = program(rng, shape, size, size * 2)
             while len(data) > MAX_LEN:
                 size = size * 4 // 5
                 data = program(rng, shape, size, size * 2)
-            with open(os.path.join(outdir, "%s-%03d" % (name, size)), "wb") as f:
+            # Named by position: two sizes may shrink to the same one.
+            with open(os.path.join(outdir, "%s-%d-%03d" % (name, i, size)),
+                      "wb") as f:
                 f.write(data)
             n += 1
     print("fuzz-seeds: wrote %d seeds to %s" % (n, outdir))
