@@ -171,7 +171,8 @@ static struct avl_node *new_node(struct avl_tree *t, const void *key,
 
 	if (!n)
 		abort();
-	n->l = n->r = NULL;
+	n->l = NULL;
+	n->r = NULL;
 	n->h = 1;
 	n->len = len;
 	n->val = val;

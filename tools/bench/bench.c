@@ -44,9 +44,11 @@ enum { SH_INT8, SH_RAND16, SH_PREFIX24, SH_RAND32, SH_NR };
 static const char *const shape_name[SH_NR] = {
 	"int8", "rand16", "prefix24", "rand32",
 };
+
 static const unsigned int shape_len[SH_NR] = { 8, 16, 24, 32 };
 
 enum { ST_MASSTREE, ST_RWLOCK, ST_MUTEX, ST_NR };
+
 static const char *const st_name[ST_NR] = {
 	"masstree", "rwlock-avl", "mutex-avl",
 };
@@ -55,11 +57,13 @@ enum {
 	W_INSERT, W_GET_U, W_GET_Z, W_STORE_U, W_STORE_Z, W_MIX90_U, W_MIX90_Z,
 	W_MIX50_U, W_MIX50_Z, W_SCAN100, W_ERASE, W_NR,
 };
+
 static const char *const w_name[W_NR] = {
 	"insert", "get-uniform", "get-zipf", "store-uniform", "store-zipf",
 	"90/10-uniform", "90/10-zipf", "50/50-uniform", "50/50-zipf",
 	"scan100", "erase",
 };
+
 /* Percentage of gets in a workload's get/store mix. */
 static const int w_get_pct[W_NR] = {
 	[W_GET_U] = 100, [W_GET_Z] = 100, [W_MIX90_U] = 90, [W_MIX90_Z] = 90,

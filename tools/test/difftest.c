@@ -457,6 +457,7 @@ enum {
 	OP_INSERT, OP_STORE, OP_CMPXCHG, OP_ERASE, OP_LOAD, OP_SCAN,
 	OP_FOREACH, OP_SEEK, OP_STEP, OP_CUR_RESET, OP_NR,
 };
+
 static const char *const op_name[OP_NR] = {
 	"insert", "store", "cmpxchg", "erase", "load", "scan", "foreach",
 	"seek", "step", "cursor-reset",
@@ -560,8 +561,9 @@ static void gen_op(struct op *op, unsigned long lo, unsigned long hi)
 	if (op->kind > OP_ERASE)
 		op->preload = 0;	/* readers do not allocate nodes */
 	/* Ranges mostly the right way round, sometimes empty. */
-	if (rnd() % 8 && (rank_of[op->k] > rank_of[op->k2]) !=
-	    !!(op->flags & MASSTREE_SCAN_REVERSE)) {
+	bool ascending = rank_of[op->k] <= rank_of[op->k2];
+
+	if (rnd() % 8 && ascending == !!(op->flags & MASSTREE_SCAN_REVERSE)) {
 		u32 t = op->k;
 
 		op->k = op->k2;
@@ -887,9 +889,10 @@ enomem:
 	n_enomem++;
 	shim_fail_nth = 0;
 	masstree_get_stats(&map, &after);
+	ret = masstree_load(&map, key->b, key->len);
 	if (!same_stats(&before, &after))
 		ok = failf("-ENOMEM changed the map's stats");
-	else if ((ret = masstree_load(&map, key->b, key->len)) != old)
+	else if (ret != old)
 		ok = failf("-ENOMEM changed key %lu: %p, expected %p", k, ret, old);
 	else if (n_enomem % 256 == 0 && masstree_validate(&map))
 		ok = failf("validate after -ENOMEM");
@@ -1105,10 +1108,12 @@ static unsigned long shrink(struct op *ops, unsigned long n, double secs)
 /* One line per operation: what --replay reads back. */
 static void print_op(FILE *f, const struct op *op)
 {
-	fprintf(f, "%s k=%u blen=%u k2=%u blen2=%u arg=%u flags=%#x limit=%u v=%#llx o=%#llx nth=%u preload=%u",
+	fprintf(f, "%s k=%u blen=%u k2=%u blen2=%u arg=%u flags=%#x limit=%u",
 		op_name[op->kind], op->k, op->blen, op->k2, op->blen2, op->arg,
-		op->flags, op->limit, (unsigned long long)op->v,
-		(unsigned long long)op->o, op->nth, op->preload);
+		op->flags, op->limit);
+	fprintf(f, " v=%#llx o=%#llx nth=%u preload=%u",
+		(unsigned long long)op->v, (unsigned long long)op->o, op->nth,
+		op->preload);
 	fprintf(f, "\t# key len %u:", keys[op->k].len);
 	for (u32 i = 0; i < keys[op->k].len && i < 12; i++)
 		fprintf(f, " %02x", keys[op->k].b[i]);
@@ -1248,7 +1253,8 @@ static void __attribute__((noreturn)) report_failure(void)
 		n);
 	m = shrink(oplog, n, shrink_secs);
 	if (!m) {
-		fprintf(stderr, "difftest: the failure does not reproduce on a fresh map: rerun with -s %lu\n",
+		fprintf(stderr,
+			"difftest: the failure does not reproduce on a fresh map: rerun with -s %lu\n",
 			seed);
 		exit(1);
 	}
@@ -1442,8 +1448,9 @@ int main(int argc, char **argv)
 		DIE("%ld allocations leaked", shim_live_allocs);
 	if (shim_warnings)
 		DIE("%ld warnings", shim_warnings);
-	printf("difftest: seed %lu: %lu ops (%lu -ENOMEM) over %lu keys; scans and cursors returned %lu keys\n",
-	       seed, total, n_enomem, nkeys, n_scanned);
+	printf("difftest: seed %lu: %lu ops (%lu -ENOMEM) over %lu keys;",
+	       seed, total, n_enomem, nkeys);
+	printf(" scans and cursors returned %lu keys\n", n_scanned);
 	printf("difftest: by kind:");
 	for (sh = 0; sh < OP_NR; sh++)
 		printf(" %s %lu", op_name[sh], n_by_kind[sh]);

@@ -609,8 +609,10 @@ static int scanner_key(const void *key, size_t len, void *entry, void *arg)
 		int c = bytes_cmp(key, len, sc->prev, sc->prev_len);
 
 		if (sc->rev ? c >= 0 : c <= 0) {
-			FAIL("scanner %d (%s): key out of order or repeated (len %zu after len %zu)",
-			     sc->id, sc->what, len, sc->prev_len);
+			FAIL("scanner %d (%s): key out of order or repeated",
+			     sc->id, sc->what);
+			FAIL("scanner %d: len %zu after len %zu", sc->id, len,
+			     sc->prev_len);
 			return 1;
 		}
 	}
