@@ -6,7 +6,7 @@
 #   make check           the whole test suite (lint, builds, VM runs)
 #   make demo            boot the stock Debian kernel, load the module
 #   make check-harness   prove the VM harness catches every failure kind
-#   make kernels         build (or find cached) the KASAN and KCSAN kernels
+#   make kernels         build (or find cached) the KASAN, KCSAN and strict KCSAN kernels
 #   make deps            install the Debian packages everything needs
 #   make install         the module (modules_install), the uapi header and
 #                        masstreectl; DESTDIR, PREFIX (/usr/local) and
@@ -59,6 +59,7 @@ demo:
 kernels:
 	scripts/build-kernel.sh kasan
 	scripts/build-kernel.sh kcsan
+	scripts/build-kernel.sh kcsan-strict
 
 deps:
 	scripts/install-deps.sh

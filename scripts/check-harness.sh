@@ -5,9 +5,11 @@
 # is worth nothing. Boots the deliberately broken modules of
 # scripts/harness/ and expects each run to fail, for the right reason:
 # a failing KUnit case, a WARN_ON, a KASAN use-after-free, a lockdep
-# inversion, suspicious RCU usage, a KCSAN data race and a hang. A passing
-# control run must pass. Only the use-after-free needs the KASAN kernel;
-# the rest boot the faster KCSAN kernel. The hang (60 s timeout) sleeps,
+# inversion, suspicious RCU usage, a KCSAN data race, a missing barrier
+# that only the strict KCSAN kernel (weak memory modeling) sees, and a
+# hang. Passing control runs must pass, on the KCSAN kernel and on the
+# strict one with the barrier in place. Only the use-after-free needs the
+# KASAN kernel; the rest boot the faster KCSAN kernels. The hang (60 s timeout) sleeps,
 # so it runs beside the others. Also plants a recursion for the stack
 # checker. Prints PASS/FAIL lines.
 set -uo pipefail
@@ -31,7 +33,8 @@ build() {
 }
 
 cd "$MT_ROOT" || exit 1
-kcsan_image=$(build kcsan) && kasan_image=$(build kasan) || {
+kcsan_image=$(build kcsan) && kasan_image=$(build kasan) &&
+	strict_image=$(build kcsan-strict) || {
 	echo "FAIL harness:build: the broken modules did not build"
 	exit 1
 }
@@ -40,7 +43,7 @@ kcsan_image=$(build kcsan) && kasan_image=$(build kasan) || {
 run() {
 	local name=$1 image=$2 line=$3 expect=$4 timeout=${5:-90}
 	local dir=$out/$name variant
-	variant=$(basename "$(dirname "$image")" | cut -d- -f2)
+	variant=$(basename "$(dirname "$image")" | sed 's/^kernel-//; s/-[0-9a-f]*$//')
 	mkdir -p "$dir"
 	echo "$line" >"$dir/plan"
 	if scripts/vm-run.sh --kernel "$image" --plan "$dir/plan" --out "$dir/vm" \
@@ -62,13 +65,16 @@ run kasan-use-after-free "$kasan_image" "insmod harness_kasan_uaf.ko" 'KASAN: (s
 run lockdep-inversion "$kcsan_image" "insmod harness_lockdep.ko" 'circular locking dependency'
 run suspicious-rcu "$kcsan_image" "insmod harness_rcu.ko" 'suspicious RCU usage'
 run kcsan-data-race "$kcsan_image" "insmod harness_kcsan.ko" 'KCSAN: data-race'
+run kcsan-strict-control "$strict_image" "insmod harness_kcsan_barrier.ko release=1" 'never'
+run kcsan-strict-missing-barrier "$strict_image" "insmod harness_kcsan_barrier.ko" \
+	'KCSAN: data-race'
 wait $hang_pid
 
 for name in control kunit-failure warn-on kasan-use-after-free lockdep-inversion \
-	suspicious-rcu kcsan-data-race hang; do
+	suspicious-rcu kcsan-data-race kcsan-strict-control kcsan-strict-missing-barrier hang; do
 	result=$(cat "$out/$name/result" 2>/dev/null || echo "$name did not run")
 	case $name:$result in
-	control:"$name passed" | *:"$name failed as expected")
+	control:"$name passed" | kcsan-strict-control:"$name passed" | *:"$name failed as expected")
 		echo "PASS harness:$name: $result" ;;
 	*)
 		echo "FAIL harness:$name: $result (see $out/$name)"

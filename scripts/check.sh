@@ -6,14 +6,16 @@
 #   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
-#                   dkms build and make install into a temp dir      (120 s)
+#                   dkms build and make install into a temp dir      (240 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (240 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (180 s)
+#   vm-kcsan-strict the concurrency suites on the strict KCSAN kernel
+#                   (weak memory modeling, only modules instrumented) (150 s)
 #   demo            make demo: masstreectl on the stock kernel, output
 #                   checked against scripts/demo/expected             (120 s)
 #   harness         the harness catches each kind of failure         (120 s)
 #   userspace       the core built in userspace (tools/): differential
-#                   tests, ASan/UBSan and TSan stress                 (180 s)
+#                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
 # Every stage prints PASS/FAIL lines; the last line is the total,
 # "N passed, N failed". Exit status 1 on any failure.
 #
@@ -22,7 +24,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan demo harness userspace"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -75,9 +77,10 @@ stage() {
 
 # Stage bodies: each prints PASS/FAIL lines.
 build_stage() {
-	local stock kasan kcsan fail=0
+	local stock kasan kcsan strict fail=0
 	stock=/usr/src/linux-headers-$(mt_stock_release)
-	kasan=$(scripts/build-kernel.sh kasan) && kcsan=$(scripts/build-kernel.sh kcsan) || return 1
+	kasan=$(scripts/build-kernel.sh kasan) && kcsan=$(scripts/build-kernel.sh kcsan) &&
+		strict=$(scripts/build-kernel.sh kcsan-strict) || return 1
 	try() {
 		local name=$1
 		shift
@@ -93,9 +96,11 @@ build_stage() {
 	try sparse scripts/build-modules.sh "$stock" "$MT_BUILD/sparse" C=2 CHECK=sparse
 	try kasan scripts/build-modules.sh "$kasan" "$MT_BUILD/kasan"
 	try kcsan scripts/build-modules.sh "$kcsan" "$MT_BUILD/kcsan"
+	try kcsan-strict scripts/build-modules.sh "$strict" "$MT_BUILD/kcsan-strict"
 	try consumer-stock scripts/build-consumer.sh "$stock" "$MT_BUILD/stock"
 	try consumer-kasan scripts/build-consumer.sh "$kasan" "$MT_BUILD/kasan"
 	try consumer-kcsan scripts/build-consumer.sh "$kcsan" "$MT_BUILD/kcsan"
+	try consumer-kcsan-strict scripts/build-consumer.sh "$strict" "$MT_BUILD/kcsan-strict"
 	try dkms scripts/check-install.sh dkms "$stock"
 	try install scripts/check-install.sh install "$stock"
 	mkdir -p "$MT_BUILD/selftests"
@@ -111,8 +116,11 @@ build_stage() {
 	return $fail
 }
 
+# vm_stage VARIANT TIMEOUT [AREAS [SELFTESTS]]: boot VARIANT's kernel and
+# run the KUnit areas and selftests (by default all that were asked for).
 vm_stage() {
 	local variant=$1 kernel plan=$out/plan-$1
+	local areas=${3-$areas} selftests=${4-$selftests}
 	kernel=$(scripts/build-kernel.sh "$variant") || return 1
 	{
 		echo "insmod masstree.ko"
@@ -145,7 +153,7 @@ demo_stage() {
 
 kernels_stage() {
 	local v
-	for v in kasan kcsan; do
+	for v in kasan kcsan kcsan-strict; do
 		if scripts/build-kernel.sh "$v" >/dev/null; then
 			echo "PASS kernel:$v"
 		else
@@ -164,12 +172,18 @@ for s in $stages; do
 	case $s in
 	kernels) stage kernels 2700 kernels_stage ;;
 	lint) stage lint 60 scripts/lint.sh ;;
-	build) stage build 120 build_stage ;;
+	build) stage build 240 build_stage ;;
 	vm-kasan) stage vm-kasan 240 vm_stage kasan 220 ;;
 	vm-kcsan) stage vm-kcsan 180 vm_stage kcsan 160 ;;
+	vm-kcsan-strict)
+		# The suites that run writers and readers against each other.
+		strict_areas=$(for a in concurrency scan; do
+			grep -qw "$a" <<<"$areas" && echo "$a"; done | xargs)
+		stage vm-kcsan-strict 150 vm_stage kcsan-strict 130 "$strict_areas" ""
+		;;
 	harness) stage harness 120 scripts/check-harness.sh ;;
 	demo) stage demo 120 demo_stage ;;
-	userspace) stage userspace 180 scripts/check-userspace.sh ;;
+	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	*) mt_die "unknown stage $s" ;;
 	esac
 done
