@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,6 +51,16 @@ static bool quick(void)
 	const char *q = getenv("MASSTREE_QUICK");
 
 	return (q && *q == '1') || access("/sys/kernel/debug/kcsan", F_OK) == 0;
+}
+
+/*
+ * Sleep. Not usleep(): 32-bit glibc calls clock_nanosleep() with 32-bit
+ * time, which kernels without CONFIG_COMPAT_32BIT_TIME lack; poll()
+ * takes milliseconds.
+ */
+static void nap_ms(int ms)
+{
+	poll(NULL, 0, ms);
 }
 
 /* ioctl() as 0 or -errno. */
@@ -1912,7 +1923,7 @@ TEST(close_frees_anonymous_map)
 	/* Earlier tests' nodes may still wait for RCU: settle first. */
 	ASSERT_EQ(0, read_nodes(&l0, &i0, &s0));
 	for (tries = 0, same = 0; tries < 50 && same < 3; tries++) {
-		usleep(100000);
+		nap_ms(100);
 		ASSERT_EQ(0, read_nodes(&l, &in, &s));
 		same = l == l0 && in == i0 && s == s0 ? same + 1 : 0;
 		l0 = l;
@@ -1945,7 +1956,7 @@ TEST(close_frees_anonymous_map)
 		ASSERT_EQ(0, read_nodes(&l, &in, &s));
 		if (l <= l0 && in <= i0 && s <= s0)
 			break;
-		usleep(100000);
+		nap_ms(100);
 	}
 	EXPECT_GE(l0, l);
 	EXPECT_GE(i0, in);
@@ -1974,7 +1985,7 @@ TEST_F(named, debugfs_entry_follows_the_map)
 	self->fd = -1;
 	snprintf(path, sizeof(path), DEBUGFS "maps/%s", self->name);
 	for (tries = 0; tries < 50 && stat(path, &st) == 0; tries++)
-		usleep(100000);
+		nap_ms(100);
 	EXPECT_EQ(-1, stat(path, &st));
 }
 
