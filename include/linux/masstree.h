@@ -58,30 +58,35 @@ struct masstree {
 };
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
-/* The lockdep key of every map defined with DEFINE_MASSTREE(). */
+/*
+ * The lockdep key of every map defined with DEFINE_MASSTREE(). lockdep
+ * insists on one name per key, so they share the name too.
+ */
 extern struct lock_class_key masstree_static_key;
-#define __MASSTREE_DEP_MAP_INIT(lockname)				\
-	.dep_map = STATIC_LOCKDEP_MAP_INIT(lockname, &masstree_static_key), \
-	.node_map = STATIC_LOCKDEP_MAP_INIT("masstree_node", &masstree_static_key),
+#define __MASSTREE_DEP_MAP_INIT						\
+	.dep_map = STATIC_LOCKDEP_MAP_INIT("masstree_static", &masstree_static_key), \
+	.node_map = STATIC_LOCKDEP_MAP_INIT("masstree_static", &masstree_static_key),
 #else
-#define __MASSTREE_DEP_MAP_INIT(lockname)
+#define __MASSTREE_DEP_MAP_INIT
 #endif
 
 /**
  * MASSTREE_INIT() - initialiser of an empty map.
- * @lockname: a string naming the map for lockdep.
+ *
+ * Every map initialised this way shares one lockdep class (node locks
+ * are a subclass of it, as for masstree_init()).
  */
-#define MASSTREE_INIT(lockname)						\
-	{ .root = NULL, .flags = 0, __MASSTREE_DEP_MAP_INIT(lockname) }
+#define MASSTREE_INIT()							\
+	{ .root = NULL, .flags = 0, __MASSTREE_DEP_MAP_INIT }
 
 /**
  * DEFINE_MASSTREE() - define and initialise an empty map.
  * @name: the name of the struct masstree variable.
  *
- * Every map defined this way shares one lockdep key (node locks are a
- * subclass of it, as for masstree_init()).
+ * See MASSTREE_INIT(). A map that needs a lockdep class of its own (one
+ * map's writers calling into another's) uses masstree_init().
  */
-#define DEFINE_MASSTREE(name) struct masstree name = MASSTREE_INIT("masstree:" #name)
+#define DEFINE_MASSTREE(name) struct masstree name = MASSTREE_INIT()
 
 void __masstree_init(struct masstree *mt, unsigned int flags,
 		     const char *name, struct lock_class_key *key);

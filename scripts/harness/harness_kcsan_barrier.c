@@ -22,6 +22,7 @@ static int harness_reader(void *unused)
 	unsigned long end = jiffies + 3 * HZ, sum = 0;
 
 	while (time_before(jiffies, end)) {
+		/* The buffer's reads after the flag. */
 		if (!smp_load_acquire(&harness_ready)) {
 			cond_resched();
 			continue;
@@ -38,13 +39,14 @@ static void harness_writer(void)
 	unsigned long end = jiffies + 3 * HZ, i = 0;
 
 	while (time_before(jiffies, end)) {
+		/* The buffer's writes after the reader handed it back. */
 		if (smp_load_acquire(&harness_ready)) {
 			cond_resched();
 			continue;
 		}
 		harness_buf[0] = ++i;
 		harness_buf[3] = i;
-		if (release)
+		if (release)	/* the buffer's writes before the flag */
 			smp_store_release(&harness_ready, 1);
 		else
 			WRITE_ONCE(harness_ready, 1);	/* the missing barrier */
