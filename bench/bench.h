@@ -15,7 +15,10 @@
 #define MB_SCAN_LEN	100
 /* Longest key of any shape. */
 #define MB_MAX_KEY_LEN	32
-/* Operations in a thread's pre-drawn stream; a duration run cycles it. */
+/*
+ * Most operations in a thread's pre-drawn stream (a power of two); a
+ * duration run cycles it. Small key sets use shorter streams.
+ */
 #define MB_STREAM_LEN	BIT(16)
 /* In a stream entry: this bit asks for a store instead of a get. */
 #define MB_OP_STORE	BIT(31)
@@ -164,8 +167,9 @@ struct mb_result {
  * @threads: number of kthreads.
  * @duration_ms: how long the duration workloads run.
  * @seed: seeds each thread's stream.
- * @streams: @threads arrays of MB_STREAM_LEN stream entries (key index,
+ * @streams: @threads arrays of @stream_len stream entries (key index,
  *	or'ed with MB_OP_STORE for a store), preallocated by the caller.
+ * @stream_len: a power of two, at most MB_STREAM_LEN.
  */
 struct mb_run {
 	const struct mb_struct *st;
@@ -177,6 +181,7 @@ struct mb_run {
 	unsigned int duration_ms;
 	u64 seed;
 	u32 **streams;
+	unsigned int stream_len;
 };
 
 int mb_run(const struct mb_run *run, struct mb_result *res);

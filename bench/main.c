@@ -16,6 +16,7 @@
  */
 #include <linux/delay.h>
 #include <linux/init.h>
+#include <linux/log2.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -151,6 +152,13 @@ static bool mb_params_valid(void)
 		}
 	}
 	return true;
+}
+
+/* Streams four times as long as the key set, within [1024, MB_STREAM_LEN]. */
+static unsigned int mb_stream_len(void)
+{
+	return clamp_t(unsigned int, roundup_pow_of_two(keys * 4ULL), 1024,
+		       MB_STREAM_LEN);
 }
 
 /* Bytes of slab pages in use, after letting per-CPU counters settle. */
@@ -302,7 +310,7 @@ static int mb_matrix(struct mb_bench *b)
 {
 	struct mb_run r = {
 		.keys = &b->keys, .duration_ms = duration_ms, .seed = seed,
-		.streams = b->streams,
+		.streams = b->streams, .stream_len = mb_stream_len(),
 	};
 	unsigned int s, i, t;
 	int err;
@@ -361,7 +369,7 @@ static int __init masstree_bench_init(void)
 	for (i = 0; i < nr_threads; i++)
 		most = max(most, threads[i]);
 	for (i = 0; i < most && !err; i++) {
-		b->streams[i] = kvmalloc_array(MB_STREAM_LEN, sizeof(u32),
+		b->streams[i] = kvmalloc_array(mb_stream_len(), sizeof(u32),
 					       GFP_KERNEL);
 		if (!b->streams[i])
 			err = -ENOMEM;

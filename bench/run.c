@@ -125,7 +125,7 @@ static void mb_thread_duration(struct mb_thread *t)
 	u64 n;
 
 	for (n = 0; !READ_ONCE(t->ctx->stop); n++) {
-		u32 op = stream[n % MB_STREAM_LEN];
+		u32 op = stream[n & (r->stream_len - 1)];
 		unsigned int i = op & ~MB_OP_STORE;
 		const u8 *key = mb_key(k, i);
 		void *entry, *old;
@@ -200,7 +200,7 @@ static void mb_draw_streams(const struct mb_run *r)
 
 		prandom_seed_state(&rnd, r->seed + 0x9e3779b97f4a7c15ULL * (t + 1) +
 				   r->workload);
-		for (j = 0; j < MB_STREAM_LEN; j++) {
+		for (j = 0; j < r->stream_len; j++) {
 			u32 a = prandom_u32_state(&rnd);
 			u32 b = prandom_u32_state(&rnd);
 
