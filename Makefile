@@ -6,6 +6,7 @@
 #   make check           the whole test suite (lint, builds, VM runs)
 #   make demo            boot the stock Debian kernel, load the module
 #   make check-harness   prove the VM harness catches every failure kind
+#   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make kernels         build (or find cached) the KASAN and KCSAN kernels
 #   make deps            install the Debian packages everything needs
 #   make clean
@@ -23,7 +24,7 @@ endif
 AREAS ?=
 SELFTESTS ?=
 
-.PHONY: all modules clean check check-harness demo kernels deps
+.PHONY: all modules clean check check-harness demo kernels deps bench
 
 all: modules
 
@@ -42,6 +43,9 @@ check-harness:
 
 demo:
 	scripts/demo.sh
+
+bench:
+	scripts/bench.sh
 
 kernels:
 	scripts/build-kernel.sh kasan
