@@ -43,6 +43,7 @@ static struct mb_rbmap *to_rb(struct mb_map *m)
 }
 
 static void mb_rb_read_lock(struct mb_rbmap *m)
+	__acquires(m)
 {
 	if (m->spin)
 		spin_lock(&m->sl);
@@ -51,6 +52,7 @@ static void mb_rb_read_lock(struct mb_rbmap *m)
 }
 
 static void mb_rb_read_unlock(struct mb_rbmap *m)
+	__releases(m)
 {
 	if (m->spin)
 		spin_unlock(&m->sl);
@@ -59,6 +61,7 @@ static void mb_rb_read_unlock(struct mb_rbmap *m)
 }
 
 static void mb_rb_write_lock(struct mb_rbmap *m)
+	__acquires(m)
 {
 	if (m->spin)
 		spin_lock(&m->sl);
@@ -67,6 +70,7 @@ static void mb_rb_write_lock(struct mb_rbmap *m)
 }
 
 static void mb_rb_write_unlock(struct mb_rbmap *m)
+	__releases(m)
 {
 	if (m->spin)
 		spin_unlock(&m->sl);
