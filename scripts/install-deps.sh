@@ -9,7 +9,7 @@ packages=(
 	make gcc libc6-dev git rsync python3 perl xz-utils cpio kmod
 	bc bison flex libelf-dev libssl-dev dwarves ccache sparse
 	linux-source-6.1 linux-headers-amd64 linux-image-amd64
-	qemu-system-x86 busybox-static liburcu-dev
+	qemu-system-x86 busybox-static liburcu-dev gnuplot-nox
 )
 
 missing=()
