@@ -6,7 +6,7 @@
  * the parameters and prints one line per timed run:
  *
  *   masstree_bench: struct=masstree shape=int8 workload=get dist=uniform
- *	threads=2 keys=100000 ops=... ns=... mops=...
+ *	threads=2 keys=100000 seed=1 ops=... ns=... mops=...
  *
  * (on one line; insert lines add bytes_per_key= from the slab counters
  * and, for masstree, own_bytes_per_key= from masstree_get_stats()).
@@ -174,6 +174,7 @@ static u64 mb_slab_bytes(void)
  * @keys: the current key set.
  * @zipf: the Zipfian sampler, or NULL if not asked for.
  * @streams: per-thread operation streams, for the most threads asked.
+ * @maps: the map of each structure of mb_structs[] (NULL: not running).
  * @runs: timed runs done.
  * @errors: wrong answers seen.
  */
@@ -181,6 +182,7 @@ struct mb_bench {
 	struct mb_keys keys;
 	struct mb_zipf *zipf;
 	u32 *streams[MB_MAX_THREADS];
+	struct mb_map *maps[ARRAY_SIZE(mb_structs)];
 	unsigned int runs;
 	unsigned long errors;
 };
@@ -190,10 +192,10 @@ static void mb_report(const struct mb_run *r, const char *dist,
 {
 	u64 milli_mops = div64_u64(res->ops * 1000000ULL, res->ns);
 
-	pr_info("masstree_bench: struct=%s shape=%s workload=%s dist=%s threads=%u keys=%u ops=%llu ns=%llu mops=%llu.%03llu%s\n",
+	pr_info("masstree_bench: struct=%s shape=%s workload=%s dist=%s threads=%u keys=%u seed=%llu ops=%llu ns=%llu mops=%llu.%03llu%s\n",
 		r->st->name, mb_shapes[r->keys->shape].name,
 		mb_workload_names[r->workload], dist, r->threads, r->keys->nr,
-		res->ops, res->ns, div_u64(milli_mops, 1000),
+		r->seed, res->ops, res->ns, div_u64(milli_mops, 1000),
 		milli_mops % 1000, extra);
 }
 
@@ -229,34 +231,39 @@ static void mb_check_count(struct mb_bench *b, const struct mb_run *r,
 	}
 }
 
-/* Fill the map (timed), run the read and mixed workloads, empty it. */
-static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
+static bool mb_runs_on(const struct mb_struct *st, unsigned int shape)
 {
-	static const enum mb_workload middle[] = {
-		MB_W_GET, MB_W_MIX90, MB_W_MIX50, MB_W_SCAN,
-	};
+	return mb_listed(structs, st->name) &&
+	       (!st->integer_only || mb_shapes[shape].integer);
+}
+
+/* Create structure @i's map and fill it (timed, measured if @measure). */
+static int mb_fill(struct mb_bench *b, struct mb_run *r, unsigned int i,
+		   bool measure)
+{
 	char extra[64] = "";
-	u64 before = 0;
-	unsigned int d, w;
+	struct mb_result res;
+	u64 before = 0, used;
 	int err;
 
+	r->st = mb_structs[i];
+	r->workload = MB_W_INSERT;
+	r->zipf = NULL;
 	if (measure)
 		before = mb_slab_bytes();
 	r->map = r->st->create();
+	b->maps[i] = r->map;
 	if (!r->map)
 		return -ENOMEM;
-	r->workload = MB_W_INSERT;
-	r->zipf = NULL;
+	err = mb_run(r, &res);
+	if (err) {
+		pr_err("masstree_bench: cannot start %u threads: %d\n",
+		       r->threads, err);
+		return err;
+	}
+	b->runs++;
+	b->errors += res.errors;
 	if (measure) {
-		struct mb_result res;
-		u64 used;
-
-		/* Run first, report after measuring. */
-		err = mb_run(r, &res);
-		if (err)
-			goto out;
-		b->runs++;
-		b->errors += res.errors;
 		used = mb_slab_bytes();
 		used = used > before ? used - before : 0;
 		used = div_u64(used * 10, r->keys->nr);
@@ -271,37 +278,67 @@ static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
 				 " own_bytes_per_key=%llu.%llu",
 				 div_u64(own, 10), own % 10);
 		}
-		if (mb_listed(workloads, "insert"))
-			mb_report(r, "none", &res, extra);
-	} else {
-		err = mb_timed(b, r, "none", "");
-		if (err)
-			goto out;
 	}
+	if (mb_listed(workloads, "insert"))
+		mb_report(r, "none", &res, extra);
 	mb_check_count(b, r, r->keys->nr);
+	return 0;
+}
 
-	for (d = 0; d < ARRAY_SIZE(mb_dist_names); d++) {
+/*
+ * One thread count: fill every structure (timed), run each read and mixed
+ * workload on every structure in turn, then empty them (timed). The
+ * structures take turns at each workload, with the same operation
+ * streams, so that a slow drift of the host's load hits them alike.
+ */
+static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
+{
+	static const enum mb_workload middle[] = {
+		MB_W_GET, MB_W_MIX90, MB_W_MIX50, MB_W_SCAN,
+	};
+	unsigned int shape = r->keys->shape, d, w, i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++)
+		if (mb_runs_on(mb_structs[i], shape))
+			err = mb_fill(b, r, i, measure);
+
+	for (d = 0; d < ARRAY_SIZE(mb_dist_names) && !err; d++) {
 		if (!mb_listed(dists, mb_dist_names[d]))
 			continue;
 		r->zipf = d ? b->zipf : NULL;
-		for (w = 0; w < ARRAY_SIZE(middle); w++) {
+		for (w = 0; w < ARRAY_SIZE(middle) && !err; w++) {
 			r->workload = middle[w];
 			if (!mb_listed(workloads, mb_workload_names[r->workload]))
 				continue;
-			err = mb_timed(b, r, mb_dist_names[d], "");
-			if (err)
-				goto out;
+			for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+				if (!b->maps[i])
+					continue;
+				r->st = mb_structs[i];
+				r->map = b->maps[i];
+				err = mb_timed(b, r, mb_dist_names[d], "");
+			}
 		}
 	}
-	mb_check_count(b, r, r->keys->nr);
 
-	r->workload = MB_W_ERASE;
 	r->zipf = NULL;
-	err = mb_timed(b, r, "none", "");
-	if (!err)
-		mb_check_count(b, r, 0);
-out:
-	r->st->destroy(r->map);
+	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+		if (!b->maps[i])
+			continue;
+		r->st = mb_structs[i];
+		r->map = b->maps[i];
+		mb_check_count(b, r, r->keys->nr);
+		r->workload = MB_W_ERASE;
+		err = mb_timed(b, r, "none", "");
+		if (!err)
+			mb_check_count(b, r, 0);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(mb_structs); i++) {
+		if (b->maps[i])
+			mb_structs[i]->destroy(b->maps[i]);
+		b->maps[i] = NULL;
+	}
 	r->map = NULL;
 	return err;
 }
@@ -312,8 +349,8 @@ static int mb_matrix(struct mb_bench *b)
 		.keys = &b->keys, .duration_ms = duration_ms, .seed = seed,
 		.streams = b->streams, .stream_len = mb_stream_len(),
 	};
-	unsigned int s, i, t;
-	int err;
+	unsigned int s, t;
+	int err = 0;
 
 	for (s = 0; s < mb_nr_shapes; s++) {
 		if (!mb_listed(shapes, mb_shapes[s].name))
@@ -324,19 +361,9 @@ static int mb_matrix(struct mb_bench *b)
 			       mb_shapes[s].name, err);
 			return err;
 		}
-		for (i = 0; i < ARRAY_SIZE(mb_structs); i++) {
-			r.st = mb_structs[i];
-			if (!mb_listed(structs, r.st->name) ||
-			    (r.st->integer_only && !mb_shapes[s].integer))
-				continue;
-			for (t = 0; t < nr_threads; t++) {
-				r.threads = threads[t];
-				err = mb_cycle(b, &r, mem && !t);
-				if (err)
-					break;
-			}
-			if (err)
-				break;
+		for (t = 0; t < nr_threads && !err; t++) {
+			r.threads = threads[t];
+			err = mb_cycle(b, &r, mem && !t);
 		}
 		mb_keys_fini(&b->keys);
 		if (err)
