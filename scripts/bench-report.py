@@ -48,13 +48,16 @@ def parse(path):
         for d in dists:
             key = (f['struct'], f['shape'], f['workload'], d, threads)
             # From the raw counts: the printed mops is rounded to 0.001.
-            runs.setdefault(key, []).append(int(f['ops']) * 1000 / int(f['ns']))
+            runs.setdefault(key, {})[f.get('seed', str(len(runs.get(key, {}))))] = \
+                int(f['ops']) * 1000 / int(f['ns'])
         if 'bytes_per_key' in f:
             mem.setdefault((f['struct'], f['shape']), float(f['bytes_per_key']))
         if 'own_bytes_per_key' in f:
             own.setdefault((f['struct'], f['shape']), float(f['own_bytes_per_key']))
-    med = {k: statistics.median(v) for k, v in runs.items()}
+    med = {k: statistics.median(v.values()) for k, v in runs.items()}
     reps = max((len(v) for v in runs.values()), default=0)
+    global PAIRED
+    PAIRED = runs
     return med, mem, own, reps
 
 
@@ -64,7 +67,18 @@ def fmt_mops(v):
     return f'{v:.4f}' if v < 0.01 else f'{v:.3f}' if v < 1 else f'{v:.2f}'
 
 
+PAIRED = {}
+
+
 def ratio(med, comp, shape, wl, dist, t):
+    """masstree / @comp: the median of the ratios of runs with the same
+    seed (the same keys and streams, run one after the other), else the
+    ratio of the medians."""
+    a = PAIRED.get(('masstree', shape, wl, dist, t), {})
+    b = PAIRED.get((comp, shape, wl, dist, t), {})
+    pairs = [a[k] / b[k] for k in a if k in b and b[k] > 0]
+    if pairs:
+        return statistics.median(pairs)
     a = med.get(('masstree', shape, wl, dist, t))
     b = med.get((comp, shape, wl, dist, t))
     if a is None or not b:
@@ -156,7 +170,10 @@ def main():
       f'{a.qemu}.')
     w(f'- {a.keys} keys; get, mix and scan runs last {a.ms} ms each; each cell '
       f'is the median of {reps} repetitions (each with its own seed: new '
-      'keys and new operation streams). Threads: kthreads released together '
+      'keys and new operation streams). Within a repetition the structures '
+      'take turns at each workload, with the same keys and operation streams, '
+      'so that a drift of the host\'s load hits them alike; a ratio is the '
+      'median of the per-repetition ratios. Threads: kthreads released together '
       'from a barrier; 4 threads on 2 vCPUs shows oversubscription.')
     w('- **Ratios, not absolute speeds, are the claim.** TCG runs kernel code '
       'several times slower than hardware, and atomic instructions and '
