@@ -6,6 +6,7 @@
 #   make check           the whole test suite (lint, builds, VM runs)
 #   make demo            boot the stock Debian kernel, load the module
 #   make check-harness   prove the VM harness catches every failure kind
+#   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make kernels         build (or find cached) the KASAN, KCSAN and strict KCSAN kernels
 #   make deps            install the Debian packages everything needs
 #   make install         the module (modules_install), the uapi header and
@@ -29,7 +30,7 @@ SELFTESTS ?=
 PREFIX ?= /usr/local
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
-.PHONY: all modules install clean check check-harness demo kernels deps
+.PHONY: all modules install clean check check-harness demo kernels deps bench
 
 all: modules
 
@@ -55,6 +56,9 @@ check-harness:
 
 demo:
 	scripts/demo.sh
+
+bench:
+	scripts/bench.sh
 
 kernels:
 	scripts/build-kernel.sh kasan

@@ -51,6 +51,14 @@ kmake tinyconfig >/dev/null
 	{ cat "$tmp/merge.log" >&2; mt_die "merge_config.sh failed"; }
 kmake olddefconfig >/dev/null
 
+# A later fragment overrides an earlier one (as in merge_config.sh): the
+# last setting of each option is the one to check.
+wanted() {
+	sed -n -e 's/^\(CONFIG_[A-Za-z0-9_]*\)=.*/\1 &/p' \
+		-e 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1 &/p' "${frags[@]}" |
+		awk '{ o = $1; sub(/^[^ ]* /, ""); if (!(o in v)) order[n++] = o; v[o] = $0 }
+		     END { for (i = 0; i < n; i++) print v[order[i]] }'
+}
 missing=0
 while IFS= read -r line; do
 	case $line in
@@ -69,7 +77,7 @@ while IFS= read -r line; do
 		fi
 		;;
 	esac
-done < <(cat "${frags[@]}")
+done < <(wanted)
 [ $missing -eq 0 ] || mt_die "options of the $variant fragments did not end up in .config (see above)"
 
 # A fragment may ask for make variables ("# mt-make: VAR=value ..."),

@@ -17,7 +17,7 @@ shift 2
 out=$(realpath -m "$out")
 mkdir -p "$out/src"
 rsync -a --delete --exclude='*.o' --exclude='*.ko' \
-	"$MT_ROOT/Kbuild" "$MT_ROOT/masstree" "$MT_ROOT/include" "$MT_ROOT/kunit" "$out/src/"
+	"$MT_ROOT/Kbuild" "$MT_ROOT/masstree" "$MT_ROOT/include" "$MT_ROOT/kunit" "$MT_ROOT/bench" "$out/src/"
 log=$out/build.log
 if ! make -C "$kdir" M="$out/src" W=1 "$@" modules >"$log" 2>&1; then
 	cat "$log" >&2

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * masstree_bench: masstree against the kernel's rbtree (behind an rwlock
+ * and behind a spinlock), maple tree and XArray, each used through its
+ * natural API, in one boot. Loading the module runs the matrix chosen by
+ * the parameters and prints one line per timed run:
+ *
+ *   masstree_bench: struct=masstree shape=int8 workload=get dist=uniform
+ *	threads=2 keys=100000 seed=1 ops=... ns=... mops=...
+ *
+ * (on one line; insert lines add bytes_per_key= from the slab counters
+ * and, for masstree, own_bytes_per_key= from masstree_get_stats()).
+ * Every answer is checked; module init fails with -EIO if any was wrong,
+ * so a broken structure or benchmark cannot go unnoticed. Not loaded by
+ * default: `make bench` and one tiny run in `make check` load it.
+ */
+#include <linux/delay.h>
+#include <linux/init.h>
+#include <linux/log2.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/printk.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmstat.h>
+
+#include "bench.h"
+
+/* Most thread counts in the threads= list, and most threads in a run. */
+#define MB_MAX_THREAD_COUNTS	8
+#define MB_MAX_THREADS		64
+/* Long enough for the per-CPU vmstat deltas to be folded (every second). */
+#define MB_SETTLE_MS		2200
+
+static char *structs = "masstree,rbtree-rw,rbtree-spin,maple,xarray";
+module_param(structs, charp, 0444);
+MODULE_PARM_DESC(structs,
+		 "structures to run, comma-separated (default: masstree,rbtree-rw,rbtree-spin,maple,xarray; maple and xarray run on int8 keys only)");
+
+static char *shapes = "int8,rand16,prefix24,rand32";
+module_param(shapes, charp, 0444);
+MODULE_PARM_DESC(shapes,
+		 "key shapes, comma-separated: int8 (dense big-endian integers, shuffled), rand16, prefix24 (16-byte common prefix), rand32 (default: all)");
+
+static char *workloads = "insert,get,mix90,mix50,scan,erase";
+module_param(workloads, charp, 0444);
+MODULE_PARM_DESC(workloads,
+		 "workloads to report, comma-separated: insert, get, mix90 (90% get, 10% store), mix50, scan (100 keys), erase (default: all; insert and erase always run, to fill and empty the map)");
+
+static char *dists = "uniform,zipf";
+module_param(dists, charp, 0444);
+MODULE_PARM_DESC(dists,
+		 "key choice of get, mix and scan: uniform, zipf (theta 0.99) (default: both)");
+
+static unsigned int threads[MB_MAX_THREAD_COUNTS] = { 1, 2, 4 };
+static int nr_threads = 3;
+module_param_array(threads, uint, &nr_threads, 0444);
+MODULE_PARM_DESC(threads, "thread counts to run, comma-separated (default: 1,2,4)");
+
+static unsigned int keys = 100000;
+module_param(keys, uint, 0444);
+MODULE_PARM_DESC(keys, "keys in the map (default: 100000)");
+
+static unsigned int duration_ms = 1000;
+module_param(duration_ms, uint, 0444);
+MODULE_PARM_DESC(duration_ms,
+		 "length of each get, mix and scan run in ms (default: 1000)");
+
+static unsigned long long seed = 1;
+module_param(seed, ullong, 0444);
+MODULE_PARM_DESC(seed, "seed of the keys and of the operation streams (default: 1)");
+
+static bool mem = true;
+module_param(mem, bool, 0444);
+MODULE_PARM_DESC(mem,
+		 "measure memory per key at the first thread count (waits 2 x 2.2 s per structure and shape) (default: true)");
+
+static const char *const mb_dist_names[] = { "uniform", "zipf" };
+
+static const struct mb_struct *const mb_structs[] = {
+	&mb_st_masstree, &mb_st_rbtree_rw, &mb_st_rbtree_spin,
+	&mb_st_maple, &mb_st_xarray,
+};
+
+/* Is @name an item of the comma-separated @list? */
+static bool mb_listed(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	while (list && *list) {
+		size_t n = strcspn(list, ",");
+
+		if (n == len && !strncmp(list, name, len))
+			return true;
+		list += n;
+		if (*list)
+			list++;
+	}
+	return false;
+}
+
+/* Is every item of @list one of the @nr @names? */
+static bool mb_list_valid(const char *param, const char *list,
+			  const char *const *names, unsigned int nr)
+{
+	while (list && *list) {
+		size_t n = strcspn(list, ",");
+		unsigned int i;
+
+		for (i = 0; i < nr; i++)
+			if (strlen(names[i]) == n && !strncmp(list, names[i], n))
+				break;
+		if (i == nr) {
+			pr_err("masstree_bench: unknown %s '%.*s'\n", param,
+			       (int)n, list);
+			return false;
+		}
+		list += n;
+		if (*list)
+			list++;
+	}
+	return true;
+}
+
+static bool mb_params_valid(void)
+{
+	const char *names[ARRAY_SIZE(mb_structs)];
+	const char *snames[8];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mb_structs); i++)
+		names[i] = mb_structs[i]->name;
+	for (i = 0; i < mb_nr_shapes && i < ARRAY_SIZE(snames); i++)
+		snames[i] = mb_shapes[i].name;
+	if (!mb_list_valid("structure", structs, names, ARRAY_SIZE(names)) ||
+	    !mb_list_valid("shape", shapes, snames, i) ||
+	    !mb_list_valid("workload", workloads, mb_workload_names, MB_W_NR) ||
+	    !mb_list_valid("distribution", dists, mb_dist_names,
+			   ARRAY_SIZE(mb_dist_names)))
+		return false;
+	if (!keys || keys >= MB_OP_STORE) {
+		pr_err("masstree_bench: keys must be in [1, 2^31)\n");
+		return false;
+	}
+	for (i = 0; i < nr_threads; i++) {
+		if (!threads[i] || threads[i] > MB_MAX_THREADS) {
+			pr_err("masstree_bench: threads must be in [1, %u]\n",
+			       MB_MAX_THREADS);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Streams four times as long as the key set, within [1024, MB_STREAM_LEN]. */
+static unsigned int mb_stream_len(void)
+{
+	return clamp_t(unsigned int, roundup_pow_of_two(keys * 4ULL), 1024,
+		       MB_STREAM_LEN);
+}
+
+/* Bytes of slab pages in use, after letting per-CPU counters settle. */
+static u64 mb_slab_bytes(void)
+{
+	msleep(MB_SETTLE_MS);
+	return ((u64)global_node_page_state_pages(NR_SLAB_RECLAIMABLE_B) +
+		global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B)) << PAGE_SHIFT;
+}
+
+/**
+ * struct mb_bench - the state of the whole matrix.
+ * @keys: the current key set.
+ * @zipf: the Zipfian sampler, or NULL if not asked for.
+ * @streams: per-thread operation streams, for the most threads asked.
+ * @maps: the map of each structure of mb_structs[] (NULL: not running).
+ * @runs: timed runs done.
+ * @errors: wrong answers seen.
+ */
+struct mb_bench {
+	struct mb_keys keys;
+	struct mb_zipf *zipf;
+	u32 *streams[MB_MAX_THREADS];
+	struct mb_map *maps[ARRAY_SIZE(mb_structs)];
+	unsigned int runs;
+	unsigned long errors;
+};
+
+static void mb_report(const struct mb_run *r, const char *dist,
+		      const struct mb_result *res, const char *extra)
+{
+	u64 milli_mops = div64_u64(res->ops * 1000000ULL, res->ns);
+
+	pr_info("masstree_bench: struct=%s shape=%s workload=%s dist=%s threads=%u keys=%u seed=%llu ops=%llu ns=%llu mops=%llu.%03llu%s\n",
+		r->st->name, mb_shapes[r->keys->shape].name,
+		mb_workload_names[r->workload], dist, r->threads, r->keys->nr,
+		r->seed, res->ops, res->ns, div_u64(milli_mops, 1000),
+		milli_mops % 1000, extra);
+}
+
+/* Run @r and report it if its workload was asked for; 0 or -errno. */
+static int mb_timed(struct mb_bench *b, struct mb_run *r, const char *dist,
+		    const char *extra)
+{
+	struct mb_result res;
+	int err = mb_run(r, &res);
+
+	if (err) {
+		pr_err("masstree_bench: cannot start %u threads: %d\n",
+		       r->threads, err);
+		return err;
+	}
+	b->runs++;
+	b->errors += res.errors;
+	if (mb_listed(workloads, mb_workload_names[r->workload]))
+		mb_report(r, dist, &res, extra);
+	return 0;
+}
+
+static void mb_check_count(struct mb_bench *b, const struct mb_run *r,
+			   unsigned long want)
+{
+	unsigned long got = r->st->count(r->map);
+
+	if (got != want) {
+		pr_err("masstree_bench: FAIL struct=%s shape=%s threads=%u: %lu keys after %s, %lu expected\n",
+		       r->st->name, mb_shapes[r->keys->shape].name, r->threads,
+		       got, mb_workload_names[r->workload], want);
+		b->errors++;
+	}
+}
+
+static bool mb_runs_on(const struct mb_struct *st, unsigned int shape)
+{
+	return mb_listed(structs, st->name) &&
+	       (!st->integer_only || mb_shapes[shape].integer);
+}
+
+/* Create structure @i's map and fill it (timed, measured if @measure). */
+static int mb_fill(struct mb_bench *b, struct mb_run *r, unsigned int i,
+		   bool measure)
+{
+	char extra[64] = "";
+	struct mb_result res;
+	u64 before = 0, used;
+	int err;
+
+	r->st = mb_structs[i];
+	r->workload = MB_W_INSERT;
+	r->zipf = NULL;
+	if (measure)
+		before = mb_slab_bytes();
+	r->map = r->st->create();
+	b->maps[i] = r->map;
+	if (!r->map)
+		return -ENOMEM;
+	err = mb_run(r, &res);
+	if (err) {
+		pr_err("masstree_bench: cannot start %u threads: %d\n",
+		       r->threads, err);
+		return err;
+	}
+	b->runs++;
+	b->errors += res.errors;
+	if (measure) {
+		used = mb_slab_bytes();
+		used = used > before ? used - before : 0;
+		used = div_u64(used * 10, r->keys->nr);
+		snprintf(extra, sizeof(extra), " bytes_per_key=%llu.%llu",
+			 div_u64(used, 10), used % 10);
+		if (r->st->own_bytes) {
+			u64 own = div_u64((u64)r->st->own_bytes(r->map) * 10,
+					  r->keys->nr);
+
+			snprintf(extra + strlen(extra),
+				 sizeof(extra) - strlen(extra),
+				 " own_bytes_per_key=%llu.%llu",
+				 div_u64(own, 10), own % 10);
+		}
+	}
+	if (mb_listed(workloads, "insert"))
+		mb_report(r, "none", &res, extra);
+	mb_check_count(b, r, r->keys->nr);
+	return 0;
+}
+
+/*
+ * One thread count: fill every structure (timed), run each read and mixed
+ * workload on every structure in turn, then empty them (timed). The
+ * structures take turns at each workload, with the same operation
+ * streams, so that a slow drift of the host's load hits them alike.
+ */
+static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
+{
+	static const enum mb_workload middle[] = {
+		MB_W_GET, MB_W_MIX90, MB_W_MIX50, MB_W_SCAN,
+	};
+	unsigned int shape = r->keys->shape, d, w, i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++)
+		if (mb_runs_on(mb_structs[i], shape))
+			err = mb_fill(b, r, i, measure);
+
+	for (d = 0; d < ARRAY_SIZE(mb_dist_names) && !err; d++) {
+		if (!mb_listed(dists, mb_dist_names[d]))
+			continue;
+		r->zipf = d ? b->zipf : NULL;
+		for (w = 0; w < ARRAY_SIZE(middle) && !err; w++) {
+			r->workload = middle[w];
+			if (!mb_listed(workloads, mb_workload_names[r->workload]))
+				continue;
+			for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+				if (!b->maps[i])
+					continue;
+				r->st = mb_structs[i];
+				r->map = b->maps[i];
+				err = mb_timed(b, r, mb_dist_names[d], "");
+			}
+		}
+	}
+
+	r->zipf = NULL;
+	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+		if (!b->maps[i])
+			continue;
+		r->st = mb_structs[i];
+		r->map = b->maps[i];
+		mb_check_count(b, r, r->keys->nr);
+		r->workload = MB_W_ERASE;
+		err = mb_timed(b, r, "none", "");
+		if (!err)
+			mb_check_count(b, r, 0);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(mb_structs); i++) {
+		if (b->maps[i])
+			mb_structs[i]->destroy(b->maps[i]);
+		b->maps[i] = NULL;
+	}
+	r->map = NULL;
+	return err;
+}
+
+static int mb_matrix(struct mb_bench *b)
+{
+	struct mb_run r = {
+		.keys = &b->keys, .duration_ms = duration_ms, .seed = seed,
+		.streams = b->streams, .stream_len = mb_stream_len(),
+	};
+	unsigned int s, t;
+	int err = 0;
+
+	for (s = 0; s < mb_nr_shapes; s++) {
+		if (!mb_listed(shapes, mb_shapes[s].name))
+			continue;
+		err = mb_keys_init(&b->keys, s, keys, seed);
+		if (err) {
+			pr_err("masstree_bench: cannot make %s keys: %d\n",
+			       mb_shapes[s].name, err);
+			return err;
+		}
+		for (t = 0; t < nr_threads && !err; t++) {
+			r.threads = threads[t];
+			err = mb_cycle(b, &r, mem && !t);
+		}
+		mb_keys_fini(&b->keys);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void mb_free(struct mb_bench *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < MB_MAX_THREADS; i++)
+		kvfree(b->streams[i]);
+	mb_zipf_destroy(b->zipf);
+	kfree(b);
+}
+
+static int __init masstree_bench_init(void)
+{
+	struct mb_bench *b;
+	unsigned int i, most = 1;
+	int err = 0;
+
+	if (!mb_params_valid())
+		return -EINVAL;
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < nr_threads; i++)
+		most = max(most, threads[i]);
+	for (i = 0; i < most && !err; i++) {
+		b->streams[i] = kvmalloc_array(mb_stream_len(), sizeof(u32),
+					       GFP_KERNEL);
+		if (!b->streams[i])
+			err = -ENOMEM;
+	}
+	if (!err && mb_listed(dists, "zipf")) {
+		b->zipf = mb_zipf_create(keys);
+		if (!b->zipf)
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = mb_matrix(b);
+	pr_info("masstree_bench: done: %u runs, %lu wrong answers, status %d\n",
+		b->runs, b->errors, err);
+	if (!err && b->errors)
+		err = -EIO;
+	mb_free(b);
+	return err;
+}
+
+static void __exit masstree_bench_exit(void)
+{
+}
+
+module_init(masstree_bench_init);
+module_exit(masstree_bench_exit);
+
+MODULE_DESCRIPTION("Benchmarks of masstree against rbtree, maple tree and XArray");
+MODULE_AUTHOR("The masstree developers");
+MODULE_LICENSE("GPL");
