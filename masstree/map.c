@@ -23,6 +23,12 @@ static void mt_stats_reset(struct masstree *mt)
 /* The lockdep class of the node locks of maps made by DEFINE_MASSTREE(). */
 struct lock_class_key masstree_static_key;
 EXPORT_SYMBOL_GPL(masstree_static_key);
+/*
+ * Their lockdep name: lockdep compares name pointers, so every module's
+ * maps must point at this one string, not at a literal of their own.
+ */
+const char masstree_static_name[] = "masstree_static";
+EXPORT_SYMBOL_GPL(masstree_static_name);
 #endif
 
 /**

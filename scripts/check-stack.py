@@ -25,8 +25,10 @@ def main():
     for path in a.files:
         for line in open(path):
             m = NODE.match(line)
-            if m and 'bytes' in m.group(2):
-                size = re.search(r'(\d+) bytes \(([\w,]+)', m.group(2))
+            # Only defined functions carry "N bytes (kind)"; a callee's
+            # name may contain "bytes" (prandom_bytes_state).
+            size = m and re.search(r'(\d+) bytes \(([\w,]+)', m.group(2))
+            if size:
                 frames[m.group(1)] = (int(size.group(1)), size.group(2))
             m = EDGE.match(line)
             if m:

@@ -7,8 +7,8 @@
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
 #                   dkms build and make install into a temp dir      (240 s)
-#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (240 s)
-#   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (180 s)
+#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (420 s)
+#   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (320 s)
 #   vm-kcsan-strict the concurrency suites on the strict KCSAN kernel
 #                   (weak memory modeling, only modules instrumented) (150 s)
 #   demo            make demo: masstreectl on the stock kernel, output
@@ -108,7 +108,7 @@ build_stage() {
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
 		python3 scripts/check-stack.py --limit 512 \
-			$(ls "$MT_BUILD"/callgraph/src/masstree/*.ci | grep -v '\.mod\.ci$') || fail=1
+			$(ls "$MT_BUILD"/callgraph/src/{masstree,bench}/*.ci | grep -v '\.mod\.ci$') || fail=1
 	else
 		echo "FAIL build:callgraph: see $out/build-callgraph.log"
 		fail=1
@@ -179,8 +179,8 @@ for s in $stages; do
 	kernels) stage kernels 2700 kernels_stage ;;
 	lint) stage lint 60 scripts/lint.sh ;;
 	build) stage build 240 build_stage ;;
-	vm-kasan) stage vm-kasan 240 vm_stage kasan 220 ;;
-	vm-kcsan) stage vm-kcsan 180 vm_stage kcsan 160 ;;
+	vm-kasan) stage vm-kasan 420 vm_stage kasan 400 ;;
+	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
 	vm-kcsan-strict)
 		# The suites that run writers and readers against each other.
 		strict_areas=$(for a in concurrency scan; do

@@ -60,12 +60,14 @@ struct masstree {
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 /*
  * The lockdep key of every map defined with DEFINE_MASSTREE(). lockdep
- * insists on one name per key, so they share the name too.
+ * insists on one name per key (the same pointer), so they share the name
+ * too, from masstree.ko.
  */
 extern struct lock_class_key masstree_static_key;
+extern const char masstree_static_name[];
 #define __MASSTREE_DEP_MAP_INIT						\
-	.dep_map = STATIC_LOCKDEP_MAP_INIT("masstree_static", &masstree_static_key), \
-	.node_map = STATIC_LOCKDEP_MAP_INIT("masstree_static", &masstree_static_key),
+	.dep_map = STATIC_LOCKDEP_MAP_INIT(masstree_static_name, &masstree_static_key), \
+	.node_map = STATIC_LOCKDEP_MAP_INIT(masstree_static_name, &masstree_static_key),
 #else
 #define __MASSTREE_DEP_MAP_INIT
 #endif
