@@ -509,7 +509,7 @@ FIXTURE_TEARDOWN(stress)
 		}
 }
 
-TEST_F_TIMEOUT(stress, mixed_workload, 600)
+TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 {
 	struct stress *s = self->s;
 	struct writer_arg wa[NR_WRITERS];
@@ -715,7 +715,7 @@ TEST(lincheck_rejects_a_planted_bad_history)
 	EXPECT_EQ(0, lc_check(concurrent, 7, 0));
 }
 
-TEST_F_TIMEOUT(stress, linearizable_windows, 600)
+TEST_F_TIMEOUT(stress, linearizable_windows, 3600)
 {
 	struct lin *l = calloc(1, sizeof(*l));
 	struct lin_arg args[LIN_THREADS];
@@ -828,7 +828,7 @@ static size_t churn_key(int i, __u8 *buf)
 	}
 }
 
-TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 600)
+TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 3600)
 {
 	int fd = self->s->fds[0], waves = 4 * mt_scale_mul() / mt_scale_div();
 	int nkeys = 400, wave, i, err;
