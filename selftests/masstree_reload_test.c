@@ -99,6 +99,18 @@ TEST(unload_reload_with_live_maps)
 		EXPECT_EQ(0, mt_debugfs_field(MT_DEBUGFS "/nodes", "suffixes"));
 		EXPECT_EQ(0, mt_debugfs_field(MT_DEBUGFS "/stats", "maps"));
 	}
+	/*
+	 * The fresh module works: a named map through the name registry.
+	 * This also leaves the registry's lock class registered, as in any
+	 * boot where a named map was made, for the modules loaded next.
+	 */
+	fd = open(MT_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mt_create(fd, "reload-after", 0600));
+	ASSERT_EQ(0, mt_open(fd, "reload-after"));
+	ASSERT_EQ(0, mt_put(fd, "k", 1, "v", 1, 0));
+	ASSERT_EQ(0, mt_destroy(fd, "reload-after"));
+	close(fd);
 	TH_LOG("%d unload/reload cycles, 3 named maps of 200 keys each", cycles);
 }
 
