@@ -6,6 +6,8 @@
 #   make check           the whole test suite (lint, builds, VM runs)
 #   make demo            boot the stock Debian kernel, load the module
 #   make check-harness   prove the VM harness catches every failure kind
+#   make soak DURATION=s reliability programs in a loop on the KASAN kernel
+#                        (KERNELS="kasan kcsan", SCALE=n)
 #   make kernels         build (or find cached) the KASAN and KCSAN kernels
 #   make deps            install the Debian packages everything needs
 #   make clean
@@ -23,7 +25,7 @@ endif
 AREAS ?=
 SELFTESTS ?=
 
-.PHONY: all modules clean check check-harness demo kernels deps
+.PHONY: all modules clean check check-harness demo kernels deps soak
 
 all: modules
 
@@ -39,6 +41,12 @@ check:
 
 check-harness:
 	scripts/check-harness.sh
+
+DURATION ?= 600
+KERNELS ?= kasan
+SCALE ?= 1
+soak:
+	scripts/soak.sh --duration $(DURATION) --kernels "$(KERNELS)" --scale $(SCALE)
 
 demo:
 	scripts/demo.sh
