@@ -6,8 +6,8 @@
 #   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests (120 s)
-#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (240 s)
-#   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (180 s)
+#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (280 s)
+#   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (200 s)
 #   harness         the harness catches each kind of failure         (120 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress                 (180 s)
@@ -147,8 +147,8 @@ for s in $stages; do
 	kernels) stage kernels 2700 kernels_stage ;;
 	lint) stage lint 60 scripts/lint.sh ;;
 	build) stage build 120 build_stage ;;
-	vm-kasan) stage vm-kasan 240 vm_stage kasan 220 ;;
-	vm-kcsan) stage vm-kcsan 180 vm_stage kcsan 160 ;;
+	vm-kasan) stage vm-kasan 280 vm_stage kasan 260 ;;
+	vm-kcsan) stage vm-kcsan 200 vm_stage kcsan 180 ;;
 	harness) stage harness 120 scripts/check-harness.sh ;;
 	userspace) stage userspace 180 scripts/check-userspace.sh ;;
 	*) mt_die "unknown stage $s" ;;
