@@ -64,6 +64,7 @@ static void mt_internode_remove(struct mt_internode *p, unsigned int j)
 				   rcu_dereference_protected(p->child[i + 1], 1));
 	for (i = j ? j - 1 : 0; i + 1 < n; i++)
 		WRITE_ONCE(p->ikey[i], p->ikey[i + 1]);
+	ASSERT_EXCLUSIVE_WRITER(p->nkeys);
 	WRITE_ONCE(p->nkeys, n - 1);
 }
 
@@ -123,6 +124,7 @@ static struct mt_leaf *mt_erase_layer_slot(struct mt_write *w,
 		return NULL;
 	}
 	c->stay = false;
+	ASSERT_EXCLUSIVE_WRITER(up->permutation);
 	/* Unpublish the slot: pairs with the acquire in mt_walk(). */
 	smp_store_release(&up->permutation,
 			  mt_perm_remove(up->permutation, c->pos));
@@ -172,6 +174,7 @@ static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
 				WRITE_ONCE(next->lowkey, leaf->lowkey);
 			if (prev) {
 				mt_mark(&prev->node, MT_V_SPLITTING);
+				ASSERT_EXCLUSIVE_WRITER(prev->next);
 				rcu_assign_pointer(prev->next, next);
 			}
 			if (next)
@@ -222,6 +225,7 @@ void mt_erase_locked(struct mt_write *w, struct mt_leaf *leaf)
 
 	sfx = rcu_dereference_protected(leaf->suffix[c->slot], 1);
 	perm = mt_perm_remove(leaf->permutation, c->pos);
+	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Unpublish the key: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, perm);
 	mt_stat_add(&mt->nr_keys, -1);

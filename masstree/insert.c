@@ -327,6 +327,7 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 			mt_hook(MASSTREE_HOOK_DIRTY);
 			rcu_assign_pointer(p->child[x.ci + 1], sib);
 			rcu_assign_pointer(sib->parent, &p->node);
+			ASSERT_EXCLUSIVE_WRITER(p->nkeys);
 			WRITE_ONCE(p->nkeys, p->nkeys + 1);
 			mt_unlock(mt, sib);
 			mt_unlock(mt, child);
@@ -498,9 +499,12 @@ static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
 	nperm |= m;
 	/* A slot refilled, the new leaf and permutation not yet published. */
 	mt_hook(MASSTREE_HOOK_DIRTY);
+	/* The B-link chain changes under the left leaf's lock only. */
+	ASSERT_EXCLUSIVE_WRITER(leaf->next);
 	if (rcu_access_pointer(r->next))
 		rcu_assign_pointer(rcu_dereference_protected(r->next, 1)->prev, r);
 	rcu_assign_pointer(leaf->next, r);
+	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Publish the left half: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, nperm);
 	mt_stat_add(&mt->nr_leaves, 1);
@@ -542,6 +546,7 @@ int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry)
 	/* The free slot may be one a reader still looks at: mark first. */
 	mt_mark(&leaf->node, MT_V_INSERTING);
 	mt_leaf_fill(w, leaf, mt_perm_slot(perm, n), entry);
+	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, mt_perm_insert(perm, c->pos));
 	mt_stat_add(&w->mt->nr_keys, 1);

@@ -14,6 +14,7 @@
 #define _MASSTREE_VERSION_H
 
 #include <linux/atomic.h>
+#include <linux/kcsan-checks.h>
 #include <linux/lockdep.h>
 #include <linux/preempt.h>
 #include <linux/processor.h>
@@ -134,6 +135,11 @@ static inline void mt_lock_fresh(struct masstree *mt, struct mt_node *node)
 static inline void mt_mark(struct mt_node *node, unsigned long bit)
 {
 	mt_hook(MASSTREE_HOOK_MARK);
+	/*
+	 * Only the lock holder changes a locked node's version: lockers that
+	 * lose may try a cmpxchg, which changes no bit. KCSAN checks it.
+	 */
+	ASSERT_EXCLUSIVE_BITS(node->version, ~0UL);
 	WRITE_ONCE(node->version, READ_ONCE(node->version) | bit);
 	/* Readers that see our later stores see the dirty bit. */
 	smp_wmb();
@@ -143,6 +149,7 @@ static inline void mt_unlock(struct masstree *mt, struct mt_node *node)
 {
 	unsigned long v = READ_ONCE(node->version);
 
+	ASSERT_EXCLUSIVE_BITS(node->version, ~0UL);
 	if (v & MT_V_INSERTING)
 		v = (v & ~MT_V_VINSERT_MASK) |
 		    ((v + MT_V_VINSERT_ONE) & MT_V_VINSERT_MASK);

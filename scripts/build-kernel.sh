@@ -72,8 +72,11 @@ while IFS= read -r line; do
 done < <(cat "${frags[@]}")
 [ $missing -eq 0 ] || mt_die "options of the $variant fragments did not end up in .config (see above)"
 
+# A fragment may ask for make variables ("# mt-make: VAR=value ..."),
+# e.g. to leave the kernel itself uninstrumented; they are part of the key.
+read -ra make_args < <(sed -n 's/^# mt-make: //p' "${frags[@]}" | xargs)
 mt_log "configuration verified; compiling (cold: 10-18 min on 2 cores)"
-kmake -j"$(nproc)" bzImage modules 2>&1 | grep -v '^  ' >&2 || true
+kmake -j"$(nproc)" "${make_args[@]}" bzImage modules 2>&1 | grep -v '^  ' >&2 || true
 [ -f "$tmp/arch/x86/boot/bzImage" ] && [ -f "$tmp/Module.symvers" ] ||
 	mt_die "kernel build failed in $tmp"
 

@@ -4,15 +4,27 @@
 # The userspace build of the core (`make check`, stage userspace): builds
 # tools/ and runs its programs, each under a time cap, one PASS/FAIL line
 # per test:
-#   build               make -C tools all (-O2, ASan+UBSan, TSan)
-#   difftest-seedN      differential test, -O2, four seeds, 10M operations
+#   build               make -C tools all (-O2, ASan+UBSan, TSan, libFuzzer)
+#   difftest-seedN      differential test (point operations, scans both
+#                       ways, cursors paused between writes), -O2, four
+#                       seeds, 10M operations; a failure writes a shrunk
+#                       replay to build/userspace/difftest-seedN.replay
 #   difftest-asan       differential test under ASan+UBSan, 1M operations
-#   stress              thread stress, -O2
+#   difftest-shrink     the checker and shrinker self-test: a planted
+#                       reference bug must be caught and shrunk to a few
+#                       operations that replay from a file
+#   stress              thread stress (writers, readers, scanners), -O2
 #   stress-asan         thread stress under ASan+UBSan
 #   stress-tsan         thread stress under TSan (halt on the first report)
+#   fuzz                libFuzzer with ASan+UBSan for 60 s from the seed
+#                       corpus (tools/fuzz-corpus); crashes fail it and
+#                       land in build/userspace/crash-*
+#   bench-smoke         the benchmark on 2000 keys, every workload, shape
+#                       and structure at 1 and 2 threads: wrong results
+#                       fail it (no timing is checked)
 # Every program's output goes to build/userspace/NAME.log; a failure
 # prints the log's tail on stderr. The whole run stays under a deadline
-# (MT_USERSPACE_BUDGET, 165 s by default) so that a hang still leaves a
+# (MT_USERSPACE_BUDGET, 265 s by default) so that a hang still leaves a
 # FAIL line for every test rather than a killed stage. Exit status 1 on
 # any failure.
 set -uo pipefail
@@ -20,7 +32,7 @@ set -uo pipefail
 
 out=$MT_BUILD/userspace
 bin=$MT_ROOT/tools/build
-deadline=$(($(date +%s) + ${MT_USERSPACE_BUDGET:-165}))
+deadline=$(($(date +%s) + ${MT_USERSPACE_BUDGET:-265}))
 fail=0
 
 cd "$MT_ROOT" || exit 1
@@ -39,7 +51,7 @@ run() {
 	shift 2
 	left=$((deadline - $(date +%s)))
 	if [ "$left" -lt 5 ]; then
-		echo "FAIL userspace:$name: not run, the ${MT_USERSPACE_BUDGET:-165}s budget is spent"
+		echo "FAIL userspace:$name: not run, the ${MT_USERSPACE_BUDGET:-265}s budget is spent"
 		fail=1
 		return 1
 	fi
@@ -69,21 +81,35 @@ run() {
 
 if ! run build 120 make -C tools -j"$(nproc)" all; then
 	for t in difftest-seed1 difftest-seed2 difftest-seed3 difftest-seed4 \
-		difftest-asan stress stress-asan stress-tsan; do
+		difftest-asan difftest-shrink stress stress-asan stress-tsan \
+		fuzz bench-smoke; do
 		echo "FAIL userspace:$t: not run, the build failed"
 	done
 	exit 1
 fi
 
 # Issue 6: >= 10M operations at -O2 over several seeds, >= 1M under ASan.
+# -T: a failure is shrunk for at most 15 s, so its replay lands in the cap.
 for seed in 1 2 3 4; do
-	run difftest-seed$seed 40 "$bin/difftest" -s $seed -n 2500000
+	run difftest-seed$seed 60 "$bin/difftest" -s $seed -n 2500000 \
+		-T 15 -w "$out/difftest-seed$seed.replay"
 done
-run difftest-asan 60 "$bin/difftest-asan" -s 5 -n 1000000
+run difftest-asan 60 "$bin/difftest-asan" -s 5 -n 1000000 \
+	-T 15 -w "$out/difftest-asan.replay"
+run difftest-shrink 30 "$bin/difftest" --self-test
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run stress 30 "$bin/stress" -t 4 -r 2 -d 10
 run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 10
 TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 20
+
+# libFuzzer stops itself after 60 s; the cap only catches a hang. New
+# inputs go to a scratch corpus, never into the committed one. Leaks:
+# see FUZZ_FLAGS in tools/Makefile.
+mkdir -p "$out/fuzz-corpus"
+run fuzz 90 "$bin/fuzz" -max_total_time=60 -timeout=20 -rss_limit_mb=2048 \
+	-max_len=2048 -detect_leaks=0 -print_final_stats=1 \
+	-artifact_prefix="$out/" "$out/fuzz-corpus" tools/fuzz-corpus
+run bench-smoke 30 "$bin/bench" --smoke
 exit $fail

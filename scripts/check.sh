@@ -10,7 +10,7 @@
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (200 s)
 #   harness         the harness catches each kind of failure         (120 s)
 #   userspace       the core built in userspace (tools/): differential
-#                   tests, ASan/UBSan and TSan stress                 (180 s)
+#                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
 # Every stage prints PASS/FAIL lines; the last line is the total,
 # "N passed, N failed". Exit status 1 on any failure.
 #
@@ -150,7 +150,7 @@ for s in $stages; do
 	vm-kasan) stage vm-kasan 280 vm_stage kasan 260 ;;
 	vm-kcsan) stage vm-kcsan 200 vm_stage kcsan 180 ;;
 	harness) stage harness 120 scripts/check-harness.sh ;;
-	userspace) stage userspace 180 scripts/check-userspace.sh ;;
+	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	*) mt_die "unknown stage $s" ;;
 	esac
 done

@@ -10,6 +10,7 @@ packages=(
 	bc bison flex libelf-dev libssl-dev dwarves ccache sparse
 	linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static liburcu-dev
+	clang libclang-rt-14-dev valgrind
 )
 
 missing=()

@@ -7,6 +7,7 @@ extern long shim_warnings;
 extern long shim_live_allocs;
 extern long shim_fail_nth;
 extern long shim_alloc_calls;
+extern long shim_rcu_pending;	/* lib/rcu.c: call_rcu() callbacks not yet run */
 
 /* From the core (masstree/node.c, masstree/preload.c). */
 int mt_node_caches_init(void);

@@ -1,19 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Seeded random differential test of the masstree core against a plain
- * reference: every key comes from a fixed table (sorted, unique), so the
- * reference is an array of entries indexed by key number. Operations:
- * insert, store, cmpxchg (all four NULL/non-NULL combinations), erase,
- * load, with injected allocation failures that must leave the map exactly
- * unchanged. masstree_validate() and a full comparison run between phases.
+ * reference: every key comes from a fixed table, so the reference is an
+ * array of entries indexed by key number plus a bitmap of the present
+ * keys in global key order (for scans). Operations: insert, store,
+ * cmpxchg (all four NULL/non-NULL combinations), erase, load,
+ * masstree_scan() both ways with every flag, the masstree_for_each*()
+ * loops, and one long-lived cursor (seek, seek_rev, seek_range,
+ * seek_prefix, first, last, next, prev) whose steps are interleaved with
+ * writes: it pauses between operations and must resume after the key it
+ * returned last, even when that key is gone. Injected allocation
+ * failures must leave the map exactly unchanged. masstree_validate() and
+ * a full comparison (loads and scans both ways) run between phases.
  *
- *   difftest [-s seed] [-n ops]
+ *   difftest [-s seed] [-n ops] [-w file] [-T secs]
+ *   difftest --replay file
+ *   difftest --self-test
  *
- * -n is the total number of operations over all phases. A failure
- * prints the seed, the phase and the operation number.
+ * -n is the total number of operations over all phases. Operations are
+ * generated from the seed alone (never from the map's state), so a
+ * failure can be replayed: the run prints the seed, the phase and the
+ * operation number, then shrinks the operations since the map was last
+ * empty to a short list that still fails on a fresh map (a prefix search,
+ * then delta debugging: drop ever smaller chunks), prints it and writes
+ * it to the -w file (for --replay). -T bounds the shrinking time.
+ *
+ * --self-test plants a bug in the reference (it forgets an erase while
+ * four or more keys are present) and checks that the checker catches it
+ * and that the shrinker brings the failure down to a handful of
+ * operations that still fail after a round trip through a replay file:
+ * a checker that cannot fail proves nothing.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../include/shim.h"
 #include <linux/masstree.h>
@@ -22,6 +43,7 @@
 struct key {
 	u8 *b;
 	u32 len;
+	bool dead;	/* a copy of an earlier shape's key: never used */
 };
 
 static struct key *keys;
@@ -44,23 +66,49 @@ static u64 rnd(void)
 	return z ^ (z >> 31);
 }
 
-#define FAIL(...) do {							\
-	fprintf(stderr, "difftest FAILED (seed %lu, phase %s, op %lu): ", \
-		seed, phase, opno);					\
+/* The first failure's message; checks return false after setting it. */
+static char fail_msg[512];
+
+static bool failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static bool failf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fail_msg, sizeof(fail_msg), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond))							\
+		return failf(__VA_ARGS__);				\
+} while (0)
+
+/* Setup errors that are not differences: no replay. */
+#define DIE(...) do {							\
+	fprintf(stderr, "difftest FAILED (seed %lu): ", seed);		\
 	fprintf(stderr, __VA_ARGS__);					\
 	fprintf(stderr, "\n");						\
 	exit(1);							\
 } while (0)
 
-static int keycmp(const void *a, const void *b)
+static int bytes_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
 {
-	const struct key *x = a, *y = b;
-	u32 n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->b, y->b, n);
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
 
 	if (c)
 		return c;
-	return (x->len > y->len) - (x->len < y->len);
+	return (alen > blen) - (alen < blen);
+}
+
+static int keycmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	return bytes_cmp(x->b, x->len, y->b, y->len);
 }
 
 static unsigned long cap;
@@ -74,10 +122,11 @@ static void add_key(const u8 *b, u32 len)
 	keys[nkeys].b = malloc(len ? len : 1);
 	memcpy(keys[nkeys].b, b, len);
 	keys[nkeys].len = len;
+	keys[nkeys].dead = false;
 	nkeys++;
 }
 
-/* The key shapes; each shape owns a range of the sorted table. */
+/* The key shapes; each shape owns a range of the table. */
 enum { SH_INT, SH_R16, SH_P24, SH_R32, SH_MIX, SH_BIG, SH_SPECIAL, SH_NR };
 static const char *const shape_name[SH_NR] = {
 	"int8", "rand16", "prefix24", "rand32", "mixed0-300", "big1-4k",
@@ -96,18 +145,15 @@ static void gen_shape(int sh, unsigned long n)
 		u64 r = rnd();
 
 		switch (sh) {
-		case SH_INT:
-			for (j = 0; j < 8; j++)
-				kbuf[j] = (i * 2654435761u) >> (56 - 8 * j);
+		case SH_INT: {
 			/* big-endian i, spread */
-			{
-				u64 v = i * 0x10001ULL;
+			u64 v = i * 0x10001ULL;
 
-				for (j = 0; j < 8; j++)
-					kbuf[j] = v >> (56 - 8 * j);
-			}
+			for (j = 0; j < 8; j++)
+				kbuf[j] = v >> (56 - 8 * j);
 			add_key(kbuf, 8);
 			break;
+		}
 		case SH_R16:
 		case SH_R32:
 			len = sh == SH_R16 ? 16 : 32;
@@ -154,9 +200,12 @@ static void gen_special(void)
 	}
 }
 
-/* A key in two shapes' tables: the later copy is dead (len ~0). */
-#define DEAD_KEY	0xffffffffu
-static unsigned long *order;
+/*
+ * Global key order: order[r] is the key of rank r, rank[k] the rank of
+ * key k. A key in two shapes' tables gets two adjacent ranks; the later
+ * copy is dead and never present.
+ */
+static unsigned long *order, *rank_of;
 
 static int ordcmp(const void *a, const void *b)
 {
@@ -166,17 +215,979 @@ static int ordcmp(const void *a, const void *b)
 	return c ? c : (*x > *y) - (*x < *y);
 }
 
-static void dedupe_shapes(void)
+static void sort_globally(void)
 {
 	unsigned long i;
 
 	order = malloc(nkeys * sizeof(*order));
+	rank_of = malloc(nkeys * sizeof(*rank_of));
 	for (i = 0; i < nkeys; i++)
 		order[i] = i;
 	qsort(order, nkeys, sizeof(*order), ordcmp);
-	for (i = nkeys - 1; i > 0; i--)
+	for (i = 0; i < nkeys; i++)
+		rank_of[order[i]] = i;
+	for (i = 1; i < nkeys; i++)
 		if (!keycmp(&keys[order[i - 1]], &keys[order[i]]))
-			keys[order[i]].len = DEAD_KEY;
+			keys[order[i]].dead = true;
+}
+
+/* Present keys by rank: one bit per rank, one summary bit per word. */
+static u64 *pres, *pres_sum;
+static unsigned long npres_words, nsum_words, ref_count;
+
+static void ref_set(unsigned long k, void *v)
+{
+	unsigned long r = rank_of[k], w = r / 64;
+
+	if (!ref[k] && v)
+		ref_count++;
+	else if (ref[k] && !v)
+		ref_count--;
+	ref[k] = v;
+	if (v)
+		pres[w] |= 1ULL << (r % 64);
+	else
+		pres[w] &= ~(1ULL << (r % 64));
+	if (pres[w])
+		pres_sum[w / 64] |= 1ULL << (w % 64);
+	else
+		pres_sum[w / 64] &= ~(1ULL << (w % 64));
+}
+
+static void ref_clear(void)
+{
+	memset(ref, 0, nkeys * sizeof(*ref));
+	memset(pres, 0, npres_words * sizeof(*pres));
+	memset(pres_sum, 0, nsum_words * sizeof(*pres_sum));
+	ref_count = 0;
+}
+
+/* First present rank >= r, or -1. */
+static long next_present(long r)
+{
+	unsigned long w, s;
+	u64 bits;
+
+	if (r < 0)
+		r = 0;
+	if ((unsigned long)r >= nkeys)
+		return -1;
+	w = r / 64;
+	bits = pres[w] & (~0ULL << (r % 64));
+	if (bits)
+		return w * 64 + __builtin_ctzll(bits);
+	for (s = (w + 1) / 64; s < nsum_words; s++) {
+		u64 sb = pres_sum[s];
+
+		if (s == (w + 1) / 64)
+			sb &= (w + 1) % 64 ? ~0ULL << ((w + 1) % 64) : ~0ULL;
+		if (sb) {
+			w = s * 64 + __builtin_ctzll(sb);
+			return w * 64 + __builtin_ctzll(pres[w]);
+		}
+	}
+	return -1;
+}
+
+/* Last present rank <= r, or -1. */
+static long prev_present(long r)
+{
+	long w, s;
+	u64 bits;
+
+	if (r < 0)
+		return -1;
+	if ((unsigned long)r >= nkeys)
+		r = nkeys - 1;
+	w = r / 64;
+	bits = pres[w] & (r % 64 == 63 ? ~0ULL : (2ULL << (r % 64)) - 1);
+	if (bits)
+		return w * 64 + 63 - __builtin_clzll(bits);
+	for (s = (w - 1) / 64; w > 0 && s >= 0; s--) {
+		u64 sb = pres_sum[s];
+
+		if (s == (w - 1) / 64 && (w - 1) % 64 != 63)
+			sb &= (2ULL << ((w - 1) % 64)) - 1;
+		if (sb) {
+			long ww = s * 64 + 63 - __builtin_clzll(sb);
+
+			return ww * 64 + 63 - __builtin_clzll(pres[ww]);
+		}
+	}
+	return -1;
+}
+
+/* First rank whose key is >= (> if @strict) the bytes. */
+static long rank_bound(const u8 *b, size_t len, bool strict)
+{
+	unsigned long lo = 0, hi = nkeys;
+
+	while (lo < hi) {
+		unsigned long mid = (lo + hi) / 2;
+		const struct key *k = &keys[order[mid]];
+		int c = bytes_cmp(k->b, k->len, b, len);
+
+		if (c < 0 || (strict && c == 0))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool has_prefix(const struct key *k, const u8 *p, size_t len)
+{
+	return k->len >= len && (!len || !memcmp(k->b, p, len));
+}
+
+/* First rank at or after @lo whose key does not start with the prefix. */
+static long prefix_end(long lo, const u8 *p, size_t len)
+{
+	unsigned long l = lo, hi = nkeys;
+
+	while (l < hi) {
+		unsigned long mid = (l + hi) / 2;
+
+		if (has_prefix(&keys[order[mid]], p, len))
+			l = mid + 1;
+		else
+			hi = mid;
+	}
+	return l;
+}
+
+/*
+ * The reference cursor: the same states and bounds as struct
+ * masstree_cursor, over ranks. Its key is order[pos].
+ */
+enum { RC_NONE, RC_VALID, RC_END, RC_ERR };
+enum { RB_NONE, RB_KEY, RB_PREFIX };
+
+struct rcur {
+	int state;
+	long pos;
+	int bound;
+	bool brev, bexcl;
+	const u8 *end;
+	size_t end_len;
+};
+
+static bool rcur_out(const struct rcur *rc, long r, bool rev)
+{
+	const struct key *k = &keys[order[r]];
+	int c;
+
+	if (rc->bound == RB_NONE || rc->brev != rev)
+		return false;
+	if (rc->bound == RB_PREFIX)
+		return !has_prefix(k, rc->end, rc->end_len);
+	c = bytes_cmp(k->b, k->len, rc->end, rc->end_len);
+	if (rev)
+		return rc->bexcl ? c <= 0 : c < 0;
+	return rc->bexcl ? c >= 0 : c > 0;
+}
+
+/* Land on rank @r (or -1: nothing) going @rev; return its key or -1. */
+static long rcur_land(struct rcur *rc, long r, bool rev)
+{
+	if (r < 0 || rcur_out(rc, r, rev)) {
+		rc->state = RC_END;
+		return -1;
+	}
+	rc->state = RC_VALID;
+	rc->pos = r;
+	return order[r];
+}
+
+static long rcur_seek_range(struct rcur *rc, const u8 *start, size_t slen,
+			    const u8 *end, size_t elen, unsigned int flags)
+{
+	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	bool excl = flags & MASSTREE_SCAN_START_EXCL;
+	long r;
+
+	rc->bound = RB_NONE;
+	if (!(flags & MASSTREE_SCAN_NO_END)) {
+		rc->bound = RB_KEY;
+		rc->brev = rev;
+		rc->bexcl = flags & MASSTREE_SCAN_END_EXCL;
+		rc->end = end;
+		rc->end_len = elen;
+	}
+	if (flags & MASSTREE_SCAN_NO_START)
+		r = rev ? prev_present(nkeys - 1) : next_present(0);
+	else if (rev)
+		r = prev_present(rank_bound(start, slen, !excl) - 1);
+	else
+		r = next_present(rank_bound(start, slen, excl));
+	return rcur_land(rc, r, rev);
+}
+
+static long rcur_seek_prefix(struct rcur *rc, const u8 *p, size_t len, bool rev)
+{
+	long lo = rank_bound(p, len, false);
+	long r;
+
+	rc->bound = RB_PREFIX;
+	rc->brev = rev;
+	rc->end = p;
+	rc->end_len = len;
+	r = rev ? prev_present(prefix_end(lo, p, len) - 1) : next_present(lo);
+	return rcur_land(rc, r, rev);
+}
+
+static long rcur_step(struct rcur *rc, bool rev)
+{
+	if (rc->state == RC_NONE) {
+		rc->bound = RB_NONE;
+		return rcur_land(rc, rev ? prev_present(nkeys - 1) :
+				 next_present(0), rev);
+	}
+	if (rc->state != RC_VALID)
+		return -1;
+	return rcur_land(rc, rev ? prev_present(rc->pos - 1) :
+			 next_present(rc->pos + 1), rev);
+}
+
+/*
+ * One operation, generated from the seed alone. Bounds are the first
+ * blen (blen2) bytes of key k (k2): present keys, absent ones, prefixes.
+ */
+enum {
+	OP_INSERT, OP_STORE, OP_CMPXCHG, OP_ERASE, OP_LOAD, OP_SCAN,
+	OP_FOREACH, OP_SEEK, OP_STEP, OP_CUR_RESET, OP_NR,
+};
+
+static const char *const op_name[OP_NR] = {
+	"insert", "store", "cmpxchg", "erase", "load", "scan", "foreach",
+	"seek", "step", "cursor-reset",
+};
+
+/* cmpxchg: what the expected old entry is. */
+enum { CX_NULL, CX_CURRENT, CX_OTHER, CX_CURRENT_TO_NULL };
+/* seek: which call. */
+enum { SK_SEEK, SK_SEEK_REV, SK_RANGE, SK_PREFIX, SK_FIRST, SK_LAST, SK_NR };
+/* foreach: which macro. */
+enum { FE_ALL, FE_ALL_REV, FE_RANGE, FE_RANGE_REV, FE_PREFIX, FE_NR };
+
+struct op {
+	u8 kind;
+	u8 nth;		/* fail the nth allocation from now (0: none) */
+	u8 preload;	/* masstree_preload() first, then GFP_NOWAIT */
+	u8 arg;		/* CX_*, SK_*, FE_*; step: 1 for prev */
+	u32 flags;	/* MASSTREE_SCAN_* */
+	u32 k, blen;
+	u32 k2, blen2;
+	u32 limit;	/* scan, foreach: keys before stopping */
+	u64 v;		/* entry to write (0: NULL) */
+	u64 o;		/* cmpxchg CX_OTHER: the wrong old entry */
+};
+
+static struct masstree_cursor cur;
+/* Keys scans, loops and cursor steps returned: proof they saw something. */
+static unsigned long n_scanned;
+static struct rcur rcur;
+static bool plant;	/* --self-test: the reference forgets an erase */
+
+static void *mkval(void)
+{
+	return (void *)(uintptr_t)((rnd() % 1000000 + 1) << 3);
+}
+
+static unsigned long pick_key(unsigned long lo, unsigned long hi)
+{
+	unsigned long k;
+
+	do
+		k = lo + rnd() % (hi - lo);
+	while (keys[k].dead);
+	return k;
+}
+
+static u32 pick_blen(unsigned long k)
+{
+	u32 len = keys[k].len;
+
+	return rnd() % 2 ? len : rnd() % (len + 1);
+}
+
+static void gen_op(struct op *op, unsigned long lo, unsigned long hi)
+{
+	unsigned int p = rnd() % 1000;
+
+	memset(op, 0, sizeof(*op));
+	op->k = pick_key(lo, hi);
+	op->blen = pick_blen(op->k);
+	op->k2 = pick_key(lo, hi);
+	op->blen2 = pick_blen(op->k2);
+	op->v = (uintptr_t)mkval();
+	op->o = (uintptr_t)mkval();
+	op->arg = rnd() % 4;
+	op->flags = rnd() % 32;
+	op->limit = rnd() % 256 ? 1 + rnd() % 64 : ~0u;
+	if (rnd() % 64 == 0)
+		op->nth = 1 + rnd() % 3;
+	else if (rnd() % 16 == 0)
+		op->preload = 1;
+
+	if (p < 220) {
+		op->kind = OP_INSERT;
+	} else if (p < 400) {
+		op->kind = OP_STORE;
+		if (rnd() % 8 == 0)
+			op->v = 0;
+	} else if (p < 580) {
+		op->kind = OP_CMPXCHG;
+	} else if (p < 760) {
+		op->kind = OP_ERASE;
+	} else if (p < 880) {
+		op->kind = OP_LOAD;
+	} else if (p < 910) {
+		op->kind = OP_SCAN;
+	} else if (p < 930) {
+		op->kind = OP_FOREACH;
+		op->arg = rnd() % FE_NR;
+		/* The reverse range loop goes from k down to k2. */
+		op->flags = op->arg == FE_RANGE_REV ? MASSTREE_SCAN_REVERSE : 0;
+	} else if (p < 950) {
+		op->kind = OP_SEEK;
+		op->arg = rnd() % SK_NR;
+	} else if (p < 998) {
+		op->kind = OP_STEP;
+		op->arg = rnd() % 2;
+	} else {
+		op->kind = OP_CUR_RESET;
+	}
+	if (op->kind > OP_ERASE)
+		op->preload = 0;	/* readers do not allocate nodes */
+	/* Ranges mostly the right way round, sometimes empty. */
+	bool ascending = rank_of[op->k] <= rank_of[op->k2];
+
+	if (rnd() % 8 && ascending == !!(op->flags & MASSTREE_SCAN_REVERSE)) {
+		u32 t = op->k;
+
+		op->k = op->k2;
+		op->k2 = t;
+		t = op->blen;
+		op->blen = op->blen2;
+		op->blen2 = t;
+	}
+}
+
+static bool same_stats(const struct masstree_stats *a,
+		       const struct masstree_stats *b)
+{
+	return a->keys == b->keys && a->leaves == b->leaves &&
+	       a->internodes == b->internodes && a->layers == b->layers &&
+	       a->bytes == b->bytes && a->height == b->height;
+}
+
+static bool key_is(unsigned long k, const void *b, size_t len)
+{
+	return !bytes_cmp(keys[k].b, keys[k].len, b, len);
+}
+
+/* A result the cursor gave against the reference cursor's. */
+static bool check_cursor(const char *what, void *got, long rk)
+{
+	if (rk < 0) {
+		/* A cursor that failed stays failed, with its error. */
+		CHECK(!got && cur.err == (rcur.state == RC_ERR ? -ENOMEM : 0),
+		      "%s: got %p (err %d), expected the end", what, got, cur.err);
+		return true;
+	}
+	CHECK(got, "%s: got the end (err %d), expected key %ld (len %u)",
+	      what, cur.err, rk, keys[rk].len);
+	CHECK(key_is(rk, masstree_cursor_key(&cur), masstree_cursor_len(&cur)),
+	      "%s: got a key of len %zu, expected key %ld (len %u)", what,
+	      masstree_cursor_len(&cur), rk, keys[rk].len);
+	CHECK(got == ref[rk] && cur.entry == got,
+	      "%s: key %ld: entry %p, expected %p", what, rk, got, ref[rk]);
+	return true;
+}
+
+struct scan_ctx {
+	struct rcur rc;
+	bool rev;
+	u32 limit, seen;
+	bool bad;
+};
+
+static int scan_fn(const void *key, size_t len, void *entry, void *arg)
+{
+	struct scan_ctx *sc = arg;
+	long rk = sc->seen ? rcur_step(&sc->rc, sc->rev) : sc->rc.state ==
+		  RC_VALID ? (long)order[sc->rc.pos] : -1;
+
+	if (sc->bad)
+		return -1;
+	if (rk < 0) {
+		failf("scan: key %u (len %zu) past the reference's end",
+		      sc->seen, len);
+		sc->bad = true;
+		return -1;
+	}
+	if (!key_is(rk, key, len) || entry != ref[rk]) {
+		failf("scan: key %u: len %zu entry %p, expected key %ld (len %u) entry %p",
+		      sc->seen, len, entry, rk, keys[rk].len, ref[rk]);
+		sc->bad = true;
+		return -1;
+	}
+	return ++sc->seen == sc->limit ? 42 : 0;
+}
+
+static bool do_scan(const struct op *op)
+{
+	const struct key *a = &keys[op->k], *b = &keys[op->k2];
+	struct scan_ctx sc = { .rev = op->flags & MASSTREE_SCAN_REVERSE,
+			       .limit = op->limit };
+	int ret;
+
+	rcur_seek_range(&sc.rc, a->b, op->blen, b->b, op->blen2, op->flags);
+	ret = masstree_scan(&map, a->b, op->blen, b->b, op->blen2, op->flags,
+			    scan_fn, &sc);
+	if (sc.bad)
+		return false;
+	n_scanned += sc.seen;
+	if (ret == -ENOMEM && op->nth)
+		return true;
+	if (ret == 42)
+		return true;
+	CHECK(ret == 0, "scan: returned %d after %u keys", ret, sc.seen);
+	/* The scan ended: so must the reference. */
+	CHECK((sc.seen ? rcur_step(&sc.rc, sc.rev) : sc.rc.state == RC_VALID ?
+	       (long)order[sc.rc.pos] : -1) < 0,
+	      "scan: ended after %u keys, the reference goes on", sc.seen);
+	return true;
+}
+
+/* The masstree_for_each*() loops with a cursor of their own. */
+static bool do_foreach(const struct op *op)
+{
+	const struct key *a = &keys[op->k], *b = &keys[op->k2];
+	struct masstree_cursor c;
+	struct rcur rc = { .state = RC_NONE };
+	bool rev = op->arg == FE_ALL_REV || op->arg == FE_RANGE_REV;
+	u32 seen = 0;
+	void *e;
+	long rk;
+
+	masstree_cursor_init(&c, &map, GFP_KERNEL);
+#define FE_BODY								\
+	{								\
+		rk = seen ? rcur_step(&rc, rev) : rk;			\
+		if (rk < 0 || !key_is(rk, masstree_cursor_key(&c),	\
+				      masstree_cursor_len(&c)) ||	\
+		    e != ref[rk]) {					\
+			failf("foreach %d: key %u: len %zu entry %p, expected key %ld",\
+			      op->arg, seen, masstree_cursor_len(&c), e, rk); \
+			masstree_cursor_fini(&c);			\
+			return false;					\
+		}							\
+		if (++seen == op->limit)				\
+			break;						\
+	}
+	switch (op->arg) {
+	case FE_ALL:
+		rk = rcur_seek_range(&rc, NULL, 0, NULL, 0,
+				     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
+		masstree_for_each(&map, &c, e)
+			FE_BODY
+		break;
+	case FE_ALL_REV:
+		rk = rcur_seek_range(&rc, NULL, 0, NULL, 0, MASSTREE_SCAN_NO_START |
+				     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		masstree_for_each_rev(&map, &c, e)
+			FE_BODY
+		break;
+	case FE_RANGE:
+		rk = rcur_seek_range(&rc, a->b, op->blen, b->b, op->blen2, 0);
+		masstree_for_each_range(&map, &c, e, a->b, op->blen, b->b, op->blen2)
+			FE_BODY
+		break;
+	case FE_RANGE_REV:
+		/* From the end (a) down to the start (b). */
+		rk = rcur_seek_range(&rc, a->b, op->blen, b->b, op->blen2,
+				     MASSTREE_SCAN_REVERSE);
+		masstree_for_each_range_rev(&map, &c, e, b->b, op->blen2, a->b, op->blen)
+			FE_BODY
+		break;
+	default:
+		rk = rcur_seek_prefix(&rc, a->b, op->blen, false);
+		masstree_for_each_prefix(&map, &c, e, a->b, op->blen)
+			FE_BODY
+		break;
+	}
+#undef FE_BODY
+	n_scanned += seen;
+	if (c.err == -ENOMEM && op->nth) {
+		masstree_cursor_fini(&c);
+		return true;
+	}
+	masstree_cursor_fini(&c);
+	CHECK(!c.err, "foreach %d: err %d", op->arg, c.err);
+	if (seen < op->limit) {
+		rk = seen ? rcur_step(&rc, rev) : rk;
+		CHECK(rk < 0, "foreach %d: ended after %u keys, expected key %ld",
+		      op->arg, seen, rk);
+	}
+	return true;
+}
+
+static bool do_seek(const struct op *op)
+{
+	const struct key *a = &keys[op->k], *b = &keys[op->k2];
+	bool rev = op->flags & MASSTREE_SCAN_REVERSE;
+	void *got;
+	long rk;
+
+	switch (op->arg) {
+	case SK_SEEK:
+		got = masstree_seek(&cur, a->b, op->blen);
+		rk = rcur_seek_range(&rcur, a->b, op->blen, NULL, 0,
+				     MASSTREE_SCAN_NO_END);
+		break;
+	case SK_SEEK_REV:
+		got = masstree_seek_rev(&cur, a->b, op->blen);
+		rk = rcur_seek_range(&rcur, a->b, op->blen, NULL, 0,
+				     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		break;
+	case SK_RANGE:
+		got = masstree_seek_range(&cur, a->b, op->blen, b->b, op->blen2,
+					  op->flags);
+		rk = rcur_seek_range(&rcur, a->b, op->blen, b->b, op->blen2,
+				     op->flags);
+		break;
+	case SK_PREFIX:
+		got = masstree_seek_prefix(&cur, a->b, op->blen,
+					   rev ? MASSTREE_SCAN_REVERSE : 0);
+		rk = rcur_seek_prefix(&rcur, a->b, op->blen, rev);
+		break;
+	case SK_FIRST:
+		got = masstree_first(&cur);
+		rk = rcur_seek_range(&rcur, NULL, 0, NULL, 0,
+				     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
+		break;
+	default:
+		got = masstree_last(&cur);
+		rk = rcur_seek_range(&rcur, NULL, 0, NULL, 0, MASSTREE_SCAN_NO_START |
+				     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		break;
+	}
+	if (!got && cur.err == -ENOMEM && op->nth) {
+		rcur.state = RC_ERR;
+		return true;
+	}
+	return check_cursor("seek", got, rk);
+}
+
+static bool do_step(const struct op *op)
+{
+	void *got;
+	long rk;
+
+	/* The cursor holds nothing between calls; the writes went on. */
+	masstree_cursor_resume(&cur);
+	got = op->arg ? masstree_prev(&cur) : masstree_next(&cur);
+	masstree_cursor_pause(&cur);
+	if (!got && cur.err == -ENOMEM && op->nth) {
+		rcur.state = RC_ERR;
+		return true;
+	}
+	rk = rcur_step(&rcur, op->arg);
+	n_scanned += !!got;
+	return check_cursor(op->arg ? "prev" : "next", got, rk);
+}
+
+static unsigned long n_enomem;
+
+/* Apply one operation to the map and the reference; false on a difference. */
+static bool apply(const struct op *op)
+{
+	unsigned long k = op->k;
+	const struct key *key = &keys[k];
+	struct masstree_stats before, after;
+	void *v = (void *)(uintptr_t)op->v, *old = ref[k], *ret, *o;
+	gfp_t gfp = GFP_KERNEL;
+	bool ok = true;
+	int err;
+
+	if (op->nth) {
+		masstree_get_stats(&map, &before);
+		shim_fail_nth = op->nth;
+	} else if (op->preload) {
+		if (masstree_preload(GFP_KERNEL))
+			DIE("preload failed");
+		gfp = GFP_NOWAIT;
+	}
+
+	switch (op->kind) {
+	case OP_INSERT:
+		err = masstree_insert(&map, key->b, key->len, v, gfp);
+		if (err == -ENOMEM && op->nth)
+			goto enomem;
+		if (err != (old ? -EEXIST : 0))
+			ok = failf("insert key %lu: %d", k, err);
+		else if (!old)
+			ref_set(k, v);
+		break;
+	case OP_STORE:
+		ret = masstree_store(&map, key->b, key->len, v, gfp);
+		if (masstree_err(ret) == -ENOMEM && op->nth)
+			goto enomem;
+		if (ret != old)
+			ok = failf("store key %lu (len %u): %p, expected %p", k,
+				   key->len, ret, old);
+		else
+			ref_set(k, v);
+		break;
+	case OP_CMPXCHG:
+		o = op->arg == CX_NULL ? NULL : op->arg == CX_OTHER ?
+		    (void *)(uintptr_t)op->o : old;
+		if (op->arg == CX_CURRENT_TO_NULL)
+			v = NULL;
+		ret = masstree_cmpxchg(&map, key->b, key->len, o, v, gfp);
+		if (masstree_err(ret) == -ENOMEM && op->nth)
+			goto enomem;
+		if (ret != old)
+			ok = failf("cmpxchg key %lu: %p, expected %p", k, ret, old);
+		else if (old == o)
+			ref_set(k, v);
+		break;
+	case OP_ERASE:
+		ret = masstree_erase(&map, key->b, key->len);
+		if (ret != old)
+			ok = failf("erase key %lu: %p, expected %p", k, ret, old);
+		else if (!(plant && ref_count >= 4))
+			ref_set(k, NULL);
+		break;
+	case OP_LOAD:
+		ret = masstree_load(&map, key->b, key->len);
+		if (ret != old)
+			ok = failf("load key %lu: %p, expected %p", k, ret, old);
+		break;
+	case OP_SCAN:
+		ok = do_scan(op);
+		break;
+	case OP_FOREACH:
+		ok = do_foreach(op);
+		break;
+	case OP_SEEK:
+		ok = do_seek(op);
+		break;
+	case OP_STEP:
+		ok = do_step(op);
+		break;
+	default:
+		masstree_cursor_fini(&cur);
+		masstree_cursor_init(&cur, &map, GFP_KERNEL);
+		rcur.state = RC_NONE;
+		break;
+	}
+	goto out;
+enomem:
+	n_enomem++;
+	shim_fail_nth = 0;
+	masstree_get_stats(&map, &after);
+	ret = masstree_load(&map, key->b, key->len);
+	if (!same_stats(&before, &after))
+		ok = failf("-ENOMEM changed the map's stats");
+	else if (ret != old)
+		ok = failf("-ENOMEM changed key %lu: %p, expected %p", k, ret, old);
+	else if (n_enomem % 256 == 0 && masstree_validate(&map))
+		ok = failf("validate after -ENOMEM");
+out:
+	if (!op->nth && op->preload)
+		masstree_preload_end();
+	shim_fail_nth = 0;
+	return ok;
+}
+
+/* The whole map, by scans both ways (fast when the map is small). */
+static bool compare_scans(void)
+{
+	struct masstree_stats st;
+	struct scan_ctx sc = { .limit = ~0u };
+	int dir, ret;
+
+	CHECK(!masstree_validate(&map), "masstree_validate failed");
+	masstree_get_stats(&map, &st);
+	CHECK(st.keys == ref_count, "stats keys %lu, expected %lu", st.keys,
+	      ref_count);
+	for (dir = 0; dir < 2; dir++) {
+		unsigned int f = MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
+				 (dir ? MASSTREE_SCAN_REVERSE : 0);
+
+		sc.rev = dir;
+		sc.seen = 0;
+		rcur_seek_range(&sc.rc, NULL, 0, NULL, 0, f);
+		ret = masstree_scan(&map, NULL, 0, NULL, 0, f, scan_fn, &sc);
+		if (sc.bad)
+			return false;
+		CHECK(!ret && sc.seen == ref_count,
+		      "full scan %s: %d after %u keys, expected %lu",
+		      dir ? "reverse" : "forward", ret, sc.seen, ref_count);
+	}
+	return true;
+}
+
+/* Scans plus a load of every key of the table. */
+static bool full_compare(void)
+{
+	unsigned long i;
+	void *got;
+
+	for (i = 0; i < nkeys; i++) {
+		if (keys[i].dead)
+			continue;
+		got = masstree_load(&map, keys[i].b, keys[i].len);
+		CHECK(got == ref[i], "key %lu (len %u): load %p, expected %p", i,
+		      keys[i].len, got, ref[i]);
+	}
+	return compare_scans();
+}
+
+static bool erase_all(void)
+{
+	struct masstree_stats st;
+	unsigned long i;
+
+	for (i = 0; i < nkeys; i++) {
+		void *ret;
+
+		if (keys[i].dead)
+			continue;
+		ret = masstree_erase(&map, keys[i].b, keys[i].len);
+		CHECK(ret == ref[i], "erasing everything, key %lu: %p, expected %p",
+		      i, ret, ref[i]);
+	}
+	ref_clear();
+	CHECK(!masstree_validate(&map), "validate after erasing everything");
+	masstree_get_stats(&map, &st);
+	CHECK(!(st.keys || st.leaves || st.internodes || st.layers || st.bytes ||
+		st.height || rcu_access_pointer(map.root)),
+	      "empty map not empty: %lu keys %lu leaves %lu internodes %lu layers",
+	      st.keys, st.leaves, st.internodes, st.layers);
+	return true;
+}
+
+static void check_lengths(void)
+{
+	u8 *big = calloc(1, MASSTREE_MAX_KEY_LEN + 1);
+	void *ret;
+
+	phase = "length-limits";
+	if (masstree_insert(&map, big, MASSTREE_MAX_KEY_LEN + 1, (void *)8,
+			    GFP_KERNEL) != -EINVAL)
+		DIE("65536-byte key accepted by insert");
+	ret = masstree_store(&map, big, MASSTREE_MAX_KEY_LEN + 1, (void *)8,
+			     GFP_KERNEL);
+	if (masstree_err(ret) != -EINVAL)
+		DIE("65536-byte key accepted by store");
+	if (masstree_load(&map, big, MASSTREE_MAX_KEY_LEN + 1))
+		DIE("65536-byte key found");
+	if (masstree_insert(&map, big, 3, (void *)2, GFP_KERNEL) != -EINVAL)
+		DIE("reserved entry accepted");
+	if (masstree_insert(&map, big, 3, NULL, GFP_KERNEL) != -EINVAL)
+		DIE("NULL entry accepted by insert");
+	if (masstree_seek(&cur, big, MASSTREE_MAX_KEY_LEN + 1) || cur.err != -EINVAL)
+		DIE("65536-byte key accepted by seek");
+	if (masstree_scan(&map, big, MASSTREE_MAX_KEY_LEN + 1, NULL, 0,
+			  MASSTREE_SCAN_NO_END, scan_fn, NULL) != -EINVAL)
+		DIE("65536-byte key accepted by scan");
+	masstree_cursor_fini(&cur);
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	free(big);
+}
+
+/* The operations since the map was last empty, for the shrinker. */
+static struct op *oplog;
+static unsigned long oplog_len, oplog_cap;
+
+static void log_op(const struct op *op)
+{
+	if (oplog_len == oplog_cap) {
+		oplog_cap = oplog_cap ? 2 * oplog_cap : 65536;
+		oplog = realloc(oplog, oplog_cap * sizeof(*oplog));
+		if (!oplog)
+			DIE("out of memory for the operation log");
+	}
+	oplog[oplog_len++] = *op;
+}
+
+/* A fresh map and reference. */
+static void reset_all(void)
+{
+	masstree_cursor_fini(&cur);
+	masstree_destroy(&map);
+	masstree_init(&map, 0);
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	rcur.state = RC_NONE;
+	ref_clear();
+}
+
+static unsigned long replays;
+
+/* Run @ops on a fresh map: true if they fail (a difference anywhere). */
+static bool replay_fails(const struct op *ops, unsigned long n)
+{
+	unsigned long i;
+	bool ok = true;
+
+	replays++;
+	reset_all();
+	for (i = 0; i < n && ok; i++)
+		ok = apply(&ops[i]);
+	if (ok)
+		ok = compare_scans();
+	/* Loads too: a key a load misses may still show in a scan. */
+	for (i = 0; i < n && ok; i++) {
+		const struct key *key = &keys[ops[i].k];
+		void *got = masstree_load(&map, key->b, key->len);
+
+		if (got != ref[ops[i].k])
+			ok = failf("key %u: load %p, expected %p", ops[i].k, got,
+				   ref[ops[i].k]);
+	}
+	return !ok;
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/*
+ * Shrink a failing list in place: the shortest failing prefix (binary
+ * search; failures are nearly always monotonic in the prefix), then
+ * delta debugging: drop chunks of halving size while the rest still
+ * fails. Gives up improving after @secs seconds. Returns the new length.
+ */
+static unsigned long shrink(struct op *ops, unsigned long n, double secs)
+{
+	double t_end = now() + secs;
+	unsigned long lo = 1, hi = n, chunk, i;
+
+	if (!replay_fails(ops, n))
+		return 0;
+	while (lo < hi && now() < t_end) {
+		unsigned long mid = (lo + hi) / 2;
+
+		if (replay_fails(ops, mid))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	n = hi;
+	for (chunk = n / 2 ? n / 2 : 1; chunk >= 1 && now() < t_end; chunk /= 2) {
+		struct op *save = malloc(chunk * sizeof(*save));
+
+		for (i = 0; i + chunk <= n && now() < t_end;) {
+			memcpy(save, ops + i, chunk * sizeof(*save));
+			memmove(ops + i, ops + i + chunk,
+				(n - i - chunk) * sizeof(*ops));
+			if (replay_fails(ops, n - chunk)) {
+				n -= chunk;
+				continue;
+			}
+			memmove(ops + i + chunk, ops + i,
+				(n - i - chunk) * sizeof(*ops));
+			memcpy(ops + i, save, chunk * sizeof(*save));
+			i += chunk;
+		}
+		free(save);
+		if (chunk == 1)
+			break;
+	}
+	return n;
+}
+
+/* One line per operation: what --replay reads back. */
+static void print_op(FILE *f, const struct op *op)
+{
+	fprintf(f, "%s k=%u blen=%u k2=%u blen2=%u arg=%u flags=%#x limit=%u",
+		op_name[op->kind], op->k, op->blen, op->k2, op->blen2, op->arg,
+		op->flags, op->limit);
+	fprintf(f, " v=%#llx o=%#llx nth=%u preload=%u",
+		(unsigned long long)op->v, (unsigned long long)op->o, op->nth,
+		op->preload);
+	fprintf(f, "\t# key len %u:", keys[op->k].len);
+	for (u32 i = 0; i < keys[op->k].len && i < 12; i++)
+		fprintf(f, " %02x", keys[op->k].b[i]);
+	fprintf(f, keys[op->k].len > 12 ? " ...\n" : "\n");
+}
+
+static void write_replay(FILE *f, const struct op *ops, unsigned long n)
+{
+	unsigned long i;
+
+	fprintf(f, "# difftest --replay FILE: keys come from the seed\nseed %lu\n",
+		seed);
+	for (i = 0; i < n; i++)
+		print_op(f, &ops[i]);
+}
+
+/* Read a replay file; the seed line rebuilds the key table first. */
+static struct op *read_replay(const char *path, unsigned long *n,
+			      void (*build)(void))
+{
+	FILE *f = fopen(path, "r");
+	struct op *ops = NULL;
+	unsigned long cap_ops = 0;
+	char line[1024];
+
+	if (!f)
+		DIE("cannot open %s", path);
+	*n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *tok, *save = NULL;
+		struct op op = { 0 };
+		int kind;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "seed %lu", &seed) == 1) {
+			build();
+			continue;
+		}
+		if (!keys)
+			DIE("%s: no seed line before the operations", path);
+		tok = strtok_r(line, " \t\n", &save);
+		for (kind = 0; kind < OP_NR; kind++)
+			if (!strcmp(tok, op_name[kind]))
+				break;
+		if (kind == OP_NR)
+			DIE("%s: unknown operation %s", path, tok);
+		op.kind = kind;
+		while ((tok = strtok_r(NULL, " \t\n", &save)) && tok[0] != '#') {
+			char *eq = strchr(tok, '=');
+			unsigned long long x;
+
+			if (!eq)
+				DIE("%s: bad field %s", path, tok);
+			*eq = 0;
+			x = strtoull(eq + 1, NULL, 0);
+#define FIELD(name) if (!strcmp(tok, #name)) op.name = x; else
+			FIELD(k) FIELD(blen) FIELD(k2) FIELD(blen2) FIELD(arg)
+			FIELD(flags) FIELD(limit) FIELD(v) FIELD(o) FIELD(nth)
+			FIELD(preload)
+				DIE("%s: unknown field %s", path, tok);
+#undef FIELD
+		}
+		if (op.k >= nkeys || op.k2 >= nkeys || op.blen > keys[op.k].len ||
+		    op.blen2 > keys[op.k2].len)
+			DIE("%s: key out of range", path);
+		if (*n == cap_ops) {
+			cap_ops = cap_ops ? 2 * cap_ops : 256;
+			ops = realloc(ops, cap_ops * sizeof(*ops));
+		}
+		ops[(*n)++] = op;
+	}
+	fclose(f);
+	return ops;
 }
 
 static void build_keys(void)
@@ -184,6 +1195,8 @@ static void build_keys(void)
 	unsigned long start, i, out;
 	int sh;
 
+	rng_state = seed;
+	nkeys = 0;
 	kbuf = malloc(MASSTREE_MAX_KEY_LEN + 2);
 	for (sh = 0; sh < SH_NR; sh++) {
 		start = nkeys;
@@ -206,184 +1219,12 @@ static void build_keys(void)
 		shape_lo[sh] = start;
 		shape_hi[sh] = nkeys;
 	}
+	sort_globally();
 	ref = calloc(nkeys, sizeof(*ref));
-	dedupe_shapes();
-}
-
-static void *mkval(void)
-{
-	return (void *)(uintptr_t)((rnd() % 1000000 + 1) << 3);
-}
-
-static void full_compare(unsigned long lo, unsigned long hi)
-{
-	struct masstree_stats st;
-	unsigned long i, present = 0;
-	void *got;
-
-	if (masstree_validate(&map))
-		FAIL("masstree_validate failed");
-	for (i = 0; i < nkeys; i++) {
-		if (keys[i].len == DEAD_KEY)
-			continue;
-		got = masstree_load(&map, keys[i].b, keys[i].len);
-		if (got != ref[i])
-			FAIL("key %lu (len %u): load %p, expected %p", i,
-			     keys[i].len, got, ref[i]);
-		present += !!ref[i];
-	}
-	masstree_get_stats(&map, &st);
-	if (st.keys != present)
-		FAIL("stats keys %lu, expected %lu", st.keys, present);
-	(void)lo;
-	(void)hi;
-}
-
-static bool same_stats(const struct masstree_stats *a,
-		       const struct masstree_stats *b)
-{
-	return a->keys == b->keys && a->leaves == b->leaves &&
-	       a->internodes == b->internodes && a->layers == b->layers &&
-	       a->bytes == b->bytes && a->height == b->height;
-}
-
-static unsigned long n_enomem, n_ops_done;
-
-static void one_op(unsigned long lo, unsigned long hi)
-{
-	unsigned long k = lo + rnd() % (hi - lo);
-	const struct key *key;
-	struct masstree_stats before, after;
-	unsigned int op = rnd() % 100;
-	bool inject = rnd() % 64 == 0;
-	bool preload = rnd() % 16 == 0;
-	void *v = mkval(), *old, *ret, *expect_old;
-	gfp_t gfp = GFP_KERNEL;
-	int err;
-
-	while (keys[k].len == DEAD_KEY)
-		k = lo + rnd() % (hi - lo);
-	key = &keys[k];
-	old = ref[k];
-	if (getenv("TRACE") && strtoul(getenv("TRACE"), NULL, 0) == k)
-		fprintf(stderr, "op %lu: key %lu op %u inject %d preload %d old %p v %p\n",
-			opno, k, op, inject, preload, old, v);
-	if (inject) {
-		masstree_get_stats(&map, &before);
-		shim_fail_nth = 1 + rnd() % 3;
-	} else if (preload) {
-		if (masstree_preload(GFP_KERNEL))
-			FAIL("preload failed");
-		gfp = GFP_NOWAIT;
-	}
-
-	if (op < 25) {			/* insert */
-		err = masstree_insert(&map, key->b, key->len, v, gfp);
-		if (err == -ENOMEM && inject)
-			goto enomem;
-		if (err != (old ? -EEXIST : 0))
-			FAIL("insert key %lu: %d", k, err);
-		if (!old)
-			ref[k] = v;
-	} else if (op < 45) {		/* store */
-		if (rnd() % 8 == 0)
-			v = NULL;
-		ret = masstree_store(&map, key->b, key->len, v, gfp);
-		if (masstree_err(ret) == -ENOMEM && inject)
-			goto enomem;
-		if (ret != old)
-			FAIL("store key %lu (len %u): %p, expected %p", k, key->len, ret, old);
-		ref[k] = v;
-	} else if (op < 65) {		/* cmpxchg */
-		unsigned int kind = rnd() % 4;
-		void *o;
-
-		o = kind == 0 ? NULL : kind == 1 ? old : kind == 2 ? mkval() : old;
-		if (kind == 3)
-			v = NULL;
-		ret = masstree_cmpxchg(&map, key->b, key->len, o, v, gfp);
-		if (masstree_err(ret) == -ENOMEM && inject)
-			goto enomem;
-		expect_old = old;
-		if (ret != expect_old)
-			FAIL("cmpxchg key %lu: %p, expected %p", k, ret, old);
-		if (old == o)
-			ref[k] = v;
-	} else if (op < 85) {		/* erase */
-		ret = masstree_erase(&map, key->b, key->len);
-		if (ret != old)
-			FAIL("erase key %lu: %p, expected %p", k, ret, old);
-		ref[k] = NULL;
-	} else {			/* load */
-		ret = masstree_load(&map, key->b, key->len);
-		if (ret != old)
-			FAIL("load key %lu: %p, expected %p", k, ret, old);
-	}
-	goto out;
-enomem:
-	n_enomem++;
-	shim_fail_nth = 0;
-	masstree_get_stats(&map, &after);
-	if (!same_stats(&before, &after))
-		FAIL("-ENOMEM changed the map's stats");
-	ret = masstree_load(&map, key->b, key->len);
-	if (ret != old)
-		FAIL("-ENOMEM changed key %lu: %p, expected %p", k, ret, old);
-	if (n_enomem % 256 == 0 && masstree_validate(&map))
-		FAIL("validate after -ENOMEM");
-out:
-	if (!inject && preload)
-		masstree_preload_end();
-	shim_fail_nth = 0;
-	n_ops_done++;
-}
-
-static void erase_all(void)
-{
-	struct masstree_stats st;
-	unsigned long i;
-
-	for (i = 0; i < nkeys; i++) {
-		void *ret;
-
-		if (keys[i].len == DEAD_KEY)
-			continue;
-		ret = masstree_erase(&map, keys[i].b, keys[i].len);
-
-		if (ret != ref[i])
-			FAIL("erasing everything, key %lu: %p, expected %p", i, ret,
-			     ref[i]);
-		ref[i] = NULL;
-	}
-	if (masstree_validate(&map))
-		FAIL("validate after erasing everything");
-	masstree_get_stats(&map, &st);
-	if (st.keys || st.leaves || st.internodes || st.layers || st.bytes ||
-	    st.height || rcu_access_pointer(map.root))
-		FAIL("empty map not empty: %lu keys %lu leaves %lu internodes %lu layers",
-		     st.keys, st.leaves, st.internodes, st.layers);
-}
-
-static void check_lengths(void)
-{
-	u8 *big = calloc(1, MASSTREE_MAX_KEY_LEN + 1);
-	void *ret;
-
-	phase = "length-limits";
-	if (masstree_insert(&map, big, MASSTREE_MAX_KEY_LEN + 1, (void *)8,
-			    GFP_KERNEL) != -EINVAL)
-		FAIL("65536-byte key accepted by insert");
-	ret = masstree_store(&map, big, MASSTREE_MAX_KEY_LEN + 1, (void *)8,
-			     GFP_KERNEL);
-	if (masstree_err(ret) != -EINVAL)
-		FAIL("65536-byte key accepted by store");
-	if (masstree_load(&map, big, MASSTREE_MAX_KEY_LEN + 1))
-		FAIL("65536-byte key found");
-	if (masstree_insert(&map, big, 3, (void *)2, GFP_KERNEL) != -EINVAL)
-		FAIL("reserved entry accepted");
-	if (masstree_insert(&map, big, 3, NULL, GFP_KERNEL) != -EINVAL)
-		FAIL("NULL entry accepted by insert");
-	free(big);
+	npres_words = (nkeys + 63) / 64;
+	nsum_words = (npres_words + 63) / 64;
+	pres = calloc(npres_words, sizeof(*pres));
+	pres_sum = calloc(nsum_words, sizeof(*pres_sum));
 }
 
 /*
@@ -396,36 +1237,177 @@ static unsigned long phase_weight(int sh)
 	return sh == SH_BIG || sh == SH_SPECIAL ? 1 : 16;
 }
 
+static const char *replay_out;
+static double shrink_secs = 60;
+
+/* A difference: report it, shrink the log, print the replay; exit 1. */
+static void __attribute__((noreturn)) report_failure(void)
+{
+	unsigned long n = oplog_len, m;
+	char first[sizeof(fail_msg)];
+
+	fprintf(stderr, "difftest FAILED (seed %lu, phase %s, op %lu): %s\n",
+		seed, phase, opno, fail_msg);
+	memcpy(first, fail_msg, sizeof(first));
+	fprintf(stderr, "difftest: shrinking the %lu operations since the map was empty...\n",
+		n);
+	m = shrink(oplog, n, shrink_secs);
+	if (!m) {
+		fprintf(stderr,
+			"difftest: the failure does not reproduce on a fresh map: rerun with -s %lu\n",
+			seed);
+		exit(1);
+	}
+	replay_fails(oplog, m);
+	fprintf(stderr, "difftest: %lu operations still fail (%lu replays): %s\n",
+		m, replays, fail_msg);
+	write_replay(stderr, oplog, m);
+	if (replay_out) {
+		FILE *f = fopen(replay_out, "w");
+
+		if (f) {
+			write_replay(f, oplog, m);
+			fclose(f);
+			fprintf(stderr, "difftest: replay written to %s: difftest --replay %s\n",
+				replay_out, replay_out);
+		}
+	}
+	exit(1);
+}
+
+static int run_replay(const char *path)
+{
+	unsigned long n;
+	struct op *ops = read_replay(path, &n, build_keys);
+
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	if (replay_fails(ops, n)) {
+		fprintf(stderr, "difftest: replay of %lu operations FAILED: %s\n", n,
+			fail_msg);
+		return 1;
+	}
+	printf("difftest: replay of %lu operations: PASS\n", n);
+	return 0;
+}
+
+/*
+ * The checker and the shrinker checked: with the planted reference bug,
+ * a random run must fail, and shrink to the five operations the bug
+ * needs (four inserts and an erase) give or take a few; the short list
+ * must pass without the bug and fail again read back from a file.
+ */
+static int self_test(void)
+{
+	char path[] = "/tmp/difftest-selftest-XXXXXX";
+	unsigned long i, n = 3000, m, m2;
+	struct op *ops, *back;
+	FILE *f;
+	int fd;
+
+	seed = 77;
+	build_keys();
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	ops = calloc(n, sizeof(*ops));
+	for (i = 0; i < n; i++)
+		gen_op(&ops[i], shape_lo[SH_MIX], shape_hi[SH_MIX]);
+	plant = false;
+	if (replay_fails(ops, n)) {
+		fprintf(stderr, "self-test: fails without the planted bug: %s\n",
+			fail_msg);
+		return 1;
+	}
+	plant = true;
+	if (!replay_fails(ops, n)) {
+		fprintf(stderr, "self-test FAILED: the planted bug went unnoticed\n");
+		return 1;
+	}
+	printf("self-test: planted bug caught: %s\n", fail_msg);
+	m = shrink(ops, n, 60);
+	printf("self-test: shrunk %lu operations to %lu in %lu replays:\n", n, m,
+	       replays);
+	write_replay(stdout, ops, m);
+	if (m < 5 || m > 8) {
+		fprintf(stderr, "self-test FAILED: expected 5 to 8 operations, got %lu\n",
+			m);
+		return 1;
+	}
+	plant = false;
+	if (replay_fails(ops, m)) {
+		fprintf(stderr, "self-test FAILED: the short list fails without the bug\n");
+		return 1;
+	}
+	fd = mkstemp(path);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f)
+		DIE("cannot create %s", path);
+	write_replay(f, ops, m);
+	fclose(f);
+	back = read_replay(path, &m2, build_keys);
+	unlink(path);
+	plant = true;
+	if (m2 != m || memcmp(back, ops, m * sizeof(*ops)) ||
+	    !replay_fails(back, m2)) {
+		fprintf(stderr, "self-test FAILED: the replay file does not round-trip\n");
+		return 1;
+	}
+	plant = false;
+	reset_all();
+	masstree_cursor_fini(&cur);
+	masstree_destroy(&map);
+	printf("self-test: PASS\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct timespec t0, t1;
-	unsigned long total = 0;
-	double secs;
-	unsigned long total_weight = 0;
+	static const struct option lopts[] = {
+		{ "replay", required_argument, NULL, 'R' },
+		{ "self-test", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long total = 0, total_weight = 0, n_by_kind[OP_NR] = { 0 };
+	const char *replay_in = NULL;
+	bool selftest = false;
+	double t0, secs;
 	int opt, sh;
 
-	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:n:w:T:", lopts, NULL)) != -1) {
 		if (opt == 's')
 			seed = strtoul(optarg, NULL, 0);
 		else if (opt == 'n')
 			nops = strtoul(optarg, NULL, 0);
+		else if (opt == 'w')
+			replay_out = optarg;
+		else if (opt == 'T')
+			shrink_secs = atof(optarg);
+		else if (opt == 'R')
+			replay_in = optarg;
+		else if (opt == 'X')
+			selftest = true;
+		else
+			return 2;
 	}
 	/* Progress survives a kill by the caller's timeout. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	rng_state = seed;
 	rcu_register_thread();
 	if (mt_node_caches_init())
-		FAIL("caches");
+		DIE("caches");
+	if (selftest)
+		return self_test();
+	if (replay_in)
+		return run_replay(replay_in);
 	build_keys();
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
 	check_lengths();
 
 	for (sh = 0; sh <= SH_NR; sh++)
 		total_weight += phase_weight(sh);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = now();
 	for (sh = 0; sh <= SH_NR; sh++) {
 		unsigned long lo = sh < SH_NR ? shape_lo[sh] : 0;
 		unsigned long hi = sh < SH_NR ? shape_hi[sh] : nkeys;
 		unsigned long n, i;
+		struct op op;
 
 		/* -n is the total: the last phase takes the remainder. */
 		if (sh < SH_NR)
@@ -435,28 +1417,43 @@ int main(int argc, char **argv)
 		phase = sh < SH_NR ? shape_name[sh] : "all-shapes";
 		for (i = 0; i < n; i++) {
 			opno = i;
-			one_op(lo, hi);
-			if (i % (n / 4 + 1) == 0)
-				full_compare(lo, hi);
+			gen_op(&op, lo, hi);
+			log_op(&op);
+			n_by_kind[op.kind]++;
+			if (!apply(&op))
+				report_failure();
+			if (i % (n / 4 + 1) == 0 && !full_compare())
+				report_failure();
 		}
-		full_compare(lo, hi);
+		if (!full_compare())
+			report_failure();
 		total += n;
 		printf("difftest: phase %s: %lu ops\n", phase, n);
-		if (sh % 2 == 0 || sh == SH_NR)
-			erase_all();
+		if (sh % 2 == 0 || sh == SH_NR) {
+			if (!erase_all())
+				report_failure();
+			oplog_len = 0;
+			masstree_cursor_fini(&cur);
+			masstree_cursor_init(&cur, &map, GFP_KERNEL);
+			rcur.state = RC_NONE;
+		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	secs = now() - t0;
 
 	phase = "destroy";
+	masstree_cursor_fini(&cur);
 	masstree_destroy(&map);
 	mt_node_caches_exit();
 	if (shim_live_allocs)
-		FAIL("%ld allocations leaked", shim_live_allocs);
+		DIE("%ld allocations leaked", shim_live_allocs);
 	if (shim_warnings)
-		FAIL("%ld warnings", shim_warnings);
-	printf("difftest: seed %lu: %lu ops (%lu -ENOMEM) over %lu keys\n",
+		DIE("%ld warnings", shim_warnings);
+	printf("difftest: seed %lu: %lu ops (%lu -ENOMEM) over %lu keys;",
 	       seed, total, n_enomem, nkeys);
-	printf("difftest: %.2fs, %.0f ops/s: PASS\n", secs, total / secs);
+	printf(" scans and cursors returned %lu keys\n", n_scanned);
+	printf("difftest: by kind:");
+	for (sh = 0; sh < OP_NR; sh++)
+		printf(" %s %lu", op_name[sh], n_by_kind[sh]);
+	printf("\ndifftest: %.2fs, %.0f ops/s: PASS\n", secs, total / secs);
 	return 0;
 }

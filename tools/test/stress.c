@@ -38,11 +38,17 @@
  * group loads are held in their validation window (MASSTREE_HOOK_READ),
  * so that nodes get freed under them: only RCU keeps that safe.
  *
+ * Scanners walk the whole map meanwhile, with masstree_scan() both ways
+ * and with a cursor that pauses (yields) between steps, and scan ranges
+ * of the stable keys: keys must come strictly in order (so never twice),
+ * and every stable key, present throughout, must be seen exactly once
+ * with its value.
+ *
  * Afterwards the map must validate and match every writer's expectation,
  * erase back to empty, and free every allocation after destroy +
  * rcu_barrier().
  *
- *   stress [-t writers] [-r readers] [-d seconds] [-s seed]
+ *   stress [-t writers] [-r readers] [-c scanners] [-d seconds] [-s seed]
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -59,7 +65,7 @@
 #define KLEN_MAX	48
 #define MAX_WRITERS	255	/* the writer id is one byte of a hot value */
 
-static int nwriters = 4, nreaders = 2, duration = 10;
+static int nwriters = 4, nreaders = 2, nscanners = 1, duration = 10;
 static unsigned long seed = 1;
 static DEFINE_MASSTREE(map);
 static int stop;
@@ -543,29 +549,207 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
+struct scanner {
+	pthread_t th;
+	int id;
+	long scans;
+	long keys;
+	u8 prev[KLEN_MAX + 32];
+	size_t prev_len;
+	bool have_prev;
+	bool rev;
+	unsigned long stable_seen;
+	const char *what;
+};
+
+/* The stable key number of a key, or -1 if it is not a stable key. */
+static long stable_number(const u8 *k, size_t len)
+{
+	u64 n = 0;
+	int i;
+
+	if (len == 8) {
+		for (i = 0; i < 8; i++)
+			n = n << 8 | k[i];
+		if (n & 2)
+			return -1;
+	} else if (len == 40 && !memcmp(k, "stress-shared-prefix-24b", 24) &&
+		   !memcmp(k + 32, "tail-xyz", 8)) {
+		for (i = 0; i < 8; i++)
+			n = n << 8 | k[24 + i];
+		if (!(n & 2))
+			return -1;
+	} else {
+		return -1;
+	}
+	return !(n & 1) && n < 2 * NSTABLE ? (long)n : -1;
+}
+
+static int bytes_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+
+	if (c)
+		return c;
+	return (alen > blen) - (alen < blen);
+}
+
+/* One key of a scan: strictly after (before) the last, stable keys right. */
+static int scanner_key(const void *key, size_t len, void *entry, void *arg)
+{
+	struct scanner *sc = arg;
+	long n;
+
+	if (len > sizeof(sc->prev)) {
+		FAIL("scanner %d (%s): key of %zu bytes", sc->id, sc->what, len);
+		return 1;
+	}
+	if (sc->have_prev) {
+		int c = bytes_cmp(key, len, sc->prev, sc->prev_len);
+
+		if (sc->rev ? c >= 0 : c <= 0) {
+			FAIL("scanner %d (%s): key out of order or repeated",
+			     sc->id, sc->what);
+			FAIL("scanner %d: len %zu after len %zu", sc->id, len,
+			     sc->prev_len);
+			return 1;
+		}
+	}
+	memcpy(sc->prev, key, len);
+	sc->prev_len = len;
+	sc->have_prev = true;
+	sc->keys++;
+	n = stable_number(key, len);
+	if (n >= 0) {
+		if (entry != val(n)) {
+			FAIL("scanner %d (%s): stable key %ld holds %p", sc->id,
+			     sc->what, n, entry);
+			return 1;
+		}
+		sc->stable_seen++;
+	}
+	return READ_ONCE(stop) ? 2 : 0;
+}
+
+static void scanner_begin(struct scanner *sc, const char *what, bool rev)
+{
+	sc->what = what;
+	sc->rev = rev;
+	sc->have_prev = false;
+	sc->stable_seen = 0;
+}
+
+/* A pass that ran to its end saw every stable key of its range. */
+static void scanner_end(struct scanner *sc, int ret, unsigned long want)
+{
+	if (ret == 2 || READ_ONCE(stop))
+		return;
+	if (ret)
+		FAIL("scanner %d (%s): returned %d", sc->id, sc->what, ret);
+	else if (sc->stable_seen != want)
+		FAIL("scanner %d (%s): saw %lu stable keys, expected %lu", sc->id,
+		     sc->what, sc->stable_seen, want);
+	sc->scans++;
+}
+
+static void *scanner_main(void *arg)
+{
+	struct scanner *sc = arg;
+	u64 s = seed * 4242 + sc->id;
+	struct masstree_cursor cur;
+	u8 a[KLEN_MAX], b[KLEN_MAX];
+	unsigned long lo, hi, i;
+	void *e;
+	int ret;
+
+	rcu_register_thread();
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	while (!READ_ONCE(stop)) {
+		u64 r = rnd(&s);
+
+		switch (r % 4) {
+		case 0:
+		case 1:
+			scanner_begin(sc, r % 4 ? "reverse scan" : "scan", r % 4);
+			ret = masstree_scan(&map, NULL, 0, NULL, 0,
+					    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
+					    (r % 4 ? MASSTREE_SCAN_REVERSE : 0),
+					    scanner_key, sc);
+			scanner_end(sc, ret, NSTABLE);
+			break;
+		case 2:
+			/* A cursor that pauses between steps, either way. */
+			scanner_begin(sc, (r >> 8) & 1 ? "cursor prev" : "cursor next",
+				      (r >> 8) & 1);
+			ret = 0;
+			i = 0;
+			for (e = sc->rev ? masstree_last(&cur) : masstree_first(&cur);
+			     e && !ret;
+			     e = sc->rev ? masstree_prev(&cur) : masstree_next(&cur)) {
+				ret = scanner_key(masstree_cursor_key(&cur),
+						  masstree_cursor_len(&cur), e, sc);
+				if (!(++i % 64)) {
+					masstree_cursor_pause(&cur);
+					sched_yield();
+					masstree_cursor_resume(&cur);
+				}
+			}
+			if (cur.err)
+				FAIL("scanner %d: cursor error %d", sc->id, cur.err);
+			scanner_end(sc, ret, NSTABLE);
+			break;
+		default:
+			/*
+			 * The 8-byte stable keys are the numbers 4x below
+			 * 2 * NSTABLE, and no other key starts with a zero
+			 * byte: [4 lo, 4 hi] holds exactly hi - lo + 1 keys.
+			 */
+			lo = (r >> 8) % (NSTABLE / 2);
+			hi = lo + (r >> 24) % 256;
+			if (hi >= NSTABLE / 2)
+				hi = NSTABLE / 2 - 1;
+			make_key(a, 4 * lo);
+			make_key(b, 4 * hi);
+			scanner_begin(sc, "range", false);
+			ret = masstree_scan(&map, a, 8, b, 8, 0, scanner_key, sc);
+			scanner_end(sc, ret, hi - lo + 1);
+			break;
+		}
+	}
+	masstree_cursor_fini(&cur);
+	rcu_unregister_thread();
+	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct writer *ws;
 	struct reader *rs;
 	struct masstree_stats st;
 	long wops = 0, rops = 0, hot_reads = 0, group_reads = 0;
+	long scans = 0, scanned = 0;
+	struct scanner *scs;
 	u8 kb[KLEN_MAX];
 	int opt, i;
 	unsigned long j;
 	void *cnt;
 
-	while ((opt = getopt(argc, argv, "t:r:d:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:c:d:s:")) != -1) {
 		if (opt == 't')
 			nwriters = atoi(optarg);
 		else if (opt == 'r')
 			nreaders = atoi(optarg);
+		else if (opt == 'c')
+			nscanners = atoi(optarg);
 		else if (opt == 'd')
 			duration = atoi(optarg);
 		else if (opt == 's')
 			seed = strtoul(optarg, NULL, 0);
 	}
 	if (nwriters < 1 || nwriters > MAX_WRITERS || nreaders < 0 ||
-	    duration < 1) {
+	    nscanners < 0 || duration < 1) {
 		fprintf(stderr, "stress: 1 to %d writers, a duration of 1s or more\n",
 			MAX_WRITERS);
 		return 2;
@@ -581,6 +765,7 @@ int main(int argc, char **argv)
 	gseq = calloc(NGKEYS, sizeof(*gseq));
 	ws = calloc(nwriters, sizeof(*ws));
 	rs = calloc(nreaders, sizeof(*rs));
+	scs = calloc(nscanners, sizeof(*scs));
 	for (i = 0; i < nwriters; i++) {
 		ws[i].id = i;
 		ws[i].exp = calloc(KEYS_PER_WRITER, sizeof(void *));
@@ -594,16 +779,20 @@ int main(int argc, char **argv)
 		rs[i].seen = calloc((size_t)NHOT * nwriters, sizeof(u64));
 		pthread_create(&rs[i].th, NULL, reader_main, &rs[i]);
 	}
+	for (i = 0; i < nscanners; i++) {
+		scs[i].id = i;
+		pthread_create(&scs[i].th, NULL, scanner_main, &scs[i]);
+	}
 	for (i = 0; i < duration * 10 && !READ_ONCE(stop); i++)
 		usleep(100000);
 	WRITE_ONCE(stop, 1);
 	/* A thread that does not return is stuck on a lock: fail fast. */
 	for (i = 0; i < 150 && __atomic_load_n(&finished, __ATOMIC_ACQUIRE) <
-	     nwriters + nreaders; i++)
+	     nwriters + nreaders + nscanners; i++)
 		usleep(100000);
 	if (i == 150) {
 		fprintf(stderr, "stress FAILED (seed %lu): %d threads stuck 15s after the run\n",
-			seed, nwriters + nreaders -
+			seed, nwriters + nreaders + nscanners -
 			__atomic_load_n(&finished, __ATOMIC_ACQUIRE));
 		_exit(1);
 	}
@@ -616,6 +805,11 @@ int main(int argc, char **argv)
 		rops += rs[i].ops;
 		hot_reads += rs[i].hot_reads;
 		group_reads += rs[i].group_reads;
+	}
+	for (i = 0; i < nscanners; i++) {
+		pthread_join(scs[i].th, NULL);
+		scans += scs[i].scans;
+		scanned += scs[i].keys;
 	}
 	WRITE_ONCE(masstree_test_hook, NULL);
 
@@ -673,6 +867,7 @@ int main(int argc, char **argv)
 		free(rs[i].seen);
 	free(ws);
 	free(rs);
+	free(scs);
 	free(gseq);
 	if (shim_live_allocs)
 		FAIL("%ld allocations leaked", shim_live_allocs);
@@ -681,6 +876,8 @@ int main(int argc, char **argv)
 	printf("stress: %d writers %d readers %ds: %.0f writes/s %.0f reads/s (hot %ld, grp %ld)\n",
 	       nwriters, nreaders, duration, (double)wops / duration,
 	       (double)rops / duration, hot_reads, group_reads);
+	printf("stress: %d scanners: %ld complete scans, %ld keys scanned\n",
+	       nscanners, scans, scanned);
 	printf("stress: windows: read %lu mark %lu dirty %lu lock %lu parent %lu; group ops %lu\n",
 	       windows[MASSTREE_HOOK_READ], windows[MASSTREE_HOOK_MARK],
 	       windows[MASSTREE_HOOK_DIRTY], windows[MASSTREE_HOOK_LOCK_LEAF],
@@ -694,6 +891,8 @@ int main(int argc, char **argv)
 		FAIL("no reader retry happened: the race was not exercised");
 	if (!masstree_test_counter(MASSTREE_TC_BLINK))
 		FAIL("no B-link was followed: the split race was not exercised");
+	if (nscanners && !scans)
+		FAIL("no scan ran to its end: the scanners checked nothing");
 	if (failures)
 		return 1;
 	printf("stress: PASS\n");
