@@ -14,7 +14,9 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "masstree_util.h"
@@ -490,6 +492,17 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	close(keep_fd);
 	EXPECT_EQ(0, mt_destroy(fd, keep));
 
+	/* What survived in the fuzzed maps is accounted for exactly. */
+	for (i = 0; i < NR_NAMES; i++) {
+		int mfd = mt_open_fd(f->names[i]);
+		char why[128];
+
+		if (mfd < 0)
+			continue;
+		EXPECT_EQ(0, mt_check_accounting(mfd, why)) TH_LOG("%s: %s", f->names[i], why);
+		close(mfd);
+	}
+
 	/* Leave no named map behind but those that were there before. */
 	memset(&l, 0, sizeof(l));
 	l.size = sizeof(l);
@@ -507,6 +520,80 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	EXPECT_LE(10000 / mt_scale_div(), atomic_load(&f->calls));
 	munmap(f->rw, SCRATCH + 3 * PAGE);
 	free(f);
+}
+
+/* A child that runs long commands on @name until it is killed. */
+static void long_commands(const char *name, __u64 seed)
+{
+	static struct masstree_ioc_op ops[MASSTREE_BATCH_MAX];
+	static __u8 vals[MASSTREE_BATCH_MAX][64], buf[1 << 16];
+	static char keys[MASSTREE_BATCH_MAX][16];
+	struct masstree_ioc_batch b = {
+		.size = sizeof(b), .flags = MASSTREE_BATCH_CONTINUE,
+		.ops = mt_ptr(ops), .nr = MASSTREE_BATCH_MAX,
+	};
+	struct masstree_ioc_scan sc = {
+		.size = sizeof(sc),
+		.flags = MASSTREE_IOC_SCAN_NO_START | MASSTREE_IOC_SCAN_NO_END,
+		.buf = mt_ptr(buf), .buf_len = sizeof(buf),
+		.resume = mt_ptr(buf), .resume_len = 16,
+	};
+	struct masstree_ioc_clear c = { .size = sizeof(c) };
+	int fd = mt_open_fd(name), i;
+
+	for (;;) {
+		for (i = 0; i < MASSTREE_BATCH_MAX; i++) {
+			int k = mt_rand(&seed) % 4096;
+
+			snprintf(keys[i], sizeof(keys[i]), "kill-%04d", k);
+			mt_op_init(&ops[i], k % 5 ? MASSTREE_OP_PUT : MASSTREE_OP_DEL,
+				   keys[i], strlen(keys[i]));
+			if (k % 5) {
+				ops[i].value = mt_ptr(vals[i]);
+				ops[i].value_len = 1 + k % 64;
+			}
+		}
+		mt_ioctl(fd, MASSTREE_IOC_BATCH, &b);
+		mt_ioctl(fd, MASSTREE_IOC_SCAN, &sc);
+		if (mt_rand(&seed) % 4 == 0)
+			mt_ioctl(fd, MASSTREE_IOC_CLEAR, &c);
+	}
+}
+
+/*
+ * SIGKILL in the middle of BATCH, SCAN and CLEAR (their -EINTR paths):
+ * the map stays consistent, its bytes exactly accounted for.
+ */
+TEST_F_TIMEOUT(fuzz, killed_midway, 3600)
+{
+	int rounds = 30 * mt_scale_mul() / mt_scale_div(), i, fd, st;
+	__u64 seed = (mt_now_ns() ^ getpid()) | 1;
+	char name[64], why[128];
+	pid_t pid;
+
+	if (!mt_path_exists(MT_DEV))
+		SKIP(return, "no %s", MT_DEV);
+	if (rounds < 3)
+		rounds = 3;
+	snprintf(name, sizeof(name), "fz-kill-%d", getpid());
+	fd = open(MT_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mt_create(fd, name, 0600));
+	for (i = 0; i < rounds; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			long_commands(name, seed + i);
+		usleep(mt_rand(&seed) % 50000);
+		kill(pid, SIGKILL);
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFSIGNALED(st));
+	}
+	ASSERT_EQ(0, mt_open(fd, name));
+	EXPECT_EQ(0, mt_check_accounting(fd, why)) TH_LOG("%s", why);
+	EXPECT_EQ(0, mt_destroy(fd, name));
+	close(fd);
+	TH_LOG("%d children killed in BATCH, SCAN or CLEAR", rounds);
 }
 
 TEST_HARNESS_MAIN

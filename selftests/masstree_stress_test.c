@@ -589,6 +589,8 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 	}
 	ASSERT_EQ(0, mt_stats(s->fds[2], &stats));
 	ASSERT_EQ(nwant + hot_seen, stats.keys);
+	/* Every replace, swap and erase gave back what it charged. */
+	ASSERT_EQ(0, mt_check_accounting(s->fds[2], s->why)) TH_LOG("%s", s->why);
 	for (w = 0; w < NR_WRITERS; w++)
 		for (i = 0; i < NR_OWNED; i++)
 			free(s->owned[w][i].key);

@@ -290,6 +290,40 @@ out:
 	return err;
 }
 
+/* Bytes the device charges per key on top of key and value. */
+#define MT_KEY_OVERHEAD	64
+
+/*
+ * On a quiet map, STATS must agree with what a full scan finds: the
+ * keys, the value bytes, and the bytes charged against the caps (key,
+ * value and MT_KEY_OVERHEAD per key). Returns 0, -errno, or -EILSEQ
+ * with @why (128 bytes) saying what differs.
+ */
+static inline int mt_check_accounting(int fd, char *why)
+{
+	struct masstree_ioc_stats st;
+	__u64 vbytes = 0, cbytes = 0;
+	struct mt_rec *recs;
+	size_t n, i;
+	int err;
+
+	err = mt_scan_all(fd, false, 1 << 20, 0, &recs, &n);
+	if (!err)
+		err = mt_stats(fd, &st);
+	for (i = 0; !err && i < n; i++) {
+		vbytes += recs[i].val_len;
+		cbytes += recs[i].key_len + recs[i].val_len + MT_KEY_OVERHEAD;
+	}
+	mt_recs_free(recs, n);
+	if (err)
+		return err;
+	if (st.keys == n && st.value_bytes == vbytes && st.charged_bytes == cbytes)
+		return 0;
+	snprintf(why, 128, "keys %llu/%zu value_bytes %llu/%llu charged %llu/%llu",
+		 st.keys, n, st.value_bytes, vbytes, st.charged_bytes, cbytes);
+	return -EILSEQ;
+}
+
 /* The value of "NAME VALUE" in a debugfs file, or -1. */
 static inline long mt_debugfs_field(const char *path, const char *field)
 {
