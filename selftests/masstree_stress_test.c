@@ -675,6 +675,22 @@ static void *lin_thread(void *p)
 	return NULL;
 }
 
+/* The most operations of @ops in flight at one moment. */
+static int max_overlap(const struct lc_op *ops, int nr)
+{
+	int i, j, most = 0;
+
+	for (i = 0; i < nr; i++) {
+		int n = 0;
+
+		for (j = 0; j < nr; j++)
+			n += ops[j].call <= ops[i].call && ops[i].call <= ops[j].ret;
+		if (n > most)
+			most = n;
+	}
+	return most;
+}
+
 TEST(lincheck_rejects_a_planted_bad_history)
 {
 	/* put(A) returns, then a get that starts later misses it. */
@@ -724,7 +740,7 @@ TEST_F_TIMEOUT(stress, linearizable_windows, 3600)
 	pthread_t t[LIN_THREADS];
 	struct lc_op hist[LIN_THREADS * LIN_OPS];
 	long checked = 0;
-	int i, win, ok;
+	int i, win, ok, overlap, most = 0, concurrent = 0;
 
 	if (!self->s)
 		SKIP(return, "no %s", MT_DEV);
@@ -764,22 +780,30 @@ TEST_F_TIMEOUT(stress, linearizable_windows, 3600)
 		}
 		ASSERT_EQ(1, ok) TH_LOG("window %d is not linearizable", win);
 		checked += LIN_THREADS * LIN_OPS;
+		overlap = max_overlap(hist, LIN_THREADS * LIN_OPS);
+		concurrent += overlap > 1;
+		if (overlap > most)
+			most = overlap;
 	}
 	for (i = 0; i < LIN_THREADS; i++)
 		pthread_join(t[i], NULL);
 	TH_LOG("%d windows, %ld operations checked linearizable", l->windows,
 	       checked);
+	TH_LOG("%d windows had overlapping operations, at most %d at once",
+	       concurrent, most);
 	free(l);
 }
 
 /* ---- Churn: insert all, erase all, back to the empty baseline. ---- */
 
 struct node_counts {
-	long leaves, internodes, suffixes;
+	long leaves, internodes, suffixes, node_bytes, maps;
 };
 
 static void read_nodes(struct node_counts *c)
 {
+	c->node_bytes = mt_debugfs_field(MT_DEBUGFS "/stats", "node_bytes");
+	c->maps = mt_debugfs_field(MT_DEBUGFS "/stats", "maps");
 	c->leaves = mt_debugfs_field(MT_DEBUGFS "/nodes", "leaves");
 	c->internodes = mt_debugfs_field(MT_DEBUGFS "/nodes", "internodes");
 	c->suffixes = mt_debugfs_field(MT_DEBUGFS "/nodes", "suffixes");
