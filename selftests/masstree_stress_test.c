@@ -810,23 +810,38 @@ static void read_nodes(struct node_counts *c)
 }
 
 /*
- * Nodes are freed after an RCU grace period: wait for the counters to
- * come back (bounded by the test's own timeout, not by a clock here).
+ * Nodes are freed after an RCU grace period, so the module-wide counters
+ * lag: those of maps a previous test destroyed may still be dropping.
+ * Read them until six reads in a row, 100 ms apart, agree.
  */
+static void read_nodes_settled(struct node_counts *c)
+{
+	struct node_counts prev;
+	int same = 0, i;
+
+	read_nodes(&prev);
+	for (i = 0; i < 600 && same < 5; i++) {
+		usleep(100000);
+		read_nodes(c);
+		same = memcmp(c, &prev, sizeof(*c)) ? 0 : same + 1;
+		prev = *c;
+	}
+	*c = prev;
+}
+
+/* Back to @base once the frees have landed? */
 static bool nodes_back_to(const struct node_counts *base)
 {
 	struct node_counts c;
-	int i;
 
-	for (i = 0; i < 600; i++) {
-		read_nodes(&c);
-		if (!memcmp(&c, base, sizeof(c)))
-			return true;
-		usleep(50000);
-	}
-	fprintf(stderr, "# nodes: leaves %ld internodes %ld suffixes %ld, baseline %ld %ld %ld\n",
-		c.leaves, c.internodes, c.suffixes, base->leaves,
-		base->internodes, base->suffixes);
+	read_nodes_settled(&c);
+	if (!memcmp(&c, base, sizeof(c)))
+		return true;
+	fprintf(stderr, "# nodes: leaves %ld internodes %ld suffixes %ld node_bytes %ld maps %ld\n",
+		c.leaves, c.internodes, c.suffixes, c.node_bytes, c.maps);
+	fprintf(stderr, "# base:  leaves %ld internodes %ld suffixes %ld node_bytes %ld maps %ld\n",
+		base->leaves, base->internodes, base->suffixes,
+		base->node_bytes, base->maps);
 	return false;
 }
 
@@ -873,7 +888,7 @@ TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 3600)
 		waves = 2;
 	snprintf(path, sizeof(path), MT_DEBUGFS "/maps/%s/stats", self->name);
 	ASSERT_EQ(0, mt_stats(fd, &base));
-	read_nodes(&nbase);
+	read_nodes_settled(&nbase);
 	node_bytes0 = mt_debugfs_field(path, "node_bytes");
 	ASSERT_LE(0, nbase.leaves);
 	for (wave = 0; wave < waves; wave++) {
