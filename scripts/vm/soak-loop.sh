@@ -20,7 +20,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 			exit 1
 		fi
 		# One line per program and round: its counts and seeds.
-		grep -E 'seed|calls|operations|waves|cycles' /tmp/soak.out |
+		grep -E 'seed|calls|operations|waves|cycles|killed' /tmp/soak.out |
 			sed "s/^/soak: round $round: /"
 	done
 done
