@@ -6,6 +6,8 @@
 #   make check           the whole test suite (lint, builds, VM runs)
 #   make demo            boot the stock Debian kernel, load the module
 #   make check-harness   prove the VM harness catches every failure kind
+#   make soak DURATION=s reliability programs in a loop on the KASAN kernel
+#                        (KERNELS="kasan kcsan", SCALE=n)
 #   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make kernels         build (or find cached) the KASAN, KCSAN and strict KCSAN kernels
 #   make deps            install the Debian packages everything needs
@@ -30,7 +32,7 @@ SELFTESTS ?=
 PREFIX ?= /usr/local
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
-.PHONY: all modules install clean check check-harness demo kernels deps bench
+.PHONY: all modules install clean check check-harness demo kernels deps bench soak
 
 all: modules
 
@@ -53,6 +55,12 @@ check:
 
 check-harness:
 	scripts/check-harness.sh
+
+DURATION ?= 600
+KERNELS ?= kasan
+SCALE ?= 1
+soak:
+	scripts/soak.sh --duration $(DURATION) --kernels "$(KERNELS)" --scale $(SCALE)
 
 demo:
 	scripts/demo.sh

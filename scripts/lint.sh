@@ -4,7 +4,8 @@
 # Style and documentation checks; one PASS/FAIL line per file or symbol.
 #   checkpatch --strict --no-tree on every C source and header;
 #   kernel-doc -Werror on every file with kernel-doc comments;
-#   every exported symbol documented with Context: and Return:.
+#   every exported symbol documented with Context: and Return:;
+#   syzkaller descriptions consistent with the uapi header.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -46,4 +47,7 @@ for f in "${files[@]}"; do
 done
 
 python3 "$MT_ROOT/scripts/check-exports.py" masstree include || fail=1
+# syzkaller descriptions against the uapi header, and the check itself.
+python3 "$MT_ROOT/scripts/check-syzlang.py" || fail=1
+python3 "$MT_ROOT/scripts/check-syzlang.py" --self-test || fail=1
 exit $fail

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small wrappers around the /dev/masstree ioctls for the reliability
+ * selftests: each returns 0 or -errno, never prints, never asserts, so
+ * that threads can call them and report through their own counters.
+ */
+#ifndef _MASSTREE_SELFTEST_UTIL_H
+#define _MASSTREE_SELFTEST_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/masstree.h>
+
+#define MT_DEV		"/dev/masstree"
+#define MT_DEBUGFS	"/sys/kernel/debug/masstree"
+
+static inline __u64 mt_ptr(const void *p)
+{
+	return (__u64)(uintptr_t)p;
+}
+
+static inline int mt_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int mt_create(int fd, const char *name, unsigned int mode)
+{
+	struct masstree_ioc_create c = { .size = sizeof(c), .mode = mode };
+
+	memcpy(c.name, name, strnlen(name, sizeof(c.name) - 1));
+	return mt_ioctl(fd, MASSTREE_IOC_CREATE, &c);
+}
+
+static inline int mt_create_anon(int fd)
+{
+	struct masstree_ioc_create c = {
+		.size = sizeof(c), .flags = MASSTREE_CREATE_ANON,
+	};
+
+	return mt_ioctl(fd, MASSTREE_IOC_CREATE, &c);
+}
+
+static inline int mt_name_cmd(int fd, unsigned long cmd, const char *name,
+			      __u64 flags)
+{
+	struct masstree_ioc_name n = { .size = sizeof(n), .flags = flags };
+
+	memcpy(n.name, name, strnlen(name, sizeof(n.name) - 1));
+	return mt_ioctl(fd, cmd, &n);
+}
+
+static inline int mt_open(int fd, const char *name)
+{
+	return mt_name_cmd(fd, MASSTREE_IOC_OPEN, name,
+			   MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE);
+}
+
+static inline int mt_destroy(int fd, const char *name)
+{
+	return mt_name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
+}
+
+/* A new descriptor attached read-write to the named map, or -errno. */
+static inline int mt_open_fd(const char *name)
+{
+	int fd = open(MT_DEV, O_RDWR), err;
+
+	if (fd < 0)
+		return -errno;
+	err = mt_open(fd, name);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static inline void mt_op_init(struct masstree_ioc_op *op, __u64 opcode,
+			      const void *key, size_t key_len)
+{
+	memset(op, 0, sizeof(*op));
+	op->size = sizeof(*op);
+	op->op = opcode;
+	op->key = mt_ptr(key);
+	op->key_len = key_len;
+}
+
+static inline int mt_put(int fd, const void *key, size_t key_len,
+			 const void *val, size_t val_len, __u64 flags)
+{
+	struct masstree_ioc_op op;
+
+	mt_op_init(&op, MASSTREE_OP_PUT, key, key_len);
+	op.value = mt_ptr(val);
+	op.value_len = val_len;
+	op.flags = flags;
+	return mt_ioctl(fd, MASSTREE_IOC_PUT, &op);
+}
+
+static inline int mt_get(int fd, const void *key, size_t key_len, void *buf,
+			 size_t cap, size_t *out_len)
+{
+	struct masstree_ioc_op op;
+	int err;
+
+	mt_op_init(&op, MASSTREE_OP_GET, key, key_len);
+	op.value = mt_ptr(buf);
+	op.value_len = cap;
+	err = mt_ioctl(fd, MASSTREE_IOC_GET, &op);
+	if (out_len)
+		*out_len = op.out_len;
+	return err;
+}
+
+static inline int mt_del(int fd, const void *key, size_t key_len)
+{
+	struct masstree_ioc_op op;
+
+	mt_op_init(&op, MASSTREE_OP_DEL, key, key_len);
+	return mt_ioctl(fd, MASSTREE_IOC_DEL, &op);
+}
+
+static inline int mt_cmpxchg(int fd, const void *key, size_t key_len,
+			     const void *expect, size_t expect_len,
+			     const void *val, size_t val_len)
+{
+	struct masstree_ioc_op op;
+
+	mt_op_init(&op, MASSTREE_OP_CMPXCHG, key, key_len);
+	op.value = mt_ptr(val);
+	op.value_len = val_len;
+	op.expect = mt_ptr(expect);
+	op.expect_len = expect_len;
+	return mt_ioctl(fd, MASSTREE_IOC_CMPXCHG, &op);
+}
+
+static inline int mt_stats(int fd, struct masstree_ioc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return mt_ioctl(fd, MASSTREE_IOC_STATS, st);
+}
+
+/* One record of a whole-map scan, in a malloc'ed array. */
+struct mt_rec {
+	__u8 *key;
+	__u32 key_len;
+	__u8 *val;
+	__u32 val_len;
+};
+
+static inline void mt_recs_free(struct mt_rec *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(r[i].key);
+		free(r[i].val);
+	}
+	free(r);
+}
+
+static inline int mt_keycmp(const void *a, size_t alen, const void *b,
+			    size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/*
+ * Scan the whole map (forward or in reverse) through a buffer of
+ * @buf_len bytes, resuming as often as needed. Checks that keys come
+ * strictly in order across resumes. Returns 0 or -errno (-EILSEQ on an
+ * order violation); *recs and *nr hold what was read.
+ */
+static inline int mt_scan_all(int fd, bool reverse, size_t buf_len,
+			      __u64 limit, struct mt_rec **recs,
+			      size_t *nr)
+{
+	__u8 *buf = malloc(buf_len), *resume = malloc(MASSTREE_KEY_MAX);
+	__u8 *start = malloc(MASSTREE_KEY_MAX);
+	size_t n = 0, cap = 0, start_len = 0;
+	struct mt_rec *r = NULL;
+	bool have_start = false;
+	int err = 0;
+
+	if (!buf || !resume || !start) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		struct masstree_ioc_scan s = {
+			.size = sizeof(s), .limit = limit,
+			.buf = mt_ptr(buf), .buf_len = buf_len,
+			.resume = mt_ptr(resume),
+			.resume_len = MASSTREE_KEY_MAX,
+		};
+		size_t off = 0;
+		__u64 i;
+
+		s.flags = MASSTREE_IOC_SCAN_NO_END;
+		if (reverse)
+			s.flags |= MASSTREE_IOC_SCAN_REVERSE;
+		if (have_start) {
+			s.start = mt_ptr(start);
+			s.start_len = start_len;
+		} else {
+			s.flags |= MASSTREE_IOC_SCAN_NO_START;
+		}
+		err = mt_ioctl(fd, MASSTREE_IOC_SCAN, &s);
+		if (err)
+			goto out;
+		for (i = 0; i < s.count; i++) {
+			struct masstree_ioc_scan_rec h;
+			struct mt_rec *p;
+			int c;
+
+			if (off + sizeof(h) > s.used) {
+				err = -EILSEQ;
+				goto out;
+			}
+			memcpy(&h, buf + off, sizeof(h));
+			if (off + sizeof(h) + h.key_len + h.value_len > s.used) {
+				err = -EILSEQ;
+				goto out;
+			}
+			if (n == cap) {
+				cap = cap ? 2 * cap : 256;
+				p = realloc(r, cap * sizeof(*r));
+				if (!p) {
+					err = -ENOMEM;
+					goto out;
+				}
+				r = p;
+			}
+			p = &r[n];
+			p->key_len = h.key_len;
+			p->val_len = h.value_len;
+			p->key = malloc(h.key_len + 1);
+			p->val = malloc(h.value_len + 1);
+			if (!p->key || !p->val) {
+				free(p->key);
+				free(p->val);
+				err = -ENOMEM;
+				goto out;
+			}
+			memcpy(p->key, buf + off + sizeof(h), h.key_len);
+			memcpy(p->val, buf + off + sizeof(h) + h.key_len,
+			       h.value_len);
+			n++;
+			if (n > 1) {
+				c = mt_keycmp(r[n - 2].key, r[n - 2].key_len,
+					      p->key, p->key_len);
+				if (reverse ? c <= 0 : c >= 0) {
+					err = -EILSEQ;
+					goto out;
+				}
+			}
+			off += (sizeof(h) + h.key_len + h.value_len + 7) & ~7UL;
+		}
+		if (off != s.used) {
+			err = -EILSEQ;
+			goto out;
+		}
+		if (!s.more)
+			break;
+		memcpy(start, resume, s.resume_len);
+		start_len = s.resume_len;
+		have_start = true;
+	}
+out:
+	*recs = r;
+	*nr = n;
+	free(start);
+	free(resume);
+	free(buf);
+	return err;
+}
+
+/* Bytes the device charges per key on top of key and value. */
+#define MT_KEY_OVERHEAD	64
+
+/*
+ * On a quiet map, STATS must agree with what a full scan finds: the
+ * keys, the value bytes, and the bytes charged against the caps (key,
+ * value and MT_KEY_OVERHEAD per key). Returns 0, -errno, or -EILSEQ
+ * with @why (128 bytes) saying what differs.
+ */
+static inline int mt_check_accounting(int fd, char *why)
+{
+	struct masstree_ioc_stats st;
+	__u64 vbytes = 0, cbytes = 0;
+	struct mt_rec *recs;
+	size_t n, i;
+	int err;
+
+	err = mt_scan_all(fd, false, 1 << 20, 0, &recs, &n);
+	if (!err)
+		err = mt_stats(fd, &st);
+	for (i = 0; !err && i < n; i++) {
+		vbytes += recs[i].val_len;
+		cbytes += recs[i].key_len + recs[i].val_len + MT_KEY_OVERHEAD;
+	}
+	mt_recs_free(recs, n);
+	if (err)
+		return err;
+	if (st.keys == n && st.value_bytes == vbytes && st.charged_bytes == cbytes)
+		return 0;
+	snprintf(why, 128, "keys %llu/%zu value_bytes %llu/%llu charged %llu/%llu",
+		 st.keys, n, st.value_bytes, vbytes, st.charged_bytes, cbytes);
+	return -EILSEQ;
+}
+
+/* The value of "NAME VALUE" in a debugfs file, or -1. */
+static inline long mt_debugfs_field(const char *path, const char *field)
+{
+	char line[256], name[128];
+	long v, ret = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &v) == 2 &&
+		    !strcmp(name, field)) {
+			ret = v;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+static inline bool mt_path_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* KCSAN slows everything ~10x more than KASAN: tests scale down. */
+static inline int mt_scale_div(void)
+{
+	const char *env = getenv("MT_SCALE_DIV");
+
+	if (env)
+		return atoi(env) > 0 ? atoi(env) : 1;
+	return mt_path_exists("/sys/kernel/debug/kcsan") ? 10 : 1;
+}
+
+/* A multiplier for longer runs (soak): MT_SCALE, default 1. */
+static inline int mt_scale_mul(void)
+{
+	const char *env = getenv("MT_SCALE");
+
+	return env && atoi(env) > 0 ? atoi(env) : 1;
+}
+
+static inline __u64 mt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* xorshift64*: seeded, reproducible. */
+static inline __u64 mt_rand(__u64 *s)
+{
+	__u64 x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline __u64 mt_fnv(const void *p, size_t len)
+{
+	const __u8 *b = p;
+	__u64 h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#endif /* _MASSTREE_SELFTEST_UTIL_H */
