@@ -27,7 +27,7 @@ EXPORT_SYMBOL_GPL(masstree_static_key);
  * Their lockdep name: lockdep compares name pointers, so every module's
  * maps must point at this one string, not at a literal of their own.
  */
-const char masstree_static_name[] = "masstree_static";
+char masstree_static_name[] __ro_after_init = "masstree_static";
 EXPORT_SYMBOL_GPL(masstree_static_name);
 #endif
 

@@ -36,7 +36,8 @@ def main():
             sym = m.group(1)
             if not re.search(r'^\w[\w \*]*?\b' + sym + r'\(', text, re.M):
                 # Data: a comment right above its definition says what it is.
-                ok = re.search(r'\*/\n[^\n;]*\b' + sym + r';', text) is not None
+                ok = re.search(r'\*/\n[^\n;]*\b' + sym + r'(\[\])?( __\w+)*( = [^\n;]*)?;',
+                               text) is not None
                 print(f'PASS kernel-doc:export:{sym}' if ok else
                       f'FAIL kernel-doc:export:{sym}: undocumented data ({path})')
                 failed += not ok

@@ -64,7 +64,7 @@ struct masstree {
  * too, from masstree.ko.
  */
 extern struct lock_class_key masstree_static_key;
-extern const char masstree_static_name[];
+extern char masstree_static_name[];
 #define __MASSTREE_DEP_MAP_INIT						\
 	.dep_map = STATIC_LOCKDEP_MAP_INIT(masstree_static_name, &masstree_static_key), \
 	.node_map = STATIC_LOCKDEP_MAP_INIT(masstree_static_name, &masstree_static_key),
