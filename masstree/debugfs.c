@@ -47,32 +47,18 @@ static int mt_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(mt_stats);
 
-static const char *const mt_op_names[MTDEV_NR_STATS] = {
-	[MTDEV_STAT_GET] = "gets",
-	[MTDEV_STAT_PUT] = "puts",
-	[MTDEV_STAT_DEL] = "dels",
-	[MTDEV_STAT_CMPXCHG] = "cmpxchgs",
-	[MTDEV_STAT_SCAN] = "scans",
-	[MTDEV_STAT_BATCH] = "batches",
-};
-
 /* debugfs_remove() waits for running readers: the map outlives them. */
 static int mt_map_stats_show(struct seq_file *sf, void *unused)
 {
-	struct mtdev_map *m = sf->private;
-	u64 counts[MTDEV_NR_STATS];
-	struct masstree_stats st;
-	int i;
+	struct masstree_ioc_stats s;
 
-	masstree_get_stats(&m->tree, &st);
-	mtdev_map_read_counts(m, counts);
-	seq_printf(sf, "keys %lu\nleaves %lu\ninternodes %lu\nlayers %lu\nheight %lu\n",
-		   st.keys, st.leaves, st.internodes, st.layers, st.height);
-	seq_printf(sf, "node_bytes %lu\nvalue_bytes %lld\ncharged_bytes %lld\n",
-		   st.bytes, percpu_counter_sum(&m->value_bytes),
-		   percpu_counter_sum(&m->bytes));
-	for (i = 0; i < MTDEV_NR_STATS; i++)
-		seq_printf(sf, "%s %llu\n", mt_op_names[i], counts[i]);
+	mtdev_map_stats(sf->private, &s);
+	seq_printf(sf, "keys %llu\nleaves %llu\ninternodes %llu\nlayers %llu\nheight %llu\n",
+		   s.keys, s.leaves, s.internodes, s.layers, s.height);
+	seq_printf(sf, "node_bytes %llu\nvalue_bytes %llu\ncharged_bytes %llu\n",
+		   s.node_bytes, s.value_bytes, s.charged_bytes);
+	seq_printf(sf, "gets %llu\nputs %llu\ndels %llu\ncmpxchgs %llu\nscans %llu\nbatches %llu\n",
+		   s.gets, s.puts, s.dels, s.cmpxchgs, s.scans, s.batches);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mt_map_stats);

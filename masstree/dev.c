@@ -70,7 +70,12 @@ static void mtdev_attach(struct mtdev_file *f, struct mtdev_map *m,
 	smp_store_release(&f->map, m);
 }
 
+/*
+ * The attached map, if the attachment grants @need (MTDEV_READ and/or
+ * MTDEV_WRITE; 0: any); what it grants goes to @access if not NULL.
+ */
 static struct mtdev_map *mtdev_attached(struct mtdev_file *f,
+					unsigned int need,
 					unsigned int *access)
 {
 	/* Pairs with mtdev_attach(): see @access once @map is set. */
@@ -78,7 +83,10 @@ static struct mtdev_map *mtdev_attached(struct mtdev_file *f,
 
 	if (!m)
 		return ERR_PTR(-EBADFD);
-	*access = f->access;
+	if ((f->access & need) != need)
+		return ERR_PTR(-EBADF);
+	if (access)
+		*access = f->access;
 	return m;
 }
 
@@ -277,7 +285,7 @@ static long mtdev_ioc_op(struct mtdev_file *f, void __user *uarg,
 		return err;
 	if (op.op && op.op != opcode)
 		return -EINVAL;
-	m = mtdev_attached(f, &access);
+	m = mtdev_attached(f, 0, &access);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	op.out_len = 0;
@@ -331,7 +339,7 @@ static long mtdev_ioc_batch(struct mtdev_file *f, void __user *uarg)
 	if (b.flags & ~MASSTREE_BATCH_CONTINUE || b.nr > MASSTREE_BATCH_MAX ||
 	    !mtdev_zero(b.reserved, sizeof(b.reserved)))
 		return -EINVAL;
-	m = mtdev_attached(f, &access);
+	m = mtdev_attached(f, 0, &access);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	mtdev_count(m, MTDEV_STAT_BATCH);
@@ -356,18 +364,15 @@ static long mtdev_ioc_batch(struct mtdev_file *f, void __user *uarg)
 static long mtdev_ioc_scan(struct mtdev_file *f, void __user *uarg)
 {
 	struct masstree_ioc_scan s;
-	unsigned int access;
 	struct mtdev_map *m;
 	int err;
 
 	err = mtdev_copy_in(&s, sizeof(s), uarg);
 	if (err)
 		return err;
-	m = mtdev_attached(f, &access);
+	m = mtdev_attached(f, MTDEV_READ, NULL);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
-	if (!(access & MTDEV_READ))
-		return -EBADF;
 	err = mtdev_scan(m, &s);
 	if (mtdev_copy_out(uarg, &s, sizeof(s)))
 		return -EFAULT;
@@ -376,10 +381,7 @@ static long mtdev_ioc_scan(struct mtdev_file *f, void __user *uarg)
 
 static long mtdev_ioc_stats(struct mtdev_file *f, void __user *uarg)
 {
-	u64 counts[MTDEV_NR_STATS];
-	struct masstree_stats st;
 	struct masstree_ioc_stats s;
-	unsigned int access;
 	struct mtdev_map *m;
 	int err;
 
@@ -388,38 +390,18 @@ static long mtdev_ioc_stats(struct mtdev_file *f, void __user *uarg)
 		return err;
 	if (s.flags)
 		return -EINVAL;
-	m = mtdev_attached(f, &access);
+	m = mtdev_attached(f, MTDEV_READ, NULL);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
-	if (!(access & MTDEV_READ))
-		return -EBADF;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
-	masstree_get_stats(&m->tree, &st);
-	mtdev_map_read_counts(m, counts);
-	memset(&s, 0, sizeof(s));
-	s.size = sizeof(s);
-	s.keys = st.keys;
-	s.leaves = st.leaves;
-	s.internodes = st.internodes;
-	s.layers = st.layers;
-	s.height = st.height;
-	s.node_bytes = st.bytes;
-	s.value_bytes = max_t(s64, percpu_counter_sum(&m->value_bytes), 0);
-	s.charged_bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
-	s.gets = counts[MTDEV_STAT_GET];
-	s.puts = counts[MTDEV_STAT_PUT];
-	s.dels = counts[MTDEV_STAT_DEL];
-	s.cmpxchgs = counts[MTDEV_STAT_CMPXCHG];
-	s.scans = counts[MTDEV_STAT_SCAN];
-	s.batches = counts[MTDEV_STAT_BATCH];
+	mtdev_map_stats(m, &s);
 	return mtdev_copy_out(uarg, &s, sizeof(s));
 }
 
 static long mtdev_ioc_clear(struct mtdev_file *f, void __user *uarg)
 {
 	struct masstree_ioc_clear c;
-	unsigned int access;
 	struct mtdev_map *m;
 	int err;
 
@@ -428,11 +410,9 @@ static long mtdev_ioc_clear(struct mtdev_file *f, void __user *uarg)
 		return err;
 	if (c.flags || !mtdev_zero(c.reserved, sizeof(c.reserved)))
 		return -EINVAL;
-	m = mtdev_attached(f, &access);
+	m = mtdev_attached(f, MTDEV_WRITE, NULL);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
-	if (!(access & MTDEV_WRITE))
-		return -EBADF;
 	err = mtdev_clear(m, &c.cleared);
 	if (mtdev_copy_out(uarg, &c, sizeof(c)))
 		return -EFAULT;

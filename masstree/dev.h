@@ -129,7 +129,7 @@ void mtdev_map_put(struct mtdev_map *m);
 int mtdev_charge(struct mtdev_map *m, s64 bytes);
 void mtdev_uncharge(struct mtdev_map *m, s64 bytes);
 void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which);
-void mtdev_map_read_counts(struct mtdev_map *m, u64 *counts);
+void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s);
 void mtdev_maps_exit(void);
 long mtdev_nr_maps(void);
 

@@ -447,24 +447,43 @@ void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which)
 }
 
 /**
- * mtdev_map_read_counts() - sum a map's operation counters.
+ * mtdev_map_stats() - a map's shape, bytes and operation counters.
  * @m: the map.
- * @counts: MTDEV_NR_STATS sums.
+ * @s: filled in, @s->size included; every other field zero.
  *
- * Context: Any context.
+ * Context: Process context (takes the RCU read lock and the counters'
+ * locks).
  */
-void mtdev_map_read_counts(struct mtdev_map *m, u64 *counts)
+void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s)
 {
+	u64 n[MTDEV_NR_STATS] = {};
+	struct masstree_stats st;
 	int cpu, i;
 
-	memset(counts, 0, MTDEV_NR_STATS * sizeof(*counts));
 	for_each_possible_cpu(cpu) {
 		struct mtdev_op_counts *c = per_cpu_ptr(m->ops, cpu);
 
 		for (i = 0; i < MTDEV_NR_STATS; i++)
 			/* Racing this_cpu_inc() is benign: exact when quiet. */
-			counts[i] += data_race(c->n[i]);
+			n[i] += data_race(c->n[i]);
 	}
+	masstree_get_stats(&m->tree, &st);
+	memset(s, 0, sizeof(*s));
+	s->size = sizeof(*s);
+	s->keys = st.keys;
+	s->leaves = st.leaves;
+	s->internodes = st.internodes;
+	s->layers = st.layers;
+	s->height = st.height;
+	s->node_bytes = st.bytes;
+	s->value_bytes = max_t(s64, percpu_counter_sum(&m->value_bytes), 0);
+	s->charged_bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	s->gets = n[MTDEV_STAT_GET];
+	s->puts = n[MTDEV_STAT_PUT];
+	s->dels = n[MTDEV_STAT_DEL];
+	s->cmpxchgs = n[MTDEV_STAT_CMPXCHG];
+	s->scans = n[MTDEV_STAT_SCAN];
+	s->batches = n[MTDEV_STAT_BATCH];
 }
 
 /**
