@@ -30,6 +30,9 @@
 /* GET tries a stack buffer first: most values are small. */
 #define MTDEV_GET_STACK		128
 
+/* Keys up to this long are copied to the stack: no allocation per call. */
+#define MTDEV_KEY_STACK		64
+
 #define MTDEV_SCAN_FLAGS	(MASSTREE_IOC_SCAN_REVERSE |		\
 				 MASSTREE_IOC_SCAN_START_EXCL |		\
 				 MASSTREE_IOC_SCAN_END_EXCL |		\
@@ -260,7 +263,7 @@ static int mtdev_op_check(const struct masstree_ioc_op *op,
 int mtdev_op(struct mtdev_map *m, unsigned int access,
 	     struct masstree_ioc_op *op, unsigned int opcode)
 {
-	u8 *key, *expect = NULL;
+	u8 kstack[MTDEV_KEY_STACK], *key = kstack, *expect = NULL;
 	int err;
 
 	err = mtdev_op_check(op, opcode);
@@ -270,9 +273,14 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 		return -EBADF;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
-	key = mtdev_memdup_user(op->key, op->key_len);
-	if (IS_ERR(key))
-		return PTR_ERR(key);
+	if (op->key_len <= sizeof(kstack)) {
+		if (copy_from_user(kstack, u64_to_user_ptr(op->key), op->key_len))
+			return -EFAULT;
+	} else {
+		key = mtdev_memdup_user(op->key, op->key_len);
+		if (IS_ERR(key))
+			return PTR_ERR(key);
+	}
 	switch (opcode) {
 	case MASSTREE_OP_GET:
 		mtdev_count(m, MTDEV_STAT_GET);
@@ -299,7 +307,8 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 		break;
 	}
 	kvfree(expect);
-	kvfree(key);
+	if (key != kstack)
+		kvfree(key);
 	return err;
 }
 
@@ -363,7 +372,7 @@ static u8 *mtdev_bound(u64 uptr, u64 len, bool none)
 
 /* The scan passes; @s's out fields are filled in as far as they got. */
 static int mtdev_scan_passes(struct mtdev_map *m, struct masstree_ioc_scan *s,
-			     const u8 *start, const u8 *end, u8 *from,
+			     const u8 *start, const u8 *end, u8 **from,
 			     struct mtdev_scan_ctx *c)
 {
 	unsigned int flags = s->flags;	/* same bits as MASSTREE_SCAN_* */
@@ -393,9 +402,18 @@ static int mtdev_scan_passes(struct mtdev_map *m, struct masstree_ioc_scan *s,
 			s->more = 1;
 			return 0;
 		}
-		/* Only the bounce buffer was full: go on from the next key. */
-		memcpy(from, c->resume, c->resume_len);
-		start = from;
+		/*
+		 * Only the bounce buffer was full: go on from the next key,
+		 * from a copy (the pass overwrites c->resume). Most scans
+		 * never get here.
+		 */
+		if (!*from) {
+			*from = kvmalloc(MASSTREE_KEY_MAX, GFP_KERNEL);
+			if (!*from)
+				return -ENOMEM;
+		}
+		memcpy(*from, c->resume, c->resume_len);
+		start = *from;
 		start_len = c->resume_len;
 		flags &= ~(MASSTREE_SCAN_START_EXCL | MASSTREE_SCAN_NO_START);
 		if (fatal_signal_pending(current))
@@ -443,10 +461,9 @@ int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *s)
 	c.buf = kvmalloc(min_t(u64, s->buf_len, MTDEV_SCAN_BOUNCE) ?: 1,
 			 GFP_KERNEL);
 	c.resume = kvmalloc(MASSTREE_KEY_MAX, GFP_KERNEL);
-	from = kvmalloc(MASSTREE_KEY_MAX, GFP_KERNEL);
-	if (!c.buf || !c.resume || !from)
+	if (!c.buf || !c.resume)
 		goto out;
-	err = mtdev_scan_passes(m, s, start, end, from, &c);
+	err = mtdev_scan_passes(m, s, start, end, &from, &c);
 	if (err)
 		goto out;
 	if (s->more && s->count == 0 && !(s->limit && s->count == s->limit)) {
