@@ -211,7 +211,7 @@ static void vt_reserved(struct vt_map *m, bool undo)
 
 static void vt_nr_keys(struct vt_map *m, bool undo)
 {
-	atomic_long_add(undo ? -1 : 1, &m->mt->nr_keys);
+	atomic_long_add(undo ? -1 : 1, &m->mt->stat[MT_STAT_KEYS]);
 }
 
 /* A key flagged as continuing in a suffix that has none. */
@@ -270,10 +270,10 @@ static void vt_layer_twice(struct vt_map *m, bool undo)
 		RCU_INIT_POINTER(leaf->suffix[s], NULL);
 	}
 	/* One key with a suffix less; the chain's 2 keys and layers again. */
-	atomic_long_add(sign * (2 - 1), &mt->nr_keys);
-	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->nr_leaves);
-	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->nr_layers);
-	atomic_long_add(-sign * (long)sfx->len, &mt->nr_suffix_bytes);
+	atomic_long_add(sign * (2 - 1), &mt->stat[MT_STAT_KEYS]);
+	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MT_STAT_LEAVES]);
+	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MT_STAT_LAYERS]);
+	atomic_long_add(-sign * (long)sfx->size, &mt->stat[MT_STAT_SUFFIX_BYTES]);
 }
 
 static const struct vt_case vt_cases[] = {

@@ -346,6 +346,7 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	struct mtdev_list_ctx *ctx = arg;
 	struct mtdev_map *m = entry;
 	struct masstree_map_info *info;
+	struct masstree_stats st;
 
 	if (ctx->count == ctx->nr) {
 		ctx->more = true;
@@ -357,7 +358,8 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	info->uid = from_kuid_munged(ns, m->uid);
 	info->gid = from_kgid_munged(ns, m->gid);
 	info->mode = m->mode;
-	info->keys = atomic_long_read(&m->tree.nr_keys);
+	masstree_get_stats(&m->tree, &st);
+	info->keys = st.keys;
 	info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
 	return 0;
 }

@@ -181,8 +181,8 @@ static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
 				rcu_assign_pointer(next->prev, prev);
 			mt_internode_remove(p, j);
 			internodes = mt_erase_chain(w, node, top);
-			mt_stat_add(&mt->nr_leaves, -1);
-			mt_stat_add(&mt->nr_internodes, -internodes);
+			mt_stat_add(mt, MT_STAT_LEAVES, -1);
+			mt_stat_add(mt, MT_STAT_INTERNODES, -internodes);
 			if (prev)
 				mt_unlock(mt, &prev->node);
 			mt_unlock(mt, top);
@@ -198,9 +198,9 @@ static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
 			up = mt_erase_layer_slot(w, x);
 		}
 		internodes = mt_erase_chain(w, node, NULL);
-		mt_stat_add(&mt->nr_leaves, -1);
-		mt_stat_add(&mt->nr_internodes, -internodes);
-		mt_stat_add(&mt->nr_layers, -1);
+		mt_stat_add(mt, MT_STAT_LEAVES, -1);
+		mt_stat_add(mt, MT_STAT_INTERNODES, -internodes);
+		mt_stat_add(mt, MT_STAT_LAYERS, -1);
 		if (up && mt_perm_size(up->permutation)) {
 			mt_unlock(mt, &up->node);
 			up = NULL;
@@ -228,9 +228,9 @@ void mt_erase_locked(struct mt_write *w, struct mt_leaf *leaf)
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Unpublish the key: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, perm);
-	mt_stat_add(&mt->nr_keys, -1);
+	mt_stat_add(mt, MT_STAT_KEYS, -1);
 	if (sfx) {
-		mt_stat_add(&mt->nr_suffix_bytes, -(long)sfx->len);
+		mt_stat_add(mt, MT_STAT_SUFFIX_BYTES, -(long)sfx->size);
 		mt_suffix_free(sfx);
 	}
 	if (mt_perm_size(perm))

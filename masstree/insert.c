@@ -16,7 +16,7 @@
 #include "version.h"
 
 /* Write the cursor's key and @entry into a slot readers cannot see. */
-static void mt_leaf_fill(struct mt_write *w, struct mt_leaf *leaf,
+static __always_inline void mt_leaf_fill(struct mt_write *w, struct mt_leaf *leaf,
 			 unsigned int s, void *entry)
 {
 	struct mt_cursor *c = &w->c;
@@ -27,7 +27,7 @@ static void mt_leaf_fill(struct mt_write *w, struct mt_leaf *leaf,
 		u32 rest = c->len - c->off - 8;
 
 		sfx = mt_reserve_suffix(&w->res, 0, c->key + c->off + 8, rest);
-		mt_stat_add(&w->mt->nr_suffix_bytes, rest);
+		mt_stat_add(w->mt, MT_STAT_SUFFIX_BYTES, sfx->size);
 		klx = MT_KLX_SUFFIX;
 	}
 	WRITE_ONCE(leaf->ikey[s], c->slice);
@@ -89,9 +89,9 @@ int mt_insert_root(struct mt_write *w, void *entry)
 	mt_leaf_fill(w, leaf, 0, entry);
 	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, mt_perm_first(1));
-	mt_stat_add(&mt->nr_leaves, 1);
-	mt_stat_add(&mt->nr_layers, 1);
-	mt_stat_add(&mt->nr_keys, 1);
+	mt_stat_add(mt, MT_STAT_LEAVES, 1);
+	mt_stat_add(mt, MT_STAT_LAYERS, 1);
+	mt_stat_add(mt, MT_STAT_KEYS, 1);
 	mt_unlock(mt, node);
 	return 0;
 }
@@ -114,6 +114,7 @@ static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
 	struct mt_node *top = NULL, *up = c->layer_root, *node;
 	struct mt_leaf *deep = NULL;
 	struct mt_suffix *sfx;
+	long sfx_bytes = -(long)old->size;
 	unsigned int d = 0, i, ocls, ncls, os, ns;
 	u64 oslice, nslice;
 	u8 klx;
@@ -161,6 +162,7 @@ static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
 	if (ocls == MT_CLS_LONG) {
 		sfx = mt_reserve_suffix(&w->res, 1, old->data + 8 * d + 8,
 					a - 8 * d - 8);
+		sfx_bytes += sfx->size;
 		klx = MT_KLX_SUFFIX;
 	}
 	deep->keylenx[os] = klx;
@@ -173,6 +175,7 @@ static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
 	if (ncls == MT_CLS_LONG) {
 		sfx = mt_reserve_suffix(&w->res, 0, nk + 8 * d + 8,
 					b - 8 * d - 8);
+		sfx_bytes += sfx->size;
 		klx = MT_KLX_SUFFIX;
 	}
 	deep->keylenx[ns] = klx;
@@ -180,12 +183,10 @@ static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
 	RCU_INIT_POINTER(deep->lv[ns], entry);
 	deep->permutation = mt_perm_first(2);
 
-	mt_stat_add(&mt->nr_suffix_bytes,
-		    (long)(a - 8 * d > 8 ? a - 8 * d - 8 : 0) +
-		    (b - 8 * d > 8 ? b - 8 * d - 8 : 0) - a);
-	mt_stat_add(&mt->nr_leaves, d + 1);
-	mt_stat_add(&mt->nr_layers, d + 1);
-	mt_stat_add(&mt->nr_keys, 1);
+	mt_stat_add(mt, MT_STAT_SUFFIX_BYTES, sfx_bytes);
+	mt_stat_add(mt, MT_STAT_LEAVES, d + 1);
+	mt_stat_add(mt, MT_STAT_LAYERS, d + 1);
+	mt_stat_add(mt, MT_STAT_KEYS, 1);
 
 	mt_mark(&leaf->node, MT_V_INSERTING);
 	WRITE_ONCE(leaf->keylenx[s], MT_KLX_LAYER);
@@ -354,7 +355,7 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 			WRITE_ONCE(p->ikey[0], mid);
 			rcu_assign_pointer(p->child[0], &a->node);
 			rcu_assign_pointer(p->child[1], &b->node);
-			mt_stat_add(&mt->nr_internodes, 2);
+			mt_stat_add(mt, MT_STAT_INTERNODES, 2);
 			mt_unlock(mt, sib);
 			mt_unlock(mt, child);
 			mt_unlock(mt, &a->node);
@@ -380,7 +381,7 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 		for (i = MT_INS_SPLIT - 1; i-- > x.ci;)
 			WRITE_ONCE(p->ikey[i], mt_ins_key(&x, i));
 		WRITE_ONCE(p->nkeys, MT_INS_SPLIT - 1);
-		mt_stat_add(&mt->nr_internodes, 1);
+		mt_stat_add(mt, MT_STAT_INTERNODES, 1);
 		mt_unlock(mt, sib);
 		mt_unlock(mt, child);
 		child = &p->node;
@@ -453,9 +454,9 @@ static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
 		WRITE_ONCE(in->ikey[0], b->lowkey);
 		rcu_assign_pointer(in->child[0], &a->node);
 		rcu_assign_pointer(in->child[1], &b->node);
-		mt_stat_add(&mt->nr_leaves, 1);
-		mt_stat_add(&mt->nr_internodes, 1);
-		mt_stat_add(&mt->nr_keys, 1);
+		mt_stat_add(mt, MT_STAT_LEAVES, 1);
+		mt_stat_add(mt, MT_STAT_INTERNODES, 1);
+		mt_stat_add(mt, MT_STAT_KEYS, 1);
 		mt_unlock(mt, node);
 		return 0;
 	}
@@ -507,8 +508,8 @@ static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Publish the left half: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, nperm);
-	mt_stat_add(&mt->nr_leaves, 1);
-	mt_stat_add(&mt->nr_keys, 1);
+	mt_stat_add(mt, MT_STAT_LEAVES, 1);
+	mt_stat_add(mt, MT_STAT_KEYS, 1);
 	mt_hook(MASSTREE_HOOK_SPLIT);
 	mt_split_up(w, node, &r->node, r->lowkey);
 	return 0;
@@ -539,7 +540,7 @@ int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry)
 	w->need.sfx[1] = 0;
 	if (n == MT_NODE_WIDTH)
 		return mt_insert_split(w, leaf, entry);
-	if (!mt_reserve_has(&w->res, &w->need)) {
+	if (w->need.sfx[0] && !mt_reserve_has(&w->res, &w->need)) {
 		mt_unlock(w->mt, &leaf->node);
 		return MT_AGAIN;
 	}
@@ -549,7 +550,7 @@ int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry)
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, mt_perm_insert(perm, c->pos));
-	mt_stat_add(&w->mt->nr_keys, 1);
+	mt_stat_add(w->mt, MT_STAT_KEYS, 1);
 	mt_unlock(w->mt, &leaf->node);
 	return 0;
 }

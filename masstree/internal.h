@@ -8,6 +8,7 @@
 
 #include <linux/irqflags.h>
 #include <linux/masstree.h>
+#include <linux/percpu.h>
 #include <linux/types.h>
 
 #include "key.h"
@@ -26,6 +27,8 @@
  *	would go.
  * @slot: after mt_leaf_search(): slot of the match, or -1.
  * @stay: stop at a layer slot instead of descending into the layer.
+ * @v: after mt_walk(): the version of @node that the walk validated.
+ * @perm: after mt_walk(): the permutation it searched, with @v.
  */
 struct mt_cursor {
 	const u8 *key;
@@ -38,6 +41,8 @@ struct mt_cursor {
 	unsigned int pos;
 	int slot;
 	bool stay;
+	unsigned long v;
+	u64 perm;
 };
 
 static inline void mt_cursor_layer(struct mt_cursor *c, size_t off,
@@ -69,12 +74,14 @@ static inline void mt_cursor_init(struct mt_cursor *c, const void *key,
  * @sfx: suffix buffers: [0] for the new key, [1] for the key that moves
  *	into a new layer.
  * @cap: capacity of each buffer in @sfx.
+ * @taken: bit i: buffer i was taken by the write.
  */
 struct mt_reserve {
 	struct mt_node *nodes;
 	unsigned int nr_nodes;
 	struct mt_suffix *sfx[2];
 	u32 cap[2];
+	unsigned int taken;
 };
 
 /**
@@ -95,7 +102,6 @@ struct mt_need {
  * @need: set when the reserve fell short.
  * @irqflags: interrupt state saved by mt_write_begin().
  * @free_nodes: nodes unlinked by this operation, freed after unlocking.
- * @free_sfx: a suffix replaced by this operation, freed after unlocking.
  */
 struct mt_write {
 	struct masstree *mt;
@@ -104,7 +110,6 @@ struct mt_write {
 	struct mt_need need;
 	unsigned long irqflags;
 	struct mt_node *free_nodes;
-	struct mt_suffix *free_sfx;
 };
 
 /*
@@ -133,11 +138,21 @@ static inline unsigned int mt_internode_index(struct mt_internode *in, u64 slice
 {
 	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
 			       MT_NODE_WIDTH);
-	unsigned int i;
+	unsigned int i = 0;
 
-	for (i = 0; i < n; i++)
-		if (slice < READ_ONCE(in->ikey[i]))
-			break;
+	/*
+	 * How many separators are <= @slice: a binary search in four fixed
+	 * steps (15 separators at most), since a lookup crosses an internode
+	 * per level of every layer.
+	 */
+	if (n >= 8 && READ_ONCE(in->ikey[7]) <= slice)
+		i = 8;
+	if (i + 4 <= n && READ_ONCE(in->ikey[i + 3]) <= slice)
+		i += 4;
+	if (i + 2 <= n && READ_ONCE(in->ikey[i + 1]) <= slice)
+		i += 2;
+	if (i + 1 <= n && READ_ONCE(in->ikey[i]) <= slice)
+		i += 1;
 	return i;
 }
 
@@ -150,6 +165,22 @@ struct mt_internode *mt_lock_parent(struct masstree *mt,
 				    struct mt_node *node);
 
 /* preload.c */
+static inline void mt_reserve_init(struct mt_reserve *res)
+{
+	res->nodes = NULL;
+	res->nr_nodes = 0;
+	res->sfx[0] = NULL;
+	res->sfx[1] = NULL;
+	res->cap[0] = 0;
+	res->cap[1] = 0;
+	res->taken = 0;
+}
+
+static inline bool mt_reserve_empty(const struct mt_reserve *res)
+{
+	return !res->nr_nodes && !res->sfx[0] && !res->sfx[1];
+}
+
 struct mt_node *mt_reserve_node(struct mt_reserve *res);
 struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
 				    const u8 *bytes, u32 len);
@@ -176,9 +207,34 @@ static inline void mt_count(enum masstree_test_counter which) { }
 static inline void mt_hook(enum masstree_test_hook_point where) { }
 #endif
 
-static inline void mt_stat_add(atomic_long_t *counter, long delta)
+/* A map's statistics counters: see struct masstree's @pcpu and @stat. */
+enum mt_stat {
+	MT_STAT_KEYS,
+	MT_STAT_LEAVES,
+	MT_STAT_INTERNODES,
+	MT_STAT_LAYERS,
+	MT_STAT_SUFFIX_BYTES,
+	MT_STAT_NR
+};
+
+struct masstree_pcpu_stats {
+	long v[MT_STAT_NR];
+};
+
+static inline void mt_stat_add(struct masstree *mt, enum mt_stat which,
+			       long delta)
 {
-	atomic_long_add(delta, counter);
+	struct masstree_pcpu_stats __percpu *pcpu = READ_ONCE(mt->pcpu);
+
+	/* Irq-safe without a lock: a softirq writer may interrupt a task's. */
+	if (likely(pcpu))
+		this_cpu_add(pcpu->v[which], delta);
+	else
+		atomic_long_add(delta, &mt->stat[which]);
 }
+
+long mt_stat_read(struct masstree *mt, enum mt_stat which);
+void mt_stats_alloc(struct masstree *mt, gfp_t gfp);
+void mt_stats_reset(struct masstree *mt);
 
 #endif /* _MASSTREE_INTERNAL_H */

@@ -10,15 +10,6 @@
 #include "node.h"
 #include "perm.h"
 
-static void mt_stats_reset(struct masstree *mt)
-{
-	atomic_long_set(&mt->nr_keys, 0);
-	atomic_long_set(&mt->nr_leaves, 0);
-	atomic_long_set(&mt->nr_internodes, 0);
-	atomic_long_set(&mt->nr_layers, 0);
-	atomic_long_set(&mt->nr_suffix_bytes, 0);
-}
-
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 /* The lockdep class of the node locks of maps made by DEFINE_MASSTREE(). */
 struct lock_class_key masstree_static_key;
@@ -45,6 +36,8 @@ void __masstree_init(struct masstree *mt, unsigned int flags,
 {
 	RCU_INIT_POINTER(mt->root, NULL);
 	mt->flags = flags;
+	mt->suffix_hint = false;
+	mt->pcpu = NULL;
 	mt_stats_reset(mt);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	/* One key, two classes: subclass 0 the writer phase, 1 the nodes. */

@@ -4,9 +4,9 @@
  * becomes an internode in place when it splits), frees after an RCU grace
  * period, and live counters that module exit checks for leaks.
  */
-#include <linux/atomic.h>
 #include <linux/bug.h>
 #include <linux/overflow.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <kunit/visibility.h>
@@ -20,11 +20,10 @@ static struct kmem_cache *mt_node_cache;
 /*
  * Counted here and not through slab statistics so that a leak is caught at
  * module exit even without kmemleak, whose scans miss objects that stale
- * pointers still reach.
+ * pointers still reach. Per CPU, so that writers of different maps, or
+ * of one map on different CPUs, do not bounce one cache line.
  */
-static atomic_long_t mt_live_leaves;
-static atomic_long_t mt_live_internodes;
-static atomic_long_t mt_live_suffixes;
+static struct mt_node_stats __percpu *mt_live;
 
 /**
  * mt_node_stats_read() - read the live node counters.
@@ -34,9 +33,16 @@ static atomic_long_t mt_live_suffixes;
  */
 void mt_node_stats_read(struct mt_node_stats *stats)
 {
-	stats->leaves = atomic_long_read(&mt_live_leaves);
-	stats->internodes = atomic_long_read(&mt_live_internodes);
-	stats->suffixes = atomic_long_read(&mt_live_suffixes);
+	int cpu;
+
+	memset(stats, 0, sizeof(*stats));
+	for_each_possible_cpu(cpu) {
+		struct mt_node_stats *live = per_cpu_ptr(mt_live, cpu);
+
+		stats->leaves += READ_ONCE(live->leaves);
+		stats->internodes += READ_ONCE(live->internodes);
+		stats->suffixes += READ_ONCE(live->suffixes);
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(mt_node_stats_read);
 
@@ -70,7 +76,7 @@ void mt_node_init_leaf(struct mt_node *node, unsigned long flags)
 	memset(leaf, 0, sizeof(*leaf));
 	node->version = MT_V_LEAF | flags;
 	leaf->permutation = MT_PERM_EMPTY;
-	atomic_long_inc(&mt_live_leaves);
+	this_cpu_inc(mt_live->leaves);
 }
 EXPORT_SYMBOL_IF_KUNIT(mt_node_init_leaf);
 
@@ -85,7 +91,7 @@ void mt_node_init_internode(struct mt_node *node, unsigned long flags)
 {
 	memset(mt_to_internode(node), 0, sizeof(struct mt_internode));
 	node->version = flags;
-	atomic_long_inc(&mt_live_internodes);
+	this_cpu_inc(mt_live->internodes);
 }
 EXPORT_SYMBOL_IF_KUNIT(mt_node_init_internode);
 
@@ -97,17 +103,17 @@ EXPORT_SYMBOL_IF_KUNIT(mt_node_init_internode);
  */
 void mt_node_leaf_to_internode(struct mt_node *node)
 {
-	atomic_long_dec(&mt_live_leaves);
-	atomic_long_inc(&mt_live_internodes);
+	this_cpu_dec(mt_live->leaves);
+	this_cpu_inc(mt_live->internodes);
 }
 
 /* Only nodes given a kind are ever published, hence freed this way. */
 static void mt_node_uncount(struct mt_node *node)
 {
 	if (node->version & MT_V_LEAF)
-		atomic_long_dec(&mt_live_leaves);
+		this_cpu_dec(mt_live->leaves);
 	else
-		atomic_long_dec(&mt_live_internodes);
+		this_cpu_dec(mt_live->internodes);
 }
 
 /**
@@ -170,16 +176,18 @@ EXPORT_SYMBOL_IF_KUNIT(mt_node_free);
  */
 struct mt_suffix *mt_suffix_alloc(u32 cap, gfp_t gfp)
 {
+	/* Ask for the whole bucket: the statistics count what is held. */
+	size_t size = kmalloc_size_roundup(struct_size_t(struct mt_suffix, data, cap));
 	struct mt_suffix *sfx;
 
 	if (mt_fail_alloc(MT_FAIL_SUFFIX))
 		return NULL;
-	sfx = kmalloc(struct_size(sfx, data, cap), gfp);
-
+	sfx = kmalloc(size, gfp);
 	if (!sfx)
 		return NULL;
 	sfx->len = 0;
-	atomic_long_inc(&mt_live_suffixes);
+	sfx->size = size;
+	this_cpu_inc(mt_live->suffixes);
 	return sfx;
 }
 EXPORT_SYMBOL_IF_KUNIT(mt_suffix_alloc);
@@ -214,7 +222,7 @@ EXPORT_SYMBOL_IF_KUNIT(mt_suffix_make);
 void mt_suffix_discard(struct mt_suffix *sfx)
 {
 	kfree(sfx);
-	atomic_long_dec(&mt_live_suffixes);
+	this_cpu_dec(mt_live->suffixes);
 }
 EXPORT_SYMBOL_IF_KUNIT(mt_suffix_discard);
 
@@ -243,9 +251,16 @@ EXPORT_SYMBOL_IF_KUNIT(mt_suffix_free);
  */
 int mt_node_caches_init(void)
 {
+	mt_live = alloc_percpu(struct mt_node_stats);
+	if (!mt_live)
+		return -ENOMEM;
 	mt_node_cache = kmem_cache_create("masstree_node", MT_NODE_SIZE, 0,
 					  SLAB_HWCACHE_ALIGN, NULL);
-	return mt_node_cache ? 0 : -ENOMEM;
+	if (!mt_node_cache) {
+		free_percpu(mt_live);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /**
@@ -267,4 +282,5 @@ void mt_node_caches_exit(void)
 	     "masstree: %ld leaves, %ld internodes, %ld suffixes leaked\n",
 	     stats.leaves, stats.internodes, stats.suffixes);
 	kmem_cache_destroy(mt_node_cache);
+	free_percpu(mt_live);
 }

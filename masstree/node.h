@@ -5,7 +5,9 @@
 #ifndef _MASSTREE_NODE_H
 #define _MASSTREE_NODE_H
 
+#include <linux/align.h>
 #include <linux/bits.h>
+#include <linux/cache.h>
 #include <linux/masstree.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
@@ -59,11 +61,14 @@ struct mt_node {
  * struct mt_suffix - the bytes of a key past the slice stored in a leaf.
  * @rcu: frees the suffix after a grace period.
  * @len: number of bytes in @data.
+ * @size: bytes allocated for the whole object, slab rounding included:
+ *	what the map's statistics count.
  * @data: the bytes; immutable once published.
  */
 struct mt_suffix {
 	struct rcu_head rcu;
 	u32 len;
+	u32 size;
 	u8 data[];
 };
 
@@ -115,6 +120,12 @@ struct mt_internode {
 /* Every node is allocated this big, whatever its kind. */
 #define MT_NODE_SIZE	(sizeof(struct mt_leaf) > sizeof(struct mt_internode) ? \
 			 sizeof(struct mt_leaf) : sizeof(struct mt_internode))
+
+/*
+ * What a node takes in its slab: SLAB_HWCACHE_ALIGN rounds each object up
+ * to whole cache lines (debugging kernels add their metadata on top).
+ */
+#define MT_NODE_BYTES	ALIGN(MT_NODE_SIZE, L1_CACHE_BYTES)
 
 /**
  * struct mt_node_stats - nodes currently allocated by this module.

@@ -10,6 +10,7 @@
 #ifndef _MASSTREE_PERM_H
 #define _MASSTREE_PERM_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 #include "node.h"
@@ -37,17 +38,19 @@ static inline u64 mt_perm_set_slot(u64 perm, unsigned int i, unsigned int slot)
 /*
  * Insert the first free slot at position @pos: fields pos..n-1 move up one.
  * The caller reads the chosen slot with mt_perm_slot(old, size) first.
+ * Whole-word shifts and masks, no loop: this runs on every insert.
  */
 static inline u64 mt_perm_insert(u64 perm, unsigned int pos)
 {
 	unsigned int n = mt_perm_size(perm);
-	unsigned int slot = mt_perm_slot(perm, n);
-	unsigned int i;
+	u64 slot = mt_perm_slot(perm, n);
+	/* The count and fields 0..pos-1 stay; so do the free fields past n. */
+	u64 below = GENMASK_ULL(4 * pos + 3, 0);
+	u64 above = n + 1 < MT_NODE_WIDTH ? ~GENMASK_ULL(4 * n + 7, 0) : 0;
+	u64 moved = (perm << 4) & ~GENMASK_ULL(4 * pos + 7, 0) & ~above;
 
-	for (i = n; i > pos; i--)
-		perm = mt_perm_set_slot(perm, i, mt_perm_slot(perm, i - 1));
-	perm = mt_perm_set_slot(perm, pos, slot);
-	return (perm & ~0xfULL) | (n + 1);
+	perm = (perm & (below | above)) | moved | slot << (4 * pos + 4);
+	return perm + 1;
 }
 
 /*
@@ -57,14 +60,13 @@ static inline u64 mt_perm_insert(u64 perm, unsigned int pos)
  */
 static inline u64 mt_perm_remove(u64 perm, unsigned int pos)
 {
-	unsigned int n = mt_perm_size(perm);
-	unsigned int slot = mt_perm_slot(perm, pos);
-	unsigned int i;
+	u64 slot = mt_perm_slot(perm, pos);
+	/* The count and fields 0..pos-1 stay; fields pos+1..14 move down. */
+	u64 below = GENMASK_ULL(4 * pos + 3, 0);
 
-	for (i = pos; i < MT_NODE_WIDTH - 1; i++)
-		perm = mt_perm_set_slot(perm, i, mt_perm_slot(perm, i + 1));
-	perm = mt_perm_set_slot(perm, MT_NODE_WIDTH - 1, slot);
-	return (perm & ~0xfULL) | (n - 1);
+	perm = (perm & below) | ((perm >> 4) & ~below) |
+	       slot << (4 * (MT_NODE_WIDTH - 1) + 4);
+	return perm - 1;
 }
 
 /* Is @perm a permutation of slots 0..14 with a count of at most 15? */

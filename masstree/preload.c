@@ -274,6 +274,7 @@ struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
 	struct mt_suffix *sfx = res->sfx[i];
 
 	res->sfx[i] = NULL;
+	res->taken |= 1U << i;
 	sfx->len = len;
 	memcpy(sfx->data, bytes, len);
 	return sfx;

@@ -6,11 +6,69 @@
 #include <linux/atomic.h>
 #include <linux/export.h>
 #include <linux/masstree.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <kunit/visibility.h>
 
 #include "internal.h"
 #include "version.h"
+
+/**
+ * mt_stat_read() - read one of a map's statistics counters.
+ * @mt: the map.
+ * @which: the counter.
+ *
+ * Context: Any context. Exact in a quiescent map.
+ * Return: the counter's shared part plus its per-CPU parts.
+ */
+long mt_stat_read(struct masstree *mt, enum mt_stat which)
+{
+	struct masstree_pcpu_stats __percpu *pcpu = READ_ONCE(mt->pcpu);
+	long v = atomic_long_read(&mt->stat[which]);
+	int cpu;
+
+	if (pcpu)
+		for_each_possible_cpu(cpu)
+			v += READ_ONCE(per_cpu_ptr(pcpu, cpu)->v[which]);
+	return v;
+}
+EXPORT_SYMBOL_IF_KUNIT(mt_stat_read);
+
+/**
+ * mt_stats_alloc() - give a map per-CPU statistics counters.
+ * @mt: the map.
+ * @gfp: the writer's allocation flags.
+ *
+ * Best effort: on failure, or if another writer got there first, the
+ * counters stay where they are. Nothing is lost either way, since a
+ * counter's value is the sum of both parts.
+ *
+ * Context: As @gfp allows; no node lock held.
+ */
+void mt_stats_alloc(struct masstree *mt, gfp_t gfp)
+{
+	struct masstree_pcpu_stats __percpu *pcpu;
+
+	pcpu = alloc_percpu_gfp(struct masstree_pcpu_stats, gfp | __GFP_NOWARN);
+	if (pcpu && cmpxchg(&mt->pcpu, NULL, pcpu))
+		free_percpu(pcpu);
+}
+
+/**
+ * mt_stats_reset() - zero a map's counters and free its per-CPU part.
+ * @mt: the map; no operation may run on it.
+ *
+ * Context: Any context.
+ */
+void mt_stats_reset(struct masstree *mt)
+{
+	int i;
+
+	free_percpu(mt->pcpu);
+	mt->pcpu = NULL;
+	for (i = 0; i < MT_STAT_NR; i++)
+		atomic_long_set(&mt->stat[i], 0);
+}
 
 /**
  * masstree_get_stats() - read a map's statistics.
@@ -27,12 +85,13 @@ void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats)
 	struct mt_node *n;
 	unsigned long h = 0;
 
-	stats->keys = atomic_long_read(&mt->nr_keys);
-	stats->leaves = atomic_long_read(&mt->nr_leaves);
-	stats->internodes = atomic_long_read(&mt->nr_internodes);
-	stats->layers = atomic_long_read(&mt->nr_layers);
-	stats->bytes = (stats->leaves + stats->internodes) * MT_NODE_SIZE +
-		       atomic_long_read(&mt->nr_suffix_bytes);
+	BUILD_BUG_ON(MT_STAT_NR != __MASSTREE_NR_STATS);
+	stats->keys = mt_stat_read(mt, MT_STAT_KEYS);
+	stats->leaves = mt_stat_read(mt, MT_STAT_LEAVES);
+	stats->internodes = mt_stat_read(mt, MT_STAT_INTERNODES);
+	stats->layers = mt_stat_read(mt, MT_STAT_LAYERS);
+	stats->bytes = (stats->leaves + stats->internodes) * MT_NODE_BYTES +
+		       mt_stat_read(mt, MT_STAT_SUFFIX_BYTES);
 
 	/* Height of the top layer: follow the leftmost path. */
 	rcu_read_lock();

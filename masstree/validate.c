@@ -216,7 +216,7 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 			if (sfx) {
 				if (!sfx->len)
 					return mt_bad("empty suffix", leaf);
-				st->sfx_bytes += sfx->len;
+				st->sfx_bytes += sfx->size;
 			}
 			if (klx == MT_KLX_LAYER) {
 				struct mt_node *sub = lv;
@@ -274,17 +274,17 @@ int masstree_validate(struct masstree *mt)
 		mt_vlist_pop(&st.done)->rcu.next = NULL;
 	if (err)
 		return err;
-	if (st.keys != atomic_long_read(&mt->nr_keys) ||
-	    st.leaves != atomic_long_read(&mt->nr_leaves) ||
-	    st.internodes != atomic_long_read(&mt->nr_internodes) ||
-	    st.layers != atomic_long_read(&mt->nr_layers) ||
-	    st.sfx_bytes != atomic_long_read(&mt->nr_suffix_bytes)) {
+	if (st.keys != mt_stat_read(mt, MT_STAT_KEYS) ||
+	    st.leaves != mt_stat_read(mt, MT_STAT_LEAVES) ||
+	    st.internodes != mt_stat_read(mt, MT_STAT_INTERNODES) ||
+	    st.layers != mt_stat_read(mt, MT_STAT_LAYERS) ||
+	    st.sfx_bytes != mt_stat_read(mt, MT_STAT_SUFFIX_BYTES)) {
 		pr_err("masstree: validate: counters %ld/%ld/%ld/%ld/%ld, found %ld/%ld/%ld/%ld/%ld keys/leaves/internodes/layers/suffix bytes\n",
-		       atomic_long_read(&mt->nr_keys),
-		       atomic_long_read(&mt->nr_leaves),
-		       atomic_long_read(&mt->nr_internodes),
-		       atomic_long_read(&mt->nr_layers),
-		       atomic_long_read(&mt->nr_suffix_bytes),
+		       mt_stat_read(mt, MT_STAT_KEYS),
+		       mt_stat_read(mt, MT_STAT_LEAVES),
+		       mt_stat_read(mt, MT_STAT_INTERNODES),
+		       mt_stat_read(mt, MT_STAT_LAYERS),
+		       mt_stat_read(mt, MT_STAT_SUFFIX_BYTES),
 		       st.keys, st.leaves, st.internodes, st.layers,
 		       st.sfx_bytes);
 		return -EINVAL;

@@ -101,23 +101,28 @@
  */
 void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c)
 {
-	unsigned int n = mt_perm_size(perm);
-	unsigned int i;
+	unsigned int lo = 0, hi = mt_perm_size(perm);
 
+	/* Binary: the permutation lists the slots in key order. */
 	c->slot = -1;
-	for (i = 0; i < n; i++) {
-		unsigned int s = mt_perm_slot(perm, i);
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		unsigned int s = mt_perm_slot(perm, mid);
 		int cmp = mt_cmp(READ_ONCE(leaf->ikey[s]),
 				 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
 				 c->slice, c->cls);
 
-		if (cmp < 0)
-			continue;
-		if (cmp == 0)
+		if (cmp < 0) {
+			lo = mid + 1;
+		} else if (cmp > 0) {
+			hi = mid;
+		} else {
 			c->slot = s;
-		break;
+			lo = mid;
+			break;
+		}
 	}
-	c->pos = i;
+	c->pos = lo;
 }
 
 /**
@@ -216,6 +221,8 @@ restart:
 			}
 			*entry = NULL;
 			c->node = n;
+			c->v = v;
+			c->perm = perm;
 			return leaf;
 		}
 		if (klx == MT_KLX_LAYER && !c->stay) {
@@ -225,6 +232,8 @@ restart:
 		}
 		*entry = lv;
 		c->node = n;
+		c->v = v;
+		c->perm = perm;
 		return leaf;
 	}
 }
@@ -298,6 +307,7 @@ struct mt_leaf *mt_lock_leaf(struct mt_write *w)
 {
 	struct mt_cursor *c = &w->c;
 	struct mt_leaf *leaf, *next;
+	unsigned long v;
 	void *entry;
 
 	for (;;) {
@@ -306,14 +316,22 @@ struct mt_leaf *mt_lock_leaf(struct mt_write *w)
 			return NULL;
 		mt_hook(MASSTREE_HOOK_LOCK_LEAF);
 		mt_lock(w->mt, &leaf->node);
-		if (READ_ONCE(leaf->node.version) & MT_V_DELETED) {
+		v = READ_ONCE(leaf->node.version);
+		/*
+		 * Unchanged since the walk validated it (an erase changes only
+		 * the permutation; losing the right neighbour only widens the
+		 * leaf's range): the walk's answer stands.
+		 */
+		if (!((v ^ c->v) & ~MT_V_LOCKED) && leaf->permutation == c->perm)
+			return leaf;
+		if (v & MT_V_DELETED) {
 			mt_unlock(w->mt, &leaf->node);
 			mt_count(MASSTREE_TC_SPLIT_RECHECK);
 			c->node = &leaf->node == c->layer_root ? NULL :
 				  c->layer_root;
 			continue;
 		}
-		if (!(READ_ONCE(leaf->node.version) & MT_V_LEAF)) {
+		if (!(v & MT_V_LEAF)) {
 			/* A root leaf that split since: walk down from it. */
 			mt_unlock(w->mt, &leaf->node);
 			mt_count(MASSTREE_TC_SPLIT_RECHECK);

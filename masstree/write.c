@@ -28,14 +28,36 @@ enum mt_op {
 static void *mt_write_op(struct masstree *mt, const void *key, size_t len,
 			 void *old, void *entry, enum mt_op op, gfp_t gfp)
 {
-	struct mt_write w = { .mt = mt };
+	struct mt_write w;
 	struct mt_cursor *c = &w.c;
+	bool long_insert;
 	void *cur, *ret;
 
 	if (len > MASSTREE_MAX_KEY_LEN || masstree_is_reserved(entry) ||
 	    (op == MT_OP_CMPXCHG && masstree_is_reserved(old)))
 		return masstree_mk_err(-EINVAL);
 	WARN_ON_ONCE(in_nmi() || in_hardirq());
+	/* Not the whole struct: the cursor is set up by each attempt. */
+	w.mt = mt;
+	mt_reserve_init(&w.res);
+	w.free_nodes = NULL;
+	if (unlikely(!READ_ONCE(mt->pcpu)) && entry)
+		mt_stats_alloc(mt, gfp);
+	/*
+	 * A new long key usually needs a suffix buffer, and finding that out
+	 * under the leaf lock costs a second walk: take one up front, big
+	 * enough for any layer the key may end in, when the map's last such
+	 * insert needed one (keys that share long prefixes may not).
+	 */
+	long_insert = len > 8 && (op == MT_OP_INSERT ||
+				  (op == MT_OP_CMPXCHG && !old));
+	if (long_insert && READ_ONCE(mt->suffix_hint)) {
+		w.need.nodes = 0;
+		w.need.sfx[0] = len - 8;
+		w.need.sfx[1] = 0;
+		if (mt_reserve_fill(&w.res, &w.need, gfp))
+			return masstree_mk_err(-ENOMEM);
+	}
 
 	for (;;) {
 		struct mt_leaf *leaf;
@@ -90,8 +112,16 @@ insert_done:
 done:
 	mt_write_end(&w);
 	rcu_read_unlock();
+	if (long_insert && !ret) {
+		bool used = w.res.taken & 1;
+
+		/* Written only when it changes: the line also holds the root. */
+		if (READ_ONCE(mt->suffix_hint) != used)
+			WRITE_ONCE(mt->suffix_hint, used);
+	}
 out:
-	mt_reserve_release(&w.res);
+	if (unlikely(!mt_reserve_empty(&w.res)))
+		mt_reserve_release(&w.res);
 	return ret;
 }
 

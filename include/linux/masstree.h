@@ -26,15 +26,23 @@
 /* Longest key: lengths are kept in 16 bits. */
 #define MASSTREE_MAX_KEY_LEN	65535
 
+struct masstree_pcpu_stats;
+
+/* Number of statistics counters of a map (private to masstree). */
+#define __MASSTREE_NR_STATS	5
+
 /**
  * struct masstree - an ordered map from byte strings to pointers.
  * @root: root node of the top layer; NULL while the map is empty.
  * @flags: MASSTREE_F_* flags given to masstree_init().
- * @nr_keys: number of keys.
- * @nr_leaves: number of leaves, all layers.
- * @nr_internodes: number of internodes, all layers.
- * @nr_layers: number of layers (0 for an empty map).
- * @nr_suffix_bytes: bytes held in out-of-line key suffixes.
+ * @suffix_hint: whether the last new key longer than a slice needed a
+ *	suffix buffer; if so the next such insert takes one before it walks.
+ * @pcpu: per-CPU statistics counters (keys, leaves, internodes, layers,
+ *	suffix bytes), allocated by the first insert so that writers on
+ *	different CPUs never share a counter's cache line, nor dirty the
+ *	line that holds @root; NULL until then or if that allocation failed.
+ * @stat: the counters' shared part: what writers counted while @pcpu was
+ *	NULL. A counter is its shared part plus its per-CPU parts.
  * @dep_map: lockdep class of a writer's locking phase; the nest lock of
  *	the node locks.
  * @node_map: lockdep class of the map's node locks.
@@ -46,11 +54,9 @@
 struct masstree {
 	void __rcu *root;
 	unsigned int flags;
-	atomic_long_t nr_keys;
-	atomic_long_t nr_leaves;
-	atomic_long_t nr_internodes;
-	atomic_long_t nr_layers;
-	atomic_long_t nr_suffix_bytes;
+	bool suffix_hint;
+	struct masstree_pcpu_stats __percpu *pcpu;
+	atomic_long_t stat[__MASSTREE_NR_STATS];
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	struct lockdep_map dep_map;
 	struct lockdep_map node_map;

@@ -46,6 +46,8 @@ typedef unsigned int __bitwise gfp_t;
 #define GFP_ATOMIC	0x4u
 
 #define __rcu
+#define __percpu
+#define __GFP_NOWARN	0x8u
 #define __force
 #define __init
 #define __exit
@@ -67,6 +69,12 @@ typedef unsigned int __bitwise gfp_t;
 	__a < __b ? __a : __b;						\
 })
 #define BIT(n)		(1UL << (n))
+#define GENMASK_ULL(h, l)	(((~0ULL) << (l)) & (~0ULL >> (63 - (h))))
+#define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
+#define struct_size_t(type, member, n) \
+	(sizeof(type) + (size_t)(n) * sizeof(((type *)0)->member[0]))
+#define ALIGN(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define L1_CACHE_BYTES	64
 #define struct_size(p, member, n) \
 	(sizeof((p)[0]) + (size_t)(n) * sizeof((p)[0].member[0]))
 #define min(a, b) ({							\
@@ -120,6 +128,14 @@ static inline void smp_wmb(void)
 				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);\
 	__old;								\
 })
+#define cmpxchg(p, old, new) ({						\
+	__typeof__(p) __p = (p);					\
+	__typeof__(*__p) __old = (old);					\
+									\
+	__atomic_compare_exchange_n(__p, &__old, (new), false,		\
+				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);\
+	__old;								\
+})
 #define cpu_relax()		sched_yield()
 
 struct shim_atomic_long {
@@ -147,6 +163,16 @@ struct shim_atomic_long {
 #define DEFINE_PER_CPU(type, name)	__thread type name
 #define this_cpu_ptr(p)			(p)
 #define per_cpu_ptr(p, cpu)		((void)(cpu), (p))
+/*
+ * Allocated per-CPU data is one block that every thread shares, updated
+ * with atomic adds: summing "every CPU" then sums every thread.
+ */
+#define alloc_percpu_gfp(type, gfp)	((type *)calloc(1, sizeof(type)))
+#define alloc_percpu(type)		alloc_percpu_gfp(type, GFP_KERNEL)
+#define free_percpu(p)			free(p)
+#define this_cpu_add(pcp, v)	__atomic_fetch_add(&(pcp), (v), __ATOMIC_RELAXED)
+#define this_cpu_inc(pcp)	this_cpu_add(pcp, 1)
+#define this_cpu_dec(pcp)	this_cpu_add(pcp, -1)
 static inline int *shim_first_cpu(int *cpu)
 {
 	*cpu = 0;
@@ -222,6 +248,7 @@ void *kmem_cache_zalloc(struct kmem_cache *cache, gfp_t gfp);
 void kmem_cache_free(struct kmem_cache *cache, void *p);
 void kmem_cache_destroy(struct kmem_cache *cache);
 void *kmalloc(size_t size, gfp_t gfp);
+size_t kmalloc_size_roundup(size_t size);
 void kfree(const void *p);
 
 static inline u64 get_unaligned_be64(const void *p)

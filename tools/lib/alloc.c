@@ -51,6 +51,20 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 	return c;
 }
 
+/* The bucket SLUB's kmalloc() would serve @size from. */
+size_t kmalloc_size_roundup(size_t size)
+{
+	size_t b = 8;
+
+	if (size > 64 && size <= 96)
+		return 96;
+	if (size > 128 && size <= 192)
+		return 192;
+	while (b < size)
+		b *= 2;
+	return b;
+}
+
 void *kmalloc(size_t size, gfp_t gfp)
 {
 	void *p;
