@@ -9,6 +9,11 @@
 #   make soak DURATION=s reliability programs in a loop on the KASAN kernel
 #                        (KERNELS="kasan kcsan", SCALE=n)
 #   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
+#   make bench-instr     instructions per masstree call, every key shape and
+#                        workload (callgrind on tools/build/bench); CHECK=1
+#                        compares with tools/bench/instr-baseline.txt (fails
+#                        a cell 5% over it), UPDATE=1 rewrites the baseline,
+#                        CACHE_SIM=1 adds D1 misses per call
 #   make kernels         build (or find cached) the KASAN, KCSAN and strict KCSAN kernels
 #   make deps            install the Debian packages everything needs
 #   make install         the module (modules_install), the uapi header and
@@ -32,7 +37,8 @@ SELFTESTS ?=
 PREFIX ?= /usr/local
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
-.PHONY: all modules install clean check check-harness demo kernels deps bench soak
+.PHONY: all modules install clean check check-harness demo kernels deps bench \
+	bench-instr soak
 
 all: modules
 
@@ -67,6 +73,10 @@ demo:
 
 bench:
 	scripts/bench.sh
+
+bench-instr:
+	scripts/bench-instr.sh $(if $(CHECK),--check) $(if $(UPDATE),--update) \
+		$(if $(CACHE_SIM),--cache-sim)
 
 kernels:
 	scripts/build-kernel.sh kasan

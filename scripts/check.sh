@@ -16,6 +16,9 @@
 #   harness         the harness catches each kind of failure         (120 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
+#   instr           instructions per masstree call (callgrind on the
+#                   native benchmark) against tools/bench/instr-baseline.txt:
+#                   a cell more than 5% over it fails             (150 s)
 # Every stage prints PASS/FAIL lines; the last line is the total,
 # "N passed, N failed". Exit status 1 on any failure.
 #
@@ -24,7 +27,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace instr"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -190,6 +193,7 @@ for s in $stages; do
 	harness) stage harness 120 scripts/check-harness.sh ;;
 	demo) stage demo 120 demo_stage ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
+	instr) stage instr 150 scripts/bench-instr.sh --check ;;
 	*) mt_die "unknown stage $s" ;;
 	esac
 done

@@ -8,6 +8,8 @@ extern long shim_live_allocs;
 extern long shim_fail_nth;
 extern long shim_alloc_calls;
 extern long shim_rcu_pending;	/* lib/rcu.c: call_rcu() callbacks not yet run */
+extern bool shim_rcu_defer;	/* lib/rcu.c: call_rcu() only queues... */
+void shim_rcu_flush(void);	/* ...until this hands the queue to liburcu */
 
 /* From the core (masstree/node.c, masstree/preload.c). */
 int mt_node_caches_init(void);

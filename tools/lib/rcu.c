@@ -11,6 +11,7 @@
  */
 #include <assert.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <urcu/urcu-memb.h>
 
@@ -71,12 +72,48 @@ static void shim_rcu_cb(struct rcu_head *uhead)
 	__atomic_fetch_sub(&shim_rcu_pending, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * While shim_rcu_defer is set (the benchmark's --callgrind mode),
+ * call_rcu() only pushes the callback on a list of its own, linked
+ * through head->next, which liburcu does not use; shim_rcu_flush() hands
+ * the list to liburcu. No grace period then runs, and liburcu's
+ * callback thread is never woken, inside the measured calls: their
+ * instruction counts do not depend on how the threads were scheduled.
+ */
+bool shim_rcu_defer;
+static struct shim_cb *shim_rcu_deferred;
+
 void call_rcu(struct shim_cb *head, void (*func)(struct shim_cb *))
 {
 	head->func = func;
 	__atomic_fetch_add(&shim_rcu_pending, 1, __ATOMIC_RELAXED);
 	__tsan_release(head);
+	if (__atomic_load_n(&shim_rcu_defer, __ATOMIC_RELAXED)) {
+		head->next = __atomic_load_n(&shim_rcu_deferred, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(&shim_rcu_deferred, &head->next,
+						    head, true, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED))
+			;
+		return;
+	}
 	urcu_memb_call_rcu((struct rcu_head *)head->urcu_space, shim_rcu_cb);
+}
+
+/* Queue the deferred callbacks, oldest first, as call_rcu() would have. */
+void shim_rcu_flush(void)
+{
+	struct shim_cb *head, *prev = NULL, *next;
+
+	head = __atomic_exchange_n(&shim_rcu_deferred, NULL, __ATOMIC_ACQUIRE);
+	for (; head; head = next) {
+		next = head->next;
+		head->next = prev;
+		prev = head;
+	}
+	for (head = prev; head; head = next) {
+		next = head->next;
+		urcu_memb_call_rcu((struct rcu_head *)head->urcu_space, shim_rcu_cb);
+	}
 }
 
 /*
