@@ -21,9 +21,9 @@
 # after a grace period) are not counted: in --callgrind mode call_rcu()
 # only queues them, and the benchmark runs them after each workload.
 #
-# Instruction counts are deterministic for a given compiler, libc (and
-# the string functions it picks for the CPU valgrind presents), liburcu
-# and valgrind: two runs give the same table, bit for bit. The committed
+# Instruction counts are deterministic for a given compiler, libc,
+# liburcu and valgrind, with libc's string functions pinned to the x86-64
+# baseline whatever the CPU: two runs give the same table, bit for bit. The committed
 # baseline (tools/bench/instr-baseline.txt) records that toolchain on
 # its "# toolchain:" line; --check fails a cell that grows more than 5%
 # over it and notes one that drops by more than 5% (then refresh the
@@ -92,19 +92,22 @@ mkdir -p "$out"
 make -C tools build/bench >"$out/build.log" 2>&1 ||
 	fail build "make -C tools build/bench failed (see $out/build.log)"
 
+# libc picks its string functions (memcmp, memcpy, memset) and their
+# thresholds for the CPU it runs on, and callgrind counts whichever it
+# picked: pin them to the x86-64 baseline (SSE2) so that the counts do
+# not depend on the machine (CI runs on whatever CPU it gets).
+libc_pin='glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW,-AVX2,-AVX,-AVX_Fast_Unaligned_Load,-ERMS,-FSRM,-SSSE3,-SSE4_1,-SSE4_2,-BMI2,-Fast_Unaligned_Copy'
+libc_pin+=':glibc.cpu.x86_rep_movsb_threshold=2048:glibc.cpu.x86_rep_stosb_threshold=2048'
+libc_pin+=':glibc.cpu.x86_data_cache_size=32768:glibc.cpu.x86_shared_cache_size=1048576'
+libc_pin+=':glibc.cpu.x86_non_temporal_threshold=786432'
+
 # What the counts depend on besides the source: one line, compared with
-# the baseline's. libc picks its string functions (memcmp, memcpy...)
-# for the CPU that valgrind shows it, not the host's: its ISA level and
-# a checksum of the CPU features the dynamic loader sees under valgrind.
+# the baseline's.
 toolchain() {
-	local cc urcu ld=/lib64/ld-linux-x86-64.so.2 level feat
+	local cc urcu
 	cc=$(${CC:-cc} --version 2>/dev/null | head -n 1)
 	urcu=$(dpkg-query -W -f='${Version}' liburcu-dev 2>/dev/null || echo unknown)
-	level=$("$valgrind" -q --tool=none "$ld" --help 2>/dev/null |
-		sed -n 's/^ *\(x86-64-v[0-9]\) (supported, searched)$/\1/p' | head -n 1)
-	feat=$("$valgrind" -q --tool=none "$ld" --list-diagnostics 2>/dev/null |
-		grep '^x86\.cpu_features\.' | cksum | cut -d' ' -f1)
-	echo "$cc; $(ldd --version 2>/dev/null | head -n 1 | sed 's/^ldd //'); liburcu $urcu; $("$valgrind" --version); CPU under valgrind ${level:-unknown}, features $feat"
+	echo "$cc; $(ldd --version 2>/dev/null | head -n 1 | sed 's/^ldd //'); liburcu $urcu; $("$valgrind" --version); libc string functions pinned to SSE2"
 }
 
 # cost FILE: "calls Ir cb_calls cb_Ir D1 cb_D1" from one callgrind dump:
@@ -160,7 +163,7 @@ for s in $shapes; do
 	vg=("$valgrind" --tool=callgrind --toggle-collect=bench_worker
 	    --dump-after=bench_worker --callgrind-out-file="$dir/cg")
 	[ -n "$cache_sim" ] && vg+=(--cache-sim=yes)
-	"${vg[@]}" "$bench" --callgrind -n "$keys" -o "$keys" -s $seed -k "$s" \
+	GLIBC_TUNABLES=$libc_pin "${vg[@]}" "$bench" --callgrind -n "$keys" -o "$keys" -s $seed -k "$s" \
 		>"$dir/log" 2>&1 ||
 		fail "$s" "the benchmark failed under callgrind (see $dir/log)"
 	i=0
