@@ -16,8 +16,9 @@
 #include "version.h"
 
 /* Write the cursor's key and @entry into a slot readers cannot see. */
-static __always_inline void mt_leaf_fill(struct mt_write *w, struct mt_leaf *leaf,
-			 unsigned int s, void *entry)
+static __always_inline void mt_leaf_fill(struct mt_write *w,
+					 struct mt_leaf *leaf, unsigned int s,
+					 void *entry)
 {
 	struct mt_cursor *c = &w->c;
 	struct mt_suffix *sfx = NULL;

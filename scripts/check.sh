@@ -180,7 +180,7 @@ scripts/install-deps.sh || mt_die "cannot install the dependencies"
 for s in $stages; do
 	case $s in
 	kernels) stage kernels 2700 kernels_stage ;;
-	lint) stage lint 60 scripts/lint.sh ;;
+	lint) stage lint 120 scripts/lint.sh ;;
 	build) stage build 240 build_stage ;;
 	vm-kasan) stage vm-kasan 420 vm_stage kasan 400 ;;
 	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
