@@ -5,6 +5,8 @@
 #include <kunit/test.h>
 #include <linux/masstree.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
 
 #include "node.h"
 #include "perm.h"
@@ -127,6 +129,33 @@ static void mt_suffix_make_copies_bytes(struct kunit *test)
 	expect_stats_equal(test, &before, &after);
 }
 
+/*
+ * The statistics count a node as MT_NODE_BYTES and a suffix as its
+ * ->size: what the slab says the objects take (KASAN keeps metadata in a
+ * node's padding, so there ksize() answers the bare object).
+ */
+static void node_and_suffix_bytes_are_the_slabs(struct kunit *test)
+{
+	static const u8 bytes[] = "a suffix of some length";
+	struct mt_suffix *sfx;
+	struct mt_node *node;
+
+	node = mt_node_alloc(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, node);
+	if (IS_ENABLED(CONFIG_KASAN))
+		KUNIT_EXPECT_GE(test, ksize(node), MT_NODE_SIZE);
+	else
+		KUNIT_EXPECT_EQ(test, ksize(node), MT_NODE_BYTES);
+	mt_node_discard(node);
+
+	sfx = mt_suffix_make(bytes, sizeof(bytes), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, sfx);
+	KUNIT_EXPECT_EQ(test, (size_t)sfx->size, ksize(sfx));
+	KUNIT_EXPECT_GE(test, (size_t)sfx->size,
+			struct_size(sfx, data, sizeof(bytes)));
+	mt_suffix_free(sfx);
+}
+
 /* Put a key in the next free slot of @leaf and publish it. */
 static void leaf_append(struct mt_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
 			struct mt_suffix *sfx)
@@ -193,6 +222,7 @@ static struct kunit_case masstree_lifecycle_cases[] = {
 	KUNIT_CASE(mt_node_init_leaf_gives_empty_leaf),
 	KUNIT_CASE(mt_node_init_internode_counts_and_frees),
 	KUNIT_CASE(mt_suffix_make_copies_bytes),
+	KUNIT_CASE(node_and_suffix_bytes_are_the_slabs),
 	KUNIT_CASE(masstree_destroy_frees_every_layer),
 	{}
 };

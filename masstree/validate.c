@@ -5,6 +5,7 @@
 #include <linux/export.h>
 #include <linux/masstree.h>
 #include <linux/printk.h>
+#include <linux/slab.h>
 #include <kunit/visibility.h>
 
 #include "internal.h"
@@ -216,6 +217,9 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 			if (sfx) {
 				if (!sfx->len)
 					return mt_bad("empty suffix", leaf);
+				/* What the statistics count is what the slab holds. */
+				if (sfx->size != ksize(sfx))
+					return mt_bad("suffix size is not its slab object's", leaf);
 				st->sfx_bytes += sfx->size;
 			}
 			if (klx == MT_KLX_LAYER) {

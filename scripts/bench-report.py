@@ -230,6 +230,25 @@ def main():
                 w(f'| {c} | {shape} | {wl} | ' + ' | '.join(cells) + ' |')
     w('')
 
+    w('## Scaling: throughput ÷ the same structure\'s own one-thread figure\n')
+    w('How much more work more threads get done, per structure (uniform key '
+      'choice). Two vCPUs: 2 threads can at best double; 4 threads are '
+      'oversubscribed.\n')
+    w('| structure | shape | workload | ' + ' | '.join(f'{t} thr' for t in threads[1:]) + ' |')
+    w('|---|---|---|' + '---|' * len(threads[1:]))
+    for shape in SHAPES:
+        for st in structs_for(shape):
+            for wl in ('insert', 'get'):
+                one = med.get((st, shape, wl, 'uniform', threads[0]))
+                if not one:
+                    continue
+                cells = []
+                for t in threads[1:]:
+                    v = med.get((st, shape, wl, 'uniform', t))
+                    cells.append('–' if v is None else f'{v / one:.2f}×')
+                w(f'| {st} | {shape} | {wl} | ' + ' | '.join(cells) + ' |')
+    w('')
+
     w('## Where masstree loses\n')
     losses = {}
     total = {}

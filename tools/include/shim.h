@@ -249,6 +249,7 @@ void kmem_cache_free(struct kmem_cache *cache, void *p);
 void kmem_cache_destroy(struct kmem_cache *cache);
 void *kmalloc(size_t size, gfp_t gfp);
 size_t kmalloc_size_roundup(size_t size);
+size_t ksize(const void *p);
 void kfree(const void *p);
 
 static inline u64 get_unaligned_be64(const void *p)

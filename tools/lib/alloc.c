@@ -65,17 +65,31 @@ size_t kmalloc_size_roundup(size_t size)
 	return b;
 }
 
+/*
+ * Each allocation is preceded by its size, for ksize(): 16 bytes keep
+ * the object as aligned as malloc()'s.
+ */
+#define SHIM_ALLOC_HDR	16
+
 void *kmalloc(size_t size, gfp_t gfp)
 {
-	void *p;
+	char *p;
 
 	(void)gfp;
 	if (shim_should_fail())
 		return NULL;
-	p = malloc(size);
-	if (p)
-		__atomic_fetch_add(&shim_live_allocs, 1, __ATOMIC_RELAXED);
-	return p;
+	p = malloc(SHIM_ALLOC_HDR + size);
+	if (!p)
+		return NULL;
+	__atomic_fetch_add(&shim_live_allocs, 1, __ATOMIC_RELAXED);
+	*(size_t *)p = size;
+	return p + SHIM_ALLOC_HDR;
+}
+
+/* As SLUB answers for kmalloc(): the whole bucket. */
+size_t ksize(const void *p)
+{
+	return kmalloc_size_roundup(*(const size_t *)((const char *)p - SHIM_ALLOC_HDR));
 }
 
 void kfree(const void *p)
@@ -83,7 +97,7 @@ void kfree(const void *p)
 	if (!p)
 		return;
 	__atomic_fetch_sub(&shim_live_allocs, 1, __ATOMIC_RELAXED);
-	free((void *)p);
+	free((char *)p - SHIM_ALLOC_HDR);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
