@@ -251,7 +251,7 @@ EXPORT_SYMBOL_IF_KUNIT(mt_suffix_free);
  */
 int mt_node_caches_init(void)
 {
-	mt_live = alloc_percpu(struct mt_node_stats);
+	mt_live = alloc_percpu_gfp(struct mt_node_stats, GFP_KERNEL);
 	if (!mt_live)
 		return -ENOMEM;
 	mt_node_cache = kmem_cache_create("masstree_node", MT_NODE_SIZE, 0,

@@ -72,8 +72,12 @@ typedef unsigned int __bitwise gfp_t;
 #define GENMASK_ULL(h, l)	(((~0ULL) << (l)) & (~0ULL >> (63 - (h))))
 #define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
 #define struct_size_t(type, member, n) \
-	(sizeof(type) + (size_t)(n) * sizeof(((type *)0)->member[0]))
-#define ALIGN(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+	(sizeof(type) + (size_t)(n) * sizeof(((type *)0)[0].member[0]))
+#define ALIGN(x, a) ({						\
+	__typeof__(x) __mask = (__typeof__(x))(a) - 1;			\
+									\
+	((x) + __mask) & ~__mask;					\
+})
 #define L1_CACHE_BYTES	64
 #define struct_size(p, member, n) \
 	(sizeof((p)[0]) + (size_t)(n) * sizeof((p)[0].member[0]))
@@ -168,7 +172,6 @@ struct shim_atomic_long {
  * with atomic adds: summing "every CPU" then sums every thread.
  */
 #define alloc_percpu_gfp(type, gfp)	((type *)calloc(1, sizeof(type)))
-#define alloc_percpu(type)		alloc_percpu_gfp(type, GFP_KERNEL)
 #define free_percpu(p)			free(p)
 #define this_cpu_add(pcp, v)	__atomic_fetch_add(&(pcp), (v), __ATOMIC_RELAXED)
 #define this_cpu_inc(pcp)	this_cpu_add(pcp, 1)
