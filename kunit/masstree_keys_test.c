@@ -8,6 +8,7 @@
 #include <kunit/test.h>
 #include <linux/masstree.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 
@@ -280,8 +281,10 @@ static void masstree_key_suffix_needs_no_layer(struct kunit *test)
 	masstree_get_stats(mt, &st);
 	KUNIT_EXPECT_EQ(test, st.layers, 1UL);
 	KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
-	/* The suffixes' bytes are counted: XYZ and eight Qs. */
-	KUNIT_EXPECT_EQ(test, st.bytes, MT_NODE_SIZE + 3 + 8);
+	/* The suffixes' slab objects are counted: XYZ and eight Qs. */
+	KUNIT_EXPECT_EQ(test, st.bytes, MT_NODE_BYTES +
+			kmalloc_size_roundup(struct_size_t(struct mt_suffix, data, 3)) +
+			kmalloc_size_roundup(struct_size_t(struct mt_suffix, data, 8)));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, "abcdefghXY", 10));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, "abcdefghXYZW", 12));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, "abcdefghXYZ", 11), mtt_entry(2));

@@ -6,6 +6,7 @@
  */
 #include <linux/bug.h>
 #include <linux/export.h>
+#include <linux/gfp.h>
 #include <linux/hardirq.h>
 #include <linux/masstree.h>
 #include <linux/preempt.h>
@@ -20,6 +21,22 @@ enum mt_op {
 	MT_OP_CMPXCHG,
 	MT_OP_ERASE,
 };
+
+/*
+ * Fill the write's reserve with what it needs. A map gets its per-CPU
+ * statistics here, once a write allocates anyway and may sleep: never
+ * under a preloaded caller's spinlock, and never as the allocation that
+ * decides whether the write fails (that one comes first).
+ */
+static int mt_write_fill(struct mt_write *w, gfp_t gfp)
+{
+	int err = mt_reserve_fill(&w->res, &w->need, gfp);
+
+	if (!err && unlikely(!READ_ONCE(w->mt->pcpu)) &&
+	    gfpflags_allow_blocking(gfp))
+		mt_stats_alloc(w->mt, gfp);
+	return err;
+}
 
 /*
  * One write. Returns the old entry (NULL if absent) or an error encoded
@@ -41,8 +58,6 @@ static void *mt_write_op(struct masstree *mt, const void *key, size_t len,
 	w.mt = mt;
 	mt_reserve_init(&w.res);
 	w.free_nodes = NULL;
-	if (unlikely(!READ_ONCE(mt->pcpu)) && entry)
-		mt_stats_alloc(mt, gfp);
 	/*
 	 * A new long key usually needs a suffix buffer, and finding that out
 	 * under the leaf lock costs a second walk: take one up front, big
@@ -55,7 +70,7 @@ static void *mt_write_op(struct masstree *mt, const void *key, size_t len,
 		w.need.nodes = 0;
 		w.need.sfx[0] = len - 8;
 		w.need.sfx[1] = 0;
-		if (mt_reserve_fill(&w.res, &w.need, gfp))
+		if (mt_write_fill(&w, gfp))
 			return masstree_mk_err(-ENOMEM);
 	}
 
@@ -104,7 +119,7 @@ insert_done:
 			goto done;
 		mt_write_end(&w);
 		rcu_read_unlock();
-		if (mt_reserve_fill(&w.res, &w.need, gfp)) {
+		if (mt_write_fill(&w, gfp)) {
 			ret = masstree_mk_err(-ENOMEM);
 			goto out;
 		}

@@ -44,6 +44,7 @@ typedef unsigned int __bitwise gfp_t;
 #define GFP_KERNEL	0x1u
 #define GFP_NOWAIT	0x2u
 #define GFP_ATOMIC	0x4u
+#define gfpflags_allow_blocking(gfp)	(!!((gfp) & GFP_KERNEL))
 
 #define __rcu
 #define __percpu
