@@ -33,6 +33,7 @@
 #include <linux/masstree.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -66,13 +67,37 @@
 /* Largest buffer a cursor needs: the longest key plus one slice. */
 #define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
 
-/* One leaf slot, as read in a validated window. */
-struct mt_cur_slot {
-	u64 ikey;
-	void *lv;
-	struct mt_suffix *sfx;
-	u8 klx;
-	bool ok;
+/* Slots a scan copies out of a leaf in one window: a small stack frame. */
+#define MT_SNAP_MAX	8
+
+/*
+ * Keys, and leaf windows, one masstree_scan() batch may take under one
+ * RCU read section, so that a long scan does not hold up grace periods.
+ */
+#define MT_SCAN_KEYS	64
+#define MT_SCAN_LEAVES	32
+
+/*
+ * A leaf's slots from the target on, in the step's direction, as read in
+ * one validated window: erase does not bump the version, so what a step
+ * uses must have been copied inside the window.
+ */
+struct mt_snap {
+	u64 ikey[MT_SNAP_MAX];
+	void *lv[MT_SNAP_MAX];
+	struct mt_suffix *sfx[MT_SNAP_MAX];
+	u8 klx[MT_SNAP_MAX];
+	u8 nr;
+	bool more;
+};
+
+/* A masstree_scan() batch: where its keys go, and how many may still go. */
+struct mt_scan {
+	masstree_scan_fn fn;
+	void *arg;
+	int ret;
+	unsigned int keys;
+	unsigned int leaves;
 };
 
 static void mt_target_key(struct masstree_cursor *cur, size_t len, bool strict)
@@ -131,97 +156,81 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 	}
 }
 
-static void mt_slot_read(struct mt_leaf *leaf, unsigned int s,
-			 struct mt_cur_slot *x)
-{
-	x->ikey = READ_ONCE(leaf->ikey[s]);
-	x->klx = READ_ONCE(leaf->keylenx[s]);
-	x->lv = rcu_dereference(leaf->lv[s]);
-	x->sfx = rcu_dereference(leaf->suffix[s]);
-	x->ok = true;
-}
-
 /*
- * Read the two slots a step may use: the first at or after the target
- * (forward) or the last at or before it (reverse), and the one after it
- * in the step's direction.
+ * Copy up to @max slots of @leaf, from the first at or after the target
+ * (forward) or the last at or before it (reverse), in the step's
+ * direction. Only the first copied slot may equal the target.
  */
-static void mt_leaf_pick(struct mt_leaf *leaf, u64 ts, unsigned int tc,
-			 bool rev, struct mt_cur_slot *x)
+static void mt_leaf_snap(struct mt_leaf *leaf, u64 ts, unsigned int tc,
+			 bool rev, unsigned int max, struct mt_snap *x)
 {
 	/* Pairs with the release that published the permutation. */
 	u64 perm = smp_load_acquire(&leaf->permutation);
 	int n = mt_perm_size(perm);
-	int i, k = 0;
+	int d = rev ? -1 : 1;
+	int i = rev ? n - 1 : 0;
+	unsigned int k;
 
-	x[0].ok = false;
-	x[1].ok = false;
-	if (!rev) {
-		for (i = 0; i < n && k < 2; i++) {
-			unsigned int s = mt_perm_slot(perm, i);
+	for (; i >= 0 && i < n; i += d) {
+		unsigned int s = mt_perm_slot(perm, i);
+		int c = mt_cmp(READ_ONCE(leaf->ikey[s]),
+			       mt_klx_cls(READ_ONCE(leaf->keylenx[s])), ts, tc);
 
-			if (!k && mt_cmp(READ_ONCE(leaf->ikey[s]),
-					 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
-					 ts, tc) < 0)
-				continue;
-			mt_slot_read(leaf, s, &x[k++]);
-		}
-	} else {
-		for (i = n - 1; i >= 0 && k < 2; i--) {
-			unsigned int s = mt_perm_slot(perm, i);
-
-			if (!k && mt_cmp(READ_ONCE(leaf->ikey[s]),
-					 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
-					 ts, tc) > 0)
-				continue;
-			mt_slot_read(leaf, s, &x[k++]);
-		}
+		if (rev ? c <= 0 : c >= 0)
+			break;
 	}
+	for (k = 0; k < max && i >= 0 && i < n; k++, i += d) {
+		unsigned int s = mt_perm_slot(perm, i);
+
+		x->ikey[k] = READ_ONCE(leaf->ikey[s]);
+		x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+		x->lv[k] = rcu_dereference(leaf->lv[s]);
+		x->sfx[k] = rcu_dereference(leaf->suffix[s]);
+	}
+	x->nr = k;
+	x->more = i >= 0 && i < n;
 }
 
-static void mt_put_slice(u8 *p, u64 slice)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = slice >> (56 - 8 * i);
-}
-
-/* Copy the key of slot @x in the layer at @off into the cursor. */
+/* Copy the key of snapshot slot @k in the layer at @off into the cursor. */
 static int mt_cur_take(struct masstree_cursor *cur, size_t off,
-		       const struct mt_cur_slot *x)
+		       const struct mt_snap *x, unsigned int k)
 {
-	size_t len = off + (x->klx <= 8 ? x->klx : 8);
+	unsigned int klx = x->klx[k];
+	size_t len = off + (klx <= 8 ? klx : 8);
 	u8 *p = cur->key + off;
-	int i;
+	unsigned int i;
 
-	if (x->klx == MT_KLX_SUFFIX)
-		len += x->sfx->len;
+	if (klx == MT_KLX_SUFFIX)
+		len += x->sfx[k]->len;
 	if (len > cur->cap) {
 		cur->need = len;
 		return MT_STEP_GROW;
 	}
-	for (i = 0; i < 8 && p < cur->key + len; i++)
-		*p++ = x->ikey >> (56 - 8 * i);
-	if (x->klx == MT_KLX_SUFFIX)
-		memcpy(p, x->sfx->data, x->sfx->len);
+	/* Bytes past the key's end are scratch: write the slice whole. */
+	if (off + 8 <= cur->cap)
+		put_unaligned_be64(x->ikey[k], p);
+	else
+		for (i = 0; i < klx; i++)
+			p[i] = x->ikey[k] >> (56 - 8 * i);
+	if (klx == MT_KLX_SUFFIX)
+		memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
 	cur->len = len;
-	cur->entry = x->lv;
+	cur->entry = x->lv[k];
 	return MT_STEP_FOUND;
 }
 
 /*
- * Aim at the first (last) key of the layer in slot @x at @off: its prefix
- * is the cursor's bytes up to @off, then the slot's slice.
+ * Aim at the first (last) key of the layer with slice @slice at @off: its
+ * prefix is the cursor's bytes up to @off, then the slice.
  */
-static int mt_cur_enter(struct masstree_cursor *cur, size_t off,
-			const struct mt_cur_slot *x, bool rev)
+static int mt_cur_enter(struct masstree_cursor *cur, size_t off, u64 slice,
+			bool rev)
 {
 	if (off + 8 > cur->cap) {
 		cur->need = off + 8;
 		return MT_STEP_GROW;
 	}
-	mt_put_slice(cur->key + off, x->ikey);
+	put_unaligned_be64(slice, cur->key + off);
 	if (rev)
 		mt_target_pair(cur, off + 8, MT_SLICE_MAX, MT_CLS_MAX, false);
 	else
@@ -229,16 +238,65 @@ static int mt_cur_enter(struct masstree_cursor *cur, size_t off,
 	return 0;
 }
 
+static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
+{
+	int c = memcmp(a, b, min(alen, blen));
+
+	return c ? c < 0 : alen < blen;
+}
+
+/* Has the cursor's key left the iteration's bound? */
+static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
+{
+	if (cur->bound == MT_BOUND_NONE || cur->bound_rev != rev)
+		return false;
+	if (cur->bound == MT_BOUND_PREFIX)
+		return cur->len < cur->end_len ||
+		       memcmp(cur->key, cur->end, cur->end_len);
+	if (!cur->bound_excl)
+		return rev ? mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
+			     mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
+	return rev ? !mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
+		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
+}
+
 /*
- * One step: find the first key after the target (last before it in
- * reverse) and copy it into the cursor. Iterative; restarts from the root
- * on a deleted node.
+ * Hand the key just taken, in the layer at @off, to a scan's @sc->fn and
+ * aim past it. Returns MT_STEP_END past the bound, MT_STEP_FOUND when the
+ * batch is over (@sc->ret says whether @fn stopped the scan), or -1 to go
+ * on.
+ */
+static int mt_scan_emit(struct masstree_cursor *cur, struct mt_scan *sc,
+			bool rev, size_t off, u64 ikey, unsigned int klx)
+{
+	if (mt_cur_out(cur, rev))
+		return MT_STEP_END;
+	mt_target_pair(cur, off, ikey, mt_klx_cls(klx), true);
+	sc->ret = sc->fn(cur->key, cur->len, cur->entry, sc->arg);
+	if (sc->ret || !--sc->keys)
+		return MT_STEP_FOUND;
+	return -1;
+}
+
+/*
+ * Find the first key after the target (last before it in reverse) and
+ * copy it into the cursor. Iterative; restarts from the root on a deleted
+ * node.
+ *
+ * With @sc (masstree_scan()), go on: hand each key to @sc->fn and move
+ * on through the snapshot of its leaf, then to the next leaf through the
+ * validated next pointer (the B-link rule applies there as after a
+ * descent), until the batch's budget is spent. The target always says
+ * where the scan is, so the next batch, or a restart, re-descends to it.
  *
  * Context: RCU read lock held.
  */
-static int mt_cur_step(struct masstree_cursor *cur, bool rev)
+static int mt_cur_step(struct masstree_cursor *cur, bool rev,
+		       struct mt_scan *sc)
 {
+	unsigned int max = sc ? MT_SNAP_MAX : 2;
 	struct mt_node *n, *lroot;
+	struct mt_snap x;
 	size_t off;
 
 restart:
@@ -248,12 +306,11 @@ restart:
 	if (!n)
 		return MT_STEP_END;
 	for (;;) {
-		struct mt_cur_slot x[2];
 		struct mt_leaf *leaf, *next, *prev;
 		unsigned long v;
-		unsigned int tc;
+		unsigned int tc, k;
 		u64 ts, lowkey;
-		int k, c;
+		int c;
 
 		mt_target_at(cur, off, &ts, &tc);
 		preempt_disable();
@@ -271,11 +328,13 @@ restart:
 			continue;
 		}
 		leaf = mt_to_leaf(n);
-		mt_leaf_pick(leaf, ts, tc, rev, x);
+		mt_leaf_snap(leaf, ts, tc, rev, max, &x);
 		next = rcu_dereference(leaf->next);
 		prev = rcu_dereference(leaf->prev);
 		lowkey = READ_ONCE(leaf->lowkey);
 		mt_hook(MASSTREE_HOOK_READ);
+		if (sc)
+			mt_hook(MASSTREE_HOOK_SCAN);
 		if (mt_version_changed(n, v)) {
 			preempt_enable();
 			mt_count(MASSTREE_TC_READ_RETRY);
@@ -288,35 +347,53 @@ restart:
 			n = &next->node;
 			continue;
 		}
-		for (k = 0; k < 2 && x[k].ok; k++) {
-			c = mt_cmp(x[k].ikey, mt_klx_cls(x[k].klx), ts, tc);
-			if (rev)
-				c = -c;
-			if (c == 0 && off < cur->t_off) {
-				/* Both continue: the target is in there. */
-				if (x[k].klx == MT_KLX_LAYER) {
-					n = x[k].lv;
-					off += 8;
-					goto descend;
-				}
-				if (x[k].klx != MT_KLX_SUFFIX ||
-				    WARN_ON_ONCE(!x[k].sfx))
-					continue;
-				c = mt_suffix_cmp(cur, off, x[k].sfx);
+		for (k = 0; k < x.nr; k++) {
+			/* Only the first slot may be at the target. */
+			if (!k) {
+				c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
 				if (rev)
 					c = -c;
+				if (c == 0 && off < cur->t_off) {
+					/* Both continue: the target is in there. */
+					if (x.klx[0] == MT_KLX_LAYER) {
+						n = x.lv[0];
+						off += 8;
+						goto descend;
+					}
+					if (x.klx[0] != MT_KLX_SUFFIX ||
+					    WARN_ON_ONCE(!x.sfx[0]))
+						continue;
+					c = mt_suffix_cmp(cur, off, x.sfx[0]);
+					if (rev)
+						c = -c;
+				}
+				if (c < 0 || (c == 0 && cur->t_strict))
+					continue;
 			}
-			if (c < 0 || (c == 0 && cur->t_strict))
-				continue;
-			if (x[k].klx != MT_KLX_LAYER)
-				return mt_cur_take(cur, off, &x[k]);
-			c = mt_cur_enter(cur, off, &x[k], rev);
-			if (c)
+			if (x.klx[k] == MT_KLX_LAYER) {
+				c = mt_cur_enter(cur, off, x.ikey[k], rev);
+				if (c)
+					return c;
+				n = x.lv[k];
+				off += 8;
+				goto descend;
+			}
+			c = mt_cur_take(cur, off, &x, k);
+			if (c || !sc)
 				return c;
-			n = x[k].lv;
-			off += 8;
-			goto descend;
+			c = mt_scan_emit(cur, sc, rev, off, x.ikey[k], x.klx[k]);
+			if (c >= 0)
+				return c;
 		}
+		/*
+		 * A batch that handed out keys ends after a few leaves too:
+		 * one that did not must go on, or the next would redo it.
+		 */
+		if (sc && ++sc->leaves >= MT_SCAN_LEAVES && sc->keys < MT_SCAN_KEYS)
+			return MT_STEP_FOUND;
+		/* The rest of this leaf, past the keys just handed out. */
+		if (x.more)
+			continue;
 		/* Nothing left in this leaf in the step's direction. */
 		if (!rev && next) {
 			n = &next->node;
@@ -349,28 +426,6 @@ descend:
 			goto restart;
 		lroot = n;
 	}
-}
-
-static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
-{
-	int c = memcmp(a, b, min(alen, blen));
-
-	return c ? c < 0 : alen < blen;
-}
-
-/* Has the cursor's key left the iteration's bound? */
-static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
-{
-	if (cur->bound == MT_BOUND_NONE || cur->bound_rev != rev)
-		return false;
-	if (cur->bound == MT_BOUND_PREFIX)
-		return cur->len < cur->end_len ||
-		       memcmp(cur->key, cur->end, cur->end_len);
-	if (!cur->bound_excl)
-		return rev ? mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
-			     mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
-	return rev ? !mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
-		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
 }
 
 static int mt_cur_grow(struct masstree_cursor *cur, size_t need)
@@ -409,7 +464,7 @@ static void *mt_cur_fail(struct masstree_cursor *cur, int err)
  */
 static int mt_cur_step_rcu(struct masstree_cursor *cur, bool rev)
 {
-	int r = mt_cur_step(cur, rev);
+	int r = mt_cur_step(cur, rev, NULL);
 
 	if (r == MT_STEP_FOUND && mt_cur_out(cur, rev))
 		r = MT_STEP_END;
@@ -799,18 +854,18 @@ int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 		  masstree_scan_fn fn, void *arg)
 {
 	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	struct mt_scan sc = { .fn = fn, .arg = arg };
 	struct masstree_cursor cur;
-	int ret = 0, r;
+	int ret, r;
 
 	might_sleep();
 	masstree_cursor_init(&cur, mt, GFP_KERNEL);
 	ret = mt_cur_setup(&cur, start, start_len, end, end_len, flags);
 	while (!ret) {
-		/* @fn sees the entry in the read section that found it. */
+		sc.keys = MT_SCAN_KEYS;
+		sc.leaves = 0;
 		rcu_read_lock();
-		r = mt_cur_step_rcu(&cur, rev);
-		if (r == MT_STEP_FOUND)
-			ret = fn(cur.key, cur.len, cur.entry, arg);
+		r = mt_cur_step(&cur, rev, &sc);
 		rcu_read_unlock();
 		if (r == MT_STEP_GROW) {
 			ret = mt_cur_grow(&cur, cur.need);
@@ -818,7 +873,8 @@ int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 		}
 		if (r != MT_STEP_FOUND)
 			break;
-		mt_target_key(&cur, cur.len, true);
+		ret = sc.ret;
+		cond_resched();
 	}
 	masstree_cursor_fini(&cur);
 	return ret;

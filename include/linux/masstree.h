@@ -581,6 +581,8 @@ enum masstree_test_counter {
  *	internode insert before it links the new child).
  * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
  * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
+ * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, after the
+ *	snapshot of the leaf's keys, before it is validated.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -589,6 +591,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_DIRTY,
 	MASSTREE_HOOK_LOCK_LEAF,
 	MASSTREE_HOOK_LOCK_PARENT,
+	MASSTREE_HOOK_SCAN,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

@@ -232,4 +232,10 @@ static inline u64 get_unaligned_be64(const void *p)
 	return __builtin_bswap64(v);
 }
 
+static inline void put_unaligned_be64(u64 v, void *p)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
 #endif /* _MASSTREE_TOOLS_SHIM_H */
