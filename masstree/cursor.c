@@ -98,6 +98,7 @@ struct mt_scan {
 	int ret;
 	unsigned int keys;
 	unsigned int leaves;
+	bool bounded;
 };
 
 static void mt_target_key(struct masstree_cursor *cur, size_t len, bool strict)
@@ -167,28 +168,47 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 ts, unsigned int tc,
 	/* Pairs with the release that published the permutation. */
 	u64 perm = smp_load_acquire(&leaf->permutation);
 	int n = mt_perm_size(perm);
-	int d = rev ? -1 : 1;
-	int i = rev ? n - 1 : 0;
-	unsigned int k;
+	unsigned int k = 0;
+	int i, end;
 
-	for (; i >= 0 && i < n; i += d) {
-		unsigned int s = mt_perm_slot(perm, i);
-		int c = mt_cmp(READ_ONCE(leaf->ikey[s]),
-			       mt_klx_cls(READ_ONCE(leaf->keylenx[s])), ts, tc);
+	if (!rev) {
+		/* Forward, the slot fields shift out one by one. */
+		for (i = 0, perm >>= 4; i < n; i++, perm >>= 4)
+			if (mt_cmp(READ_ONCE(leaf->ikey[perm & 0xf]),
+				   mt_klx_cls(READ_ONCE(leaf->keylenx[perm & 0xf])),
+				   ts, tc) >= 0)
+				break;
+		end = n - i > (int)max ? i + (int)max : n;
+		x->more = end < n;
+		for (; i < end; k++, i++, perm >>= 4) {
+			unsigned int s = perm & 0xf;
 
-		if (rev ? c <= 0 : c >= 0)
-			break;
-	}
-	for (k = 0; k < max && i >= 0 && i < n; k++, i += d) {
-		unsigned int s = mt_perm_slot(perm, i);
+			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
+			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+			x->lv[k] = rcu_dereference(leaf->lv[s]);
+			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
+		}
+	} else {
+		for (i = n - 1; i >= 0; i--) {
+			unsigned int s = mt_perm_slot(perm, i);
 
-		x->ikey[k] = READ_ONCE(leaf->ikey[s]);
-		x->klx[k] = READ_ONCE(leaf->keylenx[s]);
-		x->lv[k] = rcu_dereference(leaf->lv[s]);
-		x->sfx[k] = rcu_dereference(leaf->suffix[s]);
+			if (mt_cmp(READ_ONCE(leaf->ikey[s]),
+				   mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
+				   ts, tc) <= 0)
+				break;
+		}
+		end = i >= (int)max ? i - (int)max : -1;
+		x->more = end >= 0;
+		for (; i > end; k++, i--) {
+			unsigned int s = mt_perm_slot(perm, i);
+
+			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
+			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+			x->lv[k] = rcu_dereference(leaf->lv[s]);
+			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
+		}
 	}
 	x->nr = k;
-	x->more = i >= 0 && i < n;
 }
 
 /* Copy the key of snapshot slot @k in the layer at @off into the cursor. */
@@ -260,22 +280,72 @@ static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
 		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
 }
 
-/*
- * Hand the key just taken, in the layer at @off, to a scan's @sc->fn and
- * aim past it. Returns MT_STEP_END past the bound, MT_STEP_FOUND when the
- * batch is over (@sc->ret says whether @fn stopped the scan), or -1 to go
- * on.
- */
-static int mt_scan_emit(struct masstree_cursor *cur, struct mt_scan *sc,
-			bool rev, size_t off, u64 ikey, unsigned int klx)
+/* Aim a scan past slot @k of its snapshot, the last key it handed out. */
+static void mt_scan_mark(struct masstree_cursor *cur, size_t off,
+			 const struct mt_snap *x, int k)
 {
-	if (mt_cur_out(cur, rev))
-		return MT_STEP_END;
-	mt_target_pair(cur, off, ikey, mt_klx_cls(klx), true);
-	sc->ret = sc->fn(cur->key, cur->len, cur->entry, sc->arg);
-	if (sc->ret || !--sc->keys)
-		return MT_STEP_FOUND;
-	return -1;
+	if (k >= 0)
+		mt_target_pair(cur, off, x->ikey[k], mt_klx_cls(x->klx[k]), true);
+}
+
+/* mt_scan_leaf() met a layer at slot *@kp. */
+#define MT_SCAN_LAYER	(-2)
+/* mt_scan_leaf() handed out every slot. */
+#define MT_SCAN_MORE	(-1)
+
+/*
+ * Hand the keys of snapshot @x, from slot *@kp on, in the layer at @off,
+ * to the scan's callback, and aim past the last one. Returns MT_SCAN_MORE
+ * once all went out; MT_SCAN_LAYER with *@kp at a layer slot; else a step
+ * result: MT_STEP_FOUND (@sc->ret set, or the batch is over), MT_STEP_END
+ * past the bound, MT_STEP_GROW.
+ */
+static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
+			bool rev, size_t off, const struct mt_snap *x,
+			unsigned int *kp)
+{
+	masstree_scan_fn fn = sc->fn;
+	size_t room = cur->cap - off;
+	unsigned int k = *kp, k0 = k, nr = x->nr;
+	u8 *p = cur->key + off;
+	void *arg = sc->arg;
+	int r;
+
+	for (; k < nr; k++) {
+		unsigned int klx = x->klx[k];
+
+		/* The common case: a key that ends in this slice. */
+		if (likely(klx <= 8 && room >= 8)) {
+			put_unaligned_be64(x->ikey[k], p);
+			cur->len = off + klx;
+		} else if (klx == MT_KLX_LAYER) {
+			*kp = k;
+			r = MT_SCAN_LAYER;
+			goto mark;
+		} else {
+			r = mt_cur_take(cur, off, x, k);
+			if (r)
+				goto mark;
+		}
+		if (sc->bounded && mt_cur_out(cur, rev))
+			return MT_STEP_END;
+		r = fn(cur->key, cur->len, x->lv[k], arg);
+		if (r) {
+			sc->ret = r;
+			return MT_STEP_FOUND;
+		}
+		if (!--sc->keys) {
+			k++;
+			r = MT_STEP_FOUND;
+			goto mark;
+		}
+	}
+	*kp = k;
+	r = MT_SCAN_MORE;
+mark:
+	if (k > k0)
+		mt_scan_mark(cur, off, x, k - 1);
+	return r;
 }
 
 /*
@@ -347,43 +417,46 @@ restart:
 			n = &next->node;
 			continue;
 		}
-		for (k = 0; k < x.nr; k++) {
+		k = 0;
+		if (x.nr) {
 			/* Only the first slot may be at the target. */
-			if (!k) {
-				c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
-				if (rev)
-					c = -c;
-				if (c == 0 && off < cur->t_off) {
-					/* Both continue: the target is in there. */
-					if (x.klx[0] == MT_KLX_LAYER) {
-						n = x.lv[0];
-						off += 8;
-						goto descend;
-					}
-					if (x.klx[0] != MT_KLX_SUFFIX ||
-					    WARN_ON_ONCE(!x.sfx[0]))
-						continue;
+			c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
+			if (rev)
+				c = -c;
+			if (c == 0 && off < cur->t_off) {
+				/* Both continue: the target is in there. */
+				if (x.klx[0] == MT_KLX_LAYER) {
+					n = x.lv[0];
+					off += 8;
+					goto descend;
+				}
+				if (x.klx[0] != MT_KLX_SUFFIX ||
+				    WARN_ON_ONCE(!x.sfx[0])) {
+					c = -1;
+				} else {
 					c = mt_suffix_cmp(cur, off, x.sfx[0]);
 					if (rev)
 						c = -c;
 				}
-				if (c < 0 || (c == 0 && cur->t_strict))
-					continue;
 			}
-			if (x.klx[k] == MT_KLX_LAYER) {
-				c = mt_cur_enter(cur, off, x.ikey[k], rev);
-				if (c)
-					return c;
-				n = x.lv[k];
-				off += 8;
-				goto descend;
-			}
-			c = mt_cur_take(cur, off, &x, k);
-			if (c || !sc)
-				return c;
-			c = mt_scan_emit(cur, sc, rev, off, x.ikey[k], x.klx[k]);
+			if (c < 0 || (c == 0 && cur->t_strict))
+				k = 1;
+		}
+		if (sc) {
+			c = mt_scan_leaf(cur, sc, rev, off, &x, &k);
 			if (c >= 0)
 				return c;
+		}
+		if (k < x.nr) {
+			/* A cursor's key, or a layer to enter. */
+			if (x.klx[k] != MT_KLX_LAYER)
+				return mt_cur_take(cur, off, &x, k);
+			c = mt_cur_enter(cur, off, x.ikey[k], rev);
+			if (c)
+				return c;
+			n = x.lv[k];
+			off += 8;
+			goto descend;
 		}
 		/*
 		 * A batch that handed out keys ends after a few leaves too:
@@ -861,7 +934,9 @@ int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 	might_sleep();
 	masstree_cursor_init(&cur, mt, GFP_KERNEL);
 	ret = mt_cur_setup(&cur, start, start_len, end, end_len, flags);
+	sc.bounded = cur.bound != MT_BOUND_NONE;
 	while (!ret) {
+		sc.ret = 0;
 		sc.keys = MT_SCAN_KEYS;
 		sc.leaves = 0;
 		rcu_read_lock();
