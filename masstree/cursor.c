@@ -68,7 +68,7 @@
 #define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
 
 /* Slots a scan copies out of a leaf in one window: a small stack frame. */
-#define MT_SNAP_MAX	8
+#define MT_SNAP_MAX	12
 
 /*
  * Keys, and leaf windows, one masstree_scan() batch may take under one
@@ -288,15 +288,10 @@ static void mt_scan_mark(struct masstree_cursor *cur, size_t off,
 		mt_target_pair(cur, off, x->ikey[k], mt_klx_cls(x->klx[k]), true);
 }
 
-/* mt_scan_leaf() met a layer at slot *@kp. */
-#define MT_SCAN_LAYER	(-2)
-/* mt_scan_leaf() handed out every slot. */
-#define MT_SCAN_MORE	(-1)
-
 /*
  * Hand the keys of snapshot @x, from slot *@kp on, in the layer at @off,
- * to the scan's callback, and aim past the last one. Returns MT_SCAN_MORE
- * once all went out; MT_SCAN_LAYER with *@kp at a layer slot; else a step
+ * to the scan's callback, and aim past the last one. Returns -1 with *@kp
+ * at the first slot not handed out (a layer, or the end); else a step
  * result: MT_STEP_FOUND (@sc->ret set, or the batch is over), MT_STEP_END
  * past the bound, MT_STEP_GROW.
  */
@@ -309,27 +304,34 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 	unsigned int k = *kp, k0 = k, nr = x->nr;
 	u8 *p = cur->key + off;
 	void *arg = sc->arg;
-	int r;
+	int r = -1;
 
 	for (; k < nr; k++) {
 		unsigned int klx = x->klx[k];
+		size_t len;
 
-		/* The common case: a key that ends in this slice. */
+		/* The common cases first: the bytes fit, no layer. */
 		if (likely(klx <= 8 && room >= 8)) {
 			put_unaligned_be64(x->ikey[k], p);
-			cur->len = off + klx;
+			len = off + klx;
+		} else if (klx == MT_KLX_SUFFIX && room >= 8 + x->sfx[k]->len) {
+			put_unaligned_be64(x->ikey[k], p);
+			memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
+			len = off + 8 + x->sfx[k]->len;
 		} else if (klx == MT_KLX_LAYER) {
-			*kp = k;
-			r = MT_SCAN_LAYER;
-			goto mark;
+			break;
 		} else {
 			r = mt_cur_take(cur, off, x, k);
 			if (r)
-				goto mark;
+				break;
+			len = cur->len;
 		}
-		if (sc->bounded && mt_cur_out(cur, rev))
-			return MT_STEP_END;
-		r = fn(cur->key, cur->len, x->lv[k], arg);
+		cur->len = len;
+		if (unlikely(sc->bounded) && mt_cur_out(cur, rev)) {
+			r = MT_STEP_END;
+			break;
+		}
+		r = fn(cur->key, len, x->lv[k], arg);
 		if (r) {
 			sc->ret = r;
 			return MT_STEP_FOUND;
@@ -337,15 +339,116 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 		if (!--sc->keys) {
 			k++;
 			r = MT_STEP_FOUND;
-			goto mark;
+			break;
 		}
+		r = -1;
 	}
 	*kp = k;
-	r = MT_SCAN_MORE;
-mark:
 	if (k > k0)
 		mt_scan_mark(cur, off, x, k - 1);
 	return r;
+}
+
+/* What a step does after a leaf's window. */
+#define MT_LEAF_RETRY	(-1)	/* the leaf changed: read it again */
+#define MT_LEAF_MOVE	(-2)	/* go on at @node (a layer root: enter it) */
+#define MT_LEAF_DONE	(-3)	/* done with this leaf */
+
+/**
+ * struct mt_leaf_view - what a step keeps of a leaf's validated window.
+ * @node: where to go on, for MT_LEAF_MOVE.
+ * @next: the right sibling.
+ * @prev: the left sibling.
+ * @lowkey: the leaf's lower bound.
+ * @layer: @node is the root of a layer to enter.
+ * @more: the leaf holds keys past the snapshot.
+ */
+struct mt_leaf_view {
+	struct mt_node *node;
+	struct mt_leaf *next;
+	struct mt_leaf *prev;
+	u64 lowkey;
+	bool layer;
+	bool more;
+};
+
+/*
+ * A step's visit to @leaf, whose stable version @v the caller took with
+ * preemption disabled: snapshot the slots from the target (@ts, @tc in
+ * the layer at @off) on, validate, close the window, then take the first
+ * key (a cursor) or hand the snapshot's keys out (a scan). Its own frame
+ * holds the snapshot. Returns a step result or MT_LEAF_*.
+ */
+static noinline int mt_cur_leaf(struct masstree_cursor *cur,
+				struct mt_scan *sc, bool rev, size_t off,
+				struct mt_leaf *leaf, unsigned long v, u64 ts,
+				unsigned int tc, struct mt_leaf_view *lv)
+{
+	unsigned int k = 0;
+	struct mt_snap x;
+	int c;
+
+	mt_leaf_snap(leaf, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
+	lv->next = rcu_dereference(leaf->next);
+	lv->prev = rcu_dereference(leaf->prev);
+	lv->lowkey = READ_ONCE(leaf->lowkey);
+	mt_hook(MASSTREE_HOOK_READ);
+	if (sc)
+		mt_hook(MASSTREE_HOOK_SCAN);
+	if (mt_version_changed(&leaf->node, v)) {
+		preempt_enable();
+		mt_count(MASSTREE_TC_READ_RETRY);
+		return MT_LEAF_RETRY;
+	}
+	preempt_enable();
+	/* Validated: now the pointers may be followed. */
+	lv->layer = false;
+	if (lv->next && ts >= READ_ONCE(lv->next->lowkey)) {
+		mt_count(MASSTREE_TC_BLINK);
+		lv->node = &lv->next->node;
+		return MT_LEAF_MOVE;
+	}
+	if (x.nr) {
+		/* Only the first slot may be at the target. */
+		c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
+		if (rev)
+			c = -c;
+		if (c == 0 && off < cur->t_off) {
+			/* Both continue: the target is in there. */
+			if (x.klx[0] == MT_KLX_LAYER) {
+				lv->node = x.lv[0];
+				lv->layer = true;
+				return MT_LEAF_MOVE;
+			}
+			if (x.klx[0] != MT_KLX_SUFFIX || WARN_ON_ONCE(!x.sfx[0])) {
+				c = -1;
+			} else {
+				c = mt_suffix_cmp(cur, off, x.sfx[0]);
+				if (rev)
+					c = -c;
+			}
+		}
+		if (c < 0 || (c == 0 && cur->t_strict))
+			k = 1;
+	}
+	if (sc) {
+		c = mt_scan_leaf(cur, sc, rev, off, &x, &k);
+		if (c >= 0)
+			return c;
+	}
+	if (k < x.nr) {
+		/* A cursor's key, or a layer to enter. */
+		if (x.klx[k] != MT_KLX_LAYER)
+			return mt_cur_take(cur, off, &x, k);
+		c = mt_cur_enter(cur, off, x.ikey[k], rev);
+		if (c)
+			return c;
+		lv->node = x.lv[k];
+		lv->layer = true;
+		return MT_LEAF_MOVE;
+	}
+	lv->more = x.more;
+	return MT_LEAF_DONE;
 }
 
 /*
@@ -364,9 +467,8 @@ mark:
 static int mt_cur_step(struct masstree_cursor *cur, bool rev,
 		       struct mt_scan *sc)
 {
-	unsigned int max = sc ? MT_SNAP_MAX : 2;
 	struct mt_node *n, *lroot;
-	struct mt_snap x;
+	struct mt_leaf_view lv;
 	size_t off;
 
 restart:
@@ -376,11 +478,10 @@ restart:
 	if (!n)
 		return MT_STEP_END;
 	for (;;) {
-		struct mt_leaf *leaf, *next, *prev;
 		unsigned long v;
-		unsigned int tc, k;
-		u64 ts, lowkey;
-		int c;
+		unsigned int tc;
+		u64 ts;
+		int r;
 
 		mt_target_at(cur, off, &ts, &tc);
 		preempt_disable();
@@ -397,67 +498,18 @@ restart:
 				n = child;
 			continue;
 		}
-		leaf = mt_to_leaf(n);
-		mt_leaf_snap(leaf, ts, tc, rev, max, &x);
-		next = rcu_dereference(leaf->next);
-		prev = rcu_dereference(leaf->prev);
-		lowkey = READ_ONCE(leaf->lowkey);
-		mt_hook(MASSTREE_HOOK_READ);
-		if (sc)
-			mt_hook(MASSTREE_HOOK_SCAN);
-		if (mt_version_changed(n, v)) {
-			preempt_enable();
-			mt_count(MASSTREE_TC_READ_RETRY);
+		r = mt_cur_leaf(cur, sc, rev, off, mt_to_leaf(n), v, ts, tc, &lv);
+		if (r == MT_LEAF_RETRY)
 			continue;
-		}
-		preempt_enable();
-		/* Validated: now the pointers may be followed. */
-		if (next && ts >= READ_ONCE(next->lowkey)) {
-			mt_count(MASSTREE_TC_BLINK);
-			n = &next->node;
-			continue;
-		}
-		k = 0;
-		if (x.nr) {
-			/* Only the first slot may be at the target. */
-			c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
-			if (rev)
-				c = -c;
-			if (c == 0 && off < cur->t_off) {
-				/* Both continue: the target is in there. */
-				if (x.klx[0] == MT_KLX_LAYER) {
-					n = x.lv[0];
-					off += 8;
-					goto descend;
-				}
-				if (x.klx[0] != MT_KLX_SUFFIX ||
-				    WARN_ON_ONCE(!x.sfx[0])) {
-					c = -1;
-				} else {
-					c = mt_suffix_cmp(cur, off, x.sfx[0]);
-					if (rev)
-						c = -c;
-				}
-			}
-			if (c < 0 || (c == 0 && cur->t_strict))
-				k = 1;
-		}
-		if (sc) {
-			c = mt_scan_leaf(cur, sc, rev, off, &x, &k);
-			if (c >= 0)
-				return c;
-		}
-		if (k < x.nr) {
-			/* A cursor's key, or a layer to enter. */
-			if (x.klx[k] != MT_KLX_LAYER)
-				return mt_cur_take(cur, off, &x, k);
-			c = mt_cur_enter(cur, off, x.ikey[k], rev);
-			if (c)
-				return c;
-			n = x.lv[k];
+		if (r == MT_LEAF_MOVE) {
+			n = lv.node;
+			if (!lv.layer)
+				continue;
 			off += 8;
 			goto descend;
 		}
+		if (r != MT_LEAF_DONE)
+			return r;
 		/*
 		 * A batch that handed out keys ends after a few leaves too:
 		 * one that did not must go on, or the next would redo it.
@@ -465,16 +517,18 @@ restart:
 		if (sc && ++sc->leaves >= MT_SCAN_LEAVES && sc->keys < MT_SCAN_KEYS)
 			return MT_STEP_FOUND;
 		/* The rest of this leaf, past the keys just handed out. */
-		if (x.more)
+		if (lv.more)
 			continue;
 		/* Nothing left in this leaf in the step's direction. */
-		if (!rev && next) {
-			n = &next->node;
+		if (!rev && lv.next) {
+			n = &lv.next->node;
 			continue;
 		}
-		if (rev && prev && lowkey && lowkey <= ts) {
+		/* The target moved if keys went out: it is still in here. */
+		mt_target_at(cur, off, &ts, &tc);
+		if (rev && lv.prev && lv.lowkey && lv.lowkey <= ts) {
 			/* Lower bounds only decrease: go below this one. */
-			mt_target_pair(cur, off, lowkey - 1, MT_CLS_MAX, false);
+			mt_target_pair(cur, off, lv.lowkey - 1, MT_CLS_MAX, false);
 			n = lroot;
 			continue;
 		}

@@ -50,6 +50,7 @@ typedef unsigned int __bitwise gfp_t;
 #define __init
 #define __exit
 #define likely(x)	__builtin_expect(!!(x), 1)
+#define noinline	__attribute__((__noinline__))
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define MAX_ERRNO	4095
 
