@@ -168,7 +168,7 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 ts, unsigned int tc,
 	/* Pairs with the release that published the permutation. */
 	u64 perm = smp_load_acquire(&leaf->permutation);
 	int n = mt_perm_size(perm);
-	unsigned int k = 0;
+	unsigned int k = 0, cnt;
 	int i, end;
 
 	if (!rev) {
@@ -178,9 +178,9 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 ts, unsigned int tc,
 				   mt_klx_cls(READ_ONCE(leaf->keylenx[perm & 0xf])),
 				   ts, tc) >= 0)
 				break;
-		end = n - i > (int)max ? i + (int)max : n;
-		x->more = end < n;
-		for (; i < end; k++, i++, perm >>= 4) {
+		cnt = min_t(unsigned int, n - i, max);
+		x->more = i + cnt < n;
+		for (; k < cnt; k++, perm >>= 4) {
 			unsigned int s = perm & 0xf;
 
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
@@ -306,47 +306,49 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 	void *arg = sc->arg;
 	int r = -1;
 
-	for (; k < nr; k++) {
-		unsigned int klx = x->klx[k];
-		size_t len;
+	/* The hot loop: no bound to check, the bytes fit, no layer. */
+	if (likely(!sc->bounded && room >= 8)) {
+		for (; k < nr; k++) {
+			unsigned int klx = x->klx[k];
+			size_t len = off + klx;
 
-		/* The common cases first: the bytes fit, no layer. */
-		if (likely(klx <= 8 && room >= 8)) {
+			if (klx > 8) {
+				if (klx != MT_KLX_SUFFIX ||
+				    room < 8 + x->sfx[k]->len)
+					break;
+				memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
+				len = off + 8 + x->sfx[k]->len;
+			}
 			put_unaligned_be64(x->ikey[k], p);
-			len = off + klx;
-		} else if (klx == MT_KLX_SUFFIX && room >= 8 + x->sfx[k]->len) {
-			put_unaligned_be64(x->ikey[k], p);
-			memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
-			len = off + 8 + x->sfx[k]->len;
-		} else if (klx == MT_KLX_LAYER) {
-			break;
-		} else {
-			r = mt_cur_take(cur, off, x, k);
-			if (r)
-				break;
-			len = cur->len;
+			r = fn(cur->key, len, x->lv[k], arg);
+			if (r || !--sc->keys)
+				goto stop;
 		}
-		cur->len = len;
-		if (unlikely(sc->bounded) && mt_cur_out(cur, rev)) {
+	}
+	for (r = -1; k < nr; k++) {
+		if (x->klx[k] == MT_KLX_LAYER)
+			break;
+		r = mt_cur_take(cur, off, x, k);
+		if (r)
+			break;
+		if (sc->bounded && mt_cur_out(cur, rev)) {
 			r = MT_STEP_END;
 			break;
 		}
-		r = fn(cur->key, len, x->lv[k], arg);
-		if (r) {
-			sc->ret = r;
-			return MT_STEP_FOUND;
-		}
-		if (!--sc->keys) {
-			k++;
-			r = MT_STEP_FOUND;
-			break;
-		}
+		r = fn(cur->key, cur->len, x->lv[k], arg);
+		if (r || !--sc->keys)
+			goto stop;
 		r = -1;
 	}
 	*kp = k;
 	if (k > k0)
 		mt_scan_mark(cur, off, x, k - 1);
 	return r;
+stop:
+	/* @fn said stop, or the batch is over: aim past this key. */
+	sc->ret = r;
+	mt_scan_mark(cur, off, x, k);
+	return MT_STEP_FOUND;
 }
 
 /* What a step does after a leaf's window. */
