@@ -68,7 +68,7 @@
 #define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
 
 /* Slots a scan copies out of a leaf in one window: a small stack frame. */
-#define MT_SNAP_MAX	12
+#define MT_SNAP_MAX	11
 
 /*
  * Keys, and leaf windows, one masstree_scan() batch may take under one
@@ -280,6 +280,23 @@ static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
 		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
 }
 
+/*
+ * Copy a key suffix: a short one (the common case, a key of up to 40
+ * bytes in one layer) in 8-byte moves rather than a call.
+ */
+static void mt_copy_bytes(u8 *d, const u8 *s, u32 len)
+{
+	u32 i;
+
+	if (len < 8 || len > 32) {
+		memcpy(d, s, len);
+		return;
+	}
+	for (i = 0; i + 8 < len; i += 8)
+		put_unaligned_be64(get_unaligned_be64(s + i), d + i);
+	put_unaligned_be64(get_unaligned_be64(s + len - 8), d + len - 8);
+}
+
 /* Aim a scan past slot @k of its snapshot, the last key it handed out. */
 static void mt_scan_mark(struct masstree_cursor *cur, size_t off,
 			 const struct mt_snap *x, int k)
@@ -313,11 +330,12 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 			size_t len = off + klx;
 
 			if (klx > 8) {
-				if (klx != MT_KLX_SUFFIX ||
-				    room < 8 + x->sfx[k]->len)
+				const struct mt_suffix *sfx = x->sfx[k];
+
+				if (klx != MT_KLX_SUFFIX || room < 8 + sfx->len)
 					break;
-				memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
-				len = off + 8 + x->sfx[k]->len;
+				mt_copy_bytes(p + 8, sfx->data, sfx->len);
+				len = off + 8 + sfx->len;
 			}
 			put_unaligned_be64(x->ikey[k], p);
 			r = fn(cur->key, len, x->lv[k], arg);
@@ -352,44 +370,47 @@ stop:
 }
 
 /* What a step does after a leaf's window. */
-#define MT_LEAF_RETRY	(-1)	/* the leaf changed: read it again */
-#define MT_LEAF_MOVE	(-2)	/* go on at @node (a layer root: enter it) */
-#define MT_LEAF_DONE	(-3)	/* done with this leaf */
+#define MT_LEAF_MOVE	(-1)	/* go on at @node, in the same layer */
+#define MT_LEAF_LAYER	(-2)	/* enter the layer whose root is @node */
+#define MT_LEAF_DONE	(-3)	/* nothing left in the leaf */
 
 /**
  * struct mt_leaf_view - what a step keeps of a leaf's validated window.
- * @node: where to go on, for MT_LEAF_MOVE.
+ * @node: where to go on, for MT_LEAF_MOVE and MT_LEAF_LAYER.
  * @next: the right sibling.
  * @prev: the left sibling.
  * @lowkey: the leaf's lower bound.
- * @layer: @node is the root of a layer to enter.
- * @more: the leaf holds keys past the snapshot.
  */
 struct mt_leaf_view {
 	struct mt_node *node;
 	struct mt_leaf *next;
 	struct mt_leaf *prev;
 	u64 lowkey;
-	bool layer;
-	bool more;
 };
 
 /*
- * A step's visit to @leaf, whose stable version @v the caller took with
- * preemption disabled: snapshot the slots from the target (@ts, @tc in
- * the layer at @off) on, validate, close the window, then take the first
- * key (a cursor) or hand the snapshot's keys out (a scan). Its own frame
- * holds the snapshot. Returns a step result or MT_LEAF_*.
+ * A step's visit to leaf @n, whose stable version @v the caller took with
+ * preemption disabled: snapshot the slots from the target on, validate,
+ * close the window, then take the first key (a cursor) or hand the
+ * snapshot's keys out (a scan). A scan goes on by itself to the rest of
+ * the leaf and to the next leaf while they are plain live leaves. Its own
+ * frame holds the snapshot. Returns a step result or MT_LEAF_*.
  */
 static noinline int mt_cur_leaf(struct masstree_cursor *cur,
 				struct mt_scan *sc, bool rev, size_t off,
-				struct mt_leaf *leaf, unsigned long v, u64 ts,
-				unsigned int tc, struct mt_leaf_view *lv)
+				struct mt_node *n, unsigned long v,
+				struct mt_leaf_view *lv)
 {
-	unsigned int k = 0;
+	struct mt_leaf *leaf;
 	struct mt_snap x;
+	unsigned int tc, k;
+	u64 ts;
 	int c;
 
+again:
+	leaf = mt_to_leaf(n);
+	k = 0;
+	mt_target_at(cur, off, &ts, &tc);
 	mt_leaf_snap(leaf, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
 	lv->next = rcu_dereference(leaf->next);
 	lv->prev = rcu_dereference(leaf->prev);
@@ -397,14 +418,14 @@ static noinline int mt_cur_leaf(struct masstree_cursor *cur,
 	mt_hook(MASSTREE_HOOK_READ);
 	if (sc)
 		mt_hook(MASSTREE_HOOK_SCAN);
-	if (mt_version_changed(&leaf->node, v)) {
+	if (mt_version_changed(n, v)) {
 		preempt_enable();
 		mt_count(MASSTREE_TC_READ_RETRY);
-		return MT_LEAF_RETRY;
+		lv->node = n;
+		return MT_LEAF_MOVE;
 	}
 	preempt_enable();
 	/* Validated: now the pointers may be followed. */
-	lv->layer = false;
 	if (lv->next && ts >= READ_ONCE(lv->next->lowkey)) {
 		mt_count(MASSTREE_TC_BLINK);
 		lv->node = &lv->next->node;
@@ -419,8 +440,7 @@ static noinline int mt_cur_leaf(struct masstree_cursor *cur,
 			/* Both continue: the target is in there. */
 			if (x.klx[0] == MT_KLX_LAYER) {
 				lv->node = x.lv[0];
-				lv->layer = true;
-				return MT_LEAF_MOVE;
+				return MT_LEAF_LAYER;
 			}
 			if (x.klx[0] != MT_KLX_SUFFIX || WARN_ON_ONCE(!x.sfx[0])) {
 				c = -1;
@@ -446,10 +466,30 @@ static noinline int mt_cur_leaf(struct masstree_cursor *cur,
 		if (c)
 			return c;
 		lv->node = x.lv[k];
-		lv->layer = true;
+		return MT_LEAF_LAYER;
+	}
+	if (!sc)
+		return MT_LEAF_DONE;
+	/*
+	 * A batch that handed out keys ends after a few leaves too: one
+	 * that did not must go on, or the next would redo it.
+	 */
+	if (++sc->leaves >= MT_SCAN_LEAVES && sc->keys < MT_SCAN_KEYS)
+		return MT_STEP_FOUND;
+	/*
+	 * Go on in the rest of this leaf, or forward in the next one, while
+	 * it is a live leaf; anything else goes back to mt_cur_step().
+	 */
+	if (x.more || (!rev && lv->next)) {
+		lv->node = x.more ? n : &lv->next->node;
+		n = lv->node;
+		preempt_disable();
+		v = mt_stable_version(n);
+		if ((v & (MT_V_DELETED | MT_V_LEAF)) == MT_V_LEAF)
+			goto again;
+		preempt_enable();
 		return MT_LEAF_MOVE;
 	}
-	lv->more = x.more;
 	return MT_LEAF_DONE;
 }
 
@@ -485,7 +525,6 @@ restart:
 		u64 ts;
 		int r;
 
-		mt_target_at(cur, off, &ts, &tc);
 		preempt_disable();
 		v = mt_stable_version(n);
 		if (v & MT_V_DELETED) {
@@ -494,33 +533,26 @@ restart:
 			goto restart;
 		}
 		if (!(v & MT_V_LEAF)) {
-			struct mt_node *child = mt_internode_descend(n, v, ts);
+			struct mt_node *child;
 
+			mt_target_at(cur, off, &ts, &tc);
+			child = mt_internode_descend(n, v, ts);
 			if (child)
 				n = child;
 			continue;
 		}
-		r = mt_cur_leaf(cur, sc, rev, off, mt_to_leaf(n), v, ts, tc, &lv);
-		if (r == MT_LEAF_RETRY)
-			continue;
+		r = mt_cur_leaf(cur, sc, rev, off, n, v, &lv);
 		if (r == MT_LEAF_MOVE) {
 			n = lv.node;
-			if (!lv.layer)
-				continue;
+			continue;
+		}
+		if (r == MT_LEAF_LAYER) {
+			n = lv.node;
 			off += 8;
 			goto descend;
 		}
 		if (r != MT_LEAF_DONE)
 			return r;
-		/*
-		 * A batch that handed out keys ends after a few leaves too:
-		 * one that did not must go on, or the next would redo it.
-		 */
-		if (sc && ++sc->leaves >= MT_SCAN_LEAVES && sc->keys < MT_SCAN_KEYS)
-			return MT_STEP_FOUND;
-		/* The rest of this leaf, past the keys just handed out. */
-		if (lv.more)
-			continue;
 		/* Nothing left in this leaf in the step's direction. */
 		if (!rev && lv.next) {
 			n = &lv.next->node;
