@@ -158,15 +158,14 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 }
 
 /*
- * Copy up to @max slots of @leaf, from the first at or after the target
- * (forward) or the last at or before it (reverse), in the step's
- * direction. Only the first copied slot may equal the target.
+ * Copy up to @max slots of @leaf, listed by @perm, from the first at or
+ * after the target (forward) or the last at or before it (reverse), in the
+ * step's direction. Only the first copied slot may equal the target.
  */
-static void mt_leaf_snap(struct mt_leaf *leaf, u64 ts, unsigned int tc,
-			 bool rev, unsigned int max, struct mt_snap *x)
+static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
+			 unsigned int tc, bool rev, unsigned int max,
+			 struct mt_snap *x)
 {
-	/* Pairs with the release that published the permutation. */
-	u64 perm = smp_load_acquire(&leaf->permutation);
 	int n = mt_perm_size(perm);
 	unsigned int k = 0, cnt;
 	int i, end;
@@ -404,20 +403,22 @@ static noinline int mt_cur_leaf(struct masstree_cursor *cur,
 	struct mt_leaf *leaf;
 	struct mt_snap x;
 	unsigned int tc, k;
-	u64 ts;
+	u64 ts, perm;
 	int c;
 
 again:
 	leaf = mt_to_leaf(n);
 	k = 0;
 	mt_target_at(cur, off, &ts, &tc);
-	mt_leaf_snap(leaf, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
+	/* Pairs with the release that published the permutation. */
+	perm = smp_load_acquire(&leaf->permutation);
+	if (sc)
+		mt_hook(MASSTREE_HOOK_SCAN);
+	mt_leaf_snap(leaf, perm, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
 	lv->next = rcu_dereference(leaf->next);
 	lv->prev = rcu_dereference(leaf->prev);
 	lv->lowkey = READ_ONCE(leaf->lowkey);
 	mt_hook(MASSTREE_HOOK_READ);
-	if (sc)
-		mt_hook(MASSTREE_HOOK_SCAN);
 	if (mt_version_changed(n, v)) {
 		preempt_enable();
 		mt_count(MASSTREE_TC_READ_RETRY);

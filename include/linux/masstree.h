@@ -581,8 +581,8 @@ enum masstree_test_counter {
  *	internode insert before it links the new child).
  * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
  * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
- * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, after the
- *	snapshot of the leaf's keys, before it is validated.
+ * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, between reading
+ *	the leaf's permutation and copying the slots it lists.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
