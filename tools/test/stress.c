@@ -283,8 +283,12 @@ static void stress_hook(enum masstree_test_hook_point where)
 		return;
 	}
 	if (where == MASSTREE_HOOK_SPLIT && tl_hr) {
-		/* The churner's splits all wait: scans walk into them. */
-		yield_n(8);
+		/* The churner's splits wait for the scanner to walk in. */
+		unsigned long w0 = READ_ONCE(windows[MASSTREE_HOOK_SCAN]);
+		int i;
+
+		for (i = 0; i < 32 && READ_ONCE(windows[MASSTREE_HOOK_SCAN]) - w0 < 2; i++)
+			sched_yield();
 		return;
 	}
 	if (where == MASSTREE_HOOK_SPLIT) {
