@@ -157,6 +157,45 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 	}
 }
 
+/* Compare the key at position @i of @perm with the target. */
+static int mt_leaf_cmp(struct mt_leaf *leaf, u64 perm, int i, u64 ts,
+		       unsigned int tc)
+{
+	unsigned int s = mt_perm_slot(perm, i);
+
+	return mt_cmp(READ_ONCE(leaf->ikey[s]),
+		      mt_klx_cls(READ_ONCE(leaf->keylenx[s])), ts, tc);
+}
+
+/*
+ * Where a step starts in @perm: the first position at or after the
+ * target (the last at or before it in reverse; -1 or the size if none).
+ * The keys are in order: try the leaf's first (last) key, the answer
+ * when a scan moves on to a leaf, then search.
+ */
+static int mt_leaf_find(struct mt_leaf *leaf, u64 perm, u64 ts,
+			unsigned int tc, bool rev)
+{
+	int lo = 0, hi = mt_perm_size(perm);
+
+	if (!hi)
+		return rev ? -1 : 0;
+	if (!rev && mt_leaf_cmp(leaf, perm, 0, ts, tc) >= 0)
+		return 0;
+	if (rev && mt_leaf_cmp(leaf, perm, hi - 1, ts, tc) <= 0)
+		return hi - 1;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		int c = mt_leaf_cmp(leaf, perm, mid, ts, tc);
+
+		if (rev ? c > 0 : c >= 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return rev ? lo - 1 : lo;
+}
+
 /*
  * Copy up to @max slots of @leaf, listed by @perm, from the first at or
  * after the target (forward) or the last at or before it (reverse), in the
@@ -167,19 +206,15 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
 			 struct mt_snap *x)
 {
 	int n = mt_perm_size(perm);
+	int i = mt_leaf_find(leaf, perm, ts, tc, rev);
 	unsigned int k = 0, cnt;
-	int i, end;
+	int end;
 
 	if (!rev) {
 		/* Forward, the slot fields shift out one by one. */
-		for (i = 0, perm >>= 4; i < n; i++, perm >>= 4)
-			if (mt_cmp(READ_ONCE(leaf->ikey[perm & 0xf]),
-				   mt_klx_cls(READ_ONCE(leaf->keylenx[perm & 0xf])),
-				   ts, tc) >= 0)
-				break;
 		cnt = min_t(unsigned int, n - i, max);
 		x->more = i + cnt < n;
-		for (; k < cnt; k++, perm >>= 4) {
+		for (perm >>= 4 * i + 4; k < cnt; k++, perm >>= 4) {
 			unsigned int s = perm & 0xf;
 
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
@@ -188,14 +223,6 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
 			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
 		}
 	} else {
-		for (i = n - 1; i >= 0; i--) {
-			unsigned int s = mt_perm_slot(perm, i);
-
-			if (mt_cmp(READ_ONCE(leaf->ikey[s]),
-				   mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
-				   ts, tc) <= 0)
-				break;
-		}
 		end = i >= (int)max ? i - (int)max : -1;
 		x->more = end >= 0;
 		for (; i > end; k++, i--) {
@@ -416,8 +443,10 @@ again:
 		mt_hook(MASSTREE_HOOK_SCAN);
 	mt_leaf_snap(leaf, perm, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
 	lv->next = rcu_dereference(leaf->next);
-	lv->prev = rcu_dereference(leaf->prev);
-	lv->lowkey = READ_ONCE(leaf->lowkey);
+	if (rev) {
+		lv->prev = rcu_dereference(leaf->prev);
+		lv->lowkey = READ_ONCE(leaf->lowkey);
+	}
 	mt_hook(MASSTREE_HOOK_READ);
 	if (mt_version_changed(n, v)) {
 		preempt_enable();
