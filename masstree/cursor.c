@@ -72,9 +72,10 @@
 
 /*
  * Keys, and leaf windows, one masstree_scan() batch may take under one
- * RCU read section, so that a long scan does not hold up grace periods.
+ * RCU read section, so that a long scan does not hold up grace periods: a
+ * few microseconds. Each batch starts with a descent from the root.
  */
-#define MT_SCAN_KEYS	64
+#define MT_SCAN_KEYS	128
 #define MT_SCAN_LEAVES	32
 
 /*
@@ -214,8 +215,8 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
 		/* Forward, the slot fields shift out one by one. */
 		cnt = min_t(unsigned int, n - i, max);
 		x->more = i + cnt < n;
-		for (perm >>= 4 * i + 4; k < cnt; k++, perm >>= 4) {
-			unsigned int s = perm & 0xf;
+		for (perm >>= 4 * i; k < cnt; k++, perm >>= 4) {
+			unsigned int s = (perm >> 4) & 0xf;
 
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
 			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
@@ -308,19 +309,26 @@ static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
 
 /*
  * Copy a key suffix: a short one (the common case, a key of up to 40
- * bytes in one layer) in 8-byte moves rather than a call.
+ * bytes in one layer) in a few overlapping 8-byte moves, not a call.
  */
 static void mt_copy_bytes(u8 *d, const u8 *s, u32 len)
 {
-	u32 i;
+	u64 a, b, c, e;
 
 	if (len < 8 || len > 32) {
 		memcpy(d, s, len);
 		return;
 	}
-	for (i = 0; i + 8 < len; i += 8)
-		put_unaligned_be64(get_unaligned_be64(s + i), d + i);
-	put_unaligned_be64(get_unaligned_be64(s + len - 8), d + len - 8);
+	a = get_unaligned((const u64 *)s);
+	e = get_unaligned((const u64 *)(s + len - 8));
+	if (len > 16) {
+		b = get_unaligned((const u64 *)(s + 8));
+		c = get_unaligned((const u64 *)(s + len - 16));
+		put_unaligned(b, (u64 *)(d + 8));
+		put_unaligned(c, (u64 *)(d + len - 16));
+	}
+	put_unaligned(a, (u64 *)d);
+	put_unaligned(e, (u64 *)(d + len - 8));
 }
 
 /* Aim a scan past slot @k of its snapshot, the last key it handed out. */
@@ -357,11 +365,15 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 
 			if (klx > 8) {
 				const struct mt_suffix *sfx = x->sfx[k];
+				u32 sl;
 
-				if (klx != MT_KLX_SUFFIX || room < 8 + sfx->len)
+				if (klx != MT_KLX_SUFFIX)
 					break;
-				mt_copy_bytes(p + 8, sfx->data, sfx->len);
-				len = off + 8 + sfx->len;
+				sl = sfx->len;
+				if (room < 8 + sl)
+					break;
+				mt_copy_bytes(p + 8, sfx->data, sl);
+				len = off + 8 + sl;
 			}
 			put_unaligned_be64(x->ikey[k], p);
 			r = fn(cur->key, len, x->lv[k], arg);

@@ -233,6 +233,11 @@ static inline u64 get_unaligned_be64(const void *p)
 	return __builtin_bswap64(v);
 }
 
+#define get_unaligned(p)						\
+	({ typeof(*(p) + 0) __v; memcpy(&__v, (p), sizeof(__v)); __v; })
+#define put_unaligned(v, p)						\
+	do { typeof(*(p)) __v = (v); memcpy((p), &__v, sizeof(__v)); } while (0)
+
 static inline void put_unaligned_be64(u64 v, void *p)
 {
 	v = __builtin_bswap64(v);
