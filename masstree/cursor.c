@@ -28,6 +28,19 @@
  * moves to the next leaf through the validated next pointer; in reverse,
  * it re-descends to the leaf below the current leaf's lowkey, since lower
  * bounds only decrease and prev pointers are not covered by the version.
+ *
+ * A cursor steps once per call: it may not keep a node across its calls'
+ * RCU read sections. masstree_scan() does not return between keys, so it
+ * goes faster: under one RCU read section per batch of keys, it copies a
+ * leaf's slots from the target on into a small snapshot in one validated
+ * window (erase does not bump the version, so what is handed out must
+ * have been copied inside the window), closes the window, hands the
+ * snapshot's keys to its callback, aims past the last one, and goes on to
+ * the rest of the leaf or, forward, to the next leaf through the validated
+ * next pointer, with the B-link rule applied there as after a descent. No
+ * version is carried across a callback or from one window to the next,
+ * and no node pointer across batches: each batch descends from the root
+ * to the target again.
  */
 #include <linux/export.h>
 #include <linux/masstree.h>
@@ -1039,9 +1052,10 @@ EXPORT_SYMBOL_GPL(masstree_prev);
  *	the scan.
  * @arg: passed to @fn.
  *
- * Each key is handed to @fn under an RCU read-side critical section of
- * its own, so a long scan does not hold up grace periods; the semantics
- * are those of struct masstree_cursor. Keys of any length work: the key
+ * Keys are handed to @fn in batches, each under an RCU read-side critical
+ * section of its own (a bounded number of keys and leaves), so a long scan
+ * does not hold up grace periods; the semantics are those of struct
+ * masstree_cursor. Keys of any length work: the key
  * buffer starts on the stack and grows with GFP_KERNEL, which is why
  * there is no gfp argument: callers in atomic context use a cursor set up
  * with masstree_cursor_init() and non-sleeping flags instead.
