@@ -81,7 +81,7 @@
 #define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
 
 /* Slots a scan copies out of a leaf in one window: a small stack frame. */
-#define MT_SNAP_MAX	11
+#define MT_SNAP_MAX	12
 
 /*
  * Keys, and leaf windows, one masstree_scan() batch may take under one
