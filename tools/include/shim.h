@@ -233,10 +233,22 @@ static inline u64 get_unaligned_be64(const void *p)
 	return __builtin_bswap64(v);
 }
 
-#define get_unaligned(p)						\
-	({ typeof(*(p) + 0) __v; memcpy(&__v, (p), sizeof(__v)); __v; })
-#define put_unaligned(v, p)						\
-	do { typeof(*(p)) __v = (v); memcpy((p), &__v, sizeof(__v)); } while (0)
+/* Unaligned native-endian access: the core only moves u64s this way. */
+static inline u64 shim_get_unaligned_u64(const void *p)
+{
+	u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void shim_put_unaligned_u64(u64 v, void *p)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+#define get_unaligned(p)	shim_get_unaligned_u64(p)
+#define put_unaligned(v, p)	shim_put_unaligned_u64(v, p)
 
 static inline void put_unaligned_be64(u64 v, void *p)
 {

@@ -1119,7 +1119,8 @@ int main(int argc, char **argv)
 	       (double)rops / duration, hot_reads, group_reads);
 	printf("stress: %d scanners: %ld complete scans, %ld keys scanned\n",
 	       nscanners, scans, scanned);
-	printf("stress: windows: read %lu mark %lu dirty %lu lock %lu parent %lu scan %lu; group ops %lu\n",
+	printf("stress: windows: read %lu mark %lu dirty %lu lock %lu parent %lu scan %lu; "
+	       "group ops %lu\n",
 	       windows[MASSTREE_HOOK_READ], windows[MASSTREE_HOOK_MARK],
 	       windows[MASSTREE_HOOK_DIRTY], windows[MASSTREE_HOOK_LOCK_LEAF],
 	       windows[MASSTREE_HOOK_LOCK_PARENT], windows[MASSTREE_HOOK_SCAN],
