@@ -97,12 +97,12 @@
  * uses must have been copied inside the window.
  */
 struct mt_snap {
-	u64 ikey[MT_SNAP_MAX];
-	void *lv[MT_SNAP_MAX];
-	struct mt_suffix *sfx[MT_SNAP_MAX];
 	u8 klx[MT_SNAP_MAX];
 	u8 nr;
 	bool more;
+	u64 ikey[MT_SNAP_MAX];
+	void *lv[MT_SNAP_MAX];
+	struct mt_suffix *sfx[MT_SNAP_MAX];
 };
 
 /* A masstree_scan() batch: where its keys go, and how many may still go. */
@@ -366,6 +366,7 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 	masstree_scan_fn fn = sc->fn;
 	size_t room = cur->cap - off;
 	unsigned int k = *kp, k0 = k, nr = x->nr;
+	const u8 *key = cur->key;
 	u8 *p = cur->key + off;
 	void *arg = sc->arg;
 	int r = -1;
@@ -389,7 +390,7 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 				len = off + 8 + sl;
 			}
 			put_unaligned_be64(x->ikey[k], p);
-			r = fn(cur->key, len, x->lv[k], arg);
+			r = fn(key, len, x->lv[k], arg);
 			if (r || !--sc->keys)
 				goto stop;
 		}
