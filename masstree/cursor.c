@@ -28,11 +28,25 @@
  * moves to the next leaf through the validated next pointer; in reverse,
  * it re-descends to the leaf below the current leaf's lowkey, since lower
  * bounds only decrease and prev pointers are not covered by the version.
+ *
+ * A cursor steps once per call: it may not keep a node across its calls'
+ * RCU read sections. masstree_scan() does not return between keys, so it
+ * goes faster: under one RCU read section per batch of keys, it copies a
+ * leaf's slots from the target on into a small snapshot in one validated
+ * window (erase does not bump the version, so what is handed out must
+ * have been copied inside the window), closes the window, hands the
+ * snapshot's keys to its callback, aims past the last one, and goes on to
+ * the rest of the leaf or, forward, to the next leaf through the validated
+ * next pointer, with the B-link rule applied there as after a descent. No
+ * version is carried across a callback or from one window to the next,
+ * and no node pointer across batches: each batch descends from the root
+ * to the target again.
  */
 #include <linux/export.h>
 #include <linux/masstree.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -66,13 +80,39 @@
 /* Largest buffer a cursor needs: the longest key plus one slice. */
 #define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
 
-/* One leaf slot, as read in a validated window. */
-struct mt_cur_slot {
-	u64 ikey;
-	void *lv;
-	struct mt_suffix *sfx;
-	u8 klx;
-	bool ok;
+/* Slots a scan copies out of a leaf in one window: a small stack frame. */
+#define MT_SNAP_MAX	12
+
+/*
+ * Keys, and leaf windows, one masstree_scan() batch may take under one
+ * RCU read section, so that a long scan does not hold up grace periods: a
+ * few microseconds. Each batch starts with a descent from the root.
+ */
+#define MT_SCAN_KEYS	128
+#define MT_SCAN_LEAVES	32
+
+/*
+ * A leaf's slots from the target on, in the step's direction, as read in
+ * one validated window: erase does not bump the version, so what a step
+ * uses must have been copied inside the window.
+ */
+struct mt_snap {
+	u8 klx[MT_SNAP_MAX];
+	u8 nr;
+	bool more;
+	u64 ikey[MT_SNAP_MAX];
+	void *lv[MT_SNAP_MAX];
+	struct mt_suffix *sfx[MT_SNAP_MAX];
+};
+
+/* A masstree_scan() batch: where its keys go, and how many may still go. */
+struct mt_scan {
+	masstree_scan_fn fn;
+	void *arg;
+	int ret;
+	unsigned int keys;
+	unsigned int leaves;
+	bool bounded;
 };
 
 static void mt_target_key(struct masstree_cursor *cur, size_t len, bool strict)
@@ -131,97 +171,126 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 	}
 }
 
-static void mt_slot_read(struct mt_leaf *leaf, unsigned int s,
-			 struct mt_cur_slot *x)
+/* Compare the key at position @i of @perm with the target. */
+static int mt_leaf_cmp(struct mt_leaf *leaf, u64 perm, int i, u64 ts,
+		       unsigned int tc)
 {
-	x->ikey = READ_ONCE(leaf->ikey[s]);
-	x->klx = READ_ONCE(leaf->keylenx[s]);
-	x->lv = rcu_dereference(leaf->lv[s]);
-	x->sfx = rcu_dereference(leaf->suffix[s]);
-	x->ok = true;
+	unsigned int s = mt_perm_slot(perm, i);
+
+	return mt_cmp(READ_ONCE(leaf->ikey[s]),
+		      mt_klx_cls(READ_ONCE(leaf->keylenx[s])), ts, tc);
 }
 
 /*
- * Read the two slots a step may use: the first at or after the target
- * (forward) or the last at or before it (reverse), and the one after it
- * in the step's direction.
+ * Where a step starts in @perm: the first position at or after the
+ * target (the last at or before it in reverse; -1 or the size if none).
+ * The keys are in order: try the leaf's first (last) key, the answer
+ * when a scan moves on to a leaf, then search.
  */
-static void mt_leaf_pick(struct mt_leaf *leaf, u64 ts, unsigned int tc,
-			 bool rev, struct mt_cur_slot *x)
+static int mt_leaf_find(struct mt_leaf *leaf, u64 perm, u64 ts,
+			unsigned int tc, bool rev)
 {
-	/* Pairs with the release that published the permutation. */
-	u64 perm = smp_load_acquire(&leaf->permutation);
+	int lo = 0, hi = mt_perm_size(perm);
+
+	if (!hi)
+		return rev ? -1 : 0;
+	if (!rev && mt_leaf_cmp(leaf, perm, 0, ts, tc) >= 0)
+		return 0;
+	if (rev && mt_leaf_cmp(leaf, perm, hi - 1, ts, tc) <= 0)
+		return hi - 1;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		int c = mt_leaf_cmp(leaf, perm, mid, ts, tc);
+
+		if (rev ? c > 0 : c >= 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return rev ? lo - 1 : lo;
+}
+
+/*
+ * Copy up to @max slots of @leaf, listed by @perm, from the first at or
+ * after the target (forward) or the last at or before it (reverse), in the
+ * step's direction. Only the first copied slot may equal the target.
+ */
+static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
+			 unsigned int tc, bool rev, unsigned int max,
+			 struct mt_snap *x)
+{
 	int n = mt_perm_size(perm);
-	int i, k = 0;
+	int i = mt_leaf_find(leaf, perm, ts, tc, rev);
+	unsigned int k = 0, cnt;
+	int end;
 
-	x[0].ok = false;
-	x[1].ok = false;
 	if (!rev) {
-		for (i = 0; i < n && k < 2; i++) {
-			unsigned int s = mt_perm_slot(perm, i);
+		/* Forward, the slot fields shift out one by one. */
+		cnt = min_t(unsigned int, n - i, max);
+		x->more = i + cnt < n;
+		for (perm >>= 4 * i; k < cnt; k++, perm >>= 4) {
+			unsigned int s = (perm >> 4) & 0xf;
 
-			if (!k && mt_cmp(READ_ONCE(leaf->ikey[s]),
-					 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
-					 ts, tc) < 0)
-				continue;
-			mt_slot_read(leaf, s, &x[k++]);
+			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
+			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+			x->lv[k] = rcu_dereference(leaf->lv[s]);
+			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
 		}
 	} else {
-		for (i = n - 1; i >= 0 && k < 2; i--) {
+		end = i >= (int)max ? i - (int)max : -1;
+		x->more = end >= 0;
+		for (; i > end; k++, i--) {
 			unsigned int s = mt_perm_slot(perm, i);
 
-			if (!k && mt_cmp(READ_ONCE(leaf->ikey[s]),
-					 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
-					 ts, tc) > 0)
-				continue;
-			mt_slot_read(leaf, s, &x[k++]);
+			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
+			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+			x->lv[k] = rcu_dereference(leaf->lv[s]);
+			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
 		}
 	}
+	x->nr = k;
 }
 
-static void mt_put_slice(u8 *p, u64 slice)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = slice >> (56 - 8 * i);
-}
-
-/* Copy the key of slot @x in the layer at @off into the cursor. */
+/* Copy the key of snapshot slot @k in the layer at @off into the cursor. */
 static int mt_cur_take(struct masstree_cursor *cur, size_t off,
-		       const struct mt_cur_slot *x)
+		       const struct mt_snap *x, unsigned int k)
 {
-	size_t len = off + (x->klx <= 8 ? x->klx : 8);
+	unsigned int klx = x->klx[k];
+	size_t len = off + (klx <= 8 ? klx : 8);
 	u8 *p = cur->key + off;
-	int i;
+	unsigned int i;
 
-	if (x->klx == MT_KLX_SUFFIX)
-		len += x->sfx->len;
+	if (klx == MT_KLX_SUFFIX)
+		len += x->sfx[k]->len;
 	if (len > cur->cap) {
 		cur->need = len;
 		return MT_STEP_GROW;
 	}
-	for (i = 0; i < 8 && p < cur->key + len; i++)
-		*p++ = x->ikey >> (56 - 8 * i);
-	if (x->klx == MT_KLX_SUFFIX)
-		memcpy(p, x->sfx->data, x->sfx->len);
+	/* Bytes past the key's end are scratch: write the slice whole. */
+	if (off + 8 <= cur->cap)
+		put_unaligned_be64(x->ikey[k], p);
+	else
+		for (i = 0; i < klx; i++)
+			p[i] = x->ikey[k] >> (56 - 8 * i);
+	if (klx == MT_KLX_SUFFIX)
+		memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
 	cur->len = len;
-	cur->entry = x->lv;
+	cur->entry = x->lv[k];
 	return MT_STEP_FOUND;
 }
 
 /*
- * Aim at the first (last) key of the layer in slot @x at @off: its prefix
- * is the cursor's bytes up to @off, then the slot's slice.
+ * Aim at the first (last) key of the layer with slice @slice at @off: its
+ * prefix is the cursor's bytes up to @off, then the slice.
  */
-static int mt_cur_enter(struct masstree_cursor *cur, size_t off,
-			const struct mt_cur_slot *x, bool rev)
+static int mt_cur_enter(struct masstree_cursor *cur, size_t off, u64 slice,
+			bool rev)
 {
 	if (off + 8 > cur->cap) {
 		cur->need = off + 8;
 		return MT_STEP_GROW;
 	}
-	mt_put_slice(cur->key + off, x->ikey);
+	put_unaligned_be64(slice, cur->key + off);
 	if (rev)
 		mt_target_pair(cur, off + 8, MT_SLICE_MAX, MT_CLS_MAX, false);
 	else
@@ -229,16 +298,275 @@ static int mt_cur_enter(struct masstree_cursor *cur, size_t off,
 	return 0;
 }
 
+static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
+{
+	int c = memcmp(a, b, min(alen, blen));
+
+	return c ? c < 0 : alen < blen;
+}
+
+/* Has the cursor's key left the iteration's bound? */
+static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
+{
+	if (cur->bound == MT_BOUND_NONE || cur->bound_rev != rev)
+		return false;
+	if (cur->bound == MT_BOUND_PREFIX)
+		return cur->len < cur->end_len ||
+		       memcmp(cur->key, cur->end, cur->end_len);
+	if (!cur->bound_excl)
+		return rev ? mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
+			     mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
+	return rev ? !mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
+		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
+}
+
 /*
- * One step: find the first key after the target (last before it in
- * reverse) and copy it into the cursor. Iterative; restarts from the root
- * on a deleted node.
+ * Copy a key suffix: a short one (the common case, a key of up to 40
+ * bytes in one layer) in a few overlapping 8-byte moves, not a call.
+ */
+static void mt_copy_bytes(u8 *d, const u8 *s, u32 len)
+{
+	u64 a, b, c, e;
+
+	if (len < 8 || len > 32) {
+		memcpy(d, s, len);
+		return;
+	}
+	a = get_unaligned((const u64 *)s);
+	e = get_unaligned((const u64 *)(s + len - 8));
+	if (len > 16) {
+		b = get_unaligned((const u64 *)(s + 8));
+		c = get_unaligned((const u64 *)(s + len - 16));
+		put_unaligned(b, (u64 *)(d + 8));
+		put_unaligned(c, (u64 *)(d + len - 16));
+	}
+	put_unaligned(a, (u64 *)d);
+	put_unaligned(e, (u64 *)(d + len - 8));
+}
+
+/* Aim a scan past slot @k of its snapshot, the last key it handed out. */
+static void mt_scan_mark(struct masstree_cursor *cur, size_t off,
+			 const struct mt_snap *x, int k)
+{
+	if (k >= 0)
+		mt_target_pair(cur, off, x->ikey[k], mt_klx_cls(x->klx[k]), true);
+}
+
+/*
+ * Hand the keys of snapshot @x, from slot *@kp on, in the layer at @off,
+ * to the scan's callback, and aim past the last one. Returns -1 with *@kp
+ * at the first slot not handed out (a layer, or the end); else a step
+ * result: MT_STEP_FOUND (@sc->ret set, or the batch is over), MT_STEP_END
+ * past the bound, MT_STEP_GROW.
+ */
+static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
+			bool rev, size_t off, const struct mt_snap *x,
+			unsigned int *kp)
+{
+	masstree_scan_fn fn = sc->fn;
+	size_t room = cur->cap - off;
+	unsigned int k = *kp, k0 = k, nr = x->nr;
+	const u8 *key = cur->key;
+	u8 *p = cur->key + off;
+	void *arg = sc->arg;
+	int r = -1;
+
+	/* The hot loop: no bound to check, the bytes fit, no layer. */
+	if (likely(!sc->bounded && room >= 8)) {
+		for (; k < nr; k++) {
+			unsigned int klx = x->klx[k];
+			size_t len = off + klx;
+
+			if (klx > 8) {
+				const struct mt_suffix *sfx = x->sfx[k];
+				u32 sl;
+
+				if (klx != MT_KLX_SUFFIX)
+					break;
+				sl = sfx->len;
+				if (room < 8 + sl)
+					break;
+				mt_copy_bytes(p + 8, sfx->data, sl);
+				len = off + 8 + sl;
+			}
+			put_unaligned_be64(x->ikey[k], p);
+			r = fn(key, len, x->lv[k], arg);
+			if (r || !--sc->keys)
+				goto stop;
+		}
+	}
+	for (r = -1; k < nr; k++) {
+		if (x->klx[k] == MT_KLX_LAYER)
+			break;
+		r = mt_cur_take(cur, off, x, k);
+		if (r)
+			break;
+		if (sc->bounded && mt_cur_out(cur, rev)) {
+			r = MT_STEP_END;
+			break;
+		}
+		r = fn(cur->key, cur->len, x->lv[k], arg);
+		if (r || !--sc->keys)
+			goto stop;
+		r = -1;
+	}
+	*kp = k;
+	if (k > k0)
+		mt_scan_mark(cur, off, x, k - 1);
+	return r;
+stop:
+	/* @fn said stop, or the batch is over: aim past this key. */
+	sc->ret = r;
+	mt_scan_mark(cur, off, x, k);
+	return MT_STEP_FOUND;
+}
+
+/* What a step does after a leaf's window. */
+#define MT_LEAF_MOVE	(-1)	/* go on at @node, in the same layer */
+#define MT_LEAF_LAYER	(-2)	/* enter the layer whose root is @node */
+#define MT_LEAF_DONE	(-3)	/* nothing left in the leaf */
+
+/**
+ * struct mt_leaf_view - what a step keeps of a leaf's validated window.
+ * @node: where to go on, for MT_LEAF_MOVE and MT_LEAF_LAYER.
+ * @next: the right sibling.
+ * @prev: the left sibling.
+ * @lowkey: the leaf's lower bound.
+ */
+struct mt_leaf_view {
+	struct mt_node *node;
+	struct mt_leaf *next;
+	struct mt_leaf *prev;
+	u64 lowkey;
+};
+
+/*
+ * A step's visit to leaf @n, whose stable version @v the caller took with
+ * preemption disabled: snapshot the slots from the target on, validate,
+ * close the window, then take the first key (a cursor) or hand the
+ * snapshot's keys out (a scan). A scan goes on by itself to the rest of
+ * the leaf and to the next leaf while they are plain live leaves. Its own
+ * frame holds the snapshot. Returns a step result or MT_LEAF_*.
+ */
+static noinline int mt_cur_leaf(struct masstree_cursor *cur,
+				struct mt_scan *sc, bool rev, size_t off,
+				struct mt_node *n, unsigned long v,
+				struct mt_leaf_view *lv)
+{
+	struct mt_leaf *leaf;
+	struct mt_snap x;
+	unsigned int tc, k;
+	u64 ts, perm;
+	int c;
+
+again:
+	leaf = mt_to_leaf(n);
+	k = 0;
+	mt_target_at(cur, off, &ts, &tc);
+	/* Pairs with the release that published the permutation. */
+	perm = smp_load_acquire(&leaf->permutation);
+	if (sc)
+		mt_hook(MASSTREE_HOOK_SCAN);
+	mt_leaf_snap(leaf, perm, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
+	lv->next = rcu_dereference(leaf->next);
+	if (rev) {
+		lv->prev = rcu_dereference(leaf->prev);
+		lv->lowkey = READ_ONCE(leaf->lowkey);
+	}
+	mt_hook(MASSTREE_HOOK_READ);
+	if (mt_version_changed(n, v)) {
+		preempt_enable();
+		mt_count(MASSTREE_TC_READ_RETRY);
+		lv->node = n;
+		return MT_LEAF_MOVE;
+	}
+	preempt_enable();
+	/* Validated: now the pointers may be followed. */
+	if (lv->next && ts >= READ_ONCE(lv->next->lowkey)) {
+		mt_count(MASSTREE_TC_BLINK);
+		lv->node = &lv->next->node;
+		return MT_LEAF_MOVE;
+	}
+	if (x.nr) {
+		/* Only the first slot may be at the target. */
+		c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
+		if (rev)
+			c = -c;
+		if (c == 0 && off < cur->t_off) {
+			/* Both continue: the target is in there. */
+			if (x.klx[0] == MT_KLX_LAYER) {
+				lv->node = x.lv[0];
+				return MT_LEAF_LAYER;
+			}
+			if (x.klx[0] != MT_KLX_SUFFIX || WARN_ON_ONCE(!x.sfx[0])) {
+				c = -1;
+			} else {
+				c = mt_suffix_cmp(cur, off, x.sfx[0]);
+				if (rev)
+					c = -c;
+			}
+		}
+		if (c < 0 || (c == 0 && cur->t_strict))
+			k = 1;
+	}
+	if (sc) {
+		c = mt_scan_leaf(cur, sc, rev, off, &x, &k);
+		if (c >= 0)
+			return c;
+	}
+	if (k < x.nr) {
+		/* A cursor's key, or a layer to enter. */
+		if (x.klx[k] != MT_KLX_LAYER)
+			return mt_cur_take(cur, off, &x, k);
+		c = mt_cur_enter(cur, off, x.ikey[k], rev);
+		if (c)
+			return c;
+		lv->node = x.lv[k];
+		return MT_LEAF_LAYER;
+	}
+	if (!sc)
+		return MT_LEAF_DONE;
+	/*
+	 * A batch that handed out keys ends after a few leaves too: one
+	 * that did not must go on, or the next would redo it.
+	 */
+	if (++sc->leaves >= MT_SCAN_LEAVES && sc->keys < MT_SCAN_KEYS)
+		return MT_STEP_FOUND;
+	/*
+	 * Go on in the rest of this leaf, or forward in the next one, while
+	 * it is a live leaf; anything else goes back to mt_cur_step().
+	 */
+	if (x.more || (!rev && lv->next)) {
+		lv->node = x.more ? n : &lv->next->node;
+		n = lv->node;
+		preempt_disable();
+		v = mt_stable_version(n);
+		if ((v & (MT_V_DELETED | MT_V_LEAF)) == MT_V_LEAF)
+			goto again;
+		preempt_enable();
+		return MT_LEAF_MOVE;
+	}
+	return MT_LEAF_DONE;
+}
+
+/*
+ * Find the first key after the target (last before it in reverse) and
+ * copy it into the cursor. Iterative; restarts from the root on a deleted
+ * node.
+ *
+ * With @sc (masstree_scan()), go on: hand each key to @sc->fn and move
+ * on through the snapshot of its leaf, then to the next leaf through the
+ * validated next pointer (the B-link rule applies there as after a
+ * descent), until the batch's budget is spent. The target always says
+ * where the scan is, so the next batch, or a restart, re-descends to it.
  *
  * Context: RCU read lock held.
  */
-static int mt_cur_step(struct masstree_cursor *cur, bool rev)
+static int mt_cur_step(struct masstree_cursor *cur, bool rev,
+		       struct mt_scan *sc)
 {
 	struct mt_node *n, *lroot;
+	struct mt_leaf_view lv;
 	size_t off;
 
 restart:
@@ -248,14 +576,11 @@ restart:
 	if (!n)
 		return MT_STEP_END;
 	for (;;) {
-		struct mt_cur_slot x[2];
-		struct mt_leaf *leaf, *next, *prev;
 		unsigned long v;
 		unsigned int tc;
-		u64 ts, lowkey;
-		int k, c;
+		u64 ts;
+		int r;
 
-		mt_target_at(cur, off, &ts, &tc);
 		preempt_disable();
 		v = mt_stable_version(n);
 		if (v & MT_V_DELETED) {
@@ -264,67 +589,36 @@ restart:
 			goto restart;
 		}
 		if (!(v & MT_V_LEAF)) {
-			struct mt_node *child = mt_internode_descend(n, v, ts);
+			struct mt_node *child;
 
+			mt_target_at(cur, off, &ts, &tc);
+			child = mt_internode_descend(n, v, ts);
 			if (child)
 				n = child;
 			continue;
 		}
-		leaf = mt_to_leaf(n);
-		mt_leaf_pick(leaf, ts, tc, rev, x);
-		next = rcu_dereference(leaf->next);
-		prev = rcu_dereference(leaf->prev);
-		lowkey = READ_ONCE(leaf->lowkey);
-		mt_hook(MASSTREE_HOOK_READ);
-		if (mt_version_changed(n, v)) {
-			preempt_enable();
-			mt_count(MASSTREE_TC_READ_RETRY);
+		r = mt_cur_leaf(cur, sc, rev, off, n, v, &lv);
+		if (r == MT_LEAF_MOVE) {
+			n = lv.node;
 			continue;
 		}
-		preempt_enable();
-		/* Validated: now the pointers may be followed. */
-		if (next && ts >= READ_ONCE(next->lowkey)) {
-			mt_count(MASSTREE_TC_BLINK);
-			n = &next->node;
-			continue;
-		}
-		for (k = 0; k < 2 && x[k].ok; k++) {
-			c = mt_cmp(x[k].ikey, mt_klx_cls(x[k].klx), ts, tc);
-			if (rev)
-				c = -c;
-			if (c == 0 && off < cur->t_off) {
-				/* Both continue: the target is in there. */
-				if (x[k].klx == MT_KLX_LAYER) {
-					n = x[k].lv;
-					off += 8;
-					goto descend;
-				}
-				if (x[k].klx != MT_KLX_SUFFIX ||
-				    WARN_ON_ONCE(!x[k].sfx))
-					continue;
-				c = mt_suffix_cmp(cur, off, x[k].sfx);
-				if (rev)
-					c = -c;
-			}
-			if (c < 0 || (c == 0 && cur->t_strict))
-				continue;
-			if (x[k].klx != MT_KLX_LAYER)
-				return mt_cur_take(cur, off, &x[k]);
-			c = mt_cur_enter(cur, off, &x[k], rev);
-			if (c)
-				return c;
-			n = x[k].lv;
+		if (r == MT_LEAF_LAYER) {
+			n = lv.node;
 			off += 8;
 			goto descend;
 		}
+		if (r != MT_LEAF_DONE)
+			return r;
 		/* Nothing left in this leaf in the step's direction. */
-		if (!rev && next) {
-			n = &next->node;
+		if (!rev && lv.next) {
+			n = &lv.next->node;
 			continue;
 		}
-		if (rev && prev && lowkey && lowkey <= ts) {
+		/* The target moved if keys went out: it is still in here. */
+		mt_target_at(cur, off, &ts, &tc);
+		if (rev && lv.prev && lv.lowkey && lv.lowkey <= ts) {
 			/* Lower bounds only decrease: go below this one. */
-			mt_target_pair(cur, off, lowkey - 1, MT_CLS_MAX, false);
+			mt_target_pair(cur, off, lv.lowkey - 1, MT_CLS_MAX, false);
 			n = lroot;
 			continue;
 		}
@@ -349,28 +643,6 @@ descend:
 			goto restart;
 		lroot = n;
 	}
-}
-
-static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
-{
-	int c = memcmp(a, b, min(alen, blen));
-
-	return c ? c < 0 : alen < blen;
-}
-
-/* Has the cursor's key left the iteration's bound? */
-static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
-{
-	if (cur->bound == MT_BOUND_NONE || cur->bound_rev != rev)
-		return false;
-	if (cur->bound == MT_BOUND_PREFIX)
-		return cur->len < cur->end_len ||
-		       memcmp(cur->key, cur->end, cur->end_len);
-	if (!cur->bound_excl)
-		return rev ? mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
-			     mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
-	return rev ? !mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
-		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
 }
 
 static int mt_cur_grow(struct masstree_cursor *cur, size_t need)
@@ -409,7 +681,7 @@ static void *mt_cur_fail(struct masstree_cursor *cur, int err)
  */
 static int mt_cur_step_rcu(struct masstree_cursor *cur, bool rev)
 {
-	int r = mt_cur_step(cur, rev);
+	int r = mt_cur_step(cur, rev, NULL);
 
 	if (r == MT_STEP_FOUND && mt_cur_out(cur, rev))
 		r = MT_STEP_END;
@@ -781,9 +1053,10 @@ EXPORT_SYMBOL_GPL(masstree_prev);
  *	the scan.
  * @arg: passed to @fn.
  *
- * Each key is handed to @fn under an RCU read-side critical section of
- * its own, so a long scan does not hold up grace periods; the semantics
- * are those of struct masstree_cursor. Keys of any length work: the key
+ * Keys are handed to @fn in batches, each under an RCU read-side critical
+ * section of its own (a bounded number of keys and leaves), so a long scan
+ * does not hold up grace periods; the semantics are those of struct
+ * masstree_cursor. Keys of any length work: the key
  * buffer starts on the stack and grows with GFP_KERNEL, which is why
  * there is no gfp argument: callers in atomic context use a cursor set up
  * with masstree_cursor_init() and non-sleeping flags instead.
@@ -799,18 +1072,20 @@ int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 		  masstree_scan_fn fn, void *arg)
 {
 	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	struct mt_scan sc = { .fn = fn, .arg = arg };
 	struct masstree_cursor cur;
-	int ret = 0, r;
+	int ret, r;
 
 	might_sleep();
 	masstree_cursor_init(&cur, mt, GFP_KERNEL);
 	ret = mt_cur_setup(&cur, start, start_len, end, end_len, flags);
+	sc.bounded = cur.bound != MT_BOUND_NONE;
 	while (!ret) {
-		/* @fn sees the entry in the read section that found it. */
+		sc.ret = 0;
+		sc.keys = MT_SCAN_KEYS;
+		sc.leaves = 0;
 		rcu_read_lock();
-		r = mt_cur_step_rcu(&cur, rev);
-		if (r == MT_STEP_FOUND)
-			ret = fn(cur.key, cur.len, cur.entry, arg);
+		r = mt_cur_step(&cur, rev, &sc);
 		rcu_read_unlock();
 		if (r == MT_STEP_GROW) {
 			ret = mt_cur_grow(&cur, cur.need);
@@ -818,7 +1093,8 @@ int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 		}
 		if (r != MT_STEP_FOUND)
 			break;
-		mt_target_key(&cur, cur.len, true);
+		ret = sc.ret;
+		cond_resched();
 	}
 	masstree_cursor_fini(&cur);
 	return ret;

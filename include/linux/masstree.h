@@ -587,6 +587,8 @@ enum masstree_test_counter {
  *	internode insert before it links the new child).
  * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
  * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
+ * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, between reading
+ *	the leaf's permutation and copying the slots it lists.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -595,6 +597,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_DIRTY,
 	MASSTREE_HOOK_LOCK_LEAF,
 	MASSTREE_HOOK_LOCK_PARENT,
+	MASSTREE_HOOK_SCAN,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

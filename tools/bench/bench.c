@@ -272,7 +272,7 @@ static void *store_op(int st, unsigned long i, void *v)
 }
 
 /* The timed loop; a function of its own for callgrind's --toggle-collect. */
-static void __attribute__((noinline)) bench_worker(struct worker *wk)
+static noinline void bench_worker(struct worker *wk)
 {
 	unsigned long lo = nkeys * wk->id / wk->nthreads;
 	unsigned long hi = nkeys * (wk->id + 1) / wk->nthreads;

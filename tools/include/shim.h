@@ -53,6 +53,7 @@ typedef unsigned int __bitwise gfp_t;
 #define __init
 #define __exit
 #define likely(x)	__builtin_expect(!!(x), 1)
+#define noinline	__attribute__((__noinline__))
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define MAX_ERRNO	4095
 
@@ -262,6 +263,29 @@ static inline u64 get_unaligned_be64(const void *p)
 
 	memcpy(&v, p, sizeof(v));
 	return __builtin_bswap64(v);
+}
+
+/* Unaligned native-endian access: the core only moves u64s this way. */
+static inline u64 shim_get_unaligned_u64(const void *p)
+{
+	u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void shim_put_unaligned_u64(u64 v, void *p)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+#define get_unaligned(p)	shim_get_unaligned_u64(p)
+#define put_unaligned(v, p)	shim_put_unaligned_u64(v, p)
+
+static inline void put_unaligned_be64(u64 v, void *p)
+{
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, sizeof(v));
 }
 
 #endif /* _MASSTREE_TOOLS_SHIM_H */

@@ -44,6 +44,17 @@
  * and every stable key, present throughout, must be seen exactly once
  * with its value.
  *
+ * The scan's leaf windows get a race of their own: a small range of
+ * 8-byte keys (first byte 0xe5), one stable key in eight, the rest churned
+ * by a thread of their own in fill and drain phases, so that the range's
+ * leaves split, empty, are freed and reuse slots all the time. Another
+ * thread scans ranges of it with masstree_scan() both ways, with and
+ * without end bounds, exclusive or not, and is held at MASSTREE_HOOK_SCAN
+ * (between a leaf's permutation read and its slot copy) until the churner
+ * has done a few ops, while the churner's splits wait at
+ * MASSTREE_HOOK_SPLIT: each stable key of a range must come exactly once,
+ * in order, and nothing from outside the range.
+ *
  * Afterwards the map must validate and match every writer's expectation,
  * erase back to empty, and free every allocation after destroy +
  * rcu_barrier().
@@ -169,7 +180,7 @@ static unsigned long split_hook_calls;
 static unsigned long *gseq;	/* per group key: odd while present */
 static unsigned long group_ops;
 static unsigned long probe_gk;	/* group key being written, plus one */
-static unsigned long windows[MASSTREE_HOOK_LOCK_PARENT + 1];
+static unsigned long windows[MASSTREE_HOOK_SCAN + 1];
 
 /* This thread's group op: the key plus one, or 0. */
 static __thread unsigned long tl_gk;
@@ -230,17 +241,56 @@ static void hold(enum masstree_test_hook_point where, int n)
 	yield_n(n);
 }
 
+/* The scan race's range: key numbers 0..HR_KEYS-1, stable if m % 8 == 0. */
+#define HR_KEYS		512
+#define HR_PHASE	512	/* churner ops per fill or drain phase */
+
+static unsigned long hr_ops;	/* churner ops done */
+static bool hr_exp[HR_KEYS];	/* churned key m present */
+static __thread bool tl_hr;	/* this thread is the churner or the scanner */
+
+/*
+ * The range scanner, inside a leaf window (permutation read, slots not yet
+ * copied): every other window waits for a few churner ops, or 64 yields.
+ */
+static void hr_hold_scan(void)
+{
+	static unsigned long calls;
+	unsigned long h0;
+	int i;
+
+	if (!tl_hr || (__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) % 2))
+		return;
+	__atomic_fetch_add(&windows[MASSTREE_HOOK_SCAN], 1, __ATOMIC_RELAXED);
+	h0 = __atomic_load_n(&hr_ops, __ATOMIC_RELAXED);
+	for (i = 0; i < 64 && __atomic_load_n(&hr_ops, __ATOMIC_RELAXED) - h0 < 4; i++)
+		sched_yield();
+}
+
 /*
  * Node locks may be held at every hook point but READ and LOCK_LEAF:
  * yield, don't sleep.
  */
 static void stress_hook(enum masstree_test_hook_point where)
 {
-	static unsigned long calls[MASSTREE_HOOK_LOCK_PARENT + 1];
+	static unsigned long calls[MASSTREE_HOOK_SCAN + 1];
 	unsigned long k;
 
-	if (where > MASSTREE_HOOK_LOCK_PARENT)
+	if (where > MASSTREE_HOOK_SCAN)
 		return;
+	if (where == MASSTREE_HOOK_SCAN) {
+		hr_hold_scan();
+		return;
+	}
+	if (where == MASSTREE_HOOK_SPLIT && tl_hr) {
+		/* The churner's splits wait for the scanner to walk in. */
+		unsigned long w0 = READ_ONCE(windows[MASSTREE_HOOK_SCAN]);
+		int i;
+
+		for (i = 0; i < 32 && READ_ONCE(windows[MASSTREE_HOOK_SCAN]) - w0 < 2; i++)
+			sched_yield();
+		return;
+	}
 	if (where == MASSTREE_HOOK_SPLIT) {
 		/* Every 8th leaf split waits: see split_hook_calls. */
 		if (!(__atomic_fetch_add(&split_hook_calls, 1,
@@ -723,6 +773,180 @@ static void *scanner_main(void *arg)
 	return NULL;
 }
 
+static void hr_key(u8 *b, unsigned int m)
+{
+	memset(b, 0, 8);
+	b[0] = 0xe5;
+	b[6] = m >> 8;
+	b[7] = m;
+}
+
+static void *hr_val(unsigned int m)
+{
+	return (void *)(uintptr_t)((m + 200000) << 3);
+}
+
+/* Churn the range's odd keys: fill, then drain, one op in eight against. */
+static void *hr_churner_main(void *arg)
+{
+	u64 s = seed * 777;
+	unsigned long n = 0;
+	u8 kb[8];
+
+	rcu_register_thread();
+	tl_hr = true;
+	while (!READ_ONCE(stop)) {
+		u64 r = rnd(&s);
+		unsigned int m = r % HR_KEYS;
+		bool fill = !((n / HR_PHASE) & 1);
+		void *ret;
+		int err;
+
+		if (!((r >> 40) & 7))
+			fill = !fill;
+		if (!(m % 8) || fill == hr_exp[m])
+			continue;
+		hr_key(kb, m);
+		if (fill) {
+			err = masstree_insert(&map, kb, 8, hr_val(m), GFP_KERNEL);
+			if (err)
+				FAIL("range churner: insert %u: %d", m, err);
+		} else {
+			ret = masstree_erase(&map, kb, 8);
+			if (ret != hr_val(m))
+				FAIL("range churner: erase %u: %p", m, ret);
+		}
+		hr_exp[m] = fill;
+		n++;
+		__atomic_fetch_add(&hr_ops, 1, __ATOMIC_RELAXED);
+		/* Leave the other threads their share of the CPUs. */
+		sched_yield();
+	}
+	mt_preload_drain();
+	rcu_unregister_thread();
+	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+struct hr_scan {
+	unsigned int lo, hi;	/* the range, by key number, inclusive */
+	unsigned int flags;
+	long prev;		/* last key number seen, or -1 */
+	unsigned long stable;	/* stable keys seen */
+	unsigned long keys;
+	bool left;		/* an unbounded scan left the range */
+};
+
+static int hr_scan_key(const void *key, size_t len, void *entry, void *arg)
+{
+	static const u8 zero[5];
+	struct hr_scan *hs = arg;
+	bool rev = hs->flags & MASSTREE_SCAN_REVERSE;
+	const u8 *b = key;
+	unsigned int m;
+
+	if (len != 8 || b[0] != 0xe5 || memcmp(b + 1, zero, 5)) {
+		if (hs->flags & MASSTREE_SCAN_NO_END) {
+			hs->left = true;
+			return 1;
+		}
+		FAIL("range scan: a key of %zu bytes from outside the range", len);
+		return 1;
+	}
+	m = b[6] << 8 | b[7];
+	if (m < hs->lo || m > hs->hi ||
+	    (m == (rev ? hs->hi : hs->lo) && (hs->flags & MASSTREE_SCAN_START_EXCL)) ||
+	    (m == (rev ? hs->lo : hs->hi) && (hs->flags & MASSTREE_SCAN_END_EXCL) &&
+	     !(hs->flags & MASSTREE_SCAN_NO_END))) {
+		if (hs->flags & MASSTREE_SCAN_NO_END && (rev ? m < hs->lo : m > hs->hi)) {
+			hs->left = true;
+			return 1;
+		}
+		FAIL("range scan [%u, %u] flags %#x: key %u out of range", hs->lo,
+		     hs->hi, hs->flags, m);
+		return 1;
+	}
+	if (hs->prev >= 0 && (rev ? (long)m >= hs->prev : (long)m <= hs->prev)) {
+		FAIL("range scan [%u, %u] flags %#x: key %u after %ld", hs->lo,
+		     hs->hi, hs->flags, m, hs->prev);
+		return 1;
+	}
+	hs->prev = m;
+	hs->keys++;
+	if (!(m % 8)) {
+		if (entry != hr_val(m)) {
+			FAIL("range scan: stable key %u holds %p", m, entry);
+			return 1;
+		}
+		hs->stable++;
+	}
+	return READ_ONCE(stop) ? 2 : 0;
+}
+
+static long hr_scans, hr_keys_seen;
+
+/* Scan ranges of the churned range; count its stable keys. */
+static void *hr_scanner_main(void *arg)
+{
+	u64 s = seed * 999;
+	u8 a[8], b[8];
+
+	rcu_register_thread();
+	tl_hr = true;
+	while (!READ_ONCE(stop)) {
+		u64 r = rnd(&s);
+		struct hr_scan hs = { .prev = -1 };
+		bool rev = r & 1;
+		unsigned long want = 0;
+		unsigned int m;
+		int ret;
+
+		hs.lo = (r >> 8) % HR_KEYS;
+		hs.hi = hs.lo + (r >> 20) % HR_KEYS;
+		if (hs.hi >= HR_KEYS)
+			hs.hi = HR_KEYS - 1;
+		hs.flags = (rev ? MASSTREE_SCAN_REVERSE : 0) |
+			   ((r >> 32) & (MASSTREE_SCAN_START_EXCL |
+					 MASSTREE_SCAN_END_EXCL));
+		/* Unbounded: to the range's end (forward), or out of it. */
+		if (!((r >> 36) & 3)) {
+			hs.flags |= MASSTREE_SCAN_NO_END;
+			if (rev)
+				hs.lo = 0;
+			else
+				hs.hi = HR_KEYS - 1;
+		}
+		for (m = hs.lo; m <= hs.hi; m += 1) {
+			if (m % 8)
+				continue;
+			if (m == (rev ? hs.hi : hs.lo) &&
+			    (hs.flags & MASSTREE_SCAN_START_EXCL))
+				continue;
+			if (m == (rev ? hs.lo : hs.hi) &&
+			    (hs.flags & MASSTREE_SCAN_END_EXCL) &&
+			    !(hs.flags & MASSTREE_SCAN_NO_END))
+				continue;
+			want++;
+		}
+		hr_key(a, rev ? hs.hi : hs.lo);
+		hr_key(b, rev ? hs.lo : hs.hi);
+		ret = masstree_scan(&map, a, 8, b, 8, hs.flags, hr_scan_key, &hs);
+		if (ret == 2 || READ_ONCE(stop))
+			break;
+		if (ret && !(ret == 1 && hs.left))
+			FAIL("range scan [%u, %u] flags %#x: returned %d", hs.lo,
+			     hs.hi, hs.flags, ret);
+		else if (hs.stable != want)
+			FAIL("range scan [%u, %u] flags %#x: %lu stable keys, expected %lu",
+			     hs.lo, hs.hi, hs.flags, hs.stable, want);
+		hr_scans++;
+		hr_keys_seen += hs.keys;
+	}
+	rcu_unregister_thread();
+	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct writer *ws;
@@ -731,6 +955,7 @@ int main(int argc, char **argv)
 	long wops = 0, rops = 0, hot_reads = 0, group_reads = 0;
 	long scans = 0, scanned = 0;
 	struct scanner *scs;
+	pthread_t hr_th[2];
 	u8 kb[KLEN_MAX];
 	int opt, i;
 	unsigned long j;
@@ -762,6 +987,11 @@ int main(int argc, char **argv)
 		if (masstree_insert(&map, kb, len, val(2 * j), GFP_KERNEL))
 			FAIL("stable insert");
 	}
+	for (j = 0; j < HR_KEYS; j += 8) {
+		hr_key(kb, j);
+		if (masstree_insert(&map, kb, 8, hr_val(j), GFP_KERNEL))
+			FAIL("range stable insert");
+	}
 	gseq = calloc(NGKEYS, sizeof(*gseq));
 	ws = calloc(nwriters, sizeof(*ws));
 	rs = calloc(nreaders, sizeof(*rs));
@@ -783,16 +1013,18 @@ int main(int argc, char **argv)
 		scs[i].id = i;
 		pthread_create(&scs[i].th, NULL, scanner_main, &scs[i]);
 	}
+	pthread_create(&hr_th[0], NULL, hr_churner_main, NULL);
+	pthread_create(&hr_th[1], NULL, hr_scanner_main, NULL);
 	for (i = 0; i < duration * 10 && !READ_ONCE(stop); i++)
 		usleep(100000);
 	WRITE_ONCE(stop, 1);
 	/* A thread that does not return is stuck on a lock: fail fast. */
 	for (i = 0; i < 150 && __atomic_load_n(&finished, __ATOMIC_ACQUIRE) <
-	     nwriters + nreaders + nscanners; i++)
+	     nwriters + nreaders + nscanners + 2; i++)
 		usleep(100000);
 	if (i == 150) {
 		fprintf(stderr, "stress FAILED (seed %lu): %d threads stuck 15s after the run\n",
-			seed, nwriters + nreaders + nscanners -
+			seed, nwriters + nreaders + nscanners + 2 -
 			__atomic_load_n(&finished, __ATOMIC_ACQUIRE));
 		_exit(1);
 	}
@@ -811,6 +1043,8 @@ int main(int argc, char **argv)
 		scans += scs[i].scans;
 		scanned += scs[i].keys;
 	}
+	pthread_join(hr_th[0], NULL);
+	pthread_join(hr_th[1], NULL);
 	WRITE_ONCE(masstree_test_hook, NULL);
 
 	if (masstree_validate(&map))
@@ -850,6 +1084,13 @@ int main(int argc, char **argv)
 
 			masstree_erase(&map, kb, len);
 		}
+	for (j = 0; j < HR_KEYS; j++) {
+		void *want = !(j % 8) || hr_exp[j] ? hr_val(j) : NULL;
+
+		hr_key(kb, j);
+		if (masstree_erase(&map, kb, 8) != want)
+			FAIL("range key %lu lost or wrong", j);
+	}
 	masstree_erase(&map, counter_key, sizeof(counter_key));
 	for (j = 0; j < NHOT; j++)
 		masstree_erase(&map, kb, hot_key(kb, j));
@@ -878,10 +1119,14 @@ int main(int argc, char **argv)
 	       (double)rops / duration, hot_reads, group_reads);
 	printf("stress: %d scanners: %ld complete scans, %ld keys scanned\n",
 	       nscanners, scans, scanned);
-	printf("stress: windows: read %lu mark %lu dirty %lu lock %lu parent %lu; group ops %lu\n",
+	printf("stress: windows: read %lu mark %lu dirty %lu lock %lu parent %lu scan %lu; "
+	       "group ops %lu\n",
 	       windows[MASSTREE_HOOK_READ], windows[MASSTREE_HOOK_MARK],
 	       windows[MASSTREE_HOOK_DIRTY], windows[MASSTREE_HOOK_LOCK_LEAF],
-	       windows[MASSTREE_HOOK_LOCK_PARENT], group_ops);
+	       windows[MASSTREE_HOOK_LOCK_PARENT], windows[MASSTREE_HOOK_SCAN],
+	       group_ops);
+	printf("stress: range race: %ld scans, %ld keys, %lu churner ops\n",
+	       hr_scans, hr_keys_seen, hr_ops);
 	printf("stress: retries %lu blink %lu split-rechecks %lu layer-retries %lu splits %lu\n",
 	       masstree_test_counter(MASSTREE_TC_READ_RETRY),
 	       masstree_test_counter(MASSTREE_TC_BLINK),
@@ -893,6 +1138,8 @@ int main(int argc, char **argv)
 		FAIL("no B-link was followed: the split race was not exercised");
 	if (nscanners && !scans)
 		FAIL("no scan ran to its end: the scanners checked nothing");
+	if (!hr_scans || !windows[MASSTREE_HOOK_SCAN])
+		FAIL("no range scan was held in its window: the race was not exercised");
 	if (failures)
 		return 1;
 	printf("stress: PASS\n");
