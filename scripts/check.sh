@@ -7,13 +7,13 @@
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
 #                   dkms build and make install into a temp dir      (240 s)
-#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (420 s)
+#   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (560 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (320 s)
 #   vm-kcsan-strict the concurrency suites on the strict KCSAN kernel
 #                   (weak memory modeling, only modules instrumented) (150 s)
 #   demo            make demo: masstreectl on the stock kernel, output
 #                   checked against scripts/demo/expected             (120 s)
-#   harness         the harness catches each kind of failure         (120 s)
+#   harness         the harness catches each kind of failure         (180 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
 #   instr           instructions per masstree call (callgrind on the
@@ -182,7 +182,7 @@ for s in $stages; do
 	kernels) stage kernels 2700 kernels_stage ;;
 	lint) stage lint 120 scripts/lint.sh ;;
 	build) stage build 240 build_stage ;;
-	vm-kasan) stage vm-kasan 420 vm_stage kasan 400 ;;
+	vm-kasan) stage vm-kasan 560 vm_stage kasan 540 ;;
 	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
 	vm-kcsan-strict)
 		# The suites that run writers and readers against each other.
@@ -190,7 +190,7 @@ for s in $stages; do
 			grep -qw "$a" <<<"$areas" && echo "$a"; done | xargs)
 		stage vm-kcsan-strict 150 vm_stage kcsan-strict 130 "$strict_areas" ""
 		;;
-	harness) stage harness 120 scripts/check-harness.sh ;;
+	harness) stage harness 180 scripts/check-harness.sh ;;
 	demo) stage demo 120 demo_stage ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	instr) stage instr 150 scripts/bench-instr.sh --check ;;
