@@ -73,7 +73,15 @@
  * hardirq or NMI context (they WARN_ON_ONCE and proceed); they allocate
  * with the caller's gfp before taking any node lock, and not at all after
  * masstree_preload() for ordinary keys. The map's statistics counters are
- * atomics in struct masstree; RCU callbacks never touch the map.
+ * per-CPU (allocated by the first write that refills its reserve and may
+ * sleep; until then writers count in shared atomics, and a counter is the
+ * sum of both), so that writers neither share a counter's line nor dirty
+ * the line that holds the root; RCU callbacks never touch the map.
+ *
+ * Search: an internode is searched in four fixed binary steps, a leaf by
+ * binary search over its permutation. A writer walks like a reader, locks
+ * the leaf, and keeps the walk's search when the leaf's version and
+ * permutation are unchanged (an erase changes only the permutation).
  *
  * Empty map: no node at all (root NULL). The first insert creates a root
  * leaf; erasing the last key frees it. Erase removes a key from the
