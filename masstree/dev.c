@@ -11,7 +11,6 @@
  * concurrently, as far as the map lets them.
  */
 #include <linux/compat.h>
-#include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -116,6 +115,16 @@ static bool mtdev_zero(const void *p, size_t len)
 }
 
 /*
+ * [A-Za-z0-9._-], in ASCII: the kernel's isalnum() is Latin-1 and would
+ * let bytes 0xc0-0xff through.
+ */
+static bool mtdev_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/*
  * A name: 1 to 63 characters of [A-Za-z0-9._-], not starting with '.',
  * NUL-terminated and zero-padded; or, with @may_be_empty, all zeros.
  */
@@ -131,7 +140,7 @@ static int mtdev_check_name(const char *name, bool may_be_empty)
 	if (name[0] == '.')
 		return -EINVAL;
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+		if (!mtdev_name_char(name[i]))
 			return -EINVAL;
 	return 0;
 }

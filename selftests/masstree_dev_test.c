@@ -1341,6 +1341,7 @@ TEST(names)
 {
 	static const char * const bad[] = {
 		"", ".hidden", "a/b", "a b", "tab\t", "caf\xc3\xa9", "..",
+		"caf\xe9", "\xc0\xd0",	/* Latin-1 letters are not ASCII */
 	};
 	struct masstree_ioc_create c = { .size = sizeof(c), .mode = 0600 };
 	char name[MASSTREE_NAME_MAX + 1];
