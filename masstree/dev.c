@@ -397,7 +397,7 @@ static long mtdev_ioc_stats(struct mtdev_file *f, void __user *uarg)
 	err = mtdev_copy_in(&s, sizeof(s), uarg);
 	if (err)
 		return err;
-	if (s.flags)
+	if (s.flags || !mtdev_zero(s.reserved, sizeof(s.reserved)))
 		return -EINVAL;
 	m = mtdev_attached(f, MTDEV_READ, NULL);
 	if (IS_ERR(m))

@@ -737,6 +737,9 @@ TEST_F(anon, stats_counts_and_zero_reserved)
 	memset(&st, 0xa5, sizeof(st));
 	st.size = sizeof(st);
 	st.flags = 0;
+	/* Reserved fields must be zero, as in every command. */
+	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	memset(st.reserved, 0, sizeof(st.reserved));
 	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_STATS, &st));
 	EXPECT_EQ(2, st.keys);
 	EXPECT_LE(1, st.leaves);
