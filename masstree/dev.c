@@ -281,6 +281,20 @@ static long mtdev_ioc_list(void __user *uarg)
 	return err;
 }
 
+/*
+ * Write the out fields of an operation in userspace (zero, as a command
+ * starts with them) so that a structure in a read-only or unmapped page
+ * fails with -EFAULT before the command changes the map rather than
+ * after. A page unmapped between this probe and the final copy still
+ * gets -EFAULT after the fact: the uapi header says so.
+ */
+static int mtdev_probe_op(struct masstree_ioc_op __user *uop)
+{
+	if (put_user(0, &uop->out_len) || put_user(0, &uop->result))
+		return -EFAULT;
+	return 0;
+}
+
 static long mtdev_ioc_op(struct mtdev_file *f, void __user *uarg,
 			 unsigned int opcode)
 {
@@ -298,6 +312,9 @@ static long mtdev_ioc_op(struct mtdev_file *f, void __user *uarg,
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	op.out_len = 0;
+	/* The answer must have somewhere to go before the map changes. */
+	if (mtdev_probe_op(uarg))
+		return -EFAULT;
 	err = mtdev_op(m, access, &op, opcode);
 	op.result = err;
 	if (mtdev_copy_out(uarg, &op, sizeof(op)))
@@ -318,7 +335,7 @@ static int mtdev_batch_one(struct mtdev_map *m, unsigned int access,
 	struct masstree_ioc_op op;
 	int err;
 
-	if (copy_from_user(&op, uop, sizeof(op)))
+	if (copy_from_user(&op, uop, sizeof(op)) || mtdev_probe_op(uop))
 		return -EFAULT;
 	if (op.size != sizeof(op) || op.op < MASSTREE_OP_GET ||
 	    op.op > MASSTREE_OP_CMPXCHG) {
@@ -351,6 +368,9 @@ static long mtdev_ioc_batch(struct mtdev_file *f, void __user *uarg)
 	m = mtdev_attached(f, 0, &access);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	/* As mtdev_probe_op(): @done must be writable before anything runs. */
+	if (put_user(0, &((struct masstree_ioc_batch __user *)uarg)->done))
+		return -EFAULT;
 	mtdev_count(m, MTDEV_STAT_BATCH);
 	uops = u64_to_user_ptr(b.ops);
 	for (b.done = 0; b.done < b.nr; b.done++) {
@@ -422,6 +442,8 @@ static long mtdev_ioc_clear(struct mtdev_file *f, void __user *uarg)
 	m = mtdev_attached(f, MTDEV_WRITE, NULL);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	if (put_user(0, &((struct masstree_ioc_clear __user *)uarg)->cleared))
+		return -EFAULT;
 	err = mtdev_clear(m, &c.cleared);
 	if (mtdev_copy_out(uarg, &c, sizeof(c)))
 		return -EFAULT;

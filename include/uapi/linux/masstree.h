@@ -23,6 +23,15 @@
  * unknown command), -EBADFD (a data operation on a detached descriptor),
  * -EBADF (a write through a read-only attachment), -EIDRM (the attached
  * map was destroyed), -ENOMEM. A command that fails changes nothing.
+ *
+ * Output fields: a command that changes a map (PUT, DEL, CMPXCHG, BATCH,
+ * CLEAR) first writes zero to its out fields (@out_len and @result of
+ * each operation, @done, @cleared), so an argument structure in a
+ * read-only or unmapped page fails with -EFAULT before anything changes.
+ * One race remains: if another thread unmaps or write-protects the page
+ * between that write and the final one, the command has taken effect and
+ * still returns -EFAULT. Callers that share their memory with such
+ * threads must treat -EFAULT from these commands as "done or not".
  */
 #ifndef _UAPI_LINUX_MASSTREE_H
 #define _UAPI_LINUX_MASSTREE_H
