@@ -246,6 +246,23 @@ static int mtdev_op_check(const struct masstree_ioc_op *op,
 	return -EINVAL;
 }
 
+/*
+ * The access each operation needs (the table in the uapi header):
+ * CMPXCHG is a write that also tells what the key holds, so it needs
+ * both.
+ */
+static unsigned int mtdev_op_access(unsigned int opcode)
+{
+	switch (opcode) {
+	case MASSTREE_OP_GET:
+		return MTDEV_READ;
+	case MASSTREE_OP_CMPXCHG:
+		return MTDEV_READ | MTDEV_WRITE;
+	default:
+		return MTDEV_WRITE;
+	}
+}
+
 /**
  * mtdev_op() - carry out one key operation.
  * @m: the attached map.
@@ -266,7 +283,7 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	err = mtdev_op_check(op, opcode);
 	if (err)
 		return err;
-	if (!(access & (opcode == MASSTREE_OP_GET ? MTDEV_READ : MTDEV_WRITE)))
+	if ((access & mtdev_op_access(opcode)) != mtdev_op_access(opcode))
 		return -EBADF;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
@@ -300,6 +317,9 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	}
 	kvfree(expect);
 	kvfree(key);
+	/* What a key held is for readers only (DEL, PUT with EXIST). */
+	if (!(access & MTDEV_READ))
+		op->out_len = 0;
 	return err;
 }
 

@@ -1307,6 +1307,8 @@ TEST_F(named, read_only_and_write_only_attachments)
 	/* Reads through a write-only attachment, as for files (undocumented). */
 	EXPECT_EQ(-EBADF, get(wfd, "k", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-EBADF, stats(wfd, &st));
+	/* CMPXCHG tells what a key holds: it needs read access too. */
+	EXPECT_EQ(-EBADF, cmpxchg(wfd, "k", "v", "w", NULL));
 	close(wfd);
 }
 

@@ -21,8 +21,9 @@
  * Errors, beyond those listed per command: -EFAULT (a bad pointer),
  * -EINVAL (bad flags, lengths, names or reserved fields), -ENOTTY (an
  * unknown command), -EBADFD (a data operation on a detached descriptor),
- * -EBADF (a write through a read-only attachment), -EIDRM (the attached
- * map was destroyed), -ENOMEM. A command that fails changes nothing.
+ * -EBADF (the attachment lacks the access the command needs: see the
+ * table below), -EIDRM (the attached map was destroyed), -ENOMEM. A
+ * command that fails changes nothing.
  *
  * Output fields: a command that changes a map (PUT, DEL, CMPXCHG, BATCH,
  * CLEAR) first writes zero to its out fields (@out_len and @result of
@@ -32,6 +33,24 @@
  * between that write and the final one, the command has taken effect and
  * still returns -EFAULT. Callers that share their memory with such
  * threads must treat -EFAULT from these commands as "done or not".
+ *
+ * Access each command needs (a named map: as OPEN granted it; an
+ * anonymous map: read and write):
+ *
+ *	command		needs			notes
+ *	CREATE		-
+ *	OPEN		the map's mode bits	or CAP_SYS_ADMIN
+ *	SETATTR		owner			or CAP_SYS_ADMIN
+ *	DESTROY		owner			or CAP_SYS_ADMIN
+ *	LIST		-
+ *	GET		read
+ *	PUT		write			@out_len only with read as well
+ *	DEL		write			@out_len only with read as well
+ *	CMPXCHG		read and write		it tells what the key holds
+ *	SCAN		read
+ *	BATCH		each operation's own
+ *	STATS		read
+ *	CLEAR		write
  */
 #ifndef _UAPI_LINUX_MASSTREE_H
 #define _UAPI_LINUX_MASSTREE_H
@@ -188,7 +207,9 @@ struct masstree_ioc_list {
  *	MASSTREE_VALUE_MAX); GET: the buffer's size.
  * @expect: CMPXCHG: the value expected; others: zero.
  * @expect_len: CMPXCHG: its length; others: zero.
- * @out_len: out: GET, DEL, CMPXCHG: the length of the value found.
+ * @out_len: out: GET, DEL, CMPXCHG, PUT with MASSTREE_PUT_EXIST: the
+ *	length of the value found; zero (DEL, PUT) through an attachment
+ *	without read access.
  * @result: out: 0 or -errno, as the command returns it (in a BATCH, the
  *	operation's own result).
  * @reserved: must be zero.
