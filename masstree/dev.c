@@ -25,6 +25,17 @@
 /* LIST describes at most this many maps per call. */
 #define MTDEV_LIST_MAX	256
 
+/*
+ * Who may open the device node: read at load only (the node is made
+ * then). Each map checks its own permissions; the node's mode decides
+ * who reaches the device at all: 0660 and a udev rule that sets the
+ * group keep it to one group (README.md, "Threat model").
+ */
+static ushort dev_mode = 0666;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode,
+		 "Mode of /dev/masstree at load, 0 to 0666 (default 0666)");
+
 /**
  * struct mtdev_file - one open descriptor of /dev/masstree.
  * @lock: serialises attaching.
@@ -500,8 +511,7 @@ static struct miscdevice mtdev_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "masstree",
 	.fops = &mtdev_fops,
-	/* Each map checks its own permissions. */
-	.mode = 0666,
+	/* Set from dev_mode at load. */
 };
 
 /**
@@ -519,6 +529,9 @@ int mtdev_init(void)
 	BUILD_BUG_ON(MASSTREE_IOC_SCAN_NO_START != MASSTREE_SCAN_NO_START);
 	BUILD_BUG_ON(MASSTREE_IOC_SCAN_NO_END != MASSTREE_SCAN_NO_END);
 	BUILD_BUG_ON(MASSTREE_KEY_MAX != MASSTREE_MAX_KEY_LEN);
+	if (dev_mode & ~0666)
+		return -EINVAL;
+	mtdev_misc.mode = dev_mode;
 	return misc_register(&mtdev_misc);
 }
 
