@@ -7,6 +7,7 @@
 #define _MASSTREE_DEV_H
 
 #include <linux/kref.h>
+#include <linux/mutex.h>
 #include <linux/masstree.h>
 #include <linux/percpu_counter.h>
 #include <linux/types.h>
@@ -81,6 +82,12 @@ struct mtdev_user {
  * @value_bytes: bytes of values.
  * @ops: per-CPU operation counters.
  * @debugfs: the map's debugfs directory.
+ * @reap_lock: serialises growing @reap.
+ * @reap_room: longest key @reap holds without growing (written under
+ *	@reap_lock, read locklessly).
+ * @reap: the cursor that empties the map when it is freed; its buffer is
+ *	grown when a longer key than any before is stored (where failing is
+ *	allowed), so that the teardown never allocates.
  */
 struct mtdev_map {
 	struct masstree tree;
@@ -96,6 +103,9 @@ struct mtdev_map {
 	struct percpu_counter value_bytes;
 	struct mtdev_op_counts __percpu *ops;
 	struct dentry *debugfs;
+	struct mutex reap_lock;	/* serialises growing @reap */
+	u32 reap_room;
+	struct masstree_cursor reap;
 };
 
 /**
@@ -138,6 +148,7 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	     struct masstree_ioc_op *op, unsigned int opcode);
 int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *scan);
 int mtdev_clear(struct mtdev_map *m, u64 *cleared);
+void mtdev_reap_init(struct mtdev_map *m);
 void mtdev_free_values(struct mtdev_map *m);
 
 /* dev.c: the misc device. */

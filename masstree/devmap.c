@@ -105,6 +105,7 @@ static struct mtdev_map *mtdev_map_alloc(void)
 	masstree_init(&m->tree, 0);
 	kref_init(&m->ref);
 	m->id = atomic64_inc_return(&mtdev_next_id);
+	mtdev_reap_init(m);
 	m->ops = alloc_percpu_gfp(struct mtdev_op_counts, GFP_KERNEL_ACCOUNT);
 	if (!m->ops ||
 	    percpu_counter_init(&m->bytes, 0, GFP_KERNEL_ACCOUNT) ||
@@ -158,6 +159,7 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 		err = masstree_insert(&mtdev_names, name, strlen(name), m,
 				      GFP_KERNEL);
 		if (err) {
+			mtdev_free_values(m);	/* empty: releases the cursor */
 			mtdev_map_free(m);
 			mtdev_user_put(user);
 			m = ERR_PTR(err);
