@@ -73,6 +73,8 @@ struct mtdev_user {
  * @ref: one per attached descriptor, plus one while the name is linked.
  * @id: unique number (names anonymous maps in debugfs).
  * @name: NUL-terminated name; empty for an anonymous map.
+ * @cuid: creator (the effective uid that created the map); never changes.
+ * @cgid: the creator's effective gid; never changes.
  * @uid: owner (under mtdev_lock).
  * @gid: group (under mtdev_lock).
  * @mode: permission bits (under mtdev_lock).
@@ -94,6 +96,8 @@ struct mtdev_map {
 	struct kref ref;
 	u64 id;
 	char name[MASSTREE_NAME_MAX];
+	kuid_t cuid;
+	kgid_t cgid;
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;

@@ -37,7 +37,7 @@ MODULE_PARM_DESC(max_user_bytes,
 static unsigned int max_maps = 64;
 module_param(max_maps, uint, 0644);
 MODULE_PARM_DESC(max_maps,
-		 "Maps, named and anonymous, one uid may have at once; 0: no cap (default 64)");
+		 "Maps, named and anonymous, one uid may have created and not yet freed; 0: no cap (default 64)");
 
 /* Serialises the registry, the users list and maps' owner and mode. */
 static DEFINE_MUTEX(mtdev_lock);
@@ -152,8 +152,10 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 	}
 	m->user = user;
 	strscpy(m->name, name, sizeof(m->name));
-	m->uid = current_euid();
-	m->gid = current_egid();
+	m->cuid = current_euid();
+	m->cgid = current_egid();
+	m->uid = m->cuid;
+	m->gid = m->cgid;
 	m->mode = mode;
 	if (name[0]) {
 		err = masstree_insert(&mtdev_names, name, strlen(name), m,
@@ -173,8 +175,8 @@ out:
 	return m;
 }
 
-/* May the caller have @access (MTDEV_READ, MTDEV_WRITE) to @m? */
-static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
+/* Do @m's mode bits alone give the caller @access? */
+static bool mtdev_mode_permits(struct mtdev_map *m, unsigned int access)
 {
 	unsigned int granted, need = 0;
 
@@ -189,9 +191,13 @@ static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
 		granted = m->mode >> 3;
 	else
 		granted = m->mode;
-	if ((granted & need) == need)
-		return true;
-	return capable(CAP_SYS_ADMIN);
+	return (granted & need) == need;
+}
+
+/* May the caller have @access (MTDEV_READ, MTDEV_WRITE) to @m? */
+static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
+{
+	return mtdev_mode_permits(m, access) || capable(CAP_SYS_ADMIN);
 }
 
 static bool mtdev_is_owner(struct mtdev_map *m)
@@ -289,13 +295,39 @@ int mtdev_map_destroy(const char *name)
 	return 0;
 }
 
+/*
+ * May the caller apply @attr to @m? As chmod(2) and chown(2) decide for a
+ * file: the mode is the owner's to change (or CAP_SYS_ADMIN's, the
+ * device's override); a new owner needs CAP_CHOWN; a new group needs the
+ * owner to be a member of it, or CAP_CHOWN.
+ */
+static bool mtdev_setattr_permitted(struct mtdev_map *m,
+				    const struct masstree_ioc_setattr *attr,
+				    kuid_t uid, kgid_t gid)
+{
+	bool owner = uid_eq(current_euid(), m->uid);
+
+	lockdep_assert_held(&mtdev_lock);
+	if (attr->flags & MASSTREE_SETATTR_MODE && !owner &&
+	    !capable(CAP_SYS_ADMIN))
+		return false;
+	if (attr->flags & MASSTREE_SETATTR_UID &&
+	    !(owner && uid_eq(uid, m->uid)) && !capable(CAP_CHOWN))
+		return false;
+	if (attr->flags & MASSTREE_SETATTR_GID &&
+	    !(owner && (gid_eq(gid, m->gid) || in_egroup_p(gid))) &&
+	    !capable(CAP_CHOWN))
+		return false;
+	return true;
+}
+
 /**
  * mtdev_map_setattr() - chmod and chown a named map.
  * @attr: the request, flags and name checked by the caller.
  *
  * Context: Process context; takes mtdev_lock.
- * Return: 0, -ENOENT, -EPERM, or -EINVAL (a bad mode or unmapped id); on
- * error nothing changed.
+ * Return: 0, -ENOENT, -EPERM (see mtdev_setattr_permitted()), or -EINVAL
+ * (a bad mode or unmapped id); on error nothing changed.
  */
 int mtdev_map_setattr(const struct masstree_ioc_setattr *attr)
 {
@@ -321,7 +353,7 @@ int mtdev_map_setattr(const struct masstree_ioc_setattr *attr)
 	m = masstree_load(&mtdev_names, attr->name, strlen(attr->name));
 	if (!m) {
 		err = -ENOENT;
-	} else if (!mtdev_is_owner(m)) {
+	} else if (!mtdev_setattr_permitted(m, attr, uid, gid)) {
 		err = -EPERM;
 	} else {
 		if (attr->flags & MASSTREE_SETATTR_MODE)
@@ -340,8 +372,10 @@ struct mtdev_list_ctx {
 	unsigned int nr;
 	unsigned int count;
 	bool more;
+	bool admin;
 };
 
+/* Under the RCU read lock and mtdev_lock: describe one map, or stop. */
 static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 {
 	struct user_namespace *ns = current_user_ns();
@@ -358,9 +392,14 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	strscpy(info->name, m->name, sizeof(info->name));
 	info->uid = from_kuid_munged(ns, m->uid);
 	info->gid = from_kgid_munged(ns, m->gid);
+	info->cuid = from_kuid_munged(ns, m->cuid);
+	info->cgid = from_kgid_munged(ns, m->cgid);
 	info->mode = m->mode;
-	info->keys = atomic_long_read(&m->tree.nr_keys);
-	info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	/* What a map holds is shown to those who could read it. */
+	if (ctx->admin || mtdev_mode_permits(m, MTDEV_READ)) {
+		info->keys = atomic_long_read(&m->tree.nr_keys);
+		info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	}
 	return 0;
 }
 
@@ -383,6 +422,8 @@ int mtdev_map_list(struct masstree_ioc_list *list,
 	int err;
 
 	flags |= after_len ? MASSTREE_SCAN_START_EXCL : MASSTREE_SCAN_NO_START;
+	/* Asked here: the scan's callback runs under the RCU read lock. */
+	ctx.admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	mutex_lock(&mtdev_lock);
 	err = masstree_scan(&mtdev_names, list->after, after_len, NULL, 0, flags,
 			    mtdev_list_one, &ctx);
@@ -486,6 +527,8 @@ void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s)
 	s->cmpxchgs = n[MTDEV_STAT_CMPXCHG];
 	s->scans = n[MTDEV_STAT_SCAN];
 	s->batches = n[MTDEV_STAT_BATCH];
+	s->cuid = from_kuid_munged(current_user_ns(), m->cuid);
+	s->cgid = from_kgid_munged(current_user_ns(), m->cgid);
 }
 
 /**

@@ -754,11 +754,15 @@ TEST_F(anon, stats_counts_and_zero_reserved)
 	EXPECT_EQ(1, st.cmpxchgs);
 	EXPECT_EQ(0, st.scans);
 	EXPECT_EQ(0, st.batches);
+	/* The creator: root. */
+	EXPECT_EQ(0, st.cuid);
+	EXPECT_EQ(0, st.cgid);
 	EXPECT_EQ(0, st.reserved[0]);
 	EXPECT_EQ(0, st.reserved[1]);
-	EXPECT_EQ(0, st.reserved[2]);
-	EXPECT_EQ(0, st.reserved[3]);
 	st.flags = 1;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	st.flags = 0;
+	st.reserved[1] = 1;
 	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
 }
 
@@ -1262,7 +1266,9 @@ TEST_F(named, create_open_and_lifetime)
 	EXPECT_EQ(0, info.uid);
 	EXPECT_EQ(0, info.gid);
 	EXPECT_EQ(0, info.keys);
-	EXPECT_EQ(0, info.reserved[0] | info.reserved[1] | info.reserved[2]);
+	EXPECT_EQ(0, info.cuid);
+	EXPECT_EQ(0, info.cgid);
+	EXPECT_EQ(0, info.reserved[0]);
 	/* A named CREATE leaves the descriptor detached. */
 	EXPECT_EQ(-EBADFD, put(self->fd, "k", "v", 0));
 	EXPECT_EQ(-EINVAL, open_map(self->fd, self->name, 0));

@@ -40,9 +40,10 @@
  *	command		needs			notes
  *	CREATE		-
  *	OPEN		the map's mode bits	or CAP_SYS_ADMIN
- *	SETATTR		owner			or CAP_SYS_ADMIN
+ *	SETATTR		owner (mode)		or CAP_SYS_ADMIN; uid: CAP_CHOWN;
+ *						gid: owner and member, or CAP_CHOWN
  *	DESTROY		owner			or CAP_SYS_ADMIN
- *	LIST		-
+ *	LIST		-			keys and bytes: read permission
  *	GET		read
  *	PUT		write			@out_len only with read as well
  *	DEL		write			@out_len only with read as well
@@ -51,6 +52,8 @@
  *	BATCH		each operation's own
  *	STATS		read
  *	CLEAR		write
+ *
+ * Capabilities are those of the initial user namespace.
  */
 #ifndef _UAPI_LINUX_MASSTREE_H
 #define _UAPI_LINUX_MASSTREE_H
@@ -75,11 +78,15 @@
  *	not starting with '.'; all zero for an anonymous map.
  * @reserved: must be zero.
  *
- * A named map is owned by the caller's effective uid and gid and is not
- * attached to the descriptor (use MASSTREE_IOC_OPEN). An anonymous map is
- * attached to the descriptor at once, read-write, and freed when it is
- * closed. Errors: -EEXIST (the name is taken), -EBUSY (anonymous: the
- * descriptor is attached already), -EDQUOT (the caller owns max_maps maps).
+ * A named map is owned by the caller's effective uid and gid, which are
+ * also recorded as its creator (for good: see struct masstree_map_info),
+ * and is not attached to the descriptor (use MASSTREE_IOC_OPEN). An
+ * anonymous map is attached to the descriptor at once, read-write, and
+ * freed when it is closed. Errors: -EEXIST (the name is taken), -EBUSY
+ * (anonymous: the descriptor is attached already), -EDQUOT (the caller's
+ * effective uid created max_maps maps, named or anonymous, that are not
+ * freed yet; giving a map away with SETATTR does not change whose count
+ * it is in).
  */
 struct masstree_ioc_create {
 	__u64 size;
@@ -129,9 +136,13 @@ struct masstree_ioc_name {
  * @gid: new group, in the caller's user namespace.
  * @reserved: must be zero.
  *
- * Only the owner or CAP_SYS_ADMIN may change a map's attributes.
- * Descriptors already attached keep their access. Errors: -ENOENT,
- * -EPERM, -EINVAL (an id with no mapping, or mode above 0777).
+ * As for a file: the owner (or CAP_SYS_ADMIN) may change the mode; a new
+ * owner needs CAP_CHOWN (the owner may set its own uid again); a new group
+ * needs the owner to be a member of it (effective or supplementary gid),
+ * or CAP_CHOWN. The creator recorded at CREATE never changes. Either
+ * every field asked for is applied or none is. Descriptors already
+ * attached keep their access. Errors: -ENOENT, -EPERM, -EINVAL (an id with
+ * no mapping, or mode above 0777).
  */
 struct masstree_ioc_setattr {
 	__u64 size;
@@ -153,8 +164,13 @@ struct masstree_ioc_setattr {
  * @uid: owner, in the caller's user namespace (overflowuid if unmapped).
  * @gid: group, likewise.
  * @mode: permission bits.
- * @keys: keys stored.
- * @bytes: bytes charged to the map (see struct masstree_ioc_stats).
+ * @keys: keys stored; zero unless the caller may read the map.
+ * @bytes: bytes charged to the map (see struct masstree_ioc_stats); zero
+ *	unless the caller may read the map.
+ * @cuid: creator: the effective uid that created the map, in the caller's
+ *	user namespace; SETATTR cannot change it. (Was reserved, always zero,
+ *	in the first version: the record's size did not change.)
+ * @cgid: the creator's effective gid, likewise.
  * @reserved: zero.
  */
 struct masstree_map_info {
@@ -164,7 +180,9 @@ struct masstree_map_info {
 	__u64 mode;
 	__u64 keys;
 	__u64 bytes;
-	__u64 reserved[3];
+	__u64 cuid;
+	__u64 cgid;
+	__u64 reserved[1];
 };
 
 /**
@@ -179,8 +197,8 @@ struct masstree_map_info {
  * @more: out: 1 if more maps follow, else 0.
  * @reserved: must be zero.
  *
- * Any user may list the maps (as ipcs(1) does); the contents stay behind
- * each map's mode.
+ * Any user may list the maps (as ipcs(1) does); their contents, and
+ * their @keys and @bytes, stay behind each map's mode.
  */
 struct masstree_ioc_list {
 	__u64 size;
@@ -360,7 +378,10 @@ struct masstree_ioc_scan_rec {
  * @cmpxchgs: CMPXCHG operations.
  * @scans: SCAN commands.
  * @batches: BATCH commands.
- * @reserved: zero.
+ * @cuid: out: creator (see struct masstree_map_info). (Was reserved in the
+ *	first version: the structure's size did not change.)
+ * @cgid: out: the creator's gid.
+ * @reserved: must be zero.
  *
  * Counters are read while others may write: exact only when the map is
  * quiet.
@@ -382,7 +403,9 @@ struct masstree_ioc_stats {
 	__u64 cmpxchgs;
 	__u64 scans;
 	__u64 batches;
-	__u64 reserved[4];
+	__u64 cuid;
+	__u64 cgid;
+	__u64 reserved[2];
 };
 
 /**
