@@ -5,9 +5,14 @@
  *
  *   nodes            live nodes and key suffixes of every map in the module
  *   stats            the same plus maps of /dev/masstree and bytes
- *   maps/NAME/       one directory per /dev/masstree map (anon-ID for an
- *     stats          anonymous one): shape, bytes, operation counters
+ *   maps/NAME/       one directory per named /dev/masstree map: shape,
+ *     stats          bytes, operation counters
  *     dump           its nodes, breadth first, at most MT_DUMP_NODES
+ *   anon/ID/         the same for an anonymous map (ID: its number)
+ *
+ * Each kind has a directory of its own, so no name can collide with
+ * another kind's: names are unique, and so are IDs. debugfs_create_dir()
+ * logs every collision; there are none to log.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -22,6 +27,7 @@
 
 static struct dentry *mt_debugfs_root;
 static struct dentry *mt_debugfs_maps;
+static struct dentry *mt_debugfs_anon;
 
 static int mt_nodes_show(struct seq_file *m, void *unused)
 {
@@ -80,14 +86,16 @@ DEFINE_SHOW_ATTRIBUTE(mt_map_dump);
  */
 void mt_debugfs_map_add(struct mtdev_map *m)
 {
-	char anon[32];
+	struct dentry *parent = mt_debugfs_maps;
 	const char *name = m->name;
+	char anon[24];
 
 	if (!name[0]) {
-		snprintf(anon, sizeof(anon), "anon-%llu", m->id);
+		snprintf(anon, sizeof(anon), "%llu", m->id);
 		name = anon;
+		parent = mt_debugfs_anon;
 	}
-	m->debugfs = debugfs_create_dir(name, mt_debugfs_maps);
+	m->debugfs = debugfs_create_dir(name, parent);
 	debugfs_create_file("stats", 0444, m->debugfs, m, &mt_map_stats_fops);
 	debugfs_create_file("dump", 0400, m->debugfs, m, &mt_map_dump_fops);
 }
@@ -119,6 +127,7 @@ void mt_debugfs_init(void)
 	debugfs_create_file("nodes", 0444, mt_debugfs_root, NULL, &mt_nodes_fops);
 	debugfs_create_file("stats", 0444, mt_debugfs_root, NULL, &mt_stats_fops);
 	mt_debugfs_maps = debugfs_create_dir("maps", mt_debugfs_root);
+	mt_debugfs_anon = debugfs_create_dir("anon", mt_debugfs_root);
 	mt_fail_debugfs_init(mt_debugfs_root);
 }
 
