@@ -7,6 +7,7 @@
 #define _MASSTREE_DEV_H
 
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/masstree.h>
 #include <linux/percpu_counter.h>
@@ -19,6 +20,7 @@
 #include "faultinject.h"
 
 struct dentry;
+struct ipc_namespace;
 struct mtdev_map;
 
 /* Bytes charged per key on top of its key and value bytes: a node share. */
@@ -68,11 +70,34 @@ struct mtdev_user {
 };
 
 /**
+ * struct mtdev_ns - an IPC namespace that has named maps.
+ * @link: in the registry's list of namespaces.
+ * @ipc: the namespace: counted (one reference for all its maps) unless it
+ *	is the initial one, so the pointer cannot be reused while we hold it.
+ * @id: unique number: the first 8 bytes (big-endian) of its maps' keys in
+ *	the registry.
+ * @maps: its named maps (struct mtdev_map.ns_link).
+ * @debugfs: its debugfs directory, for a namespace other than the initial.
+ *
+ * All under the registry's mutex.
+ */
+struct mtdev_ns {
+	struct list_head link;
+	struct ipc_namespace *ipc;
+	u64 id;
+	struct list_head maps;
+	struct dentry *debugfs;
+};
+
+/**
  * struct mtdev_map - a map of /dev/masstree.
  * @tree: the keys; entries are struct mtdev_value.
  * @ref: one per attached descriptor, plus one while the name is linked.
  * @id: unique number (names anonymous maps in debugfs).
  * @name: NUL-terminated name; empty for an anonymous map.
+ * @ns: the IPC namespace whose name space holds @name; NULL once unlinked
+ *	(under mtdev_lock).
+ * @ns_link: in @ns->maps (under mtdev_lock).
  * @cuid: creator (the effective uid that created the map); never changes.
  * @cgid: the creator's effective gid; never changes.
  * @uid: owner (under mtdev_lock).
@@ -96,6 +121,8 @@ struct mtdev_map {
 	struct kref ref;
 	u64 id;
 	char name[MASSTREE_NAME_MAX];
+	struct mtdev_ns *ns;
+	struct list_head ns_link;
 	kuid_t cuid;
 	kgid_t cgid;
 	kuid_t uid;
@@ -144,6 +171,7 @@ int mtdev_charge(struct mtdev_map *m, s64 bytes);
 void mtdev_uncharge(struct mtdev_map *m, s64 bytes);
 void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which);
 void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s);
+void mtdev_reap(void);
 void mtdev_maps_exit(void);
 long mtdev_nr_maps(void);
 

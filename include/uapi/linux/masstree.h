@@ -34,11 +34,21 @@
  * still returns -EFAULT. Callers that share their memory with such
  * threads must treat -EFAULT from these commands as "done or not".
  *
+ * Names: each IPC namespace has its own name space of maps, as System V
+ * IPC objects do: CREATE, OPEN, DESTROY, SETATTR and LIST see only the
+ * maps of the caller's IPC namespace, and the same name may be taken in
+ * two namespaces. When an IPC namespace dies (no task, nsfs file or
+ * mount refers to it any more), its maps are destroyed soon after (at
+ * the next control command anyone issues, or within seconds), as System
+ * V frees the namespace's objects; descriptors still attached to them
+ * get -EIDRM, and the maps are freed when the last is closed.
+ *
  * Access each command needs (a named map: as OPEN granted it; an
  * anonymous map: read and write):
  *
  *	command		needs			notes
- *	CREATE		-
+ *	CREATE		-			named: the name must be free in
+ *						the caller's IPC namespace
  *	OPEN		the map's mode bits	or CAP_SYS_ADMIN
  *	SETATTR		owner (mode)		or CAP_SYS_ADMIN; uid: CAP_CHOWN;
  *						gid: owner and member, or CAP_CHOWN
@@ -80,9 +90,10 @@
  *
  * A named map is owned by the caller's effective uid and gid, which are
  * also recorded as its creator (for good: see struct masstree_map_info),
- * and is not attached to the descriptor (use MASSTREE_IOC_OPEN). An
- * anonymous map is attached to the descriptor at once, read-write, and
- * freed when it is closed. Errors: -EEXIST (the name is taken), -EBUSY
+ * lives in the caller's IPC namespace, and is not attached to the
+ * descriptor (use MASSTREE_IOC_OPEN). An anonymous map is attached to the
+ * descriptor at once, read-write, and freed when it is closed. Errors:
+ * -EEXIST (the name is taken in the caller's IPC namespace), -EBUSY
  * (anonymous: the descriptor is attached already), -EDQUOT (the caller's
  * effective uid created max_maps maps, named or anonymous, that are not
  * freed yet; giving a map away with SETATTR does not change whose count
@@ -197,8 +208,9 @@ struct masstree_map_info {
  * @more: out: 1 if more maps follow, else 0.
  * @reserved: must be zero.
  *
- * Any user may list the maps (as ipcs(1) does); their contents, and
- * their @keys and @bytes, stay behind each map's mode.
+ * Any user may list the maps of the caller's IPC namespace (as ipcs(1)
+ * does); their contents, and their @keys and @bytes, stay behind each
+ * map's mode.
  */
 struct masstree_ioc_list {
 	__u64 size;
