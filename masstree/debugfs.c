@@ -5,9 +5,18 @@
  *
  *   nodes            live nodes and key suffixes of every map in the module
  *   stats            the same plus maps of /dev/masstree and bytes
- *   maps/NAME/       one directory per /dev/masstree map (anon-ID for an
- *     stats          anonymous one): shape, bytes, operation counters
+ *   maps/NAME/       one directory per named /dev/masstree map of the
+ *     stats          initial IPC namespace: shape, bytes, operation counters
  *     dump           its nodes, breadth first, at most MT_DUMP_NODES
+ *   anon/ID/         the same for an anonymous map (ID: its number)
+ *   ipc/INUM/NAME/   the same for a named map of the IPC namespace whose
+ *                    inode number is INUM
+ *
+ * Each kind has a directory of its own, so no name can collide with
+ * another kind's: names are unique in their namespace, IDs are unique,
+ * and a namespace's inode number is unique while it has maps (the
+ * registry holds a reference on it). debugfs_create_dir() logs every
+ * collision; there are none to log.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -22,6 +31,8 @@
 
 static struct dentry *mt_debugfs_root;
 static struct dentry *mt_debugfs_maps;
+static struct dentry *mt_debugfs_anon;
+static struct dentry *mt_debugfs_ipc;
 
 static int mt_nodes_show(struct seq_file *m, void *unused)
 {
@@ -75,21 +86,52 @@ DEFINE_SHOW_ATTRIBUTE(mt_map_dump);
 /**
  * mt_debugfs_map_add() - give a map its debugfs directory.
  * @m: the map, named or anonymous.
+ * @ns_dir: the directory of a named map's IPC namespace; NULL for the
+ *	initial namespace or an anonymous map.
  *
  * Context: Process context, under the registry lock (names are unique).
  */
-void mt_debugfs_map_add(struct mtdev_map *m)
+void mt_debugfs_map_add(struct mtdev_map *m, struct dentry *ns_dir)
 {
-	char anon[32];
+	struct dentry *parent = ns_dir ?: mt_debugfs_maps;
 	const char *name = m->name;
+	char anon[24];
 
 	if (!name[0]) {
-		snprintf(anon, sizeof(anon), "anon-%llu", m->id);
+		snprintf(anon, sizeof(anon), "%llu", m->id);
 		name = anon;
+		parent = mt_debugfs_anon;
 	}
-	m->debugfs = debugfs_create_dir(name, mt_debugfs_maps);
+	m->debugfs = debugfs_create_dir(name, parent);
 	debugfs_create_file("stats", 0444, m->debugfs, m, &mt_map_stats_fops);
 	debugfs_create_file("dump", 0400, m->debugfs, m, &mt_map_dump_fops);
+}
+
+/**
+ * mt_debugfs_ns_add() - give an IPC namespace with maps its directory.
+ * @ns: the namespace's record.
+ * @inum: its inode number.
+ *
+ * Context: Process context, under the registry lock.
+ */
+void mt_debugfs_ns_add(struct mtdev_ns *ns, unsigned int inum)
+{
+	char dir[16];
+
+	snprintf(dir, sizeof(dir), "%u", inum);
+	ns->debugfs = debugfs_create_dir(dir, mt_debugfs_ipc);
+}
+
+/**
+ * mt_debugfs_ns_remove() - remove an IPC namespace's directory.
+ * @ns: the namespace's record, whose maps are gone.
+ *
+ * Context: Process context, under the registry lock.
+ */
+void mt_debugfs_ns_remove(struct mtdev_ns *ns)
+{
+	debugfs_remove(ns->debugfs);
+	ns->debugfs = NULL;
 }
 
 /**
@@ -119,6 +161,8 @@ void mt_debugfs_init(void)
 	debugfs_create_file("nodes", 0444, mt_debugfs_root, NULL, &mt_nodes_fops);
 	debugfs_create_file("stats", 0444, mt_debugfs_root, NULL, &mt_stats_fops);
 	mt_debugfs_maps = debugfs_create_dir("maps", mt_debugfs_root);
+	mt_debugfs_anon = debugfs_create_dir("anon", mt_debugfs_root);
+	mt_debugfs_ipc = debugfs_create_dir("ipc", mt_debugfs_root);
 	mt_fail_debugfs_init(mt_debugfs_root);
 }
 

@@ -2,13 +2,17 @@
 #ifndef _MASSTREE_DEBUGFS_H
 #define _MASSTREE_DEBUGFS_H
 
+struct dentry;
 struct masstree;
 struct mtdev_map;
+struct mtdev_ns;
 struct seq_file;
 
 void mt_debugfs_init(void);
 void mt_debugfs_exit(void);
-void mt_debugfs_map_add(struct mtdev_map *m);
+void mt_debugfs_map_add(struct mtdev_map *m, struct dentry *ns_dir);
+void mt_debugfs_ns_add(struct mtdev_ns *ns, unsigned int inum);
+void mt_debugfs_ns_remove(struct mtdev_ns *ns);
 void mt_debugfs_map_remove(struct mtdev_map *m);
 
 /* dump.c: the nodes of a map, for debugging. */

@@ -11,7 +11,6 @@
  * concurrently, as far as the map lets them.
  */
 #include <linux/compat.h>
-#include <linux/ctype.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -25,6 +24,17 @@
 
 /* LIST describes at most this many maps per call. */
 #define MTDEV_LIST_MAX	256
+
+/*
+ * Who may open the device node: read at load only (the node is made
+ * then). Each map checks its own permissions; the node's mode decides
+ * who reaches the device at all: 0660 and a udev rule that sets the
+ * group keep it to one group (README.md, "Threat model").
+ */
+static ushort dev_mode = 0666;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode,
+		 "Mode of /dev/masstree at load, 0 to 0666 (default 0666)");
 
 /**
  * struct mtdev_file - one open descriptor of /dev/masstree.
@@ -116,6 +126,16 @@ static bool mtdev_zero(const void *p, size_t len)
 }
 
 /*
+ * [A-Za-z0-9._-], in ASCII: the kernel's isalnum() is Latin-1 and would
+ * let bytes 0xc0-0xff through.
+ */
+static bool mtdev_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+/*
  * A name: 1 to 63 characters of [A-Za-z0-9._-], not starting with '.',
  * NUL-terminated and zero-padded; or, with @may_be_empty, all zeros.
  */
@@ -131,7 +151,7 @@ static int mtdev_check_name(const char *name, bool may_be_empty)
 	if (name[0] == '.')
 		return -EINVAL;
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+		if (!mtdev_name_char(name[i]))
 			return -EINVAL;
 	return 0;
 }
@@ -272,6 +292,20 @@ static long mtdev_ioc_list(void __user *uarg)
 	return err;
 }
 
+/*
+ * Write the out fields of an operation in userspace (zero, as a command
+ * starts with them) so that a structure in a read-only or unmapped page
+ * fails with -EFAULT before the command changes the map rather than
+ * after. A page unmapped between this probe and the final copy still
+ * gets -EFAULT after the fact: the uapi header says so.
+ */
+static int mtdev_probe_op(struct masstree_ioc_op __user *uop)
+{
+	if (put_user(0, &uop->out_len) || put_user(0, &uop->result))
+		return -EFAULT;
+	return 0;
+}
+
 static long mtdev_ioc_op(struct mtdev_file *f, void __user *uarg,
 			 unsigned int opcode)
 {
@@ -289,6 +323,9 @@ static long mtdev_ioc_op(struct mtdev_file *f, void __user *uarg,
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	op.out_len = 0;
+	/* The answer must have somewhere to go before the map changes. */
+	if (mtdev_probe_op(uarg))
+		return -EFAULT;
 	err = mtdev_op(m, access, &op, opcode);
 	op.result = err;
 	if (mtdev_copy_out(uarg, &op, sizeof(op)))
@@ -309,7 +346,7 @@ static int mtdev_batch_one(struct mtdev_map *m, unsigned int access,
 	struct masstree_ioc_op op;
 	int err;
 
-	if (copy_from_user(&op, uop, sizeof(op)))
+	if (copy_from_user(&op, uop, sizeof(op)) || mtdev_probe_op(uop))
 		return -EFAULT;
 	if (op.size != sizeof(op) || op.op < MASSTREE_OP_GET ||
 	    op.op > MASSTREE_OP_CMPXCHG) {
@@ -342,6 +379,9 @@ static long mtdev_ioc_batch(struct mtdev_file *f, void __user *uarg)
 	m = mtdev_attached(f, 0, &access);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	/* As mtdev_probe_op(): @done must be writable before anything runs. */
+	if (put_user(0, &((struct masstree_ioc_batch __user *)uarg)->done))
+		return -EFAULT;
 	mtdev_count(m, MTDEV_STAT_BATCH);
 	uops = u64_to_user_ptr(b.ops);
 	for (b.done = 0; b.done < b.nr; b.done++) {
@@ -388,7 +428,7 @@ static long mtdev_ioc_stats(struct mtdev_file *f, void __user *uarg)
 	err = mtdev_copy_in(&s, sizeof(s), uarg);
 	if (err)
 		return err;
-	if (s.flags)
+	if (s.flags || !mtdev_zero(s.reserved, sizeof(s.reserved)))
 		return -EINVAL;
 	m = mtdev_attached(f, MTDEV_READ, NULL);
 	if (IS_ERR(m))
@@ -413,6 +453,8 @@ static long mtdev_ioc_clear(struct mtdev_file *f, void __user *uarg)
 	m = mtdev_attached(f, MTDEV_WRITE, NULL);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
+	if (put_user(0, &((struct masstree_ioc_clear __user *)uarg)->cleared))
+		return -EFAULT;
 	err = mtdev_clear(m, &c.cleared);
 	if (mtdev_copy_out(uarg, &c, sizeof(c)))
 		return -EFAULT;
@@ -469,8 +511,7 @@ static struct miscdevice mtdev_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "masstree",
 	.fops = &mtdev_fops,
-	/* Each map checks its own permissions. */
-	.mode = 0666,
+	/* Set from dev_mode at load. */
 };
 
 /**
@@ -488,6 +529,9 @@ int mtdev_init(void)
 	BUILD_BUG_ON(MASSTREE_IOC_SCAN_NO_START != MASSTREE_SCAN_NO_START);
 	BUILD_BUG_ON(MASSTREE_IOC_SCAN_NO_END != MASSTREE_SCAN_NO_END);
 	BUILD_BUG_ON(MASSTREE_KEY_MAX != MASSTREE_MAX_KEY_LEN);
+	if (dev_mode & ~0666)
+		return -EINVAL;
+	mtdev_misc.mode = dev_mode;
 	return misc_register(&mtdev_misc);
 }
 

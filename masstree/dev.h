@@ -7,6 +7,8 @@
 #define _MASSTREE_DEV_H
 
 #include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/masstree.h>
 #include <linux/percpu_counter.h>
 #include <linux/types.h>
@@ -18,6 +20,7 @@
 #include "faultinject.h"
 
 struct dentry;
+struct ipc_namespace;
 struct mtdev_map;
 
 /* Bytes charged per key on top of its key and value bytes: a node share. */
@@ -67,11 +70,36 @@ struct mtdev_user {
 };
 
 /**
+ * struct mtdev_ns - an IPC namespace that has named maps.
+ * @link: in the registry's list of namespaces.
+ * @ipc: the namespace: counted (one reference for all its maps) unless it
+ *	is the initial one, so the pointer cannot be reused while we hold it.
+ * @id: unique number: the first 8 bytes (big-endian) of its maps' keys in
+ *	the registry.
+ * @maps: its named maps (struct mtdev_map.ns_link).
+ * @debugfs: its debugfs directory, for a namespace other than the initial.
+ *
+ * All under the registry's mutex.
+ */
+struct mtdev_ns {
+	struct list_head link;
+	struct ipc_namespace *ipc;
+	u64 id;
+	struct list_head maps;
+	struct dentry *debugfs;
+};
+
+/**
  * struct mtdev_map - a map of /dev/masstree.
  * @tree: the keys; entries are struct mtdev_value.
  * @ref: one per attached descriptor, plus one while the name is linked.
  * @id: unique number (names anonymous maps in debugfs).
  * @name: NUL-terminated name; empty for an anonymous map.
+ * @ns: the IPC namespace whose name space holds @name; NULL once unlinked
+ *	(under mtdev_lock).
+ * @ns_link: in @ns->maps (under mtdev_lock).
+ * @cuid: creator (the effective uid that created the map); never changes.
+ * @cgid: the creator's effective gid; never changes.
  * @uid: owner (under mtdev_lock).
  * @gid: group (under mtdev_lock).
  * @mode: permission bits (under mtdev_lock).
@@ -81,12 +109,22 @@ struct mtdev_user {
  * @value_bytes: bytes of values.
  * @ops: per-CPU operation counters.
  * @debugfs: the map's debugfs directory.
+ * @reap_lock: serialises growing @reap.
+ * @reap_room: longest key @reap holds without growing (written under
+ *	@reap_lock, read locklessly).
+ * @reap: the cursor that empties the map when it is freed; its buffer is
+ *	grown when a longer key than any before is stored (where failing is
+ *	allowed), so that the teardown never allocates.
  */
 struct mtdev_map {
 	struct masstree tree;
 	struct kref ref;
 	u64 id;
 	char name[MASSTREE_NAME_MAX];
+	struct mtdev_ns *ns;
+	struct list_head ns_link;
+	kuid_t cuid;
+	kgid_t cgid;
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
@@ -96,6 +134,9 @@ struct mtdev_map {
 	struct percpu_counter value_bytes;
 	struct mtdev_op_counts __percpu *ops;
 	struct dentry *debugfs;
+	struct mutex reap_lock;	/* serialises growing @reap */
+	u32 reap_room;
+	struct masstree_cursor reap;
 };
 
 /**
@@ -130,6 +171,7 @@ int mtdev_charge(struct mtdev_map *m, s64 bytes);
 void mtdev_uncharge(struct mtdev_map *m, s64 bytes);
 void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which);
 void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s);
+void mtdev_reap(void);
 void mtdev_maps_exit(void);
 long mtdev_nr_maps(void);
 
@@ -138,6 +180,7 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	     struct masstree_ioc_op *op, unsigned int opcode);
 int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *scan);
 int mtdev_clear(struct mtdev_map *m, u64 *cleared);
+void mtdev_reap_init(struct mtdev_map *m);
 void mtdev_free_values(struct mtdev_map *m);
 
 /* dev.c: the misc device. */

@@ -11,15 +11,50 @@
  * Each map charges its bytes to itself and to the uid that created it, in
  * per-CPU counters checked against module parameters, so that no user can
  * pin unbounded kernel memory through the device.
+ *
+ * DOC: names per IPC namespace
+ *
+ * Map names live in the caller's IPC namespace, as System V IPC objects
+ * do: the registry's key is the namespace's number (struct mtdev_ns.id,
+ * 8 bytes big-endian) followed by the name, so every control command
+ * sees only its own namespace's maps.
+ *
+ * System V frees a namespace's objects when the namespace dies, from
+ * free_ipc_ns(); a module cannot hook that, and put_ipc_ns() is not
+ * exported. So each namespace with maps is counted once (get_ipc_ns(),
+ * an inline refcount_inc()) and released through its own
+ * proc_ns_operations (ns.ops->put(), which is put_ipc_ns()) when its
+ * last map goes. Holding the reference is what makes the pointer a sound
+ * key: the namespace cannot be freed and its address or inode number
+ * reused while we use them. A namespace's inode number alone would not
+ * do: inode numbers are recycled, and a new namespace would inherit a
+ * dead one's maps.
+ *
+ * Holding the reference must not keep a dead namespace (and its System
+ * V objects, which it frees) alive forever. When our reference is the
+ * only one left, no task runs in the namespace and no nsfs file or bind
+ * mount can bring one back (setns() needs one of those), so no caller
+ * can ever reach its maps again: the namespace is dead but for us. The
+ * reaper then destroys its maps, as DESTROY would, and drops the
+ * reference, which frees the namespace. It runs before every control
+ * command and from a delayed work every MTDEV_REAP_SECS seconds while
+ * any namespace other than the initial one has maps. Until then the
+ * maps stay charged to their creators' caps, which bound them.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/ipc_namespace.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/nsproxy.h>
 #include <linux/percpu.h>
+#include <linux/proc_ns.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/user_namespace.h>
+#include <linux/workqueue.h>
+#include <asm/unaligned.h>
 
 #include "debugfs.h"
 #include "dev.h"
@@ -37,14 +72,109 @@ MODULE_PARM_DESC(max_user_bytes,
 static unsigned int max_maps = 64;
 module_param(max_maps, uint, 0644);
 MODULE_PARM_DESC(max_maps,
-		 "Maps, named and anonymous, one uid may have at once; 0: no cap (default 64)");
+		 "Maps, named and anonymous, one uid may have created and not yet freed; 0: no cap (default 64)");
 
-/* Serialises the registry, the users list and maps' owner and mode. */
+/* The reaper's period while a namespace other than the initial has maps. */
+#define MTDEV_REAP_SECS	5
+
+/* A registry key: the namespace's id, then the name without its NUL. */
+#define MTDEV_KEY_MAX	(8 + MASSTREE_NAME_MAX)
+
+/*
+ * Serialises the registry, the namespaces and users lists and maps'
+ * owner and mode.
+ */
 static DEFINE_MUTEX(mtdev_lock);
 static DEFINE_MASSTREE(mtdev_names);
 static LIST_HEAD(mtdev_users);
+static LIST_HEAD(mtdev_namespaces);
+static u64 mtdev_next_ns_id;
+static void mtdev_reap_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(mtdev_reap_work, mtdev_reap_fn);
 static atomic64_t mtdev_next_id = ATOMIC64_INIT(0);
 static atomic_long_t mtdev_live_maps = ATOMIC_LONG_INIT(0);
+
+/* The caller's IPC namespace; NULL in a kernel without System V IPC. */
+static struct ipc_namespace *mtdev_current_ipc(void)
+{
+	return current->nsproxy->ipc_ns;
+}
+
+static bool mtdev_ipc_is_initial(struct ipc_namespace *ipc)
+{
+	return !ipc || ipc->ns.inum == PROC_IPC_INIT_INO;
+}
+
+/* The record of @ipc, if it has maps; under mtdev_lock. */
+static struct mtdev_ns *mtdev_ns_find(struct ipc_namespace *ipc)
+{
+	struct mtdev_ns *ns;
+
+	lockdep_assert_held(&mtdev_lock);
+	list_for_each_entry(ns, &mtdev_namespaces, link)
+		if (ns->ipc == ipc)
+			return ns;
+	return NULL;
+}
+
+/* The record of @ipc, made (and the namespace counted) if need be. */
+static struct mtdev_ns *mtdev_ns_get(struct ipc_namespace *ipc)
+{
+	struct mtdev_ns *ns = mtdev_ns_find(ipc);
+
+	if (ns)
+		return ns;
+	ns = mt_fail_alloc(MT_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*ns), GFP_KERNEL);
+	if (!ns)
+		return NULL;
+	ns->ipc = ipc;
+	ns->id = mtdev_next_ns_id++;
+	INIT_LIST_HEAD(&ns->maps);
+	list_add(&ns->link, &mtdev_namespaces);
+	if (!mtdev_ipc_is_initial(ipc)) {
+		get_ipc_ns(ipc);
+		mt_debugfs_ns_add(ns, ipc->ns.inum);
+		schedule_delayed_work(&mtdev_reap_work, MTDEV_REAP_SECS * HZ);
+	}
+	return ns;
+}
+
+/* Forget a namespace whose last map went; under mtdev_lock. */
+static void mtdev_ns_put(struct mtdev_ns *ns)
+{
+	lockdep_assert_held(&mtdev_lock);
+	if (!list_empty(&ns->maps))
+		return;
+	list_del(&ns->link);
+	if (!mtdev_ipc_is_initial(ns->ipc)) {
+		mt_debugfs_ns_remove(ns);
+		/* put_ipc_ns(), which is not exported. */
+		ns->ipc->ns.ops->put(&ns->ipc->ns);
+	}
+	kfree(ns);
+}
+
+/* The registry key of @name in @ns; returns its length. */
+static size_t mtdev_key(u8 *key, const struct mtdev_ns *ns, const char *name)
+{
+	size_t len = strnlen(name, MASSTREE_NAME_MAX - 1);
+
+	put_unaligned_be64(ns->id, key);
+	memcpy(key + 8, name, len);
+	return 8 + len;
+}
+
+/* The caller's named map @name, or NULL; under mtdev_lock. */
+static struct mtdev_map *mtdev_lookup(const char *name)
+{
+	struct mtdev_ns *ns = mtdev_ns_find(mtdev_current_ipc());
+	u8 key[MTDEV_KEY_MAX];
+
+	lockdep_assert_held(&mtdev_lock);
+	if (!ns)
+		return NULL;
+	return masstree_load(&mtdev_names, key, mtdev_key(key, ns, name));
+}
 
 /* The user charged for a new map, with a reference; under mtdev_lock. */
 static struct mtdev_user *mtdev_user_get(kuid_t uid)
@@ -105,6 +235,8 @@ static struct mtdev_map *mtdev_map_alloc(void)
 	masstree_init(&m->tree, 0);
 	kref_init(&m->ref);
 	m->id = atomic64_inc_return(&mtdev_next_id);
+	INIT_LIST_HEAD(&m->ns_link);
+	mtdev_reap_init(m);
 	m->ops = alloc_percpu_gfp(struct mtdev_op_counts, GFP_KERNEL_ACCOUNT);
 	if (!m->ops ||
 	    percpu_counter_init(&m->bytes, 0, GFP_KERNEL_ACCOUNT) ||
@@ -133,10 +265,23 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 	struct mtdev_map *m;
 	int err;
 
+	struct mtdev_ns *ns = NULL;
+	u8 key[MTDEV_KEY_MAX];
+	size_t key_len = 0;
+
+	mtdev_reap();
 	mutex_lock(&mtdev_lock);
-	if (name[0] && masstree_load(&mtdev_names, name, strlen(name))) {
-		m = ERR_PTR(-EEXIST);
-		goto out;
+	if (name[0]) {
+		ns = mtdev_ns_get(mtdev_current_ipc());
+		if (!ns) {
+			m = ERR_PTR(-ENOMEM);
+			goto out;
+		}
+		key_len = mtdev_key(key, ns, name);
+		if (masstree_load(&mtdev_names, key, key_len)) {
+			m = ERR_PTR(-EEXIST);
+			goto out;
+		}
 	}
 	user = mtdev_user_get(current_euid());
 	if (IS_ERR(user)) {
@@ -151,28 +296,35 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 	}
 	m->user = user;
 	strscpy(m->name, name, sizeof(m->name));
-	m->uid = current_euid();
-	m->gid = current_egid();
+	m->cuid = current_euid();
+	m->cgid = current_egid();
+	m->uid = m->cuid;
+	m->gid = m->cgid;
 	m->mode = mode;
-	if (name[0]) {
-		err = masstree_insert(&mtdev_names, name, strlen(name), m,
-				      GFP_KERNEL);
+	if (ns) {
+		err = masstree_insert(&mtdev_names, key, key_len, m, GFP_KERNEL);
 		if (err) {
+			mtdev_free_values(m);	/* empty: releases the cursor */
 			mtdev_map_free(m);
 			mtdev_user_put(user);
 			m = ERR_PTR(err);
 			goto out;
 		}
+		m->ns = ns;
+		list_add_tail(&m->ns_link, &ns->maps);
 	}
 	atomic_long_inc(&mtdev_live_maps);
-	mt_debugfs_map_add(m);
+	mt_debugfs_map_add(m, ns ? ns->debugfs : NULL);
 out:
+	/* A namespace whose first map could not be made keeps nothing. */
+	if (ns)
+		mtdev_ns_put(ns);
 	mutex_unlock(&mtdev_lock);
 	return m;
 }
 
-/* May the caller have @access (MTDEV_READ, MTDEV_WRITE) to @m? */
-static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
+/* Do @m's mode bits alone give the caller @access? */
+static bool mtdev_mode_permits(struct mtdev_map *m, unsigned int access)
 {
 	unsigned int granted, need = 0;
 
@@ -187,9 +339,13 @@ static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
 		granted = m->mode >> 3;
 	else
 		granted = m->mode;
-	if ((granted & need) == need)
-		return true;
-	return capable(CAP_SYS_ADMIN);
+	return (granted & need) == need;
+}
+
+/* May the caller have @access (MTDEV_READ, MTDEV_WRITE) to @m? */
+static bool mtdev_permitted(struct mtdev_map *m, unsigned int access)
+{
+	return mtdev_mode_permits(m, access) || capable(CAP_SYS_ADMIN);
 }
 
 static bool mtdev_is_owner(struct mtdev_map *m)
@@ -210,8 +366,9 @@ struct mtdev_map *mtdev_map_open(const char *name, unsigned int access)
 {
 	struct mtdev_map *m;
 
+	mtdev_reap();
 	mutex_lock(&mtdev_lock);
-	m = masstree_load(&mtdev_names, name, strlen(name));
+	m = mtdev_lookup(name);
 	if (!m)
 		m = ERR_PTR(-ENOENT);
 	else if (!mtdev_permitted(m, access))
@@ -253,11 +410,17 @@ void mtdev_map_put(struct mtdev_map *m)
 /* Unlink @m's name; the caller then drops the registry's reference. */
 static void mtdev_map_unlink(struct mtdev_map *m)
 {
+	struct mtdev_ns *ns = m->ns;
+	u8 key[MTDEV_KEY_MAX];
+
 	lockdep_assert_held(&mtdev_lock);
-	masstree_erase(&mtdev_names, m->name, strlen(m->name));
+	masstree_erase(&mtdev_names, key, mtdev_key(key, ns, m->name));
 	WRITE_ONCE(m->dead, true);
 	/* A new map may take the name, and its debugfs directory, at once. */
 	mt_debugfs_map_remove(m);
+	list_del_init(&m->ns_link);
+	m->ns = NULL;
+	mtdev_ns_put(ns);
 }
 
 /**
@@ -271,8 +434,9 @@ int mtdev_map_destroy(const char *name)
 {
 	struct mtdev_map *m;
 
+	mtdev_reap();
 	mutex_lock(&mtdev_lock);
-	m = masstree_load(&mtdev_names, name, strlen(name));
+	m = mtdev_lookup(name);
 	if (!m) {
 		mutex_unlock(&mtdev_lock);
 		return -ENOENT;
@@ -287,13 +451,39 @@ int mtdev_map_destroy(const char *name)
 	return 0;
 }
 
+/*
+ * May the caller apply @attr to @m? As chmod(2) and chown(2) decide for a
+ * file: the mode is the owner's to change (or CAP_SYS_ADMIN's, the
+ * device's override); a new owner needs CAP_CHOWN; a new group needs the
+ * owner to be a member of it, or CAP_CHOWN.
+ */
+static bool mtdev_setattr_permitted(struct mtdev_map *m,
+				    const struct masstree_ioc_setattr *attr,
+				    kuid_t uid, kgid_t gid)
+{
+	bool owner = uid_eq(current_euid(), m->uid);
+
+	lockdep_assert_held(&mtdev_lock);
+	if (attr->flags & MASSTREE_SETATTR_MODE && !owner &&
+	    !capable(CAP_SYS_ADMIN))
+		return false;
+	if (attr->flags & MASSTREE_SETATTR_UID &&
+	    !(owner && uid_eq(uid, m->uid)) && !capable(CAP_CHOWN))
+		return false;
+	if (attr->flags & MASSTREE_SETATTR_GID &&
+	    !(owner && (gid_eq(gid, m->gid) || in_egroup_p(gid))) &&
+	    !capable(CAP_CHOWN))
+		return false;
+	return true;
+}
+
 /**
  * mtdev_map_setattr() - chmod and chown a named map.
  * @attr: the request, flags and name checked by the caller.
  *
  * Context: Process context; takes mtdev_lock.
- * Return: 0, -ENOENT, -EPERM, or -EINVAL (a bad mode or unmapped id); on
- * error nothing changed.
+ * Return: 0, -ENOENT, -EPERM (see mtdev_setattr_permitted()), or -EINVAL
+ * (a bad mode or unmapped id); on error nothing changed.
  */
 int mtdev_map_setattr(const struct masstree_ioc_setattr *attr)
 {
@@ -315,11 +505,12 @@ int mtdev_map_setattr(const struct masstree_ioc_setattr *attr)
 		if (!gid_valid(gid))
 			return -EINVAL;
 	}
+	mtdev_reap();
 	mutex_lock(&mtdev_lock);
-	m = masstree_load(&mtdev_names, attr->name, strlen(attr->name));
+	m = mtdev_lookup(attr->name);
 	if (!m) {
 		err = -ENOENT;
-	} else if (!mtdev_is_owner(m)) {
+	} else if (!mtdev_setattr_permitted(m, attr, uid, gid)) {
 		err = -EPERM;
 	} else {
 		if (attr->flags & MASSTREE_SETATTR_MODE)
@@ -338,8 +529,11 @@ struct mtdev_list_ctx {
 	unsigned int nr;
 	unsigned int count;
 	bool more;
+	bool admin;
+	u64 ns_id;
 };
 
+/* Under the RCU read lock and mtdev_lock: describe one map, or stop. */
 static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 {
 	struct user_namespace *ns = current_user_ns();
@@ -348,6 +542,9 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	struct masstree_map_info *info;
 	struct masstree_stats st;
 
+	/* Past the caller's namespace: done. */
+	if (len < 8 || get_unaligned_be64(key) != ctx->ns_id)
+		return 1;
 	if (ctx->count == ctx->nr) {
 		ctx->more = true;
 		return 1;
@@ -357,10 +554,15 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	strscpy(info->name, m->name, sizeof(info->name));
 	info->uid = from_kuid_munged(ns, m->uid);
 	info->gid = from_kgid_munged(ns, m->gid);
+	info->cuid = from_kuid_munged(ns, m->cuid);
+	info->cgid = from_kgid_munged(ns, m->cgid);
 	info->mode = m->mode;
-	masstree_get_stats(&m->tree, &st);
-	info->keys = st.keys;
-	info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	/* What a map holds is shown to those who could read it. */
+	if (ctx->admin || mtdev_mode_permits(m, MTDEV_READ)) {
+		masstree_get_stats(&m->tree, &st);
+		info->keys = st.keys;
+		info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	}
 	return 0;
 }
 
@@ -378,14 +580,26 @@ int mtdev_map_list(struct masstree_ioc_list *list,
 		   struct masstree_map_info *infos, unsigned int nr)
 {
 	struct mtdev_list_ctx ctx = { .infos = infos, .nr = nr };
-	size_t after_len = strnlen(list->after, sizeof(list->after));
 	unsigned int flags = MASSTREE_SCAN_NO_END;
-	int err;
+	u8 start[MTDEV_KEY_MAX];
+	struct mtdev_ns *ns;
+	size_t start_len;
+	int err = 0;
 
-	flags |= after_len ? MASSTREE_SCAN_START_EXCL : MASSTREE_SCAN_NO_START;
+	/* Asked here: the scan's callback runs under the RCU read lock. */
+	ctx.admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+	mtdev_reap();
 	mutex_lock(&mtdev_lock);
-	err = masstree_scan(&mtdev_names, list->after, after_len, NULL, 0, flags,
-			    mtdev_list_one, &ctx);
+	ns = mtdev_ns_find(mtdev_current_ipc());
+	if (ns) {
+		ctx.ns_id = ns->id;
+		start_len = mtdev_key(start, ns, list->after);
+		/* From the namespace's first name, or after @list->after. */
+		if (start_len > 8)
+			flags |= MASSTREE_SCAN_START_EXCL;
+		err = masstree_scan(&mtdev_names, start, start_len, NULL, 0,
+				    flags, mtdev_list_one, &ctx);
+	}
 	mutex_unlock(&mtdev_lock);
 	if (err < 0)
 		return err;
@@ -486,6 +700,8 @@ void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s)
 	s->cmpxchgs = n[MTDEV_STAT_CMPXCHG];
 	s->scans = n[MTDEV_STAT_SCAN];
 	s->batches = n[MTDEV_STAT_BATCH];
+	s->cuid = from_kuid_munged(current_user_ns(), m->cuid);
+	s->cgid = from_kgid_munged(current_user_ns(), m->cgid);
 }
 
 /**
@@ -499,10 +715,68 @@ long mtdev_nr_maps(void)
 	return atomic_long_read(&mtdev_live_maps);
 }
 
-static int mtdev_first_map(const void *key, size_t len, void *entry, void *arg)
+/*
+ * Unlink every map of @ns (all its maps: the caller holds mtdev_lock)
+ * onto @dead, whose references the caller drops after unlocking. @ns is
+ * freed with its last map.
+ */
+static void mtdev_ns_unlink_all(struct mtdev_ns *ns, struct list_head *dead)
 {
-	*(struct mtdev_map **)arg = entry;
-	return 1;
+	struct mtdev_map *m;
+	bool last;
+
+	lockdep_assert_held(&mtdev_lock);
+	do {
+		last = list_is_singular(&ns->maps);
+		m = list_first_entry(&ns->maps, struct mtdev_map, ns_link);
+		mtdev_map_unlink(m);	/* frees @ns with the last */
+		list_add_tail(&m->ns_link, dead);
+	} while (!last);
+}
+
+/* Drop the registry's references of maps mtdev_ns_unlink_all() took. */
+static void mtdev_put_dead(struct list_head *dead)
+{
+	struct mtdev_map *m, *next;
+
+	list_for_each_entry_safe(m, next, dead, ns_link) {
+		list_del_init(&m->ns_link);
+		mtdev_map_put(m);
+	}
+}
+
+/**
+ * mtdev_reap() - destroy the maps of IPC namespaces that died but for us.
+ *
+ * See "names per IPC namespace" above: a namespace whose only reference
+ * is ours can never be entered again.
+ *
+ * Context: Process context; takes mtdev_lock.
+ */
+void mtdev_reap(void)
+{
+	struct mtdev_ns *ns, *next;
+	bool foreign = false;
+	LIST_HEAD(dead);
+
+	mutex_lock(&mtdev_lock);
+	list_for_each_entry_safe(ns, next, &mtdev_namespaces, link) {
+		if (mtdev_ipc_is_initial(ns->ipc))
+			continue;
+		if (refcount_read(&ns->ipc->ns.count) == 1)
+			mtdev_ns_unlink_all(ns, &dead);
+		else
+			foreign = true;
+	}
+	mutex_unlock(&mtdev_lock);
+	mtdev_put_dead(&dead);
+	if (foreign)
+		schedule_delayed_work(&mtdev_reap_work, MTDEV_REAP_SECS * HZ);
+}
+
+static void mtdev_reap_fn(struct work_struct *work)
+{
+	mtdev_reap();
 }
 
 /**
@@ -515,19 +789,19 @@ static int mtdev_first_map(const void *key, size_t len, void *entry, void *arg)
  */
 void mtdev_maps_exit(void)
 {
-	struct mtdev_map *m;
+	struct mtdev_map *m, *next;
+	LIST_HEAD(dead);
 
-	for (;;) {
-		m = NULL;
-		mutex_lock(&mtdev_lock);
-		masstree_scan(&mtdev_names, NULL, 0, NULL, 0,
-			      MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
-			      mtdev_first_map, &m);
-		if (m)
-			mtdev_map_unlink(m);
-		mutex_unlock(&mtdev_lock);
-		if (!m)
-			break;
+	/* The work no longer runs, and nothing else can schedule it. */
+	cancel_delayed_work_sync(&mtdev_reap_work);
+	mutex_lock(&mtdev_lock);
+	while (!list_empty(&mtdev_namespaces))
+		mtdev_ns_unlink_all(list_first_entry(&mtdev_namespaces,
+						     struct mtdev_ns, link),
+				    &dead);
+	mutex_unlock(&mtdev_lock);
+	list_for_each_entry_safe(m, next, &dead, ns_link) {
+		list_del_init(&m->ns_link);
 		WARN_ON_ONCE(kref_read(&m->ref) != 1);
 		mtdev_map_put(m);
 	}

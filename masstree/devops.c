@@ -11,7 +11,6 @@
  * bytes and allocates its value before it changes anything, and gives
  * both back if the map refuses it.
  */
-#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
@@ -156,6 +155,64 @@ static struct mtdev_value *mtdev_replace(struct mtdev_map *m, const u8 *key,
 	return old;
 }
 
+/**
+ * DOC: freeing a map without allocating
+ *
+ * A map's values are entries of its tree, and masstree_destroy() frees
+ * only nodes, so the teardown must visit every key: with a cursor, whose
+ * key buffer holds the current key and grows for longer ones. Growing
+ * while a map is freed could fail, and a teardown that fails can only
+ * loop or leak. So each map keeps a cursor of its own for the teardown,
+ * and grows its buffer when a key longer than any before is stored: in
+ * PUT, before the map changes, where -ENOMEM is an answer. The teardown
+ * then walks with masstree_first() and masstree_next() and erases as it
+ * goes, and never allocates: a cursor step needs at most the key's
+ * length plus one slice (8 bytes) of buffer, and the buffer has that
+ * room for the longest key the map ever held. Its gfp is switched to
+ * GFP_NOWAIT for the teardown, so a cursor that asked for more anyway
+ * (a bug) fails at once, loudly, instead of sleeping or looping.
+ *
+ * The alternative, one maximal buffer (64 KiB) per map allocated at
+ * creation, costs 64 KiB for every small map; a per-map list of values
+ * would put a lock on the data path.
+ */
+
+/* Buffer a cursor step needs beyond the key's length. */
+#define MTDEV_REAP_SLACK	8
+
+/**
+ * mtdev_reap_init() - set up a new map's teardown cursor.
+ * @m: the map, not yet published.
+ *
+ * Context: Any context.
+ */
+void mtdev_reap_init(struct mtdev_map *m)
+{
+	mutex_init(&m->reap_lock);
+	masstree_cursor_init(&m->reap, &m->tree, GFP_KERNEL_ACCOUNT);
+	m->reap_room = MASSTREE_CURSOR_INLINE - MTDEV_REAP_SLACK;
+}
+
+/* Make sure the teardown cursor can hold @key; before the map changes. */
+static int mtdev_reap_room(struct mtdev_map *m, const u8 *key, size_t len)
+{
+	int err = 0;
+
+	if (len <= READ_ONCE(m->reap_room))
+		return 0;
+	mutex_lock(&m->reap_lock);
+	if (len > m->reap_room) {
+		/* Seeking copies @key into the buffer: it grows to fit. */
+		masstree_seek(&m->reap, key, len);
+		if (m->reap.err || m->reap.cap < len + MTDEV_REAP_SLACK)
+			err = -ENOMEM;
+		else
+			WRITE_ONCE(m->reap_room, len);
+	}
+	mutex_unlock(&m->reap_lock);
+	return err;
+}
+
 static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 		     const u8 *key, const u8 *expect)
 {
@@ -163,6 +220,9 @@ static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 	struct mtdev_value *v, *old = NULL;
 	int err;
 
+	err = mtdev_reap_room(m, key, op->key_len);
+	if (err)
+		return err;
 	v = mtdev_value_new(op->value, op->value_len);
 	if (IS_ERR(v))
 		return PTR_ERR(v);
@@ -246,6 +306,23 @@ static int mtdev_op_check(const struct masstree_ioc_op *op,
 	return -EINVAL;
 }
 
+/*
+ * The access each operation needs (the table in the uapi header):
+ * CMPXCHG is a write that also tells what the key holds, so it needs
+ * both.
+ */
+static unsigned int mtdev_op_access(unsigned int opcode)
+{
+	switch (opcode) {
+	case MASSTREE_OP_GET:
+		return MTDEV_READ;
+	case MASSTREE_OP_CMPXCHG:
+		return MTDEV_READ | MTDEV_WRITE;
+	default:
+		return MTDEV_WRITE;
+	}
+}
+
 /**
  * mtdev_op() - carry out one key operation.
  * @m: the attached map.
@@ -266,7 +343,7 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	err = mtdev_op_check(op, opcode);
 	if (err)
 		return err;
-	if (!(access & (opcode == MASSTREE_OP_GET ? MTDEV_READ : MTDEV_WRITE)))
+	if ((access & mtdev_op_access(opcode)) != mtdev_op_access(opcode))
 		return -EBADF;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
@@ -300,6 +377,9 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	}
 	kvfree(expect);
 	kvfree(key);
+	/* What a key held is for readers only (DEL, PUT with EXIST). */
+	if (!(access & MTDEV_READ))
+		op->out_len = 0;
 	return err;
 }
 
@@ -481,9 +561,8 @@ out:
 	return err;
 }
 
-/* Erase every key; with @interruptible, a fatal signal stops it. */
-static int mtdev_erase_all(struct mtdev_map *m, bool interruptible,
-			   u64 *cleared)
+/* Erase every key; a fatal signal stops it. */
+static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 {
 	struct masstree_cursor cur;
 	struct mtdev_value *old;
@@ -497,7 +576,7 @@ static int mtdev_erase_all(struct mtdev_map *m, bool interruptible,
 			mtdev_value_gone(m, masstree_cursor_len(&cur), old);
 			(*cleared)++;
 		}
-		if (interruptible && fatal_signal_pending(current)) {
+		if (fatal_signal_pending(current)) {
 			err = -EINTR;
 			break;
 		}
@@ -523,22 +602,34 @@ int mtdev_clear(struct mtdev_map *m, u64 *cleared)
 	*cleared = 0;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
-	return mtdev_erase_all(m, true, cleared);
+	return mtdev_erase_all(m, cleared);
 }
 
 /**
  * mtdev_free_values() - empty a map nobody can reach any more.
  * @m: the map.
  *
- * Erasing (rather than only freeing) makes a retry after a failed pass
- * safe: what was freed is gone from the map.
+ * Never allocates and cannot fail: see "freeing a map without
+ * allocating" above.
  *
- * Context: Process context; may sleep.
+ * Context: Process context; may sleep (cond_resched()).
  */
 void mtdev_free_values(struct mtdev_map *m)
 {
-	u64 n = 0;
+	struct masstree_cursor *cur = &m->reap;
+	struct mtdev_value *old;
+	void *entry;
 
-	while (mtdev_erase_all(m, false, &n))
-		msleep(20);
+	cur->gfp = GFP_NOWAIT | __GFP_NOWARN;
+	for (entry = masstree_first(cur); entry; entry = masstree_next(cur)) {
+		old = masstree_erase(&m->tree, masstree_cursor_key(cur),
+				     masstree_cursor_len(cur));
+		if (old)
+			mtdev_value_gone(m, masstree_cursor_len(cur), old);
+		cond_resched();
+	}
+	/* The values left behind leak: a broken promise, not a retry. */
+	WARN_ON_ONCE(cur->err);
+	masstree_cursor_fini(cur);
+	mutex_destroy(&m->reap_lock);
 }

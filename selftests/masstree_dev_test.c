@@ -737,6 +737,9 @@ TEST_F(anon, stats_counts_and_zero_reserved)
 	memset(&st, 0xa5, sizeof(st));
 	st.size = sizeof(st);
 	st.flags = 0;
+	/* Reserved fields must be zero, as in every command. */
+	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	memset(st.reserved, 0, sizeof(st.reserved));
 	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_STATS, &st));
 	EXPECT_EQ(2, st.keys);
 	EXPECT_LE(1, st.leaves);
@@ -751,11 +754,15 @@ TEST_F(anon, stats_counts_and_zero_reserved)
 	EXPECT_EQ(1, st.cmpxchgs);
 	EXPECT_EQ(0, st.scans);
 	EXPECT_EQ(0, st.batches);
+	/* The creator: root. */
+	EXPECT_EQ(0, st.cuid);
+	EXPECT_EQ(0, st.cgid);
 	EXPECT_EQ(0, st.reserved[0]);
 	EXPECT_EQ(0, st.reserved[1]);
-	EXPECT_EQ(0, st.reserved[2]);
-	EXPECT_EQ(0, st.reserved[3]);
 	st.flags = 1;
+	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	st.flags = 0;
+	st.reserved[1] = 1;
 	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
 }
 
@@ -1259,7 +1266,9 @@ TEST_F(named, create_open_and_lifetime)
 	EXPECT_EQ(0, info.uid);
 	EXPECT_EQ(0, info.gid);
 	EXPECT_EQ(0, info.keys);
-	EXPECT_EQ(0, info.reserved[0] | info.reserved[1] | info.reserved[2]);
+	EXPECT_EQ(0, info.cuid);
+	EXPECT_EQ(0, info.cgid);
+	EXPECT_EQ(0, info.reserved[0]);
 	/* A named CREATE leaves the descriptor detached. */
 	EXPECT_EQ(-EBADFD, put(self->fd, "k", "v", 0));
 	EXPECT_EQ(-EINVAL, open_map(self->fd, self->name, 0));
@@ -1304,6 +1313,8 @@ TEST_F(named, read_only_and_write_only_attachments)
 	/* Reads through a write-only attachment, as for files (undocumented). */
 	EXPECT_EQ(-EBADF, get(wfd, "k", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-EBADF, stats(wfd, &st));
+	/* CMPXCHG tells what a key holds: it needs read access too. */
+	EXPECT_EQ(-EBADF, cmpxchg(wfd, "k", "v", "w", NULL));
 	close(wfd);
 }
 
@@ -1341,6 +1352,7 @@ TEST(names)
 {
 	static const char * const bad[] = {
 		"", ".hidden", "a/b", "a b", "tab\t", "caf\xc3\xa9", "..",
+		"caf\xe9", "\xc0\xd0",	/* Latin-1 letters are not ASCII */
 	};
 	struct masstree_ioc_create c = { .size = sizeof(c), .mode = 0600 };
 	char name[MASSTREE_NAME_MAX + 1];

@@ -522,7 +522,7 @@ static int cmd_cmpxchg(char **argv)
 	check_key(&k);
 	check_value(&e);
 	check_value(&v);
-	fd = map_open(argv[0], MASSTREE_OPEN_WRITE);
+	fd = map_open(argv[0], MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE);
 	if (!ioctl(fd, MASSTREE_IOC_CMPXCHG, &op))
 		return 0;
 	if (errno == ENOENT)
@@ -852,7 +852,7 @@ static const struct command commands[] = {
 	{ "create", cmd_create, 1, O_MODE, "[--mode MODE] NAME",
 	  "Create the named map NAME, owned by the caller, with permission bits\n"
 	  "MODE (octal, default 0600): read lets get, scan, dump and stats\n"
-	  "through, write put, del, cmpxchg, load and clear." },
+	  "through, write put, del, load and clear; cmpxchg needs both." },
 	{ "destroy", cmd_destroy, 1, 0, "NAME",
 	  "Destroy map NAME (owner or CAP_SYS_ADMIN). Descriptors still\n"
 	  "attached get EIDRM from then on." },

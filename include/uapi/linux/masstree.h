@@ -21,8 +21,49 @@
  * Errors, beyond those listed per command: -EFAULT (a bad pointer),
  * -EINVAL (bad flags, lengths, names or reserved fields), -ENOTTY (an
  * unknown command), -EBADFD (a data operation on a detached descriptor),
- * -EBADF (a write through a read-only attachment), -EIDRM (the attached
- * map was destroyed), -ENOMEM. A command that fails changes nothing.
+ * -EBADF (the attachment lacks the access the command needs: see the
+ * table below), -EIDRM (the attached map was destroyed), -ENOMEM. A
+ * command that fails changes nothing.
+ *
+ * Output fields: a command that changes a map (PUT, DEL, CMPXCHG, BATCH,
+ * CLEAR) first writes zero to its out fields (@out_len and @result of
+ * each operation, @done, @cleared), so an argument structure in a
+ * read-only or unmapped page fails with -EFAULT before anything changes.
+ * One race remains: if another thread unmaps or write-protects the page
+ * between that write and the final one, the command has taken effect and
+ * still returns -EFAULT. Callers that share their memory with such
+ * threads must treat -EFAULT from these commands as "done or not".
+ *
+ * Names: each IPC namespace has its own name space of maps, as System V
+ * IPC objects do: CREATE, OPEN, DESTROY, SETATTR and LIST see only the
+ * maps of the caller's IPC namespace, and the same name may be taken in
+ * two namespaces. When an IPC namespace dies (no task, nsfs file or
+ * mount refers to it any more), its maps are destroyed soon after (at
+ * the next control command anyone issues, or within seconds), as System
+ * V frees the namespace's objects; descriptors still attached to them
+ * get -EIDRM, and the maps are freed when the last is closed.
+ *
+ * Access each command needs (a named map: as OPEN granted it; an
+ * anonymous map: read and write):
+ *
+ *	command		needs			notes
+ *	CREATE		-			named: the name must be free in
+ *						the caller's IPC namespace
+ *	OPEN		the map's mode bits	or CAP_SYS_ADMIN
+ *	SETATTR		owner (mode)		or CAP_SYS_ADMIN; uid: CAP_CHOWN;
+ *						gid: owner and member, or CAP_CHOWN
+ *	DESTROY		owner			or CAP_SYS_ADMIN
+ *	LIST		-			keys and bytes: read permission
+ *	GET		read
+ *	PUT		write			@out_len only with read as well
+ *	DEL		write			@out_len only with read as well
+ *	CMPXCHG		read and write		it tells what the key holds
+ *	SCAN		read
+ *	BATCH		each operation's own
+ *	STATS		read
+ *	CLEAR		write
+ *
+ * Capabilities are those of the initial user namespace.
  */
 #ifndef _UAPI_LINUX_MASSTREE_H
 #define _UAPI_LINUX_MASSTREE_H
@@ -47,11 +88,16 @@
  *	not starting with '.'; all zero for an anonymous map.
  * @reserved: must be zero.
  *
- * A named map is owned by the caller's effective uid and gid and is not
- * attached to the descriptor (use MASSTREE_IOC_OPEN). An anonymous map is
- * attached to the descriptor at once, read-write, and freed when it is
- * closed. Errors: -EEXIST (the name is taken), -EBUSY (anonymous: the
- * descriptor is attached already), -EDQUOT (the caller owns max_maps maps).
+ * A named map is owned by the caller's effective uid and gid, which are
+ * also recorded as its creator (for good: see struct masstree_map_info),
+ * lives in the caller's IPC namespace, and is not attached to the
+ * descriptor (use MASSTREE_IOC_OPEN). An anonymous map is attached to the
+ * descriptor at once, read-write, and freed when it is closed. Errors:
+ * -EEXIST (the name is taken in the caller's IPC namespace), -EBUSY
+ * (anonymous: the descriptor is attached already), -EDQUOT (the caller's
+ * effective uid created max_maps maps, named or anonymous, that are not
+ * freed yet; giving a map away with SETATTR does not change whose count
+ * it is in).
  */
 struct masstree_ioc_create {
 	__u64 size;
@@ -101,9 +147,13 @@ struct masstree_ioc_name {
  * @gid: new group, in the caller's user namespace.
  * @reserved: must be zero.
  *
- * Only the owner or CAP_SYS_ADMIN may change a map's attributes.
- * Descriptors already attached keep their access. Errors: -ENOENT,
- * -EPERM, -EINVAL (an id with no mapping, or mode above 0777).
+ * As for a file: the owner (or CAP_SYS_ADMIN) may change the mode; a new
+ * owner needs CAP_CHOWN (the owner may set its own uid again); a new group
+ * needs the owner to be a member of it (effective or supplementary gid),
+ * or CAP_CHOWN. The creator recorded at CREATE never changes. Either
+ * every field asked for is applied or none is. Descriptors already
+ * attached keep their access. Errors: -ENOENT, -EPERM, -EINVAL (an id with
+ * no mapping, or mode above 0777).
  */
 struct masstree_ioc_setattr {
 	__u64 size;
@@ -125,8 +175,13 @@ struct masstree_ioc_setattr {
  * @uid: owner, in the caller's user namespace (overflowuid if unmapped).
  * @gid: group, likewise.
  * @mode: permission bits.
- * @keys: keys stored.
- * @bytes: bytes charged to the map (see struct masstree_ioc_stats).
+ * @keys: keys stored; zero unless the caller may read the map.
+ * @bytes: bytes charged to the map (see struct masstree_ioc_stats); zero
+ *	unless the caller may read the map.
+ * @cuid: creator: the effective uid that created the map, in the caller's
+ *	user namespace; SETATTR cannot change it. (Was reserved, always zero,
+ *	in the first version: the record's size did not change.)
+ * @cgid: the creator's effective gid, likewise.
  * @reserved: zero.
  */
 struct masstree_map_info {
@@ -136,7 +191,9 @@ struct masstree_map_info {
 	__u64 mode;
 	__u64 keys;
 	__u64 bytes;
-	__u64 reserved[3];
+	__u64 cuid;
+	__u64 cgid;
+	__u64 reserved[1];
 };
 
 /**
@@ -151,8 +208,9 @@ struct masstree_map_info {
  * @more: out: 1 if more maps follow, else 0.
  * @reserved: must be zero.
  *
- * Any user may list the maps (as ipcs(1) does); the contents stay behind
- * each map's mode.
+ * Any user may list the maps of the caller's IPC namespace (as ipcs(1)
+ * does); their contents, and their @keys and @bytes, stay behind each
+ * map's mode.
  */
 struct masstree_ioc_list {
 	__u64 size;
@@ -179,7 +237,9 @@ struct masstree_ioc_list {
  *	MASSTREE_VALUE_MAX); GET: the buffer's size.
  * @expect: CMPXCHG: the value expected; others: zero.
  * @expect_len: CMPXCHG: its length; others: zero.
- * @out_len: out: GET, DEL, CMPXCHG: the length of the value found.
+ * @out_len: out: GET, DEL, CMPXCHG, PUT with MASSTREE_PUT_EXIST: the
+ *	length of the value found; zero (DEL, PUT) through an attachment
+ *	without read access.
  * @result: out: 0 or -errno, as the command returns it (in a BATCH, the
  *	operation's own result).
  * @reserved: must be zero.
@@ -330,7 +390,10 @@ struct masstree_ioc_scan_rec {
  * @cmpxchgs: CMPXCHG operations.
  * @scans: SCAN commands.
  * @batches: BATCH commands.
- * @reserved: zero.
+ * @cuid: out: creator (see struct masstree_map_info). (Was reserved in the
+ *	first version: the structure's size did not change.)
+ * @cgid: out: the creator's gid.
+ * @reserved: must be zero.
  *
  * Counters are read while others may write: exact only when the map is
  * quiet.
@@ -352,7 +415,9 @@ struct masstree_ioc_stats {
 	__u64 cmpxchgs;
 	__u64 scans;
 	__u64 batches;
-	__u64 reserved[4];
+	__u64 cuid;
+	__u64 cgid;
+	__u64 reserved[2];
 };
 
 /**

@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/masstree against an unprivileged attacker: each test runs an attack
+ * from a child that dropped to uid and gid 1000 with no supplementary
+ * groups (and, for the namespace cases, unshared its user and IPC
+ * namespaces), then checks that the safe outcome held:
+ *
+ *   - chown and chgrp without privilege get -EPERM; a map planted by one
+ *     user cannot be made to look owned by another, and its creator shows
+ *     in LIST and STATS for good;
+ *   - another IPC namespace's maps are invisible, a same-named map can be
+ *     made there, and the maps of a namespace that died are freed;
+ *   - CMPXCHG through a write-only attachment gets -EBADF; DEL and PUT
+ *     through one do not tell the old value's length;
+ *   - no map name can take an anonymous map's debugfs directory;
+ *   - names are ASCII;
+ *   - an output structure in a read-only page gets -EFAULT with nothing
+ *     changed;
+ *   - STATS rejects non-zero reserved fields;
+ *   - freeing a map allocates nothing.
+ *
+ * Runs as root in the test VMs; the namespace cases are skipped on
+ * kernels without CONFIG_USER_NS and CONFIG_IPC_NS.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/masstree.h>
+
+#include "kselftest_harness.h"
+
+#define DEV		"/dev/masstree"
+#define DEBUGFS		"/sys/kernel/debug/masstree/"
+#define USER		1000	/* the attacker */
+#define OTHER		2000	/* a uid and gid the attacker is not */
+#define PTR(p)		((__u64)(uintptr_t)(p))
+
+static int ioc(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int dev_open(void)
+{
+	return open(DEV, O_RDWR | O_CLOEXEC);
+}
+
+static void set_name(char *dst, const char *name)
+{
+	memset(dst, 0, MASSTREE_NAME_MAX);
+	strncpy(dst, name, MASSTREE_NAME_MAX - 1);
+}
+
+static int create_named(int fd, const char *name, __u64 mode)
+{
+	struct masstree_ioc_create c = { .size = sizeof(c), .mode = mode };
+
+	set_name(c.name, name);
+	return ioc(fd, MASSTREE_IOC_CREATE, &c);
+}
+
+static int create_anon(int fd)
+{
+	struct masstree_ioc_create c = {
+		.size = sizeof(c), .flags = MASSTREE_CREATE_ANON,
+	};
+
+	return ioc(fd, MASSTREE_IOC_CREATE, &c);
+}
+
+static int name_cmd(int fd, unsigned long cmd, const char *name, __u64 flags)
+{
+	struct masstree_ioc_name n = { .size = sizeof(n), .flags = flags };
+
+	set_name(n.name, name);
+	return ioc(fd, cmd, &n);
+}
+
+static int open_map(int fd, const char *name, __u64 access)
+{
+	return name_cmd(fd, MASSTREE_IOC_OPEN, name, access);
+}
+
+static int destroy(int fd, const char *name)
+{
+	return name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
+}
+
+static int setattr(int fd, const char *name, __u64 flags, __u64 mode,
+		   __u64 uid, __u64 gid)
+{
+	struct masstree_ioc_setattr a = {
+		.size = sizeof(a), .flags = flags, .mode = mode, .uid = uid,
+		.gid = gid,
+	};
+
+	set_name(a.name, name);
+	return ioc(fd, MASSTREE_IOC_SETATTR, &a);
+}
+
+static struct masstree_ioc_op op_init(const char *key)
+{
+	struct masstree_ioc_op op = {
+		.size = sizeof(op), .key = PTR(key), .key_len = strlen(key),
+	};
+
+	return op;
+}
+
+static int put(int fd, const char *key, const char *val)
+{
+	struct masstree_ioc_op op = op_init(key);
+
+	op.value = PTR(val);
+	op.value_len = strlen(val);
+	return ioc(fd, MASSTREE_IOC_PUT, &op);
+}
+
+/* GET: 0 and the value in @buf (NUL-terminated), or -errno. */
+static int get(int fd, const char *key, char *buf, size_t cap)
+{
+	struct masstree_ioc_op op = op_init(key);
+	int ret;
+
+	op.value = PTR(buf);
+	op.value_len = cap - 1;
+	ret = ioc(fd, MASSTREE_IOC_GET, &op);
+	if (!ret)
+		buf[op.out_len] = '\0';
+	return ret;
+}
+
+static __u64 nkeys(int fd)
+{
+	struct masstree_ioc_stats st = { .size = sizeof(st) };
+
+	if (ioc(fd, MASSTREE_IOC_STATS, &st))
+		return (__u64)-1;
+	return st.keys;
+}
+
+/* Find @name in LIST (the caller's namespace): 0, or -ENOENT. */
+static int list_find(const char *name, struct masstree_map_info *out)
+{
+	struct masstree_map_info info[16];
+	struct masstree_ioc_list l = {
+		.size = sizeof(l), .maps = PTR(info), .nr = 16,
+	};
+	int fd = dev_open(), ret = -ENOENT;
+	__u64 i;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (ioc(fd, MASSTREE_IOC_LIST, &l)) {
+			ret = -errno;
+			break;
+		}
+		for (i = 0; i < l.count; i++)
+			if (!strcmp(info[i].name, name)) {
+				*out = info[i];
+				ret = 0;
+			}
+		if (!l.more || !l.count)
+			break;
+		memcpy(l.after, info[l.count - 1].name, sizeof(l.after));
+	}
+	close(fd);
+	return ret;
+}
+
+static void map_name(char *buf, size_t n, const char *tag)
+{
+	snprintf(buf, n, "mt-%d-%s", getpid(), tag);
+}
+
+static int read_file(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	buf[r] = '\0';
+	return 0;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, s, strlen(s));
+	close(fd);
+	return r == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
+/* The number after "@field " in debugfs file @path, or -1. */
+static long debugfs_num(const char *path, const char *field)
+{
+	char buf[1024], *p;
+
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, field, strlen(field)) && p[strlen(field)] == ' ')
+			return strtol(p + strlen(field) + 1, NULL, 10);
+	}
+	return -1;
+}
+
+/* Entries of directory @path, "." and ".." not counted; -1 if absent. */
+static int dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Exit statuses of an attacker child. */
+#define CHILD_SKIP	254	/* the kernel lacks what the test needs */
+#define CHILD_SETUP	255	/* could not drop privileges */
+
+/*
+ * Run @fn(@arg) in a child as uid and gid USER without supplementary
+ * groups, after unsharing @unshare_flags (0: none) once unprivileged;
+ * returns the child's exit status: 0, CHILD_SKIP, or the line of the
+ * failed CHILD_CHECK.
+ */
+static int run_attack(int unshare_flags, int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (setgroups(0, NULL) || setgid(USER) || setuid(USER))
+			_exit(CHILD_SETUP);
+		if (unshare_flags && unshare(unshare_flags)) {
+			fprintf(stderr, "# unshare: %s\n", strerror(errno));
+			_exit(CHILD_SKIP);
+		}
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void child_check(bool ok, int line, const char *what)
+{
+	if (ok)
+		return;
+	fprintf(stderr, "# child: line %d: %s\n", line, what);
+	_exit(line % 250 + 1);
+}
+
+#define CHILD_CHECK(cond) child_check(cond, __LINE__, #cond)
+
+/* --- 2. ownership as files have it ------------------------------------ */
+
+static int attack_chown(void *p)
+{
+	const char *name = p;
+	int fd = dev_open();
+
+	CHILD_CHECK(fd >= 0);
+	/* The attacker owns the map: chmod is its to do... */
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0640, 0, 0) == 0);
+	/* ...giving it away is not (chown needs CAP_CHOWN)... */
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, OTHER, 0) == -EPERM);
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, 0, 0) == -EPERM);
+	/* ...nor a group it is not in; all or nothing. */
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_GID, 0, 0, OTHER) == -EPERM);
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE,
+			    0666, 0, OTHER) == -EPERM);
+	/* Its own uid and a group it is in are fine. */
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0) == 0);
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_GID, 0, 0, USER) == 0);
+	close(fd);
+	return 0;
+}
+
+TEST(chown_and_chgrp_need_privilege)
+{
+	struct masstree_map_info info;
+	char name[MASSTREE_NAME_MAX];
+	int fd = dev_open();
+
+	ASSERT_LE(0, fd);
+	map_name(name, sizeof(name), "chown");
+	ASSERT_EQ(0, create_named(fd, name, 0600));
+	/* Root gives the map to the attacker, with root's group. */
+	ASSERT_EQ(0, setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0));
+	EXPECT_EQ(0, run_attack(0, attack_chown, name));
+	ASSERT_EQ(0, list_find(name, &info));
+	EXPECT_EQ(USER, info.uid);
+	EXPECT_EQ(USER, info.gid);
+	EXPECT_EQ(0640, info.mode);
+	/* Root made it: the creator stays root. */
+	EXPECT_EQ(0, info.cuid);
+	EXPECT_EQ(0, info.cgid);
+	EXPECT_EQ(0, destroy(fd, name));
+	close(fd);
+}
+
+static int attack_plant(void *p)
+{
+	const char *name = p;
+	int fd = dev_open();
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(create_named(fd, name, 0666) == 0);
+	/* Make the planted map look like root's, or another user's. */
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_GID,
+			    0, 0, 0) == -EPERM);
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, OTHER, 0) == -EPERM);
+	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(put(fd, "config", "evil") == 0);
+	close(fd);
+	return 0;
+}
+
+TEST(planted_map_shows_its_creator)
+{
+	struct masstree_ioc_stats st = { .size = sizeof(st) };
+	struct masstree_map_info info;
+	char name[MASSTREE_NAME_MAX];
+	int fd = dev_open();
+
+	ASSERT_LE(0, fd);
+	map_name(name, sizeof(name), "plant");
+	EXPECT_EQ(0, run_attack(0, attack_plant, name));
+	ASSERT_EQ(0, list_find(name, &info));
+	EXPECT_EQ(USER, info.uid);
+	EXPECT_EQ(USER, info.gid);
+	EXPECT_EQ(USER, info.cuid);
+	EXPECT_EQ(USER, info.cgid);
+	/* Even root's chown leaves the creator: it is never rewritten. */
+	ASSERT_EQ(0, setattr(fd, name, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_GID,
+			     0, 0, 0));
+	ASSERT_EQ(0, list_find(name, &info));
+	EXPECT_EQ(0, info.uid);
+	EXPECT_EQ(USER, info.cuid);
+	EXPECT_EQ(USER, info.cgid);
+	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ));
+	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(USER, st.cuid);
+	EXPECT_EQ(USER, st.cgid);
+	close(fd);
+	fd = dev_open();
+	EXPECT_EQ(0, destroy(fd, name));
+	close(fd);
+}
+
+/* --- 3. a name space per IPC namespace -------------------------------- */
+
+static int attack_other_namespace(void *p)
+{
+	const char *name = p;
+	struct masstree_map_info info;
+	char buf[16];
+	int fd = dev_open(), fd2 = dev_open();
+
+	CHILD_CHECK(fd >= 0 && fd2 >= 0);
+	/* The initial namespace's map, mode 0666, is not there at all. */
+	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ) == -ENOENT);
+	CHILD_CHECK(list_find(name, &info) == -ENOENT);
+	CHILD_CHECK(destroy(fd, name) == -ENOENT);
+	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0, 0, 0) == -ENOENT);
+	/* The name is free here. */
+	CHILD_CHECK(create_named(fd, name, 0600) == 0);
+	CHILD_CHECK(list_find(name, &info) == 0);
+	CHILD_CHECK(info.uid == 0 || info.uid == 65534);	/* unmapped */
+	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(put(fd, "k", "mine") == 0);
+	CHILD_CHECK(get(fd, "k", buf, sizeof(buf)) == 0 && !strcmp(buf, "mine"));
+	/* All capabilities in its own user namespace override nothing. */
+	CHILD_CHECK(create_named(fd2, "mt-ns-second", 0) == 0);
+	CHILD_CHECK(open_map(fd2, "mt-ns-second", MASSTREE_OPEN_READ) == -EACCES);
+	close(fd2);
+	close(fd);
+	/* Exiting kills the namespace: its maps are freed. */
+	return 0;
+}
+
+TEST(ipc_namespaces_have_their_own_names)
+{
+	char name[MASSTREE_NAME_MAX], buf[16];
+	int fd = dev_open(), status, i;
+	long maps;
+
+	ASSERT_LE(0, fd);
+	map_name(name, sizeof(name), "ns");
+	ASSERT_EQ(0, create_named(fd, name, 0666));
+	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, put(fd, "k", "root"));
+	maps = debugfs_num(DEBUGFS "stats", "maps");
+	status = run_attack(CLONE_NEWUSER | CLONE_NEWIPC, attack_other_namespace, name);
+	if (status == CHILD_SKIP) {
+		close(fd);
+		fd = dev_open();
+		destroy(fd, name);
+		close(fd);
+		SKIP(return, "no user or IPC namespaces (CONFIG_USER_NS, CONFIG_IPC_NS)");
+	}
+	EXPECT_EQ(0, status);
+	/* Ours is untouched. */
+	ASSERT_EQ(0, get(fd, "k", buf, sizeof(buf)));
+	EXPECT_STREQ("root", buf);
+	EXPECT_EQ(1, nkeys(fd));
+	/*
+	 * The dead namespace's two maps go without any control command
+	 * (the data operations above are none): the reaper's work runs
+	 * every 5 seconds.
+	 */
+	for (i = 0; i < 150 && dir_entries(DEBUGFS "ipc") > 0; i++)
+		usleep(100 * 1000);
+	EXPECT_EQ(0, dir_entries(DEBUGFS "ipc"));
+	if (maps >= 0)
+		EXPECT_EQ(maps, debugfs_num(DEBUGFS "stats", "maps"));
+	ASSERT_EQ(0, destroy(fd, name));
+	close(fd);
+}
+
+/* --- 4. least privilege per command ----------------------------------- */
+
+TEST(write_only_attachment_learns_nothing)
+{
+	char name[MASSTREE_NAME_MAX], buf[16];
+	struct masstree_ioc_op op;
+	int fd = dev_open(), wfd = dev_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, wfd);
+	map_name(name, sizeof(name), "wronly");
+	ASSERT_EQ(0, create_named(fd, name, 0600));
+	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, put(fd, "secret", "hunter2"));
+	ASSERT_EQ(0, put(fd, "other", "12345678901"));
+	ASSERT_EQ(0, open_map(wfd, name, MASSTREE_OPEN_WRITE));
+
+	/* CMPXCHG is a guessing oracle: it needs read access too. */
+	op = op_init("secret");
+	op.value = PTR("x");
+	op.value_len = 1;
+	op.expect = PTR("hunter2");
+	op.expect_len = 7;
+	EXPECT_EQ(-EBADF, ioc(wfd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(0, op.out_len);
+	op.expect = PTR("wrong");
+	op.expect_len = 5;
+	EXPECT_EQ(-EBADF, ioc(wfd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(0, op.out_len);
+	ASSERT_EQ(0, get(fd, "secret", buf, sizeof(buf)));
+	EXPECT_STREQ("hunter2", buf);
+
+	/* PUT with EXIST replaces, and says nothing of the old value. */
+	op = op_init("other");
+	op.value = PTR("y");
+	op.value_len = 1;
+	op.flags = MASSTREE_PUT_EXIST;
+	EXPECT_EQ(0, ioc(wfd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(0, op.out_len);
+
+	/* DEL removes, and says nothing of the old value. */
+	op = op_init("secret");
+	EXPECT_EQ(0, ioc(wfd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(0, op.out_len);
+	EXPECT_EQ(-ENOENT, get(fd, "secret", buf, sizeof(buf)));
+
+	/* A reader still gets the length. */
+	op = op_init("other");
+	EXPECT_EQ(0, ioc(fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(1, op.out_len);
+	close(wfd);
+	close(fd);
+	fd = dev_open();
+	EXPECT_EQ(0, destroy(fd, name));
+	close(fd);
+}
+
+/* --- 5. debugfs directories cannot collide ---------------------------- */
+
+/*
+ * Every named map's debugfs directory is its own, whatever the name: in
+ * particular not an anonymous map's, however those are named.
+ */
+TEST(debugfs_names_cannot_take_anonymous_directories)
+{
+	char path[1024], names[8][MASSTREE_NAME_MAX];
+	int afd = dev_open(), fd = dev_open(), n = 0, i;
+	struct dirent *e;
+	DIR *d;
+
+	ASSERT_LE(0, afd);
+	ASSERT_LE(0, fd);
+	if (access(DEBUGFS "maps", F_OK))
+		SKIP(return, "no debugfs");
+	ASSERT_EQ(0, create_anon(afd));
+	ASSERT_EQ(0, put(afd, "a", "1"));
+	ASSERT_EQ(0, put(afd, "b", "2"));
+	ASSERT_EQ(0, put(afd, "c", "3"));
+	/* Take, as names, whatever maps/ holds that is not a named map. */
+	d = opendir(DEBUGFS "maps");
+	ASSERT_NE(NULL, d);
+	while ((e = readdir(d)) && n < 8) {
+		struct masstree_map_info info;
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= MASSTREE_NAME_MAX ||
+		    !list_find(e->d_name, &info))
+			continue;
+		strcpy(names[n++], e->d_name);
+	}
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		TH_LOG("maps/%s is no named map: taking the name", names[i]);
+		ASSERT_EQ(0, create_named(fd, names[i], 0600));
+		snprintf(path, sizeof(path), DEBUGFS "maps/%s/stats", names[i]);
+		/* The directory must be the new, empty map's. */
+		EXPECT_EQ(0, debugfs_num(path, "keys"));
+		EXPECT_EQ(0, destroy(fd, names[i]));
+	}
+	/* Anonymous maps have a directory of their own. */
+	EXPECT_LE(1, dir_entries(DEBUGFS "anon"));
+	close(fd);
+	close(afd);
+}
+
+/* --- 6. names are ASCII ----------------------------------------------- */
+
+TEST(names_are_ascii)
+{
+	static const char * const latin1[] = {
+		"caf\xe9", "\xc0\xd0\xde", "\xaa\xb5\xba", "x\xff",
+	};
+	int fd = dev_open();
+	size_t i;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < ARRAY_SIZE(latin1); i++) {
+		EXPECT_EQ(-EINVAL, create_named(fd, latin1[i], 0600));
+		/* Had it been made: do not leave it. */
+		destroy(fd, latin1[i]);
+	}
+	close(fd);
+}
+
+/* --- 7. output structures checked before anything changes ------------- */
+
+/* A page holding a copy of @len bytes of @src, made read-only. */
+static void *ro_copy(const void *src, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, src, len);
+	if (mprotect(p, pg, PROT_READ)) {
+		munmap(p, pg);
+		return NULL;
+	}
+	return p;
+}
+
+TEST(read_only_output_changes_nothing)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct masstree_ioc_clear cl = { .size = sizeof(cl) };
+	struct masstree_ioc_batch b = { .size = sizeof(b), .nr = 1 };
+	struct masstree_ioc_op op, ops[1];
+	char buf[16];
+	void *ro;
+	int fd = dev_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, put(fd, "keep", "1"));
+
+	/* PUT */
+	op = op_init("new");
+	op.value = PTR("v");
+	op.value_len = 1;
+	ro = ro_copy(&op, sizeof(op));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_PUT, ro));
+	EXPECT_EQ(-ENOENT, get(fd, "new", buf, sizeof(buf)));
+	munmap(ro, pg);
+
+	/* DEL */
+	op = op_init("keep");
+	ro = ro_copy(&op, sizeof(op));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_DEL, ro));
+	EXPECT_EQ(0, get(fd, "keep", buf, sizeof(buf)));
+	munmap(ro, pg);
+
+	/* CMPXCHG */
+	op = op_init("keep");
+	op.value = PTR("2");
+	op.value_len = 1;
+	op.expect = PTR("1");
+	op.expect_len = 1;
+	ro = ro_copy(&op, sizeof(op));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_CMPXCHG, ro));
+	ASSERT_EQ(0, get(fd, "keep", buf, sizeof(buf)));
+	EXPECT_STREQ("1", buf);
+	munmap(ro, pg);
+
+	/* BATCH: the operations read-only... */
+	ops[0] = op_init("new");
+	ops[0].op = MASSTREE_OP_PUT;
+	ops[0].value = PTR("v");
+	ops[0].value_len = 1;
+	ro = ro_copy(ops, sizeof(ops));
+	ASSERT_NE(NULL, ro);
+	b.ops = PTR(ro);
+	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-ENOENT, get(fd, "new", buf, sizeof(buf)));
+	munmap(ro, pg);
+	/* ...or the batch structure itself. */
+	b.ops = PTR(ops);
+	ro = ro_copy(&b, sizeof(b));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_BATCH, ro));
+	EXPECT_EQ(-ENOENT, get(fd, "new", buf, sizeof(buf)));
+	munmap(ro, pg);
+
+	/* CLEAR */
+	ro = ro_copy(&cl, sizeof(cl));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_CLEAR, ro));
+	EXPECT_EQ(1, nkeys(fd));
+	munmap(ro, pg);
+	close(fd);
+}
+
+/* --- 8. STATS checks its reserved fields ------------------------------ */
+
+TEST(stats_rejects_reserved_bits)
+{
+	struct masstree_ioc_stats st;
+	int fd = dev_open();
+	size_t i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, create_anon(fd));
+	for (i = 0; i < ARRAY_SIZE(st.reserved); i++) {
+		memset(&st, 0, sizeof(st));
+		st.size = sizeof(st);
+		st.reserved[i] = 1ULL << 63;
+		EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_STATS, &st));
+	}
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	EXPECT_EQ(0, ioc(fd, MASSTREE_IOC_STATS, &st));
+	close(fd);
+}
+
+/* --- 9. freeing a map allocates nothing ------------------------------- */
+
+TEST(teardown_does_not_allocate)
+{
+	static char key[MASSTREE_KEY_MAX];
+	struct masstree_ioc_op op;
+	char left[32];
+	int fd = dev_open(), i;
+
+	ASSERT_LE(0, fd);
+	if (access(DEBUGFS "fail_nth", F_OK))
+		SKIP(return, "no fail_nth (not a test build)");
+	ASSERT_EQ(0, create_anon(fd));
+	/* Long keys: a cursor needs more than its inline buffer for them. */
+	memset(key, 'k', sizeof(key));
+	for (i = 0; i < 64; i++) {
+		op = op_init("");
+		op.key = PTR(key);
+		op.key_len = i == 63 ? MASSTREE_KEY_MAX : 100 + 97 * i;
+		key[0] = 'a' + i % 26;
+		op.value = PTR("v");
+		op.value_len = 1;
+		ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_PUT, &op));
+	}
+	/* The first allocation masstree makes for this task will fail... */
+	ASSERT_EQ(0, write_file(DEBUGFS "fail_nth", "1"));
+	close(fd);
+	/* ...and the teardown made none. */
+	ASSERT_EQ(0, read_file(DEBUGFS "fail_nth", left, sizeof(left)));
+	EXPECT_EQ(1, atoi(left));
+	ASSERT_EQ(0, write_file(DEBUGFS "fail_nth", "0"));
+}
+
+TEST_HARNESS_MAIN
