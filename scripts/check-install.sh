@@ -50,6 +50,8 @@ install)
 	done
 	find "$tmp/root/lib/modules/$rel" -name masstree.ko | grep -q . ||
 		mt_die "make install did not install masstree.ko under /lib/modules/$rel"
+	! find "$tmp/root/lib/modules/$rel" -name 'masstree_bench.ko*' | grep -q . ||
+		mt_die "make install installed the benchmark module"
 	cmp "$tmp/root/usr/include/linux/masstree.h" "$MT_ROOT/include/uapi/linux/masstree.h"
 	# The header is usable on its own, as userspace includes it.
 	echo '#include <linux/masstree.h>' |

@@ -871,17 +871,19 @@ static size_t churn_key(int i, __u8 *buf)
 
 TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 3600)
 {
-	int fd = self->s->fds[0], waves = 4 * mt_scale_mul() / mt_scale_div();
+	int fd, waves = 4 * mt_scale_mul() / mt_scale_div();
 	int nkeys = 400, wave, i, err;
 	struct masstree_ioc_stats base, st;
 	struct node_counts nbase;
 	char path[256];
-	__u8 *key = malloc(MASSTREE_KEY_MAX);
+	__u8 *key;
 	__u8 val[64];
 	long node_bytes0;
 
 	if (!self->s)
 		SKIP(return, "no %s", MT_DEV);
+	fd = self->s->fds[0];
+	key = malloc(MASSTREE_KEY_MAX);
 
 	ASSERT_NE(NULL, key);
 	if (waves < 2)
