@@ -201,9 +201,11 @@ def main():
       '`mtree_erase()`, `mt_for_each()`); **xarray**: `xa_load()`, '
       '`xa_insert()`, `xa_store()`, `xa_erase()`, `xa_for_each_range()`. '
       'Maple tree and XArray take integer keys only, so they run on int8 '
-      'keys only. The scans of the three RCU structures use their normal '
-      'API, which re-walks from the root for each key (masstree_scan, '
-      'mt_find, xa_find); the rbtree holds its lock across the scan.\n')
+      'keys only. The scans use each structure\'s normal API: '
+      '`masstree_scan()` reads a leaf per validated window and moves right '
+      'along the leaf chain, one RCU read section per batch of up to 128 '
+      'keys; `mt_for_each()` and `xa_for_each_range()` re-walk from the '
+      'root for each entry; the rbtree holds its lock across the scan.\n')
     w('Key shapes: ' + '; '.join(f'**{s}**: {t}' for s, t in SHAPE_TEXT.items()) + '.\n')
     w('Workloads: ' + '; '.join(f'**{s}**: {t}' for s, t in WORKLOAD_TEXT.items())
       + '. Key choice for get, mix and scan: uniform, or Zipfian with '
