@@ -29,6 +29,9 @@
 /* GET tries a stack buffer first: most values are small. */
 #define MTDEV_GET_STACK		128
 
+/* Keys up to this long are copied to the stack: no allocation per call. */
+#define MTDEV_KEY_STACK		64
+
 #define MTDEV_SCAN_FLAGS	(MASSTREE_IOC_SCAN_REVERSE |		\
 				 MASSTREE_IOC_SCAN_START_EXCL |		\
 				 MASSTREE_IOC_SCAN_END_EXCL |		\
@@ -337,7 +340,7 @@ static unsigned int mtdev_op_access(unsigned int opcode)
 int mtdev_op(struct mtdev_map *m, unsigned int access,
 	     struct masstree_ioc_op *op, unsigned int opcode)
 {
-	u8 *key, *expect = NULL;
+	u8 kstack[MTDEV_KEY_STACK], *key = kstack, *expect = NULL;
 	int err;
 
 	err = mtdev_op_check(op, opcode);
@@ -347,9 +350,14 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 		return -EBADF;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
-	key = mtdev_memdup_user(op->key, op->key_len);
-	if (IS_ERR(key))
-		return PTR_ERR(key);
+	if (op->key_len <= sizeof(kstack)) {
+		if (copy_from_user(kstack, u64_to_user_ptr(op->key), op->key_len))
+			return -EFAULT;
+	} else {
+		key = mtdev_memdup_user(op->key, op->key_len);
+		if (IS_ERR(key))
+			return PTR_ERR(key);
+	}
 	switch (opcode) {
 	case MASSTREE_OP_GET:
 		mtdev_count(m, MTDEV_STAT_GET);
@@ -376,7 +384,8 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 		break;
 	}
 	kvfree(expect);
-	kvfree(key);
+	if (key != kstack)
+		kvfree(key);
 	/* What a key held is for readers only (DEL, PUT with EXIST). */
 	if (!(access & MTDEV_READ))
 		op->out_len = 0;
