@@ -2100,7 +2100,12 @@ static int fault_attempt(int fd, enum fault_op what, const char *name)
 	case F_PUT_NEW:
 		return put(fd, fault_key, "new value", 0);
 	case F_PUT_REPLACE:
-		return put(fd, "old", big, 0);
+		/*
+		 * A small value: its copy is a kmalloc() failslab can fail
+		 * (a big value's kvmalloc() falls back to vmalloc(), and a
+		 * short key is copied to the stack, not allocated).
+		 */
+		return put(fd, "old", "replacement", 0);
 	case F_CMPXCHG:
 		return cmpxchg(fd, "old", "old value", big, NULL);
 	case F_GET:
