@@ -587,6 +587,8 @@ enum masstree_test_counter {
  *	internode insert before it links the new child).
  * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
  * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
+ * @MASSTREE_HOOK_NEW_ROOT: the first insert into an empty map, after it
+ *	published the new root leaf (locked), before it filled its slot.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -595,6 +597,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_DIRTY,
 	MASSTREE_HOOK_LOCK_LEAF,
 	MASSTREE_HOOK_LOCK_PARENT,
+	MASSTREE_HOOK_NEW_ROOT,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)
