@@ -116,8 +116,8 @@ struct rt_ctx {
 	atomic_t arrived;
 	atomic_t done;
 	atomic_t writer_done;
-	atomic_t writes_done;
-	atomic_t found_root;
+	atomic_long_t writes_done;
+	atomic_long_t found_root;
 	bool after_split;
 	int window;
 	atomic_long_t reader_ops;
@@ -161,21 +161,28 @@ static u32 rt_slice_key(u8 *b, u64 s)
 	return 8;
 }
 
-/* Busy-wait until @cond or RT_HOLD_US passed; true if @cond came. */
-#define RT_HOLD_UNTIL(cond) ({						\
-	unsigned int __us = 0;						\
-									\
-	while (!(cond) && __us++ < RT_HOLD_US)				\
-		udelay(1);						\
-	!!(cond);							\
-})
+/*
+ * Busy-wait (node locks may be held, interrupts off) until @a moves past
+ * @v0 by @by, or RT_HOLD_US passed. Returns whether it did.
+ */
+static bool rt_hold(atomic_long_t *a, long v0, long by)
+{
+	unsigned int us;
+
+	for (us = 0; us < RT_HOLD_US; us++) {
+		if (atomic_long_read(a) - v0 >= by)
+			return true;
+		udelay(1);
+	}
+	return atomic_long_read(a) - v0 >= by;
+}
 
 static void rt_hook(enum masstree_test_hook_point where)
 {
 	struct rt_ctx *ctx = READ_ONCE(rt_cur);
 	struct rt_thread *self;
-	int k, w0, f0;
-	long r0;
+	long w0, f0, r0;
+	int k;
 
 	if (!ctx || !READ_ONCE(ctx->hold))
 		return;
@@ -187,24 +194,24 @@ static void rt_hook(enum masstree_test_hook_point where)
 		return;
 	k = ctx->kind;
 	if (k == RT_FIRST && where == MASSTREE_HOOK_LOCK_LEAF) {
-		atomic_inc(&ctx->found_root);
+		atomic_long_inc(&ctx->found_root);
 	} else if (k == RT_FIRST && where == MASSTREE_HOOK_NEW_ROOT) {
 		/*
 		 * Another writer can finish now only by writing beside us:
 		 * wait for that, or the bound; met if one found the root.
 		 */
-		w0 = atomic_read(&ctx->writes_done);
-		f0 = atomic_read(&ctx->found_root);
+		w0 = atomic_long_read(&ctx->writes_done);
+		f0 = atomic_long_read(&ctx->found_root);
 		atomic_long_inc(&ctx->held[k]);
-		RT_HOLD_UNTIL(atomic_read(&ctx->writes_done) != w0);
-		if (atomic_read(&ctx->found_root) != f0)
+		rt_hold(&ctx->writes_done, w0, 1);
+		if (atomic_long_read(&ctx->found_root) != f0)
 			atomic_long_inc(&ctx->met[k]);
 	} else if ((k == RT_LAYER_NEW || k == RT_LAYER_EMPTYING) &&
 		   where == MASSTREE_HOOK_LOCK_LEAF) {
 		/* The slot this writer found changes under it meanwhile. */
-		w0 = atomic_read(&ctx->writes_done);
+		w0 = atomic_long_read(&ctx->writes_done);
 		atomic_long_inc(&ctx->held[k]);
-		if (RT_HOLD_UNTIL(atomic_read(&ctx->writes_done) != w0))
+		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k >= RT_SPLIT_LEAF && self->id == 0 &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
@@ -217,7 +224,7 @@ static void rt_hook(enum masstree_test_hook_point where)
 		/* Two more lookups: one of them started inside the window. */
 		r0 = atomic_long_read(&ctx->reader_ops);
 		atomic_long_inc(&ctx->held[k]);
-		if (RT_HOLD_UNTIL(atomic_long_read(&ctx->reader_ops) >= r0 + 2))
+		if (rt_hold(&ctx->reader_ops, r0, 2))
 			atomic_long_inc(&ctx->met[k]);
 		WRITE_ONCE(ctx->window, 0);
 	}
@@ -229,7 +236,7 @@ static void rt_insert(struct rt_thread *t, const u8 *key, u32 len, void *entry)
 
 	if (err)
 		t->errors++;
-	atomic_inc(&t->ctx->writes_done);
+	atomic_long_inc(&t->ctx->writes_done);
 }
 
 /*
@@ -273,8 +280,7 @@ static void rt_split_reader(struct rt_thread *t)
 		}
 		n++;
 		atomic_long_inc(&ctx->reader_ops);
-		/* Let the other readers in between lookups. */
-		yield();
+		cond_resched();
 	}
 	masstree_cursor_fini(&cur);
 }
@@ -300,7 +306,7 @@ static void rt_round(struct rt_thread *t)
 			len = rt_layer_key(key, 9, ctx->deep);
 			if (masstree_erase(mt, key, len) != mtt_entry(9))
 				t->errors++;
-			atomic_inc(&ctx->writes_done);
+			atomic_long_inc(&ctx->writes_done);
 		} else {
 			len = rt_layer_key(key, t->id, ctx->deep);
 			rt_insert(t, key, len, mtt_entry(t->id));
@@ -330,10 +336,13 @@ static int rt_threadfn(void *arg)
 		g = atomic_read(&ctx->gen);
 		if (g < 0)
 			break;
-		/* All arrive, then all go at once (those that have a CPU). */
+		/*
+		 * All arrive, then all go at once (those that have a CPU; the
+		 * others get one at the next tick).
+		 */
 		atomic_inc(&ctx->arrived);
 		while (atomic_read(&ctx->arrived) < RT_THREADS)
-			yield();
+			cpu_relax();
 		rt_round(t);
 		t->rounds++;
 		atomic_inc(&ctx->done);
@@ -429,12 +438,14 @@ static bool rt_check_map(struct kunit *test, struct rt_ctx *ctx)
 	unsigned int i;
 	void *got;
 	long sfx;
+	int err;
 
 	for (i = 0; i < ctx->nwant; i++) {
 		got = masstree_load(mt, ctx->want[i], ctx->wlen[i]);
 		if (got != ctx->wval[i]) {
-			KUNIT_FAIL(test, "key %u (len %u): %px, expected %px", i,
-				   ctx->wlen[i], got, ctx->wval[i]);
+			KUNIT_FAIL(test, "key %u (len %u): entry %lu, expected %lu",
+				   i, ctx->wlen[i], mtt_entry_value(got),
+				   mtt_entry_value(ctx->wval[i]));
 			return false;
 		}
 	}
@@ -444,11 +455,20 @@ static bool rt_check_map(struct kunit *test, struct rt_ctx *ctx)
 	masstree_cursor_fini(&cur);
 	masstree_get_stats(mt, &st);
 	sfx = mt_stat_read(mt, MT_STAT_SUFFIX_BYTES);
-	if (walked != ctx->nwant || st.keys != walked || masstree_validate(mt) ||
-	    st.bytes != (st.leaves + st.internodes) * MT_NODE_BYTES + sfx) {
-		KUNIT_FAIL(test, "walked %lu keys, expected %u; stats %lu keys %lu bytes, counters %lu nodes %ld suffix bytes; validate %d",
-			   walked, ctx->nwant, st.keys, st.bytes,
-			   st.leaves + st.internodes, sfx, masstree_validate(mt));
+	if (walked != ctx->nwant || st.keys != walked) {
+		KUNIT_FAIL(test, "a cursor walk found %lu keys, stats %lu, expected %u",
+			   walked, st.keys, ctx->nwant);
+		return false;
+	}
+	err = masstree_validate(mt);
+	if (err) {
+		KUNIT_FAIL(test, "masstree_validate(): %d", err);
+		return false;
+	}
+	/* validate() == 0: the counters are what the map holds. */
+	if (st.bytes != (st.leaves + st.internodes) * MT_NODE_BYTES + sfx) {
+		KUNIT_FAIL(test, "stats: %lu bytes; %lu nodes and %ld suffix bytes",
+			   st.bytes, st.leaves + st.internodes, sfx);
 		return false;
 	}
 	return true;
