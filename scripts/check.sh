@@ -16,6 +16,9 @@
 #   harness         the harness catches each kind of failure         (120 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
+#   mutate          scripts/mutate: every mutant of the core (a planted
+#                   one-line bug) must be killed by the userspace tests;
+#                   a survivor fails the check                        (420 s)
 # Every stage prints PASS/FAIL lines; the last line is the total,
 # "N passed, N failed". Exit status 1 on any failure.
 #
@@ -24,7 +27,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace mutate"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -183,13 +186,14 @@ for s in $stages; do
 	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
 	vm-kcsan-strict)
 		# The suites that run writers and readers against each other.
-		strict_areas=$(for a in concurrency scan; do
+		strict_areas=$(for a in concurrency scan races; do
 			grep -qw "$a" <<<"$areas" && echo "$a"; done | xargs)
 		stage vm-kcsan-strict 150 vm_stage kcsan-strict 130 "$strict_areas" ""
 		;;
 	harness) stage harness 120 scripts/check-harness.sh ;;
 	demo) stage demo 120 demo_stage ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
+	mutate) stage mutate 420 scripts/mutate ;;
 	*) mt_die "unknown stage $s" ;;
 	esac
 done
