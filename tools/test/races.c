@@ -26,6 +26,12 @@
  *          (SPLIT) until every reader has finished a lookup it started
  *          inside the window, or a bound passed. Every key the readers
  *          look up is present throughout and must be found.
+ * parent   Two writers split full leaves under a full root internode:
+ *          one, its nodes reserved, is held between reading its leaf's
+ *          parent and locking it (LOCK_PARENT) while the other's split
+ *          splits the root, which moves the first one's leaf to a new
+ *          internode: the first must find out, once it has the lock, that
+ *          it locked a node that is no longer the parent.
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -49,9 +55,9 @@
 #define NWORKERS	5
 #define KLEN_MAX	32
 
-enum round_kind { R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_NR };
+enum round_kind { R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_NR };
 static const char *const round_name[R_NR] = {
-	"first", "layer-new", "layer-emptying", "split",
+	"first", "layer-new", "layer-emptying", "split", "parent",
 };
 
 static DEFINE_MASSTREE(map);
@@ -88,6 +94,8 @@ static int split_window;
 /* Completed operations: what a held writer waits for. */
 static unsigned long writes_done;
 static unsigned long found_root;
+/* The parent round: worker 0's LOCK_PARENT calls; it is held. */
+static int parent_calls, parent_held;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -143,6 +151,22 @@ static u32 layer_key(u8 *b, int i, bool deep)
 #define SPLIT_N		40
 #define SPLIT_FILL	7
 
+/*
+ * Parent keys: slices 1000 + 16 * i for i < 128, in order, make sixteen
+ * leaves of eight under a full root internode; leaves 3 and 12 (either
+ * side of the root's split point) are filled up to 15 keys with
+ * 1000 + 16 * i + 8, and each writer's key, 1000 + 16 * i + 4, splits
+ * one of them.
+ */
+#define PARENT_N	128
+#define PARENT_LEAF_A	12
+#define PARENT_LEAF_B	3
+
+static u64 parent_key(int leaf)
+{
+	return SPLIT_BASE + 16 * (8 * leaf) + 4;
+}
+
 static u32 slice_key(u8 *b, u64 s)
 {
 	int i;
@@ -197,6 +221,20 @@ static void races_hook(enum masstree_test_hook_point where)
 	} else if ((k == R_LAYER_NEW || k == R_LAYER_EMPTYING) &&
 		   where == MASSTREE_HOOK_LOCK_LEAF) {
 		w0 = __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_PARENT && tl_id == 0 &&
+		   where == MASSTREE_HOOK_LOCK_PARENT) {
+		/*
+		 * The first call comes before the reserve is filled (the
+		 * write starts over): hold from the second, until the other
+		 * writer's split of the root is done.
+		 */
+		if (++parent_calls < 2)
+			return;
+		w0 = __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&parent_held, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
@@ -302,6 +340,17 @@ static void run_role(int id)
 			insert_or_fail(kb, len, id);
 		}
 		break;
+	case R_PARENT:
+		if (id == 0) {
+			insert_or_fail(kb, slice_key(kb, parent_key(PARENT_LEAF_A)),
+				       parent_key(PARENT_LEAF_A));
+		} else if (id == 1) {
+			/* Once worker 0 is held (or it never will be). */
+			HOLD_UNTIL(__atomic_load_n(&parent_held, __ATOMIC_ACQUIRE));
+			insert_or_fail(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
+				       parent_key(PARENT_LEAF_B));
+		}
+		break;
 	case R_SPLIT:
 		if (id == 0) {
 			tl_writer = true;
@@ -386,9 +435,10 @@ static void check_map(const u8 (*want)[KLEN_MAX], const u32 *wlen,
 		     st.leaves, st.internodes, live.leaves, live.internodes);
 }
 
-static u8 want[NWORKERS + SPLIT_N + SPLIT_FILL + 2][KLEN_MAX];
-static u32 wlen[NWORKERS + SPLIT_N + SPLIT_FILL + 2];
-static void *wval[NWORKERS + SPLIT_N + SPLIT_FILL + 2];
+#define MAXWANT		(PARENT_N + 16)
+static u8 want[MAXWANT][KLEN_MAX];
+static u32 wlen[MAXWANT];
+static void *wval[MAXWANT];
 static int nwant;
 
 static void want_key(const u8 *b, u32 len, unsigned long v)
@@ -439,6 +489,21 @@ static void setup(int k)
 		for (i = 1; i < NWORKERS; i++)
 			want_key(kb, layer_key(kb, i, deep), i);
 		break;
+	case R_PARENT:
+		for (i = 0; i < PARENT_N; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
+		for (i = 0; i < 7; i++) {
+			u64 a = SPLIT_BASE + 16 * (8 * PARENT_LEAF_A + i) + 8;
+			u64 b = SPLIT_BASE + 16 * (8 * PARENT_LEAF_B + i) + 8;
+
+			put(kb, slice_key(kb, a), a);
+			put(kb, slice_key(kb, b), b);
+		}
+		want_key(kb, slice_key(kb, parent_key(PARENT_LEAF_A)),
+			 parent_key(PARENT_LEAF_A));
+		want_key(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
+			 parent_key(PARENT_LEAF_B));
+		break;
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -485,12 +550,15 @@ int main(int argc, char **argv)
 		WRITE_ONCE(deep, (r / R_NR) % 2);
 		setup(k);
 		/* Every other round of a kind runs without holds: pure races. */
-		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT);
+		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
+			   k == R_PARENT);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&writer_done, 0, __ATOMIC_RELAXED);
 		WRITE_ONCE(split_window, 0);
+		parent_calls = 0;
+		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
