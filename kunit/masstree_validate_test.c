@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
+#include "internal.h"
 #include "masstree_test.h"
 #include "internal.h"
 #include "perm.h"

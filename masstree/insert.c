@@ -87,6 +87,8 @@ int mt_insert_root(struct mt_write *w, void *entry)
 		return MT_AGAIN;
 	}
 	leaf = mt_to_leaf(node);
+	/* Other writers can find the root now: they must wait for its lock. */
+	mt_hook(MASSTREE_HOOK_NEW_ROOT);
 	mt_leaf_fill(w, leaf, 0, entry);
 	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
 	smp_store_release(&leaf->permutation, mt_perm_first(1));

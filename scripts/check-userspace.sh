@@ -16,6 +16,13 @@
 #   stress              thread stress (writers, readers, scanners), -O2
 #   stress-asan         thread stress under ASan+UBSan
 #   stress-tsan         thread stress under TSan (halt on the first report)
+#   races               targeted races, round after round, each window held
+#                       open by the test hooks: the first insert into an
+#                       empty map or a new or emptying layer, readers of
+#                       the keys a leaf split moves and of the keys whose
+#                       internode child index shifts; exact statistics
+#                       after every round, -O2
+#   races-tsan          the same under TSan
 #   fuzz                libFuzzer with ASan+UBSan for 60 s from the seed
 #                       corpus (tools/fuzz-corpus); crashes fail it and
 #                       land in build/userspace/crash-*
@@ -82,7 +89,7 @@ run() {
 if ! run build 120 make -C tools -j"$(nproc)" all; then
 	for t in difftest-seed1 difftest-seed2 difftest-seed3 difftest-seed4 \
 		difftest-asan difftest-shrink stress stress-asan stress-tsan \
-		fuzz bench-smoke; do
+		races races-tsan fuzz bench-smoke; do
 		echo "FAIL userspace:$t: not run, the build failed"
 	done
 	exit 1
@@ -103,6 +110,8 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run stress 30 "$bin/stress" -t 4 -r 2 -d 10
 run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 10
 TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 20
+run races 30 "$bin/races" -r 4000
+TSAN_OPTIONS=halt_on_error=1 run races-tsan 30 "$bin/races-tsan" -r 1000 -b 1000
 
 # libFuzzer stops itself after 60 s; the cap only catches a hang. New
 # inputs go to a scratch corpus, never into the committed one. Leaks:

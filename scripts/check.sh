@@ -19,6 +19,9 @@
 #   instr           instructions per masstree call (callgrind on the
 #                   native benchmark) against tools/bench/instr-baseline.txt:
 #                   a cell more than 5% over it fails             (150 s)
+#   mutate          scripts/mutate: every mutant of the core (a planted
+#                   one-line bug) must be killed by the userspace tests;
+#                   a survivor fails the check                        (420 s)
 # Every stage prints PASS/FAIL lines; the last line is the total,
 # "N passed, N failed". Exit status 1 on any failure.
 #
@@ -27,7 +30,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace instr"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace instr mutate"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -186,7 +189,7 @@ for s in $stages; do
 	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
 	vm-kcsan-strict)
 		# The suites that run writers and readers against each other.
-		strict_areas=$(for a in concurrency scan; do
+		strict_areas=$(for a in concurrency scan races; do
 			grep -qw "$a" <<<"$areas" && echo "$a"; done | xargs)
 		stage vm-kcsan-strict 150 vm_stage kcsan-strict 130 "$strict_areas" ""
 		;;
@@ -194,6 +197,7 @@ for s in $stages; do
 	demo) stage demo 120 demo_stage ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	instr) stage instr 150 scripts/bench-instr.sh --check ;;
+	mutate) stage mutate 420 scripts/mutate ;;
 	*) mt_die "unknown stage $s" ;;
 	esac
 done

@@ -589,6 +589,8 @@ enum masstree_test_counter {
  * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
  * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, between reading
  *	the leaf's permutation and copying the slots it lists.
+ * @MASSTREE_HOOK_NEW_ROOT: the first insert into an empty map, after it
+ *	published the new root leaf (locked), before it filled its slot.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -598,6 +600,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_LOCK_LEAF,
 	MASSTREE_HOOK_LOCK_PARENT,
 	MASSTREE_HOOK_SCAN,
+	MASSTREE_HOOK_NEW_ROOT,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

@@ -11,7 +11,9 @@
  * writes: it pauses between operations and must resume after the key it
  * returned last, even when that key is gone. Injected allocation
  * failures must leave the map exactly unchanged. masstree_validate() and
- * a full comparison (loads and scans both ways) run between phases.
+ * a full comparison (loads and scans both ways) run between phases, and
+ * the statistics must be exact there: keys as in the reference, bytes
+ * equal to the nodes still allocated and the suffix bytes counted.
  *
  *   difftest [-s seed] [-n ops] [-w file] [-T secs]
  *   difftest --replay file
@@ -39,6 +41,7 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
+#include "../../masstree/internal.h"
 
 struct key {
 	u8 *b;
@@ -903,6 +906,30 @@ out:
 	return ok;
 }
 
+/*
+ * The byte count, exactly: validate() == 0 has just checked the node and
+ * suffix byte counters against the map, so the bytes must be what they
+ * add up to; and the nodes must be those still allocated (the only map
+ * here), once the frees queued for after a grace period have run.
+ */
+static bool check_bytes(const struct masstree_stats *st)
+{
+	long sfx = mt_stat_read(&map, MT_STAT_SUFFIX_BYTES);
+	struct mt_node_stats live;
+
+	CHECK(st->bytes == (st->leaves + st->internodes) * MT_NODE_BYTES + sfx,
+	      "stats bytes %lu, expected %lu nodes of %lu and %ld suffix bytes",
+	      st->bytes, st->leaves + st->internodes,
+	      (unsigned long)MT_NODE_BYTES, sfx);
+	rcu_barrier();
+	mt_node_stats_read(&live);
+	CHECK(live.leaves == (long)st->leaves &&
+	      live.internodes == (long)st->internodes,
+	      "stats %lu leaves %lu internodes, but %ld and %ld allocated",
+	      st->leaves, st->internodes, live.leaves, live.internodes);
+	return true;
+}
+
 /* The whole map, by scans both ways (fast when the map is small). */
 static bool compare_scans(void)
 {
@@ -914,6 +941,8 @@ static bool compare_scans(void)
 	masstree_get_stats(&map, &st);
 	CHECK(st.keys == ref_count, "stats keys %lu, expected %lu", st.keys,
 	      ref_count);
+	if (!check_bytes(&st))
+		return false;
 	for (dir = 0; dir < 2; dir++) {
 		unsigned int f = MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
 				 (dir ? MASSTREE_SCAN_REVERSE : 0);

@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of targeted races, round after round on a small map, with
+ * long-lived kthreads released together each round. The race windows are
+ * held open by the test hook (busy-waiting, bounded: the hook may run with
+ * node locks held and interrupts off) until the other threads have acted
+ * inside them, so that a bug in a window shows in the first rounds:
+ *
+ * - the first insert into an empty map, held after it published the root
+ *   (MASSTREE_HOOK_NEW_ROOT) while other writers find that root;
+ * - the first keys of a new layer, and inserts into a layer whose last key
+ *   another thread erases, writers held between walk and leaf lock;
+ * - readers of the keys a leaf split moves, and of the keys whose child
+ *   index in the internode shifts, while the splitting writer is held in
+ *   the split's and the internode insert's windows.
+ *
+ * After every round the map must hold exactly the expected keys, and the
+ * statistics must be exact: keys equal to a cursor walk's count, bytes to
+ * the counters masstree_validate() == 0 has checked against the map, and
+ * (at the end of each case) leaves and internodes to the nodes still
+ * allocated.
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/masstree.h>
+#include <linux/module.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/sched/task.h>
+#include <linux/wait.h>
+
+#include "internal.h"
+#include "masstree_test.h"
+
+#define RT_THREADS	5
+#define RT_KLEN		32
+/*
+ * Rounds per case, about 10 s each on the KASAN kernel under TCG, where
+ * a round costs tens of milliseconds (mostly waking and switching
+ * threads); the KCSAN kernel is about ten times slower still.
+ */
+#define RT_ROUNDS	(IS_ENABLED(CONFIG_KCSAN) ? 40 : 150)
+#define RT_SPLIT_ROUNDS	(IS_ENABLED(CONFIG_KCSAN) ? 24 : 60)
+/* The most a held window waits for the others, in microseconds. */
+#define RT_HOLD_US	(IS_ENABLED(CONFIG_KCSAN) ? 10000 : 3000)
+
+enum rt_kind {
+	RT_FIRST,		/* empty map: every thread inserts its key */
+	RT_LAYER_NEW,		/* keys that share 8 or 16 bytes with a key */
+	RT_LAYER_EMPTYING,	/* thread 0 erases a layer's last key */
+	RT_SPLIT_LEAF,		/* readers: the split leaf's keys */
+	RT_SPLIT_INODE_MARK,	/* readers: moved keys once the internode is about to be marked */
+	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
+	RT_NR
+};
+
+/* Split keys: slices 1000 + 16 * i, then fill keys 1000 + 16 * i + 8. */
+#define RT_BASE		1000
+#define RT_SPLIT_N	40
+#define RT_SPLIT_FILL	7
+#define RT_MAXKEYS	(RT_SPLIT_N + RT_SPLIT_FILL + 2 * RT_THREADS)
+
+struct rt_ctx;
+
+/**
+ * struct rt_thread - one kthread, for all the rounds of a case.
+ * @ctx: the case.
+ * @id: 0..RT_THREADS-1; 0 is the split rounds' writer.
+ * @task: the kthread.
+ * @rounds: rounds it took part in.
+ * @errors: wrong answers it got.
+ */
+struct rt_thread {
+	struct rt_ctx *ctx;
+	unsigned int id;
+	struct task_struct *task;
+	unsigned long rounds;
+	unsigned long errors;
+};
+
+/**
+ * struct rt_ctx - a case.
+ * @fx: the map (first: mtt_exit() destroys it).
+ * @gen: round number; a change starts a round, -1 ends the threads.
+ * @wq: where the threads wait for @gen to change, and the case for @done.
+ * @kind: the round's kind.
+ * @deep: layer keys share two slices instead of one.
+ * @hold: the hook holds windows open this round.
+ * @arrived: threads that reached the round's start line.
+ * @done: threads done with the round.
+ * @writer_done: the split round's writer is done: readers stop.
+ * @writes_done: write operations completed (what held writers wait for).
+ * @found_root: writers that found the first root (LOCK_LEAF in RT_FIRST).
+ * @after_split: the split writer has passed MASSTREE_HOOK_SPLIT: its next
+ *	windows are the internode's.
+ * @window: the split writer's current window (enum
+ *	masstree_test_hook_point + 1 for internode windows, see rt_hook()).
+ * @reader_ops: lookups done by the split round's readers.
+ * @held: windows held, by kind.
+ * @met: held windows another thread acted in, by kind.
+ * @th: the threads.
+ * @want: the keys the map must hold after the round.
+ * @wlen: their lengths.
+ * @wval: their entries.
+ * @nwant: how many.
+ */
+struct rt_ctx {
+	struct mtt_fixture fx;
+	atomic_t gen;
+	wait_queue_head_t wq;
+	int kind;
+	bool deep;
+	bool hold;
+	atomic_t arrived;
+	atomic_t done;
+	atomic_t writer_done;
+	atomic_long_t writes_done;
+	atomic_long_t found_root;
+	bool after_split;
+	int window;
+	atomic_long_t reader_ops;
+	atomic_long_t held[RT_NR];
+	atomic_long_t met[RT_NR];
+	struct rt_thread th[RT_THREADS];
+	u8 want[RT_MAXKEYS][RT_KLEN];
+	u32 wlen[RT_MAXKEYS];
+	void *wval[RT_MAXKEYS];
+	unsigned int nwant;
+};
+
+#define RT_W_INODE_MARK		1
+#define RT_W_INODE_DIRTY	2
+
+/* The case the hook serves; the hook is global, the case one at a time. */
+static struct rt_ctx *rt_cur;
+
+static u32 rt_first_key(u8 *b, unsigned int i)
+{
+	u32 len = 4 + 5 * i;
+
+	memset(b, 'x', len);
+	b[0] = 'a' + i;
+	return len;
+}
+
+static u32 rt_layer_key(u8 *b, unsigned int i, bool deep)
+{
+	u32 off = deep ? 16 : 8;
+
+	memcpy(b, "layer-X!layer-Y!", 16);
+	memset(b + off, 'k', 12);
+	b[off] = '0' + i;
+	return off + 12;
+}
+
+static u32 rt_slice_key(u8 *b, u64 s)
+{
+	mtt_key64(b, s);
+	return 8;
+}
+
+/*
+ * Busy-wait (node locks may be held, interrupts off) until @a moves past
+ * @v0 by @by, or RT_HOLD_US passed. Returns whether it did.
+ */
+static bool rt_hold(atomic_long_t *a, long v0, long by)
+{
+	unsigned int us;
+
+	for (us = 0; us < RT_HOLD_US; us++) {
+		if (atomic_long_read(a) - v0 >= by)
+			return true;
+		udelay(1);
+	}
+	return atomic_long_read(a) - v0 >= by;
+}
+
+static void rt_hook(enum masstree_test_hook_point where)
+{
+	struct rt_ctx *ctx = READ_ONCE(rt_cur);
+	struct rt_thread *self;
+	long w0, f0, r0;
+	int k;
+
+	if (!ctx || !READ_ONCE(ctx->hold))
+		return;
+	/* Only our own kthreads: the case's setup writes run freely. */
+	for (self = ctx->th; self < ctx->th + RT_THREADS; self++)
+		if (self->task == current)
+			break;
+	if (self == ctx->th + RT_THREADS)
+		return;
+	k = ctx->kind;
+	if (k == RT_FIRST && where == MASSTREE_HOOK_LOCK_LEAF) {
+		atomic_long_inc(&ctx->found_root);
+	} else if (k == RT_FIRST && where == MASSTREE_HOOK_NEW_ROOT) {
+		/*
+		 * Another writer can finish now only by writing beside us:
+		 * wait for that, or the bound; met if one found the root.
+		 */
+		w0 = atomic_long_read(&ctx->writes_done);
+		f0 = atomic_long_read(&ctx->found_root);
+		atomic_long_inc(&ctx->held[k]);
+		rt_hold(&ctx->writes_done, w0, 1);
+		if (atomic_long_read(&ctx->found_root) != f0)
+			atomic_long_inc(&ctx->met[k]);
+	} else if ((k == RT_LAYER_NEW || k == RT_LAYER_EMPTYING) &&
+		   where == MASSTREE_HOOK_LOCK_LEAF) {
+		/* The slot this writer found changes under it meanwhile. */
+		w0 = atomic_long_read(&ctx->writes_done);
+		atomic_long_inc(&ctx->held[k]);
+		if (rt_hold(&ctx->writes_done, w0, 1))
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k >= RT_SPLIT_LEAF && self->id == 0 &&
+		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
+		    where == MASSTREE_HOOK_SPLIT)) {
+		if (where == MASSTREE_HOOK_SPLIT)
+			ctx->after_split = true;
+		else if (ctx->after_split)
+			WRITE_ONCE(ctx->window, where == MASSTREE_HOOK_MARK ?
+				   RT_W_INODE_MARK : RT_W_INODE_DIRTY);
+		/* Two more lookups: one of them started inside the window. */
+		r0 = atomic_long_read(&ctx->reader_ops);
+		atomic_long_inc(&ctx->held[k]);
+		if (rt_hold(&ctx->reader_ops, r0, 2))
+			atomic_long_inc(&ctx->met[k]);
+		WRITE_ONCE(ctx->window, 0);
+	}
+}
+
+static void rt_insert(struct rt_thread *t, const u8 *key, u32 len, void *entry)
+{
+	int err = masstree_insert(&t->ctx->fx.mt, key, len, entry, GFP_KERNEL);
+
+	if (err)
+		t->errors++;
+	atomic_long_inc(&t->ctx->writes_done);
+}
+
+/*
+ * A split round's reader: the split leaf's keys up to the split point
+ * (RT_SPLIT_LEAF: a left-half insert reuses the slot of the first key
+ * that moves), or, only inside the internode window of its round kind,
+ * the keys that move to the new leaf, and otherwise keys right of the
+ * split, whose child index shifts (by load, and by cursor seek). A
+ * lookup that reaches a dirty node spins there with preemption off, so
+ * a reader must not start one that would hold its CPU through the
+ * window it is there for.
+ */
+static void rt_split_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	struct masstree_cursor cur;
+	unsigned long n = t->id;
+	u8 key[8];
+	void *got;
+	int w;
+	u64 s;
+
+	masstree_cursor_init(&cur, &ctx->fx.mt, GFP_KERNEL);
+	while (!atomic_read(&ctx->writer_done)) {
+		w = READ_ONCE(ctx->window);
+		if (ctx->kind == RT_SPLIT_LEAF)
+			s = RT_BASE + 8 * (n % 8);
+		else if ((ctx->kind == RT_SPLIT_INODE_MARK && w == RT_W_INODE_MARK) ||
+			 (ctx->kind == RT_SPLIT_INODE_DIRTY && w == RT_W_INODE_DIRTY))
+			s = RT_BASE + 8 * (7 + n % 8);
+		else
+			s = RT_BASE + 16 * (8 + n % (RT_SPLIT_N - 8));
+		rt_slice_key(key, s);
+		if (n % 4 == 3) {
+			got = masstree_seek(&cur, key, 8);
+			if (got == mtt_entry(s) && (masstree_cursor_len(&cur) != 8 ||
+						    memcmp(masstree_cursor_key(&cur), key, 8)))
+				got = NULL;
+		} else {
+			got = masstree_load(&ctx->fx.mt, key, 8);
+		}
+		/* The key is present throughout: any other answer is wrong. */
+		if (got != mtt_entry(s) && !t->errors++)
+			pr_err("masstree_races: reader %u, window %d: %s key %llu: entry %lu\n",
+			       t->id, w, n % 4 == 3 ? "seek to" : "load of",
+			       (unsigned long long)s, mtt_entry_value(got));
+		n++;
+		atomic_long_inc(&ctx->reader_ops);
+		cond_resched();
+	}
+	masstree_cursor_fini(&cur);
+}
+
+static void rt_round(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	struct masstree *mt = &ctx->fx.mt;
+	u8 key[RT_KLEN];
+	u32 len;
+
+	switch (ctx->kind) {
+	case RT_FIRST:
+		len = rt_first_key(key, t->id);
+		rt_insert(t, key, len, mtt_entry(t->id));
+		break;
+	case RT_LAYER_NEW:
+		len = rt_layer_key(key, t->id, ctx->deep);
+		rt_insert(t, key, len, mtt_entry(t->id));
+		break;
+	case RT_LAYER_EMPTYING:
+		if (t->id == 0) {
+			len = rt_layer_key(key, 9, ctx->deep);
+			if (masstree_erase(mt, key, len) != mtt_entry(9))
+				t->errors++;
+			atomic_long_inc(&ctx->writes_done);
+		} else {
+			len = rt_layer_key(key, t->id, ctx->deep);
+			rt_insert(t, key, len, mtt_entry(t->id));
+		}
+		break;
+	default:
+		if (t->id == 0) {
+			len = rt_slice_key(key, RT_BASE - 1);
+			rt_insert(t, key, len, mtt_entry(RT_BASE - 1));
+			atomic_set(&ctx->writer_done, 1);
+		} else {
+			rt_split_reader(t);
+		}
+		break;
+	}
+}
+
+static int rt_threadfn(void *arg)
+{
+	struct rt_thread *t = arg;
+	struct rt_ctx *ctx = t->ctx;
+	int g = 0;
+
+	for (;;) {
+		wait_event(ctx->wq, atomic_read(&ctx->gen) != g);
+		/* The case waits for every thread before the next round. */
+		g = atomic_read(&ctx->gen);
+		if (g < 0)
+			break;
+		/*
+		 * All arrive, then all go at once (those that have a CPU; the
+		 * others get one at the next tick).
+		 */
+		atomic_inc(&ctx->arrived);
+		while (atomic_read(&ctx->arrived) < RT_THREADS)
+			cpu_relax();
+		rt_round(t);
+		t->rounds++;
+		atomic_inc(&ctx->done);
+		wake_up_all(&ctx->wq);
+	}
+	/* Stay until kthread_stop(), so the task is still ours to reap. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
+static void rt_want(struct rt_ctx *ctx, const u8 *key, u32 len, void *entry)
+{
+	memcpy(ctx->want[ctx->nwant], key, len);
+	ctx->wlen[ctx->nwant] = len;
+	ctx->wval[ctx->nwant++] = entry;
+}
+
+static void rt_put(struct kunit *test, struct rt_ctx *ctx, const u8 *key,
+		   u32 len, void *entry)
+{
+	KUNIT_EXPECT_EQ(test, masstree_insert(&ctx->fx.mt, key, len, entry,
+					      GFP_KERNEL), 0);
+	rt_want(ctx, key, len, entry);
+}
+
+static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
+{
+	struct masstree *mt = &ctx->fx.mt;
+	u8 key[RT_KLEN];
+	unsigned int i;
+	u32 len;
+
+	ctx->nwant = 0;
+	switch (ctx->kind) {
+	case RT_FIRST:
+		for (i = 0; i < RT_THREADS; i++)
+			rt_want(ctx, key, rt_first_key(key, i), mtt_entry(i));
+		break;
+	case RT_LAYER_NEW:
+		/* A neighbour, and the key whose slot turns into the layer. */
+		rt_put(test, ctx, "aaaa", 4, mtt_entry(100));
+		len = rt_layer_key(key, 8, ctx->deep);
+		rt_put(test, ctx, key, len, mtt_entry(8));
+		for (i = 0; i < RT_THREADS; i++)
+			rt_want(ctx, key, rt_layer_key(key, i, ctx->deep), mtt_entry(i));
+		break;
+	case RT_LAYER_EMPTYING:
+		/* A layer (or chain of two) down to its last key, 9. */
+		rt_put(test, ctx, "aaaa", 4, mtt_entry(100));
+		len = rt_layer_key(key, 9, ctx->deep);
+		KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, len, mtt_entry(9),
+						      GFP_KERNEL), 0);
+		len = rt_layer_key(key, 8, ctx->deep);
+		KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, len, mtt_entry(8),
+						      GFP_KERNEL), 0);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, len), mtt_entry(8));
+		for (i = 1; i < RT_THREADS; i++)
+			rt_want(ctx, key, rt_layer_key(key, i, ctx->deep), mtt_entry(i));
+		break;
+	default:
+		/*
+		 * In order: five leaves of eight under the root internode;
+		 * then the leftmost leaf filled up to 15 keys, its key at
+		 * position p being RT_BASE + 8 * p.
+		 */
+		for (i = 0; i < RT_SPLIT_N; i++)
+			rt_put(test, ctx, key, rt_slice_key(key, RT_BASE + 16 * i),
+			       mtt_entry(RT_BASE + 16 * i));
+		for (i = 0; i < RT_SPLIT_FILL; i++)
+			rt_put(test, ctx, key, rt_slice_key(key, RT_BASE + 16 * i + 8),
+			       mtt_entry(RT_BASE + 16 * i + 8));
+		rt_want(ctx, key, rt_slice_key(key, RT_BASE - 1),
+			mtt_entry(RT_BASE - 1));
+		break;
+	}
+}
+
+/*
+ * The map holds exactly the wanted keys; its statistics are exact.
+ * Returns false at the first difference (reported).
+ */
+static bool rt_check_map(struct kunit *test, struct rt_ctx *ctx)
+{
+	struct masstree *mt = &ctx->fx.mt;
+	struct masstree_cursor cur;
+	struct masstree_stats st;
+	unsigned long walked = 0;
+	unsigned int i;
+	void *got;
+	long sfx;
+	int err;
+
+	for (i = 0; i < ctx->nwant; i++) {
+		got = masstree_load(mt, ctx->want[i], ctx->wlen[i]);
+		if (got != ctx->wval[i]) {
+			KUNIT_FAIL(test, "key %u (len %u): entry %lu, expected %lu",
+				   i, ctx->wlen[i], mtt_entry_value(got),
+				   mtt_entry_value(ctx->wval[i]));
+			return false;
+		}
+	}
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	masstree_for_each(mt, &cur, got)
+		walked++;
+	masstree_cursor_fini(&cur);
+	masstree_get_stats(mt, &st);
+	sfx = mt_stat_read(mt, MT_STAT_SUFFIX_BYTES);
+	if (walked != ctx->nwant || st.keys != walked) {
+		KUNIT_FAIL(test, "a cursor walk found %lu keys, stats %lu, expected %u",
+			   walked, st.keys, ctx->nwant);
+		return false;
+	}
+	err = masstree_validate(mt);
+	if (err) {
+		KUNIT_FAIL(test, "masstree_validate(): %d", err);
+		return false;
+	}
+	/* validate() == 0: the counters are what the map holds. */
+	if (st.bytes != (st.leaves + st.internodes) * MT_NODE_BYTES + sfx) {
+		KUNIT_FAIL(test, "stats: %lu bytes; %lu nodes and %ld suffix bytes",
+			   st.bytes, st.leaves + st.internodes, sfx);
+		return false;
+	}
+	return true;
+}
+
+/* Erase the last round's keys: the map is empty, but not destroyed. */
+static void rt_erase_all(struct kunit *test, struct rt_ctx *ctx)
+{
+	struct masstree_stats st;
+	unsigned int i;
+
+	for (i = 0; i < ctx->nwant; i++)
+		masstree_erase(&ctx->fx.mt, ctx->want[i], ctx->wlen[i]);
+	masstree_get_stats(&ctx->fx.mt, &st);
+	KUNIT_EXPECT_EQ(test, st.keys + st.leaves + st.internodes + st.layers +
+			st.bytes, 0UL);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(ctx->fx.mt.root));
+}
+
+/* The nodes still allocated are the map's (none once it is destroyed). */
+static void rt_expect_nodes(struct kunit *test, struct rt_ctx *ctx)
+{
+	struct masstree_stats st;
+	struct mt_node_stats now;
+
+	masstree_get_stats(&ctx->fx.mt, &st);
+	mtt_settled_nodes(&now);
+	KUNIT_EXPECT_EQ(test, now.leaves - ctx->fx.nodes.leaves, (long)st.leaves);
+	KUNIT_EXPECT_EQ(test, now.internodes - ctx->fx.nodes.internodes,
+			(long)st.internodes);
+}
+
+static bool rt_all_met(struct rt_ctx *ctx, const int *kinds,
+		       unsigned int nkinds)
+{
+	unsigned int i;
+
+	for (i = 0; i < nkinds; i++)
+		if (!atomic_long_read(&ctx->met[kinds[i]]))
+			return false;
+	return true;
+}
+
+/*
+ * Run @rounds rounds cycling through the kinds @kinds, holding windows
+ * every other pass through them (pure races in between); split rounds
+ * always hold.
+ */
+static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
+		   unsigned int rounds)
+{
+	struct rt_ctx *ctx = test->priv;
+	unsigned int i, r, started = 0;
+	bool ok = true;
+
+	init_waitqueue_head(&ctx->wq);
+	atomic_set(&ctx->gen, 0);
+	WRITE_ONCE(rt_cur, ctx);
+	WRITE_ONCE(masstree_test_hook, rt_hook);
+	for (i = 0; i < RT_THREADS; i++) {
+		struct rt_thread *t = &ctx->th[i];
+
+		t->ctx = ctx;
+		t->id = i;
+		t->task = kthread_create(rt_threadfn, t, "masstree_rt/%u", i);
+		if (IS_ERR(t->task)) {
+			KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t->task));
+			break;
+		}
+		/*
+		 * Spread over the CPUs: a held writer keeps its CPU with
+		 * interrupts off, so the threads that must act inside its
+		 * window have to be on another one. Thread 0, the split
+		 * rounds' writer, and reader 1 are on different CPUs.
+		 */
+		kthread_bind(t->task, cpumask_nth(i % num_online_cpus(),
+						  cpu_online_mask));
+		get_task_struct(t->task);
+		wake_up_process(t->task);
+		started++;
+	}
+	/*
+	 * On a loaded host a vCPU may sit out whole windows: go on, up to
+	 * four times as long, until every kind of window was met.
+	 */
+	for (r = 0; ok && started == RT_THREADS &&
+	     (r < rounds || (r < 4 * rounds && !rt_all_met(ctx, kinds, nkinds)));
+	     r++) {
+		ctx->kind = kinds[r % nkinds];
+		ctx->deep = (r / nkinds) % 2;
+		/*
+		 * The last round's map stays for rt_expect_nodes(). Every
+		 * other round the map is erased empty instead of destroyed:
+		 * it keeps its per-CPU counters, whose allocation (under a
+		 * mutex) otherwise spreads the first writers apart.
+		 */
+		if (r % 2)
+			rt_erase_all(test, ctx);
+		else
+			masstree_destroy(&ctx->fx.mt);
+		rt_setup(test, ctx);
+		WRITE_ONCE(ctx->hold, ctx->kind >= RT_SPLIT_LEAF ||
+			   (r / nkinds / 2) % 2 == 0);
+		ctx->after_split = false;
+		WRITE_ONCE(ctx->window, 0);
+		atomic_set(&ctx->arrived, 0);
+		atomic_set(&ctx->done, 0);
+		atomic_set(&ctx->writer_done, 0);
+		atomic_set(&ctx->gen, r + 1);
+		wake_up_all(&ctx->wq);
+		wait_event(ctx->wq, atomic_read(&ctx->done) == RT_THREADS);
+		WRITE_ONCE(ctx->hold, false);
+		ok = rt_check_map(test, ctx);
+	}
+	/* Threads that never ran a round would make the rounds vacuous. */
+	atomic_set(&ctx->gen, -1);
+	wake_up_all(&ctx->wq);
+	for (i = 0; i < started; i++) {
+		struct rt_thread *t = &ctx->th[i];
+
+		/* A round waits for every thread: they all ran every round. */
+		KUNIT_EXPECT_EQ(test, t->rounds, (unsigned long)r);
+		KUNIT_EXPECT_EQ(test, t->errors, 0UL);
+		kthread_stop(t->task);
+		put_task_struct(t->task);
+	}
+	WRITE_ONCE(masstree_test_hook, NULL);
+	WRITE_ONCE(rt_cur, NULL);
+	synchronize_rcu();
+	kunit_info(test, "%u rounds", r);
+	rt_expect_nodes(test, ctx);
+	for (i = 0; i < nkinds; i++) {
+		int k = kinds[i];
+
+		kunit_info(test, "kind %d: %ld windows held, %ld met", k,
+			   atomic_long_read(&ctx->held[k]),
+			   atomic_long_read(&ctx->met[k]));
+		/* A window no other thread entered tested nothing. */
+		if (ok)
+			KUNIT_EXPECT_GT(test, atomic_long_read(&ctx->met[k]), 0L);
+	}
+}
+
+static void masstree_races_first_insert_into_empty_map(struct kunit *test)
+{
+	static const int kinds[] = { RT_FIRST };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
+static void masstree_races_first_keys_of_a_layer(struct kunit *test)
+{
+	static const int kinds[] = { RT_LAYER_NEW, RT_LAYER_EMPTYING };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
+static void masstree_races_readers_of_moved_and_shifted_keys(struct kunit *test)
+{
+	static const int kinds[] = {
+		RT_SPLIT_LEAF, RT_SPLIT_INODE_MARK, RT_SPLIT_INODE_DIRTY,
+	};
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_SPLIT_ROUNDS);
+}
+
+static int rt_init(struct kunit *test)
+{
+	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return -ENOMEM;
+	masstree_init(&ctx->fx.mt, 0);
+	mtt_settled_nodes(&ctx->fx.nodes);
+	test->priv = ctx;
+	return 0;
+}
+
+static void rt_exit(struct kunit *test)
+{
+	struct rt_ctx *ctx = test->priv;
+
+	WRITE_ONCE(masstree_test_hook, NULL);
+	WRITE_ONCE(rt_cur, NULL);
+	synchronize_rcu();
+	masstree_destroy(&ctx->fx.mt);
+}
+
+static struct kunit_case masstree_races_cases[] = {
+	KUNIT_CASE(masstree_races_first_insert_into_empty_map),
+	KUNIT_CASE(masstree_races_first_keys_of_a_layer),
+	KUNIT_CASE(masstree_races_readers_of_moved_and_shifted_keys),
+	{}
+};
+
+static struct kunit_suite masstree_races_suite = {
+	.name = "masstree_races",
+	.init = rt_init,
+	.exit = rt_exit,
+	.test_cases = masstree_races_cases,
+};
+
+kunit_test_suite(masstree_races_suite);
+
+MODULE_DESCRIPTION("KUnit tests of masstree's race windows, held open");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Targeted races of the masstree core, round after round on a small map,
+ * each window held open through the core's test hooks:
+ *
+ * first    Threads race to insert the first key of an empty map. Every
+ *          other round the winner is held after it published the root
+ *          and before it filled it (MASSTREE_HOOK_NEW_ROOT) until another
+ *          writer finished, or a bound passed: a writer that found the
+ *          root meanwhile must wait for its lock, not write beside it.
+ * layer    Threads race to insert keys that share 8 or 16 bytes under a
+ *          key of the same prefix (the first of them turns its slot into
+ *          a new layer), or into a layer whose last key another thread
+ *          erases (the layer goes away under them). Writers are held
+ *          between their walk and their leaf lock (LOCK_LEAF) until
+ *          another writer finished: the slot they found changed.
+ * split    One writer splits the full leftmost leaf of a root internode
+ *          with a key smaller than all (the new key lands in the left
+ *          half, reusing a slot that readers may still search) while
+ *          readers load the keys of that leaf, the keys that move to the
+ *          new leaf (their child index moves) and the keys right of it
+ *          (their child index shifts by one), and seek to them with a
+ *          cursor. The writer is held before each node turns dirty
+ *          (MARK), inside the split's and the internode insert's dirty
+ *          windows (DIRTY) and before the parent learns of the split
+ *          (SPLIT) until every reader has finished a lookup it started
+ *          inside the window, or a bound passed. Every key the readers
+ *          look up is present throughout and must be found.
+ * parent   Two writers split full leaves under a full root internode:
+ *          one, its nodes reserved, is held between reading its leaf's
+ *          parent and locking it (LOCK_PARENT) while the other's split
+ *          splits the root, which moves the first one's leaf to a new
+ *          internode: the first must find out, once it has the lock, that
+ *          it locked a node that is no longer the parent.
+ *
+ * After every round: every key present with its entry, the key count of
+ * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
+ * to the node and suffix counters that masstree_validate() == 0 has just
+ * checked against the map, and (every 16th round) its leaves and
+ * internodes equal to the nodes still allocated. A run fails unless each
+ * kind of window was met at least once with another thread inside.
+ *
+ *   races [-r rounds] [-b bound_us] [-s seed]
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../include/shim.h"
+#include <linux/masstree.h>
+#include "../lib/alloc.h"
+#include "../../masstree/internal.h"
+
+#define NWORKERS	5
+#define KLEN_MAX	32
+
+enum round_kind { R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_NR };
+static const char *const round_name[R_NR] = {
+	"first", "layer-new", "layer-emptying", "split", "parent",
+};
+
+static DEFINE_MASSTREE(map);
+static unsigned long rounds = 2000, bound_us = 200, seed = 1;
+static long failures;
+static const char *where_now = "init";
+static unsigned long round_now;
+
+#define FAIL(...) do {							\
+	fprintf(stderr, "races FAILED (%s round %lu): ", where_now,	\
+		round_now);						\
+	fprintf(stderr, __VA_ARGS__);					\
+	fprintf(stderr, "\n");						\
+	__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);		\
+} while (0)
+
+/* The round: workers wait for gen to change, then run kind. */
+static unsigned long gen;
+static int kind;
+static bool hold_on;
+static bool deep;	/* layer keys share two slices */
+static int arrived, done;
+static int writer_done;
+/*
+ * The split round's windows, in the order the writer meets them: 1 the
+ * leaf about to be marked, 2 the leaf's dirty window, 3 the split done
+ * but the parent not told, 4 the internode about to be marked, 5 the
+ * internode's dirty window.
+ */
+static int split_window;
+#define W_INODE_MARK	4
+#define W_INODE_DIRTY	5
+
+/* Completed operations: what a held writer waits for. */
+static unsigned long writes_done;
+static unsigned long found_root;
+/* The parent round: worker 0's LOCK_PARENT calls; it is held. */
+static int parent_calls, parent_held;
+static unsigned long reader_ops[NWORKERS];
+/* Windows held, and those another thread entered (acted in) meanwhile. */
+static unsigned long held[R_NR], met[R_NR];
+static unsigned long worker_ops[NWORKERS];
+
+static __thread int tl_id = -1;
+static __thread bool tl_writer;
+
+static void *entry(unsigned long v)
+{
+	return (void *)(uintptr_t)((v + 1) << 3);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* The first-insert keys: distinct first bytes, short and long. */
+static u32 first_key(u8 *b, int i)
+{
+	u32 len = 4 + 5 * i;
+
+	memset(b, 'x', len);
+	b[0] = 'a' + i;
+	return len;
+}
+
+/*
+ * Layer keys: "layer-X!" then, in odd rounds, a second shared slice (a
+ * chain of two layers), then the key's own bytes.
+ */
+static u32 layer_key(u8 *b, int i, bool deep)
+{
+	u32 off = deep ? 16 : 8;
+
+	memcpy(b, "layer-X!layer-Y!", 16);
+	memset(b + off, 'k', 12);
+	b[off] = '0' + i;
+	return off + 12;
+}
+
+/*
+ * Split keys: slices 1000 + 16 * i (8-byte big-endian), inserted in
+ * order, make five leaves of eight under the root internode; the "fill"
+ * keys 1000 + 16 * i + 8 (i < 7) make the leftmost leaf full: its key at
+ * position p is 1000 + 8 * p.
+ */
+#define SPLIT_BASE	1000
+#define SPLIT_N		40
+#define SPLIT_FILL	7
+
+/*
+ * Parent keys: slices 1000 + 16 * i for i < 128, in order, make sixteen
+ * leaves of eight under a full root internode; leaves 3 and 12 (either
+ * side of the root's split point) are filled up to 15 keys with
+ * 1000 + 16 * i + 8, and each writer's key, 1000 + 16 * i + 4, splits
+ * one of them.
+ */
+#define PARENT_N	128
+#define PARENT_LEAF_A	12
+#define PARENT_LEAF_B	3
+
+static u64 parent_key(int leaf)
+{
+	return SPLIT_BASE + 16 * (8 * leaf) + 4;
+}
+
+static u32 slice_key(u8 *b, u64 s)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = s >> (56 - 8 * i);
+	return 8;
+}
+
+/* Wait until @cond or the bound; yield meanwhile (locks may be held). */
+#define HOLD_UNTIL(cond) ({						\
+	double t0 = now_us();						\
+	bool ok;							\
+									\
+	while (!(ok = (cond)) && now_us() - t0 < bound_us)		\
+		sched_yield();						\
+	ok;								\
+})
+
+/* Has every reader finished a lookup since @r0 (two more than then)? */
+static bool readers_moved(const unsigned long *r0)
+{
+	int i;
+
+	for (i = 1; i < NWORKERS; i++)
+		if (__atomic_load_n(&reader_ops[i], __ATOMIC_ACQUIRE) < r0[i] + 2)
+			return false;
+	return true;
+}
+
+static void races_hook(enum masstree_test_hook_point where)
+{
+	unsigned long w0, f0, r0[NWORKERS];
+	int i, k = READ_ONCE(kind);
+
+	if (!READ_ONCE(hold_on) || tl_id < 0)
+		return;
+	if (k == R_FIRST && where == MASSTREE_HOOK_LOCK_LEAF) {
+		/* A writer found the root: it must now wait for its lock. */
+		__atomic_fetch_add(&found_root, 1, __ATOMIC_RELEASE);
+	} else if (k == R_FIRST && where == MASSTREE_HOOK_NEW_ROOT) {
+		/*
+		 * Until another writer is done (it cannot be, unless it wrote
+		 * beside us), or the bound: met if one found the root.
+		 */
+		w0 = __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE);
+		f0 = __atomic_load_n(&found_root, __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0);
+		if (__atomic_load_n(&found_root, __ATOMIC_ACQUIRE) != f0)
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if ((k == R_LAYER_NEW || k == R_LAYER_EMPTYING) &&
+		   where == MASSTREE_HOOK_LOCK_LEAF) {
+		w0 = __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_PARENT && tl_id == 0 &&
+		   where == MASSTREE_HOOK_LOCK_PARENT) {
+		/*
+		 * The first call comes before the reserve is filled (the
+		 * write starts over): hold from the second, until the other
+		 * writer's split of the root is done.
+		 */
+		if (++parent_calls < 2)
+			return;
+		w0 = __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&parent_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_SPLIT && tl_writer &&
+		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
+		    where == MASSTREE_HOOK_SPLIT)) {
+		/*
+		 * Two more completed lookups: at least one of them started
+		 * after we got here.
+		 */
+		WRITE_ONCE(split_window, READ_ONCE(split_window) + 1);
+		for (i = 1; i < NWORKERS; i++)
+			r0[i] = __atomic_load_n(&reader_ops[i], __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(readers_moved(r0)))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void wrote(void)
+{
+	__atomic_fetch_add(&writes_done, 1, __ATOMIC_RELEASE);
+}
+
+static void insert_or_fail(const u8 *kb, u32 len, unsigned long v)
+{
+	int err = masstree_insert(&map, kb, len, entry(v), GFP_KERNEL);
+
+	if (err)
+		FAIL("worker %d: insert of key %lu: %d", tl_id, v, err);
+	wrote();
+}
+
+/*
+ * Readers of the split round. A reader that looks up a key of the split
+ * leaf waits there (in a correct core) until the whole split is done, so
+ * only reader 1 does that all the time; readers 2 and 4 look up the keys
+ * that move right only from the internode window each is there for, and
+ * keys right of the split otherwise.
+ */
+static void split_reader(int id)
+{
+	struct masstree_cursor cur;
+	unsigned long n = 0;
+	u8 kb[KLEN_MAX];
+	void *got;
+	int w;
+	u64 s;
+
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE)) {
+		w = READ_ONCE(split_window);
+		if (id == 1)
+			s = SPLIT_BASE + 8 * (n % 8);
+		else if ((id == 2 && w == W_INODE_MARK) ||
+			 (id == 4 && w == W_INODE_DIRTY))
+			s = SPLIT_BASE + 8 * (7 + n % 8);
+		else
+			s = SPLIT_BASE + 16 * (8 + n % (SPLIT_N - 8));
+		slice_key(kb, s);
+		if (id == 3 && n % 2) {
+			got = masstree_seek(&cur, kb, 8);
+			if (got != entry(s) || masstree_cursor_len(&cur) != 8 ||
+			    memcmp(masstree_cursor_key(&cur), kb, 8))
+				FAIL("reader %d: seek to present key %llu gave %p",
+				     id, (unsigned long long)s, got);
+		} else {
+			got = masstree_load(&map, kb, 8);
+			if (got != entry(s))
+				FAIL("reader %d: present key %llu: load %p", id,
+				     (unsigned long long)s, got);
+		}
+		n++;
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		/* Let the other readers in: a held window waits for all. */
+		sched_yield();
+	}
+	masstree_cursor_fini(&cur);
+}
+
+static void run_role(int id)
+{
+	u8 kb[KLEN_MAX];
+	u32 len;
+
+	switch (kind) {
+	case R_FIRST:
+		len = first_key(kb, id);
+		insert_or_fail(kb, len, id);
+		break;
+	case R_LAYER_NEW:
+		len = layer_key(kb, id, deep);
+		insert_or_fail(kb, len, id);
+		break;
+	case R_LAYER_EMPTYING:
+		if (id == 0) {
+			len = layer_key(kb, 9, deep);
+			if (masstree_erase(&map, kb, len) != entry(9))
+				FAIL("erase of the layer's last key");
+			wrote();
+		} else {
+			len = layer_key(kb, id, deep);
+			insert_or_fail(kb, len, id);
+		}
+		break;
+	case R_PARENT:
+		if (id == 0) {
+			insert_or_fail(kb, slice_key(kb, parent_key(PARENT_LEAF_A)),
+				       parent_key(PARENT_LEAF_A));
+		} else if (id == 1) {
+			/* Once worker 0 is held (or it never will be). */
+			HOLD_UNTIL(__atomic_load_n(&parent_held, __ATOMIC_ACQUIRE));
+			insert_or_fail(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
+				       parent_key(PARENT_LEAF_B));
+		}
+		break;
+	case R_SPLIT:
+		if (id == 0) {
+			tl_writer = true;
+			len = slice_key(kb, SPLIT_BASE - 1);
+			insert_or_fail(kb, len, SPLIT_BASE - 1);
+			tl_writer = false;
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else {
+			split_reader(id);
+		}
+		break;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	int id = (int)(uintptr_t)arg;
+	unsigned long g = 0, cur;
+
+	tl_id = id;
+	rcu_register_thread();
+	for (;;) {
+		while ((cur = __atomic_load_n(&gen, __ATOMIC_ACQUIRE)) == g)
+			sched_yield();
+		g = cur;
+		if (g == ~0UL)
+			break;
+		/* All arrive, then all go at once (those on a CPU). */
+		__atomic_fetch_add(&arrived, 1, __ATOMIC_ACQ_REL);
+		while (__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) < NWORKERS)
+			sched_yield();
+		run_role(id);
+		worker_ops[id]++;
+		__atomic_fetch_add(&done, 1, __ATOMIC_ACQ_REL);
+	}
+	mt_preload_drain();
+	rcu_unregister_thread();
+	return NULL;
+}
+
+/* Every key of @want present with its entry, nothing else; stats exact. */
+static void check_map(const u8 (*want)[KLEN_MAX], const u32 *wlen,
+		      void *const *wval, int n, bool nodes)
+{
+	struct masstree_cursor cur;
+	struct masstree_stats st;
+	struct mt_node_stats live;
+	unsigned long walked = 0;
+	void *got;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		got = masstree_load(&map, want[i], wlen[i]);
+		if (got != wval[i])
+			FAIL("key %d (len %u): load %p, expected %p", i, wlen[i],
+			     got, wval[i]);
+	}
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	masstree_for_each(&map, &cur, got)
+		walked++;
+	masstree_cursor_fini(&cur);
+	if (walked != (unsigned long)n)
+		FAIL("a cursor walk found %lu keys, expected %d", walked, n);
+	if (masstree_validate(&map))
+		FAIL("masstree_validate() failed");
+	masstree_get_stats(&map, &st);
+	if (st.keys != (unsigned long)n)
+		FAIL("stats: %lu keys, expected %d", st.keys, n);
+	/* validate() == 0: the counters equal what the map holds. */
+	if (st.bytes != (st.leaves + st.internodes) * MT_NODE_BYTES +
+	    mt_stat_read(&map, MT_STAT_SUFFIX_BYTES))
+		FAIL("stats: %lu bytes, the counters say %lu", st.bytes,
+		     (st.leaves + st.internodes) * MT_NODE_BYTES +
+		     mt_stat_read(&map, MT_STAT_SUFFIX_BYTES));
+	if (!nodes)
+		return;
+	/* Nodes freed by erase go after a grace period. */
+	rcu_barrier();
+	mt_node_stats_read(&live);
+	if (live.leaves != (long)st.leaves || live.internodes != (long)st.internodes)
+		FAIL("stats: %lu leaves %lu internodes, %ld and %ld allocated",
+		     st.leaves, st.internodes, live.leaves, live.internodes);
+}
+
+#define MAXWANT		(PARENT_N + 16)
+static u8 want[MAXWANT][KLEN_MAX];
+static u32 wlen[MAXWANT];
+static void *wval[MAXWANT];
+static int nwant;
+
+static void want_key(const u8 *b, u32 len, unsigned long v)
+{
+	memcpy(want[nwant], b, len);
+	wlen[nwant] = len;
+	wval[nwant++] = entry(v);
+}
+
+static void put(const u8 *b, u32 len, unsigned long v)
+{
+	if (masstree_insert(&map, b, len, entry(v), GFP_KERNEL))
+		FAIL("setup insert");
+	want_key(b, len, v);
+}
+
+/* Set the map up for a round; @want lists what it must hold afterwards. */
+static void setup(int k)
+{
+	u8 kb[KLEN_MAX];
+	u32 len;
+	int i;
+
+	nwant = 0;
+	switch (k) {
+	case R_FIRST:
+		for (i = 0; i < NWORKERS; i++)
+			want_key(kb, first_key(kb, i), i);
+		break;
+	case R_LAYER_NEW:
+		/* A neighbour, and the key whose slot becomes the layer. */
+		put((const u8 *)"aaaa", 4, 100);
+		len = layer_key(kb, 8, deep);
+		put(kb, len, 8);
+		for (i = 0; i < NWORKERS; i++)
+			want_key(kb, layer_key(kb, i, deep), i);
+		break;
+	case R_LAYER_EMPTYING:
+		/* A layer (or chain) down to one key: 9. */
+		put((const u8 *)"aaaa", 4, 100);
+		len = layer_key(kb, 9, deep);
+		if (masstree_insert(&map, kb, len, entry(9), GFP_KERNEL))
+			FAIL("setup insert");
+		len = layer_key(kb, 8, deep);
+		if (masstree_insert(&map, kb, len, entry(8), GFP_KERNEL) ||
+		    masstree_erase(&map, kb, len) != entry(8))
+			FAIL("setup of the layer");
+		for (i = 1; i < NWORKERS; i++)
+			want_key(kb, layer_key(kb, i, deep), i);
+		break;
+	case R_PARENT:
+		for (i = 0; i < PARENT_N; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
+		for (i = 0; i < 7; i++) {
+			u64 a = SPLIT_BASE + 16 * (8 * PARENT_LEAF_A + i) + 8;
+			u64 b = SPLIT_BASE + 16 * (8 * PARENT_LEAF_B + i) + 8;
+
+			put(kb, slice_key(kb, a), a);
+			put(kb, slice_key(kb, b), b);
+		}
+		want_key(kb, slice_key(kb, parent_key(PARENT_LEAF_A)),
+			 parent_key(PARENT_LEAF_A));
+		want_key(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
+			 parent_key(PARENT_LEAF_B));
+		break;
+	case R_SPLIT:
+		for (i = 0; i < SPLIT_N; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
+		for (i = 0; i < SPLIT_FILL; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i + 8),
+			    SPLIT_BASE + 16 * i + 8);
+		want_key(kb, slice_key(kb, SPLIT_BASE - 1), SPLIT_BASE - 1);
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[NWORKERS];
+	struct masstree_stats st;
+	unsigned long r;
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "r:b:s:")) != -1) {
+		if (opt == 'r')
+			rounds = strtoul(optarg, NULL, 0);
+		else if (opt == 'b')
+			bound_us = strtoul(optarg, NULL, 0);
+		else if (opt == 's')
+			seed = strtoul(optarg, NULL, 0);
+		else
+			return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rcu_register_thread();
+	if (mt_node_caches_init()) {
+		fprintf(stderr, "races FAILED: node caches\n");
+		return 1;
+	}
+	for (i = 0; i < NWORKERS; i++)
+		pthread_create(&th[i], NULL, worker_main, (void *)(uintptr_t)i);
+	WRITE_ONCE(masstree_test_hook, races_hook);
+
+	for (r = 0; r < rounds && !READ_ONCE(failures); r++) {
+		int k = (r + seed) % R_NR;
+
+		round_now = r;
+		where_now = round_name[k];
+		WRITE_ONCE(deep, (r / R_NR) % 2);
+		setup(k);
+		/* Every other round of a kind runs without holds: pure races. */
+		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
+			   k == R_PARENT);
+		WRITE_ONCE(kind, k);
+		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&writer_done, 0, __ATOMIC_RELAXED);
+		WRITE_ONCE(split_window, 0);
+		parent_calls = 0;
+		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
+			sched_yield();
+		WRITE_ONCE(hold_on, false);
+		check_map((const u8 (*)[KLEN_MAX])want, wlen, wval, nwant,
+			  r % 16 == 0);
+		masstree_destroy(&map);
+	}
+	__atomic_store_n(&gen, ~0UL, __ATOMIC_RELEASE);
+	for (i = 0; i < NWORKERS; i++)
+		pthread_join(th[i], NULL);
+	WRITE_ONCE(masstree_test_hook, NULL);
+	where_now = "end";
+	masstree_get_stats(&map, &st);
+	if (st.keys || st.bytes)
+		FAIL("destroyed map not empty");
+	mt_node_caches_exit();
+	if (shim_live_allocs)
+		FAIL("%ld allocations leaked", shim_live_allocs);
+	if (shim_warnings)
+		FAIL("%ld warnings", shim_warnings);
+	printf("races: %lu rounds; held/met:", r);
+	for (i = 0; i < R_NR; i++)
+		printf(" %s %lu/%lu", round_name[i], held[i], met[i]);
+	printf("; reader lookups %lu %lu %lu %lu\n", reader_ops[1],
+	       reader_ops[2], reader_ops[3], reader_ops[4]);
+	for (i = 0; i < NWORKERS; i++)
+		if (worker_ops[i] != r)
+			FAIL("worker %d ran %lu rounds of %lu", i, worker_ops[i], r);
+	/* A window nobody entered tested nothing. */
+	for (i = 0; i < R_NR && !failures && r == rounds; i++)
+		if (!met[i])
+			FAIL("no %s window was met by another thread", round_name[i]);
+	if (failures)
+		return 1;
+	printf("races: PASS\n");
+	return 0;
+}
