@@ -14,7 +14,6 @@
 
 #include "internal.h"
 #include "masstree_test.h"
-#include "internal.h"
 #include "perm.h"
 
 /* 8-byte keys 0, 16, 32...: enough for a top layer of height >= 3. */
