@@ -224,7 +224,8 @@ struct masstree_pcpu_stats {
 static inline void mt_stat_add(struct masstree *mt, enum mt_stat which,
 			       long delta)
 {
-	struct masstree_pcpu_stats __percpu *pcpu = READ_ONCE(mt->pcpu);
+	/* Pairs with the cmpxchg() that published the zeroed counters. */
+	struct masstree_pcpu_stats __percpu *pcpu = smp_load_acquire(&mt->pcpu);
 
 	/* Irq-safe without a lock: a softirq writer may interrupt a task's. */
 	if (likely(pcpu))

@@ -23,7 +23,8 @@
  */
 long mt_stat_read(struct masstree *mt, enum mt_stat which)
 {
-	struct masstree_pcpu_stats __percpu *pcpu = READ_ONCE(mt->pcpu);
+	/* Pairs with the cmpxchg() that published the zeroed counters. */
+	struct masstree_pcpu_stats __percpu *pcpu = smp_load_acquire(&mt->pcpu);
 	long v = atomic_long_read(&mt->stat[which]);
 	int cpu;
 
