@@ -221,11 +221,17 @@ struct masstree_pcpu_stats {
 	long v[MT_STAT_NR];
 };
 
+/* A map's per-CPU counters, or NULL while it has none. */
+static inline struct masstree_pcpu_stats __percpu *mt_stats_pcpu(struct masstree *mt)
+{
+	/* Pairs with the cmpxchg() in mt_stats_alloc() that published them. */
+	return smp_load_acquire(&mt->pcpu);
+}
+
 static inline void mt_stat_add(struct masstree *mt, enum mt_stat which,
 			       long delta)
 {
-	/* Pairs with the cmpxchg() that published the zeroed counters. */
-	struct masstree_pcpu_stats __percpu *pcpu = smp_load_acquire(&mt->pcpu);
+	struct masstree_pcpu_stats __percpu *pcpu = mt_stats_pcpu(mt);
 
 	/* Irq-safe without a lock: a softirq writer may interrupt a task's. */
 	if (likely(pcpu))

@@ -23,8 +23,7 @@
  */
 long mt_stat_read(struct masstree *mt, enum mt_stat which)
 {
-	/* Pairs with the cmpxchg() that published the zeroed counters. */
-	struct masstree_pcpu_stats __percpu *pcpu = smp_load_acquire(&mt->pcpu);
+	struct masstree_pcpu_stats __percpu *pcpu = mt_stats_pcpu(mt);
 	long v = atomic_long_read(&mt->stat[which]);
 	int cpu;
 
