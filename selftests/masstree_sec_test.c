@@ -42,6 +42,7 @@
 #include <linux/masstree.h>
 
 #include "kselftest_harness.h"
+#include "masstree_util.h"
 
 #define DEV		"/dev/masstree"
 #define DEBUGFS		"/sys/kernel/debug/masstree/"
@@ -183,44 +184,12 @@ static int list_find(const char *name, struct masstree_map_info *out)
 	return ret;
 }
 
-static void map_name(char *buf, size_t n, const char *tag)
-{
-	snprintf(buf, n, "mt-%d-%s", getpid(), tag);
-}
-
-static int read_file(const char *path, char *buf, size_t n)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -errno;
-	r = read(fd, buf, n - 1);
-	close(fd);
-	if (r < 0)
-		return -errno;
-	buf[r] = '\0';
-	return 0;
-}
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -errno;
-	r = write(fd, s, strlen(s));
-	close(fd);
-	return r == (ssize_t)strlen(s) ? 0 : -EIO;
-}
-
 /* The number after "@field " in debugfs file @path, or -1. */
 static long debugfs_num(const char *path, const char *field)
 {
 	char buf[1024], *p;
 
-	if (read_file(path, buf, sizeof(buf)))
+	if (mt_read_file(path, buf, sizeof(buf)))
 		return -1;
 	for (p = buf; p; p = strchr(p, '\n')) {
 		if (*p == '\n')
@@ -319,7 +288,7 @@ TEST(chown_and_chgrp_need_privilege)
 	int fd = dev_open();
 
 	ASSERT_LE(0, fd);
-	map_name(name, sizeof(name), "chown");
+	mt_map_name(name, sizeof(name), "chown");
 	ASSERT_EQ(0, create_named(fd, name, 0600));
 	/* Root gives the map to the attacker, with root's group. */
 	ASSERT_EQ(0, setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0));
@@ -360,7 +329,7 @@ TEST(planted_map_shows_its_creator)
 	int fd = dev_open();
 
 	ASSERT_LE(0, fd);
-	map_name(name, sizeof(name), "plant");
+	mt_map_name(name, sizeof(name), "plant");
 	EXPECT_EQ(0, run_attack(0, attack_plant, name));
 	ASSERT_EQ(0, list_find(name, &info));
 	EXPECT_EQ(USER, info.uid);
@@ -422,7 +391,7 @@ TEST(ipc_namespaces_have_their_own_names)
 	long maps;
 
 	ASSERT_LE(0, fd);
-	map_name(name, sizeof(name), "ns");
+	mt_map_name(name, sizeof(name), "ns");
 	ASSERT_EQ(0, create_named(fd, name, 0666));
 	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "k", "root"));
@@ -464,7 +433,7 @@ TEST(write_only_attachment_learns_nothing)
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, wfd);
-	map_name(name, sizeof(name), "wronly");
+	mt_map_name(name, sizeof(name), "wronly");
 	ASSERT_EQ(0, create_named(fd, name, 0600));
 	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "secret", "hunter2"));
@@ -716,12 +685,12 @@ TEST(teardown_does_not_allocate)
 		ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_PUT, &op));
 	}
 	/* The first allocation masstree makes for this task will fail... */
-	ASSERT_EQ(0, write_file(DEBUGFS "fail_nth", "1"));
+	ASSERT_EQ(0, mt_write_file(DEBUGFS "fail_nth", "1"));
 	close(fd);
 	/* ...and the teardown made none. */
-	ASSERT_EQ(0, read_file(DEBUGFS "fail_nth", left, sizeof(left)));
+	ASSERT_EQ(0, mt_read_file(DEBUGFS "fail_nth", left, sizeof(left)));
 	EXPECT_EQ(1, atoi(left));
-	ASSERT_EQ(0, write_file(DEBUGFS "fail_nth", "0"));
+	ASSERT_EQ(0, mt_write_file(DEBUGFS "fail_nth", "0"));
 }
 
 TEST_HARNESS_MAIN

@@ -343,6 +343,40 @@ static inline long mt_debugfs_field(const char *path, const char *field)
 	return ret;
 }
 
+/* A map name unique to this process. */
+static inline void mt_map_name(char *buf, size_t n, const char *tag)
+{
+	snprintf(buf, n, "mt-%d-%s", getpid(), tag);
+}
+
+/* Read a small file (debugfs, /proc) into @buf, NUL-terminated. */
+static inline int mt_read_file(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	buf[r] = '\0';
+	return 0;
+}
+
+static inline int mt_write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	r = write(fd, s, strlen(s));
+	close(fd);
+	return r == (ssize_t)strlen(s) ? 0 : -EIO;
+}
+
 static inline bool mt_path_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
