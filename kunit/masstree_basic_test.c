@@ -289,7 +289,7 @@ static void masstree_insert_splits_then_erase_all(struct kunit *test)
 	masstree_get_stats(mt, &st);
 	KUNIT_EXPECT_EQ(test, st.keys, (unsigned long)c->nkeys);
 	KUNIT_EXPECT_GE(test, st.height, 3UL);
-	KUNIT_EXPECT_GE(test, st.leaves, (unsigned long)c->nkeys / MT_NODE_WIDTH);
+	KUNIT_EXPECT_GE(test, st.leaves, (unsigned long)c->nkeys / MST_NODE_WIDTH);
 	KUNIT_EXPECT_EQ(test, st.layers, 1UL);
 
 	for (i = 0; i < c->nkeys; i++) {
@@ -408,10 +408,10 @@ static void masstree_erase_all_mixed_returns_to_empty(struct kunit *test)
 static void masstree_destroy_frees_all_nodes(struct kunit *test)
 {
 	struct mtt_fixture *fx = test->priv;
-	struct mt_node_stats built, after;
+	struct mst_node_stats built, after;
 
 	fill_mixed_map(test, &fx->mt);
-	mt_node_stats_read(&built);
+	mst_node_stats_read(&built);
 	KUNIT_EXPECT_GT(test, built.leaves, fx->nodes.leaves + 50);
 	KUNIT_EXPECT_GT(test, built.internodes, fx->nodes.internodes);
 	KUNIT_EXPECT_GT(test, built.suffixes, fx->nodes.suffixes);

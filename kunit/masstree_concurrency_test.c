@@ -532,7 +532,7 @@ static void masstree_concurrent_erase_all_returns_to_empty(struct kunit *test)
  * keys (so the split must not come with the layer's last key):
  * a writer that found the root leaf and waits for its lock must see, once
  * it has it, that the node is no longer a leaf, and walk down again
- * (mt_lock_leaf()'s split recheck). The splitter holds the root locked,
+ * (mst_lock_leaf()'s split recheck). The splitter holds the root locked,
  * not yet dirty, while it fills the two new leaves: walks that read the
  * root meanwhile validate and then wait for the lock.
  */

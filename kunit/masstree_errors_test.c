@@ -107,7 +107,7 @@ static bool err_fail_unused(void)
 /* The map as a failed write must leave it. */
 struct err_snapshot {
 	struct masstree_stats st;
-	struct mt_node_stats nodes;
+	struct mst_node_stats nodes;
 };
 
 static void err_snap(struct masstree *mt, struct err_snapshot *snap)

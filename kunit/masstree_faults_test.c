@@ -60,7 +60,7 @@ KUNIT_ARRAY_PARAM(flt, flt_cases, flt_desc);
 /* What a failed write must leave as it was. */
 struct flt_snapshot {
 	struct masstree_stats st;
-	struct mt_node_stats nodes;
+	struct mst_node_stats nodes;
 	u64 hash;
 	unsigned long count;
 };
@@ -256,7 +256,7 @@ static int flt_count_one(const void *key, size_t len, void *entry, void *arg)
  */
 static void masstree_cursor_growth_failure_ends_iteration(struct kunit *test)
 {
-	unsigned long hits = masstree_fail_hits(MT_FAIL_CURSOR);
+	unsigned long hits = masstree_fail_hits(MST_FAIL_CURSOR);
 	struct masstree *mt = mtt_map(test);
 	struct masstree_cursor cur;
 	unsigned int i, seen = 0;
@@ -289,15 +289,15 @@ static void masstree_cursor_growth_failure_ends_iteration(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, cur.err, 0);
 	masstree_cursor_fini(&cur);
 	KUNIT_EXPECT_EQ(test, seen, 10U);
-	KUNIT_EXPECT_GE(test, masstree_fail_hits(MT_FAIL_CURSOR), hits + 2);
+	KUNIT_EXPECT_GE(test, masstree_fail_hits(MST_FAIL_CURSOR), hits + 2);
 }
 
 /* Runs last: the cases above failed every allocation site of the core. */
 static void masstree_fault_every_core_site_failed(struct kunit *test)
 {
-	KUNIT_EXPECT_GT(test, masstree_fail_hits(MT_FAIL_NODE), 0UL);
-	KUNIT_EXPECT_GT(test, masstree_fail_hits(MT_FAIL_SUFFIX), 0UL);
-	KUNIT_EXPECT_GT(test, masstree_fail_hits(MT_FAIL_CURSOR), 0UL);
+	KUNIT_EXPECT_GT(test, masstree_fail_hits(MST_FAIL_NODE), 0UL);
+	KUNIT_EXPECT_GT(test, masstree_fail_hits(MST_FAIL_SUFFIX), 0UL);
+	KUNIT_EXPECT_GT(test, masstree_fail_hits(MST_FAIL_CURSOR), 0UL);
 }
 
 static struct kunit_case masstree_faults_cases[] = {

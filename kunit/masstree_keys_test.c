@@ -236,18 +236,18 @@ static void masstree_key_zero_runs_sort_by_length(struct kunit *test)
 	static const u8 zeros[24];
 	struct masstree *mt = mtt_map(test);
 	struct masstree_stats st;
-	struct mt_leaf *leaf;
+	struct mst_leaf *leaf;
 	unsigned int i, len;
 
 	for (len = 0; len <= 8; len++)
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, zeros, 8 - len,
 						      mtt_entry(8 - len), GFP_KERNEL), 0);
 	/* One leaf: its permutation lists the keys by length. */
-	leaf = mt_to_leaf(rcu_dereference_protected(mt->root, 1));
-	KUNIT_ASSERT_TRUE(test, mt_node_is_leaf(&leaf->node));
-	KUNIT_ASSERT_EQ(test, mt_perm_size(leaf->permutation), 9U);
+	leaf = mst_to_leaf(rcu_dereference_protected(mt->root, 1));
+	KUNIT_ASSERT_TRUE(test, mst_node_is_leaf(&leaf->node));
+	KUNIT_ASSERT_EQ(test, mst_perm_size(leaf->permutation), 9U);
 	for (i = 0; i < 9; i++) {
-		unsigned int s = mt_perm_slot(leaf->permutation, i);
+		unsigned int s = mst_perm_slot(leaf->permutation, i);
 
 		KUNIT_EXPECT_EQ(test, leaf->ikey[s], 0ULL);
 		KUNIT_EXPECT_EQ(test, (unsigned int)leaf->keylenx[s], i);
@@ -282,9 +282,9 @@ static void masstree_key_suffix_needs_no_layer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.layers, 1UL);
 	KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
 	/* The suffixes' slab objects are counted: XYZ and eight Qs. */
-	KUNIT_EXPECT_EQ(test, st.bytes, MT_NODE_BYTES +
-			kmalloc_size_roundup(struct_size_t(struct mt_suffix, data, 3)) +
-			kmalloc_size_roundup(struct_size_t(struct mt_suffix, data, 8)));
+	KUNIT_EXPECT_EQ(test, st.bytes, MST_NODE_BYTES +
+			kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, 3)) +
+			kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, 8)));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, "abcdefghXY", 10));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, "abcdefghXYZW", 12));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, "abcdefghXYZ", 11), mtt_entry(2));

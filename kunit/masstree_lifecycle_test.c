@@ -14,14 +14,14 @@
 static DEFINE_MASSTREE(lifecycle_static_map);
 
 /* Nodes still allocated by masstree.ko, after pending RCU frees ran. */
-static void settled_stats(struct mt_node_stats *stats)
+static void settled_stats(struct mst_node_stats *stats)
 {
 	rcu_barrier();
-	mt_node_stats_read(stats);
+	mst_node_stats_read(stats);
 }
 
-static void expect_stats_equal(struct kunit *test, const struct mt_node_stats *a,
-			       const struct mt_node_stats *b)
+static void expect_stats_equal(struct kunit *test, const struct mst_node_stats *a,
+			       const struct mst_node_stats *b)
 {
 	KUNIT_EXPECT_EQ(test, a->leaves, b->leaves);
 	KUNIT_EXPECT_EQ(test, a->internodes, b->internodes);
@@ -47,7 +47,7 @@ static void define_masstree_gives_empty_map(struct kunit *test)
 
 static void masstree_destroy_empty_map_frees_nothing(struct kunit *test)
 {
-	struct mt_node_stats before, after;
+	struct mst_node_stats before, after;
 	struct masstree mt;
 
 	masstree_init(&mt, 0);
@@ -58,111 +58,111 @@ static void masstree_destroy_empty_map_frees_nothing(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt.root));
 }
 
-static struct mt_leaf *new_leaf(void)
+static struct mst_leaf *new_leaf(void)
 {
-	struct mt_node *node = mt_node_alloc(GFP_KERNEL);
+	struct mst_node *node = mst_node_alloc(GFP_KERNEL);
 
 	if (!node)
 		return NULL;
-	mt_node_init_leaf(node, 0);
-	return mt_to_leaf(node);
+	mst_node_init_leaf(node, 0);
+	return mst_to_leaf(node);
 }
 
-static struct mt_internode *new_internode(void)
+static struct mst_internode *new_internode(void)
 {
-	struct mt_node *node = mt_node_alloc(GFP_KERNEL);
+	struct mst_node *node = mst_node_alloc(GFP_KERNEL);
 
 	if (!node)
 		return NULL;
-	mt_node_init_internode(node, 0);
-	return mt_to_internode(node);
+	mst_node_init_internode(node, 0);
+	return mst_to_internode(node);
 }
 
-static void mt_node_init_leaf_gives_empty_leaf(struct kunit *test)
+static void mst_node_init_leaf_gives_empty_leaf(struct kunit *test)
 {
-	struct mt_node_stats before, during, after;
-	struct mt_leaf *leaf;
+	struct mst_node_stats before, during, after;
+	struct mst_leaf *leaf;
 
 	settled_stats(&before);
 	leaf = new_leaf();
 	KUNIT_ASSERT_NOT_NULL(test, leaf);
-	mt_node_stats_read(&during);
+	mst_node_stats_read(&during);
 	KUNIT_EXPECT_EQ(test, during.leaves, before.leaves + 1);
-	KUNIT_EXPECT_TRUE(test, mt_node_is_leaf(&leaf->node));
-	KUNIT_EXPECT_EQ(test, mt_perm_size(leaf->permutation), 0U);
+	KUNIT_EXPECT_TRUE(test, mst_node_is_leaf(&leaf->node));
+	KUNIT_EXPECT_EQ(test, mst_perm_size(leaf->permutation), 0U);
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(leaf->node.parent));
-	mt_node_free(&leaf->node);
+	mst_node_free(&leaf->node);
 	settled_stats(&after);
 	expect_stats_equal(test, &before, &after);
 }
 
-static void mt_node_init_internode_counts_and_frees(struct kunit *test)
+static void mst_node_init_internode_counts_and_frees(struct kunit *test)
 {
-	struct mt_node_stats before, during, after;
-	struct mt_internode *in;
+	struct mst_node_stats before, during, after;
+	struct mst_internode *in;
 
 	settled_stats(&before);
 	in = new_internode();
 	KUNIT_ASSERT_NOT_NULL(test, in);
-	mt_node_stats_read(&during);
+	mst_node_stats_read(&during);
 	KUNIT_EXPECT_EQ(test, during.internodes, before.internodes + 1);
-	KUNIT_EXPECT_FALSE(test, mt_node_is_leaf(&in->node));
+	KUNIT_EXPECT_FALSE(test, mst_node_is_leaf(&in->node));
 	KUNIT_EXPECT_EQ(test, in->nkeys, 0);
-	mt_node_free(&in->node);
+	mst_node_free(&in->node);
 	settled_stats(&after);
 	expect_stats_equal(test, &before, &after);
 }
 
-static void mt_suffix_make_copies_bytes(struct kunit *test)
+static void mst_suffix_make_copies_bytes(struct kunit *test)
 {
 	static const u8 bytes[] = "a suffix of some length";
-	struct mt_node_stats before, after;
-	struct mt_suffix *sfx;
+	struct mst_node_stats before, after;
+	struct mst_suffix *sfx;
 
 	settled_stats(&before);
-	sfx = mt_suffix_make(bytes, sizeof(bytes), GFP_KERNEL);
+	sfx = mst_suffix_make(bytes, sizeof(bytes), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, sfx);
 	KUNIT_EXPECT_EQ(test, sfx->len, (u32)sizeof(bytes));
 	KUNIT_EXPECT_EQ(test, memcmp(sfx->data, bytes, sizeof(bytes)), 0);
-	mt_suffix_free(sfx);
+	mst_suffix_free(sfx);
 	settled_stats(&after);
 	expect_stats_equal(test, &before, &after);
 }
 
 /*
- * The statistics count a node as MT_NODE_BYTES and a suffix as its
+ * The statistics count a node as MST_NODE_BYTES and a suffix as its
  * ->size: what the slab says the objects take (KASAN keeps metadata in a
  * node's padding, so there ksize() answers the bare object).
  */
 static void node_and_suffix_bytes_are_the_slabs(struct kunit *test)
 {
 	static const u8 bytes[] = "a suffix of some length";
-	struct mt_suffix *sfx;
-	struct mt_node *node;
+	struct mst_suffix *sfx;
+	struct mst_node *node;
 
-	node = mt_node_alloc(GFP_KERNEL);
+	node = mst_node_alloc(GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, node);
 	if (IS_ENABLED(CONFIG_KASAN))
-		KUNIT_EXPECT_GE(test, ksize(node), MT_NODE_SIZE);
+		KUNIT_EXPECT_GE(test, ksize(node), MST_NODE_SIZE);
 	else
-		KUNIT_EXPECT_EQ(test, ksize(node), MT_NODE_BYTES);
-	mt_node_discard(node);
+		KUNIT_EXPECT_EQ(test, ksize(node), MST_NODE_BYTES);
+	mst_node_discard(node);
 
-	sfx = mt_suffix_make(bytes, sizeof(bytes), GFP_KERNEL);
+	sfx = mst_suffix_make(bytes, sizeof(bytes), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, sfx);
 	KUNIT_EXPECT_EQ(test, (size_t)sfx->size, ksize(sfx));
 	KUNIT_EXPECT_GE(test, (size_t)sfx->size,
 			struct_size(sfx, data, sizeof(bytes)));
-	mt_suffix_free(sfx);
+	mst_suffix_free(sfx);
 }
 
 /* Put a key in the next free slot of @leaf and publish it. */
-static void leaf_append(struct mt_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
-			struct mt_suffix *sfx)
+static void leaf_append(struct mst_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
+			struct mst_suffix *sfx)
 {
 	u64 perm = leaf->permutation;
-	unsigned int n = mt_perm_size(perm);
-	unsigned int slot = mt_perm_slot(perm, n);
+	unsigned int n = mst_perm_size(perm);
+	unsigned int slot = mst_perm_slot(perm, n);
 
 	leaf->ikey[slot] = ikey;
 	leaf->keylenx[slot] = keylenx;
@@ -178,9 +178,9 @@ static void leaf_append(struct mt_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
 static void masstree_destroy_frees_every_layer(struct kunit *test)
 {
 	static const u8 tail[] = "tail bytes";
-	struct mt_node_stats before, built, after;
-	struct mt_leaf *left, *right, *layer1, *layer2;
-	struct mt_internode *in;
+	struct mst_node_stats before, built, after;
+	struct mst_leaf *left, *right, *layer1, *layer2;
+	struct mst_internode *in;
 	struct masstree mt;
 	int entry;
 
@@ -193,10 +193,10 @@ static void masstree_destroy_frees_every_layer(struct kunit *test)
 	layer2 = new_leaf();
 	KUNIT_ASSERT_TRUE(test, in && left && right && layer1 && layer2);
 
-	leaf_append(layer2, 7, 8, &entry, mt_suffix_make(tail, sizeof(tail), GFP_KERNEL));
-	leaf_append(layer1, 1, MT_KLX_LAYER, layer2, NULL);
+	leaf_append(layer2, 7, 8, &entry, mst_suffix_make(tail, sizeof(tail), GFP_KERNEL));
+	leaf_append(layer1, 1, MST_KLX_LAYER, layer2, NULL);
 	leaf_append(layer1, 2, 3, &entry, NULL);
-	leaf_append(left, 10, MT_KLX_LAYER, layer1, NULL);
+	leaf_append(left, 10, MST_KLX_LAYER, layer1, NULL);
 	leaf_append(right, 20, 8, &entry, NULL);
 	in->nkeys = 1;
 	in->ikey[0] = 20;
@@ -204,7 +204,7 @@ static void masstree_destroy_frees_every_layer(struct kunit *test)
 	RCU_INIT_POINTER(in->child[1], &right->node);
 	rcu_assign_pointer(mt.root, &in->node);
 
-	mt_node_stats_read(&built);
+	mst_node_stats_read(&built);
 	KUNIT_EXPECT_EQ(test, built.leaves, before.leaves + 4);
 	KUNIT_EXPECT_EQ(test, built.internodes, before.internodes + 1);
 	KUNIT_EXPECT_EQ(test, built.suffixes, before.suffixes + 1);
@@ -219,9 +219,9 @@ static struct kunit_case masstree_lifecycle_cases[] = {
 	KUNIT_CASE(masstree_init_gives_empty_map),
 	KUNIT_CASE(define_masstree_gives_empty_map),
 	KUNIT_CASE(masstree_destroy_empty_map_frees_nothing),
-	KUNIT_CASE(mt_node_init_leaf_gives_empty_leaf),
-	KUNIT_CASE(mt_node_init_internode_counts_and_frees),
-	KUNIT_CASE(mt_suffix_make_copies_bytes),
+	KUNIT_CASE(mst_node_init_leaf_gives_empty_leaf),
+	KUNIT_CASE(mst_node_init_internode_counts_and_frees),
+	KUNIT_CASE(mst_suffix_make_copies_bytes),
 	KUNIT_CASE(node_and_suffix_bytes_are_the_slabs),
 	KUNIT_CASE(masstree_destroy_frees_every_layer),
 	{}

@@ -12,7 +12,7 @@
 /* The model: fields 0..n-1 the live slots in order, n..14 the free ones. */
 struct perm_model {
 	unsigned int n;
-	u8 field[MT_NODE_WIDTH];
+	u8 field[MST_NODE_WIDTH];
 };
 
 static void model_insert(struct perm_model *m, unsigned int pos)
@@ -31,9 +31,9 @@ static void model_remove(struct perm_model *m, unsigned int pos)
 	u8 slot = m->field[pos];
 	unsigned int i;
 
-	for (i = pos; i < MT_NODE_WIDTH - 1; i++)
+	for (i = pos; i < MST_NODE_WIDTH - 1; i++)
 		m->field[i] = m->field[i + 1];
-	m->field[MT_NODE_WIDTH - 1] = slot;
+	m->field[MST_NODE_WIDTH - 1] = slot;
 	m->n--;
 }
 
@@ -41,92 +41,92 @@ static bool model_matches(struct kunit *test, const struct perm_model *m, u64 pe
 {
 	unsigned int i;
 
-	KUNIT_EXPECT_EQ(test, mt_perm_size(perm), m->n);
-	KUNIT_EXPECT_TRUE(test, mt_perm_valid(perm));
-	for (i = 0; i < MT_NODE_WIDTH; i++)
-		if (mt_perm_slot(perm, i) != m->field[i]) {
+	KUNIT_EXPECT_EQ(test, mst_perm_size(perm), m->n);
+	KUNIT_EXPECT_TRUE(test, mst_perm_valid(perm));
+	for (i = 0; i < MST_NODE_WIDTH; i++)
+		if (mst_perm_slot(perm, i) != m->field[i]) {
 			KUNIT_FAIL(test, "field %u: slot %u, model %u", i,
-				   mt_perm_slot(perm, i), m->field[i]);
+				   mst_perm_slot(perm, i), m->field[i]);
 			return false;
 		}
-	return mt_perm_size(perm) == m->n && mt_perm_valid(perm);
+	return mst_perm_size(perm) == m->n && mst_perm_valid(perm);
 }
 
-static void mt_perm_empty_lists_all_slots_free(struct kunit *test)
+static void mst_perm_empty_lists_all_slots_free(struct kunit *test)
 {
 	unsigned int i;
 
-	KUNIT_EXPECT_EQ(test, mt_perm_size(MT_PERM_EMPTY), 0U);
-	KUNIT_EXPECT_TRUE(test, mt_perm_valid(MT_PERM_EMPTY));
-	for (i = 0; i < MT_NODE_WIDTH; i++)
-		KUNIT_EXPECT_EQ(test, mt_perm_slot(MT_PERM_EMPTY, i), i);
+	KUNIT_EXPECT_EQ(test, mst_perm_size(MST_PERM_EMPTY), 0U);
+	KUNIT_EXPECT_TRUE(test, mst_perm_valid(MST_PERM_EMPTY));
+	for (i = 0; i < MST_NODE_WIDTH; i++)
+		KUNIT_EXPECT_EQ(test, mst_perm_slot(MST_PERM_EMPTY, i), i);
 }
 
-static void mt_perm_insert_fills_a_leaf_in_any_order(struct kunit *test)
+static void mst_perm_insert_fills_a_leaf_in_any_order(struct kunit *test)
 {
-	u64 front = MT_PERM_EMPTY, back = MT_PERM_EMPTY;
+	u64 front = MST_PERM_EMPTY, back = MST_PERM_EMPTY;
 	unsigned int i;
 
-	for (i = 0; i < MT_NODE_WIDTH; i++) {
-		front = mt_perm_insert(front, 0);
-		back = mt_perm_insert(back, i);
+	for (i = 0; i < MST_NODE_WIDTH; i++) {
+		front = mst_perm_insert(front, 0);
+		back = mst_perm_insert(back, i);
 	}
-	KUNIT_EXPECT_EQ(test, mt_perm_size(front), (unsigned int)MT_NODE_WIDTH);
-	KUNIT_EXPECT_EQ(test, mt_perm_size(back), (unsigned int)MT_NODE_WIDTH);
-	KUNIT_EXPECT_TRUE(test, mt_perm_valid(front));
-	KUNIT_EXPECT_TRUE(test, mt_perm_valid(back));
-	for (i = 0; i < MT_NODE_WIDTH; i++) {
+	KUNIT_EXPECT_EQ(test, mst_perm_size(front), (unsigned int)MST_NODE_WIDTH);
+	KUNIT_EXPECT_EQ(test, mst_perm_size(back), (unsigned int)MST_NODE_WIDTH);
+	KUNIT_EXPECT_TRUE(test, mst_perm_valid(front));
+	KUNIT_EXPECT_TRUE(test, mst_perm_valid(back));
+	for (i = 0; i < MST_NODE_WIDTH; i++) {
 		/* Appending keeps slot order; prepending reverses it. */
-		KUNIT_EXPECT_EQ(test, mt_perm_slot(back, i), i);
-		KUNIT_EXPECT_EQ(test, mt_perm_slot(front, i), MT_NODE_WIDTH - 1 - i);
+		KUNIT_EXPECT_EQ(test, mst_perm_slot(back, i), i);
+		KUNIT_EXPECT_EQ(test, mst_perm_slot(front, i), MST_NODE_WIDTH - 1 - i);
 	}
 }
 
-static void mt_perm_remove_reuses_freed_slot_last(struct kunit *test)
+static void mst_perm_remove_reuses_freed_slot_last(struct kunit *test)
 {
-	u64 perm = MT_PERM_EMPTY;
+	u64 perm = MST_PERM_EMPTY;
 	unsigned int i;
 
 	for (i = 0; i < 3; i++)
-		perm = mt_perm_insert(perm, i);
-	perm = mt_perm_remove(perm, 1);		/* frees slot 1 */
-	KUNIT_EXPECT_EQ(test, mt_perm_size(perm), 2U);
-	KUNIT_EXPECT_EQ(test, mt_perm_slot(perm, MT_NODE_WIDTH - 1), 1U);
+		perm = mst_perm_insert(perm, i);
+	perm = mst_perm_remove(perm, 1);		/* frees slot 1 */
+	KUNIT_EXPECT_EQ(test, mst_perm_size(perm), 2U);
+	KUNIT_EXPECT_EQ(test, mst_perm_slot(perm, MST_NODE_WIDTH - 1), 1U);
 	/* The next insert takes slot 3, not the slot just freed. */
-	KUNIT_EXPECT_EQ(test, mt_perm_slot(perm, mt_perm_size(perm)), 3U);
+	KUNIT_EXPECT_EQ(test, mst_perm_slot(perm, mst_perm_size(perm)), 3U);
 }
 
-static void mt_perm_valid_rejects_a_duplicate_slot(struct kunit *test)
+static void mst_perm_valid_rejects_a_duplicate_slot(struct kunit *test)
 {
-	u64 perm = mt_perm_set_slot(MT_PERM_EMPTY, 3, 4);
+	u64 perm = mst_perm_set_slot(MST_PERM_EMPTY, 3, 4);
 
-	KUNIT_EXPECT_FALSE(test, mt_perm_valid(perm));
-	KUNIT_EXPECT_TRUE(test, mt_perm_valid(mt_perm_set_slot(perm, 3, 3)));
+	KUNIT_EXPECT_FALSE(test, mst_perm_valid(perm));
+	KUNIT_EXPECT_TRUE(test, mst_perm_valid(mst_perm_set_slot(perm, 3, 3)));
 }
 
-static void mt_perm_random_ops_match_model(struct kunit *test)
+static void mst_perm_random_ops_match_model(struct kunit *test)
 {
 	struct perm_model m = { .n = 0 };
-	u64 perm = MT_PERM_EMPTY;
+	u64 perm = MST_PERM_EMPTY;
 	struct rnd_state rnd;
 	unsigned int i;
 
-	for (i = 0; i < MT_NODE_WIDTH; i++)
+	for (i = 0; i < MST_NODE_WIDTH; i++)
 		m.field[i] = i;
 	prandom_seed_state(&rnd, 7);
 	for (i = 0; i < 50000; i++) {
 		u32 r = prandom_u32_state(&rnd);
-		bool insert = m.n == 0 || (m.n < MT_NODE_WIDTH && (r & 1));
+		bool insert = m.n == 0 || (m.n < MST_NODE_WIDTH && (r & 1));
 
 		if (insert) {
 			unsigned int pos = (r >> 1) % (m.n + 1);
 
-			perm = mt_perm_insert(perm, pos);
+			perm = mst_perm_insert(perm, pos);
 			model_insert(&m, pos);
 		} else {
 			unsigned int pos = (r >> 1) % m.n;
 
-			perm = mt_perm_remove(perm, pos);
+			perm = mst_perm_remove(perm, pos);
 			model_remove(&m, pos);
 		}
 		if (!model_matches(test, &m, perm)) {
@@ -137,11 +137,11 @@ static void mt_perm_random_ops_match_model(struct kunit *test)
 }
 
 static struct kunit_case masstree_perm_cases[] = {
-	KUNIT_CASE(mt_perm_empty_lists_all_slots_free),
-	KUNIT_CASE(mt_perm_insert_fills_a_leaf_in_any_order),
-	KUNIT_CASE(mt_perm_remove_reuses_freed_slot_last),
-	KUNIT_CASE(mt_perm_valid_rejects_a_duplicate_slot),
-	KUNIT_CASE(mt_perm_random_ops_match_model),
+	KUNIT_CASE(mst_perm_empty_lists_all_slots_free),
+	KUNIT_CASE(mst_perm_insert_fills_a_leaf_in_any_order),
+	KUNIT_CASE(mst_perm_remove_reuses_freed_slot_last),
+	KUNIT_CASE(mst_perm_valid_rejects_a_duplicate_slot),
+	KUNIT_CASE(mst_perm_random_ops_match_model),
 	{}
 };
 

@@ -460,7 +460,7 @@ static bool rt_check_map(struct kunit *test, struct rt_ctx *ctx)
 		walked++;
 	masstree_cursor_fini(&cur);
 	masstree_get_stats(mt, &st);
-	sfx = mt_stat_read(mt, MT_STAT_SUFFIX_BYTES);
+	sfx = mst_stat_read(mt, MST_STAT_SUFFIX_BYTES);
 	if (walked != ctx->nwant || st.keys != walked) {
 		KUNIT_FAIL(test, "a cursor walk found %lu keys, stats %lu, expected %u",
 			   walked, st.keys, ctx->nwant);
@@ -472,7 +472,7 @@ static bool rt_check_map(struct kunit *test, struct rt_ctx *ctx)
 		return false;
 	}
 	/* validate() == 0: the counters are what the map holds. */
-	if (st.bytes != (st.leaves + st.internodes) * MT_NODE_BYTES + sfx) {
+	if (st.bytes != (st.leaves + st.internodes) * MST_NODE_BYTES + sfx) {
 		KUNIT_FAIL(test, "stats: %lu bytes; %lu nodes and %ld suffix bytes",
 			   st.bytes, st.leaves + st.internodes, sfx);
 		return false;
@@ -498,7 +498,7 @@ static void rt_erase_all(struct kunit *test, struct rt_ctx *ctx)
 static void rt_expect_nodes(struct kunit *test, struct rt_ctx *ctx)
 {
 	struct masstree_stats st;
-	struct mt_node_stats now;
+	struct mst_node_stats now;
 
 	masstree_get_stats(&ctx->fx.mt, &st);
 	mtt_settled_nodes(&now);

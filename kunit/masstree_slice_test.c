@@ -22,57 +22,57 @@ static int bytewise_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
 	return 0;
 }
 
-static void mt_slice_reads_big_endian(struct kunit *test)
+static void mst_slice_reads_big_endian(struct kunit *test)
 {
 	static const u8 key[] = "abcdefghijkl";
 
-	KUNIT_EXPECT_EQ(test, mt_slice(key, 12, 0), 0x6162636465666768ULL);
-	KUNIT_EXPECT_EQ(test, mt_slice(key, 12, 8), 0x696a6b6c00000000ULL);
+	KUNIT_EXPECT_EQ(test, mst_slice(key, 12, 0), 0x6162636465666768ULL);
+	KUNIT_EXPECT_EQ(test, mst_slice(key, 12, 8), 0x696a6b6c00000000ULL);
 }
 
-static void mt_slice_pads_short_keys_with_zeros(struct kunit *test)
+static void mst_slice_pads_short_keys_with_zeros(struct kunit *test)
 {
 	static const u8 key[] = { 0xff, 0x01, 0x80 };
 
-	KUNIT_EXPECT_EQ(test, mt_slice(key, 3, 0), 0xff01800000000000ULL);
-	KUNIT_EXPECT_EQ(test, mt_slice(key, 3, 1), 0x0180000000000000ULL);
-	KUNIT_EXPECT_EQ(test, mt_slice(key, 3, 3), 0ULL);
-	KUNIT_EXPECT_EQ(test, mt_slice(key, 0, 0), 0ULL);
+	KUNIT_EXPECT_EQ(test, mst_slice(key, 3, 0), 0xff01800000000000ULL);
+	KUNIT_EXPECT_EQ(test, mst_slice(key, 3, 1), 0x0180000000000000ULL);
+	KUNIT_EXPECT_EQ(test, mst_slice(key, 3, 3), 0ULL);
+	KUNIT_EXPECT_EQ(test, mst_slice(key, 0, 0), 0ULL);
 }
 
-static void mt_key_cls_counts_bytes_in_slice(struct kunit *test)
+static void mst_key_cls_counts_bytes_in_slice(struct kunit *test)
 {
 	size_t len;
 
 	for (len = 0; len <= 8; len++)
-		KUNIT_EXPECT_EQ(test, mt_key_cls(len + 16, 16), (unsigned int)len);
-	KUNIT_EXPECT_EQ(test, mt_key_cls(9, 0), (unsigned int)MT_CLS_LONG);
-	KUNIT_EXPECT_EQ(test, mt_key_cls(65535, 65520), (unsigned int)MT_CLS_LONG);
+		KUNIT_EXPECT_EQ(test, mst_key_cls(len + 16, 16), (unsigned int)len);
+	KUNIT_EXPECT_EQ(test, mst_key_cls(9, 0), (unsigned int)MST_CLS_LONG);
+	KUNIT_EXPECT_EQ(test, mst_key_cls(65535, 65520), (unsigned int)MST_CLS_LONG);
 }
 
-static void mt_klx_cls_maps_suffix_and_layer_to_long(struct kunit *test)
+static void mst_klx_cls_maps_suffix_and_layer_to_long(struct kunit *test)
 {
 	u8 klx;
 
 	for (klx = 0; klx <= 8; klx++)
-		KUNIT_EXPECT_EQ(test, mt_klx_cls(klx), (unsigned int)klx);
-	KUNIT_EXPECT_EQ(test, mt_klx_cls(MT_KLX_SUFFIX), (unsigned int)MT_CLS_LONG);
-	KUNIT_EXPECT_EQ(test, mt_klx_cls(MT_KLX_LAYER), (unsigned int)MT_CLS_LONG);
+		KUNIT_EXPECT_EQ(test, mst_klx_cls(klx), (unsigned int)klx);
+	KUNIT_EXPECT_EQ(test, mst_klx_cls(MST_KLX_SUFFIX), (unsigned int)MST_CLS_LONG);
+	KUNIT_EXPECT_EQ(test, mst_klx_cls(MST_KLX_LAYER), (unsigned int)MST_CLS_LONG);
 }
 
-static void mt_cmp_puts_prefix_before_extension(struct kunit *test)
+static void mst_cmp_puts_prefix_before_extension(struct kunit *test)
 {
 	static const u8 ab0[] = { 'a', 'b', 0 };
 
 	/* "ab" and "ab\0" share a slice: the class decides. */
-	KUNIT_EXPECT_EQ(test, mt_slice(ab0, 2, 0), mt_slice(ab0, 3, 0));
-	KUNIT_EXPECT_LT(test, mt_cmp(mt_slice(ab0, 2, 0), 2, mt_slice(ab0, 3, 0), 3), 0);
-	KUNIT_EXPECT_GT(test, mt_cmp(mt_slice(ab0, 3, 0), 3, mt_slice(ab0, 2, 0), 2), 0);
-	KUNIT_EXPECT_EQ(test, mt_cmp(5, 4, 5, 4), 0);
+	KUNIT_EXPECT_EQ(test, mst_slice(ab0, 2, 0), mst_slice(ab0, 3, 0));
+	KUNIT_EXPECT_LT(test, mst_cmp(mst_slice(ab0, 2, 0), 2, mst_slice(ab0, 3, 0), 3), 0);
+	KUNIT_EXPECT_GT(test, mst_cmp(mst_slice(ab0, 3, 0), 3, mst_slice(ab0, 2, 0), 2), 0);
+	KUNIT_EXPECT_EQ(test, mst_cmp(5, 4, 5, 4), 0);
 	/* A key continuing past the slice sorts after every shorter one. */
-	KUNIT_EXPECT_LT(test, mt_cmp(7, 8, 7, MT_CLS_LONG), 0);
+	KUNIT_EXPECT_LT(test, mst_cmp(7, 8, 7, MST_CLS_LONG), 0);
 	/* Slices compare as unsigned integers: 0xff... is the largest. */
-	KUNIT_EXPECT_LT(test, mt_cmp(0x7fULL << 56, 1, 0xffULL << 56, 1), 0);
+	KUNIT_EXPECT_LT(test, mst_cmp(0x7fULL << 56, 1, 0xffULL << 56, 1), 0);
 }
 
 /*
@@ -80,7 +80,7 @@ static void mt_cmp_puts_prefix_before_extension(struct kunit *test)
  * bytewise order; an alphabet of 0x00, 0x01 and 0xff hits the zero-padding
  * and signedness traps.
  */
-static void mt_cmp_matches_bytewise_order(struct kunit *test)
+static void mst_cmp_matches_bytewise_order(struct kunit *test)
 {
 	static const u8 alphabet[] = { 0x00, 0x01, 0xff };
 	struct rnd_state rnd;
@@ -98,8 +98,8 @@ static void mt_cmp_matches_bytewise_order(struct kunit *test)
 			b[i] = alphabet[prandom_u32_state(&rnd) % 3];
 		}
 		want = bytewise_cmp(a, alen, b, blen);
-		got = mt_cmp(mt_slice(a, alen, 0), mt_key_cls(alen, 0),
-			     mt_slice(b, blen, 0), mt_key_cls(blen, 0));
+		got = mst_cmp(mst_slice(a, alen, 0), mst_key_cls(alen, 0),
+			      mst_slice(b, blen, 0), mst_key_cls(blen, 0));
 		if (got != want) {
 			KUNIT_FAIL(test, "lengths %zu/%zu: got %d, want %d", alen, blen, got, want);
 			return;
@@ -108,12 +108,12 @@ static void mt_cmp_matches_bytewise_order(struct kunit *test)
 }
 
 static struct kunit_case masstree_slice_cases[] = {
-	KUNIT_CASE(mt_slice_reads_big_endian),
-	KUNIT_CASE(mt_slice_pads_short_keys_with_zeros),
-	KUNIT_CASE(mt_key_cls_counts_bytes_in_slice),
-	KUNIT_CASE(mt_klx_cls_maps_suffix_and_layer_to_long),
-	KUNIT_CASE(mt_cmp_puts_prefix_before_extension),
-	KUNIT_CASE(mt_cmp_matches_bytewise_order),
+	KUNIT_CASE(mst_slice_reads_big_endian),
+	KUNIT_CASE(mst_slice_pads_short_keys_with_zeros),
+	KUNIT_CASE(mst_key_cls_counts_bytes_in_slice),
+	KUNIT_CASE(mst_klx_cls_maps_suffix_and_layer_to_long),
+	KUNIT_CASE(mst_cmp_puts_prefix_before_extension),
+	KUNIT_CASE(mst_cmp_matches_bytewise_order),
 	{}
 };
 

@@ -36,10 +36,10 @@ static inline void mtt_key64(u8 *key, u64 v)
 }
 
 /* Nodes still allocated by masstree.ko once pending RCU frees ran. */
-static inline void mtt_settled_nodes(struct mt_node_stats *stats)
+static inline void mtt_settled_nodes(struct mst_node_stats *stats)
 {
 	rcu_barrier();
-	mt_node_stats_read(stats);
+	mst_node_stats_read(stats);
 }
 
 /*
@@ -50,8 +50,8 @@ static inline void mtt_settled_nodes(struct mt_node_stats *stats)
 #define MTT_POOL_SUFFIXES	(2 * num_possible_cpus())
 
 static inline void mtt_expect_nodes_equal(struct kunit *test,
-					  const struct mt_node_stats *before,
-					  const struct mt_node_stats *after)
+					  const struct mst_node_stats *before,
+					  const struct mst_node_stats *after)
 {
 	KUNIT_EXPECT_EQ(test, before->leaves, after->leaves);
 	KUNIT_EXPECT_EQ(test, before->internodes, after->internodes);
@@ -82,7 +82,7 @@ static inline void mtt_expect_empty(struct kunit *test, struct masstree *mt)
  */
 struct mtt_fixture {
 	struct masstree mt;
-	struct mt_node_stats nodes;
+	struct mst_node_stats nodes;
 };
 
 /* Suite .init: a fresh map per case, in test->priv. */
@@ -116,7 +116,7 @@ static inline struct masstree *mtt_map(struct kunit *test)
 static inline void mtt_expect_all_freed(struct kunit *test)
 {
 	struct mtt_fixture *fx = test->priv;
-	struct mt_node_stats now;
+	struct mst_node_stats now;
 
 	mtt_expect_empty(test, &fx->mt);
 	mtt_settled_nodes(&now);

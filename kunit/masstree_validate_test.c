@@ -49,12 +49,12 @@ static const char vt_sfx_fmt[] = "x%u suffix key";
  */
 struct vt_map {
 	struct masstree *mt;
-	struct mt_internode *inode;
-	struct mt_leaf *leaf0, *leaf1;
-	struct mt_leaf *layer_leaf;
+	struct mst_internode *inode;
+	struct mst_leaf *leaf0, *leaf1;
+	struct mst_leaf *layer_leaf;
 	unsigned int layer_slot;
-	struct mt_node *layer_root;
-	struct mt_leaf *sfx_leaf;
+	struct mst_node *layer_root;
+	struct mst_leaf *sfx_leaf;
 	unsigned int sfx_slot;
 	u64 saved;
 	void *saved_ptr;
@@ -71,12 +71,12 @@ struct vt_case {
 	void (*corrupt)(struct vt_map *m, bool undo);
 };
 
-static struct mt_node *vt_child(struct mt_node *n, unsigned int i)
+static struct mst_node *vt_child(struct mst_node *n, unsigned int i)
 {
-	return rcu_dereference_protected(mt_to_internode(n)->child[i], 1);
+	return rcu_dereference_protected(mst_to_internode(n)->child[i], 1);
 }
 
-static struct mt_leaf *vt_next(struct mt_leaf *leaf)
+static struct mst_leaf *vt_next(struct mst_leaf *leaf)
 {
 	return rcu_dereference_protected(leaf->next, 1);
 }
@@ -91,8 +91,8 @@ static void vt_perm_order(struct vt_map *m, bool undo)
 		return;
 	}
 	m->saved = p;
-	p = mt_perm_set_slot(p, 0, mt_perm_slot(m->saved, 1));
-	m->leaf0->permutation = mt_perm_set_slot(p, 1, mt_perm_slot(m->saved, 0));
+	p = mst_perm_set_slot(p, 0, mst_perm_slot(m->saved, 1));
+	m->leaf0->permutation = mst_perm_set_slot(p, 1, mst_perm_slot(m->saved, 0));
 }
 
 /* The slot of key 0 listed again in place of key 1. */
@@ -105,13 +105,13 @@ static void vt_perm_dup(struct vt_map *m, bool undo)
 		return;
 	}
 	m->saved = p;
-	m->leaf0->permutation = mt_perm_set_slot(p, 1, mt_perm_slot(p, 0));
+	m->leaf0->permutation = mst_perm_set_slot(p, 1, mst_perm_slot(p, 0));
 }
 
 /* leaf0's parent pointer names its grandparent. */
 static void vt_parent(struct vt_map *m, bool undo)
 {
-	struct mt_node *n = &m->leaf0->node;
+	struct mst_node *n = &m->leaf0->node;
 
 	if (undo) {
 		RCU_INIT_POINTER(n->parent, m->saved_ptr);
@@ -119,7 +119,7 @@ static void vt_parent(struct vt_map *m, bool undo)
 	}
 	m->saved_ptr = rcu_dereference_protected(n->parent, 1);
 	RCU_INIT_POINTER(n->parent,
-			 rcu_dereference_protected(((struct mt_node *)m->saved_ptr)->parent, 1));
+			 rcu_dereference_protected(((struct mst_node *)m->saved_ptr)->parent, 1));
 }
 
 /* leaf1's prev link points at itself. */
@@ -137,7 +137,7 @@ static void vt_next_link(struct vt_map *m, bool undo)
 /* The chain's first layer root names the wrong layer above it. */
 static void vt_layer_up(struct vt_map *m, bool undo)
 {
-	struct mt_node *n = m->layer_root;
+	struct mst_node *n = m->layer_root;
 
 	if (undo) {
 		RCU_INIT_POINTER(n->parent, m->saved_ptr);
@@ -148,41 +148,41 @@ static void vt_layer_up(struct vt_map *m, bool undo)
 }
 
 /* Flip a version bit: the second flip undoes the first. */
-static void vt_version_bit(struct mt_node *n, unsigned long bit)
+static void vt_version_bit(struct mst_node *n, unsigned long bit)
 {
 	WRITE_ONCE(n->version, READ_ONCE(n->version) ^ bit);
 }
 
 static void vt_locked(struct vt_map *m, bool undo)
 {
-	vt_version_bit(&m->leaf1->node, MT_V_LOCKED);
+	vt_version_bit(&m->leaf1->node, MST_V_LOCKED);
 }
 
 static void vt_inserting(struct vt_map *m, bool undo)
 {
-	vt_version_bit(&m->leaf1->node, MT_V_INSERTING);
+	vt_version_bit(&m->leaf1->node, MST_V_INSERTING);
 }
 
 static void vt_splitting(struct vt_map *m, bool undo)
 {
-	vt_version_bit(&m->inode->node, MT_V_SPLITTING);
+	vt_version_bit(&m->inode->node, MST_V_SPLITTING);
 }
 
 static void vt_deleted(struct vt_map *m, bool undo)
 {
-	vt_version_bit(&m->leaf1->node, MT_V_DELETED);
+	vt_version_bit(&m->leaf1->node, MST_V_DELETED);
 }
 
 /* A leaf in the middle of a layer claims to be its root. */
 static void vt_root_set(struct vt_map *m, bool undo)
 {
-	vt_version_bit(&m->leaf1->node, MT_V_ROOT);
+	vt_version_bit(&m->leaf1->node, MST_V_ROOT);
 }
 
 /* A layer's root without its root bit. */
 static void vt_root_clear(struct vt_map *m, bool undo)
 {
-	vt_version_bit(m->layer_root, MT_V_ROOT);
+	vt_version_bit(m->layer_root, MST_V_ROOT);
 }
 
 /* Swap the first two separators of an internode. */
@@ -200,7 +200,7 @@ static void vt_lowkey(struct vt_map *m, bool undo)
 /* A reserved value (low bits 0b10) in an entry slot. */
 static void vt_reserved(struct vt_map *m, bool undo)
 {
-	unsigned int s = mt_perm_slot(m->leaf1->permutation, 0);
+	unsigned int s = mst_perm_slot(m->leaf1->permutation, 0);
 
 	if (undo) {
 		RCU_INIT_POINTER(m->leaf1->lv[s], m->saved_ptr);
@@ -212,13 +212,13 @@ static void vt_reserved(struct vt_map *m, bool undo)
 
 static void vt_nr_keys(struct vt_map *m, bool undo)
 {
-	atomic_long_add(undo ? -1 : 1, &m->mt->stat[MT_STAT_KEYS]);
+	atomic_long_add(undo ? -1 : 1, &m->mt->stat[MST_STAT_KEYS]);
 }
 
 /* A key flagged as continuing in a suffix that has none. */
 static void vt_sfx_missing(struct vt_map *m, bool undo)
 {
-	struct mt_suffix __rcu **p = &m->sfx_leaf->suffix[m->sfx_slot];
+	struct mst_suffix __rcu **p = &m->sfx_leaf->suffix[m->sfx_slot];
 
 	if (undo) {
 		RCU_INIT_POINTER(*p, m->saved_ptr);
@@ -250,9 +250,9 @@ static void vt_sfx_extra(struct vt_map *m, bool undo)
  */
 static void vt_layer_twice(struct vt_map *m, bool undo)
 {
-	struct mt_leaf *leaf = m->sfx_leaf;
+	struct mst_leaf *leaf = m->sfx_leaf;
 	unsigned int s = m->sfx_slot;
-	struct mt_suffix *sfx;
+	struct mst_suffix *sfx;
 	struct masstree *mt = m->mt;
 	long sign = undo ? -1 : 1;
 
@@ -266,15 +266,15 @@ static void vt_layer_twice(struct vt_map *m, bool undo)
 		m->saved_ptr = sfx;
 		m->saved_klx = leaf->keylenx[s];
 		m->saved = (unsigned long)rcu_dereference_protected(leaf->lv[s], 1);
-		leaf->keylenx[s] = MT_KLX_LAYER;
+		leaf->keylenx[s] = MST_KLX_LAYER;
 		RCU_INIT_POINTER(leaf->lv[s], m->layer_root);
 		RCU_INIT_POINTER(leaf->suffix[s], NULL);
 	}
 	/* One key with a suffix less; the chain's 2 keys and layers again. */
-	atomic_long_add(sign * (2 - 1), &mt->stat[MT_STAT_KEYS]);
-	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MT_STAT_LEAVES]);
-	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MT_STAT_LAYERS]);
-	atomic_long_add(-sign * (long)sfx->size, &mt->stat[MT_STAT_SUFFIX_BYTES]);
+	atomic_long_add(sign * (2 - 1), &mt->stat[MST_STAT_KEYS]);
+	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MST_STAT_LEAVES]);
+	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MST_STAT_LAYERS]);
+	atomic_long_add(-sign * (long)sfx->size, &mt->stat[MST_STAT_SUFFIX_BYTES]);
 }
 
 static const struct vt_case vt_cases[] = {
@@ -307,14 +307,14 @@ static void vt_desc(const struct vt_case *c, char *desc)
 KUNIT_ARRAY_PARAM(vt, vt_cases, vt_desc);
 
 /* Find, in the top layer's leaves, the first slot whose keylenx is @klx. */
-static struct mt_leaf *vt_find_klx(struct mt_leaf *leaf, u8 klx,
-				   unsigned int *slot)
+static struct mst_leaf *vt_find_klx(struct mst_leaf *leaf, u8 klx,
+				    unsigned int *slot)
 {
 	unsigned int i;
 
 	for (; leaf; leaf = vt_next(leaf)) {
-		for (i = 0; i < mt_perm_size(leaf->permutation); i++) {
-			*slot = mt_perm_slot(leaf->permutation, i);
+		for (i = 0; i < mst_perm_size(leaf->permutation); i++) {
+			*slot = mst_perm_slot(leaf->permutation, i);
 			if (leaf->keylenx[*slot] == klx)
 				return leaf;
 		}
@@ -328,7 +328,7 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	struct masstree *mt = m->mt;
 	struct masstree_stats st;
 	u8 key[VT_CHAIN_LEN];
-	struct mt_node *root;
+	struct mst_node *root;
 	char sk[32];
 	unsigned int i;
 
@@ -350,22 +350,22 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	KUNIT_ASSERT_EQ(test, st.layers, 1UL + VT_CHAIN_LAYERS);
 
 	root = rcu_dereference_protected(mt->root, 1);
-	KUNIT_ASSERT_FALSE(test, mt_node_is_leaf(root));
-	m->inode = mt_to_internode(vt_child(root, 0));
-	KUNIT_ASSERT_FALSE(test, mt_node_is_leaf(&m->inode->node));
+	KUNIT_ASSERT_FALSE(test, mst_node_is_leaf(root));
+	m->inode = mst_to_internode(vt_child(root, 0));
+	KUNIT_ASSERT_FALSE(test, mst_node_is_leaf(&m->inode->node));
 	KUNIT_ASSERT_GE(test, m->inode->nkeys, 2);
 	root = &m->inode->node;
-	while (!mt_node_is_leaf(root))
+	while (!mst_node_is_leaf(root))
 		root = vt_child(root, 0);
-	m->leaf0 = mt_to_leaf(root);
+	m->leaf0 = mst_to_leaf(root);
 	m->leaf1 = vt_next(m->leaf0);
 	KUNIT_ASSERT_NOT_NULL(test, m->leaf1);
-	KUNIT_ASSERT_GE(test, mt_perm_size(m->leaf0->permutation), 2U);
+	KUNIT_ASSERT_GE(test, mst_perm_size(m->leaf0->permutation), 2U);
 
-	m->layer_leaf = vt_find_klx(m->leaf0, MT_KLX_LAYER, &m->layer_slot);
+	m->layer_leaf = vt_find_klx(m->leaf0, MST_KLX_LAYER, &m->layer_slot);
 	KUNIT_ASSERT_NOT_NULL(test, m->layer_leaf);
 	m->layer_root = rcu_dereference_protected(m->layer_leaf->lv[m->layer_slot], 1);
-	m->sfx_leaf = vt_find_klx(m->leaf0, MT_KLX_SUFFIX, &m->sfx_slot);
+	m->sfx_leaf = vt_find_klx(m->leaf0, MST_KLX_SUFFIX, &m->sfx_slot);
 	KUNIT_ASSERT_NOT_NULL(test, m->sfx_leaf);
 	/* vt_layer_twice needs the layer slot first, in the same leaf. */
 	KUNIT_ASSERT_PTR_EQ(test, m->sfx_leaf, m->layer_leaf);

@@ -14,11 +14,11 @@
  * - a key: its bytes, the pair of its last layer;
  * - "first key of a layer": the layer's prefix and the pair (0, 0), which
  *   is below every key stored in a layer;
- * - "last key of a layer": the prefix and (MT_SLICE_MAX, MT_CLS_LONG + 1);
+ * - "last key of a layer": the prefix and (MST_SLICE_MAX, MST_CLS_LONG + 1);
  * - "past every key with this 8-byte-aligned prefix" (a layer exhausted):
- *   the prefix minus its last slice, and (that slice, MT_CLS_LONG),
+ *   the prefix minus its last slice, and (that slice, MST_CLS_LONG),
  *   excluded;
- * - "before leaf L" in reverse: (L's lowkey - 1, MT_CLS_LONG + 1).
+ * - "before leaf L" in reverse: (L's lowkey - 1, MST_CLS_LONG + 1).
  *
  * Targets only move forward (backward in reverse), and each one is derived
  * from a validated read that showed no key between the old target and the
@@ -56,57 +56,57 @@
 #include "version.h"
 
 /* Cursor states. */
-#define MT_CUR_NONE	0
-#define MT_CUR_VALID	1
-#define MT_CUR_END	2
-#define MT_CUR_ERR	3
+#define MST_CUR_NONE	0
+#define MST_CUR_VALID	1
+#define MST_CUR_END	2
+#define MST_CUR_ERR	3
 
 /* What ends an iteration. */
-#define MT_BOUND_NONE	0
-#define MT_BOUND_KEY	1
-#define MT_BOUND_PREFIX	2
+#define MST_BOUND_NONE	0
+#define MST_BOUND_KEY	1
+#define MST_BOUND_PREFIX	2
 
 /* Results of one step. */
-#define MT_STEP_FOUND	0
-#define MT_STEP_END	1
-#define MT_STEP_GROW	2
+#define MST_STEP_FOUND	0
+#define MST_STEP_END	1
+#define MST_STEP_GROW	2
 
 /* The largest slice. */
-#define MT_SLICE_MAX	(~0ULL)
+#define MST_SLICE_MAX	(~0ULL)
 
 /* A class above every real one: "after every key with this slice". */
-#define MT_CLS_MAX	(MT_CLS_LONG + 1)
+#define MST_CLS_MAX	(MST_CLS_LONG + 1)
 
 /* Largest buffer a cursor needs: the longest key plus one slice. */
-#define MT_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
+#define MST_CUR_MAX_CAP	(MASSTREE_MAX_KEY_LEN + 16)
 
 /* Slots a scan copies out of a leaf in one window: a small stack frame. */
-#define MT_SNAP_MAX	12
+#define MST_SNAP_MAX	12
 
 /*
  * Keys, and leaf windows, one masstree_scan() batch may take under one
  * RCU read section, so that a long scan does not hold up grace periods: a
  * few microseconds. Each batch starts with a descent from the root.
  */
-#define MT_SCAN_KEYS	128
-#define MT_SCAN_LEAVES	32
+#define MST_SCAN_KEYS	128
+#define MST_SCAN_LEAVES	32
 
 /*
  * A leaf's slots from the target on, in the step's direction, as read in
  * one validated window: erase does not bump the version, so what a step
  * uses must have been copied inside the window.
  */
-struct mt_snap {
-	u8 klx[MT_SNAP_MAX];
+struct mst_snap {
+	u8 klx[MST_SNAP_MAX];
 	u8 nr;
 	bool more;
-	u64 ikey[MT_SNAP_MAX];
-	void *lv[MT_SNAP_MAX];
-	struct mt_suffix *sfx[MT_SNAP_MAX];
+	u64 ikey[MST_SNAP_MAX];
+	void *lv[MST_SNAP_MAX];
+	struct mst_suffix *sfx[MST_SNAP_MAX];
 };
 
 /* A masstree_scan() batch: where its keys go, and how many may still go. */
-struct mt_scan {
+struct mst_scan {
 	masstree_scan_fn fn;
 	void *arg;
 	int ret;
@@ -115,18 +115,18 @@ struct mt_scan {
 	bool bounded;
 };
 
-static void mt_target_key(struct masstree_cursor *cur, size_t len, bool strict)
+static void mst_target_key(struct masstree_cursor *cur, size_t len, bool strict)
 {
 	size_t off = len ? ((len - 1) / 8) * 8 : 0;
 
 	cur->t_off = off;
-	cur->t_slice = mt_slice(cur->key, len, off);
-	cur->t_cls = mt_key_cls(len, off);
+	cur->t_slice = mst_slice(cur->key, len, off);
+	cur->t_cls = mst_key_cls(len, off);
 	cur->t_strict = strict;
 }
 
-static void mt_target_pair(struct masstree_cursor *cur, size_t off, u64 slice,
-			   unsigned int cls, bool strict)
+static void mst_target_pair(struct masstree_cursor *cur, size_t off, u64 slice,
+			    unsigned int cls, bool strict)
 {
 	cur->t_off = off;
 	cur->t_slice = slice;
@@ -135,12 +135,12 @@ static void mt_target_pair(struct masstree_cursor *cur, size_t off, u64 slice,
 }
 
 /* The target seen from the layer at @off (@off <= t_off). */
-static void mt_target_at(const struct masstree_cursor *cur, size_t off,
-			 u64 *slice, unsigned int *cls)
+static void mst_target_at(const struct masstree_cursor *cur, size_t off,
+			  u64 *slice, unsigned int *cls)
 {
 	if (off < cur->t_off) {
 		*slice = get_unaligned_be64(cur->key + off);
-		*cls = MT_CLS_LONG;
+		*cls = MST_CLS_LONG;
 	} else {
 		*slice = cur->t_slice;
 		*cls = cur->t_cls;
@@ -151,8 +151,8 @@ static void mt_target_at(const struct masstree_cursor *cur, size_t off,
  * Compare a key stored with a suffix in the layer at @off, whose slice
  * equals the target's there (both continue), with the target.
  */
-static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
-			 const struct mt_suffix *sfx)
+static int mst_suffix_cmp(const struct masstree_cursor *cur, size_t off,
+			  const struct mst_suffix *sfx)
 {
 	size_t o = off + 8;
 
@@ -162,9 +162,9 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 		u64 ts;
 		int c;
 
-		mt_target_at(cur, o, &ts, &tc);
-		c = mt_cmp(mt_slice(sfx->data, sfx->len, r),
-			   mt_key_cls(sfx->len, r), ts, tc);
+		mst_target_at(cur, o, &ts, &tc);
+		c = mst_cmp(mst_slice(sfx->data, sfx->len, r),
+			    mst_key_cls(sfx->len, r), ts, tc);
 		if (c || o >= cur->t_off)
 			return c;
 		o += 8;
@@ -172,13 +172,13 @@ static int mt_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 }
 
 /* Compare the key at position @i of @perm with the target. */
-static int mt_leaf_cmp(struct mt_leaf *leaf, u64 perm, int i, u64 ts,
-		       unsigned int tc)
+static int mst_leaf_cmp(struct mst_leaf *leaf, u64 perm, int i, u64 ts,
+			unsigned int tc)
 {
-	unsigned int s = mt_perm_slot(perm, i);
+	unsigned int s = mst_perm_slot(perm, i);
 
-	return mt_cmp(READ_ONCE(leaf->ikey[s]),
-		      mt_klx_cls(READ_ONCE(leaf->keylenx[s])), ts, tc);
+	return mst_cmp(READ_ONCE(leaf->ikey[s]),
+		      mst_klx_cls(READ_ONCE(leaf->keylenx[s])), ts, tc);
 }
 
 /*
@@ -187,20 +187,20 @@ static int mt_leaf_cmp(struct mt_leaf *leaf, u64 perm, int i, u64 ts,
  * The keys are in order: try the leaf's first (last) key, the answer
  * when a scan moves on to a leaf, then search.
  */
-static int mt_leaf_find(struct mt_leaf *leaf, u64 perm, u64 ts,
-			unsigned int tc, bool rev)
+static int mst_leaf_find(struct mst_leaf *leaf, u64 perm, u64 ts,
+			 unsigned int tc, bool rev)
 {
-	int lo = 0, hi = mt_perm_size(perm);
+	int lo = 0, hi = mst_perm_size(perm);
 
 	if (!hi)
 		return rev ? -1 : 0;
-	if (!rev && mt_leaf_cmp(leaf, perm, 0, ts, tc) >= 0)
+	if (!rev && mst_leaf_cmp(leaf, perm, 0, ts, tc) >= 0)
 		return 0;
-	if (rev && mt_leaf_cmp(leaf, perm, hi - 1, ts, tc) <= 0)
+	if (rev && mst_leaf_cmp(leaf, perm, hi - 1, ts, tc) <= 0)
 		return hi - 1;
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
-		int c = mt_leaf_cmp(leaf, perm, mid, ts, tc);
+		int c = mst_leaf_cmp(leaf, perm, mid, ts, tc);
 
 		if (rev ? c > 0 : c >= 0)
 			hi = mid;
@@ -215,12 +215,12 @@ static int mt_leaf_find(struct mt_leaf *leaf, u64 perm, u64 ts,
  * after the target (forward) or the last at or before it (reverse), in the
  * step's direction. Only the first copied slot may equal the target.
  */
-static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
-			 unsigned int tc, bool rev, unsigned int max,
-			 struct mt_snap *x)
+static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
+			  unsigned int tc, bool rev, unsigned int max,
+			 struct mst_snap *x)
 {
-	int n = mt_perm_size(perm);
-	int i = mt_leaf_find(leaf, perm, ts, tc, rev);
+	int n = mst_perm_size(perm);
+	int i = mst_leaf_find(leaf, perm, ts, tc, rev);
 	unsigned int k = 0, cnt;
 	int end;
 
@@ -240,7 +240,7 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
 		end = i >= (int)max ? i - (int)max : -1;
 		x->more = end >= 0;
 		for (; i > end; k++, i--) {
-			unsigned int s = mt_perm_slot(perm, i);
+			unsigned int s = mst_perm_slot(perm, i);
 
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
 			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
@@ -252,19 +252,19 @@ static void mt_leaf_snap(struct mt_leaf *leaf, u64 perm, u64 ts,
 }
 
 /* Copy the key of snapshot slot @k in the layer at @off into the cursor. */
-static int mt_cur_take(struct masstree_cursor *cur, size_t off,
-		       const struct mt_snap *x, unsigned int k)
+static int mst_cur_take(struct masstree_cursor *cur, size_t off,
+			const struct mst_snap *x, unsigned int k)
 {
 	unsigned int klx = x->klx[k];
 	size_t len = off + (klx <= 8 ? klx : 8);
 	u8 *p = cur->key + off;
 	unsigned int i;
 
-	if (klx == MT_KLX_SUFFIX)
+	if (klx == MST_KLX_SUFFIX)
 		len += x->sfx[k]->len;
 	if (len > cur->cap) {
 		cur->need = len;
-		return MT_STEP_GROW;
+		return MST_STEP_GROW;
 	}
 	/* Bytes past the key's end are scratch: write the slice whole. */
 	if (off + 8 <= cur->cap)
@@ -272,33 +272,33 @@ static int mt_cur_take(struct masstree_cursor *cur, size_t off,
 	else
 		for (i = 0; i < klx; i++)
 			p[i] = x->ikey[k] >> (56 - 8 * i);
-	if (klx == MT_KLX_SUFFIX)
+	if (klx == MST_KLX_SUFFIX)
 		memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
 	cur->len = len;
 	cur->entry = x->lv[k];
-	return MT_STEP_FOUND;
+	return MST_STEP_FOUND;
 }
 
 /*
  * Aim at the first (last) key of the layer with slice @slice at @off: its
  * prefix is the cursor's bytes up to @off, then the slice.
  */
-static int mt_cur_enter(struct masstree_cursor *cur, size_t off, u64 slice,
-			bool rev)
+static int mst_cur_enter(struct masstree_cursor *cur, size_t off, u64 slice,
+			 bool rev)
 {
 	if (off + 8 > cur->cap) {
 		cur->need = off + 8;
-		return MT_STEP_GROW;
+		return MST_STEP_GROW;
 	}
 	put_unaligned_be64(slice, cur->key + off);
 	if (rev)
-		mt_target_pair(cur, off + 8, MT_SLICE_MAX, MT_CLS_MAX, false);
+		mst_target_pair(cur, off + 8, MST_SLICE_MAX, MST_CLS_MAX, false);
 	else
-		mt_target_pair(cur, off + 8, 0, 0, false);
+		mst_target_pair(cur, off + 8, 0, 0, false);
 	return 0;
 }
 
-static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
+static bool mst_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
 {
 	int c = memcmp(a, b, min(alen, blen));
 
@@ -306,25 +306,25 @@ static bool mt_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
 }
 
 /* Has the cursor's key left the iteration's bound? */
-static bool mt_cur_out(const struct masstree_cursor *cur, bool rev)
+static bool mst_cur_out(const struct masstree_cursor *cur, bool rev)
 {
-	if (cur->bound == MT_BOUND_NONE || cur->bound_rev != rev)
+	if (cur->bound == MST_BOUND_NONE || cur->bound_rev != rev)
 		return false;
-	if (cur->bound == MT_BOUND_PREFIX)
+	if (cur->bound == MST_BOUND_PREFIX)
 		return cur->len < cur->end_len ||
 		       memcmp(cur->key, cur->end, cur->end_len);
 	if (!cur->bound_excl)
-		return rev ? mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
-			     mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
-	return rev ? !mt_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
-		     !mt_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
+		return rev ? mst_bytes_less(cur->key, cur->len, cur->end, cur->end_len) :
+			     mst_bytes_less(cur->end, cur->end_len, cur->key, cur->len);
+	return rev ? !mst_bytes_less(cur->end, cur->end_len, cur->key, cur->len) :
+		     !mst_bytes_less(cur->key, cur->len, cur->end, cur->end_len);
 }
 
 /*
  * Copy a key suffix: a short one (the common case, a key of up to 40
  * bytes in one layer) in a few overlapping 8-byte moves, not a call.
  */
-static void mt_copy_bytes(u8 *d, const u8 *s, u32 len)
+static void mst_copy_bytes(u8 *d, const u8 *s, u32 len)
 {
 	u64 a, b, c, e;
 
@@ -345,22 +345,22 @@ static void mt_copy_bytes(u8 *d, const u8 *s, u32 len)
 }
 
 /* Aim a scan past slot @k of its snapshot, the last key it handed out. */
-static void mt_scan_mark(struct masstree_cursor *cur, size_t off,
-			 const struct mt_snap *x, int k)
+static void mst_scan_mark(struct masstree_cursor *cur, size_t off,
+			  const struct mst_snap *x, int k)
 {
 	if (k >= 0)
-		mt_target_pair(cur, off, x->ikey[k], mt_klx_cls(x->klx[k]), true);
+		mst_target_pair(cur, off, x->ikey[k], mst_klx_cls(x->klx[k]), true);
 }
 
 /*
  * Hand the keys of snapshot @x, from slot *@kp on, in the layer at @off,
  * to the scan's callback, and aim past the last one. Returns -1 with *@kp
  * at the first slot not handed out (a layer, or the end); else a step
- * result: MT_STEP_FOUND (@sc->ret set, or the batch is over), MT_STEP_END
- * past the bound, MT_STEP_GROW.
+ * result: MST_STEP_FOUND (@sc->ret set, or the batch is over), MST_STEP_END
+ * past the bound, MST_STEP_GROW.
  */
-static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
-			bool rev, size_t off, const struct mt_snap *x,
+static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
+			 bool rev, size_t off, const struct mst_snap *x,
 			unsigned int *kp)
 {
 	masstree_scan_fn fn = sc->fn;
@@ -378,15 +378,15 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 			size_t len = off + klx;
 
 			if (klx > 8) {
-				const struct mt_suffix *sfx = x->sfx[k];
+				const struct mst_suffix *sfx = x->sfx[k];
 				u32 sl;
 
-				if (klx != MT_KLX_SUFFIX)
+				if (klx != MST_KLX_SUFFIX)
 					break;
 				sl = sfx->len;
 				if (room < 8 + sl)
 					break;
-				mt_copy_bytes(p + 8, sfx->data, sl);
+				mst_copy_bytes(p + 8, sfx->data, sl);
 				len = off + 8 + sl;
 			}
 			put_unaligned_be64(x->ikey[k], p);
@@ -396,13 +396,13 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 		}
 	}
 	for (r = -1; k < nr; k++) {
-		if (x->klx[k] == MT_KLX_LAYER)
+		if (x->klx[k] == MST_KLX_LAYER)
 			break;
-		r = mt_cur_take(cur, off, x, k);
+		r = mst_cur_take(cur, off, x, k);
 		if (r)
 			break;
-		if (sc->bounded && mt_cur_out(cur, rev)) {
-			r = MT_STEP_END;
+		if (sc->bounded && mst_cur_out(cur, rev)) {
+			r = MST_STEP_END;
 			break;
 		}
 		r = fn(cur->key, cur->len, x->lv[k], arg);
@@ -412,31 +412,31 @@ static int mt_scan_leaf(struct masstree_cursor *cur, struct mt_scan *sc,
 	}
 	*kp = k;
 	if (k > k0)
-		mt_scan_mark(cur, off, x, k - 1);
+		mst_scan_mark(cur, off, x, k - 1);
 	return r;
 stop:
 	/* @fn said stop, or the batch is over: aim past this key. */
 	sc->ret = r;
-	mt_scan_mark(cur, off, x, k);
-	return MT_STEP_FOUND;
+	mst_scan_mark(cur, off, x, k);
+	return MST_STEP_FOUND;
 }
 
 /* What a step does after a leaf's window. */
-#define MT_LEAF_MOVE	(-1)	/* go on at @node, in the same layer */
-#define MT_LEAF_LAYER	(-2)	/* enter the layer whose root is @node */
-#define MT_LEAF_DONE	(-3)	/* nothing left in the leaf */
+#define MST_LEAF_MOVE	(-1)	/* go on at @node, in the same layer */
+#define MST_LEAF_LAYER	(-2)	/* enter the layer whose root is @node */
+#define MST_LEAF_DONE	(-3)	/* nothing left in the leaf */
 
 /**
- * struct mt_leaf_view - what a step keeps of a leaf's validated window.
- * @node: where to go on, for MT_LEAF_MOVE and MT_LEAF_LAYER.
+ * struct mst_leaf_view - what a step keeps of a leaf's validated window.
+ * @node: where to go on, for MST_LEAF_MOVE and MST_LEAF_LAYER.
  * @next: the right sibling.
  * @prev: the left sibling.
  * @lowkey: the leaf's lower bound.
  */
-struct mt_leaf_view {
-	struct mt_node *node;
-	struct mt_leaf *next;
-	struct mt_leaf *prev;
+struct mst_leaf_view {
+	struct mst_node *node;
+	struct mst_leaf *next;
+	struct mst_leaf *prev;
 	u64 lowkey;
 };
 
@@ -446,62 +446,62 @@ struct mt_leaf_view {
  * close the window, then take the first key (a cursor) or hand the
  * snapshot's keys out (a scan). A scan goes on by itself to the rest of
  * the leaf and to the next leaf while they are plain live leaves. Its own
- * frame holds the snapshot. Returns a step result or MT_LEAF_*.
+ * frame holds the snapshot. Returns a step result or MST_LEAF_*.
  */
-static noinline int mt_cur_leaf(struct masstree_cursor *cur,
-				struct mt_scan *sc, bool rev, size_t off,
-				struct mt_node *n, unsigned long v,
-				struct mt_leaf_view *lv)
+static noinline int mst_cur_leaf(struct masstree_cursor *cur,
+				 struct mst_scan *sc, bool rev, size_t off,
+				struct mst_node *n, unsigned long v,
+				struct mst_leaf_view *lv)
 {
-	struct mt_leaf *leaf;
-	struct mt_snap x;
+	struct mst_leaf *leaf;
+	struct mst_snap x;
 	unsigned int tc, k;
 	u64 ts, perm;
 	int c;
 
 again:
-	leaf = mt_to_leaf(n);
+	leaf = mst_to_leaf(n);
 	k = 0;
-	mt_target_at(cur, off, &ts, &tc);
+	mst_target_at(cur, off, &ts, &tc);
 	/* Pairs with the release that published the permutation. */
 	perm = smp_load_acquire(&leaf->permutation);
 	if (sc)
-		mt_hook(MASSTREE_HOOK_SCAN);
-	mt_leaf_snap(leaf, perm, ts, tc, rev, sc ? MT_SNAP_MAX : 2, &x);
+		mst_hook(MASSTREE_HOOK_SCAN);
+	mst_leaf_snap(leaf, perm, ts, tc, rev, sc ? MST_SNAP_MAX : 2, &x);
 	lv->next = rcu_dereference(leaf->next);
 	if (rev) {
 		lv->prev = rcu_dereference(leaf->prev);
 		lv->lowkey = READ_ONCE(leaf->lowkey);
 	}
-	mt_hook(MASSTREE_HOOK_READ);
-	if (mt_version_changed(n, v)) {
+	mst_hook(MASSTREE_HOOK_READ);
+	if (mst_version_changed(n, v)) {
 		preempt_enable();
-		mt_count(MASSTREE_TC_READ_RETRY);
+		mst_count(MASSTREE_TC_READ_RETRY);
 		lv->node = n;
-		return MT_LEAF_MOVE;
+		return MST_LEAF_MOVE;
 	}
 	preempt_enable();
 	/* Validated: now the pointers may be followed. */
 	if (lv->next && ts >= READ_ONCE(lv->next->lowkey)) {
-		mt_count(MASSTREE_TC_BLINK);
+		mst_count(MASSTREE_TC_BLINK);
 		lv->node = &lv->next->node;
-		return MT_LEAF_MOVE;
+		return MST_LEAF_MOVE;
 	}
 	if (x.nr) {
 		/* Only the first slot may be at the target. */
-		c = mt_cmp(x.ikey[0], mt_klx_cls(x.klx[0]), ts, tc);
+		c = mst_cmp(x.ikey[0], mst_klx_cls(x.klx[0]), ts, tc);
 		if (rev)
 			c = -c;
 		if (c == 0 && off < cur->t_off) {
 			/* Both continue: the target is in there. */
-			if (x.klx[0] == MT_KLX_LAYER) {
+			if (x.klx[0] == MST_KLX_LAYER) {
 				lv->node = x.lv[0];
-				return MT_LEAF_LAYER;
+				return MST_LEAF_LAYER;
 			}
-			if (x.klx[0] != MT_KLX_SUFFIX || WARN_ON_ONCE(!x.sfx[0])) {
+			if (x.klx[0] != MST_KLX_SUFFIX || WARN_ON_ONCE(!x.sfx[0])) {
 				c = -1;
 			} else {
-				c = mt_suffix_cmp(cur, off, x.sfx[0]);
+				c = mst_suffix_cmp(cur, off, x.sfx[0]);
 				if (rev)
 					c = -c;
 			}
@@ -510,43 +510,43 @@ again:
 			k = 1;
 	}
 	if (sc) {
-		c = mt_scan_leaf(cur, sc, rev, off, &x, &k);
+		c = mst_scan_leaf(cur, sc, rev, off, &x, &k);
 		if (c >= 0)
 			return c;
 	}
 	if (k < x.nr) {
 		/* A cursor's key, or a layer to enter. */
-		if (x.klx[k] != MT_KLX_LAYER)
-			return mt_cur_take(cur, off, &x, k);
-		c = mt_cur_enter(cur, off, x.ikey[k], rev);
+		if (x.klx[k] != MST_KLX_LAYER)
+			return mst_cur_take(cur, off, &x, k);
+		c = mst_cur_enter(cur, off, x.ikey[k], rev);
 		if (c)
 			return c;
 		lv->node = x.lv[k];
-		return MT_LEAF_LAYER;
+		return MST_LEAF_LAYER;
 	}
 	if (!sc)
-		return MT_LEAF_DONE;
+		return MST_LEAF_DONE;
 	/*
 	 * A batch that handed out keys ends after a few leaves too: one
 	 * that did not must go on, or the next would redo it.
 	 */
-	if (++sc->leaves >= MT_SCAN_LEAVES && sc->keys < MT_SCAN_KEYS)
-		return MT_STEP_FOUND;
+	if (++sc->leaves >= MST_SCAN_LEAVES && sc->keys < MST_SCAN_KEYS)
+		return MST_STEP_FOUND;
 	/*
 	 * Go on in the rest of this leaf, or forward in the next one, while
-	 * it is a live leaf; anything else goes back to mt_cur_step().
+	 * it is a live leaf; anything else goes back to mst_cur_step().
 	 */
 	if (x.more || (!rev && lv->next)) {
 		lv->node = x.more ? n : &lv->next->node;
 		n = lv->node;
 		preempt_disable();
-		v = mt_stable_version(n);
-		if ((v & (MT_V_DELETED | MT_V_LEAF)) == MT_V_LEAF)
+		v = mst_stable_version(n);
+		if ((v & (MST_V_DELETED | MST_V_LEAF)) == MST_V_LEAF)
 			goto again;
 		preempt_enable();
-		return MT_LEAF_MOVE;
+		return MST_LEAF_MOVE;
 	}
-	return MT_LEAF_DONE;
+	return MST_LEAF_DONE;
 }
 
 /*
@@ -562,11 +562,11 @@ again:
  *
  * Context: RCU read lock held.
  */
-static int mt_cur_step(struct masstree_cursor *cur, bool rev,
-		       struct mt_scan *sc)
+static int mst_cur_step(struct masstree_cursor *cur, bool rev,
+			struct mst_scan *sc)
 {
-	struct mt_node *n, *lroot;
-	struct mt_leaf_view lv;
+	struct mst_node *n, *lroot;
+	struct mst_leaf_view lv;
 	size_t off;
 
 restart:
@@ -574,7 +574,7 @@ restart:
 	lroot = n;
 	off = 0;
 	if (!n)
-		return MT_STEP_END;
+		return MST_STEP_END;
 	for (;;) {
 		unsigned long v;
 		unsigned int tc;
@@ -582,32 +582,32 @@ restart:
 		int r;
 
 		preempt_disable();
-		v = mt_stable_version(n);
-		if (v & MT_V_DELETED) {
+		v = mst_stable_version(n);
+		if (v & MST_V_DELETED) {
 			preempt_enable();
-			mt_count(MASSTREE_TC_LAYER_RETRY);
+			mst_count(MASSTREE_TC_LAYER_RETRY);
 			goto restart;
 		}
-		if (!(v & MT_V_LEAF)) {
-			struct mt_node *child;
+		if (!(v & MST_V_LEAF)) {
+			struct mst_node *child;
 
-			mt_target_at(cur, off, &ts, &tc);
-			child = mt_internode_descend(n, v, ts);
+			mst_target_at(cur, off, &ts, &tc);
+			child = mst_internode_descend(n, v, ts);
 			if (child)
 				n = child;
 			continue;
 		}
-		r = mt_cur_leaf(cur, sc, rev, off, n, v, &lv);
-		if (r == MT_LEAF_MOVE) {
+		r = mst_cur_leaf(cur, sc, rev, off, n, v, &lv);
+		if (r == MST_LEAF_MOVE) {
 			n = lv.node;
 			continue;
 		}
-		if (r == MT_LEAF_LAYER) {
+		if (r == MST_LEAF_LAYER) {
 			n = lv.node;
 			off += 8;
 			goto descend;
 		}
-		if (r != MT_LEAF_DONE)
+		if (r != MST_LEAF_DONE)
 			return r;
 		/* Nothing left in this leaf in the step's direction. */
 		if (!rev && lv.next) {
@@ -615,10 +615,10 @@ restart:
 			continue;
 		}
 		/* The target moved if keys went out: it is still in here. */
-		mt_target_at(cur, off, &ts, &tc);
+		mst_target_at(cur, off, &ts, &tc);
 		if (rev && lv.prev && lv.lowkey && lv.lowkey <= ts) {
 			/* Lower bounds only decrease: go below this one. */
-			mt_target_pair(cur, off, lv.lowkey - 1, MT_CLS_MAX, false);
+			mst_target_pair(cur, off, lv.lowkey - 1, MST_CLS_MAX, false);
 			n = lroot;
 			continue;
 		}
@@ -629,9 +629,9 @@ restart:
 		 * from the top. A deleted root sends the walk to the top.
 		 */
 		if (!off)
-			return MT_STEP_END;
-		mt_target_pair(cur, off - 8, get_unaligned_be64(cur->key + off - 8),
-			       MT_CLS_LONG, true);
+			return MST_STEP_END;
+		mst_target_pair(cur, off - 8, get_unaligned_be64(cur->key + off - 8),
+				MST_CLS_LONG, true);
 		n = rcu_dereference(lroot->parent);
 		if (!n)
 			goto restart;
@@ -645,18 +645,18 @@ descend:
 	}
 }
 
-static int mt_cur_grow(struct masstree_cursor *cur, size_t need)
+static int mst_cur_grow(struct masstree_cursor *cur, size_t need)
 {
 	size_t cap = 2 * (size_t)cur->cap;
 	u8 *buf;
 
 	if (cap < need)
 		cap = need;
-	if (cap > MT_CUR_MAX_CAP)
-		cap = MT_CUR_MAX_CAP;
+	if (cap > MST_CUR_MAX_CAP)
+		cap = MST_CUR_MAX_CAP;
 	if (WARN_ON_ONCE(need > cap))
 		return -EINVAL;
-	buf = mt_fail_alloc(MT_FAIL_CURSOR) ? NULL : kmalloc(cap, cur->gfp);
+	buf = mst_fail_alloc(MST_FAIL_CURSOR) ? NULL : kmalloc(cap, cur->gfp);
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, cur->key, cur->cap);
@@ -667,64 +667,64 @@ static int mt_cur_grow(struct masstree_cursor *cur, size_t need)
 	return 0;
 }
 
-static void *mt_cur_fail(struct masstree_cursor *cur, int err)
+static void *mst_cur_fail(struct masstree_cursor *cur, int err)
 {
 	cur->err = err;
-	cur->state = MT_CUR_ERR;
+	cur->state = MST_CUR_ERR;
 	cur->entry = NULL;
 	return NULL;
 }
 
 /*
  * Step under the RCU read lock, which the caller holds. Returns
- * MT_STEP_FOUND (the key in bounds), MT_STEP_END, or MT_STEP_GROW.
+ * MST_STEP_FOUND (the key in bounds), MST_STEP_END, or MST_STEP_GROW.
  */
-static int mt_cur_step_rcu(struct masstree_cursor *cur, bool rev)
+static int mst_cur_step_rcu(struct masstree_cursor *cur, bool rev)
 {
-	int r = mt_cur_step(cur, rev, NULL);
+	int r = mst_cur_step(cur, rev, NULL);
 
-	if (r == MT_STEP_FOUND && mt_cur_out(cur, rev))
-		r = MT_STEP_END;
-	if (r == MT_STEP_FOUND)
-		cur->state = MT_CUR_VALID;
-	else if (r == MT_STEP_END)
-		cur->state = MT_CUR_END;
+	if (r == MST_STEP_FOUND && mst_cur_out(cur, rev))
+		r = MST_STEP_END;
+	if (r == MST_STEP_FOUND)
+		cur->state = MST_CUR_VALID;
+	else if (r == MST_STEP_END)
+		cur->state = MST_CUR_END;
 	return r;
 }
 
 /* Run a step from the cursor's target, growing the buffer as asked. */
-static void *mt_cur_run(struct masstree_cursor *cur, bool rev)
+static void *mst_cur_run(struct masstree_cursor *cur, bool rev)
 {
 	void *entry;
 	int r;
 
 	for (;;) {
 		rcu_read_lock();
-		r = mt_cur_step_rcu(cur, rev);
+		r = mst_cur_step_rcu(cur, rev);
 		entry = cur->entry;
 		rcu_read_unlock();
-		if (r == MT_STEP_FOUND)
+		if (r == MST_STEP_FOUND)
 			return entry;
-		if (r == MT_STEP_END) {
+		if (r == MST_STEP_END) {
 			cur->entry = NULL;
 			return NULL;
 		}
-		r = mt_cur_grow(cur, cur->need);
+		r = mst_cur_grow(cur, cur->need);
 		if (r)
-			return mt_cur_fail(cur, r);
+			return mst_cur_fail(cur, r);
 	}
 }
 
 /* Copy @len bytes into the cursor's buffer, growing it first. */
-static int mt_cur_load(struct masstree_cursor *cur, const void *key,
-		       size_t len)
+static int mst_cur_load(struct masstree_cursor *cur, const void *key,
+			size_t len)
 {
 	int err;
 
 	if (len > MASSTREE_MAX_KEY_LEN)
 		return -EINVAL;
 	if (len + 8 > cur->cap) {
-		err = mt_cur_grow(cur, len + 8);
+		err = mst_cur_grow(cur, len + 8);
 		if (err)
 			return err;
 	}
@@ -734,7 +734,7 @@ static int mt_cur_load(struct masstree_cursor *cur, const void *key,
 }
 
 /* A cursor made by MASSTREE_CURSOR() starts with its inline buffer. */
-static void mt_cur_prepare(struct masstree_cursor *cur)
+static void mst_cur_prepare(struct masstree_cursor *cur)
 {
 	if (!cur->key) {
 		cur->key = cur->ibuf;
@@ -743,20 +743,20 @@ static void mt_cur_prepare(struct masstree_cursor *cur)
 }
 
 /* Aim at the start of a range and set its bound; see masstree_seek_range(). */
-static int mt_cur_setup(struct masstree_cursor *cur, const void *start,
-			size_t start_len, const void *end, size_t end_len,
+static int mst_cur_setup(struct masstree_cursor *cur, const void *start,
+			 size_t start_len, const void *end, size_t end_len,
 			unsigned int flags)
 {
 	bool rev = flags & MASSTREE_SCAN_REVERSE;
 	int err;
 
-	mt_cur_prepare(cur);
+	mst_cur_prepare(cur);
 	cur->err = 0;
-	cur->bound = MT_BOUND_NONE;
+	cur->bound = MST_BOUND_NONE;
 	if (!(flags & MASSTREE_SCAN_NO_END)) {
 		if (end_len > MASSTREE_MAX_KEY_LEN)
 			return -EINVAL;
-		cur->bound = MT_BOUND_KEY;
+		cur->bound = MST_BOUND_KEY;
 		cur->bound_rev = rev;
 		cur->bound_excl = flags & MASSTREE_SCAN_END_EXCL;
 		cur->end = end;
@@ -764,15 +764,15 @@ static int mt_cur_setup(struct masstree_cursor *cur, const void *start,
 	}
 	if (flags & MASSTREE_SCAN_NO_START) {
 		if (rev)
-			mt_target_pair(cur, 0, MT_SLICE_MAX, MT_CLS_MAX, false);
+			mst_target_pair(cur, 0, MST_SLICE_MAX, MST_CLS_MAX, false);
 		else
-			mt_target_pair(cur, 0, 0, 0, false);
+			mst_target_pair(cur, 0, 0, 0, false);
 		return 0;
 	}
-	err = mt_cur_load(cur, start, start_len);
+	err = mst_cur_load(cur, start, start_len);
 	if (err)
 		return err;
-	mt_target_key(cur, start_len, flags & MASSTREE_SCAN_START_EXCL);
+	mst_target_key(cur, start_len, flags & MASSTREE_SCAN_START_EXCL);
 	return 0;
 }
 
@@ -808,14 +808,14 @@ EXPORT_SYMBOL_GPL(masstree_cursor_init);
  */
 void masstree_cursor_fini(struct masstree_cursor *cur)
 {
-	mt_cur_prepare(cur);
+	mst_cur_prepare(cur);
 	if (cur->key != cur->ibuf)
 		kfree(cur->key);
 	cur->key = cur->ibuf;
 	cur->cap = MASSTREE_CURSOR_INLINE;
 	cur->len = 0;
 	cur->entry = NULL;
-	cur->state = MT_CUR_NONE;
+	cur->state = MST_CUR_NONE;
 }
 EXPORT_SYMBOL_GPL(masstree_cursor_fini);
 
@@ -846,11 +846,11 @@ void *masstree_seek_range(struct masstree_cursor *cur, const void *start,
 			  size_t start_len, const void *end, size_t end_len,
 			  unsigned int flags)
 {
-	int err = mt_cur_setup(cur, start, start_len, end, end_len, flags);
+	int err = mst_cur_setup(cur, start, start_len, end, end_len, flags);
 
 	if (err)
-		return mt_cur_fail(cur, err);
-	return mt_cur_run(cur, flags & MASSTREE_SCAN_REVERSE);
+		return mst_cur_fail(cur, err);
+	return mst_cur_run(cur, flags & MASSTREE_SCAN_REVERSE);
 }
 EXPORT_SYMBOL_GPL(masstree_seek_range);
 
@@ -946,31 +946,31 @@ void *masstree_seek_prefix(struct masstree_cursor *cur, const void *prefix,
 	u64 s;
 	int err;
 
-	mt_cur_prepare(cur);
+	mst_cur_prepare(cur);
 	cur->err = 0;
-	err = mt_cur_load(cur, prefix, len);
+	err = mst_cur_load(cur, prefix, len);
 	if (err)
-		return mt_cur_fail(cur, err);
-	cur->bound = MT_BOUND_PREFIX;
+		return mst_cur_fail(cur, err);
+	cur->bound = MST_BOUND_PREFIX;
 	cur->bound_rev = rev;
 	cur->end = prefix;
 	cur->end_len = len;
 	if (!rev) {
-		mt_target_key(cur, len, false);
+		mst_target_key(cur, len, false);
 	} else if (len && !(len % 8)) {
 		/* The prefix itself, then everything that continues it. */
 		off = len - 8;
-		mt_target_pair(cur, off, get_unaligned_be64(cur->key + off),
-			       MT_CLS_LONG, false);
+		mst_target_pair(cur, off, get_unaligned_be64(cur->key + off),
+				MST_CLS_LONG, false);
 	} else {
 		/* Every slice that starts with the prefix's last bytes. */
 		off = (len / 8) * 8;
 		r = len - off;
-		s = mt_slice(cur->key, len, off);
-		mt_target_pair(cur, off, s | (r ? MT_SLICE_MAX >> (8 * r) : MT_SLICE_MAX),
-			       MT_CLS_MAX, false);
+		s = mst_slice(cur->key, len, off);
+		mst_target_pair(cur, off, s | (r ? MST_SLICE_MAX >> (8 * r) : MST_SLICE_MAX),
+				MST_CLS_MAX, false);
 	}
-	return mt_cur_run(cur, rev);
+	return mst_cur_run(cur, rev);
 }
 EXPORT_SYMBOL_GPL(masstree_seek_prefix);
 
@@ -978,20 +978,20 @@ EXPORT_SYMBOL_GPL(masstree_seek_prefix);
  * Aim after (before) the cursor's key. A cursor that has not started
  * starts at the first (last) key.
  */
-static bool mt_cur_from_key(struct masstree_cursor *cur, bool rev)
+static bool mst_cur_from_key(struct masstree_cursor *cur, bool rev)
 {
-	mt_cur_prepare(cur);
-	if (cur->state == MT_CUR_NONE) {
-		cur->bound = MT_BOUND_NONE;
+	mst_cur_prepare(cur);
+	if (cur->state == MST_CUR_NONE) {
+		cur->bound = MST_BOUND_NONE;
 		if (rev)
-			mt_target_pair(cur, 0, MT_SLICE_MAX, MT_CLS_MAX, false);
+			mst_target_pair(cur, 0, MST_SLICE_MAX, MST_CLS_MAX, false);
 		else
-			mt_target_pair(cur, 0, 0, 0, false);
+			mst_target_pair(cur, 0, 0, 0, false);
 		return true;
 	}
-	if (cur->state != MT_CUR_VALID)
+	if (cur->state != MST_CUR_VALID)
 		return false;
-	mt_target_key(cur, cur->len, true);
+	mst_target_key(cur, cur->len, true);
 	return true;
 }
 
@@ -1012,9 +1012,9 @@ static bool mt_cur_from_key(struct masstree_cursor *cur, bool rev)
  */
 void *masstree_next(struct masstree_cursor *cur)
 {
-	if (!mt_cur_from_key(cur, false))
+	if (!mst_cur_from_key(cur, false))
 		return NULL;
-	return mt_cur_run(cur, false);
+	return mst_cur_run(cur, false);
 }
 EXPORT_SYMBOL_GPL(masstree_next);
 
@@ -1031,9 +1031,9 @@ EXPORT_SYMBOL_GPL(masstree_next);
  */
 void *masstree_prev(struct masstree_cursor *cur)
 {
-	if (!mt_cur_from_key(cur, true))
+	if (!mst_cur_from_key(cur, true))
 		return NULL;
-	return mt_cur_run(cur, true);
+	return mst_cur_run(cur, true);
 }
 EXPORT_SYMBOL_GPL(masstree_prev);
 
@@ -1072,26 +1072,26 @@ int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 		  masstree_scan_fn fn, void *arg)
 {
 	bool rev = flags & MASSTREE_SCAN_REVERSE;
-	struct mt_scan sc = { .fn = fn, .arg = arg };
+	struct mst_scan sc = { .fn = fn, .arg = arg };
 	struct masstree_cursor cur;
 	int ret, r;
 
 	might_sleep();
 	masstree_cursor_init(&cur, mt, GFP_KERNEL);
-	ret = mt_cur_setup(&cur, start, start_len, end, end_len, flags);
-	sc.bounded = cur.bound != MT_BOUND_NONE;
+	ret = mst_cur_setup(&cur, start, start_len, end, end_len, flags);
+	sc.bounded = cur.bound != MST_BOUND_NONE;
 	while (!ret) {
 		sc.ret = 0;
-		sc.keys = MT_SCAN_KEYS;
+		sc.keys = MST_SCAN_KEYS;
 		sc.leaves = 0;
 		rcu_read_lock();
-		r = mt_cur_step(&cur, rev, &sc);
+		r = mst_cur_step(&cur, rev, &sc);
 		rcu_read_unlock();
-		if (r == MT_STEP_GROW) {
-			ret = mt_cur_grow(&cur, cur.need);
+		if (r == MST_STEP_GROW) {
+			ret = mst_cur_grow(&cur, cur.need);
 			continue;
 		}
-		if (r != MT_STEP_FOUND)
+		if (r != MST_STEP_FOUND)
 			break;
 		ret = sc.ret;
 		cond_resched();

@@ -7,7 +7,7 @@
  *   stats            the same plus maps of /dev/masstree and bytes
  *   maps/NAME/       one directory per named /dev/masstree map of the
  *     stats          initial IPC namespace: shape, bytes, operation counters
- *     dump           its nodes, breadth first, at most MT_DUMP_NODES
+ *     dump           its nodes, breadth first, at most MST_DUMP_NODES
  *   anon/ID/         the same for an anonymous map (ID: its number)
  *   ipc/INUM/NAME/   the same for a named map of the IPC namespace whose
  *                    inode number is INUM
@@ -27,39 +27,39 @@
 #include "node.h"
 
 /* A dump prints at most this many nodes. */
-#define MT_DUMP_NODES	512
+#define MST_DUMP_NODES	512
 
-static struct dentry *mt_debugfs_root;
-static struct dentry *mt_debugfs_maps;
-static struct dentry *mt_debugfs_anon;
-static struct dentry *mt_debugfs_ipc;
+static struct dentry *mst_debugfs_root;
+static struct dentry *mst_debugfs_maps;
+static struct dentry *mst_debugfs_anon;
+static struct dentry *mst_debugfs_ipc;
 
-static int mt_nodes_show(struct seq_file *m, void *unused)
+static int mst_nodes_show(struct seq_file *m, void *unused)
 {
-	struct mt_node_stats stats;
+	struct mst_node_stats stats;
 
-	mt_node_stats_read(&stats);
+	mst_node_stats_read(&stats);
 	seq_printf(m, "leaves %ld\ninternodes %ld\nsuffixes %ld\n",
 		   stats.leaves, stats.internodes, stats.suffixes);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(mt_nodes);
+DEFINE_SHOW_ATTRIBUTE(mst_nodes);
 
-static int mt_stats_show(struct seq_file *m, void *unused)
+static int mst_stats_show(struct seq_file *m, void *unused)
 {
-	struct mt_node_stats stats;
+	struct mst_node_stats stats;
 
-	mt_node_stats_read(&stats);
+	mst_node_stats_read(&stats);
 	seq_printf(m, "maps %ld\nleaves %ld\ninternodes %ld\nsuffixes %ld\nnode_bytes %ld\n",
 		   mtdev_nr_maps(), stats.leaves, stats.internodes,
 		   stats.suffixes,
-		   (stats.leaves + stats.internodes) * (long)MT_NODE_SIZE);
+		   (stats.leaves + stats.internodes) * (long)MST_NODE_SIZE);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(mt_stats);
+DEFINE_SHOW_ATTRIBUTE(mst_stats);
 
 /* debugfs_remove() waits for running readers: the map outlives them. */
-static int mt_map_stats_show(struct seq_file *sf, void *unused)
+static int mst_map_stats_show(struct seq_file *sf, void *unused)
 {
 	struct masstree_ioc_stats s;
 
@@ -72,106 +72,106 @@ static int mt_map_stats_show(struct seq_file *sf, void *unused)
 		   s.gets, s.puts, s.dels, s.cmpxchgs, s.scans, s.batches);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(mt_map_stats);
+DEFINE_SHOW_ATTRIBUTE(mst_map_stats);
 
-static int mt_map_dump_show(struct seq_file *sf, void *unused)
+static int mst_map_dump_show(struct seq_file *sf, void *unused)
 {
 	struct mtdev_map *m = sf->private;
 
-	mt_dump(&m->tree, sf, MT_DUMP_NODES);
+	mst_dump(&m->tree, sf, MST_DUMP_NODES);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(mt_map_dump);
+DEFINE_SHOW_ATTRIBUTE(mst_map_dump);
 
 /**
- * mt_debugfs_map_add() - give a map its debugfs directory.
+ * mst_debugfs_map_add() - give a map its debugfs directory.
  * @m: the map, named or anonymous.
  * @ns_dir: the directory of a named map's IPC namespace; NULL for the
  *	initial namespace or an anonymous map.
  *
  * Context: Process context, under the registry lock (names are unique).
  */
-void mt_debugfs_map_add(struct mtdev_map *m, struct dentry *ns_dir)
+void mst_debugfs_map_add(struct mtdev_map *m, struct dentry *ns_dir)
 {
-	struct dentry *parent = ns_dir ?: mt_debugfs_maps;
+	struct dentry *parent = ns_dir ?: mst_debugfs_maps;
 	const char *name = m->name;
 	char anon[24];
 
 	if (!name[0]) {
 		snprintf(anon, sizeof(anon), "%llu", m->id);
 		name = anon;
-		parent = mt_debugfs_anon;
+		parent = mst_debugfs_anon;
 	}
 	m->debugfs = debugfs_create_dir(name, parent);
-	debugfs_create_file("stats", 0444, m->debugfs, m, &mt_map_stats_fops);
-	debugfs_create_file("dump", 0400, m->debugfs, m, &mt_map_dump_fops);
+	debugfs_create_file("stats", 0444, m->debugfs, m, &mst_map_stats_fops);
+	debugfs_create_file("dump", 0400, m->debugfs, m, &mst_map_dump_fops);
 }
 
 /**
- * mt_debugfs_ns_add() - give an IPC namespace with maps its directory.
+ * mst_debugfs_ns_add() - give an IPC namespace with maps its directory.
  * @ns: the namespace's record.
  * @inum: its inode number.
  *
  * Context: Process context, under the registry lock.
  */
-void mt_debugfs_ns_add(struct mtdev_ns *ns, unsigned int inum)
+void mst_debugfs_ns_add(struct mtdev_ns *ns, unsigned int inum)
 {
 	char dir[16];
 
 	snprintf(dir, sizeof(dir), "%u", inum);
-	ns->debugfs = debugfs_create_dir(dir, mt_debugfs_ipc);
+	ns->debugfs = debugfs_create_dir(dir, mst_debugfs_ipc);
 }
 
 /**
- * mt_debugfs_ns_remove() - remove an IPC namespace's directory.
+ * mst_debugfs_ns_remove() - remove an IPC namespace's directory.
  * @ns: the namespace's record, whose maps are gone.
  *
  * Context: Process context, under the registry lock.
  */
-void mt_debugfs_ns_remove(struct mtdev_ns *ns)
+void mst_debugfs_ns_remove(struct mtdev_ns *ns)
 {
 	debugfs_remove(ns->debugfs);
 	ns->debugfs = NULL;
 }
 
 /**
- * mt_debugfs_map_remove() - remove a map's debugfs directory, if any.
+ * mst_debugfs_map_remove() - remove a map's debugfs directory, if any.
  * @m: the map.
  *
  * Returns once no reader of its files runs any more.
  *
  * Context: Process context.
  */
-void mt_debugfs_map_remove(struct mtdev_map *m)
+void mst_debugfs_map_remove(struct mtdev_map *m)
 {
 	debugfs_remove(m->debugfs);
 	m->debugfs = NULL;
 }
 
 /**
- * mt_debugfs_init() - create the module's debugfs directory.
+ * mst_debugfs_init() - create the module's debugfs directory.
  *
  * The module works without debugfs, so its failures are ignored.
  *
  * Context: Module init (process context).
  */
-void mt_debugfs_init(void)
+void mst_debugfs_init(void)
 {
-	mt_debugfs_root = debugfs_create_dir("masstree", NULL);
-	debugfs_create_file("nodes", 0444, mt_debugfs_root, NULL, &mt_nodes_fops);
-	debugfs_create_file("stats", 0444, mt_debugfs_root, NULL, &mt_stats_fops);
-	mt_debugfs_maps = debugfs_create_dir("maps", mt_debugfs_root);
-	mt_debugfs_anon = debugfs_create_dir("anon", mt_debugfs_root);
-	mt_debugfs_ipc = debugfs_create_dir("ipc", mt_debugfs_root);
-	mt_fail_debugfs_init(mt_debugfs_root);
+	mst_debugfs_root = debugfs_create_dir("masstree", NULL);
+	debugfs_create_file("nodes", 0444, mst_debugfs_root, NULL, &mst_nodes_fops);
+	debugfs_create_file("stats", 0444, mst_debugfs_root, NULL, &mst_stats_fops);
+	mst_debugfs_maps = debugfs_create_dir("maps", mst_debugfs_root);
+	mst_debugfs_anon = debugfs_create_dir("anon", mst_debugfs_root);
+	mst_debugfs_ipc = debugfs_create_dir("ipc", mst_debugfs_root);
+	mst_fail_debugfs_init(mst_debugfs_root);
 }
 
 /**
- * mt_debugfs_exit() - remove the module's debugfs directory.
+ * mst_debugfs_exit() - remove the module's debugfs directory.
  *
  * Context: Module exit (process context).
  */
-void mt_debugfs_exit(void)
+void mst_debugfs_exit(void)
 {
-	debugfs_remove(mt_debugfs_root);
+	debugfs_remove(mst_debugfs_root);
 }

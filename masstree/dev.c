@@ -278,7 +278,7 @@ static long mtdev_ioc_list(void __user *uarg)
 	if (err)
 		return err;
 	nr = min_t(u64, l.nr, MTDEV_LIST_MAX);
-	infos = mt_fail_alloc(MT_FAIL_DEV_BUFFER) ? NULL :
+	infos = mst_fail_alloc(MST_FAIL_DEV_BUFFER) ? NULL :
 		kvmalloc_array(nr ?: 1, sizeof(*infos), GFP_KERNEL);
 	if (!infos)
 		return -ENOMEM;

@@ -154,7 +154,7 @@ struct mtdev_value {
 /* Copy @len bytes in from userspace: key, expected value, scan bound. */
 static inline void *mtdev_memdup_user(u64 uptr, u64 len)
 {
-	if (mt_fail_alloc(MT_FAIL_DEV_COPY))
+	if (mst_fail_alloc(MST_FAIL_DEV_COPY))
 		return ERR_PTR(-ENOMEM);
 	return vmemdup_user(u64_to_user_ptr(uptr), len);
 }

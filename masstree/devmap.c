@@ -124,7 +124,7 @@ static struct mtdev_ns *mtdev_ns_get(struct ipc_namespace *ipc)
 
 	if (ns)
 		return ns;
-	ns = mt_fail_alloc(MT_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*ns), GFP_KERNEL);
+	ns = mst_fail_alloc(MST_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*ns), GFP_KERNEL);
 	if (!ns)
 		return NULL;
 	ns->ipc = ipc;
@@ -133,7 +133,7 @@ static struct mtdev_ns *mtdev_ns_get(struct ipc_namespace *ipc)
 	list_add(&ns->link, &mtdev_namespaces);
 	if (!mtdev_ipc_is_initial(ipc)) {
 		get_ipc_ns(ipc);
-		mt_debugfs_ns_add(ns, ipc->ns.inum);
+		mst_debugfs_ns_add(ns, ipc->ns.inum);
 		schedule_delayed_work(&mtdev_reap_work, MTDEV_REAP_SECS * HZ);
 	}
 	return ns;
@@ -147,7 +147,7 @@ static void mtdev_ns_put(struct mtdev_ns *ns)
 		return;
 	list_del(&ns->link);
 	if (!mtdev_ipc_is_initial(ns->ipc)) {
-		mt_debugfs_ns_remove(ns);
+		mst_debugfs_ns_remove(ns);
 		/* put_ipc_ns(), which is not exported. */
 		ns->ipc->ns.ops->put(&ns->ipc->ns);
 	}
@@ -191,7 +191,7 @@ static struct mtdev_user *mtdev_user_get(kuid_t uid)
 		u->refs++;
 		return u;
 	}
-	u = mt_fail_alloc(MT_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*u), GFP_KERNEL);
+	u = mst_fail_alloc(MST_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*u), GFP_KERNEL);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
 	if (percpu_counter_init(&u->bytes, 0, GFP_KERNEL)) {
@@ -227,7 +227,7 @@ static struct mtdev_map *mtdev_map_alloc(void)
 {
 	struct mtdev_map *m;
 
-	if (mt_fail_alloc(MT_FAIL_DEV_MAP))
+	if (mst_fail_alloc(MST_FAIL_DEV_MAP))
 		return NULL;
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
@@ -314,7 +314,7 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 		list_add_tail(&m->ns_link, &ns->maps);
 	}
 	atomic_long_inc(&mtdev_live_maps);
-	mt_debugfs_map_add(m, ns ? ns->debugfs : NULL);
+	mst_debugfs_map_add(m, ns ? ns->debugfs : NULL);
 out:
 	/* A namespace whose first map could not be made keeps nothing. */
 	if (ns)
@@ -384,7 +384,7 @@ static void mtdev_map_release(struct kref *ref)
 	struct mtdev_map *m = container_of(ref, struct mtdev_map, ref);
 
 	/* No descriptor and no name reach the map any more. */
-	mt_debugfs_map_remove(m);
+	mst_debugfs_map_remove(m);
 	mtdev_free_values(m);
 	masstree_destroy(&m->tree);
 	percpu_counter_add_batch(&m->user->bytes, -percpu_counter_sum(&m->bytes),
@@ -417,7 +417,7 @@ static void mtdev_map_unlink(struct mtdev_map *m)
 	masstree_erase(&mtdev_names, key, mtdev_key(key, ns, m->name));
 	WRITE_ONCE(m->dead, true);
 	/* A new map may take the name, and its debugfs directory, at once. */
-	mt_debugfs_map_remove(m);
+	mst_debugfs_map_remove(m);
 	list_del_init(&m->ns_link);
 	m->ns = NULL;
 	mtdev_ns_put(ns);

@@ -48,7 +48,7 @@ static struct mtdev_value *mtdev_value_new(u64 uptr, u64 len)
 {
 	struct mtdev_value *v;
 
-	if (mt_fail_alloc(MT_FAIL_DEV_VALUE))
+	if (mst_fail_alloc(MST_FAIL_DEV_VALUE))
 		return ERR_PTR(-ENOMEM);
 	v = kvmalloc(struct_size(v, data, len), GFP_KERNEL_ACCOUNT);
 	if (!v)
@@ -106,7 +106,7 @@ static int mtdev_get(struct mtdev_map *m, struct masstree_ioc_op *op,
 		/* Too big for the stack: again with room for this length. */
 		if (buf != stack)
 			kvfree(buf);
-		buf = mt_fail_alloc(MT_FAIL_DEV_BUFFER) ? NULL :
+		buf = mst_fail_alloc(MST_FAIL_DEV_BUFFER) ? NULL :
 		      kvmalloc(len, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
@@ -536,7 +536,7 @@ int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *s)
 		goto out;
 	}
 	err = -ENOMEM;
-	if (mt_fail_alloc(MT_FAIL_DEV_BUFFER))
+	if (mst_fail_alloc(MST_FAIL_DEV_BUFFER))
 		goto out;
 	c.buf = kvmalloc(min_t(u64, s->buf_len, MTDEV_SCAN_BOUNCE) ?: 1,
 			 GFP_KERNEL);

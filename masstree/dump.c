@@ -17,54 +17,54 @@
 #include "version.h"
 
 /* Tries to read a node consistently before the dump gives up on it. */
-#define MT_DUMP_TRIES	8
+#define MST_DUMP_TRIES	8
 
-struct mt_dump_item {
-	struct mt_node *node;
+struct mst_dump_item {
+	struct mst_node *node;
 	u32 layer;
 	u32 depth;
 };
 
 /* A consistent copy of one node. */
-struct mt_dump_copy {
+struct mst_dump_copy {
 	unsigned long version;
 	unsigned int nkeys;
-	u64 ikey[MT_NODE_WIDTH];
-	u8 klx[MT_NODE_WIDTH];
-	struct mt_node *child[MT_NODE_WIDTH + 1];
+	u64 ikey[MST_NODE_WIDTH];
+	u8 klx[MST_NODE_WIDTH];
+	struct mst_node *child[MST_NODE_WIDTH + 1];
 };
 
 /* Copy @n as a reader would; false if it kept changing. */
-static bool mt_dump_copy(struct mt_node *n, struct mt_dump_copy *c)
+static bool mst_dump_copy(struct mst_node *n, struct mst_dump_copy *c)
 {
 	unsigned int i, tries;
 
-	for (tries = 0; tries < MT_DUMP_TRIES; tries++) {
+	for (tries = 0; tries < MST_DUMP_TRIES; tries++) {
 		preempt_disable();
-		c->version = mt_stable_version(n);
-		if (c->version & MT_V_LEAF) {
-			struct mt_leaf *leaf = mt_to_leaf(n);
+		c->version = mst_stable_version(n);
+		if (c->version & MST_V_LEAF) {
+			struct mst_leaf *leaf = mst_to_leaf(n);
 			u64 perm = READ_ONCE(leaf->permutation);
 
-			c->nkeys = min_t(unsigned int, mt_perm_size(perm), MT_NODE_WIDTH);
+			c->nkeys = min_t(unsigned int, mst_perm_size(perm), MST_NODE_WIDTH);
 			for (i = 0; i < c->nkeys; i++) {
-				unsigned int slot = mt_perm_slot(perm, i);
+				unsigned int slot = mst_perm_slot(perm, i);
 
 				c->ikey[i] = READ_ONCE(leaf->ikey[slot]);
 				c->klx[i] = READ_ONCE(leaf->keylenx[slot]);
-				c->child[i] = c->klx[i] & MT_KLX_LAYER ?
+				c->child[i] = c->klx[i] & MST_KLX_LAYER ?
 					      rcu_dereference(leaf->lv[slot]) : NULL;
 			}
 		} else {
-			struct mt_internode *in = mt_to_internode(n);
+			struct mst_internode *in = mst_to_internode(n);
 
-			c->nkeys = min_t(unsigned int, READ_ONCE(in->nkeys), MT_NODE_WIDTH);
+			c->nkeys = min_t(unsigned int, READ_ONCE(in->nkeys), MST_NODE_WIDTH);
 			for (i = 0; i < c->nkeys; i++)
 				c->ikey[i] = READ_ONCE(in->ikey[i]);
 			for (i = 0; i <= c->nkeys; i++)
 				c->child[i] = rcu_dereference(in->child[i]);
 		}
-		if (!mt_version_changed(n, c->version)) {
+		if (!mst_version_changed(n, c->version)) {
 			preempt_enable();
 			return true;
 		}
@@ -73,8 +73,8 @@ static bool mt_dump_copy(struct mt_node *n, struct mt_dump_copy *c)
 	return false;
 }
 
-static void mt_dump_leaf(struct seq_file *sf, const struct mt_dump_item *it,
-			 const struct mt_dump_copy *c)
+static void mst_dump_leaf(struct seq_file *sf, const struct mst_dump_item *it,
+			  const struct mst_dump_copy *c)
 {
 	unsigned int i;
 
@@ -83,13 +83,13 @@ static void mt_dump_leaf(struct seq_file *sf, const struct mt_dump_item *it,
 	for (i = 0; i < c->nkeys; i++)
 		seq_printf(sf, "  %016llx len %u%s\n", c->ikey[i],
 			   c->klx[i] & 0xf,
-			   c->klx[i] & MT_KLX_LAYER ? " layer" :
-			   c->klx[i] & MT_KLX_SUFFIX ? " suffix" : "");
+			   c->klx[i] & MST_KLX_LAYER ? " layer" :
+			   c->klx[i] & MST_KLX_SUFFIX ? " suffix" : "");
 }
 
-static void mt_dump_internode(struct seq_file *sf,
-			      const struct mt_dump_item *it,
-			      const struct mt_dump_copy *c)
+static void mst_dump_internode(struct seq_file *sf,
+			       const struct mst_dump_item *it,
+			      const struct mst_dump_copy *c)
 {
 	unsigned int i;
 
@@ -100,20 +100,20 @@ static void mt_dump_internode(struct seq_file *sf,
 }
 
 /**
- * mt_dump() - print a map's nodes, breadth first, layer by layer.
+ * mst_dump() - print a map's nodes, breadth first, layer by layer.
  * @mt: the map.
  * @sf: where to print.
  * @max_nodes: how many nodes to print at most.
  *
  * Context: Process context; takes the RCU read lock.
  */
-void mt_dump(struct masstree *mt, struct seq_file *sf, unsigned int max_nodes)
+void mst_dump(struct masstree *mt, struct seq_file *sf, unsigned int max_nodes)
 {
-	struct mt_dump_item *queue;
-	struct mt_dump_copy *c;
+	struct mst_dump_item *queue;
+	struct mst_dump_copy *c;
 	unsigned int head = 0, tail = 0, i;
 	bool truncated = false;
-	struct mt_node *root;
+	struct mst_node *root;
 
 	queue = kvmalloc_array(max_nodes, sizeof(*queue), GFP_KERNEL);
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
@@ -126,23 +126,23 @@ void mt_dump(struct masstree *mt, struct seq_file *sf, unsigned int max_nodes)
 	if (!root)
 		seq_puts(sf, "empty\n");
 	else if (max_nodes)
-		queue[tail++] = (struct mt_dump_item){ .node = root };
+		queue[tail++] = (struct mst_dump_item){ .node = root };
 	while (head < tail) {
-		struct mt_dump_item it = queue[head++];
+		struct mst_dump_item it = queue[head++];
 		bool leaf;
 
-		if (!mt_dump_copy(it.node, c)) {
+		if (!mst_dump_copy(it.node, c)) {
 			seq_printf(sf, "layer %u depth %u: changing, skipped\n",
 				   it.layer, it.depth);
 			continue;
 		}
-		leaf = c->version & MT_V_LEAF;
+		leaf = c->version & MST_V_LEAF;
 		if (leaf)
-			mt_dump_leaf(sf, &it, c);
+			mst_dump_leaf(sf, &it, c);
 		else
-			mt_dump_internode(sf, &it, c);
+			mst_dump_internode(sf, &it, c);
 		for (i = 0; i <= c->nkeys; i++) {
-			struct mt_dump_item next = {
+			struct mst_dump_item next = {
 				.node = c->child[i],
 				.layer = leaf ? it.layer + 1 : it.layer,
 				.depth = leaf ? 0 : it.depth + 1,

@@ -13,19 +13,19 @@
 #include "version.h"
 
 /* Queue a node, unlinked and unlocked, for an RCU-deferred free. */
-static void mt_erase_queue(struct mt_write *w, struct mt_node *node)
+static void mst_erase_queue(struct mst_write *w, struct mst_node *node)
 {
 	node->rcu.next = (struct callback_head *)w->free_nodes;
 	w->free_nodes = node;
 }
 
-static void mt_erase_free(struct mt_write *w)
+static void mst_erase_free(struct mst_write *w)
 {
-	struct mt_node *node;
+	struct mst_node *node;
 
 	while ((node = w->free_nodes)) {
-		w->free_nodes = (struct mt_node *)node->rcu.next;
-		mt_node_free(node);
+		w->free_nodes = (struct mst_node *)node->rcu.next;
+		mst_node_free(node);
 	}
 }
 
@@ -33,20 +33,20 @@ static void mt_erase_free(struct mt_write *w)
  * Mark deleted, unlock and queue @node and its locked ancestors up to
  * (not including) @stop. Returns how many internodes went.
  */
-static long mt_erase_chain(struct mt_write *w, struct mt_node *node,
-			   struct mt_node *stop)
+static long mst_erase_chain(struct mst_write *w, struct mst_node *node,
+			    struct mst_node *stop)
 {
 	long internodes = 0;
 
 	while (node != stop) {
-		struct mt_node *up = rcu_dereference_protected(node->parent, 1);
+		struct mst_node *up = rcu_dereference_protected(node->parent, 1);
 
-		mt_mark(node, MT_V_DELETED);
-		if (!(READ_ONCE(node->version) & MT_V_LEAF))
+		mst_mark(node, MST_V_DELETED);
+		if (!(READ_ONCE(node->version) & MST_V_LEAF))
 			internodes++;
-		mt_unlock(w->mt, node);
-		mt_erase_queue(w, node);
-		if (READ_ONCE(node->version) & MT_V_ROOT)
+		mst_unlock(w->mt, node);
+		mst_erase_queue(w, node);
+		if (READ_ONCE(node->version) & MST_V_ROOT)
 			break;
 		node = up;
 	}
@@ -54,11 +54,11 @@ static long mt_erase_chain(struct mt_write *w, struct mt_node *node,
 }
 
 /* Remove child @j from a locked internode. */
-static void mt_internode_remove(struct mt_internode *p, unsigned int j)
+static void mst_internode_remove(struct mst_internode *p, unsigned int j)
 {
 	unsigned int i, n = p->nkeys;
 
-	mt_mark(&p->node, MT_V_INSERTING);
+	mst_mark(&p->node, MST_V_INSERTING);
 	for (i = j; i < n; i++)
 		rcu_assign_pointer(p->child[i],
 				   rcu_dereference_protected(p->child[i + 1], 1));
@@ -73,28 +73,28 @@ static void mt_internode_remove(struct mt_internode *p, unsigned int j)
  * lock order is left to right. On failure unlock the leaf, let the holder
  * go on, and relock: returns false if the leaf no longer needs removing.
  */
-static bool mt_lock_prev(struct mt_write *w, struct mt_leaf *leaf,
-			 struct mt_leaf **prevp)
+static bool mst_lock_prev(struct mst_write *w, struct mst_leaf *leaf,
+			  struct mst_leaf **prevp)
 {
 	struct masstree *mt = w->mt;
-	struct mt_leaf *prev;
+	struct mst_leaf *prev;
 
 	for (;;) {
 		prev = rcu_dereference_protected(leaf->prev, 1);
-		if (!prev || mt_trylock(mt, &prev->node)) {
+		if (!prev || mst_trylock(mt, &prev->node)) {
 			if (!prev || rcu_access_pointer(leaf->prev) == prev) {
 				*prevp = prev;
 				return true;
 			}
-			mt_unlock(mt, &prev->node);
+			mst_unlock(mt, &prev->node);
 			continue;
 		}
-		mt_unlock(mt, &leaf->node);
+		mst_unlock(mt, &leaf->node);
 		cpu_relax();
-		mt_lock(mt, &leaf->node);
-		if ((READ_ONCE(leaf->node.version) & MT_V_DELETED) ||
-		    mt_perm_size(leaf->permutation)) {
-			mt_unlock(mt, &leaf->node);
+		mst_lock(mt, &leaf->node);
+		if ((READ_ONCE(leaf->node.version) & MST_V_DELETED) ||
+		    mst_perm_size(leaf->permutation)) {
+			mst_unlock(mt, &leaf->node);
 			return false;
 		}
 	}
@@ -105,29 +105,29 @@ static bool mt_lock_prev(struct mt_write *w, struct mt_leaf *leaf,
  * deleted layer root @root, and remove that slot. The cursor moves to the
  * layer above. Returns the locked leaf.
  */
-static struct mt_leaf *mt_erase_layer_slot(struct mt_write *w,
-					   struct mt_node *root)
+static struct mst_leaf *mst_erase_layer_slot(struct mst_write *w,
+					     struct mst_node *root)
 {
-	struct mt_cursor *c = &w->c;
-	struct mt_leaf *up;
+	struct mst_cursor *c = &w->c;
+	struct mst_leaf *up;
 
-	mt_cursor_layer(c, c->off - 8, rcu_dereference_protected(root->parent, 1));
+	mst_cursor_layer(c, c->off - 8, rcu_dereference_protected(root->parent, 1));
 	c->stay = true;
 	for (;;) {
-		up = mt_lock_leaf(w);
+		up = mst_lock_leaf(w);
 		if (!WARN_ON_ONCE(!up || c->slot < 0 ||
-				  up->keylenx[c->slot] != MT_KLX_LAYER ||
+				  up->keylenx[c->slot] != MST_KLX_LAYER ||
 				  rcu_access_pointer(up->lv[c->slot]) != root))
 			break;
 		if (up)
-			mt_unlock(w->mt, &up->node);
+			mst_unlock(w->mt, &up->node);
 		return NULL;
 	}
 	c->stay = false;
 	ASSERT_EXCLUSIVE_WRITER(up->permutation);
-	/* Unpublish the slot: pairs with the acquire in mt_walk(). */
+	/* Unpublish the slot: pairs with the acquire in mst_walk(). */
 	smp_store_release(&up->permutation,
-			  mt_perm_remove(up->permutation, c->pos));
+			  mst_perm_remove(up->permutation, c->pos));
 	return up;
 }
 
@@ -136,26 +136,26 @@ static struct mt_leaf *mt_erase_layer_slot(struct mt_write *w,
  * after layer. Iterative: stack use does not depend on the number of
  * layers.
  */
-static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
+static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 {
 	struct masstree *mt = w->mt;
 
 	while (leaf) {
-		struct mt_node *node = &leaf->node, *x, *top;
-		struct mt_internode *p = NULL;
-		struct mt_leaf *prev = NULL, *next, *up;
+		struct mst_node *node = &leaf->node, *x, *top;
+		struct mst_internode *p = NULL;
+		struct mst_leaf *prev = NULL, *next, *up;
 		unsigned int j = 0;
 		long internodes;
 
-		if (!(READ_ONCE(node->version) & MT_V_ROOT) &&
-		    !mt_lock_prev(w, leaf, &prev))
+		if (!(READ_ONCE(node->version) & MST_V_ROOT) &&
+		    !mst_lock_prev(w, leaf, &prev))
 			return;
 
 		/* Lock the ancestors that empty with it, and the one that stays. */
 		x = node;
 		top = NULL;
-		while (!(READ_ONCE(x->version) & MT_V_ROOT)) {
-			p = mt_lock_parent(mt, x);
+		while (!(READ_ONCE(x->version) & MST_V_ROOT)) {
+			p = mst_lock_parent(mt, x);
 			if (p->nkeys) {
 				for (j = 0; j <= p->nkeys; j++)
 					if (rcu_access_pointer(p->child[j]) == x)
@@ -173,19 +173,19 @@ static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
 			if (j == 0 && next)
 				WRITE_ONCE(next->lowkey, leaf->lowkey);
 			if (prev) {
-				mt_mark(&prev->node, MT_V_SPLITTING);
+				mst_mark(&prev->node, MST_V_SPLITTING);
 				ASSERT_EXCLUSIVE_WRITER(prev->next);
 				rcu_assign_pointer(prev->next, next);
 			}
 			if (next)
 				rcu_assign_pointer(next->prev, prev);
-			mt_internode_remove(p, j);
-			internodes = mt_erase_chain(w, node, top);
-			mt_stat_add(mt, MT_STAT_LEAVES, -1);
-			mt_stat_add(mt, MT_STAT_INTERNODES, -internodes);
+			mst_internode_remove(p, j);
+			internodes = mst_erase_chain(w, node, top);
+			mst_stat_add(mt, MST_STAT_LEAVES, -1);
+			mst_stat_add(mt, MST_STAT_INTERNODES, -internodes);
 			if (prev)
-				mt_unlock(mt, &prev->node);
-			mt_unlock(mt, top);
+				mst_unlock(mt, &prev->node);
+			mst_unlock(mt, top);
 			return;
 		}
 
@@ -195,14 +195,14 @@ static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
 			rcu_assign_pointer(mt->root, NULL);
 			up = NULL;
 		} else {
-			up = mt_erase_layer_slot(w, x);
+			up = mst_erase_layer_slot(w, x);
 		}
-		internodes = mt_erase_chain(w, node, NULL);
-		mt_stat_add(mt, MT_STAT_LEAVES, -1);
-		mt_stat_add(mt, MT_STAT_INTERNODES, -internodes);
-		mt_stat_add(mt, MT_STAT_LAYERS, -1);
-		if (up && mt_perm_size(up->permutation)) {
-			mt_unlock(mt, &up->node);
+		internodes = mst_erase_chain(w, node, NULL);
+		mst_stat_add(mt, MST_STAT_LEAVES, -1);
+		mst_stat_add(mt, MST_STAT_INTERNODES, -internodes);
+		mst_stat_add(mt, MST_STAT_LAYERS, -1);
+		if (up && mst_perm_size(up->permutation)) {
+			mst_unlock(mt, &up->node);
 			up = NULL;
 		}
 		leaf = up;
@@ -210,32 +210,32 @@ static void mt_erase_cleanup(struct mt_write *w, struct mt_leaf *leaf)
 }
 
 /**
- * mt_erase_locked() - erase the cursor's key from its locked leaf.
+ * mst_erase_locked() - erase the cursor's key from its locked leaf.
  * @w: the write; @w->c matched a key (not a layer) in @leaf.
  * @leaf: the locked leaf; unlocked on return.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
  */
-void mt_erase_locked(struct mt_write *w, struct mt_leaf *leaf)
+void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 {
 	struct masstree *mt = w->mt;
-	struct mt_cursor *c = &w->c;
-	struct mt_suffix *sfx;
+	struct mst_cursor *c = &w->c;
+	struct mst_suffix *sfx;
 	u64 perm;
 
 	sfx = rcu_dereference_protected(leaf->suffix[c->slot], 1);
-	perm = mt_perm_remove(leaf->permutation, c->pos);
+	perm = mst_perm_remove(leaf->permutation, c->pos);
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
-	/* Unpublish the key: pairs with the acquire in mt_walk(). */
+	/* Unpublish the key: pairs with the acquire in mst_walk(). */
 	smp_store_release(&leaf->permutation, perm);
-	mt_stat_add(mt, MT_STAT_KEYS, -1);
+	mst_stat_add(mt, MST_STAT_KEYS, -1);
 	if (sfx) {
-		mt_stat_add(mt, MT_STAT_SUFFIX_BYTES, -(long)sfx->size);
-		mt_suffix_free(sfx);
+		mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, -(long)sfx->size);
+		mst_suffix_free(sfx);
 	}
-	if (mt_perm_size(perm))
-		mt_unlock(mt, &leaf->node);
+	if (mst_perm_size(perm))
+		mst_unlock(mt, &leaf->node);
 	else
-		mt_erase_cleanup(w, leaf);
-	mt_erase_free(w);
+		mst_erase_cleanup(w, leaf);
+	mst_erase_free(w);
 }

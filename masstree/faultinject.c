@@ -25,37 +25,37 @@
 
 #include "faultinject.h"
 
-static struct task_struct *mt_fail_task;
-static atomic_t mt_fail_left = ATOMIC_INIT(0);
-static atomic_long_t mt_fail_hits[MT_FAIL_NR];
+static struct task_struct *mst_fail_task;
+static atomic_t mst_fail_left = ATOMIC_INIT(0);
+static atomic_long_t mst_fail_hits[MST_FAIL_NR];
 
-static const char *const mt_fail_names[MT_FAIL_NR] = {
-	[MT_FAIL_NODE] = "node",
-	[MT_FAIL_SUFFIX] = "suffix",
-	[MT_FAIL_CURSOR] = "cursor",
-	[MT_FAIL_DEV_MAP] = "dev_map",
-	[MT_FAIL_DEV_VALUE] = "dev_value",
-	[MT_FAIL_DEV_COPY] = "dev_copy",
-	[MT_FAIL_DEV_BUFFER] = "dev_buffer",
+static const char *const mst_fail_names[MST_FAIL_NR] = {
+	[MST_FAIL_NODE] = "node",
+	[MST_FAIL_SUFFIX] = "suffix",
+	[MST_FAIL_CURSOR] = "cursor",
+	[MST_FAIL_DEV_MAP] = "dev_map",
+	[MST_FAIL_DEV_VALUE] = "dev_value",
+	[MST_FAIL_DEV_COPY] = "dev_copy",
+	[MST_FAIL_DEV_BUFFER] = "dev_buffer",
 };
 
 /**
- * mt_fail_alloc() - should the allocation about to happen fail?
+ * mst_fail_alloc() - should the allocation about to happen fail?
  * @site: where it happens.
  *
  * Context: Any context.
  * Return: true once, at the armed task's Nth call.
  */
-bool mt_fail_alloc(enum mt_fail_site site)
+bool mst_fail_alloc(enum mst_fail_site site)
 {
 	/* Only the armed task itself counts down: no race on the count. */
-	if (likely(READ_ONCE(mt_fail_task) != current))
+	if (likely(READ_ONCE(mst_fail_task) != current))
 		return false;
-	if (atomic_dec_return(&mt_fail_left) > 0)
+	if (atomic_dec_return(&mst_fail_left) > 0)
 		return false;
-	WRITE_ONCE(mt_fail_task, NULL);
-	atomic_set(&mt_fail_left, 0);
-	atomic_long_inc(&mt_fail_hits[site]);
+	WRITE_ONCE(mst_fail_task, NULL);
+	atomic_set(&mst_fail_left, 0);
+	atomic_long_inc(&mst_fail_hits[site]);
 	return true;
 }
 
@@ -68,10 +68,10 @@ bool mt_fail_alloc(enum mt_fail_site site)
  */
 void masstree_fail_nth(unsigned int nth)
 {
-	WRITE_ONCE(mt_fail_task, NULL);
-	atomic_set(&mt_fail_left, nth);
+	WRITE_ONCE(mst_fail_task, NULL);
+	atomic_set(&mst_fail_left, nth);
 	if (nth)
-		WRITE_ONCE(mt_fail_task, current);
+		WRITE_ONCE(mst_fail_task, current);
 }
 EXPORT_SYMBOL_IF_KUNIT(masstree_fail_nth);
 
@@ -84,29 +84,29 @@ EXPORT_SYMBOL_IF_KUNIT(masstree_fail_nth);
  */
 unsigned int masstree_fail_nth_left(void)
 {
-	if (READ_ONCE(mt_fail_task) != current)
+	if (READ_ONCE(mst_fail_task) != current)
 		return 0;
-	return max(atomic_read(&mt_fail_left), 0);
+	return max(atomic_read(&mst_fail_left), 0);
 }
 EXPORT_SYMBOL_IF_KUNIT(masstree_fail_nth_left);
 
 /**
  * masstree_fail_hits() - failures injected at one site so far.
- * @site: an enum mt_fail_site value.
+ * @site: an enum mst_fail_site value.
  *
  * Context: Any context.
  * Return: the count, 0 for an unknown site.
  */
 unsigned long masstree_fail_hits(unsigned int site)
 {
-	if (site >= MT_FAIL_NR)
+	if (site >= MST_FAIL_NR)
 		return 0;
-	return atomic_long_read(&mt_fail_hits[site]);
+	return atomic_long_read(&mst_fail_hits[site]);
 }
 EXPORT_SYMBOL_IF_KUNIT(masstree_fail_hits);
 
-static ssize_t mt_fail_nth_write(struct file *file, const char __user *buf,
-				 size_t count, loff_t *ppos)
+static ssize_t mst_fail_nth_write(struct file *file, const char __user *buf,
+				  size_t count, loff_t *ppos)
 {
 	unsigned int nth;
 	int err;
@@ -118,8 +118,8 @@ static ssize_t mt_fail_nth_write(struct file *file, const char __user *buf,
 	return count;
 }
 
-static ssize_t mt_fail_nth_read(struct file *file, char __user *buf,
-				size_t count, loff_t *ppos)
+static ssize_t mst_fail_nth_read(struct file *file, char __user *buf,
+				 size_t count, loff_t *ppos)
 {
 	char tmp[16];
 	int len = scnprintf(tmp, sizeof(tmp), "%u\n", masstree_fail_nth_left());
@@ -127,32 +127,32 @@ static ssize_t mt_fail_nth_read(struct file *file, char __user *buf,
 	return simple_read_from_buffer(buf, count, ppos, tmp, len);
 }
 
-static const struct file_operations mt_fail_nth_fops = {
+static const struct file_operations mst_fail_nth_fops = {
 	.owner = THIS_MODULE,
-	.read = mt_fail_nth_read,
-	.write = mt_fail_nth_write,
+	.read = mst_fail_nth_read,
+	.write = mst_fail_nth_write,
 	.llseek = default_llseek,
 };
 
-static int mt_fail_sites_show(struct seq_file *m, void *unused)
+static int mst_fail_sites_show(struct seq_file *m, void *unused)
 {
 	int i;
 
-	for (i = 0; i < MT_FAIL_NR; i++)
-		seq_printf(m, "%s %ld\n", mt_fail_names[i],
-			   atomic_long_read(&mt_fail_hits[i]));
+	for (i = 0; i < MST_FAIL_NR; i++)
+		seq_printf(m, "%s %ld\n", mst_fail_names[i],
+			   atomic_long_read(&mst_fail_hits[i]));
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(mt_fail_sites);
+DEFINE_SHOW_ATTRIBUTE(mst_fail_sites);
 
 /**
- * mt_fail_debugfs_init() - create fail_nth and fail_sites.
+ * mst_fail_debugfs_init() - create fail_nth and fail_sites.
  * @root: the module's debugfs directory.
  *
  * Context: Module init.
  */
-void mt_fail_debugfs_init(struct dentry *root)
+void mst_fail_debugfs_init(struct dentry *root)
 {
-	debugfs_create_file("fail_nth", 0600, root, NULL, &mt_fail_nth_fops);
-	debugfs_create_file("fail_sites", 0444, root, NULL, &mt_fail_sites_fops);
+	debugfs_create_file("fail_nth", 0600, root, NULL, &mst_fail_nth_fops);
+	debugfs_create_file("fail_sites", 0444, root, NULL, &mst_fail_sites_fops);
 }

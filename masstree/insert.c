@@ -6,7 +6,7 @@
  * Every function here runs with the target leaf locked, inside a write's
  * locking phase, and takes nodes only from the write's reserve. When the
  * reserve falls short, it records what it needs, unlocks and returns
- * MT_AGAIN before changing anything.
+ * MST_AGAIN before changing anything.
  */
 #include <linux/masstree.h>
 #include <linux/string.h>
@@ -16,20 +16,20 @@
 #include "version.h"
 
 /* Write the cursor's key and @entry into a slot readers cannot see. */
-static __always_inline void mt_leaf_fill(struct mt_write *w,
-					 struct mt_leaf *leaf, unsigned int s,
+static __always_inline void mst_leaf_fill(struct mst_write *w,
+					  struct mst_leaf *leaf, unsigned int s,
 					 void *entry)
 {
-	struct mt_cursor *c = &w->c;
-	struct mt_suffix *sfx = NULL;
+	struct mst_cursor *c = &w->c;
+	struct mst_suffix *sfx = NULL;
 	u8 klx = c->cls;
 
-	if (c->cls == MT_CLS_LONG) {
+	if (c->cls == MST_CLS_LONG) {
 		u32 rest = c->len - c->off - 8;
 
-		sfx = mt_reserve_suffix(&w->res, 0, c->key + c->off + 8, rest);
-		mt_stat_add(w->mt, MT_STAT_SUFFIX_BYTES, sfx->size);
-		klx = MT_KLX_SUFFIX;
+		sfx = mst_reserve_suffix(&w->res, 0, c->key + c->off + 8, rest);
+		mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, sfx->size);
+		klx = MST_KLX_SUFFIX;
 	}
 	WRITE_ONCE(leaf->ikey[s], c->slice);
 	WRITE_ONCE(leaf->keylenx[s], klx);
@@ -38,8 +38,8 @@ static __always_inline void mt_leaf_fill(struct mt_write *w,
 }
 
 /* Copy slot @from of @src into slot @to of a leaf readers cannot see. */
-static void mt_leaf_copy(struct mt_leaf *dst, unsigned int to,
-			 struct mt_leaf *src, unsigned int from)
+static void mst_leaf_copy(struct mst_leaf *dst, unsigned int to,
+			  struct mst_leaf *src, unsigned int from)
 {
 	dst->ikey[to] = src->ikey[from];
 	dst->keylenx[to] = src->keylenx[from];
@@ -49,53 +49,53 @@ static void mt_leaf_copy(struct mt_leaf *dst, unsigned int to,
 }
 
 /* A permutation listing slots 0..n-1 in order. */
-static u64 mt_perm_first(unsigned int n)
+static u64 mst_perm_first(unsigned int n)
 {
-	return (MT_PERM_EMPTY & ~0xfULL) | n;
+	return (MST_PERM_EMPTY & ~0xfULL) | n;
 }
 
 /**
- * mt_insert_root() - insert into an empty map.
+ * mst_insert_root() - insert into an empty map.
  * @w: the write; its cursor is at the top layer.
  * @entry: the entry.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
- * Return: 0; MT_AGAIN if the reserve fell short or the map stopped being
+ * Return: 0; MST_AGAIN if the reserve fell short or the map stopped being
  * empty.
  */
-int mt_insert_root(struct mt_write *w, void *entry)
+int mst_insert_root(struct mst_write *w, void *entry)
 {
 	struct masstree *mt = w->mt;
-	struct mt_cursor *c = &w->c;
-	struct mt_node *node;
-	struct mt_leaf *leaf;
+	struct mst_cursor *c = &w->c;
+	struct mst_node *node;
+	struct mst_leaf *leaf;
 
-	mt_cursor_layer(c, 0, NULL);
+	mst_cursor_layer(c, 0, NULL);
 	w->need.nodes = 1;
-	w->need.sfx[0] = c->cls == MT_CLS_LONG ? c->len - 8 : 0;
+	w->need.sfx[0] = c->cls == MST_CLS_LONG ? c->len - 8 : 0;
 	w->need.sfx[1] = 0;
-	if (!mt_reserve_has(&w->res, &w->need))
-		return MT_AGAIN;
-	node = mt_reserve_node(&w->res);
-	mt_node_init_leaf(node, MT_V_ROOT);
-	mt_lock_fresh(mt, node);
+	if (!mst_reserve_has(&w->res, &w->need))
+		return MST_AGAIN;
+	node = mst_reserve_node(&w->res);
+	mst_node_init_leaf(node, MST_V_ROOT);
+	mst_lock_fresh(mt, node);
 	if (cmpxchg_release((void **)&mt->root, NULL, node)) {
 		/* Lost the race: give the node back untouched. */
-		mt_unlock(mt, node);
-		mt_node_unuse(node);
-		mt_reserve_put_node(&w->res, node);
-		return MT_AGAIN;
+		mst_unlock(mt, node);
+		mst_node_unuse(node);
+		mst_reserve_put_node(&w->res, node);
+		return MST_AGAIN;
 	}
-	leaf = mt_to_leaf(node);
+	leaf = mst_to_leaf(node);
 	/* Other writers can find the root now: they must wait for its lock. */
-	mt_hook(MASSTREE_HOOK_NEW_ROOT);
-	mt_leaf_fill(w, leaf, 0, entry);
-	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
-	smp_store_release(&leaf->permutation, mt_perm_first(1));
-	mt_stat_add(mt, MT_STAT_LEAVES, 1);
-	mt_stat_add(mt, MT_STAT_LAYERS, 1);
-	mt_stat_add(mt, MT_STAT_KEYS, 1);
-	mt_unlock(mt, node);
+	mst_hook(MASSTREE_HOOK_NEW_ROOT);
+	mst_leaf_fill(w, leaf, 0, entry);
+	/* Publish the filled slot: pairs with the acquire in mst_walk(). */
+	smp_store_release(&leaf->permutation, mst_perm_first(1));
+	mst_stat_add(mt, MST_STAT_LEAVES, 1);
+	mst_stat_add(mt, MST_STAT_LAYERS, 1);
+	mst_stat_add(mt, MST_STAT_KEYS, 1);
+	mst_unlock(mt, node);
 	return 0;
 }
 
@@ -105,18 +105,18 @@ int mt_insert_root(struct mt_write *w, void *entry)
  * ends in a leaf holding both. The chain is built privately and published
  * with one pointer store under the inserting bit.
  */
-static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
-			   void *entry)
+static int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
+			    void *entry)
 {
 	struct masstree *mt = w->mt;
-	struct mt_cursor *c = &w->c;
+	struct mst_cursor *c = &w->c;
 	unsigned int s = c->slot;
-	struct mt_suffix *old = rcu_dereference_protected(leaf->suffix[s], 1);
+	struct mst_suffix *old = rcu_dereference_protected(leaf->suffix[s], 1);
 	const u8 *nk = c->key + c->off + 8;
 	u32 a = old->len, b = c->len - c->off - 8;
-	struct mt_node *top = NULL, *up = c->layer_root, *node;
-	struct mt_leaf *deep = NULL;
-	struct mt_suffix *sfx;
+	struct mst_node *top = NULL, *up = c->layer_root, *node;
+	struct mst_leaf *deep = NULL;
+	struct mst_suffix *sfx;
 	long sfx_bytes = -(long)old->size;
 	unsigned int d = 0, i, ocls, ncls, os, ns;
 	u64 oslice, nslice;
@@ -128,45 +128,45 @@ static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
 	w->need.nodes = d + 1;
 	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
 	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
-	if (!mt_reserve_has(&w->res, &w->need)) {
-		mt_unlock(mt, &leaf->node);
-		return MT_AGAIN;
+	if (!mst_reserve_has(&w->res, &w->need)) {
+		mst_unlock(mt, &leaf->node);
+		return MST_AGAIN;
 	}
 
 	/* Layers 1..d hold one layer slot each. */
 	for (i = 0; i <= d; i++) {
-		node = mt_reserve_node(&w->res);
-		mt_node_init_leaf(node, MT_V_ROOT);
+		node = mst_reserve_node(&w->res);
+		mst_node_init_leaf(node, MST_V_ROOT);
 		RCU_INIT_POINTER(node->parent, up);
 		if (deep)
 			RCU_INIT_POINTER(deep->lv[0], node);
 		else
 			top = node;
-		deep = mt_to_leaf(node);
+		deep = mst_to_leaf(node);
 		if (i < d) {
 			deep->ikey[0] = get_unaligned_be64(old->data + 8 * i);
-			deep->keylenx[0] = MT_KLX_LAYER;
-			deep->permutation = mt_perm_first(1);
+			deep->keylenx[0] = MST_KLX_LAYER;
+			deep->permutation = mst_perm_first(1);
 		}
 		up = node;
 	}
 
 	/* The deepest leaf: the old key and the new one, in order. */
-	oslice = mt_slice(old->data, a, 8 * d);
-	ocls = mt_key_cls(a, 8 * d);
-	nslice = mt_slice(nk, b, 8 * d);
-	ncls = mt_key_cls(b, 8 * d);
-	os = mt_cmp(oslice, ocls, nslice, ncls) < 0 ? 0 : 1;
+	oslice = mst_slice(old->data, a, 8 * d);
+	ocls = mst_key_cls(a, 8 * d);
+	nslice = mst_slice(nk, b, 8 * d);
+	ncls = mst_key_cls(b, 8 * d);
+	os = mst_cmp(oslice, ocls, nslice, ncls) < 0 ? 0 : 1;
 	ns = 1 - os;
 
 	deep->ikey[os] = oslice;
 	klx = ocls;
 	sfx = NULL;
-	if (ocls == MT_CLS_LONG) {
-		sfx = mt_reserve_suffix(&w->res, 1, old->data + 8 * d + 8,
-					a - 8 * d - 8);
+	if (ocls == MST_CLS_LONG) {
+		sfx = mst_reserve_suffix(&w->res, 1, old->data + 8 * d + 8,
+					 a - 8 * d - 8);
 		sfx_bytes += sfx->size;
-		klx = MT_KLX_SUFFIX;
+		klx = MST_KLX_SUFFIX;
 	}
 	deep->keylenx[os] = klx;
 	RCU_INIT_POINTER(deep->suffix[os], sfx);
@@ -175,38 +175,38 @@ static int mt_insert_layer(struct mt_write *w, struct mt_leaf *leaf,
 	deep->ikey[ns] = nslice;
 	klx = ncls;
 	sfx = NULL;
-	if (ncls == MT_CLS_LONG) {
-		sfx = mt_reserve_suffix(&w->res, 0, nk + 8 * d + 8,
-					b - 8 * d - 8);
+	if (ncls == MST_CLS_LONG) {
+		sfx = mst_reserve_suffix(&w->res, 0, nk + 8 * d + 8,
+					 b - 8 * d - 8);
 		sfx_bytes += sfx->size;
-		klx = MT_KLX_SUFFIX;
+		klx = MST_KLX_SUFFIX;
 	}
 	deep->keylenx[ns] = klx;
 	RCU_INIT_POINTER(deep->suffix[ns], sfx);
 	RCU_INIT_POINTER(deep->lv[ns], entry);
-	deep->permutation = mt_perm_first(2);
+	deep->permutation = mst_perm_first(2);
 
-	mt_stat_add(mt, MT_STAT_SUFFIX_BYTES, sfx_bytes);
-	mt_stat_add(mt, MT_STAT_LEAVES, d + 1);
-	mt_stat_add(mt, MT_STAT_LAYERS, d + 1);
-	mt_stat_add(mt, MT_STAT_KEYS, 1);
+	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, sfx_bytes);
+	mst_stat_add(mt, MST_STAT_LEAVES, d + 1);
+	mst_stat_add(mt, MST_STAT_LAYERS, d + 1);
+	mst_stat_add(mt, MST_STAT_KEYS, 1);
 
-	mt_mark(&leaf->node, MT_V_INSERTING);
-	WRITE_ONCE(leaf->keylenx[s], MT_KLX_LAYER);
+	mst_mark(&leaf->node, MST_V_INSERTING);
+	WRITE_ONCE(leaf->keylenx[s], MST_KLX_LAYER);
 	RCU_INIT_POINTER(leaf->suffix[s], NULL);
 	rcu_assign_pointer(leaf->lv[s], top);
-	mt_unlock(mt, &leaf->node);
-	mt_suffix_free(old);
+	mst_unlock(mt, &leaf->node);
+	mst_suffix_free(old);
 	return 0;
 }
 
 /* The slice of the i-th of the 16 keys: the leaf's 15 plus the new one. */
-static u64 mt_split_ikey(struct mt_leaf *leaf, u64 perm, unsigned int pos,
-			 u64 nslice, unsigned int i)
+static u64 mst_split_ikey(struct mst_leaf *leaf, u64 perm, unsigned int pos,
+			  u64 nslice, unsigned int i)
 {
 	if (i == pos)
 		return nslice;
-	return leaf->ikey[mt_perm_slot(perm, i < pos ? i : i - 1)];
+	return leaf->ikey[mst_perm_slot(perm, i < pos ? i : i - 1)];
 }
 
 /*
@@ -214,19 +214,19 @@ static u64 mt_split_ikey(struct mt_leaf *leaf, u64 perm, unsigned int pos,
  * slice (they must share a leaf, whose lowkey is a slice). At most 10 keys
  * share a slice (classes 0..9), so a split point always exists.
  */
-static unsigned int mt_split_point(struct mt_leaf *leaf, u64 perm,
-				   unsigned int pos, u64 nslice)
+static unsigned int mst_split_point(struct mst_leaf *leaf, u64 perm,
+				    unsigned int pos, u64 nslice)
 {
 	unsigned int d, m;
 
 	for (d = 0; d < 8; d++) {
 		m = 8 - d;
-		if (mt_split_ikey(leaf, perm, pos, nslice, m - 1) !=
-		    mt_split_ikey(leaf, perm, pos, nslice, m))
+		if (mst_split_ikey(leaf, perm, pos, nslice, m - 1) !=
+		    mst_split_ikey(leaf, perm, pos, nslice, m))
 			return m;
 		m = 8 + d;
-		if (m < 16 && mt_split_ikey(leaf, perm, pos, nslice, m - 1) !=
-		    mt_split_ikey(leaf, perm, pos, nslice, m))
+		if (m < 16 && mst_split_ikey(leaf, perm, pos, nslice, m - 1) !=
+		    mst_split_ikey(leaf, perm, pos, nslice, m))
 			return m;
 	}
 	WARN_ON_ONCE(1);
@@ -234,8 +234,8 @@ static unsigned int mt_split_point(struct mt_leaf *leaf, u64 perm,
 }
 
 /* Move keys [from, 16) (the new key among them) into a fresh leaf. */
-static void mt_split_fill(struct mt_write *w, struct mt_leaf *dst,
-			  struct mt_leaf *leaf, u64 perm, unsigned int from,
+static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
+			   struct mst_leaf *leaf, u64 perm, unsigned int from,
 			  unsigned int to, void *entry)
 {
 	unsigned int pos = w->c.pos;
@@ -243,23 +243,23 @@ static void mt_split_fill(struct mt_write *w, struct mt_leaf *dst,
 
 	for (i = from; i < to; i++) {
 		if (i == pos)
-			mt_leaf_fill(w, dst, i - from, entry);
+			mst_leaf_fill(w, dst, i - from, entry);
 		else
-			mt_leaf_copy(dst, i - from, leaf,
-				     mt_perm_slot(perm, i < pos ? i : i - 1));
+			mst_leaf_copy(dst, i - from, leaf,
+				      mst_perm_slot(perm, i < pos ? i : i - 1));
 	}
-	dst->permutation = mt_perm_first(to - from);
+	dst->permutation = mst_perm_first(to - from);
 }
 
 /* Internode @p plus one new child: the i-th of 17 children, 16 keys. */
-struct mt_ins {
-	struct mt_internode *p;
+struct mst_ins {
+	struct mst_internode *p;
 	unsigned int ci;	/* index of the split child */
-	struct mt_node *sib;	/* new child, at ci + 1 */
+	struct mst_node *sib;	/* new child, at ci + 1 */
 	u64 sep;		/* new key, at ci */
 };
 
-static struct mt_node *mt_ins_child(const struct mt_ins *x, unsigned int i)
+static struct mst_node *mst_ins_child(const struct mst_ins *x, unsigned int i)
 {
 	if (i <= x->ci)
 		return rcu_dereference_protected(x->p->child[i], 1);
@@ -268,7 +268,7 @@ static struct mt_node *mt_ins_child(const struct mt_ins *x, unsigned int i)
 	return rcu_dereference_protected(x->p->child[i - 1], 1);
 }
 
-static u64 mt_ins_key(const struct mt_ins *x, unsigned int i)
+static u64 mst_ins_key(const struct mst_ins *x, unsigned int i)
 {
 	if (i < x->ci)
 		return x->p->ikey[i];
@@ -278,49 +278,49 @@ static u64 mt_ins_key(const struct mt_ins *x, unsigned int i)
 }
 
 /* Fill a fresh internode with children [from, to) of @x. */
-static void mt_ins_fill(struct mt_internode *dst, const struct mt_ins *x,
-			unsigned int from, unsigned int to)
+static void mst_ins_fill(struct mst_internode *dst, const struct mst_ins *x,
+			 unsigned int from, unsigned int to)
 {
 	unsigned int i;
 
 	for (i = from; i < to; i++) {
-		struct mt_node *ch = mt_ins_child(x, i);
+		struct mst_node *ch = mst_ins_child(x, i);
 
 		RCU_INIT_POINTER(dst->child[i - from], ch);
 		rcu_assign_pointer(ch->parent, &dst->node);
 		if (i > from)
-			dst->ikey[i - from - 1] = mt_ins_key(x, i - 1);
+			dst->ikey[i - from - 1] = mst_ins_key(x, i - 1);
 	}
 	dst->nkeys = to - from - 1;
 }
 
-#define MT_INS_SPLIT	8	/* children kept on the left of a split */
+#define MST_INS_SPLIT	8	/* children kept on the left of a split */
 
 /*
  * Propagate a split: @child (locked) gained the locked sibling @sib with
  * lower bound @sep. Every ancestor that changes is already locked (see
- * mt_insert_split()); each level is unlocked once its parent knows it.
+ * mst_insert_split()); each level is unlocked once its parent knows it.
  */
-static void mt_split_up(struct mt_write *w, struct mt_node *child,
-			struct mt_node *sib, u64 sep)
+static void mst_split_up(struct mst_write *w, struct mst_node *child,
+			 struct mst_node *sib, u64 sep)
 {
 	struct masstree *mt = w->mt;
-	struct mt_ins x;
+	struct mst_ins x;
 	unsigned int i;
 
 	for (;;) {
-		struct mt_internode *p, *q, *a, *b;
+		struct mst_internode *p, *q, *a, *b;
 		u64 mid;
 
-		p = mt_to_internode(rcu_dereference_protected(child->parent, 1));
+		p = mst_to_internode(rcu_dereference_protected(child->parent, 1));
 		for (i = 0; i <= p->nkeys; i++)
 			if (rcu_access_pointer(p->child[i]) == child)
 				break;
 		WARN_ON_ONCE(i > p->nkeys);
-		x = (struct mt_ins){ .p = p, .ci = i, .sib = sib, .sep = sep };
+		x = (struct mst_ins){ .p = p, .ci = i, .sib = sib, .sep = sep };
 
-		if (p->nkeys < MT_NODE_WIDTH) {
-			mt_mark(&p->node, MT_V_INSERTING);
+		if (p->nkeys < MST_NODE_WIDTH) {
+			mst_mark(&p->node, MST_V_INSERTING);
 			for (i = p->nkeys + 1; i > x.ci + 1; i--) {
 				rcu_assign_pointer(p->child[i],
 						   rcu_dereference_protected(p->child[i - 1], 1));
@@ -328,65 +328,65 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
 			}
 			WRITE_ONCE(p->ikey[x.ci], sep);
 			/* Children shifted, the new one not yet linked. */
-			mt_hook(MASSTREE_HOOK_DIRTY);
+			mst_hook(MASSTREE_HOOK_DIRTY);
 			rcu_assign_pointer(p->child[x.ci + 1], sib);
 			rcu_assign_pointer(sib->parent, &p->node);
 			ASSERT_EXCLUSIVE_WRITER(p->nkeys);
 			WRITE_ONCE(p->nkeys, p->nkeys + 1);
-			mt_unlock(mt, sib);
-			mt_unlock(mt, child);
-			mt_unlock(mt, &p->node);
+			mst_unlock(mt, sib);
+			mst_unlock(mt, child);
+			mst_unlock(mt, &p->node);
 			return;
 		}
 
-		mid = mt_ins_key(&x, MT_INS_SPLIT - 1);
-		if (READ_ONCE(p->node.version) & MT_V_ROOT) {
+		mid = mst_ins_key(&x, MST_INS_SPLIT - 1);
+		if (READ_ONCE(p->node.version) & MST_V_ROOT) {
 			/* The root grows in place: children move down. */
-			a = mt_to_internode(mt_reserve_node(&w->res));
-			b = mt_to_internode(mt_reserve_node(&w->res));
-			mt_node_init_internode(&a->node, 0);
-			mt_node_init_internode(&b->node, 0);
+			a = mst_to_internode(mst_reserve_node(&w->res));
+			b = mst_to_internode(mst_reserve_node(&w->res));
+			mst_node_init_internode(&a->node, 0);
+			mst_node_init_internode(&b->node, 0);
 			/* Children learn of a and b before p does: lock them. */
-			mt_lock_fresh(mt, &a->node);
-			mt_lock_fresh(mt, &b->node);
-			mt_ins_fill(a, &x, 0, MT_INS_SPLIT);
-			mt_ins_fill(b, &x, MT_INS_SPLIT, MT_NODE_WIDTH + 2);
+			mst_lock_fresh(mt, &a->node);
+			mst_lock_fresh(mt, &b->node);
+			mst_ins_fill(a, &x, 0, MST_INS_SPLIT);
+			mst_ins_fill(b, &x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
 			RCU_INIT_POINTER(a->node.parent, &p->node);
 			RCU_INIT_POINTER(b->node.parent, &p->node);
-			mt_mark(&p->node, MT_V_SPLITTING);
+			mst_mark(&p->node, MST_V_SPLITTING);
 			WRITE_ONCE(p->nkeys, 1);
 			WRITE_ONCE(p->ikey[0], mid);
 			rcu_assign_pointer(p->child[0], &a->node);
 			rcu_assign_pointer(p->child[1], &b->node);
-			mt_stat_add(mt, MT_STAT_INTERNODES, 2);
-			mt_unlock(mt, sib);
-			mt_unlock(mt, child);
-			mt_unlock(mt, &a->node);
-			mt_unlock(mt, &b->node);
-			mt_unlock(mt, &p->node);
+			mst_stat_add(mt, MST_STAT_INTERNODES, 2);
+			mst_unlock(mt, sib);
+			mst_unlock(mt, child);
+			mst_unlock(mt, &a->node);
+			mst_unlock(mt, &b->node);
+			mst_unlock(mt, &p->node);
 			return;
 		}
 
-		q = mt_to_internode(mt_reserve_node(&w->res));
-		mt_node_init_internode(&q->node, 0);
-		mt_lock_fresh(mt, &q->node);
+		q = mst_to_internode(mst_reserve_node(&w->res));
+		mst_node_init_internode(&q->node, 0);
+		mst_lock_fresh(mt, &q->node);
 		RCU_INIT_POINTER(q->node.parent,
 				 rcu_dereference_protected(p->node.parent, 1));
-		mt_ins_fill(q, &x, MT_INS_SPLIT, MT_NODE_WIDTH + 2);
-		mt_mark(&p->node, MT_V_SPLITTING);
-		/* Descending, so that mt_ins_*() read p before it changes. */
-		for (i = MT_INS_SPLIT; i-- > x.ci + 1;) {
-			struct mt_node *ch = mt_ins_child(&x, i);
+		mst_ins_fill(q, &x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
+		mst_mark(&p->node, MST_V_SPLITTING);
+		/* Descending, so that mst_ins_*() read p before it changes. */
+		for (i = MST_INS_SPLIT; i-- > x.ci + 1;) {
+			struct mst_node *ch = mst_ins_child(&x, i);
 
 			rcu_assign_pointer(p->child[i], ch);
 			rcu_assign_pointer(ch->parent, &p->node);
 		}
-		for (i = MT_INS_SPLIT - 1; i-- > x.ci;)
-			WRITE_ONCE(p->ikey[i], mt_ins_key(&x, i));
-		WRITE_ONCE(p->nkeys, MT_INS_SPLIT - 1);
-		mt_stat_add(mt, MT_STAT_INTERNODES, 1);
-		mt_unlock(mt, sib);
-		mt_unlock(mt, child);
+		for (i = MST_INS_SPLIT - 1; i-- > x.ci;)
+			WRITE_ONCE(p->ikey[i], mst_ins_key(&x, i));
+		WRITE_ONCE(p->nkeys, MST_INS_SPLIT - 1);
+		mst_stat_add(mt, MST_STAT_INTERNODES, 1);
+		mst_unlock(mt, sib);
+		mst_unlock(mt, child);
 		child = &p->node;
 		sib = &q->node;
 		sep = mid;
@@ -398,50 +398,50 @@ static void mt_split_up(struct mt_write *w, struct mt_node *child,
  * change: up to the first one with room, or the root. Then count the nodes
  * needed and split bottom-up.
  */
-static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
-			   void *entry)
+static int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
+			    void *entry)
 {
 	struct masstree *mt = w->mt;
-	struct mt_cursor *c = &w->c;
-	struct mt_node *node = &leaf->node, *x, *top;
+	struct mst_cursor *c = &w->c;
+	struct mst_node *node = &leaf->node, *x, *top;
 	u64 perm = leaf->permutation, nperm;
 	unsigned int m, i, n, freed;
-	struct mt_leaf *r;
-	bool is_root = READ_ONCE(node->version) & MT_V_ROOT;
+	struct mst_leaf *r;
+	bool is_root = READ_ONCE(node->version) & MST_V_ROOT;
 
 	w->need.nodes = is_root ? 2 : 1;
 	top = node;
-	while (!(READ_ONCE(top->version) & MT_V_ROOT)) {
-		struct mt_internode *p = mt_lock_parent(mt, top);
+	while (!(READ_ONCE(top->version) & MST_V_ROOT)) {
+		struct mst_internode *p = mst_lock_parent(mt, top);
 
 		top = &p->node;
-		if (p->nkeys < MT_NODE_WIDTH)
+		if (p->nkeys < MST_NODE_WIDTH)
 			break;
-		w->need.nodes += READ_ONCE(p->node.version) & MT_V_ROOT ? 2 : 1;
+		w->need.nodes += READ_ONCE(p->node.version) & MST_V_ROOT ? 2 : 1;
 	}
-	if (!mt_reserve_has(&w->res, &w->need)) {
+	if (!mst_reserve_has(&w->res, &w->need)) {
 		/* Unlock from the top down; none was changed. */
 		while (top != node) {
 			x = node;
 			while (rcu_access_pointer(x->parent) != top)
 				x = rcu_dereference_protected(x->parent, 1);
-			mt_unlock(mt, top);
+			mst_unlock(mt, top);
 			top = x;
 		}
-		mt_unlock(mt, node);
-		return MT_AGAIN;
+		mst_unlock(mt, node);
+		return MST_AGAIN;
 	}
 
-	m = mt_split_point(leaf, perm, c->pos, c->slice);
+	m = mst_split_point(leaf, perm, c->pos, c->slice);
 	if (is_root) {
-		struct mt_leaf *a = mt_to_leaf(mt_reserve_node(&w->res));
-		struct mt_leaf *b = mt_to_leaf(mt_reserve_node(&w->res));
-		struct mt_internode *in;
+		struct mst_leaf *a = mst_to_leaf(mst_reserve_node(&w->res));
+		struct mst_leaf *b = mst_to_leaf(mst_reserve_node(&w->res));
+		struct mst_internode *in;
 
-		mt_node_init_leaf(&a->node, 0);
-		mt_node_init_leaf(&b->node, 0);
-		mt_split_fill(w, a, leaf, perm, 0, m, entry);
-		mt_split_fill(w, b, leaf, perm, m, MT_NODE_WIDTH + 1, entry);
+		mst_node_init_leaf(&a->node, 0);
+		mst_node_init_leaf(&b->node, 0);
+		mst_split_fill(w, a, leaf, perm, 0, m, entry);
+		mst_split_fill(w, b, leaf, perm, m, MST_NODE_WIDTH + 1, entry);
 		a->lowkey = leaf->lowkey;
 		b->lowkey = b->ikey[0];
 		RCU_INIT_POINTER(a->next, b);
@@ -449,77 +449,77 @@ static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
 		RCU_INIT_POINTER(a->node.parent, node);
 		RCU_INIT_POINTER(b->node.parent, node);
 
-		mt_mark(node, MT_V_SPLITTING);
-		in = mt_to_internode(node);
-		WRITE_ONCE(node->version, READ_ONCE(node->version) & ~MT_V_LEAF);
-		mt_node_leaf_to_internode(node);
+		mst_mark(node, MST_V_SPLITTING);
+		in = mst_to_internode(node);
+		WRITE_ONCE(node->version, READ_ONCE(node->version) & ~MST_V_LEAF);
+		mst_node_leaf_to_internode(node);
 		WRITE_ONCE(in->nkeys, 1);
 		WRITE_ONCE(in->ikey[0], b->lowkey);
 		rcu_assign_pointer(in->child[0], &a->node);
 		rcu_assign_pointer(in->child[1], &b->node);
-		mt_stat_add(mt, MT_STAT_LEAVES, 1);
-		mt_stat_add(mt, MT_STAT_INTERNODES, 1);
-		mt_stat_add(mt, MT_STAT_KEYS, 1);
-		mt_unlock(mt, node);
+		mst_stat_add(mt, MST_STAT_LEAVES, 1);
+		mst_stat_add(mt, MST_STAT_INTERNODES, 1);
+		mst_stat_add(mt, MST_STAT_KEYS, 1);
+		mst_unlock(mt, node);
 		return 0;
 	}
 
-	r = mt_to_leaf(mt_reserve_node(&w->res));
-	mt_node_init_leaf(&r->node, 0);
-	mt_lock_fresh(mt, &r->node);
+	r = mst_to_leaf(mst_reserve_node(&w->res));
+	mst_node_init_leaf(&r->node, 0);
+	mst_lock_fresh(mt, &r->node);
 	/* The new key's slot must be chosen before the old slots move. */
-	mt_split_fill(w, r, leaf, perm, m, MT_NODE_WIDTH + 1, entry);
+	mst_split_fill(w, r, leaf, perm, m, MST_NODE_WIDTH + 1, entry);
 	r->lowkey = r->ikey[0];
 	RCU_INIT_POINTER(r->prev, leaf);
 	RCU_INIT_POINTER(r->next, rcu_dereference_protected(leaf->next, 1));
 	RCU_INIT_POINTER(r->node.parent,
 			 rcu_dereference_protected(node->parent, 1));
 
-	mt_mark(node, MT_V_SPLITTING);
+	mst_mark(node, MST_V_SPLITTING);
 	/* The left half, in order, then every other slot as free. */
 	nperm = 0;
 	n = 0;
-	freed = MT_NODE_WIDTH;
+	freed = MST_NODE_WIDTH;
 	for (i = 0; i < m; i++) {
 		unsigned int s;
 
 		if (i == c->pos) {
 			/* Reuse the slot of the first key that moved. */
-			s = mt_perm_slot(perm, m - (m > c->pos ? 1 : 0));
+			s = mst_perm_slot(perm, m - (m > c->pos ? 1 : 0));
 			freed = s;
-			mt_leaf_fill(w, leaf, s, entry);
+			mst_leaf_fill(w, leaf, s, entry);
 		} else {
-			s = mt_perm_slot(perm, i < c->pos ? i : i - 1);
+			s = mst_perm_slot(perm, i < c->pos ? i : i - 1);
 		}
-		nperm = mt_perm_set_slot(nperm, n++, s);
+		nperm = mst_perm_set_slot(nperm, n++, s);
 	}
-	for (i = m - (m > c->pos ? 1 : 0); i < MT_NODE_WIDTH; i++) {
-		unsigned int s = mt_perm_slot(perm, i);
+	for (i = m - (m > c->pos ? 1 : 0); i < MST_NODE_WIDTH; i++) {
+		unsigned int s = mst_perm_slot(perm, i);
 
 		if (s != freed)
-			nperm = mt_perm_set_slot(nperm, n++, s);
+			nperm = mst_perm_set_slot(nperm, n++, s);
 	}
-	WARN_ON_ONCE(n != MT_NODE_WIDTH);
+	WARN_ON_ONCE(n != MST_NODE_WIDTH);
 	nperm |= m;
 	/* A slot refilled, the new leaf and permutation not yet published. */
-	mt_hook(MASSTREE_HOOK_DIRTY);
+	mst_hook(MASSTREE_HOOK_DIRTY);
 	/* The B-link chain changes under the left leaf's lock only. */
 	ASSERT_EXCLUSIVE_WRITER(leaf->next);
 	if (rcu_access_pointer(r->next))
 		rcu_assign_pointer(rcu_dereference_protected(r->next, 1)->prev, r);
 	rcu_assign_pointer(leaf->next, r);
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
-	/* Publish the left half: pairs with the acquire in mt_walk(). */
+	/* Publish the left half: pairs with the acquire in mst_walk(). */
 	smp_store_release(&leaf->permutation, nperm);
-	mt_stat_add(mt, MT_STAT_LEAVES, 1);
-	mt_stat_add(mt, MT_STAT_KEYS, 1);
-	mt_hook(MASSTREE_HOOK_SPLIT);
-	mt_split_up(w, node, &r->node, r->lowkey);
+	mst_stat_add(mt, MST_STAT_LEAVES, 1);
+	mst_stat_add(mt, MST_STAT_KEYS, 1);
+	mst_hook(MASSTREE_HOOK_SPLIT);
+	mst_split_up(w, node, &r->node, r->lowkey);
 	return 0;
 }
 
 /**
- * mt_insert_locked() - insert the cursor's key into its locked leaf.
+ * mst_insert_locked() - insert the cursor's key into its locked leaf.
  * @w: the write; @w->c was searched in @leaf and the key is absent.
  * @leaf: the locked leaf.
  * @entry: the entry.
@@ -527,33 +527,33 @@ static int mt_insert_split(struct mt_write *w, struct mt_leaf *leaf,
  * Unlocks every node it locked, including @leaf, before returning.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
- * Return: 0, or MT_AGAIN with @w->need set and nothing changed.
+ * Return: 0, or MST_AGAIN with @w->need set and nothing changed.
  */
-int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry)
+int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 {
-	struct mt_cursor *c = &w->c;
+	struct mst_cursor *c = &w->c;
 	u64 perm = leaf->permutation;
-	unsigned int n = mt_perm_size(perm);
+	unsigned int n = mst_perm_size(perm);
 
 	if (c->slot >= 0)
-		return mt_insert_layer(w, leaf, entry);
+		return mst_insert_layer(w, leaf, entry);
 
 	w->need.nodes = 0;
-	w->need.sfx[0] = c->cls == MT_CLS_LONG ? c->len - c->off - 8 : 0;
+	w->need.sfx[0] = c->cls == MST_CLS_LONG ? c->len - c->off - 8 : 0;
 	w->need.sfx[1] = 0;
-	if (n == MT_NODE_WIDTH)
-		return mt_insert_split(w, leaf, entry);
-	if (w->need.sfx[0] && !mt_reserve_has(&w->res, &w->need)) {
-		mt_unlock(w->mt, &leaf->node);
-		return MT_AGAIN;
+	if (n == MST_NODE_WIDTH)
+		return mst_insert_split(w, leaf, entry);
+	if (w->need.sfx[0] && !mst_reserve_has(&w->res, &w->need)) {
+		mst_unlock(w->mt, &leaf->node);
+		return MST_AGAIN;
 	}
 	/* The free slot may be one a reader still looks at: mark first. */
-	mt_mark(&leaf->node, MT_V_INSERTING);
-	mt_leaf_fill(w, leaf, mt_perm_slot(perm, n), entry);
+	mst_mark(&leaf->node, MST_V_INSERTING);
+	mst_leaf_fill(w, leaf, mst_perm_slot(perm, n), entry);
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
-	/* Publish the filled slot: pairs with the acquire in mt_walk(). */
-	smp_store_release(&leaf->permutation, mt_perm_insert(perm, c->pos));
-	mt_stat_add(w->mt, MT_STAT_KEYS, 1);
-	mt_unlock(w->mt, &leaf->node);
+	/* Publish the filled slot: pairs with the acquire in mst_walk(). */
+	smp_store_release(&leaf->permutation, mst_perm_insert(perm, c->pos));
+	mst_stat_add(w->mt, MST_STAT_KEYS, 1);
+	mst_unlock(w->mt, &leaf->node);
 	return 0;
 }

@@ -15,29 +15,29 @@
 #include "node.h"
 
 /**
- * struct mt_cursor - where a walk is: the key seen from one layer.
+ * struct mst_cursor - where a walk is: the key seen from one layer.
  * @key: the key.
  * @len: its length.
  * @off: offset of this layer's slice in @key (8 times the layer depth).
  * @slice: the key's slice at @off.
- * @cls: the key's class at @off (0..8, or MT_CLS_LONG).
+ * @cls: the key's class at @off (0..8, or MST_CLS_LONG).
  * @layer_root: root of the current layer, or NULL before the walk starts.
  * @node: where the walk resumes (NULL: at the top).
- * @pos: after mt_leaf_search(): position of the match or where the key
+ * @pos: after mst_leaf_search(): position of the match or where the key
  *	would go.
- * @slot: after mt_leaf_search(): slot of the match, or -1.
+ * @slot: after mst_leaf_search(): slot of the match, or -1.
  * @stay: stop at a layer slot instead of descending into the layer.
- * @v: after mt_walk(): the version of @node that the walk validated.
- * @perm: after mt_walk(): the permutation it searched, with @v.
+ * @v: after mst_walk(): the version of @node that the walk validated.
+ * @perm: after mst_walk(): the permutation it searched, with @v.
  */
-struct mt_cursor {
+struct mst_cursor {
 	const u8 *key;
 	size_t len;
 	size_t off;
 	u64 slice;
 	unsigned int cls;
-	struct mt_node *layer_root;
-	struct mt_node *node;
+	struct mst_node *layer_root;
+	struct mst_node *node;
 	unsigned int pos;
 	int slot;
 	bool stay;
@@ -45,18 +45,18 @@ struct mt_cursor {
 	u64 perm;
 };
 
-static inline void mt_cursor_layer(struct mt_cursor *c, size_t off,
-				   struct mt_node *root)
+static inline void mst_cursor_layer(struct mst_cursor *c, size_t off,
+				    struct mst_node *root)
 {
 	c->off = off;
-	c->slice = mt_slice(c->key, c->len, off);
-	c->cls = mt_key_cls(c->len, off);
+	c->slice = mst_slice(c->key, c->len, off);
+	c->cls = mst_key_cls(c->len, off);
 	c->layer_root = root;
 	c->node = root;
 }
 
-static inline void mt_cursor_init(struct mt_cursor *c, const void *key,
-				  size_t len)
+static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
+				   size_t len)
 {
 	c->key = key;
 	c->len = len;
@@ -67,7 +67,7 @@ static inline void mt_cursor_init(struct mt_cursor *c, const void *key,
 }
 
 /**
- * struct mt_reserve - nodes and suffix buffers a writer allocated before
+ * struct mst_reserve - nodes and suffix buffers a writer allocated before
  * taking any lock.
  * @nodes: unused nodes, linked through their rcu_head.
  * @nr_nodes: how many.
@@ -76,40 +76,40 @@ static inline void mt_cursor_init(struct mt_cursor *c, const void *key,
  * @cap: capacity of each buffer in @sfx.
  * @taken: bit i: buffer i was taken by the write.
  */
-struct mt_reserve {
-	struct mt_node *nodes;
+struct mst_reserve {
+	struct mst_node *nodes;
 	unsigned int nr_nodes;
-	struct mt_suffix *sfx[2];
+	struct mst_suffix *sfx[2];
 	u32 cap[2];
 	unsigned int taken;
 };
 
 /**
- * struct mt_need - what a writer found it needs, under its locks.
+ * struct mst_need - what a writer found it needs, under its locks.
  * @nodes: nodes.
  * @sfx: suffix bytes for the new key and for the moved key (0: none).
  */
-struct mt_need {
+struct mst_need {
 	unsigned int nodes;
 	u32 sfx[2];
 };
 
 /**
- * struct mt_write - one write operation.
+ * struct mst_write - one write operation.
  * @mt: the map.
  * @c: the key's cursor.
  * @res: the reserve.
  * @need: set when the reserve fell short.
- * @irqflags: interrupt state saved by mt_write_begin().
+ * @irqflags: interrupt state saved by mst_write_begin().
  * @free_nodes: nodes unlinked by this operation, freed after unlocking.
  */
-struct mt_write {
+struct mst_write {
 	struct masstree *mt;
-	struct mt_cursor c;
-	struct mt_reserve res;
-	struct mt_need need;
+	struct mst_cursor c;
+	struct mst_reserve res;
+	struct mst_need need;
 	unsigned long irqflags;
-	struct mt_node *free_nodes;
+	struct mst_node *free_nodes;
 };
 
 /*
@@ -117,13 +117,13 @@ struct mt_write {
  * made dirty is never spun on by an interrupt on this CPU, and lockdep's
  * nest lock for the node locks held.
  */
-static inline void mt_write_begin(struct mt_write *w)
+static inline void mst_write_begin(struct mst_write *w)
 {
 	local_irq_save(w->irqflags);
 	lock_acquire_exclusive(&w->mt->dep_map, 0, 0, NULL, _RET_IP_);
 }
 
-static inline void mt_write_end(struct mt_write *w)
+static inline void mst_write_end(struct mst_write *w)
 {
 	lock_release(&w->mt->dep_map, _RET_IP_);
 	local_irq_restore(w->irqflags);
@@ -134,10 +134,10 @@ static inline void mt_write_end(struct mt_write *w)
  * The child of @in whose range holds @slice. Racy reads are fine: the
  * caller validates @in's version before trusting the answer.
  */
-static inline unsigned int mt_internode_index(struct mt_internode *in, u64 slice)
+static inline unsigned int mst_internode_index(struct mst_internode *in, u64 slice)
 {
 	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
-			       MT_NODE_WIDTH);
+			       MST_NODE_WIDTH);
 	unsigned int i = 0;
 
 	/*
@@ -156,16 +156,16 @@ static inline unsigned int mt_internode_index(struct mt_internode *in, u64 slice
 	return i;
 }
 
-struct mt_leaf *mt_walk(struct masstree *mt, struct mt_cursor *c,
-			void **entry);
-void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c);
-bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c);
-struct mt_leaf *mt_lock_leaf(struct mt_write *w);
-struct mt_internode *mt_lock_parent(struct masstree *mt,
-				    struct mt_node *node);
+struct mst_leaf *mst_walk(struct masstree *mt, struct mst_cursor *c,
+			  void **entry);
+void mst_leaf_search(struct mst_leaf *leaf, u64 perm, struct mst_cursor *c);
+bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c);
+struct mst_leaf *mst_lock_leaf(struct mst_write *w);
+struct mst_internode *mst_lock_parent(struct masstree *mt,
+				      struct mst_node *node);
 
 /* preload.c */
-static inline void mt_reserve_init(struct mt_reserve *res)
+static inline void mst_reserve_init(struct mst_reserve *res)
 {
 	res->nodes = NULL;
 	res->nr_nodes = 0;
@@ -176,62 +176,62 @@ static inline void mt_reserve_init(struct mt_reserve *res)
 	res->taken = 0;
 }
 
-static inline bool mt_reserve_empty(const struct mt_reserve *res)
+static inline bool mst_reserve_empty(const struct mst_reserve *res)
 {
 	return !res->nr_nodes && !res->sfx[0] && !res->sfx[1];
 }
 
-struct mt_node *mt_reserve_node(struct mt_reserve *res);
-struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
-				    const u8 *bytes, u32 len);
-int mt_reserve_fill(struct mt_reserve *res, const struct mt_need *need,
-		    gfp_t gfp);
-void mt_reserve_release(struct mt_reserve *res);
-void mt_reserve_put_node(struct mt_reserve *res, struct mt_node *node);
-bool mt_reserve_has(const struct mt_reserve *res, const struct mt_need *need);
+struct mst_node *mst_reserve_node(struct mst_reserve *res);
+struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res, unsigned int i,
+				      const u8 *bytes, u32 len);
+int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
+		     gfp_t gfp);
+void mst_reserve_release(struct mst_reserve *res);
+void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node);
+bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need);
 
 /* insert.c */
-#define MT_AGAIN	1
-int mt_insert_locked(struct mt_write *w, struct mt_leaf *leaf, void *entry);
-int mt_insert_root(struct mt_write *w, void *entry);
+#define MST_AGAIN	1
+int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry);
+int mst_insert_root(struct mst_write *w, void *entry);
 
 /* erase.c */
-void mt_erase_locked(struct mt_write *w, struct mt_leaf *leaf);
+void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf);
 
 /* stats.c */
 #ifdef MASSTREE_HAVE_TEST_COUNTERS
-void mt_count(enum masstree_test_counter which);
-void mt_hook(enum masstree_test_hook_point where);
+void mst_count(enum masstree_test_counter which);
+void mst_hook(enum masstree_test_hook_point where);
 #else
-static inline void mt_count(enum masstree_test_counter which) { }
-static inline void mt_hook(enum masstree_test_hook_point where) { }
+static inline void mst_count(enum masstree_test_counter which) { }
+static inline void mst_hook(enum masstree_test_hook_point where) { }
 #endif
 
 /* A map's statistics counters: see struct masstree's @pcpu and @stat. */
-enum mt_stat {
-	MT_STAT_KEYS,
-	MT_STAT_LEAVES,
-	MT_STAT_INTERNODES,
-	MT_STAT_LAYERS,
-	MT_STAT_SUFFIX_BYTES,
-	MT_STAT_NR
+enum mst_stat {
+	MST_STAT_KEYS,
+	MST_STAT_LEAVES,
+	MST_STAT_INTERNODES,
+	MST_STAT_LAYERS,
+	MST_STAT_SUFFIX_BYTES,
+	MST_STAT_NR
 };
 
 struct masstree_pcpu_stats {
-	long v[MT_STAT_NR];
+	long v[MST_STAT_NR];
 };
 
 /* A map's per-CPU counters, or NULL while it has none. */
-static inline struct masstree_pcpu_stats __percpu *mt_stats_pcpu(struct masstree *mt)
+static inline struct masstree_pcpu_stats __percpu *mst_stats_pcpu(struct masstree *mt)
 {
-	/* Pairs with the cmpxchg() in mt_stats_alloc() that published them. */
+	/* Pairs with the cmpxchg() in mst_stats_alloc() that published them. */
 	return smp_load_acquire(&mt->pcpu);
 }
 
-static inline void mt_stat_add(struct masstree *mt, enum mt_stat which,
-			       long delta)
+static inline void mst_stat_add(struct masstree *mt, enum mst_stat which,
+				long delta)
 {
-	struct masstree_pcpu_stats __percpu *pcpu = mt_stats_pcpu(mt);
+	struct masstree_pcpu_stats __percpu *pcpu = mst_stats_pcpu(mt);
 
 	/* Irq-safe without a lock: a softirq writer may interrupt a task's. */
 	if (likely(pcpu))
@@ -240,8 +240,8 @@ static inline void mt_stat_add(struct masstree *mt, enum mt_stat which,
 		atomic_long_add(delta, &mt->stat[which]);
 }
 
-long mt_stat_read(struct masstree *mt, enum mt_stat which);
-void mt_stats_alloc(struct masstree *mt, gfp_t gfp);
-void mt_stats_reset(struct masstree *mt);
+long mst_stat_read(struct masstree *mt, enum mst_stat which);
+void mst_stats_alloc(struct masstree *mt, gfp_t gfp);
+void mst_stats_reset(struct masstree *mt);
 
 #endif /* _MASSTREE_INTERNAL_H */

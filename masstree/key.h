@@ -16,9 +16,9 @@
 
 #include "node.h"
 
-#define MT_CLS_LONG	9
+#define MST_CLS_LONG	9
 
-static inline u64 mt_slice(const u8 *key, size_t len, size_t off)
+static inline u64 mst_slice(const u8 *key, size_t len, size_t off)
 {
 	size_t rem = len - off;
 	u64 s = 0;
@@ -31,18 +31,18 @@ static inline u64 mt_slice(const u8 *key, size_t len, size_t off)
 	return s;
 }
 
-static inline unsigned int mt_key_cls(size_t len, size_t off)
+static inline unsigned int mst_key_cls(size_t len, size_t off)
 {
-	return len - off > 8 ? MT_CLS_LONG : len - off;
+	return len - off > 8 ? MST_CLS_LONG : len - off;
 }
 
-static inline unsigned int mt_klx_cls(u8 klx)
+static inline unsigned int mst_klx_cls(u8 klx)
 {
-	return klx <= 8 ? klx : MT_CLS_LONG;
+	return klx <= 8 ? klx : MST_CLS_LONG;
 }
 
 /* Three-way comparison of (slice, class) pairs. */
-static inline int mt_cmp(u64 a, unsigned int acls, u64 b, unsigned int bcls)
+static inline int mst_cmp(u64 a, unsigned int acls, u64 b, unsigned int bcls)
 {
 	if (a != b)
 		return a < b ? -1 : 1;

@@ -11,15 +11,15 @@
 
 static int __init masstree_module_init(void)
 {
-	int err = mt_node_caches_init();
+	int err = mst_node_caches_init();
 
 	if (err)
 		return err;
-	mt_debugfs_init();
+	mst_debugfs_init();
 	err = mtdev_init();
 	if (err) {
-		mt_debugfs_exit();
-		mt_node_caches_exit();
+		mst_debugfs_exit();
+		mst_node_caches_exit();
 	}
 	return err;
 }
@@ -28,8 +28,8 @@ static void __exit masstree_module_exit(void)
 {
 	/* Maps first: freeing them needs debugfs and the node caches. */
 	mtdev_exit();
-	mt_debugfs_exit();
-	mt_node_caches_exit();
+	mst_debugfs_exit();
+	mst_node_caches_exit();
 }
 
 module_init(masstree_module_init);

@@ -38,7 +38,7 @@ void __masstree_init(struct masstree *mt, unsigned int flags,
 	mt->flags = flags;
 	mt->suffix_hint = false;
 	mt->pcpu = NULL;
-	mt_stats_reset(mt);
+	mst_stats_reset(mt);
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 	/* One key, two classes: subclass 0 the writer phase, 1 the nodes. */
 	lockdep_init_map(&mt->dep_map, name, key, 0);
@@ -52,36 +52,36 @@ EXPORT_SYMBOL_GPL(__masstree_init);
  * unused until the node is handed to call_rcu(): no allocation, no
  * recursion, and stack use independent of the number of layers.
  */
-static void mt_push(struct mt_node **list, struct mt_node *node)
+static void mst_push(struct mst_node **list, struct mst_node *node)
 {
 	node->rcu.next = (struct callback_head *)*list;
 	*list = node;
 }
 
-static struct mt_node *mt_pop(struct mt_node **list)
+static struct mst_node *mst_pop(struct mst_node **list)
 {
-	struct mt_node *node = *list;
+	struct mst_node *node = *list;
 
 	if (node)
-		*list = (struct mt_node *)node->rcu.next;
+		*list = (struct mst_node *)node->rcu.next;
 	return node;
 }
 
 /* Queue a leaf's next layers and free its suffixes. */
-static void mt_leaf_release(struct mt_leaf *leaf, struct mt_node **list)
+static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 {
 	u64 perm = leaf->permutation;
 	unsigned int i;
 
-	for (i = 0; i < mt_perm_size(perm); i++) {
-		unsigned int slot = mt_perm_slot(perm, i);
-		struct mt_suffix *sfx;
+	for (i = 0; i < mst_perm_size(perm); i++) {
+		unsigned int slot = mst_perm_slot(perm, i);
+		struct mst_suffix *sfx;
 
-		if (leaf->keylenx[slot] == MT_KLX_LAYER)
-			mt_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
+		if (leaf->keylenx[slot] == MST_KLX_LAYER)
+			mst_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
 		sfx = rcu_dereference_protected(leaf->suffix[slot], 1);
 		if (sfx)
-			mt_suffix_free(sfx);
+			mst_suffix_free(sfx);
 	}
 }
 
@@ -98,28 +98,28 @@ static void mt_leaf_release(struct mt_leaf *leaf, struct mt_node **list)
  */
 void masstree_destroy(struct masstree *mt)
 {
-	struct mt_node *list = NULL;
-	struct mt_node *node;
+	struct mst_node *list = NULL;
+	struct mst_node *node;
 
 	node = rcu_dereference_protected(mt->root, 1);
 	RCU_INIT_POINTER(mt->root, NULL);
 	if (node)
-		mt_push(&list, node);
+		mst_push(&list, node);
 
-	while ((node = mt_pop(&list))) {
-		if (mt_node_is_leaf(node)) {
-			mt_leaf_release(mt_to_leaf(node), &list);
+	while ((node = mst_pop(&list))) {
+		if (mst_node_is_leaf(node)) {
+			mst_leaf_release(mst_to_leaf(node), &list);
 		} else {
-			struct mt_internode *in;
+			struct mst_internode *in;
 			unsigned int i;
 
-			in = mt_to_internode(node);
+			in = mst_to_internode(node);
 			for (i = 0; i <= in->nkeys; i++)
-				mt_push(&list, rcu_dereference_protected(in->child[i], 1));
+				mst_push(&list, rcu_dereference_protected(in->child[i], 1));
 		}
-		mt_node_free(node);
+		mst_node_free(node);
 		cond_resched();
 	}
-	mt_stats_reset(mt);
+	mst_stats_reset(mt);
 }
 EXPORT_SYMBOL_GPL(masstree_destroy);

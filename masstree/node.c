@@ -15,7 +15,7 @@
 #include "node.h"
 #include "perm.h"
 
-static struct kmem_cache *mt_node_cache;
+static struct kmem_cache *mst_node_cache;
 
 /*
  * Counted here and not through slab statistics so that a leak is caught at
@@ -23,122 +23,122 @@ static struct kmem_cache *mt_node_cache;
  * pointers still reach. Per CPU, so that writers of different maps, or
  * of one map on different CPUs, do not bounce one cache line.
  */
-static struct mt_node_stats __percpu *mt_live;
+static struct mst_node_stats __percpu *mst_live;
 
 /**
- * mt_node_stats_read() - read the live node counters.
+ * mst_node_stats_read() - read the live node counters.
  * @stats: filled with the counters.
  *
  * Context: Any context.
  */
-void mt_node_stats_read(struct mt_node_stats *stats)
+void mst_node_stats_read(struct mst_node_stats *stats)
 {
 	int cpu;
 
 	memset(stats, 0, sizeof(*stats));
 	for_each_possible_cpu(cpu) {
-		struct mt_node_stats *live = per_cpu_ptr(mt_live, cpu);
+		struct mst_node_stats *live = per_cpu_ptr(mst_live, cpu);
 
 		stats->leaves += READ_ONCE(live->leaves);
 		stats->internodes += READ_ONCE(live->internodes);
 		stats->suffixes += READ_ONCE(live->suffixes);
 	}
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_node_stats_read);
+EXPORT_SYMBOL_IF_KUNIT(mst_node_stats_read);
 
 /**
- * mt_node_alloc() - allocate a node of no kind yet.
+ * mst_node_alloc() - allocate a node of no kind yet.
  * @gfp: allocation flags.
  *
  * Context: As @gfp allows.
- * Return: a zeroed node, to be given a kind by mt_node_init_leaf() or
- * mt_node_init_internode(), or NULL.
+ * Return: a zeroed node, to be given a kind by mst_node_init_leaf() or
+ * mst_node_init_internode(), or NULL.
  */
-struct mt_node *mt_node_alloc(gfp_t gfp)
+struct mst_node *mst_node_alloc(gfp_t gfp)
 {
-	if (mt_fail_alloc(MT_FAIL_NODE))
+	if (mst_fail_alloc(MST_FAIL_NODE))
 		return NULL;
-	return kmem_cache_zalloc(mt_node_cache, gfp);
+	return kmem_cache_zalloc(mst_node_cache, gfp);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_node_alloc);
+EXPORT_SYMBOL_IF_KUNIT(mst_node_alloc);
 
 /**
- * mt_node_init_leaf() - make a fresh node an empty leaf.
- * @node: a node from mt_node_alloc(), not yet published.
- * @flags: extra version bits (MT_V_ROOT).
+ * mst_node_init_leaf() - make a fresh node an empty leaf.
+ * @node: a node from mst_node_alloc(), not yet published.
+ * @flags: extra version bits (MST_V_ROOT).
  *
  * Context: Any context.
  */
-void mt_node_init_leaf(struct mt_node *node, unsigned long flags)
+void mst_node_init_leaf(struct mst_node *node, unsigned long flags)
 {
-	struct mt_leaf *leaf = mt_to_leaf(node);
+	struct mst_leaf *leaf = mst_to_leaf(node);
 
 	memset(leaf, 0, sizeof(*leaf));
-	node->version = MT_V_LEAF | flags;
-	leaf->permutation = MT_PERM_EMPTY;
-	this_cpu_inc(mt_live->leaves);
+	node->version = MST_V_LEAF | flags;
+	leaf->permutation = MST_PERM_EMPTY;
+	this_cpu_inc(mst_live->leaves);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_node_init_leaf);
+EXPORT_SYMBOL_IF_KUNIT(mst_node_init_leaf);
 
 /**
- * mt_node_init_internode() - make a fresh node an empty internode.
- * @node: a node from mt_node_alloc(), not yet published.
- * @flags: extra version bits (MT_V_ROOT).
+ * mst_node_init_internode() - make a fresh node an empty internode.
+ * @node: a node from mst_node_alloc(), not yet published.
+ * @flags: extra version bits (MST_V_ROOT).
  *
  * Context: Any context.
  */
-void mt_node_init_internode(struct mt_node *node, unsigned long flags)
+void mst_node_init_internode(struct mst_node *node, unsigned long flags)
 {
-	memset(mt_to_internode(node), 0, sizeof(struct mt_internode));
+	memset(mst_to_internode(node), 0, sizeof(struct mst_internode));
 	node->version = flags;
-	this_cpu_inc(mt_live->internodes);
+	this_cpu_inc(mst_live->internodes);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_node_init_internode);
+EXPORT_SYMBOL_IF_KUNIT(mst_node_init_internode);
 
 /**
- * mt_node_leaf_to_internode() - account a root leaf turned internode.
+ * mst_node_leaf_to_internode() - account a root leaf turned internode.
  * @node: the node.
  *
  * Context: Any context.
  */
-void mt_node_leaf_to_internode(struct mt_node *node)
+void mst_node_leaf_to_internode(struct mst_node *node)
 {
-	this_cpu_dec(mt_live->leaves);
-	this_cpu_inc(mt_live->internodes);
+	this_cpu_dec(mst_live->leaves);
+	this_cpu_inc(mst_live->internodes);
 }
 
 /* Only nodes given a kind are ever published, hence freed this way. */
-static void mt_node_uncount(struct mt_node *node)
+static void mst_node_uncount(struct mst_node *node)
 {
-	if (node->version & MT_V_LEAF)
-		this_cpu_dec(mt_live->leaves);
+	if (node->version & MST_V_LEAF)
+		this_cpu_dec(mst_live->leaves);
 	else
-		this_cpu_dec(mt_live->internodes);
+		this_cpu_dec(mst_live->internodes);
 }
 
 /**
- * mt_node_unuse() - take the kind back from a node that was never published.
+ * mst_node_unuse() - take the kind back from a node that was never published.
  * @node: the node; zeroed afterwards.
  *
  * Context: Any context.
  */
-void mt_node_unuse(struct mt_node *node)
+void mst_node_unuse(struct mst_node *node)
 {
-	mt_node_uncount(node);
-	memset(node, 0, MT_NODE_SIZE);
+	mst_node_uncount(node);
+	memset(node, 0, MST_NODE_SIZE);
 }
 
 /**
- * mt_node_discard() - free a node that was never published.
- * @node: a node from mt_node_alloc() that no reader can have seen.
+ * mst_node_discard() - free a node that was never published.
+ * @node: a node from mst_node_alloc() that no reader can have seen.
  *
  * Context: Any context.
  */
-void mt_node_discard(struct mt_node *node)
+void mst_node_discard(struct mst_node *node)
 {
-	kmem_cache_free(mt_node_cache, node);
+	kmem_cache_free(mst_node_cache, node);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_node_discard);
+EXPORT_SYMBOL_IF_KUNIT(mst_node_discard);
 
 /*
  * call_rcu() and not kfree_rcu(): rcu_barrier() in module exit must wait
@@ -146,54 +146,54 @@ EXPORT_SYMBOL_IF_KUNIT(mt_node_discard);
  * not wait for kfree_rcu() batches. The callbacks touch only the node, never
  * the map, which may be gone by then.
  */
-static void mt_node_free_rcu(struct rcu_head *head)
+static void mst_node_free_rcu(struct rcu_head *head)
 {
-	struct mt_node *node = container_of(head, struct mt_node, rcu);
+	struct mst_node *node = container_of(head, struct mst_node, rcu);
 
-	mt_node_uncount(node);
-	kmem_cache_free(mt_node_cache, node);
+	mst_node_uncount(node);
+	kmem_cache_free(mst_node_cache, node);
 }
 
 /**
- * mt_node_free() - free a node once current RCU readers are done with it.
+ * mst_node_free() - free a node once current RCU readers are done with it.
  * @node: a leaf or internode, already unreachable for new readers.
  *
  * Context: Any context.
  */
-void mt_node_free(struct mt_node *node)
+void mst_node_free(struct mst_node *node)
 {
-	call_rcu(&node->rcu, mt_node_free_rcu);
+	call_rcu(&node->rcu, mst_node_free_rcu);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_node_free);
+EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
 
 /**
- * mt_suffix_alloc() - allocate a suffix buffer.
+ * mst_suffix_alloc() - allocate a suffix buffer.
  * @cap: bytes it must hold.
  * @gfp: allocation flags.
  *
  * Context: As @gfp allows.
  * Return: the suffix, with len 0, or NULL.
  */
-struct mt_suffix *mt_suffix_alloc(u32 cap, gfp_t gfp)
+struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp)
 {
 	/* Ask for the whole bucket: the statistics count what is held. */
-	size_t size = kmalloc_size_roundup(struct_size_t(struct mt_suffix, data, cap));
-	struct mt_suffix *sfx;
+	size_t size = kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
+	struct mst_suffix *sfx;
 
-	if (mt_fail_alloc(MT_FAIL_SUFFIX))
+	if (mst_fail_alloc(MST_FAIL_SUFFIX))
 		return NULL;
 	sfx = kmalloc(size, gfp);
 	if (!sfx)
 		return NULL;
 	sfx->len = 0;
 	sfx->size = size;
-	this_cpu_inc(mt_live->suffixes);
+	this_cpu_inc(mst_live->suffixes);
 	return sfx;
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_suffix_alloc);
+EXPORT_SYMBOL_IF_KUNIT(mst_suffix_alloc);
 
 /**
- * mt_suffix_make() - allocate a suffix holding a copy of some bytes.
+ * mst_suffix_make() - allocate a suffix holding a copy of some bytes.
  * @bytes: the bytes.
  * @len: how many.
  * @gfp: allocation flags.
@@ -201,9 +201,9 @@ EXPORT_SYMBOL_IF_KUNIT(mt_suffix_alloc);
  * Context: As @gfp allows.
  * Return: the suffix, or NULL.
  */
-struct mt_suffix *mt_suffix_make(const u8 *bytes, u32 len, gfp_t gfp)
+struct mst_suffix *mst_suffix_make(const u8 *bytes, u32 len, gfp_t gfp)
 {
-	struct mt_suffix *sfx = mt_suffix_alloc(len, gfp);
+	struct mst_suffix *sfx = mst_suffix_alloc(len, gfp);
 
 	if (sfx) {
 		sfx->len = len;
@@ -211,76 +211,76 @@ struct mt_suffix *mt_suffix_make(const u8 *bytes, u32 len, gfp_t gfp)
 	}
 	return sfx;
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_suffix_make);
+EXPORT_SYMBOL_IF_KUNIT(mst_suffix_make);
 
 /**
- * mt_suffix_discard() - free a suffix that was never published.
+ * mst_suffix_discard() - free a suffix that was never published.
  * @sfx: the suffix.
  *
  * Context: Any context.
  */
-void mt_suffix_discard(struct mt_suffix *sfx)
+void mst_suffix_discard(struct mst_suffix *sfx)
 {
 	kfree(sfx);
-	this_cpu_dec(mt_live->suffixes);
+	this_cpu_dec(mst_live->suffixes);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_suffix_discard);
+EXPORT_SYMBOL_IF_KUNIT(mst_suffix_discard);
 
-static void mt_suffix_free_rcu(struct rcu_head *head)
+static void mst_suffix_free_rcu(struct rcu_head *head)
 {
-	mt_suffix_discard(container_of(head, struct mt_suffix, rcu));
+	mst_suffix_discard(container_of(head, struct mst_suffix, rcu));
 }
 
 /**
- * mt_suffix_free() - free a suffix once current RCU readers are done with it.
+ * mst_suffix_free() - free a suffix once current RCU readers are done with it.
  * @suffix: the suffix, already unreachable for new readers.
  *
  * Context: Any context.
  */
-void mt_suffix_free(struct mt_suffix *suffix)
+void mst_suffix_free(struct mst_suffix *suffix)
 {
-	call_rcu(&suffix->rcu, mt_suffix_free_rcu);
+	call_rcu(&suffix->rcu, mst_suffix_free_rcu);
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_suffix_free);
+EXPORT_SYMBOL_IF_KUNIT(mst_suffix_free);
 
 /**
- * mt_node_caches_init() - create the node cache.
+ * mst_node_caches_init() - create the node cache.
  *
  * Context: Module init (process context, may sleep).
  * Return: 0, or -ENOMEM.
  */
-int mt_node_caches_init(void)
+int mst_node_caches_init(void)
 {
-	mt_live = alloc_percpu_gfp(struct mt_node_stats, GFP_KERNEL);
-	if (!mt_live)
+	mst_live = alloc_percpu_gfp(struct mst_node_stats, GFP_KERNEL);
+	if (!mst_live)
 		return -ENOMEM;
-	mt_node_cache = kmem_cache_create("masstree_node", MT_NODE_SIZE, 0,
-					  SLAB_HWCACHE_ALIGN, NULL);
-	if (!mt_node_cache) {
-		free_percpu(mt_live);
+	mst_node_cache = kmem_cache_create("masstree_node", MST_NODE_SIZE, 0,
+					   SLAB_HWCACHE_ALIGN, NULL);
+	if (!mst_node_cache) {
+		free_percpu(mst_live);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
 /**
- * mt_node_caches_exit() - destroy the node cache.
+ * mst_node_caches_exit() - destroy the node cache.
  *
  * Waits for the RCU callbacks that free nodes into the cache, then reports
  * any node still allocated: a map that was never destroyed, or a leak.
  *
  * Context: Module exit (process context, may sleep).
  */
-void mt_node_caches_exit(void)
+void mst_node_caches_exit(void)
 {
-	struct mt_node_stats stats;
+	struct mst_node_stats stats;
 
-	mt_preload_drain();
+	mst_preload_drain();
 	rcu_barrier();
-	mt_node_stats_read(&stats);
+	mst_node_stats_read(&stats);
 	WARN(stats.leaves || stats.internodes || stats.suffixes,
 	     "masstree: %ld leaves, %ld internodes, %ld suffixes leaked\n",
 	     stats.leaves, stats.internodes, stats.suffixes);
-	kmem_cache_destroy(mt_node_cache);
-	free_percpu(mt_live);
+	kmem_cache_destroy(mst_node_cache);
+	free_percpu(mst_live);
 }

@@ -13,37 +13,37 @@
 #include <linux/types.h>
 
 /* Keys per node: a 64-bit permutation holds a 4-bit count and 15 slots. */
-#define MT_NODE_WIDTH	15
+#define MST_NODE_WIDTH	15
 
 /*
  * keylenx of a leaf slot: 0..8 is the length of a key that ends within the
- * slice; MT_KLX_SUFFIX: the key continues in a suffix; MT_KLX_LAYER: the
+ * slice; MST_KLX_SUFFIX: the key continues in a suffix; MST_KLX_LAYER: the
  * slot holds the root of the next layer.
  */
-#define MT_KLX_SUFFIX	64
-#define MT_KLX_LAYER	128
+#define MST_KLX_SUFFIX	64
+#define MST_KLX_LAYER	128
 
 /*
  * The version word (see version.h): 6 flag bits, then two 29-bit counters.
- * MT_V_LEAF and MT_V_ROOT are kind bits; the rest are state bits.
+ * MST_V_LEAF and MST_V_ROOT are kind bits; the rest are state bits.
  */
-#define MT_V_LOCKED	BIT(0)
-#define MT_V_INSERTING	BIT(1)
-#define MT_V_SPLITTING	BIT(2)
-#define MT_V_DELETED	BIT(3)
-#define MT_V_ROOT	BIT(4)
-#define MT_V_LEAF	BIT(5)
-#define MT_V_DIRTY	(MT_V_INSERTING | MT_V_SPLITTING)
-#define MT_V_VINSERT_SHIFT	6
-#define MT_V_VSPLIT_SHIFT	35
-#define MT_V_VINSERT_ONE	BIT(MT_V_VINSERT_SHIFT)
-#define MT_V_VSPLIT_ONE		BIT(MT_V_VSPLIT_SHIFT)
-#define MT_V_VINSERT_MASK	((BIT(29) - 1) << MT_V_VINSERT_SHIFT)
+#define MST_V_LOCKED	BIT(0)
+#define MST_V_INSERTING	BIT(1)
+#define MST_V_SPLITTING	BIT(2)
+#define MST_V_DELETED	BIT(3)
+#define MST_V_ROOT	BIT(4)
+#define MST_V_LEAF	BIT(5)
+#define MST_V_DIRTY	(MST_V_INSERTING | MST_V_SPLITTING)
+#define MST_V_VINSERT_SHIFT	6
+#define MST_V_VSPLIT_SHIFT	35
+#define MST_V_VINSERT_ONE	BIT(MST_V_VINSERT_SHIFT)
+#define MST_V_VSPLIT_ONE		BIT(MST_V_VSPLIT_SHIFT)
+#define MST_V_VINSERT_MASK	((BIT(29) - 1) << MST_V_VINSERT_SHIFT)
 
-struct mt_internode;
+struct mst_internode;
 
 /**
- * struct mt_node - the head shared by leaves and internodes.
+ * struct mst_node - the head shared by leaves and internodes.
  * @version: the version word (lock, dirty and kind bits, counters).
  * @parent: for a non-root node, the internode above it; for the root of
  *	a layer, the root of the layer above (NULL for the top layer).
@@ -51,21 +51,21 @@ struct mt_internode;
  * @rcu: frees the node after a grace period; before that, links it into
  *	a private list (reserve, destroy and validate work lists).
  */
-struct mt_node {
+struct mst_node {
 	unsigned long version;
-	struct mt_node __rcu *parent;
+	struct mst_node __rcu *parent;
 	struct rcu_head rcu;
 };
 
 /**
- * struct mt_suffix - the bytes of a key past the slice stored in a leaf.
+ * struct mst_suffix - the bytes of a key past the slice stored in a leaf.
  * @rcu: frees the suffix after a grace period.
  * @len: number of bytes in @data.
  * @size: bytes allocated for the whole object, slab rounding included:
  *	what the map's statistics count.
  * @data: the bytes; immutable once published.
  */
-struct mt_suffix {
+struct mst_suffix {
 	struct rcu_head rcu;
 	u32 len;
 	u32 size;
@@ -73,7 +73,7 @@ struct mt_suffix {
 };
 
 /**
- * struct mt_leaf - a border node: keys of one layer and their values.
+ * struct mst_leaf - a border node: keys of one layer and their values.
  * @node: the shared head.
  * @permutation: count and order of the live slots, published last.
  * @lowkey: the smallest slice this leaf may hold (its B-link bound);
@@ -91,84 +91,84 @@ struct mt_suffix {
  * both kinds, and a reader dereferences nothing it read from a node before
  * validating the node's version.
  */
-struct mt_leaf {
-	struct mt_node node;
+struct mst_leaf {
+	struct mst_node node;
 	u64 permutation;
 	u64 lowkey;
-	struct mt_leaf __rcu *next;
-	struct mt_leaf __rcu *prev;
-	u8 keylenx[MT_NODE_WIDTH];
-	u64 ikey[MT_NODE_WIDTH];
-	void __rcu *lv[MT_NODE_WIDTH];
-	struct mt_suffix __rcu *suffix[MT_NODE_WIDTH];
+	struct mst_leaf __rcu *next;
+	struct mst_leaf __rcu *prev;
+	u8 keylenx[MST_NODE_WIDTH];
+	u64 ikey[MST_NODE_WIDTH];
+	void __rcu *lv[MST_NODE_WIDTH];
+	struct mst_suffix __rcu *suffix[MST_NODE_WIDTH];
 };
 
 /**
- * struct mt_internode - an interior node of one layer's B+tree.
+ * struct mst_internode - an interior node of one layer's B+tree.
  * @node: the shared head.
  * @nkeys: number of separator keys in @ikey.
  * @ikey: separator slices, ascending; child i holds [ikey[i-1], ikey[i]).
  * @child: @nkeys + 1 children.
  */
-struct mt_internode {
-	struct mt_node node;
+struct mst_internode {
+	struct mst_node node;
 	u8 nkeys;
-	u64 ikey[MT_NODE_WIDTH];
-	struct mt_node __rcu *child[MT_NODE_WIDTH + 1];
+	u64 ikey[MST_NODE_WIDTH];
+	struct mst_node __rcu *child[MST_NODE_WIDTH + 1];
 };
 
 /* Every node is allocated this big, whatever its kind. */
-#define MT_NODE_SIZE	(sizeof(struct mt_leaf) > sizeof(struct mt_internode) ? \
-			 sizeof(struct mt_leaf) : sizeof(struct mt_internode))
+#define MST_NODE_SIZE	(sizeof(struct mst_leaf) > sizeof(struct mst_internode) ? \
+			 sizeof(struct mst_leaf) : sizeof(struct mst_internode))
 
 /*
  * What a node takes in its slab: SLAB_HWCACHE_ALIGN rounds each object up
  * to whole cache lines (debugging kernels add their metadata on top).
  */
-#define MT_NODE_BYTES	ALIGN(MT_NODE_SIZE, L1_CACHE_BYTES)
+#define MST_NODE_BYTES	ALIGN(MST_NODE_SIZE, L1_CACHE_BYTES)
 
 /**
- * struct mt_node_stats - nodes currently allocated by this module.
+ * struct mst_node_stats - nodes currently allocated by this module.
  * @leaves: live leaves.
  * @internodes: live internodes.
  * @suffixes: live key suffixes.
  */
-struct mt_node_stats {
+struct mst_node_stats {
 	long leaves;
 	long internodes;
 	long suffixes;
 };
 
-static inline struct mt_leaf *mt_to_leaf(struct mt_node *node)
+static inline struct mst_leaf *mst_to_leaf(struct mst_node *node)
 {
-	return container_of(node, struct mt_leaf, node);
+	return container_of(node, struct mst_leaf, node);
 }
 
-static inline struct mt_internode *mt_to_internode(struct mt_node *node)
+static inline struct mst_internode *mst_to_internode(struct mst_node *node)
 {
-	return container_of(node, struct mt_internode, node);
+	return container_of(node, struct mst_internode, node);
 }
 
-static inline bool mt_node_is_leaf(const struct mt_node *node)
+static inline bool mst_node_is_leaf(const struct mst_node *node)
 {
-	return READ_ONCE(node->version) & MT_V_LEAF;
+	return READ_ONCE(node->version) & MST_V_LEAF;
 }
 
-struct mt_node *mt_node_alloc(gfp_t gfp);
-void mt_node_init_leaf(struct mt_node *node, unsigned long flags);
-void mt_node_init_internode(struct mt_node *node, unsigned long flags);
-void mt_node_leaf_to_internode(struct mt_node *node);
-void mt_node_unuse(struct mt_node *node);
-void mt_node_discard(struct mt_node *node);
-void mt_node_free(struct mt_node *node);
-struct mt_suffix *mt_suffix_alloc(u32 cap, gfp_t gfp);
-struct mt_suffix *mt_suffix_make(const u8 *bytes, u32 len, gfp_t gfp);
-void mt_suffix_discard(struct mt_suffix *sfx);
-void mt_suffix_free(struct mt_suffix *suffix);
+struct mst_node *mst_node_alloc(gfp_t gfp);
+void mst_node_init_leaf(struct mst_node *node, unsigned long flags);
+void mst_node_init_internode(struct mst_node *node, unsigned long flags);
+void mst_node_leaf_to_internode(struct mst_node *node);
+void mst_node_unuse(struct mst_node *node);
+void mst_node_discard(struct mst_node *node);
+void mst_node_free(struct mst_node *node);
+struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp);
+struct mst_suffix *mst_suffix_make(const u8 *bytes, u32 len, gfp_t gfp);
+void mst_suffix_discard(struct mst_suffix *sfx);
+void mst_suffix_free(struct mst_suffix *suffix);
 
-int mt_node_caches_init(void);
-void mt_node_caches_exit(void);
-void mt_node_stats_read(struct mt_node_stats *stats);
-void mt_preload_drain(void);
+int mst_node_caches_init(void);
+void mst_node_caches_exit(void);
+void mst_node_stats_read(struct mst_node_stats *stats);
+void mst_preload_drain(void);
 
 #endif /* _MASSTREE_NODE_H */

@@ -16,20 +16,20 @@
 #include "node.h"
 
 /* The permutation of an empty leaf: no keys, free slots 0..14 in order. */
-#define MT_PERM_EMPTY	0xedcba98765432100ULL
+#define MST_PERM_EMPTY	0xedcba98765432100ULL
 
-static inline unsigned int mt_perm_size(u64 perm)
+static inline unsigned int mst_perm_size(u64 perm)
 {
 	return perm & 0xf;
 }
 
 /* Slot of the i-th key in order (or of the (i - size)-th free slot). */
-static inline unsigned int mt_perm_slot(u64 perm, unsigned int i)
+static inline unsigned int mst_perm_slot(u64 perm, unsigned int i)
 {
 	return (perm >> (4 * i + 4)) & 0xf;
 }
 
-static inline u64 mt_perm_set_slot(u64 perm, unsigned int i, unsigned int slot)
+static inline u64 mst_perm_set_slot(u64 perm, unsigned int i, unsigned int slot)
 {
 	perm &= ~(0xfULL << (4 * i + 4));
 	return perm | ((u64)slot << (4 * i + 4));
@@ -37,16 +37,16 @@ static inline u64 mt_perm_set_slot(u64 perm, unsigned int i, unsigned int slot)
 
 /*
  * Insert the first free slot at position @pos: fields pos..n-1 move up one.
- * The caller reads the chosen slot with mt_perm_slot(old, size) first.
+ * The caller reads the chosen slot with mst_perm_slot(old, size) first.
  * Whole-word shifts and masks, no loop: this runs on every insert.
  */
-static inline u64 mt_perm_insert(u64 perm, unsigned int pos)
+static inline u64 mst_perm_insert(u64 perm, unsigned int pos)
 {
-	unsigned int n = mt_perm_size(perm);
-	u64 slot = mt_perm_slot(perm, n);
+	unsigned int n = mst_perm_size(perm);
+	u64 slot = mst_perm_slot(perm, n);
 	/* The count and fields 0..pos-1 stay; so do the free fields past n. */
 	u64 below = GENMASK_ULL(4 * pos + 3, 0);
-	u64 above = n + 1 < MT_NODE_WIDTH ? ~GENMASK_ULL(4 * n + 7, 0) : 0;
+	u64 above = n + 1 < MST_NODE_WIDTH ? ~GENMASK_ULL(4 * n + 7, 0) : 0;
 	u64 moved = (perm << 4) & ~GENMASK_ULL(4 * pos + 7, 0) & ~above;
 
 	perm = (perm & (below | above)) | moved | slot << (4 * pos + 4);
@@ -58,26 +58,26 @@ static inline u64 mt_perm_insert(u64 perm, unsigned int pos)
  * list so that it is reused last, which keeps readers that still look at
  * it from retrying needlessly.
  */
-static inline u64 mt_perm_remove(u64 perm, unsigned int pos)
+static inline u64 mst_perm_remove(u64 perm, unsigned int pos)
 {
-	u64 slot = mt_perm_slot(perm, pos);
+	u64 slot = mst_perm_slot(perm, pos);
 	/* The count and fields 0..pos-1 stay; fields pos+1..14 move down. */
 	u64 below = GENMASK_ULL(4 * pos + 3, 0);
 
 	perm = (perm & below) | ((perm >> 4) & ~below) |
-	       slot << (4 * (MT_NODE_WIDTH - 1) + 4);
+	       slot << (4 * (MST_NODE_WIDTH - 1) + 4);
 	return perm - 1;
 }
 
 /* Is @perm a permutation of slots 0..14 with a count of at most 15? */
-static inline bool mt_perm_valid(u64 perm)
+static inline bool mst_perm_valid(u64 perm)
 {
 	unsigned int seen = 0;
 	unsigned int i;
 
-	for (i = 0; i < MT_NODE_WIDTH; i++)
-		seen |= 1U << mt_perm_slot(perm, i);
-	return seen == (1U << MT_NODE_WIDTH) - 1;
+	for (i = 0; i < MST_NODE_WIDTH; i++)
+		seen |= 1U << mst_perm_slot(perm, i);
+	return seen == (1U << MST_NODE_WIDTH) - 1;
 }
 
 #endif /* _MASSTREE_PERM_H */

@@ -26,48 +26,48 @@
  * Enough for a leaf split that propagates through a layer of height 10
  * with a root split at the top, or a new layer chain a few layers deep.
  */
-#define MT_PRELOAD_NODES	12
+#define MST_PRELOAD_NODES	12
 /* Suffix buffers: a key's tail up to this many bytes needs no allocation. */
-#define MT_PRELOAD_SFX_CAP	240
+#define MST_PRELOAD_SFX_CAP	240
 
-struct mt_preload {
-	struct mt_node *nodes;
+struct mst_preload {
+	struct mst_node *nodes;
 	unsigned int nr_nodes;
-	struct mt_suffix *sfx[2];
+	struct mst_suffix *sfx[2];
 };
 
-static DEFINE_PER_CPU(struct mt_preload, mt_preloads);
+static DEFINE_PER_CPU(struct mst_preload, mst_preloads);
 
 /*
  * The pool is touched with interrupts off: a softirq writer may interrupt a
  * task's writer on the same CPU, and both draw from the pool.
  */
-static struct mt_node *mt_pool_take_node(void)
+static struct mst_node *mst_pool_take_node(void)
 {
-	struct mt_preload *pl;
-	struct mt_node *node = NULL;
+	struct mst_preload *pl;
+	struct mst_node *node = NULL;
 	unsigned long flags;
 
 	local_irq_save(flags);
-	pl = this_cpu_ptr(&mt_preloads);
+	pl = this_cpu_ptr(&mst_preloads);
 	if (pl->nr_nodes) {
 		node = pl->nodes;
-		pl->nodes = (struct mt_node *)node->rcu.next;
+		pl->nodes = (struct mst_node *)node->rcu.next;
 		pl->nr_nodes--;
 	}
 	local_irq_restore(flags);
 	return node;
 }
 
-static bool mt_pool_give_node(struct mt_node *node)
+static bool mst_pool_give_node(struct mst_node *node)
 {
-	struct mt_preload *pl;
+	struct mst_preload *pl;
 	unsigned long flags;
 	bool taken = false;
 
 	local_irq_save(flags);
-	pl = this_cpu_ptr(&mt_preloads);
-	if (pl->nr_nodes < MT_PRELOAD_NODES) {
+	pl = this_cpu_ptr(&mst_preloads);
+	if (pl->nr_nodes < MST_PRELOAD_NODES) {
 		node->rcu.next = (struct callback_head *)pl->nodes;
 		pl->nodes = node;
 		pl->nr_nodes++;
@@ -77,17 +77,17 @@ static bool mt_pool_give_node(struct mt_node *node)
 	return taken;
 }
 
-static struct mt_suffix *mt_pool_take_sfx(u32 cap)
+static struct mst_suffix *mst_pool_take_sfx(u32 cap)
 {
-	struct mt_suffix *sfx = NULL;
-	struct mt_preload *pl;
+	struct mst_suffix *sfx = NULL;
+	struct mst_preload *pl;
 	unsigned long flags;
 	int i;
 
-	if (cap > MT_PRELOAD_SFX_CAP)
+	if (cap > MST_PRELOAD_SFX_CAP)
 		return NULL;
 	local_irq_save(flags);
-	pl = this_cpu_ptr(&mt_preloads);
+	pl = this_cpu_ptr(&mst_preloads);
 	for (i = 0; i < 2 && !sfx; i++) {
 		sfx = pl->sfx[i];
 		pl->sfx[i] = NULL;
@@ -103,9 +103,9 @@ static struct mt_suffix *mt_pool_take_sfx(u32 cap)
  * Allocates the nodes and suffix buffers an insert may need, so that a
  * following masstree_insert(), masstree_store() or masstree_cmpxchg() under
  * the caller's spinlock, with GFP_NOWAIT or GFP_ATOMIC, does not allocate:
- * unless its key needs more than MT_PRELOAD_NODES nodes (a new chain of
+ * unless its key needs more than MST_PRELOAD_NODES nodes (a new chain of
  * layers for two long keys sharing a long prefix) or a suffix longer than
- * MT_PRELOAD_SFX_CAP bytes, in which case it allocates with its own gfp.
+ * MST_PRELOAD_SFX_CAP bytes, in which case it allocates with its own gfp.
  * On success preemption is disabled until masstree_preload_end(), as with
  * radix_tree_preload(); on failure it is not.
  *
@@ -114,30 +114,30 @@ static struct mt_suffix *mt_pool_take_sfx(u32 cap)
  */
 int masstree_preload(gfp_t gfp)
 {
-	struct mt_preload *pl;
-	struct mt_suffix *sfx;
-	struct mt_node *node;
+	struct mst_preload *pl;
+	struct mst_suffix *sfx;
+	struct mst_node *node;
 	int i;
 
 	for (;;) {
 		preempt_disable();
-		pl = this_cpu_ptr(&mt_preloads);
-		if (pl->nr_nodes >= MT_PRELOAD_NODES && pl->sfx[0] && pl->sfx[1])
+		pl = this_cpu_ptr(&mst_preloads);
+		if (pl->nr_nodes >= MST_PRELOAD_NODES && pl->sfx[0] && pl->sfx[1])
 			return 0;
 		preempt_enable();
-		if (READ_ONCE(pl->nr_nodes) < MT_PRELOAD_NODES) {
-			node = mt_node_alloc(gfp);
+		if (READ_ONCE(pl->nr_nodes) < MST_PRELOAD_NODES) {
+			node = mst_node_alloc(gfp);
 			if (!node)
 				return -ENOMEM;
-			if (!mt_pool_give_node(node))
-				mt_node_discard(node);
+			if (!mst_pool_give_node(node))
+				mst_node_discard(node);
 			continue;
 		}
-		sfx = mt_suffix_alloc(MT_PRELOAD_SFX_CAP, gfp);
+		sfx = mst_suffix_alloc(MST_PRELOAD_SFX_CAP, gfp);
 		if (!sfx)
 			return -ENOMEM;
 		preempt_disable();
-		pl = this_cpu_ptr(&mt_preloads);
+		pl = this_cpu_ptr(&mst_preloads);
 		for (i = 0; i < 2 && sfx; i++) {
 			if (!pl->sfx[i]) {
 				pl->sfx[i] = sfx;
@@ -146,7 +146,7 @@ int masstree_preload(gfp_t gfp)
 		}
 		preempt_enable();
 		if (sfx)
-			mt_suffix_discard(sfx);
+			mst_suffix_discard(sfx);
 	}
 }
 EXPORT_SYMBOL_GPL(masstree_preload);
@@ -163,13 +163,13 @@ void masstree_preload_end(void)
 EXPORT_SYMBOL_GPL(masstree_preload_end);
 
 /**
- * mt_reserve_has() - does a reserve cover a need?
+ * mst_reserve_has() - does a reserve cover a need?
  * @res: the reserve.
  * @need: the need.
  *
  * Return: true if it does.
  */
-bool mt_reserve_has(const struct mt_reserve *res, const struct mt_need *need)
+bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need)
 {
 	return res->nr_nodes >= need->nodes &&
 	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
@@ -177,7 +177,7 @@ bool mt_reserve_has(const struct mt_reserve *res, const struct mt_need *need)
 }
 
 /**
- * mt_reserve_fill() - allocate what a reserve lacks for a need.
+ * mst_reserve_fill() - allocate what a reserve lacks for a need.
  * @res: the reserve.
  * @need: the need.
  * @gfp: allocation flags.
@@ -186,17 +186,17 @@ bool mt_reserve_has(const struct mt_reserve *res, const struct mt_need *need)
  * allows.
  * Return: 0, or -ENOMEM (the reserve keeps what it got).
  */
-int mt_reserve_fill(struct mt_reserve *res, const struct mt_need *need,
-		    gfp_t gfp)
+int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
+		     gfp_t gfp)
 {
-	struct mt_suffix *sfx;
-	struct mt_node *node;
+	struct mst_suffix *sfx;
+	struct mst_node *node;
 	int i;
 
 	while (res->nr_nodes < need->nodes) {
-		node = mt_pool_take_node();
+		node = mst_pool_take_node();
 		if (!node)
-			node = mt_node_alloc(gfp);
+			node = mst_node_alloc(gfp);
 		if (!node)
 			return -ENOMEM;
 		node->rcu.next = (struct callback_head *)res->nodes;
@@ -206,19 +206,19 @@ int mt_reserve_fill(struct mt_reserve *res, const struct mt_need *need,
 	for (i = 0; i < 2; i++) {
 		if (!need->sfx[i] || (res->sfx[i] && res->cap[i] >= need->sfx[i]))
 			continue;
-		sfx = mt_pool_take_sfx(need->sfx[i]);
+		sfx = mst_pool_take_sfx(need->sfx[i]);
 		if (sfx) {
 			if (res->sfx[i])
-				mt_suffix_discard(res->sfx[i]);
+				mst_suffix_discard(res->sfx[i]);
 			res->sfx[i] = sfx;
-			res->cap[i] = MT_PRELOAD_SFX_CAP;
+			res->cap[i] = MST_PRELOAD_SFX_CAP;
 			continue;
 		}
-		sfx = mt_suffix_alloc(need->sfx[i], gfp);
+		sfx = mst_suffix_alloc(need->sfx[i], gfp);
 		if (!sfx)
 			return -ENOMEM;
 		if (res->sfx[i])
-			mt_suffix_discard(res->sfx[i]);
+			mst_suffix_discard(res->sfx[i]);
 		res->sfx[i] = sfx;
 		res->cap[i] = need->sfx[i];
 	}
@@ -226,32 +226,32 @@ int mt_reserve_fill(struct mt_reserve *res, const struct mt_need *need,
 }
 
 /**
- * mt_reserve_node() - take a node from a reserve.
+ * mst_reserve_node() - take a node from a reserve.
  * @res: the reserve.
  *
  * Context: Any context.
  * Return: a zeroed node of no kind; the caller checked the reserve has one.
  */
-struct mt_node *mt_reserve_node(struct mt_reserve *res)
+struct mst_node *mst_reserve_node(struct mst_reserve *res)
 {
-	struct mt_node *node = res->nodes;
+	struct mst_node *node = res->nodes;
 
 	if (WARN_ON_ONCE(!node))
 		return NULL;
-	res->nodes = (struct mt_node *)node->rcu.next;
+	res->nodes = (struct mst_node *)node->rcu.next;
 	res->nr_nodes--;
 	node->rcu.next = NULL;
 	return node;
 }
 
 /**
- * mt_reserve_put_node() - give a zeroed, unpublished node back to a reserve.
+ * mst_reserve_put_node() - give a zeroed, unpublished node back to a reserve.
  * @res: the reserve.
  * @node: the node.
  *
  * Context: Any context.
  */
-void mt_reserve_put_node(struct mt_reserve *res, struct mt_node *node)
+void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node)
 {
 	node->rcu.next = (struct callback_head *)res->nodes;
 	res->nodes = node;
@@ -259,7 +259,7 @@ void mt_reserve_put_node(struct mt_reserve *res, struct mt_node *node)
 }
 
 /**
- * mt_reserve_suffix() - take a suffix buffer from a reserve and fill it.
+ * mst_reserve_suffix() - take a suffix buffer from a reserve and fill it.
  * @res: the reserve.
  * @i: which buffer.
  * @bytes: the suffix bytes.
@@ -268,10 +268,10 @@ void mt_reserve_put_node(struct mt_reserve *res, struct mt_node *node)
  * Context: Any context.
  * Return: the suffix.
  */
-struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
-				    const u8 *bytes, u32 len)
+struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res, unsigned int i,
+				      const u8 *bytes, u32 len)
 {
-	struct mt_suffix *sfx = res->sfx[i];
+	struct mst_suffix *sfx = res->sfx[i];
 
 	res->sfx[i] = NULL;
 	res->taken |= 1U << i;
@@ -281,57 +281,57 @@ struct mt_suffix *mt_reserve_suffix(struct mt_reserve *res, unsigned int i,
 }
 
 /**
- * mt_reserve_release() - give back what a writer did not use.
+ * mst_reserve_release() - give back what a writer did not use.
  * @res: the reserve; empty afterwards.
  *
  * Context: Any context.
  */
-void mt_reserve_release(struct mt_reserve *res)
+void mst_reserve_release(struct mst_reserve *res)
 {
-	struct mt_node *node;
+	struct mst_node *node;
 	int i;
 
 	while (res->nr_nodes) {
-		node = mt_reserve_node(res);
-		memset(node, 0, MT_NODE_SIZE);
-		if (!mt_pool_give_node(node))
-			mt_node_discard(node);
+		node = mst_reserve_node(res);
+		memset(node, 0, MST_NODE_SIZE);
+		if (!mst_pool_give_node(node))
+			mst_node_discard(node);
 	}
 	for (i = 0; i < 2; i++) {
 		if (res->sfx[i])
-			mt_suffix_discard(res->sfx[i]);
+			mst_suffix_discard(res->sfx[i]);
 		res->sfx[i] = NULL;
 		res->cap[i] = 0;
 	}
 }
 
 /**
- * mt_preload_drain() - free the per-CPU pools.
+ * mst_preload_drain() - free the per-CPU pools.
  *
  * In the kernel, every CPU's pool (module exit, after the last map is
  * gone); in the userspace build, the calling thread's.
  *
  * Context: Process context; no writer may run.
  */
-void mt_preload_drain(void)
+void mst_preload_drain(void)
 {
-	struct mt_preload *pl;
-	struct mt_node *node;
+	struct mst_preload *pl;
+	struct mst_node *node;
 	int cpu, i;
 
 	for_each_possible_cpu(cpu) {
-		pl = per_cpu_ptr(&mt_preloads, cpu);
+		pl = per_cpu_ptr(&mst_preloads, cpu);
 		while (pl->nr_nodes) {
 			node = pl->nodes;
-			pl->nodes = (struct mt_node *)node->rcu.next;
+			pl->nodes = (struct mst_node *)node->rcu.next;
 			pl->nr_nodes--;
-			mt_node_discard(node);
+			mst_node_discard(node);
 		}
 		for (i = 0; i < 2; i++) {
 			if (pl->sfx[i])
-				mt_suffix_discard(pl->sfx[i]);
+				mst_suffix_discard(pl->sfx[i]);
 			pl->sfx[i] = NULL;
 		}
 	}
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_preload_drain);
+EXPORT_SYMBOL_IF_KUNIT(mst_preload_drain);

@@ -14,16 +14,16 @@
 #include "version.h"
 
 /**
- * mt_stat_read() - read one of a map's statistics counters.
+ * mst_stat_read() - read one of a map's statistics counters.
  * @mt: the map.
  * @which: the counter.
  *
  * Context: Any context. Exact in a quiescent map.
  * Return: the counter's shared part plus its per-CPU parts.
  */
-long mt_stat_read(struct masstree *mt, enum mt_stat which)
+long mst_stat_read(struct masstree *mt, enum mst_stat which)
 {
-	struct masstree_pcpu_stats __percpu *pcpu = mt_stats_pcpu(mt);
+	struct masstree_pcpu_stats __percpu *pcpu = mst_stats_pcpu(mt);
 	long v = atomic_long_read(&mt->stat[which]);
 	int cpu;
 
@@ -32,10 +32,10 @@ long mt_stat_read(struct masstree *mt, enum mt_stat which)
 			v += READ_ONCE(per_cpu_ptr(pcpu, cpu)->v[which]);
 	return v;
 }
-EXPORT_SYMBOL_IF_KUNIT(mt_stat_read);
+EXPORT_SYMBOL_IF_KUNIT(mst_stat_read);
 
 /**
- * mt_stats_alloc() - give a map per-CPU statistics counters.
+ * mst_stats_alloc() - give a map per-CPU statistics counters.
  * @mt: the map.
  * @gfp: the writer's allocation flags.
  *
@@ -45,7 +45,7 @@ EXPORT_SYMBOL_IF_KUNIT(mt_stat_read);
  *
  * Context: As @gfp allows; no node lock held.
  */
-void mt_stats_alloc(struct masstree *mt, gfp_t gfp)
+void mst_stats_alloc(struct masstree *mt, gfp_t gfp)
 {
 	struct masstree_pcpu_stats __percpu *pcpu;
 
@@ -55,18 +55,18 @@ void mt_stats_alloc(struct masstree *mt, gfp_t gfp)
 }
 
 /**
- * mt_stats_reset() - zero a map's counters and free its per-CPU part.
+ * mst_stats_reset() - zero a map's counters and free its per-CPU part.
  * @mt: the map; no operation may run on it.
  *
  * Context: Any context.
  */
-void mt_stats_reset(struct masstree *mt)
+void mst_stats_reset(struct masstree *mt)
 {
 	int i;
 
 	free_percpu(mt->pcpu);
 	mt->pcpu = NULL;
-	for (i = 0; i < MT_STAT_NR; i++)
+	for (i = 0; i < MST_STAT_NR; i++)
 		atomic_long_set(&mt->stat[i], 0);
 }
 
@@ -82,29 +82,29 @@ void mt_stats_reset(struct masstree *mt)
  */
 void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats)
 {
-	struct mt_node *n;
+	struct mst_node *n;
 	unsigned long h = 0;
 
-	BUILD_BUG_ON(MT_STAT_NR != __MASSTREE_NR_STATS);
-	stats->keys = mt_stat_read(mt, MT_STAT_KEYS);
-	stats->leaves = mt_stat_read(mt, MT_STAT_LEAVES);
-	stats->internodes = mt_stat_read(mt, MT_STAT_INTERNODES);
-	stats->layers = mt_stat_read(mt, MT_STAT_LAYERS);
-	stats->bytes = (stats->leaves + stats->internodes) * MT_NODE_BYTES +
-		       mt_stat_read(mt, MT_STAT_SUFFIX_BYTES);
+	BUILD_BUG_ON(MST_STAT_NR != __MASSTREE_NR_STATS);
+	stats->keys = mst_stat_read(mt, MST_STAT_KEYS);
+	stats->leaves = mst_stat_read(mt, MST_STAT_LEAVES);
+	stats->internodes = mst_stat_read(mt, MST_STAT_INTERNODES);
+	stats->layers = mst_stat_read(mt, MST_STAT_LAYERS);
+	stats->bytes = (stats->leaves + stats->internodes) * MST_NODE_BYTES +
+		       mst_stat_read(mt, MST_STAT_SUFFIX_BYTES);
 
 	/* Height of the top layer: follow the leftmost path. */
 	rcu_read_lock();
 	n = rcu_dereference(mt->root);
 	while (n && h < 64) {
-		unsigned long v = mt_stable_version(n);
-		struct mt_node *child;
+		unsigned long v = mst_stable_version(n);
+		struct mst_node *child;
 
 		h++;
-		if (v & (MT_V_LEAF | MT_V_DELETED))
+		if (v & (MST_V_LEAF | MST_V_DELETED))
 			break;
-		child = rcu_dereference(mt_to_internode(n)->child[0]);
-		if (mt_version_changed(n, v)) {
+		child = rcu_dereference(mst_to_internode(n)->child[0]);
+		if (mst_version_changed(n, v)) {
 			h--;
 			continue;
 		}
@@ -116,17 +116,17 @@ void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats)
 EXPORT_SYMBOL_GPL(masstree_get_stats);
 
 #ifdef MASSTREE_HAVE_TEST_COUNTERS
-static atomic_long_t mt_test_counters[MASSTREE_TC_NR];
+static atomic_long_t mst_test_counters[MASSTREE_TC_NR];
 
 void (*masstree_test_hook)(enum masstree_test_hook_point where);
 EXPORT_SYMBOL_IF_KUNIT(masstree_test_hook);
 
-void mt_count(enum masstree_test_counter which)
+void mst_count(enum masstree_test_counter which)
 {
-	atomic_long_inc(&mt_test_counters[which]);
+	atomic_long_inc(&mst_test_counters[which]);
 }
 
-void mt_hook(enum masstree_test_hook_point where)
+void mst_hook(enum masstree_test_hook_point where)
 {
 	void (*hook)(enum masstree_test_hook_point) = READ_ONCE(masstree_test_hook);
 
@@ -143,7 +143,7 @@ void mt_hook(enum masstree_test_hook_point where)
  */
 unsigned long masstree_test_counter(enum masstree_test_counter which)
 {
-	return atomic_long_read(&mt_test_counters[which]);
+	return atomic_long_read(&mst_test_counters[which]);
 }
 EXPORT_SYMBOL_IF_KUNIT(masstree_test_counter);
 #endif

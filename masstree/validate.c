@@ -12,80 +12,80 @@
 #include "perm.h"
 #include "version.h"
 
-#define MT_VALIDATE_MAX_HEIGHT	64
+#define MST_VALIDATE_MAX_HEIGHT	64
 
 /*
  * Layer roots are linked through rcu.next: NULL means "not reached yet",
  * so every list ends with this sentinel instead of NULL, and a root stays
  * marked (on the done list) until masstree_validate() returns.
  */
-#define MT_VLIST_END	((struct callback_head *)1UL)
+#define MST_VLIST_END	((struct callback_head *)1UL)
 
-struct mt_vstate {
+struct mst_vstate {
 	long keys, leaves, internodes, layers, sfx_bytes;
-	struct mt_node *work;	/* layer roots to visit */
-	struct mt_node *done;	/* layer roots visited */
+	struct mst_node *work;	/* layer roots to visit */
+	struct mst_node *done;	/* layer roots visited */
 };
 
 /* Mark @n reached and put it on the list @head. */
-static void mt_vlist_push(struct mt_node **head, struct mt_node *n)
+static void mst_vlist_push(struct mst_node **head, struct mst_node *n)
 {
-	n->rcu.next = *head ? &(*head)->rcu : MT_VLIST_END;
+	n->rcu.next = *head ? &(*head)->rcu : MST_VLIST_END;
 	*head = n;
 }
 
 /* Take the first node off the list @head; it stays marked. */
-static struct mt_node *mt_vlist_pop(struct mt_node **head)
+static struct mst_node *mst_vlist_pop(struct mst_node **head)
 {
-	struct mt_node *n = *head;
+	struct mst_node *n = *head;
 
-	*head = n->rcu.next == MT_VLIST_END ? NULL :
-		container_of(n->rcu.next, struct mt_node, rcu);
+	*head = n->rcu.next == MST_VLIST_END ? NULL :
+		container_of(n->rcu.next, struct mst_node, rcu);
 	return n;
 }
 
 /* Report a broken invariant. */
-static int mt_bad(const char *what, const void *node)
+static int mst_bad(const char *what, const void *node)
 {
 	pr_err("masstree: validate: %s (node %p)\n", what, node);
 	return -EINVAL;
 }
 
 /* Version bits of a node at rest. */
-static int mt_check_version(struct mt_node *n, bool leaf, bool root)
+static int mst_check_version(struct mst_node *n, bool leaf, bool root)
 {
 	unsigned long v = n->version;
 
-	if (v & (MT_V_LOCKED | MT_V_DIRTY))
-		return mt_bad("node locked or dirty", n);
-	if (v & MT_V_DELETED)
-		return mt_bad("deleted node reachable", n);
-	if (!!(v & MT_V_LEAF) != leaf)
-		return mt_bad("leaf bit wrong", n);
-	if (!!(v & MT_V_ROOT) != root)
-		return mt_bad("root bit wrong", n);
+	if (v & (MST_V_LOCKED | MST_V_DIRTY))
+		return mst_bad("node locked or dirty", n);
+	if (v & MST_V_DELETED)
+		return mst_bad("deleted node reachable", n);
+	if (!!(v & MST_V_LEAF) != leaf)
+		return mst_bad("leaf bit wrong", n);
+	if (!!(v & MST_V_ROOT) != root)
+		return mst_bad("root bit wrong", n);
 	return 0;
 }
 
-static int mt_check_internode(struct mt_internode *in, bool root)
+static int mst_check_internode(struct mst_internode *in, bool root)
 {
 	unsigned int i;
-	int err = mt_check_version(&in->node, false, root);
+	int err = mst_check_version(&in->node, false, root);
 
 	if (err)
 		return err;
-	if (in->nkeys > MT_NODE_WIDTH)
-		return mt_bad("internode nkeys > 15", in);
+	if (in->nkeys > MST_NODE_WIDTH)
+		return mst_bad("internode nkeys > 15", in);
 	for (i = 0; i + 1 < in->nkeys; i++)
 		if (in->ikey[i] >= in->ikey[i + 1])
-			return mt_bad("internode keys out of order", in);
+			return mst_bad("internode keys out of order", in);
 	for (i = 0; i <= in->nkeys; i++) {
-		struct mt_node *ch = rcu_dereference_protected(in->child[i], 1);
+		struct mst_node *ch = rcu_dereference_protected(in->child[i], 1);
 
 		if (!ch)
-			return mt_bad("internode child NULL", in);
+			return mst_bad("internode child NULL", in);
 		if (rcu_access_pointer(ch->parent) != &in->node)
-			return mt_bad("child's parent link wrong", ch);
+			return mst_bad("child's parent link wrong", ch);
 	}
 	return 0;
 }
@@ -94,11 +94,11 @@ static int mt_check_internode(struct mt_internode *in, bool root)
  * Climb from a leaf to its layer's root: check the links, find the
  * leaf's bounds, and check each internode once (from its leftmost leaf).
  */
-static int mt_check_path(struct mt_vstate *st, struct mt_leaf *leaf,
-			 struct mt_node *root, unsigned int *depth,
+static int mst_check_path(struct mst_vstate *st, struct mst_leaf *leaf,
+			  struct mst_node *root, unsigned int *depth,
 			 u64 *lo, bool *lo_set, u64 *hi, bool *hi_set)
 {
-	struct mt_node *x = &leaf->node;
+	struct mst_node *x = &leaf->node;
 	bool leftmost = true;
 	unsigned int d = 0;
 	int err;
@@ -106,18 +106,18 @@ static int mt_check_path(struct mt_vstate *st, struct mt_leaf *leaf,
 	*lo_set = false;
 	*hi_set = false;
 	while (x != root) {
-		struct mt_node *up = rcu_dereference_protected(x->parent, 1);
-		struct mt_internode *p;
+		struct mst_node *up = rcu_dereference_protected(x->parent, 1);
+		struct mst_internode *p;
 		unsigned int j;
 
-		if (!up || d >= MT_VALIDATE_MAX_HEIGHT || (up->version & MT_V_LEAF))
-			return mt_bad("no path to the layer root", x);
-		p = mt_to_internode(up);
-		for (j = 0; j <= p->nkeys && j <= MT_NODE_WIDTH; j++)
+		if (!up || d >= MST_VALIDATE_MAX_HEIGHT || (up->version & MST_V_LEAF))
+			return mst_bad("no path to the layer root", x);
+		p = mst_to_internode(up);
+		for (j = 0; j <= p->nkeys && j <= MST_NODE_WIDTH; j++)
 			if (rcu_access_pointer(p->child[j]) == x)
 				break;
 		if (j > p->nkeys)
-			return mt_bad("node missing from its parent", x);
+			return mst_bad("node missing from its parent", x);
 		if (j > 0 && !*lo_set) {
 			*lo = p->ikey[j - 1];
 			*lo_set = true;
@@ -127,7 +127,7 @@ static int mt_check_path(struct mt_vstate *st, struct mt_leaf *leaf,
 			*hi_set = true;
 		}
 		if (leftmost && j == 0) {
-			err = mt_check_internode(p, &p->node == root);
+			err = mst_check_internode(p, &p->node == root);
 			if (err)
 				return err;
 			st->internodes++;
@@ -140,10 +140,10 @@ static int mt_check_path(struct mt_vstate *st, struct mt_leaf *leaf,
 	return 0;
 }
 
-static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
+static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
 {
-	struct mt_leaf *leaf, *prev = NULL;
-	struct mt_node *n = root;
+	struct mst_leaf *leaf, *prev = NULL;
+	struct mst_node *n = root;
 	unsigned int depth = 0, d = 0, i;
 	u64 last = 0;
 	unsigned int lastcls = 0;
@@ -151,88 +151,89 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
 	int err;
 
 	st->layers++;
-	if (!(root->version & MT_V_ROOT))
-		return mt_bad("layer root without root bit", root);
-	while (!(n->version & MT_V_LEAF)) {
-		if (depth >= MT_VALIDATE_MAX_HEIGHT)
-			return mt_bad("layer too tall", n);
-		n = rcu_dereference_protected(mt_to_internode(n)->child[0], 1);
+	if (!(root->version & MST_V_ROOT))
+		return mst_bad("layer root without root bit", root);
+	while (!(n->version & MST_V_LEAF)) {
+		if (depth >= MST_VALIDATE_MAX_HEIGHT)
+			return mst_bad("layer too tall", n);
+		n = rcu_dereference_protected(mst_to_internode(n)->child[0], 1);
 		if (!n)
-			return mt_bad("internode child NULL", root);
+			return mst_bad("internode child NULL", root);
 		depth++;
 	}
-	for (leaf = mt_to_leaf(n); leaf;
+	for (leaf = mst_to_leaf(n); leaf;
 	     prev = leaf, leaf = rcu_dereference_protected(leaf->next, 1)) {
 		u64 perm = leaf->permutation, lo = 0, hi = 0;
 		bool lo_set, hi_set;
 
-		err = mt_check_version(&leaf->node, true, &leaf->node == root);
+		err = mst_check_version(&leaf->node, true, &leaf->node == root);
 		if (err)
 			return err;
 		if (rcu_access_pointer(leaf->prev) != prev)
-			return mt_bad("leaf prev link wrong", leaf);
-		if (!mt_perm_valid(perm))
-			return mt_bad("permutation invalid", leaf);
-		if (!mt_perm_size(perm))
-			return mt_bad("empty leaf in the map", leaf);
-		err = mt_check_path(st, leaf, root, &d, &lo, &lo_set, &hi,
-				    &hi_set);
+			return mst_bad("leaf prev link wrong", leaf);
+		if (!mst_perm_valid(perm))
+			return mst_bad("permutation invalid", leaf);
+		if (!mst_perm_size(perm))
+			return mst_bad("empty leaf in the map", leaf);
+		err = mst_check_path(st, leaf, root, &d, &lo, &lo_set, &hi,
+				     &hi_set);
 		if (err)
 			return err;
 		if (d != depth)
-			return mt_bad("leaves at different depths", leaf);
+			return mst_bad("leaves at different depths", leaf);
 		if (lo_set != !!prev)
-			return mt_bad("leftmost leaf mismatch", leaf);
+			return mst_bad("leftmost leaf mismatch", leaf);
 		if (lo_set && leaf->lowkey != lo)
-			return mt_bad("leaf lowkey differs from its separator", leaf);
+			return mst_bad("leaf lowkey differs from its separator", leaf);
 		st->leaves++;
 
-		for (i = 0; i < mt_perm_size(perm); i++) {
-			unsigned int s = mt_perm_slot(perm, i);
+		for (i = 0; i < mst_perm_size(perm); i++) {
+			unsigned int s = mst_perm_slot(perm, i);
 			u8 klx = leaf->keylenx[s];
 			u64 ik = leaf->ikey[s];
-			struct mt_suffix *sfx;
+			struct mst_suffix *sfx;
 			void *lv;
 
 			sfx = rcu_dereference_protected(leaf->suffix[s], 1);
 			lv = rcu_dereference_protected(leaf->lv[s], 1);
-			if (klx > 8 && klx != MT_KLX_SUFFIX && klx != MT_KLX_LAYER)
-				return mt_bad("bad keylenx", leaf);
-			if (have_last && mt_cmp(last, lastcls, ik, mt_klx_cls(klx)) >= 0)
-				return mt_bad("keys out of order", leaf);
+			if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER)
+				return mst_bad("bad keylenx", leaf);
+			if (have_last && mst_cmp(last, lastcls, ik, mst_klx_cls(klx)) >= 0)
+				return mst_bad("keys out of order", leaf);
 			if (lo_set && ik < lo)
-				return mt_bad("key below bound", leaf);
+				return mst_bad("key below bound", leaf);
 			if (hi_set && ik >= hi)
-				return mt_bad("key above bound", leaf);
+				return mst_bad("key above bound", leaf);
 			if (klx < 8)
 				if (ik & (klx ? ~0ULL >> (8 * klx) : ~0ULL))
-					return mt_bad("slice bytes past key length", leaf);
+					return mst_bad("slice bytes past key length", leaf);
 			last = ik;
-			lastcls = mt_klx_cls(klx);
+			lastcls = mst_klx_cls(klx);
 			have_last = true;
 			if (!lv)
-				return mt_bad("NULL entry or layer", leaf);
-			if (klx == MT_KLX_SUFFIX ? !sfx : !!sfx)
-				return mt_bad("suffix present iff key continues", leaf);
+				return mst_bad("NULL entry or layer", leaf);
+			if (klx == MST_KLX_SUFFIX ? !sfx : !!sfx)
+				return mst_bad("suffix present iff key continues", leaf);
 			if (sfx) {
 				if (!sfx->len)
-					return mt_bad("empty suffix", leaf);
+					return mst_bad("empty suffix", leaf);
 				/* What the statistics count is what the slab holds. */
 				if (sfx->size != ksize(sfx))
-					return mt_bad("suffix size is not its slab object's", leaf);
+					return mst_bad("suffix size is not its slab object's",
+						       leaf);
 				st->sfx_bytes += sfx->size;
 			}
-			if (klx == MT_KLX_LAYER) {
-				struct mt_node *sub = lv;
+			if (klx == MST_KLX_LAYER) {
+				struct mst_node *sub = lv;
 
 				if (rcu_access_pointer(sub->parent) != root)
-					return mt_bad("layer's up link wrong", sub);
+					return mst_bad("layer's up link wrong", sub);
 				if (sub->rcu.next)
-					return mt_bad("layer reached twice", sub);
-				mt_vlist_push(&st->work, sub);
+					return mst_bad("layer reached twice", sub);
+				mst_vlist_push(&st->work, sub);
 			} else {
 				if (masstree_is_reserved(lv))
-					return mt_bad("reserved entry stored", leaf);
+					return mst_bad("reserved entry stored", leaf);
 				st->keys++;
 			}
 		}
@@ -255,8 +256,8 @@ static int mt_check_layer(struct mt_vstate *st, struct mt_node *root)
  */
 int masstree_validate(struct masstree *mt)
 {
-	struct mt_vstate st = { };
-	struct mt_node *root;
+	struct mst_vstate st = { };
+	struct mst_node *root;
 	int err = 0;
 
 	root = rcu_dereference_protected(mt->root, 1);
@@ -265,30 +266,30 @@ int masstree_validate(struct masstree *mt)
 			pr_err("masstree: validate: top root has an up link\n");
 			return -EINVAL;
 		}
-		mt_vlist_push(&st.work, root);
+		mst_vlist_push(&st.work, root);
 	}
 	while (st.work) {
-		root = mt_vlist_pop(&st.work);
-		mt_vlist_push(&st.done, root);
+		root = mst_vlist_pop(&st.work);
+		mst_vlist_push(&st.done, root);
 		if (!err)
-			err = mt_check_layer(&st, root);
+			err = mst_check_layer(&st, root);
 	}
 	/* Unmark every root reached: rcu.next of a live node is NULL. */
 	while (st.done)
-		mt_vlist_pop(&st.done)->rcu.next = NULL;
+		mst_vlist_pop(&st.done)->rcu.next = NULL;
 	if (err)
 		return err;
-	if (st.keys != mt_stat_read(mt, MT_STAT_KEYS) ||
-	    st.leaves != mt_stat_read(mt, MT_STAT_LEAVES) ||
-	    st.internodes != mt_stat_read(mt, MT_STAT_INTERNODES) ||
-	    st.layers != mt_stat_read(mt, MT_STAT_LAYERS) ||
-	    st.sfx_bytes != mt_stat_read(mt, MT_STAT_SUFFIX_BYTES)) {
+	if (st.keys != mst_stat_read(mt, MST_STAT_KEYS) ||
+	    st.leaves != mst_stat_read(mt, MST_STAT_LEAVES) ||
+	    st.internodes != mst_stat_read(mt, MST_STAT_INTERNODES) ||
+	    st.layers != mst_stat_read(mt, MST_STAT_LAYERS) ||
+	    st.sfx_bytes != mst_stat_read(mt, MST_STAT_SUFFIX_BYTES)) {
 		pr_err("masstree: validate: counters %ld/%ld/%ld/%ld/%ld, found %ld/%ld/%ld/%ld/%ld keys/leaves/internodes/layers/suffix bytes\n",
-		       mt_stat_read(mt, MT_STAT_KEYS),
-		       mt_stat_read(mt, MT_STAT_LEAVES),
-		       mt_stat_read(mt, MT_STAT_INTERNODES),
-		       mt_stat_read(mt, MT_STAT_LAYERS),
-		       mt_stat_read(mt, MT_STAT_SUFFIX_BYTES),
+		       mst_stat_read(mt, MST_STAT_KEYS),
+		       mst_stat_read(mt, MST_STAT_LEAVES),
+		       mst_stat_read(mt, MST_STAT_INTERNODES),
+		       mst_stat_read(mt, MST_STAT_LAYERS),
+		       mst_stat_read(mt, MST_STAT_SUFFIX_BYTES),
 		       st.keys, st.leaves, st.internodes, st.layers,
 		       st.sfx_bytes);
 		return -EINVAL;

@@ -28,25 +28,25 @@
  * nodes dirty only with interrupts off and never sleep meanwhile, so the
  * wait is short and never waits on this CPU's own writer.
  */
-static inline unsigned long mt_stable_version(struct mt_node *node)
+static inline unsigned long mst_stable_version(struct mst_node *node)
 {
 	unsigned long v = READ_ONCE(node->version);
 
-	while (v & MT_V_DIRTY) {
+	while (v & MST_V_DIRTY) {
 		cpu_relax();
 		v = READ_ONCE(node->version);
 	}
-	/* Pairs with the smp_wmb() in mt_mark(). */
+	/* Pairs with the smp_wmb() in mst_mark(). */
 	smp_rmb();
 	return v;
 }
 
 /* After reading a node: did it change since @v (the lock bit aside)? */
-static inline bool mt_version_changed(struct mt_node *node, unsigned long v)
+static inline bool mst_version_changed(struct mst_node *node, unsigned long v)
 {
-	/* Pairs with the release in mt_unlock(). */
+	/* Pairs with the release in mst_unlock(). */
 	smp_rmb();
-	return (READ_ONCE(node->version) ^ v) > MT_V_LOCKED;
+	return (READ_ONCE(node->version) ^ v) > MST_V_LOCKED;
 }
 
 /*
@@ -54,62 +54,62 @@ static inline bool mt_version_changed(struct mt_node *node, unsigned long v)
  * with preemption disabled: pick the child for @slice, validate, and close
  * the window. Returns the child, or NULL if @n changed (read it again).
  */
-static inline struct mt_node *mt_internode_descend(struct mt_node *n,
-						   unsigned long v, u64 slice)
+static inline struct mst_node *mst_internode_descend(struct mst_node *n,
+						     unsigned long v, u64 slice)
 {
-	struct mt_internode *in = mt_to_internode(n);
-	struct mt_node *child;
+	struct mst_internode *in = mst_to_internode(n);
+	struct mst_node *child;
 	bool changed;
 
-	child = rcu_dereference(in->child[mt_internode_index(in, slice)]);
-	changed = mt_version_changed(n, v);
+	child = rcu_dereference(in->child[mst_internode_index(in, slice)]);
+	changed = mst_version_changed(n, v);
 	preempt_enable();
 	if (changed) {
-		mt_count(MASSTREE_TC_READ_RETRY);
+		mst_count(MASSTREE_TC_READ_RETRY);
 		return NULL;
 	}
 	return child;
 }
 
-static inline void mt_lockdep_acquire(struct masstree *mt, int trylock)
+static inline void mst_lockdep_acquire(struct masstree *mt, int trylock)
 {
 	lock_acquire_exclusive(&mt->node_map, 1, trylock, &mt->dep_map,
 			       _RET_IP_);
 }
 
-static inline void mt_lockdep_release(struct masstree *mt)
+static inline void mst_lockdep_release(struct masstree *mt)
 {
 	lock_release(&mt->node_map, _RET_IP_);
 }
 
 /*
  * Lock a node. The caller is inside a writer's locking phase
- * (mt_write_begin()); preemption stays off until mt_unlock().
+ * (mst_write_begin()); preemption stays off until mst_unlock().
  */
-static inline void mt_lock(struct masstree *mt, struct mt_node *node)
+static inline void mst_lock(struct masstree *mt, struct mst_node *node)
 {
 	unsigned long v;
 
 	preempt_disable();
-	mt_lockdep_acquire(mt, 0);
+	mst_lockdep_acquire(mt, 0);
 	for (;;) {
 		v = READ_ONCE(node->version);
-		if (!(v & MT_V_LOCKED) &&
-		    try_cmpxchg_acquire(&node->version, &v, v | MT_V_LOCKED))
+		if (!(v & MST_V_LOCKED) &&
+		    try_cmpxchg_acquire(&node->version, &v, v | MST_V_LOCKED))
 			return;
 		cpu_relax();
 	}
 }
 
-static inline bool mt_trylock(struct masstree *mt, struct mt_node *node)
+static inline bool mst_trylock(struct masstree *mt, struct mst_node *node)
 {
 	unsigned long v;
 
 	preempt_disable();
 	v = READ_ONCE(node->version);
-	if (!(v & MT_V_LOCKED) &&
-	    try_cmpxchg_acquire(&node->version, &v, v | MT_V_LOCKED)) {
-		mt_lockdep_acquire(mt, 1);
+	if (!(v & MST_V_LOCKED) &&
+	    try_cmpxchg_acquire(&node->version, &v, v | MST_V_LOCKED)) {
+		mst_lockdep_acquire(mt, 1);
 		return true;
 	}
 	preempt_enable();
@@ -118,23 +118,23 @@ static inline bool mt_trylock(struct masstree *mt, struct mt_node *node)
 
 /*
  * A node that nobody else can reach yet starts out locked; unlock it with
- * mt_unlock() once published.
+ * mst_unlock() once published.
  */
-static inline void mt_lock_fresh(struct masstree *mt, struct mt_node *node)
+static inline void mst_lock_fresh(struct masstree *mt, struct mst_node *node)
 {
 	preempt_disable();
-	mt_lockdep_acquire(mt, 1);
-	node->version |= MT_V_LOCKED;
+	mst_lockdep_acquire(mt, 1);
+	node->version |= MST_V_LOCKED;
 }
 
 /*
  * Make a locked node dirty before changing what readers may see. The
- * caller's locking phase has interrupts off (mt_write_begin()), so no
+ * caller's locking phase has interrupts off (mst_write_begin()), so no
  * interrupt on this CPU can spin on the dirty bit we set.
  */
-static inline void mt_mark(struct mt_node *node, unsigned long bit)
+static inline void mst_mark(struct mst_node *node, unsigned long bit)
 {
-	mt_hook(MASSTREE_HOOK_MARK);
+	mst_hook(MASSTREE_HOOK_MARK);
 	/*
 	 * Only the lock holder changes a locked node's version: lockers that
 	 * lose may try a cmpxchg, which changes no bit. KCSAN checks it.
@@ -145,26 +145,26 @@ static inline void mt_mark(struct mt_node *node, unsigned long bit)
 	smp_wmb();
 }
 
-static inline void mt_unlock(struct masstree *mt, struct mt_node *node)
+static inline void mst_unlock(struct masstree *mt, struct mst_node *node)
 {
 	unsigned long v = READ_ONCE(node->version);
 
 	ASSERT_EXCLUSIVE_BITS(node->version, ~0UL);
-	if (v & MT_V_INSERTING)
-		v = (v & ~MT_V_VINSERT_MASK) |
-		    ((v + MT_V_VINSERT_ONE) & MT_V_VINSERT_MASK);
-	if (v & MT_V_SPLITTING)
-		v += MT_V_VSPLIT_ONE;	/* the top field: carry falls off */
-	v &= ~(MT_V_DIRTY | MT_V_LOCKED);
-	/* Our stores before the new version: pairs with mt_version_changed(). */
+	if (v & MST_V_INSERTING)
+		v = (v & ~MST_V_VINSERT_MASK) |
+		    ((v + MST_V_VINSERT_ONE) & MST_V_VINSERT_MASK);
+	if (v & MST_V_SPLITTING)
+		v += MST_V_VSPLIT_ONE;	/* the top field: carry falls off */
+	v &= ~(MST_V_DIRTY | MST_V_LOCKED);
+	/* Our stores before the new version: pairs with mst_version_changed(). */
 	smp_store_release(&node->version, v);
-	mt_lockdep_release(mt);
+	mst_lockdep_release(mt);
 	preempt_enable();
 }
 
-static inline bool mt_locked(const struct mt_node *node)
+static inline bool mst_locked(const struct mst_node *node)
 {
-	return READ_ONCE(node->version) & MT_V_LOCKED;
+	return READ_ONCE(node->version) & MST_V_LOCKED;
 }
 
 #endif /* _MASSTREE_VERSION_H */

@@ -32,7 +32,7 @@
  * internode splits, its children move to two new internodes. So the
  * pointer to a layer (the map's root, or a leaf slot in the layer above)
  * never changes while the layer lives, and a layer root can point back at
- * the root of the layer above (mt_node.parent), which erase uses to find
+ * the root of the layer above (mst_node.parent), which erase uses to find
  * the slot to remove when a layer empties. Every node is allocated big
  * enough for either kind, and a reader dereferences nothing read from a
  * node before validating the node's version.
@@ -48,7 +48,7 @@
  * seconds: no interrupt lasts that long. A reader preempted between
  * windows carries no version across the gap.
  *
- * Readers (mt_walk()): take a node's stable version (spinning while it is
+ * Readers (mst_walk()): take a node's stable version (spinning while it is
  * dirty), read, recheck; on a change retry the node; on a deleted node
  * restart from the layer root, or from the map's root if the layer root
  * itself was deleted. Leaf inserts fill a free slot and then publish the
@@ -100,24 +100,24 @@
 #include "version.h"
 
 /**
- * mt_leaf_search() - find a key's position among a leaf's keys.
+ * mst_leaf_search() - find a key's position among a leaf's keys.
  * @leaf: the leaf; racy reads are fine, the caller validates.
  * @perm: the permutation to search.
  * @c: the key; sets @c->pos and @c->slot.
  *
  * Context: RCU read lock or the leaf's lock.
  */
-void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c)
+void mst_leaf_search(struct mst_leaf *leaf, u64 perm, struct mst_cursor *c)
 {
-	unsigned int lo = 0, hi = mt_perm_size(perm);
+	unsigned int lo = 0, hi = mst_perm_size(perm);
 
 	/* Binary: the permutation lists the slots in key order. */
 	c->slot = -1;
 	while (lo < hi) {
 		unsigned int mid = (lo + hi) / 2;
-		unsigned int s = mt_perm_slot(perm, mid);
-		int cmp = mt_cmp(READ_ONCE(leaf->ikey[s]),
-				 mt_klx_cls(READ_ONCE(leaf->keylenx[s])),
+		unsigned int s = mst_perm_slot(perm, mid);
+		int cmp = mst_cmp(READ_ONCE(leaf->ikey[s]),
+				 mst_klx_cls(READ_ONCE(leaf->keylenx[s])),
 				 c->slice, c->cls);
 
 		if (cmp < 0) {
@@ -134,13 +134,13 @@ void mt_leaf_search(struct mt_leaf *leaf, u64 perm, struct mt_cursor *c)
 }
 
 /**
- * mt_suffix_equal() - do a suffix and the key's rest match?
+ * mst_suffix_equal() - do a suffix and the key's rest match?
  * @sfx: the suffix (may be NULL in a torn read).
  * @c: the key at a layer where it continues past the slice.
  *
  * Return: true if they match.
  */
-bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c)
+bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
 {
 	size_t rest = c->len - c->off - 8;
 
@@ -149,7 +149,7 @@ bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c)
 }
 
 /**
- * mt_walk() - find the leaf for a key, locklessly.
+ * mst_walk() - find the leaf for a key, locklessly.
  * @mt: the map.
  * @c: the key; the walk starts at @c->node (the top if NULL) in the layer
  *	@c->layer_root, and ends with @c on the layer of the returned leaf.
@@ -163,10 +163,10 @@ bool mt_suffix_equal(struct mt_suffix *sfx, const struct mt_cursor *c)
  * Return: the leaf that holds, or would hold, the key; NULL if the map is
  * empty.
  */
-struct mt_leaf *mt_walk(struct masstree *mt, struct mt_cursor *c,
-			void **entry)
+struct mst_leaf *mst_walk(struct masstree *mt, struct mst_cursor *c,
+			  void **entry)
 {
-	struct mt_node *n = c->node;
+	struct mst_node *n = c->node;
 
 restart:
 	if (!n) {
@@ -175,55 +175,55 @@ restart:
 			*entry = NULL;
 			return NULL;
 		}
-		mt_cursor_layer(c, 0, n);
+		mst_cursor_layer(c, 0, n);
 	}
 	for (;;) {
-		struct mt_leaf *leaf, *next;
-		struct mt_suffix *sfx = NULL;
+		struct mst_leaf *leaf, *next;
+		struct mst_suffix *sfx = NULL;
 		unsigned long v;
 		void *lv = NULL;
 		u64 perm;
 		u8 klx = 0;
 
 		preempt_disable();
-		v = mt_stable_version(n);
-		if (v & MT_V_DELETED) {
+		v = mst_stable_version(n);
+		if (v & MST_V_DELETED) {
 			preempt_enable();
-			mt_count(MASSTREE_TC_LAYER_RETRY);
+			mst_count(MASSTREE_TC_LAYER_RETRY);
 			n = n == c->layer_root ? NULL : c->layer_root;
 			if (!n)
 				goto restart;
 			continue;
 		}
-		if (!(v & MT_V_LEAF)) {
-			struct mt_node *child = mt_internode_descend(n, v, c->slice);
+		if (!(v & MST_V_LEAF)) {
+			struct mst_node *child = mst_internode_descend(n, v, c->slice);
 
 			if (child)
 				n = child;
 			continue;
 		}
-		leaf = mt_to_leaf(n);
+		leaf = mst_to_leaf(n);
 		/* Pairs with the release that published the permutation. */
 		perm = smp_load_acquire(&leaf->permutation);
-		mt_hook(MASSTREE_HOOK_READ);
-		mt_leaf_search(leaf, perm, c);
+		mst_hook(MASSTREE_HOOK_READ);
+		mst_leaf_search(leaf, perm, c);
 		if (c->slot >= 0) {
 			klx = READ_ONCE(leaf->keylenx[c->slot]);
 			lv = rcu_dereference(leaf->lv[c->slot]);
 			sfx = rcu_dereference(leaf->suffix[c->slot]);
 		}
 		next = rcu_dereference(leaf->next);
-		mt_hook(MASSTREE_HOOK_READ);
-		if (mt_version_changed(n, v)) {
+		mst_hook(MASSTREE_HOOK_READ);
+		if (mst_version_changed(n, v)) {
 			preempt_enable();
-			mt_count(MASSTREE_TC_READ_RETRY);
+			mst_count(MASSTREE_TC_READ_RETRY);
 			continue;
 		}
 		preempt_enable();
 		/* Validated: now the pointers may be followed. */
-		if (c->slot < 0 || (klx == MT_KLX_SUFFIX && !mt_suffix_equal(sfx, c))) {
+		if (c->slot < 0 || (klx == MST_KLX_SUFFIX && !mst_suffix_equal(sfx, c))) {
 			if (next && c->slice >= READ_ONCE(next->lowkey)) {
-				mt_count(MASSTREE_TC_BLINK);
+				mst_count(MASSTREE_TC_BLINK);
 				n = &next->node;
 				continue;
 			}
@@ -233,8 +233,8 @@ restart:
 			c->perm = perm;
 			return leaf;
 		}
-		if (klx == MT_KLX_LAYER && !c->stay) {
-			mt_cursor_layer(c, c->off + 8, lv);
+		if (klx == MST_KLX_LAYER && !c->stay) {
+			mst_cursor_layer(c, c->off + 8, lv);
 			n = lv;
 			continue;
 		}
@@ -260,7 +260,7 @@ restart:
  */
 void *__masstree_load(struct masstree *mt, const void *key, size_t len)
 {
-	struct mt_cursor c;
+	struct mst_cursor c;
 	void *entry;
 
 	if (len > MASSTREE_MAX_KEY_LEN)
@@ -268,8 +268,8 @@ void *__masstree_load(struct masstree *mt, const void *key, size_t len)
 	WARN_ON_ONCE(in_nmi());
 	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
 			 "caller must hold rcu_read_lock()");
-	mt_cursor_init(&c, key, len);
-	mt_walk(mt, &c, &entry);
+	mst_cursor_init(&c, key, len);
+	mst_walk(mt, &c, &entry);
 	return entry;
 }
 EXPORT_SYMBOL_GPL(__masstree_load);
@@ -301,8 +301,8 @@ void *masstree_load(struct masstree *mt, const void *key, size_t len)
 EXPORT_SYMBOL_GPL(masstree_load);
 
 /**
- * mt_lock_leaf() - find and lock the leaf a writer's key belongs in.
- * @w: the write; @w->c says where to start (see mt_walk()).
+ * mst_lock_leaf() - find and lock the leaf a writer's key belongs in.
+ * @w: the write; @w->c says where to start (see mst_walk()).
  *
  * On return the leaf is locked, is a live leaf whose range holds the key,
  * and @w->c has been searched in it under the lock; the key's slot, if
@@ -311,55 +311,55 @@ EXPORT_SYMBOL_GPL(masstree_load);
  * Context: RCU read lock held, inside the write's locking phase.
  * Return: the locked leaf, or NULL if the map is empty.
  */
-struct mt_leaf *mt_lock_leaf(struct mt_write *w)
+struct mst_leaf *mst_lock_leaf(struct mst_write *w)
 {
-	struct mt_cursor *c = &w->c;
-	struct mt_leaf *leaf, *next;
+	struct mst_cursor *c = &w->c;
+	struct mst_leaf *leaf, *next;
 	unsigned long v;
 	void *entry;
 
 	for (;;) {
-		leaf = mt_walk(w->mt, c, &entry);
+		leaf = mst_walk(w->mt, c, &entry);
 		if (!leaf)
 			return NULL;
-		mt_hook(MASSTREE_HOOK_LOCK_LEAF);
-		mt_lock(w->mt, &leaf->node);
+		mst_hook(MASSTREE_HOOK_LOCK_LEAF);
+		mst_lock(w->mt, &leaf->node);
 		v = READ_ONCE(leaf->node.version);
 		/*
 		 * Unchanged since the walk validated it (an erase changes only
 		 * the permutation; losing the right neighbour only widens the
 		 * leaf's range): the walk's answer stands.
 		 */
-		if (!((v ^ c->v) & ~MT_V_LOCKED) && leaf->permutation == c->perm)
+		if (!((v ^ c->v) & ~MST_V_LOCKED) && leaf->permutation == c->perm)
 			return leaf;
-		if (v & MT_V_DELETED) {
-			mt_unlock(w->mt, &leaf->node);
-			mt_count(MASSTREE_TC_SPLIT_RECHECK);
+		if (v & MST_V_DELETED) {
+			mst_unlock(w->mt, &leaf->node);
+			mst_count(MASSTREE_TC_SPLIT_RECHECK);
 			c->node = &leaf->node == c->layer_root ? NULL :
 				  c->layer_root;
 			continue;
 		}
-		if (!(v & MT_V_LEAF)) {
+		if (!(v & MST_V_LEAF)) {
 			/* A root leaf that split since: walk down from it. */
-			mt_unlock(w->mt, &leaf->node);
-			mt_count(MASSTREE_TC_SPLIT_RECHECK);
+			mst_unlock(w->mt, &leaf->node);
+			mst_count(MASSTREE_TC_SPLIT_RECHECK);
 			continue;
 		}
 		next = rcu_dereference_protected(leaf->next, 1);
 		if (next && c->slice >= next->lowkey) {
-			mt_unlock(w->mt, &leaf->node);
-			mt_count(MASSTREE_TC_BLINK);
+			mst_unlock(w->mt, &leaf->node);
+			mst_count(MASSTREE_TC_BLINK);
 			c->node = &next->node;
 			continue;
 		}
-		mt_leaf_search(leaf, leaf->permutation, c);
-		if (c->slot >= 0 && leaf->keylenx[c->slot] == MT_KLX_LAYER &&
+		mst_leaf_search(leaf, leaf->permutation, c);
+		if (c->slot >= 0 && leaf->keylenx[c->slot] == MST_KLX_LAYER &&
 		    !c->stay) {
-			struct mt_node *root;
+			struct mst_node *root;
 
 			root = rcu_dereference_protected(leaf->lv[c->slot], 1);
-			mt_unlock(w->mt, &leaf->node);
-			mt_cursor_layer(c, c->off + 8, root);
+			mst_unlock(w->mt, &leaf->node);
+			mst_cursor_layer(c, c->off + 8, root);
 			continue;
 		}
 		return leaf;
@@ -367,7 +367,7 @@ struct mt_leaf *mt_lock_leaf(struct mt_write *w)
 }
 
 /**
- * mt_lock_parent() - lock the parent of a locked non-root node.
+ * mst_lock_parent() - lock the parent of a locked non-root node.
  * @mt: the map.
  * @node: the locked node.
  *
@@ -377,22 +377,22 @@ struct mt_leaf *mt_lock_leaf(struct mt_write *w)
  * Context: Inside a write's locking phase, @node locked.
  * Return: the locked parent.
  */
-struct mt_internode *mt_lock_parent(struct masstree *mt, struct mt_node *node)
+struct mst_internode *mst_lock_parent(struct masstree *mt, struct mst_node *node)
 {
-	struct mt_node *p;
+	struct mst_node *p;
 
 	for (;;) {
 		/*
 		 * Not yet protected: a split of the parent moves @node under
 		 * its own lock, not ours. Pairs with rcu_assign_pointer() in
-		 * mt_ins_fill(), so that the new parent's init is seen.
+		 * mst_ins_fill(), so that the new parent's init is seen.
 		 */
 		p = rcu_dereference(node->parent);
-		mt_hook(MASSTREE_HOOK_LOCK_PARENT);
-		mt_lock(mt, p);
+		mst_hook(MASSTREE_HOOK_LOCK_PARENT);
+		mst_lock(mt, p);
 		if (rcu_access_pointer(node->parent) == p)
-			return mt_to_internode(p);
-		mt_unlock(mt, p);
-		mt_count(MASSTREE_TC_SPLIT_RECHECK);
+			return mst_to_internode(p);
+		mst_unlock(mt, p);
+		mst_count(MASSTREE_TC_SPLIT_RECHECK);
 	}
 }

@@ -15,11 +15,11 @@
 #include "internal.h"
 #include "version.h"
 
-enum mt_op {
-	MT_OP_INSERT,
-	MT_OP_STORE,
-	MT_OP_CMPXCHG,
-	MT_OP_ERASE,
+enum mst_op {
+	MST_OP_INSERT,
+	MST_OP_STORE,
+	MST_OP_CMPXCHG,
+	MST_OP_ERASE,
 };
 
 /*
@@ -28,35 +28,35 @@ enum mt_op {
  * under a preloaded caller's spinlock, and never as the allocation that
  * decides whether the write fails (that one comes first).
  */
-static int mt_write_fill(struct mt_write *w, gfp_t gfp)
+static int mst_write_fill(struct mst_write *w, gfp_t gfp)
 {
-	int err = mt_reserve_fill(&w->res, &w->need, gfp);
+	int err = mst_reserve_fill(&w->res, &w->need, gfp);
 
 	if (!err && unlikely(!READ_ONCE(w->mt->pcpu)) &&
 	    gfpflags_allow_blocking(gfp))
-		mt_stats_alloc(w->mt, gfp);
+		mst_stats_alloc(w->mt, gfp);
 	return err;
 }
 
 /*
  * One write. Returns the old entry (NULL if absent) or an error encoded
- * with masstree_mk_err(). For MT_OP_INSERT a present key gives -EEXIST.
+ * with masstree_mk_err(). For MST_OP_INSERT a present key gives -EEXIST.
  */
-static void *mt_write_op(struct masstree *mt, const void *key, size_t len,
-			 void *old, void *entry, enum mt_op op, gfp_t gfp)
+static void *mst_write_op(struct masstree *mt, const void *key, size_t len,
+			  void *old, void *entry, enum mst_op op, gfp_t gfp)
 {
-	struct mt_write w;
-	struct mt_cursor *c = &w.c;
+	struct mst_write w;
+	struct mst_cursor *c = &w.c;
 	bool long_insert;
 	void *cur, *ret;
 
 	if (len > MASSTREE_MAX_KEY_LEN || masstree_is_reserved(entry) ||
-	    (op == MT_OP_CMPXCHG && masstree_is_reserved(old)))
+	    (op == MST_OP_CMPXCHG && masstree_is_reserved(old)))
 		return masstree_mk_err(-EINVAL);
 	WARN_ON_ONCE(in_nmi() || in_hardirq());
 	/* Not the whole struct: the cursor is set up by each attempt. */
 	w.mt = mt;
-	mt_reserve_init(&w.res);
+	mst_reserve_init(&w.res);
 	w.free_nodes = NULL;
 	/*
 	 * A new long key usually needs a suffix buffer, and finding that out
@@ -64,68 +64,68 @@ static void *mt_write_op(struct masstree *mt, const void *key, size_t len,
 	 * enough for any layer the key may end in, when the map's last such
 	 * insert needed one (keys that share long prefixes may not).
 	 */
-	long_insert = len > 8 && (op == MT_OP_INSERT ||
-				  (op == MT_OP_CMPXCHG && !old));
+	long_insert = len > 8 && (op == MST_OP_INSERT ||
+				  (op == MST_OP_CMPXCHG && !old));
 	if (long_insert && READ_ONCE(mt->suffix_hint)) {
 		w.need.nodes = 0;
 		w.need.sfx[0] = len - 8;
 		w.need.sfx[1] = 0;
-		if (mt_write_fill(&w, gfp))
+		if (mst_write_fill(&w, gfp))
 			return masstree_mk_err(-ENOMEM);
 	}
 
 	for (;;) {
-		struct mt_leaf *leaf;
+		struct mst_leaf *leaf;
 		int err = 0;
 
 		rcu_read_lock();
-		mt_write_begin(&w);
-		mt_cursor_init(c, key, len);
-		leaf = mt_lock_leaf(&w);
+		mst_write_begin(&w);
+		mst_cursor_init(c, key, len);
+		leaf = mst_lock_leaf(&w);
 		if (!leaf) {
 			ret = NULL;
-			if (!entry || (op == MT_OP_CMPXCHG && old))
+			if (!entry || (op == MST_OP_CMPXCHG && old))
 				goto done;
-			err = mt_insert_root(&w, entry);
+			err = mst_insert_root(&w, entry);
 			goto insert_done;
 		}
 
 		cur = NULL;
 		if (c->slot >= 0 &&
-		    (leaf->keylenx[c->slot] != MT_KLX_SUFFIX ||
-		     mt_suffix_equal(rcu_dereference_protected(leaf->suffix[c->slot], 1), c)))
+		    (leaf->keylenx[c->slot] != MST_KLX_SUFFIX ||
+		     mst_suffix_equal(rcu_dereference_protected(leaf->suffix[c->slot], 1), c)))
 			cur = rcu_dereference_protected(leaf->lv[c->slot], 1);
 		ret = cur;
-		if (op == MT_OP_INSERT && cur)
+		if (op == MST_OP_INSERT && cur)
 			ret = masstree_mk_err(-EEXIST);
-		if ((op == MT_OP_INSERT && cur) ||
-		    (op == MT_OP_CMPXCHG && cur != old) ||
-		    (op == MT_OP_ERASE && !cur) || (!cur && !entry)) {
-			mt_unlock(mt, &leaf->node);
+		if ((op == MST_OP_INSERT && cur) ||
+		    (op == MST_OP_CMPXCHG && cur != old) ||
+		    (op == MST_OP_ERASE && !cur) || (!cur && !entry)) {
+			mst_unlock(mt, &leaf->node);
 			goto done;
 		}
 		if (!entry) {
-			mt_erase_locked(&w, leaf);
+			mst_erase_locked(&w, leaf);
 			goto done;
 		}
 		if (cur) {
 			rcu_assign_pointer(leaf->lv[c->slot], entry);
-			mt_unlock(mt, &leaf->node);
+			mst_unlock(mt, &leaf->node);
 			goto done;
 		}
-		err = mt_insert_locked(&w, leaf, entry);
+		err = mst_insert_locked(&w, leaf, entry);
 insert_done:
-		if (err != MT_AGAIN)
+		if (err != MST_AGAIN)
 			goto done;
-		mt_write_end(&w);
+		mst_write_end(&w);
 		rcu_read_unlock();
-		if (mt_write_fill(&w, gfp)) {
+		if (mst_write_fill(&w, gfp)) {
 			ret = masstree_mk_err(-ENOMEM);
 			goto out;
 		}
 	}
 done:
-	mt_write_end(&w);
+	mst_write_end(&w);
 	rcu_read_unlock();
 	if (long_insert && !ret) {
 		bool used = w.res.taken & 1;
@@ -135,8 +135,8 @@ done:
 			WRITE_ONCE(mt->suffix_hint, used);
 	}
 out:
-	if (unlikely(!mt_reserve_empty(&w.res)))
-		mt_reserve_release(&w.res);
+	if (unlikely(!mst_reserve_empty(&w.res)))
+		mst_reserve_release(&w.res);
 	return ret;
 }
 
@@ -158,8 +158,8 @@ int masstree_insert(struct masstree *mt, const void *key, size_t len,
 {
 	if (!entry)
 		return -EINVAL;
-	return masstree_err(mt_write_op(mt, key, len, NULL, entry,
-					MT_OP_INSERT, gfp));
+	return masstree_err(mst_write_op(mt, key, len, NULL, entry,
+					MST_OP_INSERT, gfp));
 }
 EXPORT_SYMBOL_GPL(masstree_insert);
 
@@ -182,7 +182,7 @@ EXPORT_SYMBOL_GPL(masstree_insert);
 void *masstree_store(struct masstree *mt, const void *key, size_t len,
 		     void *entry, gfp_t gfp)
 {
-	return mt_write_op(mt, key, len, NULL, entry, MT_OP_STORE, gfp);
+	return mst_write_op(mt, key, len, NULL, entry, MST_OP_STORE, gfp);
 }
 EXPORT_SYMBOL_GPL(masstree_store);
 
@@ -206,7 +206,7 @@ EXPORT_SYMBOL_GPL(masstree_store);
 void *masstree_cmpxchg(struct masstree *mt, const void *key, size_t len,
 		       void *old, void *entry, gfp_t gfp)
 {
-	return mt_write_op(mt, key, len, old, entry, MT_OP_CMPXCHG, gfp);
+	return mst_write_op(mt, key, len, old, entry, MST_OP_CMPXCHG, gfp);
 }
 EXPORT_SYMBOL_GPL(masstree_cmpxchg);
 
@@ -225,7 +225,7 @@ EXPORT_SYMBOL_GPL(masstree_cmpxchg);
  */
 void *masstree_erase(struct masstree *mt, const void *key, size_t len)
 {
-	void *ret = mt_write_op(mt, key, len, NULL, NULL, MT_OP_ERASE, 0);
+	void *ret = mst_write_op(mt, key, len, NULL, NULL, MST_OP_ERASE, 0);
 
 	return masstree_is_err(ret) ? NULL : ret;
 }

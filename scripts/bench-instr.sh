@@ -14,7 +14,7 @@
 # libc's memcmp()...), divided by the number of calls; the benchmark's
 # own loop (key choice, result checks) is not counted. Scans: per
 # 100-key scan and per key returned, without the instructions of the
-# benchmark's callback (mt_scan_fn), which is the caller's code.
+# benchmark's callback (mst_scan_fn), which is the caller's code.
 # Costs are summed over the call edges from bench_worker (or its inlined
 # get_op/store_op) to masstree_* in each dump, so nested calls inside
 # the core are neither lost nor counted twice. RCU callbacks (the frees
@@ -139,7 +139,7 @@ cost() {
 			calls += c[1]
 			add(api)
 		}
-		if (cfn ~ /^mt_scan_fn([.]|$)/) {
+		if (cfn ~ /^mst_scan_fn([.]|$)/) {
 			cbcalls += c[1]
 			add(cb)
 		}
@@ -175,7 +175,7 @@ for s in $shapes; do
 		[ "${calls:-0}" -gt 0 ] || fail "$s" "no masstree call in the $w dump ($dir/cg.$i)"
 		rows=("$w $calls $((ir - cbir)) $((d1 - cbd1))")
 		if [ "$w" = scan100 ]; then
-			[ "${cbcalls:-0}" -gt 0 ] || fail "$s" "no call of the scan callback mt_scan_fn in $dir/cg.$i"
+			[ "${cbcalls:-0}" -gt 0 ] || fail "$s" "no call of the scan callback mst_scan_fn in $dir/cg.$i"
 			rows+=("scan100/key $cbcalls $((ir - cbir)) $((d1 - cbd1))")
 		fi
 		for r in "${rows[@]}"; do

@@ -100,6 +100,9 @@ build_stage() {
 	}
 	try stock-w1 scripts/build-modules.sh "$stock" "$MT_BUILD/stock"
 	try sparse scripts/build-modules.sh "$stock" "$MT_BUILD/sparse" C=2 CHECK=sparse
+	# The internal prefix must not collide with the maple tree's debug API.
+	try maple-debug scripts/build-modules.sh "$stock" "$MT_BUILD/maple-debug" \
+		KCFLAGS=-DCONFIG_DEBUG_MAPLE_TREE
 	try kasan scripts/build-modules.sh "$kasan" "$MT_BUILD/kasan"
 	try kcsan scripts/build-modules.sh "$kcsan" "$MT_BUILD/kcsan"
 	try kcsan-strict scripts/build-modules.sh "$strict" "$MT_BUILD/kcsan-strict"

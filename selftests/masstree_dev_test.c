@@ -766,7 +766,7 @@ TEST_F(anon, attach_twice)
 	char name[32];
 
 	EXPECT_EQ(-EBUSY, create_anon(self->fd));
-	mt_map_name(name, sizeof(name), "busy");
+	mst_map_name(name, sizeof(name), "busy");
 	ASSERT_EQ(0, create_named(self->fd, name, 0600));
 	EXPECT_EQ(-EBUSY, open_map(self->fd, name, MASSTREE_OPEN_READ));
 	EXPECT_EQ(0, destroy(self->fd, name));
@@ -1181,7 +1181,7 @@ FIXTURE_SETUP(named)
 {
 	self->fd = dev_open();
 	ASSERT_LE(0, self->fd);
-	mt_map_name(self->name, sizeof(self->name), "m");
+	mst_map_name(self->name, sizeof(self->name), "m");
 	ASSERT_EQ(0, create_named(self->fd, self->name, 0600));
 }
 
@@ -1378,7 +1378,7 @@ TEST(list_pages_in_order)
 	int fd = dev_open(), found = 0, i;
 
 	ASSERT_LE(0, fd);
-	mt_map_name(prefix, sizeof(prefix), "list-");
+	mst_map_name(prefix, sizeof(prefix), "list-");
 	for (i = 2; i >= 0; i--) {
 		snprintf(names[i], sizeof(names[i]), "%s%c", prefix, 'a' + i);
 		ASSERT_EQ(0, create_named(fd, names[i], 0640 + i));
@@ -1589,18 +1589,18 @@ FIXTURE(caps) {
 
 FIXTURE_SETUP(caps)
 {
-	ASSERT_EQ(0, mt_read_file(PARAMS "max_map_bytes", self->map_bytes,
-				  sizeof(self->map_bytes)));
-	ASSERT_EQ(0, mt_read_file(PARAMS "max_user_bytes", self->user_bytes,
-				  sizeof(self->user_bytes)));
-	ASSERT_EQ(0, mt_read_file(PARAMS "max_maps", self->maps, sizeof(self->maps)));
+	ASSERT_EQ(0, mst_read_file(PARAMS "max_map_bytes", self->map_bytes,
+				   sizeof(self->map_bytes)));
+	ASSERT_EQ(0, mst_read_file(PARAMS "max_user_bytes", self->user_bytes,
+				   sizeof(self->user_bytes)));
+	ASSERT_EQ(0, mst_read_file(PARAMS "max_maps", self->maps, sizeof(self->maps)));
 }
 
 FIXTURE_TEARDOWN(caps)
 {
-	EXPECT_EQ(0, mt_write_file(PARAMS "max_map_bytes", self->map_bytes));
-	EXPECT_EQ(0, mt_write_file(PARAMS "max_user_bytes", self->user_bytes));
-	EXPECT_EQ(0, mt_write_file(PARAMS "max_maps", self->maps));
+	EXPECT_EQ(0, mst_write_file(PARAMS "max_map_bytes", self->map_bytes));
+	EXPECT_EQ(0, mst_write_file(PARAMS "max_user_bytes", self->user_bytes));
+	EXPECT_EQ(0, mst_write_file(PARAMS "max_maps", self->maps));
 }
 
 /*
@@ -1647,7 +1647,7 @@ TEST_F(caps, map_bytes)
 	int fd = dev_open(), n;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mt_write_file(PARAMS "max_map_bytes", "32768"));
+	ASSERT_EQ(0, mst_write_file(PARAMS "max_map_bytes", "32768"));
 	ASSERT_EQ(0, create_anon(fd));
 	n = fill_until(fd, -ENOSPC, 100);
 	ASSERT_LT(0, n);
@@ -1658,7 +1658,7 @@ TEST_F(caps, map_bytes)
 	EXPECT_EQ(0, del(fd, "k00001"));
 	EXPECT_EQ(0, put(fd, "k00001", "small", 0));
 	/* Raised, the cap lets more in. */
-	ASSERT_EQ(0, mt_write_file(PARAMS "max_map_bytes", "1048576"));
+	ASSERT_EQ(0, mst_write_file(PARAMS "max_map_bytes", "1048576"));
 	EXPECT_EQ(0, put(fd, "more", "1", 0));
 	close(fd);
 }
@@ -1685,7 +1685,7 @@ static int child_user_bytes(void *p)
 
 TEST_F(caps, user_bytes)
 {
-	ASSERT_EQ(0, mt_write_file(PARAMS "max_user_bytes", "32768"));
+	ASSERT_EQ(0, mst_write_file(PARAMS "max_user_bytes", "32768"));
 	EXPECT_EQ(0, run_as(NOBODY, child_user_bytes, NULL));
 }
 
@@ -1716,8 +1716,8 @@ TEST_F(caps, max_maps)
 	struct masstree_map_info info;
 	char prefix[40], name[48];
 
-	mt_map_name(prefix, sizeof(prefix), "maps-");
-	ASSERT_EQ(0, mt_write_file(PARAMS "max_maps", "2"));
+	mst_map_name(prefix, sizeof(prefix), "maps-");
+	ASSERT_EQ(0, mst_write_file(PARAMS "max_maps", "2"));
 	EXPECT_EQ(0, run_as(NOBODY, child_max_maps, prefix));
 	snprintf(name, sizeof(name), "%s%d", prefix, 2);
 	EXPECT_EQ(-ENOENT, list_find(name, &info));
@@ -1887,7 +1887,7 @@ static long live_maps(void)
 {
 	char buf[512], *p;
 
-	if (mt_read_file(DEBUGFS "stats", buf, sizeof(buf)))
+	if (mst_read_file(DEBUGFS "stats", buf, sizeof(buf)))
 		return -1;
 	p = strstr(buf, "maps ");
 	return p ? atol(p + 5) : -1;
@@ -1954,10 +1954,10 @@ TEST_F(named, debugfs_entry_follows_the_map)
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
 	snprintf(path, sizeof(path), DEBUGFS "maps/%s/stats", self->name);
-	EXPECT_EQ(0, mt_read_file(path, buf, sizeof(buf)));
+	EXPECT_EQ(0, mst_read_file(path, buf, sizeof(buf)));
 	EXPECT_TRUE(!!strstr(buf, "keys"));
 	snprintf(path, sizeof(path), DEBUGFS "maps/%s/dump", self->name);
-	EXPECT_EQ(0, mt_read_file(path, buf, sizeof(buf)));
+	EXPECT_EQ(0, mst_read_file(path, buf, sizeof(buf)));
 	/* Destroyed while attached: gone after the last close. */
 	ASSERT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ));
 	ASSERT_EQ(0, destroy(self->fd, self->name));
@@ -2002,10 +2002,10 @@ FIXTURE_SETUP(faults)
 	    access(FAULT_DIR "failslab", F_OK) || access(FAULT_DIR "fail_page_alloc", F_OK))
 		SKIP(return, "needs FAULT_INJECTION_DEBUG_FS, FAILSLAB, FAIL_PAGE_ALLOC");
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, mt_read_file(fault_knobs[i], self->saved[i], sizeof(self->saved[i])));
+		ASSERT_EQ(0, mst_read_file(fault_knobs[i], self->saved[i], sizeof(self->saved[i])));
 	self->set = true;
 	for (i = 0; i < 4; i++)
-		ASSERT_EQ(0, mt_write_file(fault_knobs[i], fault_values[i]));
+		ASSERT_EQ(0, mst_write_file(fault_knobs[i], fault_values[i]));
 	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, nth_fd);
 	self->fd = dev_open();
@@ -2019,7 +2019,7 @@ FIXTURE_TEARDOWN(faults)
 	int i;
 
 	for (i = 0; self->set && i < 4; i++)
-		EXPECT_EQ(0, mt_write_file(fault_knobs[i], self->saved[i]));
+		EXPECT_EQ(0, mst_write_file(fault_knobs[i], self->saved[i]));
 	close(nth_fd);
 	close(self->fd);
 }
@@ -2130,7 +2130,7 @@ TEST_F_TIMEOUT(faults, every_allocation_failure_changes_nothing, 120)
 	int n, ret, failed;
 	bool unreached;
 
-	mt_map_name(name, sizeof(name), "faults");
+	mst_map_name(name, sizeof(name), "faults");
 	memset(fault_key, 'n', sizeof(fault_key) - 1);
 	for (what = F_PUT_NEW; what <= F_CREATE; what++) {
 		failed = 0;
@@ -2176,7 +2176,7 @@ TEST(named_map_left_for_module_unload)
 	int fd = dev_open(), i;
 
 	ASSERT_LE(0, fd);
-	mt_map_name(name, sizeof(name), "left-for-rmmod");
+	mst_map_name(name, sizeof(name), "left-for-rmmod");
 	ASSERT_EQ(0, create_named(fd, name, 0600));
 	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_WRITE));
 	memset(key, 'k', sizeof(key) - 1);

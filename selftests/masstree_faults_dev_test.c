@@ -22,8 +22,8 @@
 #include "kselftest_harness.h"
 #include "masstree_util.h"
 
-#define FAIL_NTH	MT_DEBUGFS "/fail_nth"
-#define FAIL_SITES	MT_DEBUGFS "/fail_sites"
+#define FAIL_NTH	MST_DEBUGFS "/fail_nth"
+#define FAIL_SITES	MST_DEBUGFS "/fail_sites"
 #define FAILSLAB	"/sys/kernel/debug/failslab"
 #define NR_SITES	7
 #define MAX_N		400
@@ -41,7 +41,7 @@ static void read_sites(long *out)
 	int i;
 
 	for (i = 0; i < NR_SITES; i++)
-		out[i] = mt_debugfs_field(FAIL_SITES, site_names[i]);
+		out[i] = mst_debugfs_field(FAIL_SITES, site_names[i]);
 }
 
 static void __attribute__((constructor)) sites_baseline(void)
@@ -122,12 +122,12 @@ static void note(struct ctx *c, const char *fmt, ...)
 static char *snapshot(int fd, size_t *len)
 {
 	struct masstree_ioc_stats st;
-	struct mt_rec *recs;
+	struct mst_rec *recs;
 	size_t n, i, cap = 4096, used = 0;
 	char *s = malloc(cap);
 
-	if (!s || mt_scan_all(fd, false, 1 << 20, 0, &recs, &n) ||
-	    mt_stats(fd, &st)) {
+	if (!s || mst_scan_all(fd, false, 1 << 20, 0, &recs, &n) ||
+	    mst_stats(fd, &st)) {
 		free(s);
 		return NULL;
 	}
@@ -143,7 +143,7 @@ static char *snapshot(int fd, size_t *len)
 		       recs[i].val_len);
 		used += 8 + recs[i].key_len + recs[i].val_len;
 	}
-	mt_recs_free(recs, n);
+	mst_recs_free(recs, n);
 	used += snprintf(s + used, 256, "|%llu %llu %llu %llu %llu %llu %llu %llu",
 			 st.keys, st.leaves, st.internodes, st.layers, st.height,
 			 st.node_bytes, st.value_bytes, st.charged_bytes);
@@ -182,18 +182,18 @@ static char *registry_snapshot(int fd, size_t *len)
 {
 	struct masstree_map_info infos[64];
 	struct masstree_ioc_list l = {
-		.size = sizeof(l), .maps = mt_ptr(infos), .nr = 64,
+		.size = sizeof(l), .maps = mst_ptr(infos), .nr = 64,
 	};
 	char *s = malloc(sizeof(infos) + 64);
 
-	if (!s || mt_ioctl(fd, MASSTREE_IOC_LIST, &l)) {
+	if (!s || mst_ioctl(fd, MASSTREE_IOC_LIST, &l)) {
 		free(s);
 		return NULL;
 	}
 	memcpy(s, infos, l.count * sizeof(infos[0]));
 	*len = l.count * sizeof(infos[0]);
 	*len += snprintf(s + *len, 64, "|%llu %ld", l.more,
-			 mt_debugfs_field(MT_DEBUGFS "/stats", "maps"));
+			 mst_debugfs_field(MST_DEBUGFS "/stats", "maps"));
 	return s;
 }
 
@@ -210,23 +210,23 @@ static const __u8 long_key[] =
 
 static int c_put_new(struct ctx *c)
 {
-	return mt_put(c->fd, "new-key", 7, "value", 5, 0);
+	return mst_put(c->fd, "new-key", 7, "value", 5, 0);
 }
 
 static int u_del_new(struct ctx *c)
 {
-	return mt_del(c->fd, "new-key", 7) ? -1 : 0;
+	return mst_del(c->fd, "new-key", 7) ? -1 : 0;
 }
 
 static int c_put_long(struct ctx *c)
 {
-	return mt_put(c->fd, long_key, sizeof(long_key) - 1, c->big, 100,
+	return mst_put(c->fd, long_key, sizeof(long_key) - 1, c->big, 100,
 		      MASSTREE_PUT_NOEXIST);
 }
 
 static int u_del_long(struct ctx *c)
 {
-	return mt_del(c->fd, long_key, sizeof(long_key) - 1) ? -1 : 0;
+	return mst_del(c->fd, long_key, sizeof(long_key) - 1) ? -1 : 0;
 }
 
 /* Shares 24 bytes with a key of the map: new layers, new nodes. */
@@ -235,17 +235,17 @@ static const char fresh1[] = "fresh-prefix-AAAAAAAAAAA-1";
 
 static int c_put_layers(struct ctx *c)
 {
-	return mt_put(c->fd, fresh1, sizeof(fresh1) - 1, "layers", 6, 0);
+	return mst_put(c->fd, fresh1, sizeof(fresh1) - 1, "layers", 6, 0);
 }
 
 static int u_del_layers(struct ctx *c)
 {
-	return mt_del(c->fd, fresh1, sizeof(fresh1) - 1) ? -1 : 0;
+	return mst_del(c->fd, fresh1, sizeof(fresh1) - 1) ? -1 : 0;
 }
 
 static int c_put_replace(struct ctx *c)
 {
-	return mt_put(c->fd, "k07", 3, "replaced", 8, MASSTREE_PUT_EXIST);
+	return mst_put(c->fd, "k07", 3, "replaced", 8, MASSTREE_PUT_EXIST);
 }
 
 static int u_put_back(struct ctx *c)
@@ -253,22 +253,22 @@ static int u_put_back(struct ctx *c)
 	char buf[16];
 	size_t len;
 
-	if (mt_get(c->fd, "k07", 3, buf, sizeof(buf), &len) || len != 8 ||
+	if (mst_get(c->fd, "k07", 3, buf, sizeof(buf), &len) || len != 8 ||
 	    memcmp(buf, "replaced", 8))
 		return -1;
-	return mt_put(c->fd, "k07", 3, "value-07", 8, 0) ? -1 : 0;
+	return mst_put(c->fd, "k07", 3, "value-07", 8, 0) ? -1 : 0;
 }
 
 static int c_cmpxchg(struct ctx *c)
 {
-	return mt_cmpxchg(c->fd, "k07", 3, "value-07", 8, "replaced", 8);
+	return mst_cmpxchg(c->fd, "k07", 3, "value-07", 8, "replaced", 8);
 }
 
 static int c_get_big(struct ctx *c)
 {
 	__u8 buf[sizeof(c->big)];
 	size_t len;
-	int err = mt_get(c->fd, "big", 3, buf, sizeof(buf), &len);
+	int err = mst_get(c->fd, "big", 3, buf, sizeof(buf), &len);
 
 	if (!err && (len != sizeof(c->big) || memcmp(buf, c->big, len)))
 		return -EILSEQ;
@@ -282,11 +282,11 @@ static int c_scan(struct ctx *c)
 	__u8 buf[8192], resume[128];
 	struct masstree_ioc_scan s = {
 		.size = sizeof(s), .flags = MASSTREE_IOC_SCAN_NO_END,
-		.start = mt_ptr(from), .start_len = sizeof(from) - 1,
-		.buf = mt_ptr(buf), .buf_len = sizeof(buf),
-		.resume = mt_ptr(resume), .resume_len = sizeof(resume),
+		.start = mst_ptr(from), .start_len = sizeof(from) - 1,
+		.buf = mst_ptr(buf), .buf_len = sizeof(buf),
+		.resume = mst_ptr(resume), .resume_len = sizeof(resume),
 	};
-	int err = mt_ioctl(c->fd, MASSTREE_IOC_SCAN, &s);
+	int err = mst_ioctl(c->fd, MASSTREE_IOC_SCAN, &s);
 
 	if (!err && s.count < 8)
 		return -EILSEQ;
@@ -297,9 +297,9 @@ static int c_list(struct ctx *c)
 {
 	struct masstree_map_info infos[4];
 	struct masstree_ioc_list l = {
-		.size = sizeof(l), .maps = mt_ptr(infos), .nr = 4,
+		.size = sizeof(l), .maps = mst_ptr(infos), .nr = 4,
 	};
-	int err = mt_ioctl(c->fd, MASSTREE_IOC_LIST, &l);
+	int err = mst_ioctl(c->fd, MASSTREE_IOC_LIST, &l);
 
 	if (!err && !l.count)
 		return -EILSEQ;
@@ -308,24 +308,24 @@ static int c_list(struct ctx *c)
 
 static int c_create(struct ctx *c)
 {
-	return mt_create(c->fd, c->other, 0600);
+	return mst_create(c->fd, c->other, 0600);
 }
 
 static int u_destroy(struct ctx *c)
 {
-	return mt_destroy(c->fd, c->other) ? -1 : 0;
+	return mst_destroy(c->fd, c->other) ? -1 : 0;
 }
 
 static int c_create_anon(struct ctx *c)
 {
-	int fd = open(MT_DEV, O_RDWR), err;
+	int fd = open(MST_DEV, O_RDWR), err;
 	struct masstree_ioc_stats st;
 
 	if (fd < 0)
 		return -errno;
-	err = mt_create_anon(fd);
+	err = mst_create_anon(fd);
 	/* After a failure the descriptor is still free: -EBADFD. */
-	if (err && mt_stats(fd, &st) != -EBADFD)
+	if (err && mst_stats(fd, &st) != -EBADFD)
 		err = -EILSEQ;
 	close(fd);
 	return err;
@@ -333,13 +333,13 @@ static int c_create_anon(struct ctx *c)
 
 static int c_open(struct ctx *c)
 {
-	int fd = open(MT_DEV, O_RDWR), err;
+	int fd = open(MST_DEV, O_RDWR), err;
 	struct masstree_ioc_stats st;
 
 	if (fd < 0)
 		return -errno;
-	err = mt_open(fd, c->name);
-	if (!err && mt_stats(fd, &st))
+	err = mst_open(fd, c->name);
+	if (!err && mst_stats(fd, &st))
 		err = -EILSEQ;
 	close(fd);
 	return err;
@@ -448,12 +448,12 @@ static int batch_loop(struct ctx *c, enum hook h)
 		c->bkeys[i][c->bklen[i] - 1] = '0' + i;
 		memset(c->bvals[i], 'v' + i, sizeof(c->bvals[i]));
 	}
-	b.ops = mt_ptr(c->bops);
+	b.ops = mst_ptr(c->bops);
 	for (n = 1; n <= MAX_N; n++) {
 		for (i = 0; i < 4; i++) {
-			mt_op_init(&c->bops[i], MASSTREE_OP_PUT, c->bkeys[i],
-				   c->bklen[i]);
-			c->bops[i].value = mt_ptr(c->bvals[i]);
+			mst_op_init(&c->bops[i], MASSTREE_OP_PUT, c->bkeys[i],
+				    c->bklen[i]);
+			c->bops[i].value = mst_ptr(c->bvals[i]);
 			c->bops[i].value_len = 50 * (i + 1);
 			c->bops[i].result = 1;
 		}
@@ -463,7 +463,7 @@ static int batch_loop(struct ctx *c, enum hook h)
 			note(c, "BATCH: no snapshot");
 			return -1;
 		}
-		ret = mt_ioctl(c->fd, MASSTREE_IOC_BATCH, &b);
+		ret = mst_ioctl(c->fd, MASSTREE_IOC_BATCH, &b);
 		hit = injected(h);
 		c->calls++;
 		c->injected += hit;
@@ -485,8 +485,8 @@ static int batch_loop(struct ctx *c, enum hook h)
 		}
 		/* The first k are in with their values, the others are not. */
 		for (i = 0; i < 4; i++) {
-			err = mt_get(c->fd, c->bkeys[i], c->bklen[i], buf,
-				     sizeof(buf), &len);
+			err = mst_get(c->fd, c->bkeys[i], c->bklen[i], buf,
+				      sizeof(buf), &len);
 			if (i < k)
 				bad = err || c->bops[i].result ||
 				      len != c->bops[i].value_len ||
@@ -499,7 +499,7 @@ static int batch_loop(struct ctx *c, enum hook h)
 				free(before);
 				return -1;
 			}
-			if (i < k && mt_del(c->fd, c->bkeys[i], c->bklen[i])) {
+			if (i < k && mst_del(c->fd, c->bkeys[i], c->bklen[i])) {
 				note(c, "BATCH: cannot undo");
 				free(before);
 				return -1;
@@ -531,37 +531,37 @@ FIXTURE_SETUP(faults)
 	char key[64], val[128];
 	int i, fd;
 
-	if (!mt_path_exists(FAIL_NTH) || hook_open())
+	if (!mst_path_exists(FAIL_NTH) || hook_open())
 		return;	/* each test skips */
 	snprintf(self->c.name, sizeof(self->c.name), "faults-%d", getpid());
 	snprintf(self->c.other, sizeof(self->c.other), "faults-other-%d",
 		 getpid());
-	fd = open(MT_DEV, O_RDWR);
+	fd = open(MST_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mt_create(fd, self->c.name, 0600));
+	ASSERT_EQ(0, mst_create(fd, self->c.name, 0600));
 	close(fd);
-	self->c.fd = mt_open_fd(self->c.name);
+	self->c.fd = mst_open_fd(self->c.name);
 	ASSERT_LE(0, self->c.fd);
 	/* 60 keys of at most 64 bytes: short, shared prefixes, long. */
 	for (i = 0; i < 20; i++) {
 		snprintf(key, sizeof(key), "k%02d", i);
 		snprintf(val, sizeof(val), "value-%02d", i);
-		ASSERT_EQ(0, mt_put(self->c.fd, key, 3, val, 8, 0));
+		ASSERT_EQ(0, mst_put(self->c.fd, key, 3, val, 8, 0));
 	}
 	for (i = 0; i < 20; i++) {
 		snprintf(key, sizeof(key), "shared-prefix-0123456789abcdef-%02d", i);
-		ASSERT_EQ(0, mt_put(self->c.fd, key, strlen(key), val, 20 + i, 0));
+		ASSERT_EQ(0, mst_put(self->c.fd, key, strlen(key), val, 20 + i, 0));
 	}
-	ASSERT_EQ(0, mt_put(self->c.fd, fresh0, sizeof(fresh0) - 1, "x", 1, 0));
+	ASSERT_EQ(0, mst_put(self->c.fd, fresh0, sizeof(fresh0) - 1, "x", 1, 0));
 	for (i = 0; i < 18; i++) {
 		memset(key, 'L', 60);
 		key[59] = 'a' + i;
-		ASSERT_EQ(0, mt_put(self->c.fd, key, 60, val, 64, 0));
+		ASSERT_EQ(0, mst_put(self->c.fd, key, 60, val, 64, 0));
 	}
 	for (i = 0; i < (int)sizeof(self->c.big); i++)
 		self->c.big[i] = i * 7;
-	ASSERT_EQ(0, mt_put(self->c.fd, "big", 3, self->c.big,
-			    sizeof(self->c.big), 0));
+	ASSERT_EQ(0, mst_put(self->c.fd, "big", 3, self->c.big,
+			     sizeof(self->c.big), 0));
 	self->ready = true;
 }
 
@@ -570,8 +570,8 @@ FIXTURE_TEARDOWN(faults)
 	if (!self->ready)
 		return;
 	arm(OWN_HOOK, 0);
-	mt_destroy(self->c.fd, self->c.other);
-	mt_destroy(self->c.fd, self->c.name);
+	mst_destroy(self->c.fd, self->c.other);
+	mst_destroy(self->c.fd, self->c.name);
 	close(self->c.fd);
 }
 
@@ -625,8 +625,8 @@ TEST_F_TIMEOUT(faults, failslab_every_command, 300)
 
 	if (!self->ready)
 		SKIP(return, "no %s (not a test kernel)", FAIL_NTH);
-	if (!mt_path_exists(FAILSLAB) ||
-	    !mt_path_exists("/proc/thread-self/fail-nth"))
+	if (!mst_path_exists(FAILSLAB) ||
+	    !mst_path_exists("/proc/thread-self/fail-nth"))
 		SKIP(return, "no failslab or fail-nth");
 	/* Quiet: an injected failure's stack dump would read as a splat. */
 	ASSERT_EQ(0, failslab_set("verbose", "0", old_verbose));

@@ -98,21 +98,21 @@ static void bad(struct fuzz *f, const char *fmt, ...)
 /* A pointer for a field: mostly into scratch, sometimes anywhere bad. */
 static __u64 fuzz_ptr(struct fuzz *f, __u64 *rs)
 {
-	switch (mt_rand(rs) % 16) {
+	switch (mst_rand(rs) % 16) {
 	case 0:
 		return 0;
 	case 1:
-		return mt_ptr(f->ro);
+		return mst_ptr(f->ro);
 	case 2:
-		return mt_ptr(f->gone);
+		return mst_ptr(f->gone);
 	case 3:	/* straddles the end of the mapping */
-		return mt_ptr(f->rw + SCRATCH - 1 - mt_rand(rs) % 64);
+		return mst_ptr(f->rw + SCRATCH - 1 - mst_rand(rs) % 64);
 	case 4:	/* the kernel's direct map */
-		return 0xffff888000000000ULL + (mt_rand(rs) % (1 << 20));
+		return 0xffff888000000000ULL + (mst_rand(rs) % (1 << 20));
 	case 5:
-		return mt_rand(rs);
+		return mst_rand(rs);
 	default:
-		return mt_ptr(f->rw + mt_rand(rs) % (SCRATCH / 2));
+		return mst_ptr(f->rw + mst_rand(rs) % (SCRATCH / 2));
 	}
 }
 
@@ -126,25 +126,25 @@ static __u64 fuzz_len(__u64 *rs)
 		~0ULL >> 1,
 	};
 
-	if (mt_rand(rs) % 3 == 0)
-		return mt_rand(rs) % 128;
-	return lens[mt_rand(rs) % ARRAY_SIZE(lens)];
+	if (mst_rand(rs) % 3 == 0)
+		return mst_rand(rs) % 128;
+	return lens[mst_rand(rs) % ARRAY_SIZE(lens)];
 }
 
 /* A name: one of the pool, or mutated, or garbage. */
 static void fuzz_name(struct fuzz *f, __u64 *rs, char *name)
 {
-	int r = mt_rand(rs) % 10, i;
+	int r = mst_rand(rs) % 10, i;
 
 	memset(name, 0, MASSTREE_NAME_MAX);
 	if (r < 7) {
-		strcpy(name, f->names[mt_rand(rs) % NR_NAMES]);
+		strcpy(name, f->names[mst_rand(rs) % NR_NAMES]);
 	} else if (r < 8) {
 		for (i = 0; i < MASSTREE_NAME_MAX; i++)
-			name[i] = mt_rand(rs);
+			name[i] = mst_rand(rs);
 	} else {
-		strcpy(name, f->names[mt_rand(rs) % NR_NAMES]);
-		name[mt_rand(rs) % MASSTREE_NAME_MAX] = mt_rand(rs);
+		strcpy(name, f->names[mst_rand(rs) % NR_NAMES]);
+		name[mst_rand(rs) % MASSTREE_NAME_MAX] = mst_rand(rs);
 	}
 }
 
@@ -154,20 +154,20 @@ static void fuzz_op(struct fuzz *f, __u64 *rs, struct masstree_ioc_op *op,
 {
 	memset(op, 0, sizeof(*op));
 	op->size = sizeof(*op);
-	op->op = mt_rand(rs) % 8 ? opcode : mt_rand(rs) % 6;
-	op->key = mt_ptr(f->rw + mt_rand(rs) % 64);
-	op->key_len = mt_rand(rs) % 12;
+	op->op = mst_rand(rs) % 8 ? opcode : mst_rand(rs) % 6;
+	op->key = mst_ptr(f->rw + mst_rand(rs) % 64);
+	op->key_len = mst_rand(rs) % 12;
 	if (opcode == MASSTREE_OP_PUT || opcode == MASSTREE_OP_CMPXCHG ||
 	    opcode == MASSTREE_OP_GET) {
-		op->value = mt_ptr(f->rw + 4096 + mt_rand(rs) % 4096);
-		op->value_len = mt_rand(rs) % 300;
+		op->value = mst_ptr(f->rw + 4096 + mst_rand(rs) % 4096);
+		op->value_len = mst_rand(rs) % 300;
 	}
 	if (opcode == MASSTREE_OP_CMPXCHG) {
-		op->expect = mt_ptr(f->rw + 8192 + mt_rand(rs) % 64);
-		op->expect_len = mt_rand(rs) % 300;
+		op->expect = mst_ptr(f->rw + 8192 + mst_rand(rs) % 64);
+		op->expect_len = mst_rand(rs) % 300;
 	}
 	if (opcode == MASSTREE_OP_PUT)
-		op->flags = mt_rand(rs) % 4;
+		op->flags = mst_rand(rs) % 4;
 }
 
 /* Build the argument of @c in @arg (a valid shape), then break it. */
@@ -183,7 +183,7 @@ static void fuzz_arg(struct fuzz *f, __u64 *rs, int c, __u8 *arg)
 	case MASSTREE_IOC_CREATE: {
 		struct masstree_ioc_create *a = (void *)arg;
 
-		a->flags = mt_rand(rs) % 4 == 0 ? MASSTREE_CREATE_ANON : 0;
+		a->flags = mst_rand(rs) % 4 == 0 ? MASSTREE_CREATE_ANON : 0;
 		if (!a->flags) {
 			a->mode = 0600;
 			fuzz_name(f, rs, a->name);
@@ -195,7 +195,7 @@ static void fuzz_arg(struct fuzz *f, __u64 *rs, int c, __u8 *arg)
 		struct masstree_ioc_name *a = (void *)arg;
 
 		if (cmds[c].cmd == MASSTREE_IOC_OPEN)
-			a->flags = 1 + mt_rand(rs) % 3;
+			a->flags = 1 + mst_rand(rs) % 3;
 		fuzz_name(f, rs, a->name);
 		break;
 	}
@@ -203,15 +203,15 @@ static void fuzz_arg(struct fuzz *f, __u64 *rs, int c, __u8 *arg)
 		struct masstree_ioc_setattr *a = (void *)arg;
 
 		a->flags = MASSTREE_SETATTR_MODE;
-		a->mode = 0600 | (mt_rand(rs) % 0100);
+		a->mode = 0600 | (mst_rand(rs) % 0100);
 		fuzz_name(f, rs, a->name);
 		break;
 	}
 	case MASSTREE_IOC_LIST: {
 		struct masstree_ioc_list *a = (void *)arg;
 
-		a->maps = mt_ptr(f->rw + 16384);
-		a->nr = mt_rand(rs) % 8;
+		a->maps = mst_ptr(f->rw + 16384);
+		a->nr = mst_rand(rs) % 8;
 		break;
 	}
 	case MASSTREE_IOC_GET:
@@ -223,37 +223,37 @@ static void fuzz_arg(struct fuzz *f, __u64 *rs, int c, __u8 *arg)
 	case MASSTREE_IOC_SCAN: {
 		struct masstree_ioc_scan *a = (void *)arg;
 
-		a->flags = mt_rand(rs) % 32;
-		a->start = mt_ptr(f->rw);
-		a->start_len = mt_rand(rs) % 8;
-		a->end = mt_ptr(f->rw + 64);
-		a->end_len = mt_rand(rs) % 8;
-		a->buf = mt_ptr(f->rw + 32768);
-		a->buf_len = mt_rand(rs) % 8192;
-		a->resume = mt_ptr(f->rw + 65536);
-		a->resume_len = mt_rand(rs) % 2 ? MASSTREE_KEY_MAX : mt_rand(rs) % 16;
-		a->limit = mt_rand(rs) % 4;
+		a->flags = mst_rand(rs) % 32;
+		a->start = mst_ptr(f->rw);
+		a->start_len = mst_rand(rs) % 8;
+		a->end = mst_ptr(f->rw + 64);
+		a->end_len = mst_rand(rs) % 8;
+		a->buf = mst_ptr(f->rw + 32768);
+		a->buf_len = mst_rand(rs) % 8192;
+		a->resume = mst_ptr(f->rw + 65536);
+		a->resume_len = mst_rand(rs) % 2 ? MASSTREE_KEY_MAX : mst_rand(rs) % 16;
+		a->limit = mst_rand(rs) % 4;
 		break;
 	}
 	case MASSTREE_IOC_BATCH: {
 		struct masstree_ioc_batch *a = (void *)arg;
 		struct masstree_ioc_op *ops = (void *)(f->rw + 98304);
 
-		a->nr = mt_rand(rs) % 6;
-		a->flags = mt_rand(rs) % 2;
+		a->nr = mst_rand(rs) % 6;
+		a->flags = mst_rand(rs) % 2;
 		/* Racy with other fuzzers writing the same ops: that is fine. */
 		for (i = 0; i < a->nr; i++)
-			fuzz_op(f, rs, &ops[i], 1 + mt_rand(rs) % 4);
-		a->ops = mt_ptr(ops);
+			fuzz_op(f, rs, &ops[i], 1 + mst_rand(rs) % 4);
+		a->ops = mst_ptr(ops);
 		break;
 	}
 	default:
 		break;
 	}
 	/* Break it: 0 to 3 mutations. */
-	for (n = mt_rand(rs) % 4; n > 0; n--) {
-		i = mt_rand(rs) % words;
-		switch (mt_rand(rs) % 6) {
+	for (n = mst_rand(rs) % 4; n > 0; n--) {
+		i = mst_rand(rs) % words;
+		switch (mst_rand(rs) % 6) {
 		case 0:
 			w[i] = fuzz_len(rs);
 			break;
@@ -261,18 +261,18 @@ static void fuzz_arg(struct fuzz *f, __u64 *rs, int c, __u8 *arg)
 			w[i] = fuzz_ptr(f, rs);
 			break;
 		case 2:
-			w[i] ^= 1ULL << (mt_rand(rs) % 64);
+			w[i] ^= 1ULL << (mst_rand(rs) % 64);
 			break;
 		case 3:	/* the size: shorter, longer, with a dirty tail */
-			w[0] = size + (mt_rand(rs) % 5) * 8 - 16;
-			if (mt_rand(rs) % 2)
-				w[words + mt_rand(rs) % 8] = mt_rand(rs);
+			w[0] = size + (mst_rand(rs) % 5) * 8 - 16;
+			if (mst_rand(rs) % 2)
+				w[words + mst_rand(rs) % 8] = mst_rand(rs);
 			break;
 		case 4:
 			w[0] = fuzz_len(rs);
 			break;
 		default:
-			w[words - 1] = mt_rand(rs);	/* a reserved field */
+			w[words - 1] = mst_rand(rs);	/* a reserved field */
 			break;
 		}
 	}
@@ -287,16 +287,16 @@ struct fuzzer_arg {
 static void refresh_fd(struct fuzz *f, __u64 *rs, int *fd)
 {
 	close(*fd);
-	*fd = open(MT_DEV, O_RDWR);
+	*fd = open(MST_DEV, O_RDWR);
 	if (*fd < 0) {
 		bad(f, "open: %d", errno);
 		return;
 	}
-	if (mt_rand(rs) % 3 == 0)
-		mt_create_anon(*fd);
+	if (mst_rand(rs) % 3 == 0)
+		mst_create_anon(*fd);
 	else
-		mt_name_cmd(*fd, MASSTREE_IOC_OPEN, f->names[mt_rand(rs) % NR_NAMES],
-			    1 + mt_rand(rs) % 3);
+		mst_name_cmd(*fd, MASSTREE_IOC_OPEN, f->names[mst_rand(rs) % NR_NAMES],
+			     1 + mst_rand(rs) % 3);
 }
 
 static void *fuzzer(void *p)
@@ -313,16 +313,16 @@ static void *fuzzer(void *p)
 		refresh_fd(f, &rs, &a->fds[i]);
 	}
 	for (i = 0; i < f->calls_per_fuzzer && !atomic_load(&f->bad); i++) {
-		int c = mt_rand(&rs) % NR_CMDS, fd = a->fds[mt_rand(&rs) % NR_FDS];
+		int c = mst_rand(&rs) % NR_CMDS, fd = a->fds[mst_rand(&rs) % NR_FDS];
 		unsigned long cmd = cmds[c].cmd;
 		__uint128_t allowed = E_COMMON | cmds[c].errors;
 		__u64 where;
-		int r = mt_rand(&rs) % 20, ret, err;
+		int r = mst_rand(&rs) % 20, ret, err;
 
 		if (r == 0) {
 			/* A nearby number: other nr, size or direction. */
-			cmd = _IOC(mt_rand(&rs) % 4, MASSTREE_IOC_MAGIC,
-				   mt_rand(&rs) % 0x20, mt_rand(&rs) % 512);
+			cmd = _IOC(mst_rand(&rs) % 4, MASSTREE_IOC_MAGIC,
+				   mst_rand(&rs) % 0x20, mst_rand(&rs) % 512);
 			for (c = 0; c < (int)NR_CMDS; c++)
 				if (cmds[c].cmd == cmd)
 					break;
@@ -331,19 +331,19 @@ static void *fuzzer(void *p)
 			if (c == (int)NR_CMDS)
 				c = 0;
 		} else if (r == 1) {
-			refresh_fd(f, &rs, &a->fds[mt_rand(&rs) % NR_FDS]);
+			refresh_fd(f, &rs, &a->fds[mst_rand(&rs) % NR_FDS]);
 			continue;
 		}
 		fuzz_arg(f, &rs, c, arg);
-		switch (mt_rand(&rs) % 12) {
+		switch (mst_rand(&rs) % 12) {
 		case 0:
 			where = fuzz_ptr(f, &rs);
 			break;
 		case 1:	/* the structure itself read-only: copy-out fails */
-			where = mt_ptr(f->ro);
+			where = mst_ptr(f->ro);
 			break;
 		default:
-			where = mt_ptr(arg);
+			where = mst_ptr(arg);
 			break;
 		}
 		ret = ioctl(fd, cmd, (void *)(uintptr_t)where);
@@ -368,15 +368,15 @@ static void *destroyer(void *p)
 {
 	struct fuzz *f = p;
 	__u64 rs = f->seed ^ 0xD1B54A32D192ED03ULL;
-	int fd = open(MT_DEV, O_RDWR), err;
+	int fd = open(MST_DEV, O_RDWR), err;
 
 	while (atomic_load(&f->running) > 0 && !atomic_load(&f->bad)) {
-		const char *name = f->names[mt_rand(&rs) % NR_NAMES];
+		const char *name = f->names[mst_rand(&rs) % NR_NAMES];
 
-		if (mt_rand(&rs) % 2)
-			err = mt_create(fd, name, 0600);
+		if (mst_rand(&rs) % 2)
+			err = mst_create(fd, name, 0600);
 		else
-			err = mt_destroy(fd, name);
+			err = mst_destroy(fd, name);
 		if (err && err != -EEXIST && err != -ENOENT && err != -EDQUOT)
 			bad(f, "create or destroy: %d", err);
 	}
@@ -411,18 +411,18 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	struct masstree_map_info before[64], after[64];
 	struct masstree_ioc_list l;
 	struct masstree_ioc_stats st;
-	struct mt_rec *recs;
+	struct mst_rec *recs;
 	size_t n, len;
 	int keep_fd, fd, i, j, nbefore;
 	__u64 rs;
 	const char *e = getenv("MT_SEED");
 
-	if (!mt_path_exists(MT_DEV))
-		SKIP(return, "no %s", MT_DEV);
+	if (!mst_path_exists(MST_DEV))
+		SKIP(return, "no %s", MST_DEV);
 	ASSERT_NE(NULL, f);
-	f->seed = e ? strtoull(e, NULL, 0) : (mt_now_ns() ^ getpid()) | 1;
+	f->seed = e ? strtoull(e, NULL, 0) : (mst_now_ns() ^ getpid()) | 1;
 	TH_LOG("seed %llu (MT_SEED=%llu reproduces)", f->seed, f->seed);
-	f->calls_per_fuzzer = 4000L * mt_scale_mul() / mt_scale_div();
+	f->calls_per_fuzzer = 4000L * mst_scale_mul() / mst_scale_div();
 	pthread_mutex_init(&f->lock, NULL);
 	for (i = 0; i < NR_NAMES; i++)
 		snprintf(f->names[i], MASSTREE_NAME_MAX, "fz-%d-%d", getpid(), i);
@@ -435,30 +435,30 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	ASSERT_EQ(0, mprotect(f->ro, PAGE, PROT_READ));
 	rs = f->seed;
 	for (i = 0; i < SCRATCH; i++)
-		f->rw[i] = mt_rand(&rs) % 4 ? 'a' + i % 7 : i;
+		f->rw[i] = mst_rand(&rs) % 4 ? 'a' + i % 7 : i;
 
 	/* The maps that exist before: what must exist after. */
-	fd = open(MT_DEV, O_RDWR);
+	fd = open(MST_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
 	memset(&l, 0, sizeof(l));
 	l.size = sizeof(l);
-	l.maps = mt_ptr(before);
+	l.maps = mst_ptr(before);
 	l.nr = 64;
-	ASSERT_EQ(0, mt_ioctl(fd, MASSTREE_IOC_LIST, &l));
+	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 	nbefore = l.count;
 
 	/* Known keys in a map out of the fuzzers' reach. */
 	snprintf(keep, sizeof(keep), "keep-%d", getpid());
-	ASSERT_EQ(0, mt_create(fd, keep, 0600));
-	keep_fd = mt_open_fd(keep);
+	ASSERT_EQ(0, mst_create(fd, keep, 0600));
+	keep_fd = mst_open_fd(keep);
 	ASSERT_LE(0, keep_fd);
 	for (i = 0; i < NR_KEEP; i++) {
 		snprintf(key, sizeof(key), "%c-key-%d", 'a' + i % 26, i);
-		ASSERT_EQ(0, mt_put(keep_fd, key, strlen(key), val,
-				    keep_value(i, val), 0));
+		ASSERT_EQ(0, mst_put(keep_fd, key, strlen(key), val,
+				     keep_value(i, val), 0));
 	}
 	for (i = 0; i < NR_NAMES; i++)
-		mt_create(fd, f->names[i], 0600);
+		mst_create(fd, f->names[i], 0600);
 
 	atomic_store(&f->running, NR_FUZZERS);
 	ASSERT_EQ(0, pthread_create(&d, NULL, destroyer, f));
@@ -480,44 +480,44 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	/* The known keys are intact, and nothing else is in their map. */
 	for (i = 0; i < NR_KEEP; i++) {
 		snprintf(key, sizeof(key), "%c-key-%d", 'a' + i % 26, i);
-		ASSERT_EQ(0, mt_get(keep_fd, key, strlen(key), buf, sizeof(buf), &len));
+		ASSERT_EQ(0, mst_get(keep_fd, key, strlen(key), buf, sizeof(buf), &len));
 		ASSERT_EQ(keep_value(i, val), len);
 		ASSERT_EQ(0, memcmp(buf, val, len));
 	}
-	ASSERT_EQ(0, mt_scan_all(keep_fd, false, 4096, 0, &recs, &n));
+	ASSERT_EQ(0, mst_scan_all(keep_fd, false, 4096, 0, &recs, &n));
 	EXPECT_EQ(NR_KEEP, n);
-	mt_recs_free(recs, n);
-	ASSERT_EQ(0, mt_stats(keep_fd, &st));
+	mst_recs_free(recs, n);
+	ASSERT_EQ(0, mst_stats(keep_fd, &st));
 	EXPECT_EQ(NR_KEEP, st.keys);
 	close(keep_fd);
-	EXPECT_EQ(0, mt_destroy(fd, keep));
+	EXPECT_EQ(0, mst_destroy(fd, keep));
 
 	/* What survived in the fuzzed maps is accounted for exactly. */
 	for (i = 0; i < NR_NAMES; i++) {
-		int mfd = mt_open_fd(f->names[i]);
+		int mfd = mst_open_fd(f->names[i]);
 		char why[128];
 
 		if (mfd < 0)
 			continue;
-		EXPECT_EQ(0, mt_check_accounting(mfd, why)) TH_LOG("%s: %s", f->names[i], why);
+		EXPECT_EQ(0, mst_check_accounting(mfd, why)) TH_LOG("%s: %s", f->names[i], why);
 		close(mfd);
 	}
 
 	/* Leave no named map behind but those that were there before. */
 	memset(&l, 0, sizeof(l));
 	l.size = sizeof(l);
-	l.maps = mt_ptr(after);
+	l.maps = mst_ptr(after);
 	l.nr = 64;
-	ASSERT_EQ(0, mt_ioctl(fd, MASSTREE_IOC_LIST, &l));
+	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 	for (i = 0; i < (int)l.count; i++) {
 		for (j = 0; j < nbefore; j++)
 			if (!strcmp(after[i].name, before[j].name))
 				break;
 		if (j == nbefore)
-			EXPECT_EQ(0, mt_destroy(fd, after[i].name));
+			EXPECT_EQ(0, mst_destroy(fd, after[i].name));
 	}
 	close(fd);
-	EXPECT_LE(10000 / mt_scale_div(), atomic_load(&f->calls));
+	EXPECT_LE(10000 / mst_scale_div(), atomic_load(&f->calls));
 	munmap(f->rw, SCRATCH + 3 * PAGE);
 	free(f);
 }
@@ -530,33 +530,33 @@ static void long_commands(const char *name, __u64 seed)
 	static char keys[MASSTREE_BATCH_MAX][16];
 	struct masstree_ioc_batch b = {
 		.size = sizeof(b), .flags = MASSTREE_BATCH_CONTINUE,
-		.ops = mt_ptr(ops), .nr = MASSTREE_BATCH_MAX,
+		.ops = mst_ptr(ops), .nr = MASSTREE_BATCH_MAX,
 	};
 	struct masstree_ioc_scan sc = {
 		.size = sizeof(sc),
 		.flags = MASSTREE_IOC_SCAN_NO_START | MASSTREE_IOC_SCAN_NO_END,
-		.buf = mt_ptr(buf), .buf_len = sizeof(buf),
-		.resume = mt_ptr(buf), .resume_len = 16,
+		.buf = mst_ptr(buf), .buf_len = sizeof(buf),
+		.resume = mst_ptr(buf), .resume_len = 16,
 	};
 	struct masstree_ioc_clear c = { .size = sizeof(c) };
-	int fd = mt_open_fd(name), i;
+	int fd = mst_open_fd(name), i;
 
 	for (;;) {
 		for (i = 0; i < MASSTREE_BATCH_MAX; i++) {
-			int k = mt_rand(&seed) % 4096;
+			int k = mst_rand(&seed) % 4096;
 
 			snprintf(keys[i], sizeof(keys[i]), "kill-%04d", k);
-			mt_op_init(&ops[i], k % 5 ? MASSTREE_OP_PUT : MASSTREE_OP_DEL,
-				   keys[i], strlen(keys[i]));
+			mst_op_init(&ops[i], k % 5 ? MASSTREE_OP_PUT : MASSTREE_OP_DEL,
+				    keys[i], strlen(keys[i]));
 			if (k % 5) {
-				ops[i].value = mt_ptr(vals[i]);
+				ops[i].value = mst_ptr(vals[i]);
 				ops[i].value_len = 1 + k % 64;
 			}
 		}
-		mt_ioctl(fd, MASSTREE_IOC_BATCH, &b);
-		mt_ioctl(fd, MASSTREE_IOC_SCAN, &sc);
-		if (mt_rand(&seed) % 4 == 0)
-			mt_ioctl(fd, MASSTREE_IOC_CLEAR, &c);
+		mst_ioctl(fd, MASSTREE_IOC_BATCH, &b);
+		mst_ioctl(fd, MASSTREE_IOC_SCAN, &sc);
+		if (mst_rand(&seed) % 4 == 0)
+			mst_ioctl(fd, MASSTREE_IOC_CLEAR, &c);
 	}
 }
 
@@ -566,32 +566,32 @@ static void long_commands(const char *name, __u64 seed)
  */
 TEST_F_TIMEOUT(fuzz, killed_midway, 3600)
 {
-	int rounds = 30 * mt_scale_mul() / mt_scale_div(), i, fd, st;
-	__u64 seed = (mt_now_ns() ^ getpid()) | 1;
+	int rounds = 30 * mst_scale_mul() / mst_scale_div(), i, fd, st;
+	__u64 seed = (mst_now_ns() ^ getpid()) | 1;
 	char name[64], why[128];
 	pid_t pid;
 
-	if (!mt_path_exists(MT_DEV))
-		SKIP(return, "no %s", MT_DEV);
+	if (!mst_path_exists(MST_DEV))
+		SKIP(return, "no %s", MST_DEV);
 	if (rounds < 3)
 		rounds = 3;
 	snprintf(name, sizeof(name), "fz-kill-%d", getpid());
-	fd = open(MT_DEV, O_RDWR);
+	fd = open(MST_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mt_create(fd, name, 0600));
+	ASSERT_EQ(0, mst_create(fd, name, 0600));
 	for (i = 0; i < rounds; i++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (!pid)
 			long_commands(name, seed + i);
-		usleep(mt_rand(&seed) % 50000);
+		usleep(mst_rand(&seed) % 50000);
 		kill(pid, SIGKILL);
 		ASSERT_EQ(pid, waitpid(pid, &st, 0));
 		ASSERT_TRUE(WIFSIGNALED(st));
 	}
-	ASSERT_EQ(0, mt_open(fd, name));
-	EXPECT_EQ(0, mt_check_accounting(fd, why)) TH_LOG("%s", why);
-	EXPECT_EQ(0, mt_destroy(fd, name));
+	ASSERT_EQ(0, mst_open(fd, name));
+	EXPECT_EQ(0, mst_check_accounting(fd, why)) TH_LOG("%s", why);
+	EXPECT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 	TH_LOG("%d children killed in BATCH, SCAN or CLEAR", rounds);
 }

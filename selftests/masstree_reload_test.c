@@ -32,15 +32,15 @@ static int populate(int cycle)
 	char name[64], key[512];
 	int fd, mfd, i, j, err = 0;
 
-	fd = open(MT_DEV, O_RDWR);
+	fd = open(MST_DEV, O_RDWR);
 	if (fd < 0)
 		return -errno;
 	for (i = 0; i < 3 && !err; i++) {
 		snprintf(name, sizeof(name), "reload-%d-%d", cycle, i);
-		err = mt_create(fd, name, 0600);
+		err = mst_create(fd, name, 0600);
 		if (err)
 			break;
-		mfd = mt_open_fd(name);
+		mfd = mst_open_fd(name);
 		if (mfd < 0) {
 			err = mfd;
 			break;
@@ -51,15 +51,15 @@ static int populate(int cycle)
 
 			memset(key, 'r', len);
 			snprintf(key + len - 4, 5, "%04d", j);
-			err = mt_put(mfd, key, len, key, j % 100, 0);
+			err = mst_put(mfd, key, len, key, j % 100, 0);
 		}
 		close(mfd);
 	}
 	if (!err) {
-		mfd = open(MT_DEV, O_RDWR);
-		err = mfd < 0 ? -errno : mt_create_anon(mfd);
+		mfd = open(MST_DEV, O_RDWR);
+		err = mfd < 0 ? -errno : mst_create_anon(mfd);
 		if (!err)
-			err = mt_put(mfd, "anon", 4, "x", 1, 0);
+			err = mst_put(mfd, "anon", 4, "x", 1, 0);
 		if (mfd >= 0)
 			close(mfd);
 	}
@@ -69,21 +69,21 @@ static int populate(int cycle)
 
 TEST(unload_reload_with_live_maps)
 {
-	int cycles = mt_scale_div() > 1 ? 2 : 4, i, fd;
+	int cycles = mst_scale_div() > 1 ? 2 : 4, i, fd;
 	char cmd[300];
 	struct stat st;
 
-	cycles *= mt_scale_mul();
+	cycles *= mst_scale_mul();
 	if (geteuid() != 0 || stat(module_file(), &st) ||
 	    stat("/sys/module/masstree", &st))
 		SKIP(return, "needs root, %s and the module loaded", module_file());
 	snprintf(cmd, sizeof(cmd), "insmod %s", module_file());
 	for (i = 0; i < cycles; i++) {
 		ASSERT_EQ(0, populate(i));
-		ASSERT_LT(0, mt_debugfs_field(MT_DEBUGFS "/nodes", "leaves"));
+		ASSERT_LT(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "leaves"));
 
 		/* An open descriptor holds the module. */
-		fd = open(MT_DEV, O_RDWR);
+		fd = open(MST_DEV, O_RDWR);
 		ASSERT_LE(0, fd);
 		ASSERT_NE(0, run("rmmod masstree 2>/dev/null"));
 		close(fd);
@@ -91,25 +91,25 @@ TEST(unload_reload_with_live_maps)
 		ASSERT_EQ(0, run("rmmod masstree"));
 		ASSERT_NE(0, stat("/sys/module/masstree", &st));
 		ASSERT_EQ(0, run(cmd));
-		ASSERT_EQ(0, stat(MT_DEV, &st));
+		ASSERT_EQ(0, stat(MST_DEV, &st));
 
 		/* A fresh module: no node, no map. */
-		EXPECT_EQ(0, mt_debugfs_field(MT_DEBUGFS "/nodes", "leaves"));
-		EXPECT_EQ(0, mt_debugfs_field(MT_DEBUGFS "/nodes", "internodes"));
-		EXPECT_EQ(0, mt_debugfs_field(MT_DEBUGFS "/nodes", "suffixes"));
-		EXPECT_EQ(0, mt_debugfs_field(MT_DEBUGFS "/stats", "maps"));
+		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "leaves"));
+		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "internodes"));
+		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "suffixes"));
+		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/stats", "maps"));
 	}
 	/*
 	 * The fresh module works: a named map through the name registry.
 	 * This also leaves the registry's lock class registered, as in any
 	 * boot where a named map was made, for the modules loaded next.
 	 */
-	fd = open(MT_DEV, O_RDWR);
+	fd = open(MST_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mt_create(fd, "reload-after", 0600));
-	ASSERT_EQ(0, mt_open(fd, "reload-after"));
-	ASSERT_EQ(0, mt_put(fd, "k", 1, "v", 1, 0));
-	ASSERT_EQ(0, mt_destroy(fd, "reload-after"));
+	ASSERT_EQ(0, mst_create(fd, "reload-after", 0600));
+	ASSERT_EQ(0, mst_open(fd, "reload-after"));
+	ASSERT_EQ(0, mst_put(fd, "k", 1, "v", 1, 0));
+	ASSERT_EQ(0, mst_destroy(fd, "reload-after"));
 	close(fd);
 	TH_LOG("%d unload/reload cycles, 3 named maps of 200 keys each", cycles);
 }

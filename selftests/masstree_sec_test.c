@@ -189,7 +189,7 @@ static long debugfs_num(const char *path, const char *field)
 {
 	char buf[1024], *p;
 
-	if (mt_read_file(path, buf, sizeof(buf)))
+	if (mst_read_file(path, buf, sizeof(buf)))
 		return -1;
 	for (p = buf; p; p = strchr(p, '\n')) {
 		if (*p == '\n')
@@ -288,7 +288,7 @@ TEST(chown_and_chgrp_need_privilege)
 	int fd = dev_open();
 
 	ASSERT_LE(0, fd);
-	mt_map_name(name, sizeof(name), "chown");
+	mst_map_name(name, sizeof(name), "chown");
 	ASSERT_EQ(0, create_named(fd, name, 0600));
 	/* Root gives the map to the attacker, with root's group. */
 	ASSERT_EQ(0, setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0));
@@ -329,7 +329,7 @@ TEST(planted_map_shows_its_creator)
 	int fd = dev_open();
 
 	ASSERT_LE(0, fd);
-	mt_map_name(name, sizeof(name), "plant");
+	mst_map_name(name, sizeof(name), "plant");
 	EXPECT_EQ(0, run_attack(0, attack_plant, name));
 	ASSERT_EQ(0, list_find(name, &info));
 	EXPECT_EQ(USER, info.uid);
@@ -391,7 +391,7 @@ TEST(ipc_namespaces_have_their_own_names)
 	long maps;
 
 	ASSERT_LE(0, fd);
-	mt_map_name(name, sizeof(name), "ns");
+	mst_map_name(name, sizeof(name), "ns");
 	ASSERT_EQ(0, create_named(fd, name, 0666));
 	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "k", "root"));
@@ -433,7 +433,7 @@ TEST(write_only_attachment_learns_nothing)
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, wfd);
-	mt_map_name(name, sizeof(name), "wronly");
+	mst_map_name(name, sizeof(name), "wronly");
 	ASSERT_EQ(0, create_named(fd, name, 0600));
 	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "secret", "hunter2"));
@@ -685,12 +685,12 @@ TEST(teardown_does_not_allocate)
 		ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_PUT, &op));
 	}
 	/* The first allocation masstree makes for this task will fail... */
-	ASSERT_EQ(0, mt_write_file(DEBUGFS "fail_nth", "1"));
+	ASSERT_EQ(0, mst_write_file(DEBUGFS "fail_nth", "1"));
 	close(fd);
 	/* ...and the teardown made none. */
-	ASSERT_EQ(0, mt_read_file(DEBUGFS "fail_nth", left, sizeof(left)));
+	ASSERT_EQ(0, mst_read_file(DEBUGFS "fail_nth", left, sizeof(left)));
 	EXPECT_EQ(1, atoi(left));
-	ASSERT_EQ(0, mt_write_file(DEBUGFS "fail_nth", "0"));
+	ASSERT_EQ(0, mst_write_file(DEBUGFS "fail_nth", "0"));
 }
 
 TEST_HARNESS_MAIN

@@ -85,7 +85,7 @@ static __u64 seed_from_env(void)
 
 	if (e)
 		return strtoull(e, NULL, 0) ?: 1;
-	return (mt_now_ns() ^ (__u64)getpid() << 32) | 1;
+	return (mst_now_ns() ^ (__u64)getpid() << 32) | 1;
 }
 
 static void hot_key(int k, char *buf, size_t *len)
@@ -129,7 +129,7 @@ static void make_owned_key(struct owned *o, int w, int i)
 static size_t owned_value(const struct owned *o, __u64 version,
 			  __u8 *buf)
 {
-	__u64 h = mt_fnv(o->key, o->key_len);
+	__u64 h = mst_fnv(o->key, o->key_len);
 	size_t len = 16 + (h + version * 7) % 256, i;
 
 	memcpy(buf, &h, 8);
@@ -142,7 +142,7 @@ static size_t owned_value(const struct owned *o, __u64 version,
 static bool owned_value_ok(const __u8 *key, size_t key_len,
 			   const __u8 *val, size_t len)
 {
-	__u64 h = mt_fnv(key, key_len), version;
+	__u64 h = mst_fnv(key, key_len), version;
 	size_t i;
 
 	if (len < 16 || memcmp(val, &h, 8))
@@ -161,7 +161,7 @@ static bool hot_value_ok(const __u8 *val, size_t len, struct hotval *hv)
 	if (len != sizeof(*hv))
 		return false;
 	memcpy(hv, val, sizeof(*hv));
-	return hv->writer < NR_WRITERS && hv->check == mt_fnv(hv, 16);
+	return hv->writer < NR_WRITERS && hv->check == mst_fnv(hv, 16);
 }
 
 /* Zipf(1) over NR_HOT keys: weights 1/(k+1). */
@@ -170,7 +170,7 @@ static int zipf_hot(__u64 *rs)
 	static const int cum[NR_HOT] = {
 		840, 1260, 1540, 1750, 1918, 2058, 2178, 2283
 	};
-	int x = mt_rand(rs) % 2283, k;
+	int x = mst_rand(rs) % 2283, k;
 
 	for (k = 0; k < NR_HOT - 1; k++)
 		if (x < cum[k])
@@ -210,7 +210,7 @@ static void check_hot_read(struct writer_arg *a, int k, const __u8 *val,
 static void hot_op(struct writer_arg *a, __u64 *rs)
 {
 	struct stress *s = a->s;
-	int k = zipf_hot(rs), r = mt_rand(rs) % 10, err;
+	int k = zipf_hot(rs), r = mst_rand(rs) % 10, err;
 	__u8 buf[64];
 	struct hotval hv;
 	char key[16];
@@ -220,32 +220,32 @@ static void hot_op(struct writer_arg *a, __u64 *rs)
 	if (r < 4) {
 		hv.writer = a->id;
 		hv.seq = atomic_load(&s->hot_seq[a->id][k]) + 1;
-		hv.check = mt_fnv(&hv, 16);
+		hv.check = mst_fnv(&hv, 16);
 		/* Published before the write: readers may see it at once. */
 		atomic_store(&s->hot_seq[a->id][k], hv.seq);
-		err = mt_put(a->fd, key, klen, &hv, sizeof(hv), 0);
+		err = mst_put(a->fd, key, klen, &hv, sizeof(hv), 0);
 		if (err)
 			fail(s, "hot PUT: %d", err);
 	} else if (r < 8) {
-		err = mt_get(a->fd, key, klen, buf, sizeof(buf), &len);
+		err = mst_get(a->fd, key, klen, buf, sizeof(buf), &len);
 		if (!err)
 			check_hot_read(a, k, buf, len);
 		else if (err != -ENOENT)
 			fail(s, "hot GET: %d", err);
 	} else if (r < 9) {
-		err = mt_get(a->fd, key, klen, buf, sizeof(buf), &len);
+		err = mst_get(a->fd, key, klen, buf, sizeof(buf), &len);
 		if (err)
 			return;
 		check_hot_read(a, k, buf, len);
 		hv.writer = a->id;
 		hv.seq = atomic_load(&s->hot_seq[a->id][k]) + 1;
-		hv.check = mt_fnv(&hv, 16);
+		hv.check = mst_fnv(&hv, 16);
 		atomic_store(&s->hot_seq[a->id][k], hv.seq);
-		err = mt_cmpxchg(a->fd, key, klen, buf, len, &hv, sizeof(hv));
+		err = mst_cmpxchg(a->fd, key, klen, buf, len, &hv, sizeof(hv));
 		if (err && err != -ECANCELED && err != -ENOENT)
 			fail(s, "hot CMPXCHG: %d", err);
 	} else {
-		err = mt_del(a->fd, key, klen);
+		err = mst_del(a->fd, key, klen);
 		if (err && err != -ENOENT)
 			fail(s, "hot DEL: %d", err);
 	}
@@ -276,41 +276,41 @@ static void owned_get_check(struct writer_arg *a, struct owned *o, int err,
 static void owned_op(struct writer_arg *a, __u64 *rs)
 {
 	struct stress *s = a->s;
-	struct owned *o = &s->owned[a->id][mt_rand(rs) % NR_OWNED];
+	struct owned *o = &s->owned[a->id][mst_rand(rs) % NR_OWNED];
 	__u8 val[OWNED_VAL_MAX], cur[OWNED_VAL_MAX], buf[OWNED_VAL_MAX];
-	int r = mt_rand(rs) % 100, err, want;
+	int r = mst_rand(rs) % 100, err, want;
 	size_t len, clen, got;
 
 	len = owned_value(o, o->version + 1, val);
 	if (r < 25) {
-		err = mt_put(a->fd, o->key, o->key_len, val, len, 0);
+		err = mst_put(a->fd, o->key, o->key_len, val, len, 0);
 		want = 0;
 	} else if (r < 35) {
-		err = mt_put(a->fd, o->key, o->key_len, val, len,
-			     MASSTREE_PUT_NOEXIST);
+		err = mst_put(a->fd, o->key, o->key_len, val, len,
+			      MASSTREE_PUT_NOEXIST);
 		want = o->present ? -EEXIST : 0;
 	} else if (r < 45) {
-		err = mt_put(a->fd, o->key, o->key_len, val, len,
-			     MASSTREE_PUT_EXIST);
+		err = mst_put(a->fd, o->key, o->key_len, val, len,
+			      MASSTREE_PUT_EXIST);
 		want = o->present ? 0 : -ENOENT;
 	} else if (r < 65) {
-		err = mt_del(a->fd, o->key, o->key_len);
+		err = mst_del(a->fd, o->key, o->key_len);
 		if (err != (o->present ? 0 : -ENOENT))
 			fail(s, "owned DEL: %d, present %d", err, o->present);
 		o->present = false;
 		return;
 	} else if (r < 85) {
-		err = mt_get(a->fd, o->key, o->key_len, buf, sizeof(buf), &got);
+		err = mst_get(a->fd, o->key, o->key_len, buf, sizeof(buf), &got);
 		owned_get_check(a, o, err, buf, got);
 		return;
 	} else if (r < 95) {
 		clen = owned_value(o, o->version, cur);
-		err = mt_cmpxchg(a->fd, o->key, o->key_len, cur, clen, val, len);
+		err = mst_cmpxchg(a->fd, o->key, o->key_len, cur, clen, val, len);
 		want = o->present ? 0 : -ENOENT;
 	} else {
 		/* A wrong expectation: never swaps. */
 		clen = owned_value(o, o->version + 7, cur);
-		err = mt_cmpxchg(a->fd, o->key, o->key_len, cur, clen, val, len);
+		err = mst_cmpxchg(a->fd, o->key, o->key_len, cur, clen, val, len);
 		if (err != (o->present ? -ECANCELED : -ENOENT))
 			fail(s, "owned CMPXCHG (wrong expectation): %d", err);
 		return;
@@ -334,14 +334,14 @@ static void batch_op(struct writer_arg *a, __u64 *rs)
 	__u8 vals[8][OWNED_VAL_MAX];
 	struct masstree_ioc_batch b = {
 		.size = sizeof(b), .flags = MASSTREE_BATCH_CONTINUE,
-		.ops = mt_ptr(ops),
+		.ops = mst_ptr(ops),
 	};
 	struct owned *os[8];
 	bool used[NR_OWNED] = { false };
-	int n = 1 + mt_rand(rs) % 8, i, err;
+	int n = 1 + mst_rand(rs) % 8, i, err;
 
 	for (i = 0; i < n; i++) {
-		int idx = mt_rand(rs) % NR_OWNED, kind = mt_rand(rs) % 3;
+		int idx = mst_rand(rs) % NR_OWNED, kind = mst_rand(rs) % 3;
 		struct owned *o;
 
 		/* One op per key: results are then independent. */
@@ -350,19 +350,19 @@ static void batch_op(struct writer_arg *a, __u64 *rs)
 		used[idx] = true;
 		o = &s->owned[a->id][idx];
 		os[i] = o;
-		mt_op_init(&ops[i], kind == 0 ? MASSTREE_OP_PUT :
+		mst_op_init(&ops[i], kind == 0 ? MASSTREE_OP_PUT :
 			   kind == 1 ? MASSTREE_OP_DEL : MASSTREE_OP_GET,
 			   o->key, o->key_len);
 		if (kind == 0) {
-			ops[i].value = mt_ptr(vals[i]);
+			ops[i].value = mst_ptr(vals[i]);
 			ops[i].value_len = owned_value(o, o->version + 1, vals[i]);
 		} else if (kind == 2) {
-			ops[i].value = mt_ptr(vals[i]);
+			ops[i].value = mst_ptr(vals[i]);
 			ops[i].value_len = OWNED_VAL_MAX;
 		}
 	}
 	b.nr = n;
-	err = mt_ioctl(a->fd, MASSTREE_IOC_BATCH, &b);
+	err = mst_ioctl(a->fd, MASSTREE_IOC_BATCH, &b);
 	if (err || b.done != (__u64)n) {
 		fail(s, "BATCH: %d, done %llu of %d", err,
 		     (unsigned long long)b.done, n);
@@ -399,7 +399,7 @@ static void *writer(void *p)
 	long i;
 
 	for (i = 0; i < s->ops_per_writer && !atomic_load(&s->errors); i++) {
-		int r = mt_rand(&rs) % 100;
+		int r = mst_rand(&rs) % 100;
 
 		if (r < 55)
 			owned_op(a, &rs);
@@ -414,7 +414,7 @@ static void *writer(void *p)
 }
 
 /* Check one scanned record's value against its key. */
-static void check_record(struct stress *s, const struct mt_rec *r)
+static void check_record(struct stress *s, const struct mst_rec *r)
 {
 	struct hotval hv;
 
@@ -437,20 +437,20 @@ static void *scanner(void *p)
 {
 	struct scanner_arg *a = p;
 	struct stress *s = a->s;
-	struct mt_rec *recs;
+	struct mst_rec *recs;
 	size_t n, i;
 	int err;
 
 	while (atomic_load(&s->writers_left) > 0 && !atomic_load(&s->errors)) {
 		/* Room for one near-maximal record; at most 16 per call. */
-		err = mt_scan_all(a->fd, a->reverse, 2 * MASSTREE_KEY_MAX + 4096,
-				  16, &recs, &n);
+		err = mst_scan_all(a->fd, a->reverse, 2 * MASSTREE_KEY_MAX + 4096,
+				   16, &recs, &n);
 		if (err)
 			fail(s, "%s SCAN: %d%s", a->reverse ? "reverse" : "forward",
 			     err, err == -EILSEQ ? " (order or format)" : "");
 		for (i = 0; i < n; i++)
 			check_record(s, &recs[i]);
-		mt_recs_free(recs, n);
+		mst_recs_free(recs, n);
 		atomic_fetch_add(&s->scans, 1);
 	}
 	return NULL;
@@ -461,7 +461,7 @@ static int owned_cmp(const void *x, const void *y)
 	const struct owned *a = *(const struct owned * const *)x;
 	const struct owned *b = *(const struct owned * const *)y;
 
-	return mt_keycmp(a->key, a->key_len, b->key, b->key_len);
+	return mst_keycmp(a->key, a->key_len, b->key, b->key_len);
 }
 
 FIXTURE(stress) {
@@ -474,18 +474,18 @@ FIXTURE_SETUP(stress)
 	int fd, i;
 
 	/* Without the device, each test skips. */
-	if (!mt_path_exists(MT_DEV))
+	if (!mst_path_exists(MST_DEV))
 		return;
 	self->s = calloc(1, sizeof(*self->s));
 	ASSERT_NE(NULL, self->s);
 	snprintf(self->name, sizeof(self->name), "stress-%d", getpid());
 	self->s->name = self->name;
-	fd = open(MT_DEV, O_RDWR);
+	fd = open(MST_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mt_create(fd, self->name, 0600));
+	ASSERT_EQ(0, mst_create(fd, self->name, 0600));
 	close(fd);
 	for (i = 0; i < NR_FDS; i++) {
-		self->s->fds[i] = mt_open_fd(self->name);
+		self->s->fds[i] = mst_open_fd(self->name);
 		ASSERT_LE(0, self->s->fds[i]);
 	}
 	pthread_mutex_init(&self->s->why_lock, NULL);
@@ -504,7 +504,7 @@ FIXTURE_TEARDOWN(stress)
 	for (i = 0; i < NR_FDS; i++)
 		if (self->s->fds[i] > 0) {
 			if (i == 0)
-				mt_destroy(self->s->fds[0], self->name);
+				mst_destroy(self->s->fds[0], self->name);
 			close(self->s->fds[i]);
 		}
 }
@@ -516,15 +516,15 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 	struct scanner_arg sa[2];
 	pthread_t wt[NR_WRITERS], st[2];
 	struct owned *want[NR_WRITERS * NR_OWNED];
-	struct mt_rec *recs;
+	struct mst_rec *recs;
 	struct masstree_ioc_stats stats;
 	size_t n, nwant = 0, i, j, hot_seen = 0;
 	int w;
 
 	if (!self->s)
-		SKIP(return, "no %s", MT_DEV);
+		SKIP(return, "no %s", MST_DEV);
 
-	s->ops_per_writer = 1500L * mt_scale_mul() / mt_scale_div();
+	s->ops_per_writer = 1500L * mst_scale_mul() / mst_scale_div();
 	for (w = 0; w < NR_WRITERS; w++)
 		for (i = 0; i < NR_OWNED; i++)
 			make_owned_key(&s->owned[w][i], w, i);
@@ -558,10 +558,10 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 				want[nwant++] = &s->owned[w][i];
 	qsort(want, nwant, sizeof(want[0]), owned_cmp);
 	for (int rev = 0; rev < 2; rev++) {
-		ASSERT_EQ(0, mt_scan_all(s->fds[1], rev, 256 * 1024, 0, &recs, &n));
+		ASSERT_EQ(0, mst_scan_all(s->fds[1], rev, 256 * 1024, 0, &recs, &n));
 		hot_seen = 0;
 		for (i = 0, j = 0; i < n; i++) {
-			const struct mt_rec *r = &recs[rev ? n - 1 - i : i];
+			const struct mst_rec *r = &recs[rev ? n - 1 - i : i];
 			struct hotval hv;
 
 			if (is_hot(r->key, r->key_len)) {
@@ -573,8 +573,8 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 				continue;
 			}
 			ASSERT_LT(j, nwant);
-			ASSERT_EQ(0, mt_keycmp(r->key, r->key_len, want[j]->key,
-					       want[j]->key_len));
+			ASSERT_EQ(0, mst_keycmp(r->key, r->key_len, want[j]->key,
+						want[j]->key_len));
 			{
 				__u8 v[OWNED_VAL_MAX];
 				size_t vlen = owned_value(want[j], want[j]->version, v);
@@ -585,12 +585,12 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 			j++;
 		}
 		ASSERT_EQ(nwant, j);
-		mt_recs_free(recs, n);
+		mst_recs_free(recs, n);
 	}
-	ASSERT_EQ(0, mt_stats(s->fds[2], &stats));
+	ASSERT_EQ(0, mst_stats(s->fds[2], &stats));
 	ASSERT_EQ(nwant + hot_seen, stats.keys);
 	/* Every replace, swap and erase gave back what it charged. */
-	ASSERT_EQ(0, mt_check_accounting(s->fds[2], s->why)) TH_LOG("%s", s->why);
+	ASSERT_EQ(0, mst_check_accounting(s->fds[2], s->why)) TH_LOG("%s", s->why);
 	for (w = 0; w < NR_WRITERS; w++)
 		for (i = 0; i < NR_OWNED; i++)
 			free(s->owned[w][i].key);
@@ -637,38 +637,38 @@ static void *lin_thread(void *p)
 		pthread_barrier_wait(&l->start);
 		for (i = 0; i < LIN_OPS; i++) {
 			struct lc_op *op = &l->ops[a->id][i];
-			int r = mt_rand(&rs) % 10;
+			int r = mst_rand(&rs) % 10;
 			size_t len, elen;
 
 			memset(op, 0, sizeof(*op));
 			op->arg = (__u64)(a->id + 1) << 32 | ++seq;
 			len = lin_value(op->arg, val);
-			op->call = mt_now_ns();
+			op->call = mst_now_ns();
 			if (r < 3) {
 				op->kind = LC_GET;
-				op->result = mt_get(fd, "lin", 3, buf, sizeof(buf), &len);
+				op->result = mst_get(fd, "lin", 3, buf, sizeof(buf), &len);
 				if (!op->result)
 					memcpy(&op->out, buf, 8);
 				if (!op->result)
 					last = op->out;
 			} else if (r < 5) {
 				op->kind = LC_PUT;
-				op->result = mt_put(fd, "lin", 3, val, len, 0);
+				op->result = mst_put(fd, "lin", 3, val, len, 0);
 			} else if (r < 6) {
 				op->kind = LC_PUT_NOEXIST;
-				op->result = mt_put(fd, "lin", 3, val, len,
-						    MASSTREE_PUT_NOEXIST);
+				op->result = mst_put(fd, "lin", 3, val, len,
+						     MASSTREE_PUT_NOEXIST);
 			} else if (r < 7) {
 				op->kind = LC_DEL;
-				op->result = mt_del(fd, "lin", 3);
+				op->result = mst_del(fd, "lin", 3);
 			} else {
 				op->kind = LC_CMPXCHG;
 				op->expect = last ? last : 1;
 				elen = lin_value(op->expect, exp);
-				op->result = mt_cmpxchg(fd, "lin", 3, exp, elen,
-							val, len);
+				op->result = mst_cmpxchg(fd, "lin", 3, exp, elen,
+							 val, len);
 			}
-			op->ret = mt_now_ns();
+			op->ret = mst_now_ns();
 		}
 		pthread_barrier_wait(&l->done);
 	}
@@ -743,12 +743,12 @@ TEST_F_TIMEOUT(stress, linearizable_windows, 3600)
 	int i, win, ok, overlap, most = 0, concurrent = 0;
 
 	if (!self->s)
-		SKIP(return, "no %s", MT_DEV);
+		SKIP(return, "no %s", MST_DEV);
 
 	ASSERT_NE(NULL, l);
 	memcpy(l->fds, self->s->fds, sizeof(l->fds));
 	l->seed = self->s->seed;
-	l->windows = 40 * mt_scale_mul() / mt_scale_div();
+	l->windows = 40 * mst_scale_mul() / mst_scale_div();
 	pthread_barrier_init(&l->start, NULL, LIN_THREADS + 1);
 	pthread_barrier_init(&l->done, NULL, LIN_THREADS + 1);
 	for (i = 0; i < LIN_THREADS; i++) {
@@ -757,7 +757,7 @@ TEST_F_TIMEOUT(stress, linearizable_windows, 3600)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, lin_thread, &args[i]));
 	}
 	for (win = 0; win < l->windows; win++) {
-		int err = mt_del(l->fds[0], "lin", 3);
+		int err = mst_del(l->fds[0], "lin", 3);
 
 		ASSERT_TRUE(!err || err == -ENOENT);
 		pthread_barrier_wait(&l->start);
@@ -802,11 +802,11 @@ struct node_counts {
 
 static void read_nodes(struct node_counts *c)
 {
-	c->node_bytes = mt_debugfs_field(MT_DEBUGFS "/stats", "node_bytes");
-	c->maps = mt_debugfs_field(MT_DEBUGFS "/stats", "maps");
-	c->leaves = mt_debugfs_field(MT_DEBUGFS "/nodes", "leaves");
-	c->internodes = mt_debugfs_field(MT_DEBUGFS "/nodes", "internodes");
-	c->suffixes = mt_debugfs_field(MT_DEBUGFS "/nodes", "suffixes");
+	c->node_bytes = mst_debugfs_field(MST_DEBUGFS "/stats", "node_bytes");
+	c->maps = mst_debugfs_field(MST_DEBUGFS "/stats", "maps");
+	c->leaves = mst_debugfs_field(MST_DEBUGFS "/nodes", "leaves");
+	c->internodes = mst_debugfs_field(MST_DEBUGFS "/nodes", "internodes");
+	c->suffixes = mst_debugfs_field(MST_DEBUGFS "/nodes", "suffixes");
 }
 
 /*
@@ -871,7 +871,7 @@ static size_t churn_key(int i, __u8 *buf)
 
 TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 3600)
 {
-	int fd, waves = 4 * mt_scale_mul() / mt_scale_div();
+	int fd, waves = 4 * mst_scale_mul() / mst_scale_div();
 	int nkeys = 400, wave, i, err;
 	struct masstree_ioc_stats base, st;
 	struct node_counts nbase;
@@ -881,44 +881,44 @@ TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 3600)
 	long node_bytes0;
 
 	if (!self->s)
-		SKIP(return, "no %s", MT_DEV);
+		SKIP(return, "no %s", MST_DEV);
 	fd = self->s->fds[0];
 	key = malloc(MASSTREE_KEY_MAX);
 
 	ASSERT_NE(NULL, key);
 	if (waves < 2)
 		waves = 2;
-	snprintf(path, sizeof(path), MT_DEBUGFS "/maps/%s/stats", self->name);
-	ASSERT_EQ(0, mt_stats(fd, &base));
+	snprintf(path, sizeof(path), MST_DEBUGFS "/maps/%s/stats", self->name);
+	ASSERT_EQ(0, mst_stats(fd, &base));
 	read_nodes_settled(&nbase);
-	node_bytes0 = mt_debugfs_field(path, "node_bytes");
+	node_bytes0 = mst_debugfs_field(path, "node_bytes");
 	ASSERT_LE(0, nbase.leaves);
 	for (wave = 0; wave < waves; wave++) {
 		for (i = 0; i < nkeys; i++) {
 			size_t klen = churn_key(i, key);
 
 			memcpy(val, &i, sizeof(i));
-			err = mt_put(self->s->fds[i % NR_FDS], key, klen, val,
-				     8 + i % 50, MASSTREE_PUT_NOEXIST);
+			err = mst_put(self->s->fds[i % NR_FDS], key, klen, val,
+				      8 + i % 50, MASSTREE_PUT_NOEXIST);
 			ASSERT_EQ(0, err) TH_LOG("key %d (%zu bytes)", i, klen);
 		}
-		ASSERT_EQ(0, mt_stats(fd, &st));
+		ASSERT_EQ(0, mst_stats(fd, &st));
 		ASSERT_EQ(nkeys, st.keys);
 		ASSERT_LT(1, st.layers);
 		if (wave % 2) {
 			struct masstree_ioc_clear c = { .size = sizeof(c) };
 
-			ASSERT_EQ(0, mt_ioctl(fd, MASSTREE_IOC_CLEAR, &c));
+			ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_CLEAR, &c));
 			ASSERT_EQ(nkeys, c.cleared);
 		} else {
 			/* Erase in another order than inserted. */
 			for (i = nkeys - 1; i >= 0; i--) {
 				size_t klen = churn_key(i, key);
 
-				ASSERT_EQ(0, mt_del(fd, key, klen));
+				ASSERT_EQ(0, mst_del(fd, key, klen));
 			}
 		}
-		ASSERT_EQ(0, mt_stats(fd, &st));
+		ASSERT_EQ(0, mst_stats(fd, &st));
 		EXPECT_EQ(0, st.keys);
 		EXPECT_EQ(base.leaves, st.leaves);
 		EXPECT_EQ(base.internodes, st.internodes);
@@ -927,9 +927,9 @@ TEST_F_TIMEOUT(stress, churn_returns_to_baseline, 3600)
 		EXPECT_EQ(base.node_bytes, st.node_bytes);
 		EXPECT_EQ(0, st.value_bytes);
 		EXPECT_EQ(0, st.charged_bytes);
-		EXPECT_EQ(node_bytes0, mt_debugfs_field(path, "node_bytes"));
-		EXPECT_EQ(0, mt_debugfs_field(path, "keys"));
-		EXPECT_EQ(0, mt_debugfs_field(path, "charged_bytes"));
+		EXPECT_EQ(node_bytes0, mst_debugfs_field(path, "node_bytes"));
+		EXPECT_EQ(0, mst_debugfs_field(path, "keys"));
+		EXPECT_EQ(0, mst_debugfs_field(path, "charged_bytes"));
 		ASSERT_TRUE(nodes_back_to(&nbase)) TH_LOG("after wave %d", wave);
 	}
 	TH_LOG("%d waves of %d keys", waves, nkeys);

@@ -20,64 +20,64 @@
 
 #include <linux/masstree.h>
 
-#define MT_DEV		"/dev/masstree"
-#define MT_DEBUGFS	"/sys/kernel/debug/masstree"
+#define MST_DEV		"/dev/masstree"
+#define MST_DEBUGFS	"/sys/kernel/debug/masstree"
 
-static inline __u64 mt_ptr(const void *p)
+static inline __u64 mst_ptr(const void *p)
 {
 	return (__u64)(uintptr_t)p;
 }
 
-static inline int mt_ioctl(int fd, unsigned long cmd, void *arg)
+static inline int mst_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
-static inline int mt_create(int fd, const char *name, unsigned int mode)
+static inline int mst_create(int fd, const char *name, unsigned int mode)
 {
 	struct masstree_ioc_create c = { .size = sizeof(c), .mode = mode };
 
 	memcpy(c.name, name, strnlen(name, sizeof(c.name) - 1));
-	return mt_ioctl(fd, MASSTREE_IOC_CREATE, &c);
+	return mst_ioctl(fd, MASSTREE_IOC_CREATE, &c);
 }
 
-static inline int mt_create_anon(int fd)
+static inline int mst_create_anon(int fd)
 {
 	struct masstree_ioc_create c = {
 		.size = sizeof(c), .flags = MASSTREE_CREATE_ANON,
 	};
 
-	return mt_ioctl(fd, MASSTREE_IOC_CREATE, &c);
+	return mst_ioctl(fd, MASSTREE_IOC_CREATE, &c);
 }
 
-static inline int mt_name_cmd(int fd, unsigned long cmd, const char *name,
-			      __u64 flags)
+static inline int mst_name_cmd(int fd, unsigned long cmd, const char *name,
+			       __u64 flags)
 {
 	struct masstree_ioc_name n = { .size = sizeof(n), .flags = flags };
 
 	memcpy(n.name, name, strnlen(name, sizeof(n.name) - 1));
-	return mt_ioctl(fd, cmd, &n);
+	return mst_ioctl(fd, cmd, &n);
 }
 
-static inline int mt_open(int fd, const char *name)
+static inline int mst_open(int fd, const char *name)
 {
-	return mt_name_cmd(fd, MASSTREE_IOC_OPEN, name,
+	return mst_name_cmd(fd, MASSTREE_IOC_OPEN, name,
 			   MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE);
 }
 
-static inline int mt_destroy(int fd, const char *name)
+static inline int mst_destroy(int fd, const char *name)
 {
-	return mt_name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
+	return mst_name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
 }
 
 /* A new descriptor attached read-write to the named map, or -errno. */
-static inline int mt_open_fd(const char *name)
+static inline int mst_open_fd(const char *name)
 {
-	int fd = open(MT_DEV, O_RDWR), err;
+	int fd = open(MST_DEV, O_RDWR), err;
 
 	if (fd < 0)
 		return -errno;
-	err = mt_open(fd, name);
+	err = mst_open(fd, name);
 	if (err) {
 		close(fd);
 		return err;
@@ -85,81 +85,81 @@ static inline int mt_open_fd(const char *name)
 	return fd;
 }
 
-static inline void mt_op_init(struct masstree_ioc_op *op, __u64 opcode,
-			      const void *key, size_t key_len)
+static inline void mst_op_init(struct masstree_ioc_op *op, __u64 opcode,
+			       const void *key, size_t key_len)
 {
 	memset(op, 0, sizeof(*op));
 	op->size = sizeof(*op);
 	op->op = opcode;
-	op->key = mt_ptr(key);
+	op->key = mst_ptr(key);
 	op->key_len = key_len;
 }
 
-static inline int mt_put(int fd, const void *key, size_t key_len,
-			 const void *val, size_t val_len, __u64 flags)
+static inline int mst_put(int fd, const void *key, size_t key_len,
+			  const void *val, size_t val_len, __u64 flags)
 {
 	struct masstree_ioc_op op;
 
-	mt_op_init(&op, MASSTREE_OP_PUT, key, key_len);
-	op.value = mt_ptr(val);
+	mst_op_init(&op, MASSTREE_OP_PUT, key, key_len);
+	op.value = mst_ptr(val);
 	op.value_len = val_len;
 	op.flags = flags;
-	return mt_ioctl(fd, MASSTREE_IOC_PUT, &op);
+	return mst_ioctl(fd, MASSTREE_IOC_PUT, &op);
 }
 
-static inline int mt_get(int fd, const void *key, size_t key_len, void *buf,
-			 size_t cap, size_t *out_len)
+static inline int mst_get(int fd, const void *key, size_t key_len, void *buf,
+			  size_t cap, size_t *out_len)
 {
 	struct masstree_ioc_op op;
 	int err;
 
-	mt_op_init(&op, MASSTREE_OP_GET, key, key_len);
-	op.value = mt_ptr(buf);
+	mst_op_init(&op, MASSTREE_OP_GET, key, key_len);
+	op.value = mst_ptr(buf);
 	op.value_len = cap;
-	err = mt_ioctl(fd, MASSTREE_IOC_GET, &op);
+	err = mst_ioctl(fd, MASSTREE_IOC_GET, &op);
 	if (out_len)
 		*out_len = op.out_len;
 	return err;
 }
 
-static inline int mt_del(int fd, const void *key, size_t key_len)
+static inline int mst_del(int fd, const void *key, size_t key_len)
 {
 	struct masstree_ioc_op op;
 
-	mt_op_init(&op, MASSTREE_OP_DEL, key, key_len);
-	return mt_ioctl(fd, MASSTREE_IOC_DEL, &op);
+	mst_op_init(&op, MASSTREE_OP_DEL, key, key_len);
+	return mst_ioctl(fd, MASSTREE_IOC_DEL, &op);
 }
 
-static inline int mt_cmpxchg(int fd, const void *key, size_t key_len,
-			     const void *expect, size_t expect_len,
+static inline int mst_cmpxchg(int fd, const void *key, size_t key_len,
+			      const void *expect, size_t expect_len,
 			     const void *val, size_t val_len)
 {
 	struct masstree_ioc_op op;
 
-	mt_op_init(&op, MASSTREE_OP_CMPXCHG, key, key_len);
-	op.value = mt_ptr(val);
+	mst_op_init(&op, MASSTREE_OP_CMPXCHG, key, key_len);
+	op.value = mst_ptr(val);
 	op.value_len = val_len;
-	op.expect = mt_ptr(expect);
+	op.expect = mst_ptr(expect);
 	op.expect_len = expect_len;
-	return mt_ioctl(fd, MASSTREE_IOC_CMPXCHG, &op);
+	return mst_ioctl(fd, MASSTREE_IOC_CMPXCHG, &op);
 }
 
-static inline int mt_stats(int fd, struct masstree_ioc_stats *st)
+static inline int mst_stats(int fd, struct masstree_ioc_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
-	return mt_ioctl(fd, MASSTREE_IOC_STATS, st);
+	return mst_ioctl(fd, MASSTREE_IOC_STATS, st);
 }
 
 /* One record of a whole-map scan, in a malloc'ed array. */
-struct mt_rec {
+struct mst_rec {
 	__u8 *key;
 	__u32 key_len;
 	__u8 *val;
 	__u32 val_len;
 };
 
-static inline void mt_recs_free(struct mt_rec *r, size_t n)
+static inline void mst_recs_free(struct mst_rec *r, size_t n)
 {
 	size_t i;
 
@@ -170,8 +170,8 @@ static inline void mt_recs_free(struct mt_rec *r, size_t n)
 	free(r);
 }
 
-static inline int mt_keycmp(const void *a, size_t alen, const void *b,
-			    size_t blen)
+static inline int mst_keycmp(const void *a, size_t alen, const void *b,
+			     size_t blen)
 {
 	int c = memcmp(a, b, alen < blen ? alen : blen);
 
@@ -186,14 +186,14 @@ static inline int mt_keycmp(const void *a, size_t alen, const void *b,
  * strictly in order across resumes. Returns 0 or -errno (-EILSEQ on an
  * order violation); *recs and *nr hold what was read.
  */
-static inline int mt_scan_all(int fd, bool reverse, size_t buf_len,
-			      __u64 limit, struct mt_rec **recs,
+static inline int mst_scan_all(int fd, bool reverse, size_t buf_len,
+			       __u64 limit, struct mst_rec **recs,
 			      size_t *nr)
 {
 	__u8 *buf = malloc(buf_len), *resume = malloc(MASSTREE_KEY_MAX);
 	__u8 *start = malloc(MASSTREE_KEY_MAX);
 	size_t n = 0, cap = 0, start_len = 0;
-	struct mt_rec *r = NULL;
+	struct mst_rec *r = NULL;
 	bool have_start = false;
 	int err = 0;
 
@@ -204,8 +204,8 @@ static inline int mt_scan_all(int fd, bool reverse, size_t buf_len,
 	for (;;) {
 		struct masstree_ioc_scan s = {
 			.size = sizeof(s), .limit = limit,
-			.buf = mt_ptr(buf), .buf_len = buf_len,
-			.resume = mt_ptr(resume),
+			.buf = mst_ptr(buf), .buf_len = buf_len,
+			.resume = mst_ptr(resume),
 			.resume_len = MASSTREE_KEY_MAX,
 		};
 		size_t off = 0;
@@ -215,17 +215,17 @@ static inline int mt_scan_all(int fd, bool reverse, size_t buf_len,
 		if (reverse)
 			s.flags |= MASSTREE_IOC_SCAN_REVERSE;
 		if (have_start) {
-			s.start = mt_ptr(start);
+			s.start = mst_ptr(start);
 			s.start_len = start_len;
 		} else {
 			s.flags |= MASSTREE_IOC_SCAN_NO_START;
 		}
-		err = mt_ioctl(fd, MASSTREE_IOC_SCAN, &s);
+		err = mst_ioctl(fd, MASSTREE_IOC_SCAN, &s);
 		if (err)
 			goto out;
 		for (i = 0; i < s.count; i++) {
 			struct masstree_ioc_scan_rec h;
-			struct mt_rec *p;
+			struct mst_rec *p;
 			int c;
 
 			if (off + sizeof(h) > s.used) {
@@ -262,8 +262,8 @@ static inline int mt_scan_all(int fd, bool reverse, size_t buf_len,
 			       h.value_len);
 			n++;
 			if (n > 1) {
-				c = mt_keycmp(r[n - 2].key, r[n - 2].key_len,
-					      p->key, p->key_len);
+				c = mst_keycmp(r[n - 2].key, r[n - 2].key_len,
+					       p->key, p->key_len);
 				if (reverse ? c <= 0 : c >= 0) {
 					err = -EILSEQ;
 					goto out;
@@ -291,30 +291,30 @@ out:
 }
 
 /* Bytes the device charges per key on top of key and value. */
-#define MT_KEY_OVERHEAD	64
+#define MST_KEY_OVERHEAD	64
 
 /*
  * On a quiet map, STATS must agree with what a full scan finds: the
  * keys, the value bytes, and the bytes charged against the caps (key,
- * value and MT_KEY_OVERHEAD per key). Returns 0, -errno, or -EILSEQ
+ * value and MST_KEY_OVERHEAD per key). Returns 0, -errno, or -EILSEQ
  * with @why (128 bytes) saying what differs.
  */
-static inline int mt_check_accounting(int fd, char *why)
+static inline int mst_check_accounting(int fd, char *why)
 {
 	struct masstree_ioc_stats st;
 	__u64 vbytes = 0, cbytes = 0;
-	struct mt_rec *recs;
+	struct mst_rec *recs;
 	size_t n, i;
 	int err;
 
-	err = mt_scan_all(fd, false, 1 << 20, 0, &recs, &n);
+	err = mst_scan_all(fd, false, 1 << 20, 0, &recs, &n);
 	if (!err)
-		err = mt_stats(fd, &st);
+		err = mst_stats(fd, &st);
 	for (i = 0; !err && i < n; i++) {
 		vbytes += recs[i].val_len;
-		cbytes += recs[i].key_len + recs[i].val_len + MT_KEY_OVERHEAD;
+		cbytes += recs[i].key_len + recs[i].val_len + MST_KEY_OVERHEAD;
 	}
-	mt_recs_free(recs, n);
+	mst_recs_free(recs, n);
 	if (err)
 		return err;
 	if (st.keys == n && st.value_bytes == vbytes && st.charged_bytes == cbytes)
@@ -325,7 +325,7 @@ static inline int mt_check_accounting(int fd, char *why)
 }
 
 /* The value of "NAME VALUE" in a debugfs file, or -1. */
-static inline long mt_debugfs_field(const char *path, const char *field)
+static inline long mst_debugfs_field(const char *path, const char *field)
 {
 	char line[256], name[128];
 	long v, ret = -1;
@@ -344,13 +344,13 @@ static inline long mt_debugfs_field(const char *path, const char *field)
 }
 
 /* A map name unique to this process. */
-static inline void mt_map_name(char *buf, size_t n, const char *tag)
+static inline void mst_map_name(char *buf, size_t n, const char *tag)
 {
 	snprintf(buf, n, "mt-%d-%s", getpid(), tag);
 }
 
 /* Read a small file (debugfs, /proc) into @buf, NUL-terminated. */
-static inline int mt_read_file(const char *path, char *buf, size_t n)
+static inline int mst_read_file(const char *path, char *buf, size_t n)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
@@ -365,7 +365,7 @@ static inline int mt_read_file(const char *path, char *buf, size_t n)
 	return 0;
 }
 
-static inline int mt_write_file(const char *path, const char *s)
+static inline int mst_write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	ssize_t r;
@@ -377,30 +377,30 @@ static inline int mt_write_file(const char *path, const char *s)
 	return r == (ssize_t)strlen(s) ? 0 : -EIO;
 }
 
-static inline bool mt_path_exists(const char *path)
+static inline bool mst_path_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
 }
 
 /* KCSAN slows everything ~10x more than KASAN: tests scale down. */
-static inline int mt_scale_div(void)
+static inline int mst_scale_div(void)
 {
 	const char *env = getenv("MT_SCALE_DIV");
 
 	if (env)
 		return atoi(env) > 0 ? atoi(env) : 1;
-	return mt_path_exists("/sys/kernel/debug/kcsan") ? 10 : 1;
+	return mst_path_exists("/sys/kernel/debug/kcsan") ? 10 : 1;
 }
 
 /* A multiplier for longer runs (soak): MT_SCALE, default 1. */
-static inline int mt_scale_mul(void)
+static inline int mst_scale_mul(void)
 {
 	const char *env = getenv("MT_SCALE");
 
 	return env && atoi(env) > 0 ? atoi(env) : 1;
 }
 
-static inline __u64 mt_now_ns(void)
+static inline __u64 mst_now_ns(void)
 {
 	struct timespec ts;
 
@@ -409,7 +409,7 @@ static inline __u64 mt_now_ns(void)
 }
 
 /* xorshift64*: seeded, reproducible. */
-static inline __u64 mt_rand(__u64 *s)
+static inline __u64 mst_rand(__u64 *s)
 {
 	__u64 x = *s;
 
@@ -420,7 +420,7 @@ static inline __u64 mt_rand(__u64 *s)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
-static inline __u64 mt_fnv(const void *p, size_t len)
+static inline __u64 mst_fnv(const void *p, size_t len)
 {
 	const __u8 *b = p;
 	__u64 h = 0xcbf29ce484222325ULL;

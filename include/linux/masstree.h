@@ -616,7 +616,7 @@ extern void (*masstree_test_hook)(enum masstree_test_hook_point where);
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
  * Nth-allocation failure hook of test kernels (masstree/faultinject.c);
- * sites are those of enum mt_fail_site in masstree/faultinject.h.
+ * sites are those of enum mst_fail_site in masstree/faultinject.h.
  */
 void masstree_fail_nth(unsigned int nth);
 unsigned int masstree_fail_nth_left(void);

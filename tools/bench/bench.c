@@ -239,7 +239,7 @@ struct scan_count {
 	unsigned long from;
 };
 
-static int mt_scan_fn(const void *k, size_t len, void *v, void *arg)
+static int mst_scan_fn(const void *k, size_t len, void *v, void *arg)
 {
 	struct scan_count *sc = arg;
 
@@ -317,7 +317,7 @@ static noinline void bench_worker(struct worker *wk)
 			want = nkeys - rank_of[i] < 100 ? nkeys - rank_of[i] : 100;
 			if (wk->st == ST_MASSTREE)
 				masstree_scan(&map, key(i), klen, NULL, 0,
-					      MASSTREE_SCAN_NO_END, mt_scan_fn, &sc);
+					      MASSTREE_SCAN_NO_END, mst_scan_fn, &sc);
 			else
 				avl_scan(&avl, key(i), klen, avl_scan_fn_count, &sc);
 			if (sc.n != want)
@@ -359,7 +359,7 @@ static void *worker_main(void *arg)
 	wk->t0 = now();
 	bench_worker(wk);
 	wk->t1 = now();
-	mt_preload_drain();
+	mst_preload_drain();
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -640,7 +640,7 @@ int main(int argc, char **argv)
 	/* Each shape's rows as soon as they are measured. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rcu_register_thread();
-	if (mt_node_caches_init())
+	if (mst_node_caches_init())
 		return 1;
 	if (csv)
 		printf("shape,workload,structure,threads,keys,mops,ns_per_op,bytes_per_key\n");
@@ -657,8 +657,8 @@ int main(int argc, char **argv)
 			print_shape(sh, threads_list[ti]);
 		}
 	}
-	mt_preload_drain();
-	mt_node_caches_exit();
+	mst_preload_drain();
+	mst_node_caches_exit();
 	if (shim_live_allocs)
 		ERR("%ld allocations leaked", shim_live_allocs);
 	if (errors) {

@@ -12,8 +12,8 @@ extern bool shim_rcu_defer;	/* lib/rcu.c: call_rcu() only queues... */
 void shim_rcu_flush(void);	/* ...until this hands the queue to liburcu */
 
 /* From the core (masstree/node.c, masstree/preload.c). */
-int mt_node_caches_init(void);
-void mt_node_caches_exit(void);
-void mt_preload_drain(void);
+int mst_node_caches_init(void);
+void mst_node_caches_exit(void);
+void mst_preload_drain(void);
 
 #endif /* _MASSTREE_TOOLS_ALLOC_H */

@@ -914,15 +914,15 @@ out:
  */
 static bool check_bytes(const struct masstree_stats *st)
 {
-	long sfx = mt_stat_read(&map, MT_STAT_SUFFIX_BYTES);
-	struct mt_node_stats live;
+	long sfx = mst_stat_read(&map, MST_STAT_SUFFIX_BYTES);
+	struct mst_node_stats live;
 
-	CHECK(st->bytes == (st->leaves + st->internodes) * MT_NODE_BYTES + sfx,
+	CHECK(st->bytes == (st->leaves + st->internodes) * MST_NODE_BYTES + sfx,
 	      "stats bytes %lu, expected %lu nodes of %lu and %ld suffix bytes",
 	      st->bytes, st->leaves + st->internodes,
-	      (unsigned long)MT_NODE_BYTES, sfx);
+	      (unsigned long)MST_NODE_BYTES, sfx);
 	rcu_barrier();
-	mt_node_stats_read(&live);
+	mst_node_stats_read(&live);
 	CHECK(live.leaves == (long)st->leaves &&
 	      live.internodes == (long)st->internodes,
 	      "stats %lu leaves %lu internodes, but %ld and %ld allocated",
@@ -1419,7 +1419,7 @@ int main(int argc, char **argv)
 	/* Progress survives a kill by the caller's timeout. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rcu_register_thread();
-	if (mt_node_caches_init())
+	if (mst_node_caches_init())
 		DIE("caches");
 	if (selftest)
 		return self_test();
@@ -1472,7 +1472,7 @@ int main(int argc, char **argv)
 	phase = "destroy";
 	masstree_cursor_fini(&cur);
 	masstree_destroy(&map);
-	mt_node_caches_exit();
+	mst_node_caches_exit();
 	if (shim_live_allocs)
 		DIE("%ld allocations leaked", shim_live_allocs);
 	if (shim_warnings)

@@ -558,7 +558,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	verbose = getenv("FUZZ_VERBOSE");
 	atexit(report_barriers);
 	rcu_register_thread();
-	if (mt_node_caches_init())
+	if (mst_node_caches_init())
 		FAIL("caches");
 	return 0;
 }
@@ -603,7 +603,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	for (i = 0; i < nref; i++)
 		free(refs[i].b);
 	nref = 0;
-	mt_preload_drain();
+	mst_preload_drain();
 	/*
 	 * Each pending RCU callback frees one allocation: without a leak
 	 * the counts match, so wait for a grace period (10 ms or more with

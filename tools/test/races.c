@@ -386,7 +386,7 @@ static void *worker_main(void *arg)
 		worker_ops[id]++;
 		__atomic_fetch_add(&done, 1, __ATOMIC_ACQ_REL);
 	}
-	mt_preload_drain();
+	mst_preload_drain();
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -397,7 +397,7 @@ static void check_map(const u8 (*want)[KLEN_MAX], const u32 *wlen,
 {
 	struct masstree_cursor cur;
 	struct masstree_stats st;
-	struct mt_node_stats live;
+	struct mst_node_stats live;
 	unsigned long walked = 0;
 	void *got;
 	int i;
@@ -420,16 +420,16 @@ static void check_map(const u8 (*want)[KLEN_MAX], const u32 *wlen,
 	if (st.keys != (unsigned long)n)
 		FAIL("stats: %lu keys, expected %d", st.keys, n);
 	/* validate() == 0: the counters equal what the map holds. */
-	if (st.bytes != (st.leaves + st.internodes) * MT_NODE_BYTES +
-	    mt_stat_read(&map, MT_STAT_SUFFIX_BYTES))
+	if (st.bytes != (st.leaves + st.internodes) * MST_NODE_BYTES +
+	    mst_stat_read(&map, MST_STAT_SUFFIX_BYTES))
 		FAIL("stats: %lu bytes, the counters say %lu", st.bytes,
-		     (st.leaves + st.internodes) * MT_NODE_BYTES +
-		     mt_stat_read(&map, MT_STAT_SUFFIX_BYTES));
+		     (st.leaves + st.internodes) * MST_NODE_BYTES +
+		     mst_stat_read(&map, MST_STAT_SUFFIX_BYTES));
 	if (!nodes)
 		return;
 	/* Nodes freed by erase go after a grace period. */
 	rcu_barrier();
-	mt_node_stats_read(&live);
+	mst_node_stats_read(&live);
 	if (live.leaves != (long)st.leaves || live.internodes != (long)st.internodes)
 		FAIL("stats: %lu leaves %lu internodes, %ld and %ld allocated",
 		     st.leaves, st.internodes, live.leaves, live.internodes);
@@ -534,7 +534,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rcu_register_thread();
-	if (mt_node_caches_init()) {
+	if (mst_node_caches_init()) {
 		fprintf(stderr, "races FAILED: node caches\n");
 		return 1;
 	}
@@ -575,7 +575,7 @@ int main(int argc, char **argv)
 	masstree_get_stats(&map, &st);
 	if (st.keys || st.bytes)
 		FAIL("destroyed map not empty");
-	mt_node_caches_exit();
+	mst_node_caches_exit();
 	if (shim_live_allocs)
 		FAIL("%ld allocations leaked", shim_live_allocs);
 	if (shim_warnings)

@@ -464,7 +464,7 @@ static void *writer_main(void *arg)
 		}
 		w->ops++;
 	}
-	mt_preload_drain();
+	mst_preload_drain();
 	rcu_unregister_thread();
 	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -822,7 +822,7 @@ static void *hr_churner_main(void *arg)
 		/* Leave the other threads their share of the CPUs. */
 		sched_yield();
 	}
-	mt_preload_drain();
+	mst_preload_drain();
 	rcu_unregister_thread();
 	__atomic_fetch_add(&finished, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -980,7 +980,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rcu_register_thread();
-	mt_node_caches_init();
+	mst_node_caches_init();
 	for (j = 0; j < NSTABLE; j++) {
 		u32 len = make_key(kb, 2 * j);
 
@@ -1099,7 +1099,7 @@ int main(int argc, char **argv)
 	    st.layers)
 		FAIL("not empty after erasing everything");
 	masstree_destroy(&map);
-	mt_node_caches_exit();
+	mst_node_caches_exit();
 	for (i = 0; i < nwriters; i++) {
 		free(ws[i].exp);
 		free(ws[i].gexp);
