@@ -457,7 +457,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each_range() - iterate over keys in [@start, @end].
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry; the key is in @cur.
  * @start: first key of the range.
  * @start_len: its length.
@@ -479,7 +479,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
  * masstree_for_each_range_rev() - iterate over keys in [@start, @end],
  *	from @end down to @start.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry; the key is in @cur.
  * @start: lowest key of the range; must stay valid during the loop.
  * @start_len: its length.
@@ -498,7 +498,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each() - iterate over every key in increasing order.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry.
  *
  * Each argument is evaluated once. The loop also ends on an error: check
@@ -513,7 +513,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each_rev() - iterate over every key in decreasing order.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry.
  *
  * Each argument is evaluated once. The loop also ends on an error: check
@@ -528,7 +528,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each_prefix() - iterate over the keys starting with @prefix.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry.
  * @prefix: the prefix; must stay valid during the loop.
  * @len: its length (0: every key).
