@@ -14,6 +14,9 @@
 #                        compares with tools/bench/instr-baseline.txt (fails
 #                        a cell 5% over it), UPDATE=1 rewrites the baseline,
 #                        CACHE_SIM=1 adds D1 misses per call
+#   make docs            render docs/masstree.rst to HTML in build/docs/html
+#                        (Sphinx with the kernel's kernel-doc extension;
+#                        warnings are errors)
 #   make kernels         build (or find cached) the KASAN, KCSAN and strict KCSAN kernels
 #   make deps            install the Debian packages everything needs
 #   make install         the module (modules_install), the uapi header and
@@ -38,7 +41,7 @@ PREFIX ?= /usr/local
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
 .PHONY: all modules install clean check check-harness demo kernels deps bench \
-	bench-instr soak
+	bench-instr soak docs
 
 all: modules
 
@@ -77,6 +80,10 @@ bench:
 bench-instr:
 	scripts/bench-instr.sh $(if $(CHECK),--check) $(if $(UPDATE),--update) \
 		$(if $(CACHE_SIM),--cache-sim)
+
+docs:
+	scripts/install-deps.sh
+	scripts/build-docs.sh
 
 kernels:
 	scripts/build-kernel.sh kasan

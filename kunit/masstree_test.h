@@ -14,6 +14,7 @@
 #include <asm/unaligned.h>
 
 #include "node.h"
+#include "testing.h"
 
 /*
  * An entry for value @v: low bits 0b01, never NULL, never reserved, never

@@ -830,7 +830,7 @@ EXPORT_SYMBOL_GPL(masstree_cursor_fini);
  *	Ignored with %MASSTREE_SCAN_NO_END; else the bytes must stay valid
  *	until the iteration ends.
  * @end_len: its length.
- * @flags: %MASSTREE_SCAN_* flags.
+ * @flags: ``MASSTREE_SCAN_*`` flags.
  *
  * Clears @cur->err. The returned key was present with the entry at some
  * moment during the call; see struct masstree_cursor for the semantics
@@ -1045,7 +1045,7 @@ EXPORT_SYMBOL_GPL(masstree_prev);
  * @start_len: its length.
  * @end: where to stop; ignored with %MASSTREE_SCAN_NO_END.
  * @end_len: its length.
- * @flags: %MASSTREE_SCAN_* flags: reverse order, exclusive bounds, no
+ * @flags: ``MASSTREE_SCAN_*`` flags: reverse order, exclusive bounds, no
  *	bound. The empty key is a valid key, so there is no sentinel: say
  *	"no bound" with the flags.
  * @fn: called for each key with the key, its length, its entry and @arg,

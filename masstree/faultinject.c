@@ -24,6 +24,7 @@
 #include <kunit/visibility.h>
 
 #include "faultinject.h"
+#include "testing.h"
 
 static struct task_struct *mst_fail_task;
 static atomic_t mst_fail_left = ATOMIC_INIT(0);

@@ -13,6 +13,7 @@
 
 #include "key.h"
 #include "node.h"
+#include "testing.h"
 
 /**
  * struct mst_cursor - where a walk is: the key seen from one layer.

@@ -12,7 +12,12 @@ from parsing it. The description must agree on all of it:
   - each structure with the header's fields, in order, at the header's
     offsets and sizes, and the header's total size;
   - each flag set holding every macro of its family, and the .const file
-    holding the header's value of every constant the description uses.
+    holding the header's value of every constant the description uses;
+  - every type, resource, flag set and constant it names is one of
+    syzkaller's built-in types, declared in the file, or one of the few
+    names it takes from syzkaller's own sys/linux descriptions
+    (EXTERNAL), with the right arguments: syzkaller's compiler would
+    reject anything else, and it cannot be built here without a network.
 
   scripts/check-syzlang.py               check; one PASS or FAIL line
   scripts/check-syzlang.py --self-test   plant mismatches in copies; each
@@ -43,6 +48,16 @@ FLAG_FAMILIES = {
 }
 # Header structures that no command takes: not described.
 NOT_DESCRIBED = {'masstree_ioc_scan_rec'}
+
+# Names the description takes from syzkaller's sys/linux/*.txt.
+EXTERNAL = {
+    'resource': {'fd'},
+    'flags': {'open_flags'},
+    'const': {'AT_FDCWD'},
+}
+SYSCALLS = {'openat', 'ioctl'}
+INTS = {f'int{n}{e}' for n in (8, 16, 32, 64) for e in ('', 'be')} | {'intptr'}
+DIRS = {'in', 'out', 'inout'}
 
 
 class Mismatch(Exception):
@@ -181,6 +196,131 @@ def parse_syzlang(text):
     return structs, flags, ioctls, consts
 
 
+def _is_int(v):
+    return re.fullmatch(r'-?(0x[0-9a-fA-F]+|\d+)', v) is not None
+
+
+def _range(v):
+    return re.fullmatch(r'-?\w+(:-?\w+)?', v) is not None and \
+        all(_is_int(x) for x in v.split(':'))
+
+
+class Names:
+    """What a description declares, and what it may take from outside."""
+
+    def __init__(self, text, consts):
+        self.structs = dict((n, [f for f, _ in fs])
+                            for n, fs in parse_syzlang(text)[0].items())
+        self.resources, self.flags, self.strings = set(EXTERNAL['resource']), set(), set()
+        self.flags |= EXTERNAL['flags']
+        self.consts = set(consts) | EXTERNAL['const']
+        for line in text.splitlines():
+            m = re.match(r'^resource (\w+)\[', line)
+            if m:
+                self.resources.add(m.group(1))
+            m = re.match(r'^(\w+) = (.*)$', line)
+            if m:
+                vals = [v.strip() for v in m.group(2).split(',')]
+                (self.strings if vals[0].startswith('"') else self.flags).add(m.group(1))
+
+    def const(self, v, where):
+        if not _is_int(v) and v not in self.consts:
+            raise Mismatch(f'{where}: unknown constant {v}')
+
+
+def check_type(t, names, where, fields=None):
+    """Reject a type syzkaller's compiler would not know or accept."""
+    name, args = parse_type(t)
+    n = len(args)
+
+    def base(i):
+        if n > i and args[i] not in INTS:
+            raise Mismatch(f'{where}: {t}: {args[i]} is not an integer type')
+
+    if name in INTS:
+        if n > 1 or (n and not _range(args[0])):
+            raise Mismatch(f'{where}: {t}: bad range')
+    elif name == 'const':
+        if n not in (1, 2):
+            raise Mismatch(f'{where}: {t}: const[value(, type)]')
+        names.const(args[0], where)
+        base(1)
+    elif name == 'flags':
+        if n not in (1, 2) or args[0] not in names.flags:
+            raise Mismatch(f'{where}: {t}: unknown flag set')
+        base(1)
+    elif name in ('len', 'bytesize', 'bitsize'):
+        if n not in (1, 2):
+            raise Mismatch(f'{where}: {t}: {name}[field(, type)]')
+        if fields is None or (args[0] != 'parent' and args[0] not in fields):
+            raise Mismatch(f'{where}: {t}: no field {args[0]} here')
+        base(1)
+    elif name in ('ptr', 'ptr64'):
+        if n != 2 or args[0] not in DIRS:
+            raise Mismatch(f'{where}: {t}: {name}[in|out|inout, type]')
+        check_type(args[1], names, where)
+    elif name == 'array':
+        if n not in (1, 2) or (n == 2 and not _range(args[1])):
+            raise Mismatch(f'{where}: {t}: array[type(, len or min:max)]')
+        check_type(args[0], names, where)
+    elif name in ('string', 'stringnoz'):
+        if n > 2 or (n == 2 and not _is_int(args[1])):
+            raise Mismatch(f'{where}: {t}: {name}[values(, size)]')
+        if n and not args[0].startswith('"') and args[0] not in names.strings:
+            raise Mismatch(f'{where}: {t}: unknown string set {args[0]}')
+    elif name in names.structs or name in names.resources:
+        if n:
+            raise Mismatch(f'{where}: {t}: {name} takes no arguments')
+    else:
+        raise Mismatch(f'{where}: unknown type {t}')
+
+
+def check_names(text, consts):
+    """Every line a declaration syzkaller knows; every name resolved."""
+    names = Names(text, consts)
+    in_struct = None
+    for i, raw in enumerate(text.splitlines(), 1):
+        line = raw.split('#')[0].strip()
+        where = f'line {i}'
+        if in_struct is not None:
+            if line == '}':
+                in_struct = None
+            elif line:
+                check_type(line.split(None, 1)[1], names, where,
+                           names.structs[in_struct])
+            continue
+        if not line or re.fullmatch(r'include <[\w/.]+>', line):
+            continue
+        m = re.fullmatch(r'(\w+) \{', line)
+        if m:
+            in_struct = m.group(1)
+            continue
+        m = re.fullmatch(r'resource (\w+)\[(\w+)\]', line)
+        if m:
+            if m.group(2) not in names.resources | INTS or m.group(2) == m.group(1):
+                raise Mismatch(f'{where}: resource {m.group(1)}: unknown base {m.group(2)}')
+            continue
+        m = re.fullmatch(r'(\w+) = (.*)', line)
+        if m:
+            for v in (x.strip() for x in m.group(2).split(',')):
+                if m.group(1) in names.strings:
+                    if not re.fullmatch(r'"[^"]*"', v):
+                        raise Mismatch(f'{where}: {m.group(1)}: {v} is not a string')
+                else:
+                    names.const(v, where)
+            continue
+        m = re.fullmatch(r'(\w+)\$\w+\((.*)\)(?: (\w+))?', line)
+        if m:
+            if m.group(1) not in SYSCALLS:
+                raise Mismatch(f'{where}: unknown system call {m.group(1)}')
+            for arg in split_args(m.group(2)):
+                check_type(arg.split(None, 1)[1], names, where)
+            if m.group(3) and m.group(3) not in names.resources:
+                raise Mismatch(f'{where}: returns unknown resource {m.group(3)}')
+            continue
+        raise Mismatch(f'{where}: not a syzlang declaration: {line}')
+
+
 def parse_const(text):
     vals = {}
     for name, val in re.findall(r'^(\w+) = (\d+)\s*$', text, re.M):
@@ -200,6 +340,9 @@ def check(txt_path, header_path=HEADER):
             c_vals = parse_const(f.read())
     except FileNotFoundError:
         raise Mismatch(f'{txt_path}.const is missing')
+
+    with open(txt_path) as f:
+        check_names(f.read(), c_vals)
 
     for cmd, struct in h_ioctls.items():
         if cmd not in s_ioctls:
@@ -275,6 +418,17 @@ MUTANTS = [
      'cmd const[MASSTREE_IOC_OPEN], arg ptr[inout, masstree_ioc_create]'),
     ('a command missing', '', 'ioctl$MASSTREE_IOC_CLEAR(', '#ioctl$MASSTREE_IOC_CLEAR('),
     ('a flag missing', '', ', MASSTREE_IOC_SCAN_NO_END\n', '\n'),
+    ('an unknown resource base', '', 'resource fd_masstree[fd]', 'resource fd_masstree[fdd]'),
+    ('an unknown constant', '', 'const[AT_FDCWD]', 'const[AT_FDCWDX]'),
+    ('an unknown flag set', '', 'flags[open_flags]', 'flags[open_flagz]'),
+    ('an unknown type', '', 'array[int8, 0:65535]', 'arrayy[int9, 0:65535]'),
+    ('an unknown integer type', '', 'array[int8, 0:65535]', 'array[int9, 0:65535]'),
+    ('an unknown pointer direction', '', 'ptr[inout, masstree_ioc_op]', 'ptr[inuot, masstree_ioc_op]'),
+    ('a length of no field', '', 'len[key, int64]', 'len[kye, int64]'),
+    ('an unknown string set', '', 'string[masstree_map_names, 64]', 'string[masstree_map_name, 64]'),
+    ('an unknown system call', '', 'openat$masstree(', 'opennat$masstree('),
+    ('an unknown returned resource', '', 'mode const[0]) fd_masstree', 'mode const[0]) fd_masstre'),
+    ('a flag value unknown', '', 'MASSTREE_OPEN_READ, MASSTREE_OPEN_WRITE', 'MASSTREE_OPEN_READ, MASSTREE_OPEN_WRIT'),
     ('a command number off', '.const', None, 'MASSTREE_IOC_GET'),
     ('a flag value off', '.const', None, 'MASSTREE_PUT_EXIST'),
 ]

@@ -6,7 +6,8 @@
 #   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
-#                   dkms build and make install into a temp dir      (240 s)
+#                   dkms build and make install into a temp dir,
+#                   selftests skip without the module                (240 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (560 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (320 s)
 #   vm-kcsan-strict the concurrency suites on the strict KCSAN kernel
@@ -114,6 +115,8 @@ build_stage() {
 	try install scripts/check-install.sh install "$stock"
 	mkdir -p "$MT_BUILD/selftests"
 	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
+	# Here, without the module, each of them must skip (KSFT_SKIP).
+	try selftest-skip scripts/check-selftest-skip.sh "$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
 		python3 scripts/check-stack.py --limit 512 \

@@ -10,7 +10,7 @@ packages=(
 	bc bison flex libelf-dev libssl-dev dwarves ccache sparse
 	linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static liburcu-dev gcc-multilib dkms
-	clang libclang-rt-14-dev valgrind gnuplot-nox
+	clang libclang-rt-14-dev valgrind gnuplot-nox python3-sphinx
 )
 
 missing=()

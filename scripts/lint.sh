@@ -5,6 +5,9 @@
 #   checkpatch --strict --no-tree on every C source and header;
 #   kernel-doc -Werror on every file with kernel-doc comments;
 #   every exported symbol documented with Context: and Return:;
+#   the public header declares exactly what production builds export;
+#   docs/masstree.rst renders with the kernel-doc it pulls in, warnings
+#   as errors (make docs);
 #   syzkaller descriptions consistent with the uapi header.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -47,6 +50,8 @@ for f in "${files[@]}"; do
 done
 
 python3 "$MT_ROOT/scripts/check-exports.py" masstree include || fail=1
+python3 "$MT_ROOT/scripts/check-api.py" || fail=1
+"$MT_ROOT/scripts/build-docs.sh" || fail=1
 # syzkaller descriptions against the uapi header, and the check itself.
 python3 "$MT_ROOT/scripts/check-syzlang.py" || fail=1
 python3 "$MT_ROOT/scripts/check-syzlang.py" --self-test || fail=1

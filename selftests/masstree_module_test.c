@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
+#include "masstree_util.h"
 
 TEST(module_is_loaded)
 {

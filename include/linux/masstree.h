@@ -205,7 +205,6 @@ struct masstree_stats {
 };
 
 void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats);
-int masstree_validate(struct masstree *mt);
 
 /*
  * Ordered iteration (masstree/cursor.c). A scan returns each key that was
@@ -458,7 +457,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each_range() - iterate over keys in [@start, @end].
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry; the key is in @cur.
  * @start: first key of the range.
  * @start_len: its length.
@@ -480,7 +479,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
  * masstree_for_each_range_rev() - iterate over keys in [@start, @end],
  *	from @end down to @start.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry; the key is in @cur.
  * @start: lowest key of the range; must stay valid during the loop.
  * @start_len: its length.
@@ -499,7 +498,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each() - iterate over every key in increasing order.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry.
  *
  * Each argument is evaluated once. The loop also ends on an error: check
@@ -514,7 +513,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each_rev() - iterate over every key in decreasing order.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry.
  *
  * Each argument is evaluated once. The loop also ends on an error: check
@@ -529,7 +528,7 @@ static inline bool masstree_iter_step(struct masstree_iter *it)
 /**
  * masstree_for_each_prefix() - iterate over the keys starting with @prefix.
  * @map: the map.
- * @cur: an initialised struct masstree_cursor *.
+ * @cur: an initialised &struct masstree_cursor.
  * @entry: a pointer variable set to each entry.
  * @prefix: the prefix; must stay valid during the loop.
  * @len: its length (0: every key).
@@ -559,68 +558,5 @@ typedef int (*masstree_scan_fn)(const void *key, size_t len, void *entry,
 int masstree_scan(struct masstree *mt, const void *start, size_t start_len,
 		  const void *end, size_t end_len, unsigned int flags,
 		  masstree_scan_fn fn, void *arg);
-
-/**
- * enum masstree_test_counter - races the concurrency tests assert happened.
- * @MASSTREE_TC_READ_RETRY: a reader's version recheck failed.
- * @MASSTREE_TC_BLINK: a reader or writer followed a leaf's B-link.
- * @MASSTREE_TC_SPLIT_RECHECK: a writer found, after locking, that a split
- *	had moved its key or node (wrong leaf, stale parent).
- * @MASSTREE_TC_LAYER_RETRY: a walk met a deleted layer and restarted.
- * @MASSTREE_TC_NR: number of counters.
- */
-enum masstree_test_counter {
-	MASSTREE_TC_READ_RETRY,
-	MASSTREE_TC_BLINK,
-	MASSTREE_TC_SPLIT_RECHECK,
-	MASSTREE_TC_LAYER_RETRY,
-	MASSTREE_TC_NR,
-};
-
-/**
- * enum masstree_test_hook_point - where the test hook is called.
- * @MASSTREE_HOOK_READ: in a reader's validation window.
- * @MASSTREE_HOOK_SPLIT: after a leaf split, before the parent learns of it.
- * @MASSTREE_HOOK_MARK: a writer is about to make a locked node dirty.
- * @MASSTREE_HOOK_DIRTY: inside a dirty window, before the new state is
- *	complete (a leaf split before it publishes its new sibling, an
- *	internode insert before it links the new child).
- * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
- * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
- * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, between reading
- *	the leaf's permutation and copying the slots it lists.
- * @MASSTREE_HOOK_NEW_ROOT: the first insert into an empty map, after it
- *	published the new root leaf (locked), before it filled its slot.
- */
-enum masstree_test_hook_point {
-	MASSTREE_HOOK_READ,
-	MASSTREE_HOOK_SPLIT,
-	MASSTREE_HOOK_MARK,
-	MASSTREE_HOOK_DIRTY,
-	MASSTREE_HOOK_LOCK_LEAF,
-	MASSTREE_HOOK_LOCK_PARENT,
-	MASSTREE_HOOK_SCAN,
-	MASSTREE_HOOK_NEW_ROOT,
-};
-
-#if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)
-#define MASSTREE_HAVE_TEST_COUNTERS 1
-unsigned long masstree_test_counter(enum masstree_test_counter which);
-/*
- * Called, if set, at each hook point; it must not sleep (node locks may be
- * held with interrupts off).
- */
-extern void (*masstree_test_hook)(enum masstree_test_hook_point where);
-#endif
-
-#if IS_ENABLED(CONFIG_KUNIT)
-/*
- * Nth-allocation failure hook of test kernels (masstree/faultinject.c);
- * sites are those of enum mst_fail_site in masstree/faultinject.h.
- */
-void masstree_fail_nth(unsigned int nth);
-unsigned int masstree_fail_nth_left(void);
-unsigned long masstree_fail_hits(unsigned int site);
-#endif
 
 #endif /* _LINUX_MASSTREE_H */

@@ -22,6 +22,7 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
+#include "../../masstree/testing.h"
 
 #define MAX_OPS		4096
 #define KEY_MAX		400

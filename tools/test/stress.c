@@ -69,6 +69,7 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
+#include "../../masstree/testing.h"
 
 #define KEYS_PER_WRITER	4096
 #define NSTABLE		4096
