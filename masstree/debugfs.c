@@ -4,7 +4,9 @@
  * and tests.
  *
  *   nodes            live nodes and key suffixes of every map in the module
- *   stats            the same plus maps of /dev/masstree and bytes
+ *   stats            the same plus maps of /dev/masstree and bytes, and
+ *                    the bytes charged to all of them
+ *   users            "UID BYTES MAPS" for each uid that created maps
  *   maps/NAME/       one directory per named /dev/masstree map of the
  *     stats          initial IPC namespace: shape, bytes, operation counters
  *     dump           its nodes, breadth first, at most MST_DUMP_NODES
@@ -54,9 +56,18 @@ static int mst_stats_show(struct seq_file *m, void *unused)
 		   mtdev_nr_maps(), stats.leaves, stats.internodes,
 		   stats.suffixes,
 		   (stats.leaves + stats.internodes) * (long)MST_NODE_SIZE);
+	seq_printf(m, "charged_bytes %lld\n", (long long)mtdev_total_bytes());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mst_stats);
+
+/* "UID BYTES MAPS" per user with maps: what each is charged. */
+static int mst_users_show(struct seq_file *m, void *unused)
+{
+	mtdev_users_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mst_users);
 
 /* debugfs_remove() waits for running readers: the map outlives them. */
 static int mst_map_stats_show(struct seq_file *sf, void *unused)
@@ -160,6 +171,7 @@ void mst_debugfs_init(void)
 	mst_debugfs_root = debugfs_create_dir("masstree", NULL);
 	debugfs_create_file("nodes", 0444, mst_debugfs_root, NULL, &mst_nodes_fops);
 	debugfs_create_file("stats", 0444, mst_debugfs_root, NULL, &mst_stats_fops);
+	debugfs_create_file("users", 0444, mst_debugfs_root, NULL, &mst_users_fops);
 	mst_debugfs_maps = debugfs_create_dir("maps", mst_debugfs_root);
 	mst_debugfs_anon = debugfs_create_dir("anon", mst_debugfs_root);
 	mst_debugfs_ipc = debugfs_create_dir("ipc", mst_debugfs_root);

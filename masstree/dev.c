@@ -532,6 +532,7 @@ int mtdev_init(void)
 	if (dev_mode & ~0666)
 		return -EINVAL;
 	mtdev_misc.mode = dev_mode;
+	mtdev_caps_init();
 	return misc_register(&mtdev_misc);
 }
 

@@ -11,6 +11,8 @@
 #include <linux/mutex.h>
 #include <linux/masstree.h>
 #include <linux/percpu_counter.h>
+#include <linux/spinlock.h>
+#include <linux/atomic.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/kernel.h>
@@ -23,13 +25,10 @@ struct dentry;
 struct ipc_namespace;
 struct mtdev_map;
 
-/* Bytes charged per key on top of its key and value bytes: a node share. */
-#define MTDEV_KEY_OVERHEAD	64
-
 /*
- * Per-CPU batch of the byte counters: larger than any one charge (a key
- * and a value are at most 128 KiB), so the data path adds to its own
- * CPU's count and reaches the shared one only every 256 KiB.
+ * Per-CPU batch of the value byte counter: larger than any one value
+ * (64 KiB), so the data path adds to its own CPU's count and reaches the
+ * shared one only every 256 KiB.
  */
 #define MTDEV_BYTES_BATCH	(256 * 1024)
 
@@ -60,13 +59,13 @@ struct mtdev_op_counts {
  * @link: in the registry's list of users, under mtdev_lock.
  * @uid: the user.
  * @refs: maps charged to the user (under mtdev_lock).
- * @bytes: bytes charged by all of them.
+ * @bytes: bytes charged by all of them: the sum of their @charged.
  */
 struct mtdev_user {
 	struct list_head link;
 	kuid_t uid;
 	unsigned int refs;
-	struct percpu_counter bytes;
+	atomic64_t bytes;
 };
 
 /**
@@ -105,8 +104,13 @@ struct mtdev_ns {
  * @mode: permission bits (under mtdev_lock).
  * @dead: set by DESTROY; later operations get -EIDRM.
  * @user: who is charged for the map's bytes.
- * @bytes: bytes charged (keys, values, MTDEV_KEY_OVERHEAD per key).
- * @value_bytes: bytes of values.
+ * @charged: what the caps see: @held, plus the worst case of each write
+ *	in flight (see "charging what a map holds" in devmap.c).
+ * @charge_lock: serialises settling: @held and @value_slab.
+ * @held: bytes the map held when last settled: its nodes and suffixes
+ *	(masstree_bytes()) and @value_slab.
+ * @value_slab: bytes the values' allocations hold (slab bucket, or pages).
+ * @value_bytes: bytes of values, as userspace stored them.
  * @ops: per-CPU operation counters.
  * @debugfs: the map's debugfs directory.
  * @reap_lock: serialises growing @reap.
@@ -130,7 +134,10 @@ struct mtdev_map {
 	umode_t mode;
 	bool dead;
 	struct mtdev_user *user;
-	struct percpu_counter bytes;
+	atomic64_t charged;
+	spinlock_t charge_lock;	/* serialises settling */
+	s64 held;
+	s64 value_slab;
 	struct percpu_counter value_bytes;
 	struct mtdev_op_counts __percpu *ops;
 	struct dentry *debugfs;
@@ -167,8 +174,12 @@ int mtdev_map_setattr(const struct masstree_ioc_setattr *attr);
 int mtdev_map_list(struct masstree_ioc_list *list,
 		   struct masstree_map_info *infos, unsigned int nr);
 void mtdev_map_put(struct mtdev_map *m);
-int mtdev_charge(struct mtdev_map *m, s64 bytes);
-void mtdev_uncharge(struct mtdev_map *m, s64 bytes);
+int mtdev_reserve(struct mtdev_map *m, s64 bytes);
+void mtdev_settle(struct mtdev_map *m, s64 reserved, s64 value_delta);
+s64 mtdev_total_bytes(void);
+struct seq_file;
+void mtdev_users_show(struct seq_file *sf);
+void mtdev_caps_init(void);
 void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which);
 void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s);
 void mtdev_reap(void);

@@ -8,9 +8,42 @@
  * control path (create, open, setattr, destroy, list); the data path never
  * takes it.
  *
- * Each map charges its bytes to itself and to the uid that created it, in
- * per-CPU counters checked against module parameters, so that no user can
- * pin unbounded kernel memory through the device.
+ * Each map charges the memory it holds to itself, to the uid that created
+ * it and to the device as a whole, checked against module parameters, so
+ * that no user can pin unbounded kernel memory through the device.
+ *
+ * DOC: charging what a map holds
+ *
+ * What a write makes the map hold depends on the tree's shape, not only
+ * on the key and value: a key that shares a long span with another
+ * builds a chain of layers, one 448-byte node per 8 shared bytes; a
+ * split adds nodes; leaves emptied by erases stay until empty. So a map
+ * is charged what it really holds: its nodes and suffixes as the core
+ * counts them (masstree_bytes(): slab objects and kmalloc buckets) plus
+ * its values at their allocation's size.
+ *
+ * A write first reserves its worst case: its value's allocation, plus
+ * masstree_insert_bytes_max() if it may add a key. The reservation is
+ * added to the map's counter (@charged), the user's and the device's
+ * total, each checked against its cap, so a write that could take any of
+ * them past its cap fails before it changes anything. After the write
+ * (failed or not) it settles: under the map's @charge_lock it reads what
+ * the map holds now, applies the difference from the last settled figure
+ * (@held) and gives its reservation back, to all three counters. Each
+ * settle thus folds in every write that completed before it, its own
+ * included; writers in flight keep their reservations until their own
+ * settle. A counter therefore never drifts: it is always a real reading
+ * of the map plus the reservations still outstanding, and equals what
+ * the map holds once writes are quiescent. Erases reserve nothing and
+ * settle too, which refunds what they freed. The caps hold at every
+ * reservation, and what a write adds beyond its reservation is bounded
+ * as masstree_insert_bytes_max() explains, so a cap is exceeded, if at
+ * all, by less than one write's worth until that write settles.
+ *
+ * The counters are atomics, not per-CPU: a per-CPU sum read while others
+ * add could miss concurrent reservations and let several pass one cap.
+ * The settle reads the core's per-CPU counters; it costs a few reads per
+ * possible CPU and one uncontended lock per write of a map.
  *
  * DOC: names per IPC namespace
  *
@@ -49,7 +82,9 @@
 #include <linux/nsproxy.h>
 #include <linux/percpu.h>
 #include <linux/proc_ns.h>
+#include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/user_namespace.h>
@@ -68,6 +103,12 @@ static unsigned long max_user_bytes = 256UL << 20;
 module_param(max_user_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_bytes,
 		 "Bytes the maps created by one uid may hold; 0: no cap (default 256 MiB)");
+
+/* ULONG_MAX: not given at load, mtdev_caps_init() picks the default. */
+static unsigned long max_total_bytes = ULONG_MAX;
+module_param(max_total_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_total_bytes,
+		 "Bytes all /dev/masstree maps together may hold; 0: no cap (default an eighth of RAM)");
 
 static unsigned int max_maps = 64;
 module_param(max_maps, uint, 0644);
@@ -93,6 +134,8 @@ static void mtdev_reap_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(mtdev_reap_work, mtdev_reap_fn);
 static atomic64_t mtdev_next_id = ATOMIC64_INIT(0);
 static atomic_long_t mtdev_live_maps = ATOMIC_LONG_INIT(0);
+/* Bytes charged to all maps: the sum of their @charged. */
+static atomic64_t mtdev_total = ATOMIC64_INIT(0);
 
 /* The caller's IPC namespace; NULL in a kernel without System V IPC. */
 static struct ipc_namespace *mtdev_current_ipc(void)
@@ -194,10 +237,7 @@ static struct mtdev_user *mtdev_user_get(kuid_t uid)
 	u = mst_fail_alloc(MST_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*u), GFP_KERNEL);
 	if (!u)
 		return ERR_PTR(-ENOMEM);
-	if (percpu_counter_init(&u->bytes, 0, GFP_KERNEL)) {
-		kfree(u);
-		return ERR_PTR(-ENOMEM);
-	}
+	atomic64_set(&u->bytes, 0);
 	u->uid = uid;
 	u->refs = 1;
 	list_add(&u->link, &mtdev_users);
@@ -209,9 +249,8 @@ static void mtdev_user_put(struct mtdev_user *u)
 	lockdep_assert_held(&mtdev_lock);
 	if (--u->refs)
 		return;
-	WARN_ON_ONCE(percpu_counter_sum(&u->bytes) != 0);
+	WARN_ON_ONCE(atomic64_read(&u->bytes) != 0);
 	list_del(&u->link);
-	percpu_counter_destroy(&u->bytes);
 	kfree(u);
 }
 
@@ -219,7 +258,6 @@ static void mtdev_map_free(struct mtdev_map *m)
 {
 	free_percpu(m->ops);
 	percpu_counter_destroy(&m->value_bytes);
-	percpu_counter_destroy(&m->bytes);
 	kfree(m);
 }
 
@@ -236,10 +274,11 @@ static struct mtdev_map *mtdev_map_alloc(void)
 	kref_init(&m->ref);
 	m->id = atomic64_inc_return(&mtdev_next_id);
 	INIT_LIST_HEAD(&m->ns_link);
+	atomic64_set(&m->charged, 0);
+	spin_lock_init(&m->charge_lock);
 	mtdev_reap_init(m);
 	m->ops = alloc_percpu_gfp(struct mtdev_op_counts, GFP_KERNEL_ACCOUNT);
 	if (!m->ops ||
-	    percpu_counter_init(&m->bytes, 0, GFP_KERNEL_ACCOUNT) ||
 	    percpu_counter_init(&m->value_bytes, 0, GFP_KERNEL_ACCOUNT)) {
 		/* percpu_counter_destroy() accepts a counter never set up. */
 		mtdev_map_free(m);
@@ -382,13 +421,16 @@ struct mtdev_map *mtdev_map_open(const char *name, unsigned int access)
 static void mtdev_map_release(struct kref *ref)
 {
 	struct mtdev_map *m = container_of(ref, struct mtdev_map, ref);
+	s64 charged;
 
 	/* No descriptor and no name reach the map any more. */
 	mst_debugfs_map_remove(m);
 	mtdev_free_values(m);
 	masstree_destroy(&m->tree);
-	percpu_counter_add_batch(&m->user->bytes, -percpu_counter_sum(&m->bytes),
-				 MTDEV_BYTES_BATCH);
+	/* Nothing is left and no write is in flight: refund the rest. */
+	charged = atomic64_read(&m->charged);
+	atomic64_sub(charged, &m->user->bytes);
+	atomic64_sub(charged, &mtdev_total);
 	mutex_lock(&mtdev_lock);
 	mtdev_user_put(m->user);
 	mutex_unlock(&mtdev_lock);
@@ -561,7 +603,7 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	if (ctx->admin || mtdev_mode_permits(m, MTDEV_READ)) {
 		masstree_get_stats(&m->tree, &st);
 		info->keys = st.keys;
-		info->bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+		info->bytes = max_t(s64, atomic64_read(&m->charged), 0);
 	}
 	return 0;
 }
@@ -608,46 +650,106 @@ int mtdev_map_list(struct masstree_ioc_list *list,
 	return 0;
 }
 
+/* Add @bytes to @ctr unless that takes it past @cap (0: no cap). */
+static bool mtdev_add_capped(atomic64_t *ctr, s64 bytes, unsigned long cap)
+{
+	s64 now = atomic64_add_return(bytes, ctr);
+
+	if (!cap || now <= 0 || (u64)now <= cap)
+		return true;
+	atomic64_sub(bytes, ctr);
+	return false;
+}
+
 /**
- * mtdev_charge() - count bytes against a map's cap and its user's.
+ * mtdev_reserve() - reserve a write's worst case against the caps.
  * @m: the map.
- * @bytes: how many.
+ * @bytes: the most the write may make the map hold.
+ *
+ * See "charging what a map holds" above; every reservation is given back
+ * by mtdev_settle().
  *
  * Context: Any context but NMI.
- * Return: 0; -ENOSPC over max_map_bytes or -EDQUOT over max_user_bytes,
- * both with nothing charged.
+ * Return: 0; -ENOSPC over max_map_bytes or max_total_bytes, -EDQUOT over
+ * max_user_bytes, with nothing reserved.
  */
-int mtdev_charge(struct mtdev_map *m, s64 bytes)
+int mtdev_reserve(struct mtdev_map *m, s64 bytes)
 {
-	unsigned long cap;
-
-	percpu_counter_add_batch(&m->bytes, bytes, MTDEV_BYTES_BATCH);
-	cap = READ_ONCE(max_map_bytes);
-	if (cap && __percpu_counter_compare(&m->bytes, cap, MTDEV_BYTES_BATCH) > 0) {
-		percpu_counter_add_batch(&m->bytes, -bytes, MTDEV_BYTES_BATCH);
+	if (!mtdev_add_capped(&m->charged, bytes, READ_ONCE(max_map_bytes)))
 		return -ENOSPC;
-	}
-	percpu_counter_add_batch(&m->user->bytes, bytes, MTDEV_BYTES_BATCH);
-	cap = READ_ONCE(max_user_bytes);
-	if (cap && __percpu_counter_compare(&m->user->bytes, cap, MTDEV_BYTES_BATCH) > 0) {
-		percpu_counter_add_batch(&m->user->bytes, -bytes, MTDEV_BYTES_BATCH);
-		percpu_counter_add_batch(&m->bytes, -bytes, MTDEV_BYTES_BATCH);
+	if (!mtdev_add_capped(&m->user->bytes, bytes, READ_ONCE(max_user_bytes))) {
+		atomic64_sub(bytes, &m->charged);
 		return -EDQUOT;
+	}
+	if (!mtdev_add_capped(&mtdev_total, bytes, READ_ONCE(max_total_bytes))) {
+		atomic64_sub(bytes, &m->user->bytes);
+		atomic64_sub(bytes, &m->charged);
+		return -ENOSPC;
 	}
 	return 0;
 }
 
 /**
- * mtdev_uncharge() - give back bytes mtdev_charge() counted.
+ * mtdev_settle() - charge what a map holds now; end a reservation.
  * @m: the map.
- * @bytes: how many.
+ * @reserved: what the caller's mtdev_reserve() took (0: none).
+ * @value_delta: the caller's change to the values' allocations: bytes
+ *	of the value it stored, less those of the values it removed.
  *
- * Context: Any context but NMI.
+ * Context: Process context; takes @m->charge_lock.
  */
-void mtdev_uncharge(struct mtdev_map *m, s64 bytes)
+void mtdev_settle(struct mtdev_map *m, s64 reserved, s64 value_delta)
 {
-	percpu_counter_add_batch(&m->user->bytes, -bytes, MTDEV_BYTES_BATCH);
-	percpu_counter_add_batch(&m->bytes, -bytes, MTDEV_BYTES_BATCH);
+	s64 now, diff;
+
+	spin_lock(&m->charge_lock);
+	m->value_slab += value_delta;
+	now = (s64)masstree_bytes(&m->tree) + m->value_slab;
+	diff = now - m->held - reserved;
+	m->held = now;
+	atomic64_add(diff, &m->charged);
+	atomic64_add(diff, &m->user->bytes);
+	atomic64_add(diff, &mtdev_total);
+	spin_unlock(&m->charge_lock);
+}
+
+/**
+ * mtdev_total_bytes() - bytes charged to all maps together.
+ *
+ * Context: Any context.
+ * Return: the bytes.
+ */
+s64 mtdev_total_bytes(void)
+{
+	return atomic64_read(&mtdev_total);
+}
+
+/**
+ * mtdev_users_show() - one line per uid with maps: its bytes and maps.
+ * @sf: the debugfs file.
+ *
+ * Context: Process context; takes mtdev_lock.
+ */
+void mtdev_users_show(struct seq_file *sf)
+{
+	struct mtdev_user *u;
+
+	mutex_lock(&mtdev_lock);
+	list_for_each_entry(u, &mtdev_users, link)
+		seq_printf(sf, "%u %lld %u\n", from_kuid(&init_user_ns, u->uid),
+			   (long long)atomic64_read(&u->bytes), u->refs);
+	mutex_unlock(&mtdev_lock);
+}
+
+/**
+ * mtdev_caps_init() - settle the module-wide cap's default.
+ *
+ * Context: Module init.
+ */
+void mtdev_caps_init(void)
+{
+	if (max_total_bytes == ULONG_MAX)
+		max_total_bytes = (totalram_pages() << PAGE_SHIFT) / 8;
 }
 
 /**
@@ -693,7 +795,7 @@ void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s)
 	s->height = st.height;
 	s->node_bytes = st.bytes;
 	s->value_bytes = max_t(s64, percpu_counter_sum(&m->value_bytes), 0);
-	s->charged_bytes = max_t(s64, percpu_counter_sum(&m->bytes), 0);
+	s->charged_bytes = max_t(s64, atomic64_read(&m->charged), 0);
 	s->gets = n[MTDEV_STAT_GET];
 	s->puts = n[MTDEV_STAT_PUT];
 	s->dels = n[MTDEV_STAT_DEL];
@@ -808,4 +910,5 @@ void mtdev_maps_exit(void)
 	masstree_destroy(&mtdev_names);
 	WARN_ON_ONCE(atomic_long_read(&mtdev_live_maps));
 	WARN_ON_ONCE(!list_empty(&mtdev_users));
+	WARN_ON_ONCE(atomic64_read(&mtdev_total));
 }

@@ -7,9 +7,11 @@
  * section: reads copy into a kernel buffer first, writes copy the value
  * in before they publish it.
  *
- * Every failed operation leaves the map as it was: a write charges its
- * bytes and allocates its value before it changes anything, and gives
- * both back if the map refuses it.
+ * Every failed operation leaves the map as it was: a write reserves its
+ * worst case and allocates its value before it changes anything, and
+ * gives both back if the map refuses it. Every write and erase then
+ * settles the map's charge to what it holds (see "charging what a map
+ * holds" in devmap.c).
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -38,10 +40,24 @@
 				 MASSTREE_IOC_SCAN_NO_START |		\
 				 MASSTREE_IOC_SCAN_NO_END)
 
-/* Bytes charged for a key holding a value. */
-static s64 mtdev_cost(u64 key_len, u64 value_len)
+/* Bytes @v's allocation holds: its slab bucket, or its pages. */
+static s64 mtdev_value_size(const struct mtdev_value *v)
 {
-	return key_len + value_len + MTDEV_KEY_OVERHEAD;
+	size_t size = struct_size(v, data, v->len);
+
+	return is_vmalloc_addr(v) ? PAGE_ALIGN(size) : kmalloc_size_roundup(size);
+}
+
+/*
+ * The most a value of @len bytes can hold: kvmalloc() tries kmalloc()
+ * first, whose bucket (pages rounded up to a power of two, past the
+ * slab sizes) is never smaller than vmalloc()'s pages.
+ */
+static s64 mtdev_value_size_max(u64 len)
+{
+	struct mtdev_value *v;
+
+	return kmalloc_size_roundup(struct_size(v, data, len));
 }
 
 static struct mtdev_value *mtdev_value_new(u64 uptr, u64 len)
@@ -61,14 +77,18 @@ static struct mtdev_value *mtdev_value_new(u64 uptr, u64 len)
 	return v;
 }
 
-/* @old left the map: give back its bytes and free it after readers. */
-static void mtdev_value_gone(struct mtdev_map *m, size_t key_len,
-			     struct mtdev_value *old)
+/*
+ * @old left the map: free it after readers; returns the bytes its
+ * allocation held, for the caller's settle.
+ */
+static s64 mtdev_value_gone(struct mtdev_map *m, struct mtdev_value *old)
 {
-	mtdev_uncharge(m, mtdev_cost(key_len, old->len));
+	s64 size = mtdev_value_size(old);
+
 	percpu_counter_add_batch(&m->value_bytes, -(s64)old->len,
 				 MTDEV_BYTES_BATCH);
 	kvfree_rcu(old, rcu);
+	return size;
 }
 
 static int mtdev_get(struct mtdev_map *m, struct masstree_ioc_op *op,
@@ -219,19 +239,27 @@ static int mtdev_reap_room(struct mtdev_map *m, const u8 *key, size_t len)
 static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 		     const u8 *key, const u8 *expect)
 {
-	s64 cost = mtdev_cost(op->key_len, op->value_len);
+	bool may_insert = !expect && !(op->flags & MASSTREE_PUT_EXIST);
 	struct mtdev_value *v, *old = NULL;
+	s64 reserved, stored = 0, removed = 0;
 	int err;
 
 	err = mtdev_reap_room(m, key, op->key_len);
 	if (err)
 		return err;
-	v = mtdev_value_new(op->value, op->value_len);
-	if (IS_ERR(v))
-		return PTR_ERR(v);
-	err = mtdev_charge(m, cost);
+	reserved = mtdev_value_size_max(op->value_len);
+	if (may_insert)
+		reserved += masstree_insert_bytes_max(&m->tree, op->key_len);
+	err = mtdev_reserve(m, reserved);
 	if (err)
-		goto free;
+		return err;
+	v = mtdev_value_new(op->value, op->value_len);
+	if (IS_ERR(v)) {
+		err = PTR_ERR(v);
+		goto settle;
+	}
+	/* Once published, @v may be replaced and freed by another writer. */
+	stored = mtdev_value_size(v);
 	if (expect) {
 		old = mtdev_replace(m, key, op->key_len, v, expect,
 				    op->expect_len, &op->out_len);
@@ -249,18 +277,18 @@ static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 	}
 	if (IS_ERR(old))
 		err = PTR_ERR(old);
-	if (err)
-		goto uncharge;
+	if (err) {
+		/* Never published: no reader can hold it. */
+		kvfree(v);
+		stored = 0;
+		goto settle;
+	}
 	percpu_counter_add_batch(&m->value_bytes, op->value_len,
 				 MTDEV_BYTES_BATCH);
 	if (old)
-		mtdev_value_gone(m, op->key_len, old);
-	return 0;
-uncharge:
-	mtdev_uncharge(m, cost);
-free:
-	/* Never published: no reader can hold it. */
-	kvfree(v);
+		removed = mtdev_value_gone(m, old);
+settle:
+	mtdev_settle(m, reserved, stored - removed);
 	return err;
 }
 
@@ -272,7 +300,7 @@ static int mtdev_del(struct mtdev_map *m, struct masstree_ioc_op *op,
 	if (!old)
 		return -ENOENT;
 	op->out_len = old->len;
-	mtdev_value_gone(m, op->key_len, old);
+	mtdev_settle(m, 0, -mtdev_value_gone(m, old));
 	return 0;
 }
 
@@ -570,11 +598,15 @@ out:
 	return err;
 }
 
+/* Keys CLEAR erases between two settles of the map's charge. */
+#define MTDEV_CLEAR_SETTLE	64
+
 /* Erase every key; a fatal signal stops it. */
 static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 {
 	struct masstree_cursor cur;
 	struct mtdev_value *old;
+	s64 freed = 0;
 	int err = 0;
 
 	masstree_cursor_init(&cur, &m->tree, GFP_KERNEL);
@@ -582,8 +614,11 @@ static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 		old = masstree_erase(&m->tree, masstree_cursor_key(&cur),
 				     masstree_cursor_len(&cur));
 		if (old) {
-			mtdev_value_gone(m, masstree_cursor_len(&cur), old);
-			(*cleared)++;
+			freed += mtdev_value_gone(m, old);
+			if (++*cleared % MTDEV_CLEAR_SETTLE == 0) {
+				mtdev_settle(m, 0, -freed);
+				freed = 0;
+			}
 		}
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
@@ -591,6 +626,7 @@ static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 		}
 		cond_resched();
 	}
+	mtdev_settle(m, 0, -freed);
 	if (!err)
 		err = cur.err;
 	masstree_cursor_fini(&cur);
@@ -633,8 +669,9 @@ void mtdev_free_values(struct mtdev_map *m)
 	for (entry = masstree_first(cur); entry; entry = masstree_next(cur)) {
 		old = masstree_erase(&m->tree, masstree_cursor_key(cur),
 				     masstree_cursor_len(cur));
+		/* The map's release refunds its whole charge. */
 		if (old)
-			mtdev_value_gone(m, masstree_cursor_len(cur), old);
+			mtdev_value_gone(m, old);
 		cond_resched();
 	}
 	/* The values left behind leak: a broken promise, not a retry. */

@@ -8,6 +8,7 @@
 #include <linux/masstree.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <kunit/visibility.h>
 
 #include "internal.h"
@@ -114,6 +115,73 @@ void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats)
 	stats->height = h;
 }
 EXPORT_SYMBOL_GPL(masstree_get_stats);
+
+/**
+ * masstree_bytes() - memory a map's nodes and key suffixes hold.
+ * @mt: the map.
+ *
+ * The @bytes of masstree_get_stats() alone, without the height walk:
+ * nodes at their slab object size, suffixes at their kmalloc bucket.
+ *
+ * Context: Any context but NMI. Exact in a quiescent map, and it counts
+ * every write that completed before a lock the caller took.
+ * Return: the bytes.
+ */
+unsigned long masstree_bytes(struct masstree *mt)
+{
+	return (mst_stat_read(mt, MST_STAT_LEAVES) +
+		mst_stat_read(mt, MST_STAT_INTERNODES)) * MST_NODE_BYTES +
+	       mst_stat_read(mt, MST_STAT_SUFFIX_BYTES);
+}
+EXPORT_SYMBOL_GPL(masstree_bytes);
+
+/*
+ * Split levels masstree_insert_bytes_max() counts at most. A split runs
+ * up through the full internodes above a leaf; more than this many full
+ * levels on one path means at least 16 live nodes per level, so a write
+ * that outgrows the bound grows the map by under a sixteenth of what it
+ * already holds.
+ */
+#define MST_SPLIT_LEVELS	8
+
+/**
+ * masstree_insert_bytes_max() - the most one new key may add to
+ *	masstree_bytes().
+ * @mt: the map.
+ * @len: the key's length.
+ *
+ * A new key lands in one leaf, in one of three ways: a free slot (no
+ * node); a split, one new node per full internode above the leaf plus a
+ * new root at most (bounded by the map's internodes and by
+ * MST_SPLIT_LEVELS, see above); or a chain of new layers down to where
+ * the key parts from the one it collides with, one leaf per 8 bytes they
+ * still share, which a key of @len bytes can do at most
+ * DIV_ROUND_UP(@len - 8, 8) times. Plus the key's suffix, at most
+ * @len - 8 bytes in its kmalloc bucket; the key it collides with gets a
+ * shorter suffix in place of its old one. Replacing a value adds
+ * nothing; an erase only frees.
+ *
+ * Context: Any context but NMI.
+ * Return: the bytes.
+ */
+unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len)
+{
+	long internodes = mst_stat_read(mt, MST_STAT_INTERNODES);
+	unsigned long nodes, chain;
+
+	nodes = min_t(long, internodes > 0 ? internodes : 0,
+		      MST_SPLIT_LEVELS) + 2;
+	if (len <= 8)
+		return nodes * MST_NODE_BYTES;
+	/* One leaf per 8 bytes past the first slice, rounded up. */
+	chain = (len - 1) / 8;
+	if (chain > nodes)
+		nodes = chain;
+	return nodes * MST_NODE_BYTES +
+	       kmalloc_size_roundup(struct_size_t(struct mst_suffix, data,
+						  len - 8));
+}
+EXPORT_SYMBOL_GPL(masstree_insert_bytes_max);
 
 #ifdef MASSTREE_HAVE_TEST_COUNTERS
 static atomic_long_t mst_test_counters[MASSTREE_TC_NR];

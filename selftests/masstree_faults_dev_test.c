@@ -174,7 +174,8 @@ static bool same_map(const char *a, size_t alen, const char *b, size_t blen,
 	    sscanf(sb, "|%llu %llu %llu %llu %llu %llu %llu %llu", &y[0], &y[1],
 		   &y[2], &y[3], &y[4], &y[5], &y[6], &y[7]) != 8)
 		return false;
-	return x[0] == y[0] && x[6] == y[6] && x[7] == y[7];
+	/* The charge follows the nodes: compare what it adds to them. */
+	return x[0] == y[0] && x[6] == y[6] && x[7] - x[5] == y[7] - y[5];
 }
 
 /* The named maps, as LIST gives them, and the number of live maps. */

@@ -5,6 +5,13 @@
  * groups (and, for the namespace cases, unshared its user and IPC
  * namespaces), then checks that the safe outcome held:
  *
+ *   - a map is charged what it holds: keys that share long tails (a layer
+ *     node per 8 shared bytes) and dense ranges erased down to one key in
+ *     sixteen stay within the map's, the user's and the device's byte
+ *     caps; the charge shown by STATS and LIST, the user's and the
+ *     device's totals equal the nodes, suffixes and value allocations
+ *     the map holds (and the node cache's own slab count), concurrent
+ *     writers included, and erases and DESTROY refund it all;
  *   - chown and chgrp without privilege get -EPERM; a map planted by one
  *     user cannot be made to look owned by another, and its creator shows
  *     in LIST and STATS for good;
@@ -226,7 +233,8 @@ static int dir_entries(const char *path)
  * returns the child's exit status: 0, CHILD_SKIP, or the line of the
  * failed CHILD_CHECK.
  */
-static int run_attack(int unshare_flags, int (*fn)(void *), void *arg)
+static int run_attack_as(int uid, int unshare_flags, int (*fn)(void *),
+			 void *arg)
 {
 	pid_t pid = fork();
 	int status;
@@ -234,7 +242,7 @@ static int run_attack(int unshare_flags, int (*fn)(void *), void *arg)
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		if (setgroups(0, NULL) || setgid(USER) || setuid(USER))
+		if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
 			_exit(CHILD_SETUP);
 		if (unshare_flags && unshare(unshare_flags)) {
 			fprintf(stderr, "# unshare: %s\n", strerror(errno));
@@ -247,6 +255,11 @@ static int run_attack(int unshare_flags, int (*fn)(void *), void *arg)
 	return WEXITSTATUS(status);
 }
 
+static int run_attack(int unshare_flags, int (*fn)(void *), void *arg)
+{
+	return run_attack_as(USER, unshare_flags, fn, arg);
+}
+
 static void child_check(bool ok, int line, const char *what)
 {
 	if (ok)
@@ -256,6 +269,386 @@ static void child_check(bool ok, int line, const char *what)
 }
 
 #define CHILD_CHECK(cond) child_check(cond, __LINE__, #cond)
+
+/* --- 1. a map is charged what it holds ------------------------------- */
+
+#define PARAMS		"/sys/module/masstree/parameters/"
+#define SLAB		"/sys/kernel/slab/masstree_node/"
+#define NODE_BYTES	448	/* a node's slab object (x86-64 cache lines) */
+#define KIB		1024LL
+#define MIB		(1024 * KIB)
+
+static const char *const caps[] = {
+	"max_map_bytes", "max_user_bytes", "max_total_bytes",
+};
+
+static int set_cap(const char *param, long long bytes)
+{
+	char path[128], v[32];
+
+	snprintf(path, sizeof(path), PARAMS "%s", param);
+	snprintf(v, sizeof(v), "%lld", bytes);
+	return mst_write_file(path, v);
+}
+
+/* What debugfs says uid @uid is charged; 0 without maps, -1 unreadable. */
+static long long user_bytes(int uid)
+{
+	char buf[4096], *line, *save;
+	long long bytes;
+	unsigned int u, maps;
+
+	if (mst_read_file(DEBUGFS "users", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%u %lld %u", &u, &bytes, &maps) == 3 &&
+		    u == (unsigned int)uid)
+			return bytes;
+	return 0;
+}
+
+/* Live nodes of the whole module, as its own counters say. */
+static long live_nodes(void)
+{
+	return debugfs_num(DEBUGFS "nodes", "leaves") +
+	       debugfs_num(DEBUGFS "nodes", "internodes");
+}
+
+/*
+ * Objects the node cache's slab holds, or -1 where the cache has no
+ * sysfs directory of its own (merged with another, or no SLUB_DEBUG).
+ * The slab counts objects still cached per CPU as in use: compare
+ * within a few slabs per CPU (@slack).
+ */
+static long slab_objects(long *slack)
+{
+	char objs[256], per_slab[32];
+
+	if (mst_read_file(SLAB "objects", objs, sizeof(objs)) ||
+	    mst_read_file(SLAB "objs_per_slab", per_slab, sizeof(per_slab)))
+		return -1;
+	*slack = 3 * atol(per_slab) * sysconf(_SC_NPROCESSORS_CONF);
+	return atol(objs);
+}
+
+FIXTURE(charge) {
+	char saved[3][32];
+	bool have[3];
+	char name[3][MASSTREE_NAME_MAX];
+	long long total0;
+};
+
+FIXTURE_SETUP(charge)
+{
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(caps); i++) {
+		snprintf(path, sizeof(path), PARAMS "%s", caps[i]);
+		self->have[i] = !mst_read_file(path, self->saved[i],
+					       sizeof(self->saved[i]));
+	}
+	ASSERT_TRUE(self->have[0] && self->have[1]);
+	mst_map_name(self->name[0], MASSTREE_NAME_MAX, "charge-a");
+	mst_map_name(self->name[1], MASSTREE_NAME_MAX, "charge-b");
+	mst_map_name(self->name[2], MASSTREE_NAME_MAX, "charge-c");
+	self->total0 = debugfs_num(DEBUGFS "stats", "charged_bytes");
+}
+
+/*
+ * What every case needs besides the caps; checked in the case itself
+ * (a failed setup would skip the attack and its measurements).
+ */
+#define EXPECT_DEVICE_TOTALS() do {					\
+	EXPECT_TRUE(self->have[2]) TH_LOG("no cap max_total_bytes");	\
+	EXPECT_LE(0, self->total0) TH_LOG("no device total in debugfs"); \
+	/* No map of the attackers' is left from another test. */	\
+	EXPECT_EQ(0, user_bytes(USER));					\
+	EXPECT_EQ(0, user_bytes(OTHER));				\
+} while (0)
+
+FIXTURE_TEARDOWN(charge)
+{
+	char path[128];
+	int fd = dev_open();
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(self->name) && fd >= 0; i++)
+		destroy(fd, self->name[i]);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < ARRAY_SIZE(caps); i++) {
+		snprintf(path, sizeof(path), PARAMS "%s", caps[i]);
+		if (self->have[i])
+			EXPECT_EQ(0, mst_write_file(path, self->saved[i]));
+	}
+}
+
+/*
+ * What map @name holds, as root sees it, checked against its charge:
+ * nodes and suffixes (node_bytes) plus one value allocation of @vlen
+ * bytes per key; STATS and LIST show the same charge. Returns what it
+ * holds; @st is filled in.
+ */
+static long long check_charge(struct __test_metadata *_metadata,
+			      const char *name, __u64 vlen,
+			      struct masstree_ioc_stats *st)
+{
+	struct masstree_map_info info;
+	long long held;
+	__u64 lo, hi;
+	int fd = dev_open();
+
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ));
+	EXPECT_EQ(0, mst_stats(fd, st));
+	close(fd);
+	mst_value_charge(vlen, &lo, &hi);
+	held = st->node_bytes + st->keys * hi;
+	ksft_print_msg("%s: %llu keys, %llu nodes: holds %lld, charged %llu (%.2f)\n",
+		       name, st->keys, st->leaves + st->internodes, held,
+		       st->charged_bytes,
+		       st->charged_bytes ? (double)held / st->charged_bytes : 0.0);
+	EXPECT_EQ(held, (long long)st->charged_bytes);
+	EXPECT_EQ(0, list_find(name, &info));
+	EXPECT_EQ(st->charged_bytes, info.bytes);
+	return held;
+}
+
+struct attack {
+	const char *name;	/* the map to make and fill */
+	int key_len;
+	int rounds;		/* at most */
+	int err;		/* what must end the attack first */
+};
+
+/*
+ * Keys that share all but their last byte: the second builds a layer
+ * node per 8 shared bytes, and erasing it leaves the chain under the
+ * first. Again with a new first slice until a write is refused.
+ */
+static int attack_chain(void *p)
+{
+	struct attack *a = p;
+	char *key = malloc(a->key_len), head[16];
+	int fd = dev_open(), i, ret = 0;
+
+	CHILD_CHECK(fd >= 0 && key);
+	CHILD_CHECK(create_named(fd, a->name, 0600) == 0);
+	CHILD_CHECK(open_map(fd, a->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	memset(key, 'x', a->key_len);
+	for (i = 0; i < a->rounds && !ret; i++) {
+		/* A first slice of its own: "P" and six digits. */
+		snprintf(head, sizeof(head), "P%06d", i % 1000000);
+		memcpy(key, head, 7);
+		key[a->key_len - 1] = 'a';
+		ret = mst_put(fd, key, a->key_len, "v", 1, 0);
+		if (ret)
+			break;
+		key[a->key_len - 1] = 'b';
+		ret = mst_put(fd, key, a->key_len, "v", 1, 0);
+		if (!ret)
+			CHILD_CHECK(mst_del(fd, key, a->key_len) == 0);
+	}
+	if (ret != a->err)
+		fprintf(stderr, "# %s: %d rounds, last put %d\n", a->name, i, ret);
+	CHILD_CHECK(ret == a->err);
+	free(key);
+	close(fd);
+	return 0;
+}
+
+TEST_F(charge, long_shared_tails)
+{
+	struct masstree_ioc_stats st[3];
+	long nodes0 = live_nodes(), objs0, objs, slack = 0;
+	long long held[3], map_cap = 2 * MIB, user_cap = 3 * MIB;
+	struct attack a = { .key_len = 4096, .rounds = 40 };
+	int fd, i;
+
+	objs0 = slab_objects(&slack);
+	EXPECT_DEVICE_TOTALS();
+	ASSERT_EQ(0, set_cap("max_map_bytes", map_cap));
+	ASSERT_EQ(0, set_cap("max_user_bytes", user_cap));
+	/* The device's cap leaves room for the user's and 1 MiB more. */
+	if (self->have[2])
+		ASSERT_EQ(0, set_cap("max_total_bytes", self->total0 + user_cap + MIB));
+
+	/* One map up to its cap, a second up to the user's... */
+	a.name = self->name[0];
+	a.err = -ENOSPC;
+	EXPECT_EQ(0, run_attack(0, attack_chain, &a));
+	a.name = self->name[1];
+	a.err = -EDQUOT;
+	EXPECT_EQ(0, run_attack(0, attack_chain, &a));
+	/* ...and another user's map up to the device's. */
+	a.name = self->name[2];
+	a.err = -ENOSPC;
+	EXPECT_EQ(0, run_attack_as(OTHER, 0, attack_chain, &a));
+
+	for (i = 0; i < 3; i++) {
+		held[i] = check_charge(_metadata, self->name[i], 1, &st[i]);
+		EXPECT_GE(map_cap, held[i]);
+	}
+	EXPECT_GE(user_cap, held[0] + held[1]);
+	EXPECT_EQ(held[0] + held[1], user_bytes(USER));
+	EXPECT_EQ(held[2], user_bytes(OTHER));
+	/* The device's cap held, not the map's: the last map is small. */
+	EXPECT_GT(map_cap - 512 * KIB, held[2]);
+	EXPECT_GE(user_cap + MIB, held[0] + held[1] + held[2]);
+	EXPECT_EQ(self->total0 + held[0] + held[1] + held[2],
+		  debugfs_num(DEBUGFS "stats", "charged_bytes"));
+
+	/*
+	 * The module's live nodes grew by the maps' (and by a few of the
+	 * registry's, whose keys are the names), and so did the slab.
+	 */
+	nodes0 = live_nodes() - nodes0;
+	for (i = 0; i < 3; i++)
+		nodes0 -= st[i].leaves + st[i].internodes;
+	EXPECT_LE(0, nodes0);
+	EXPECT_GE(8, nodes0);
+	objs = slab_objects(&slack);
+	if (objs0 < 0 || objs < 0) {
+		TH_LOG("no slab counts of the node cache: not compared");
+	} else {
+		objs -= objs0;
+		for (i = 0; i < 3; i++)
+			objs -= st[i].leaves + st[i].internodes;
+		EXPECT_GE(slack, labs(objs)) TH_LOG("slab objects off by %ld", objs);
+	}
+
+	/* DESTROY refunds everything. */
+	fd = dev_open();
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, destroy(fd, self->name[i]));
+	close(fd);
+	EXPECT_EQ(0, user_bytes(USER));
+	EXPECT_EQ(0, user_bytes(OTHER));
+	EXPECT_EQ(self->total0, debugfs_num(DEBUGFS "stats", "charged_bytes"));
+}
+
+/*
+ * Dense ranges of 8-byte keys, each erased down to one key in sixteen:
+ * leaves are never merged, so most of them stay, one key each.
+ */
+static int attack_erase_most(void *p)
+{
+	struct attack *a = p;
+	int fd = dev_open(), r, i, ret = 0;
+	char key[16];
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(create_named(fd, a->name, 0600) == 0);
+	CHILD_CHECK(open_map(fd, a->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	for (r = 0; r < a->rounds && !ret; r++) {
+		for (i = 0; i < 1024 && !ret; i++) {
+			snprintf(key, sizeof(key), "%03d%05d", r, i);
+			ret = mst_put(fd, key, 8, "v", 1, 0);
+		}
+		for (i = 0; i < 1024; i++) {
+			if (!(i % 16))
+				continue;
+			snprintf(key, sizeof(key), "%03d%05d", r, i);
+			mst_del(fd, key, 8);
+		}
+	}
+	if (ret != a->err)
+		fprintf(stderr, "# %s: %d rounds, last put %d\n", a->name, r, ret);
+	CHILD_CHECK(ret == a->err);
+	close(fd);
+	return 0;
+}
+
+TEST_F(charge, erase_most)
+{
+	struct attack a = { .key_len = 8, .rounds = 40, .err = -ENOSPC };
+	struct masstree_ioc_clear c = { .size = sizeof(c) };
+	struct masstree_ioc_stats st;
+	long long held, map_cap = 512 * KIB;
+	int fd;
+
+	EXPECT_DEVICE_TOTALS();
+	ASSERT_EQ(0, set_cap("max_map_bytes", map_cap));
+	a.name = self->name[0];
+	EXPECT_EQ(0, run_attack(0, attack_erase_most, &a));
+	held = check_charge(_metadata, a.name, 1, &st);
+	EXPECT_GE(map_cap, held);
+	EXPECT_EQ(held, user_bytes(USER));
+	EXPECT_EQ(self->total0 + held, debugfs_num(DEBUGFS "stats", "charged_bytes"));
+
+	/* CLEAR refunds what it freed: nothing is left. */
+	fd = dev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, open_map(fd, a.name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_CLEAR, &c));
+	EXPECT_EQ(st.keys, c.cleared);
+	held = check_charge(_metadata, a.name, 1, &st);
+	EXPECT_EQ(0, st.keys);
+	EXPECT_EQ(held, user_bytes(USER));
+	close(fd);
+}
+
+/* Writers of one map: shared long prefixes, splits, replaces, erases. */
+static int churn(void *p)
+{
+	const char *name = p;
+	static char key[600], val[3000];
+	int fd = dev_open(), i, len;
+	unsigned int seed = getpid();
+
+	CHILD_CHECK(fd >= 0);
+	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	memset(key, 'k', sizeof(key));
+	memset(val, 'v', sizeof(val));
+	for (i = 0; i < 1500; i++) {
+		len = 1 + rand_r(&seed) % sizeof(key);
+		key[len - 1] = 'a' + rand_r(&seed) % 4;
+		key[0] = 'a' + rand_r(&seed) % 4;
+		if (rand_r(&seed) % 3)
+			CHILD_CHECK(mst_put(fd, key, len, val,
+					    rand_r(&seed) % sizeof(val), 0) == 0);
+		else
+			mst_del(fd, key, len);
+		key[len - 1] = 'k';
+	}
+	close(fd);
+	return 0;
+}
+
+TEST_F(charge, concurrent_writers_settle_exactly)
+{
+	struct masstree_ioc_clear c = { .size = sizeof(c) };
+	struct masstree_ioc_stats st;
+	char why[128];
+	pid_t pid[4];
+	int fd = dev_open(), i, status;
+
+	EXPECT_DEVICE_TOTALS();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, create_named(fd, self->name[0], 0600));
+	ASSERT_EQ(0, open_map(fd, self->name[0], MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	for (i = 0; i < 4; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i])
+			_exit(churn(self->name[0]));
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(pid[i], waitpid(pid[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	EXPECT_EQ(0, mst_check_accounting(fd, why)) TH_LOG("%s", why);
+	ASSERT_EQ(0, mst_stats(fd, &st));
+	EXPECT_EQ(self->total0 + (long long)st.charged_bytes,
+		  debugfs_num(DEBUGFS "stats", "charged_bytes"));
+	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_CLEAR, &c));
+	ASSERT_EQ(0, mst_stats(fd, &st));
+	EXPECT_EQ(st.node_bytes, st.charged_bytes);
+	close(fd);
+}
 
 /* --- 2. ownership as files have it ------------------------------------ */
 

@@ -205,6 +205,8 @@ struct masstree_stats {
 };
 
 void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats);
+unsigned long masstree_bytes(struct masstree *mt);
+unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len);
 
 /*
  * Ordered iteration (masstree/cursor.c). A scan returns each key that was

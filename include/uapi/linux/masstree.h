@@ -43,6 +43,25 @@
  * V frees the namespace's objects; descriptors still attached to them
  * get -EIDRM, and the maps are freed when the last is closed.
  *
+ * Memory: a map is charged what it really holds in the kernel: its tree's
+ * nodes and key suffixes at their slab object and kmalloc bucket sizes
+ * (@node_bytes of struct masstree_ioc_stats), and each value at the size
+ * of its allocation (its length plus a 24-byte header, rounded up to a
+ * kmalloc bucket, or to pages). So a key's charge depends on the tree's shape:
+ * keys that share a long span with another cost a 448-byte node per 8
+ * shared bytes; a leaf emptied by erases down to one key stays charged
+ * whole. The charge is held against three caps (module parameters): the
+ * map's (max_map_bytes), its creator's across all the maps it created
+ * (max_user_bytes) and the device's across all maps (max_total_bytes).
+ * A PUT or CMPXCHG first reserves its worst case (its value, plus the
+ * nodes and suffix a new key of its length could add at most: up to one
+ * node per 8 bytes of key), fails if that would pass a cap, and after the
+ * write is charged what the map then holds; DEL, CLEAR and DESTROY refund
+ * what they freed. Near a cap, a write may thus fail although what it
+ * would really add fits. When no write is in flight, a map's charge
+ * (@charged_bytes, LIST's @bytes) equals @node_bytes plus its values'
+ * allocations.
+ *
  * Access each command needs (a named map: as OPEN granted it; an
  * anonymous map: read and write):
  *
@@ -176,8 +195,8 @@ struct masstree_ioc_setattr {
  * @gid: group, likewise.
  * @mode: permission bits.
  * @keys: keys stored; zero unless the caller may read the map.
- * @bytes: bytes charged to the map (see struct masstree_ioc_stats); zero
- *	unless the caller may read the map.
+ * @bytes: bytes charged to the map (@charged_bytes of struct
+ *	masstree_ioc_stats); zero unless the caller may read the map.
  * @cuid: creator: the effective uid that created the map, in the caller's
  *	user namespace; SETATTR cannot change it. (Was reserved, always zero,
  *	in the first version: the record's size did not change.)
@@ -249,8 +268,9 @@ struct masstree_ioc_list {
  * CMPXCHG replaces the value if it equals @expect byte for byte, else
  * fails with -ECANCELED and sets @out_len to the current length. Errors:
  * -ENOENT (no such key; PUT with MASSTREE_PUT_EXIST), -EEXIST (PUT with
- * MASSTREE_PUT_NOEXIST), -ENOSPC (the map's byte cap), -EDQUOT (the
- * owner's byte cap).
+ * MASSTREE_PUT_NOEXIST), -ENOSPC (the map's byte cap, or the device's),
+ * -EDQUOT (the byte cap of the map's creator). See "Memory" above for
+ * what a write is charged.
  */
 struct masstree_ioc_op {
 	__u64 size;
@@ -380,10 +400,14 @@ struct masstree_ioc_scan_rec {
  * @internodes: interior nodes, all layers.
  * @layers: layers (B+trees of the trie).
  * @height: height of the top layer.
- * @node_bytes: memory held by nodes and key suffixes.
- * @value_bytes: memory held by values.
- * @charged_bytes: bytes counted against the caps (values and keys, plus
- *	a fixed overhead per key).
+ * @node_bytes: memory held by nodes and key suffixes (slab object and
+ *	kmalloc bucket sizes).
+ * @value_bytes: bytes of the values as stored (their lengths; their
+ *	allocations hold more, see "Memory" above).
+ * @charged_bytes: bytes counted against the caps: what the map holds,
+ *	@node_bytes plus its values' allocations, and the worst case of
+ *	writes in flight (see "Memory" above). (In the first version: key
+ *	and value lengths plus 64 per key.)
  * @gets: GET operations (BATCH elements included), likewise:
  * @puts: PUT operations.
  * @dels: DEL operations.
