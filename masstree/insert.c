@@ -4,9 +4,10 @@
  * full leaf and propagate the split up the layer's B+tree.
  *
  * Every function here runs with the target leaf locked, inside a write's
- * locking phase, and takes nodes only from the write's reserve. When the
- * reserve falls short, it records what it needs, unlocks and returns
- * MST_AGAIN before changing anything.
+ * locking phase, and takes nodes only from the write's reserve, topped up
+ * from this CPU's pool when it needs nodes. When both fall short, it
+ * records what it needs, unlocks and returns MST_AGAIN before changing
+ * anything.
  */
 #include <linux/masstree.h>
 #include <linux/string.h>
@@ -105,7 +106,7 @@ int mst_insert_root(struct mst_write *w, void *entry)
  * ends in a leaf holding both. The chain is built privately and published
  * with one pointer store under the inserting bit.
  */
-static int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
+static noinline int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
 			    void *entry)
 {
 	struct masstree *mt = w->mt;
@@ -128,7 +129,8 @@ static int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
 	w->need.nodes = d + 1;
 	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
 	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
-	if (!mst_reserve_has(&w->res, &w->need)) {
+	if (!mst_reserve_has(&w->res, &w->need) &&
+	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		mst_unlock(mt, &leaf->node);
 		return MST_AGAIN;
 	}
@@ -398,7 +400,7 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
  * change: up to the first one with room, or the root. Then count the nodes
  * needed and split bottom-up.
  */
-static int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
+static noinline int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
 			    void *entry)
 {
 	struct masstree *mt = w->mt;
@@ -419,7 +421,8 @@ static int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
 			break;
 		w->need.nodes += READ_ONCE(p->node.version) & MST_V_ROOT ? 2 : 1;
 	}
-	if (!mst_reserve_has(&w->res, &w->need)) {
+	if (!mst_reserve_has(&w->res, &w->need) &&
+	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		/* Unlock from the top down; none was changed. */
 		while (top != node) {
 			x = node;

@@ -74,8 +74,12 @@ static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
  * @sfx: suffix buffers: [0] for the new key, [1] for the key that moves
  *	into a new layer.
  * @cap: capacity of each buffer in @sfx.
- * @taken: bit i: buffer i was taken by the write.
+ * @taken: bit i: buffer i was taken by the write; MST_RES_REFILL: the
+ *	write drew nodes from the per-CPU pool or allocated them, and
+ *	refills the pool once it has unlocked.
  */
+#define MST_RES_REFILL	BIT(2)
+
 struct mst_reserve {
 	struct mst_node *nodes;
 	unsigned int nr_nodes;
@@ -189,6 +193,8 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 void mst_reserve_release(struct mst_reserve *res);
 void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node);
 bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need);
+bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need);
+void mst_pool_refill(gfp_t gfp);
 
 /* insert.c */
 #define MST_AGAIN	1

@@ -51,16 +51,31 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_stats_read);
  * @gfp: allocation flags.
  *
  * Context: As @gfp allows.
- * Return: a zeroed node, to be given a kind by mst_node_init_leaf() or
- * mst_node_init_internode(), or NULL.
+ * Return: a node, or NULL. Not zeroed: mst_node_init_leaf() or
+ * mst_node_init_internode() clears it when it gets its kind.
  */
 struct mst_node *mst_node_alloc(gfp_t gfp)
 {
 	if (mst_fail_alloc(MST_FAIL_NODE))
 		return NULL;
-	return kmem_cache_zalloc(mst_node_cache, gfp);
+	return kmem_cache_alloc(mst_node_cache, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_node_alloc);
+
+/**
+ * mst_node_alloc_spare() - allocate a node for the per-CPU pool.
+ * @gfp: allocation flags.
+ *
+ * As mst_node_alloc(), but never made to fail by the test hook: nothing
+ * depends on it succeeding.
+ *
+ * Context: As @gfp allows.
+ * Return: a node (not zeroed), or NULL.
+ */
+struct mst_node *mst_node_alloc_spare(gfp_t gfp)
+{
+	return kmem_cache_alloc(mst_node_cache, gfp);
+}
 
 /**
  * mst_node_init_leaf() - make a fresh node an empty leaf.
@@ -118,14 +133,13 @@ static void mst_node_uncount(struct mst_node *node)
 
 /**
  * mst_node_unuse() - take the kind back from a node that was never published.
- * @node: the node; zeroed afterwards.
+ * @node: the node; it may go back to a reserve.
  *
  * Context: Any context.
  */
 void mst_node_unuse(struct mst_node *node)
 {
 	mst_node_uncount(node);
-	memset(node, 0, MST_NODE_SIZE);
 }
 
 /**

@@ -41,9 +41,12 @@ static int mst_write_fill(struct mst_write *w, gfp_t gfp)
 /*
  * One write. Returns the old entry (NULL if absent) or an error encoded
  * with masstree_mk_err(). For MST_OP_INSERT a present key gives -EEXIST.
+ * Inlined into each API function, so that the tests on @op fold away.
  */
-static void *mst_write_op(struct masstree *mt, const void *key, size_t len,
-			  void *old, void *entry, enum mst_op op, gfp_t gfp)
+static __always_inline void *mst_write_op(struct masstree *mt,
+					  const void *key, size_t len,
+					  void *old, void *entry,
+					  enum mst_op op, gfp_t gfp)
 {
 	struct mst_write w;
 	struct mst_cursor *c = &w.c;
@@ -119,6 +122,9 @@ insert_done:
 			goto done;
 		mst_write_end(&w);
 		rcu_read_unlock();
+		/* Short of nodes: leave the pool stocked for the next one. */
+		if (w.need.nodes)
+			w.res.taken |= MST_RES_REFILL;
 		if (mst_write_fill(&w, gfp)) {
 			ret = masstree_mk_err(-ENOMEM);
 			goto out;
@@ -134,6 +140,8 @@ done:
 		if (READ_ONCE(mt->suffix_hint) != used)
 			WRITE_ONCE(mt->suffix_hint, used);
 	}
+	if (unlikely(w.res.taken & MST_RES_REFILL))
+		mst_pool_refill(gfp);
 out:
 	if (unlikely(!mst_reserve_empty(&w.res)))
 		mst_reserve_release(&w.res);
