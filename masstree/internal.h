@@ -160,9 +160,6 @@ static inline unsigned int mst_internode_index(struct mst_internode *in, u64 sli
 	return i;
 }
 
-struct mst_leaf *mst_walk(struct masstree *mt, struct mst_cursor *c,
-			  void **entry);
-void mst_leaf_search(struct mst_leaf *leaf, u64 perm, struct mst_cursor *c);
 bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c);
 struct mst_leaf *mst_lock_leaf(struct mst_write *w);
 struct mst_internode *mst_lock_parent(struct masstree *mt,
