@@ -9,6 +9,7 @@
 #include <linux/irqflags.h>
 #include <linux/masstree.h>
 #include <linux/percpu.h>
+#include <linux/string.h>
 #include <linux/types.h>
 
 #include "key.h"
@@ -182,14 +183,38 @@ static inline bool mst_reserve_empty(const struct mst_reserve *res)
 	return !res->nr_nodes && !res->sfx[0] && !res->sfx[1];
 }
 
+/* Does @res cover @need? */
+static inline bool mst_reserve_has(const struct mst_reserve *res,
+				   const struct mst_need *need)
+{
+	return res->nr_nodes >= need->nodes &&
+	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
+	       (!need->sfx[1] || (res->sfx[1] && res->cap[1] >= need->sfx[1]));
+}
+
+/*
+ * Take suffix buffer @i from @res and fill it with @len bytes; the caller
+ * checked that it holds them.
+ */
+static inline struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res,
+						    unsigned int i,
+						    const u8 *bytes, u32 len)
+{
+	struct mst_suffix *sfx = res->sfx[i];
+
+	res->sfx[i] = NULL;
+	res->taken |= 1U << i;
+	sfx->len = len;
+	memcpy(sfx->data, bytes, len);
+	return sfx;
+}
+
 struct mst_node *mst_reserve_node(struct mst_reserve *res);
-struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res, unsigned int i,
-				      const u8 *bytes, u32 len);
 int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 		     gfp_t gfp);
+int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp);
 void mst_reserve_release(struct mst_reserve *res);
 void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node);
-bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need);
 bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need);
 void mst_pool_refill(gfp_t gfp);
 

@@ -174,20 +174,6 @@ void masstree_preload_end(void)
 EXPORT_SYMBOL_GPL(masstree_preload_end);
 
 /**
- * mst_reserve_has() - does a reserve cover a need?
- * @res: the reserve.
- * @need: the need.
- *
- * Return: true if it does.
- */
-bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need)
-{
-	return res->nr_nodes >= need->nodes &&
-	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
-	       (!need->sfx[1] || (res->sfx[1] && res->cap[1] >= need->sfx[1]));
-}
-
-/**
  * mst_reserve_fill() - allocate what a reserve lacks for a need.
  * @res: the reserve.
  * @need: the need.
@@ -233,6 +219,37 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 		res->sfx[i] = sfx;
 		res->cap[i] = need->sfx[i];
 	}
+	return 0;
+}
+
+/**
+ * mst_reserve_fill_suffix() - give a reserve the new key's suffix buffer.
+ * @res: an empty reserve.
+ * @cap: bytes the buffer must hold.
+ * @gfp: allocation flags.
+ *
+ * What mst_reserve_fill() does for a need of one suffix buffer and no
+ * node, without its loops: a writer of a new long key calls it before
+ * every walk.
+ *
+ * Context: No node lock and no RCU read lock held; may sleep if @gfp
+ * allows.
+ * Return: 0, or -ENOMEM.
+ */
+int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp)
+{
+	struct mst_suffix *sfx = mst_pool_take_sfx(cap);
+
+	if (sfx) {
+		res->sfx[0] = sfx;
+		res->cap[0] = MST_PRELOAD_SFX_CAP;
+		return 0;
+	}
+	sfx = mst_suffix_alloc(cap, gfp);
+	if (!sfx)
+		return -ENOMEM;
+	res->sfx[0] = sfx;
+	res->cap[0] = cap;
 	return 0;
 }
 
@@ -340,28 +357,6 @@ void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node)
 	node->rcu.next = (struct callback_head *)res->nodes;
 	res->nodes = node;
 	res->nr_nodes++;
-}
-
-/**
- * mst_reserve_suffix() - take a suffix buffer from a reserve and fill it.
- * @res: the reserve.
- * @i: which buffer.
- * @bytes: the suffix bytes.
- * @len: how many; the caller checked the buffer holds them.
- *
- * Context: Any context.
- * Return: the suffix.
- */
-struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res, unsigned int i,
-				      const u8 *bytes, u32 len)
-{
-	struct mst_suffix *sfx = res->sfx[i];
-
-	res->sfx[i] = NULL;
-	res->taken |= 1U << i;
-	sfx->len = len;
-	memcpy(sfx->data, bytes, len);
-	return sfx;
 }
 
 /**

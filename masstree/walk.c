@@ -71,9 +71,12 @@
  * Contexts: readers (masstree_load(), __masstree_load()) may run in any
  * context but NMI. Writers may run in process or softirq context, never in
  * hardirq or NMI context (they WARN_ON_ONCE and proceed); they allocate
- * with the caller's gfp before taking any node lock, and not at all after
- * masstree_preload() for ordinary keys. The map's statistics counters are
- * per-CPU (allocated by the first write that refills its reserve and may
+ * with the caller's gfp before taking any node lock or after dropping
+ * them all (a split takes its nodes from this CPU's pool under the lock
+ * when the pool has them, and a writer that may sleep refills the pool
+ * once unlocked), and not at all after masstree_preload() for ordinary
+ * keys. The map's statistics counters are
+ * per-CPU (allocated by the first write that allocates nodes and may
  * sleep; until then writers count in shared atomics, and a counter is the
  * sum of both), so that writers neither share a counter's line nor dirty
  * the line that holds the root; RCU callbacks never touch the map.

@@ -69,13 +69,9 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	 */
 	long_insert = len > 8 && (op == MST_OP_INSERT ||
 				  (op == MST_OP_CMPXCHG && !old));
-	if (long_insert && READ_ONCE(mt->suffix_hint)) {
-		w.need.nodes = 0;
-		w.need.sfx[0] = len - 8;
-		w.need.sfx[1] = 0;
-		if (mst_write_fill(&w, gfp))
-			return masstree_mk_err(-ENOMEM);
-	}
+	if (long_insert && READ_ONCE(mt->suffix_hint) &&
+	    mst_reserve_fill_suffix(&w.res, len - 8, gfp))
+		return masstree_mk_err(-ENOMEM);
 
 	for (;;) {
 		struct mst_leaf *leaf;
@@ -140,8 +136,12 @@ done:
 		if (READ_ONCE(mt->suffix_hint) != used)
 			WRITE_ONCE(mt->suffix_hint, used);
 	}
-	if (unlikely(w.res.taken & MST_RES_REFILL))
+	if (unlikely(w.res.taken & MST_RES_REFILL)) {
 		mst_pool_refill(gfp);
+		/* Splits seldom reach mst_write_fill() now: see it there. */
+		if (unlikely(!READ_ONCE(mt->pcpu)) && gfpflags_allow_blocking(gfp))
+			mst_stats_alloc(mt, gfp);
+	}
 out:
 	if (unlikely(!mst_reserve_empty(&w.res)))
 		mst_reserve_release(&w.res);
