@@ -51,7 +51,16 @@
  * Readers (mst_walk()): take a node's stable version (spinning while it is
  * dirty), read, recheck; on a change retry the node; on a deleted node
  * restart from the layer root, or from the map's root if the layer root
- * itself was deleted. Leaf inserts fill a free slot and then publish the
+ * itself was deleted. Going down, a reader takes the child's stable
+ * version before it rechecks the parent (preemption stays off from the
+ * first version to the leaf's recheck): a split marks the child dirty
+ * until its parent knows of the new sibling, so if the parent checks
+ * out, the key lay in the child's range as of that version. A leaf
+ * reached that way needs no B-link check unless it split since (its
+ * split counter moved) or is locked at the recheck (an erase hands the
+ * leaf's range to its right neighbour, lowering the neighbour's bound,
+ * before it marks the leaf deleted); a walk that starts mid-layer or
+ * has moved right checks the right neighbour at every leaf. Leaf inserts fill a free slot and then publish the
  * permutation with a release store; a slot freed by erase is reused only
  * under the inserting bit, so a reader never sees a half-written key.
  *
@@ -164,6 +173,22 @@ bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
 	       !memcmp(sfx->data, c->key + c->off + 8, rest);
 }
 
+/*
+ * @n changed since @v: its new stable version. A split of @n since (its
+ * split counter moved), unless @n is the layer's root (which grows in
+ * place and keeps the whole range), may have moved the key right of it.
+ */
+static __always_inline unsigned long mst_walk_again(struct mst_cursor *c,
+						    struct mst_node *n,
+						    unsigned long v, bool *blink)
+{
+	unsigned long now = mst_stable_version(n);
+
+	if (((now ^ v) >> MST_V_VSPLIT_SHIFT) && n != c->layer_root)
+		*blink = true;
+	return now;
+}
+
 /**
  * mst_walk() - find the leaf for a key, locklessly.
  * @mt: the map.
@@ -187,6 +212,14 @@ static __always_inline struct mst_leaf *mst_walk(struct masstree *mt,
 						 void **entry)
 {
 	struct mst_node *n = c->node;
+	/*
+	 * May the key lie right of @n's range? Not when @n is a layer's root,
+	 * nor when it was reached from a parent that checked out after @v
+	 * was taken; a start anywhere else, a move right, and a split of @n
+	 * since @v say it may: then a leaf's right neighbour is checked.
+	 */
+	bool blink = n && n != c->layer_root;
+	unsigned long v;
 
 restart:
 	if (!n) {
@@ -196,30 +229,46 @@ restart:
 			return NULL;
 		}
 		mst_cursor_layer(c, 0, n);
+		blink = false;
 	}
+	preempt_disable();
+	v = mst_stable_version(n);
 	for (;;) {
-		struct mst_leaf *leaf, *next;
+		struct mst_leaf *leaf, *next = NULL;
 		struct mst_suffix *sfx = NULL;
-		unsigned long v;
+		unsigned long now;
 		void *lv = NULL;
 		u64 perm;
 		u8 klx = 0;
 
-		preempt_disable();
-		v = mst_stable_version(n);
 		if (v & MST_V_DELETED) {
 			preempt_enable();
 			mst_count(MASSTREE_TC_LAYER_RETRY);
 			n = n == c->layer_root ? NULL : c->layer_root;
-			if (!n)
-				goto restart;
-			continue;
+			blink = false;
+			goto restart;
 		}
 		if (!(v & MST_V_LEAF)) {
-			struct mst_node *child = mst_internode_descend(n, v, c->slice);
+			struct mst_internode *in = mst_to_internode(n);
+			struct mst_node *child;
+			unsigned long cv = 0;
 
-			if (child)
-				n = child;
+			child = rcu_dereference(in->child[mst_internode_index(in, c->slice)]);
+			/*
+			 * The child's version before the parent's recheck: if the
+			 * parent is unchanged, the child's range held the key
+			 * when @cv was taken, and only a split of the child since
+			 * (its split counter) can have moved the key right.
+			 */
+			if (likely(child))
+				cv = mst_stable_version(child);
+			if (unlikely(!child) || mst_version_changed(n, v)) {
+				mst_count(MASSTREE_TC_READ_RETRY);
+				v = mst_walk_again(c, n, v, &blink);
+				continue;
+			}
+			n = child;
+			v = cv;
 			continue;
 		}
 		leaf = mst_to_leaf(n);
@@ -232,11 +281,24 @@ restart:
 			lv = rcu_dereference(leaf->lv[c->slot]);
 			sfx = rcu_dereference(leaf->suffix[c->slot]);
 		}
-		next = rcu_dereference(leaf->next);
+		if (blink)
+			next = rcu_dereference(leaf->next);
 		mst_hook(MASSTREE_HOOK_READ);
-		if (mst_version_changed(n, v)) {
-			preempt_enable();
+		/* Pairs with the release in mst_unlock(). */
+		smp_rmb();
+		now = READ_ONCE(n->version);
+		if ((now ^ v) > MST_V_LOCKED) {
 			mst_count(MASSTREE_TC_READ_RETRY);
+			v = mst_walk_again(c, n, v, &blink);
+			continue;
+		}
+		/*
+		 * Locked: an erase may be giving the leaf's range to its right
+		 * neighbour, whose lower bound drops before the leaf is marked
+		 * deleted. Search it again, right neighbour included.
+		 */
+		if (unlikely((now & MST_V_LOCKED) && !blink)) {
+			blink = true;
 			continue;
 		}
 		preempt_enable();
@@ -245,7 +307,7 @@ restart:
 			if (next && c->slice >= READ_ONCE(next->lowkey)) {
 				mst_count(MASSTREE_TC_BLINK);
 				n = &next->node;
-				continue;
+				goto restart;
 			}
 			*entry = NULL;
 			c->node = n;
@@ -256,7 +318,8 @@ restart:
 		if (klx == MST_KLX_LAYER && !c->stay) {
 			mst_cursor_layer(c, c->off + 8, lv);
 			n = lv;
-			continue;
+			blink = false;
+			goto restart;
 		}
 		*entry = lv;
 		c->node = n;
