@@ -407,7 +407,7 @@ static noinline int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
 	struct mst_cursor *c = &w->c;
 	struct mst_node *node = &leaf->node, *x, *top;
 	u64 perm = leaf->permutation, nperm;
-	unsigned int m, i, n, freed;
+	unsigned int m;
 	struct mst_leaf *r;
 	bool is_root = READ_ONCE(node->version) & MST_V_ROOT;
 
@@ -480,30 +480,18 @@ static noinline int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
 
 	mst_mark(node, MST_V_SPLITTING);
 	/* The left half, in order, then every other slot as free. */
-	nperm = 0;
-	n = 0;
-	freed = MST_NODE_WIDTH;
-	for (i = 0; i < m; i++) {
-		unsigned int s;
-
-		if (i == c->pos) {
-			/* Reuse the slot of the first key that moved. */
-			s = mst_perm_slot(perm, m - (m > c->pos ? 1 : 0));
-			freed = s;
-			mst_leaf_fill(w, leaf, s, entry);
-		} else {
-			s = mst_perm_slot(perm, i < c->pos ? i : i - 1);
-		}
-		nperm = mst_perm_set_slot(nperm, n++, s);
+	if (c->pos < m) {
+		/*
+		 * The new key reuses the slot of the first key that moved
+		 * (position m - 1 of 15): the same rotation as a plain insert
+		 * of the leaf's first m - 1 keys, the moved slots staying free.
+		 */
+		mst_leaf_fill(w, leaf, mst_perm_slot(perm, m - 1), entry);
+		nperm = mst_perm_insert((perm & ~0xfULL) | (m - 1), c->pos);
+	} else {
+		/* The first m keys stay where they are; the rest are free. */
+		nperm = (perm & ~0xfULL) | m;
 	}
-	for (i = m - (m > c->pos ? 1 : 0); i < MST_NODE_WIDTH; i++) {
-		unsigned int s = mst_perm_slot(perm, i);
-
-		if (s != freed)
-			nperm = mst_perm_set_slot(nperm, n++, s);
-	}
-	WARN_ON_ONCE(n != MST_NODE_WIDTH);
-	nperm |= m;
 	/* A slot refilled, the new leaf and permutation not yet published. */
 	mst_hook(MASSTREE_HOOK_DIRTY);
 	/* The B-link chain changes under the left leaf's lock only. */

@@ -18,6 +18,21 @@
 static struct kmem_cache *mst_node_cache;
 
 /*
+ * What kmalloc() takes for a suffix of up to MST_SFX_SIZES - 1 bytes,
+ * slab rounding included: fixed once the kmalloc caches exist, so looked
+ * up here instead of asked of the slab allocator on every long insert.
+ */
+#define MST_SFX_SIZES	256
+static u16 mst_sfx_size[MST_SFX_SIZES];
+
+static size_t mst_suffix_size(u32 cap)
+{
+	if (likely(cap < MST_SFX_SIZES))
+		return mst_sfx_size[cap];
+	return kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
+}
+
+/*
  * Counted here and not through slab statistics so that a leak is caught at
  * module exit even without kmemleak, whose scans miss objects that stale
  * pointers still reach. Per CPU, so that writers of different maps, or
@@ -191,7 +206,7 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
 struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp)
 {
 	/* Ask for the whole bucket: the statistics count what is held. */
-	size_t size = kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
+	size_t size = mst_suffix_size(cap);
 	struct mst_suffix *sfx;
 
 	if (mst_fail_alloc(MST_FAIL_SUFFIX))
@@ -258,13 +273,18 @@ void mst_suffix_free(struct mst_suffix *suffix)
 EXPORT_SYMBOL_IF_KUNIT(mst_suffix_free);
 
 /**
- * mst_node_caches_init() - create the node cache.
+ * mst_node_caches_init() - create the node cache; size the suffixes.
  *
  * Context: Module init (process context, may sleep).
  * Return: 0, or -ENOMEM.
  */
 int mst_node_caches_init(void)
 {
+	u32 cap;
+
+	for (cap = 0; cap < MST_SFX_SIZES; cap++)
+		mst_sfx_size[cap] = kmalloc_size_roundup(struct_size_t(struct mst_suffix,
+								       data, cap));
 	mst_live = alloc_percpu_gfp(struct mst_node_stats, GFP_KERNEL);
 	if (!mst_live)
 		return -ENOMEM;

@@ -99,10 +99,9 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
 		return NULL;
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
-	for (i = 0; i < 2 && !sfx; i++) {
-		sfx = pl->sfx[i];
-		pl->sfx[i] = NULL;
-	}
+	i = pl->sfx[0] ? 0 : 1;
+	sfx = pl->sfx[i];
+	pl->sfx[i] = NULL;
 	local_irq_restore(flags);
 	return sfx;
 }

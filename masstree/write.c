@@ -50,7 +50,7 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 {
 	struct mst_write w;
 	struct mst_cursor *c = &w.c;
-	bool long_insert;
+	bool long_insert, hint = false;
 	void *cur, *ret;
 
 	if (len > MASSTREE_MAX_KEY_LEN || masstree_is_reserved(entry) ||
@@ -69,9 +69,11 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	 */
 	long_insert = len > 8 && (op == MST_OP_INSERT ||
 				  (op == MST_OP_CMPXCHG && !old));
-	if (long_insert && READ_ONCE(mt->suffix_hint) &&
-	    mst_reserve_fill_suffix(&w.res, len - 8, gfp))
-		return masstree_mk_err(-ENOMEM);
+	if (long_insert) {
+		hint = READ_ONCE(mt->suffix_hint);
+		if (hint && mst_reserve_fill_suffix(&w.res, len - 8, gfp))
+			return masstree_mk_err(-ENOMEM);
+	}
 
 	for (;;) {
 		struct mst_leaf *leaf;
@@ -129,13 +131,9 @@ insert_done:
 done:
 	mst_write_end(&w);
 	rcu_read_unlock();
-	if (long_insert && !ret) {
-		bool used = w.res.taken & 1;
-
-		/* Written only when it changes: the line also holds the root. */
-		if (READ_ONCE(mt->suffix_hint) != used)
-			WRITE_ONCE(mt->suffix_hint, used);
-	}
+	/* Written only when it changes: the line also holds the root. */
+	if (long_insert && !ret && (w.res.taken & 1) != hint)
+		WRITE_ONCE(mt->suffix_hint, !hint);
 	if (unlikely(w.res.taken & MST_RES_REFILL)) {
 		mst_pool_refill(gfp);
 		/* Splits seldom reach mst_write_fill() now: see it there. */
