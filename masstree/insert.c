@@ -106,8 +106,8 @@ int mst_insert_root(struct mst_write *w, void *entry)
  * ends in a leaf holding both. The chain is built privately and published
  * with one pointer store under the inserting bit.
  */
-static noinline int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
-			    void *entry)
+static noinline int mst_insert_layer(struct mst_write *w,
+				     struct mst_leaf *leaf, void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_cursor *c = &w->c;
@@ -400,8 +400,8 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
  * change: up to the first one with room, or the root. Then count the nodes
  * needed and split bottom-up.
  */
-static noinline int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
-			    void *entry)
+static noinline int mst_insert_split(struct mst_write *w,
+				     struct mst_leaf *leaf, void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_cursor *c = &w->c;

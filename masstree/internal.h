@@ -67,6 +67,9 @@ static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
 	c->stay = false;
 }
 
+/* In mst_reserve.taken: refill the per-CPU pool after unlocking. */
+#define MST_RES_REFILL	BIT(2)
+
 /**
  * struct mst_reserve - nodes and suffix buffers a writer allocated before
  * taking any lock.
@@ -79,8 +82,6 @@ static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
  *	write drew nodes from the per-CPU pool or allocated them, and
  *	refills the pool once it has unlocked.
  */
-#define MST_RES_REFILL	BIT(2)
-
 struct mst_reserve {
 	struct mst_node *nodes;
 	unsigned int nr_nodes;

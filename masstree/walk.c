@@ -60,9 +60,10 @@
  * split counter moved) or is locked at the recheck (an erase hands the
  * leaf's range to its right neighbour, lowering the neighbour's bound,
  * before it marks the leaf deleted); a walk that starts mid-layer or
- * has moved right checks the right neighbour at every leaf. Leaf inserts fill a free slot and then publish the
- * permutation with a release store; a slot freed by erase is reused only
- * under the inserting bit, so a reader never sees a half-written key.
+ * has moved right checks the right neighbour at every leaf. Leaf
+ * inserts fill a free slot and then publish the permutation with a
+ * release store; a slot freed by erase is reused only under the
+ * inserting bit, so a reader never sees a half-written key.
  *
  * Writers lock only the nodes they change. Node locks are the lock bit,
  * taken with try_cmpxchg_acquire() and preemption disabled. A writer
