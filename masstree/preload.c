@@ -36,10 +36,12 @@
 #define MST_PRELOAD_SFX_CAP	240
 /*
  * What a writer that may sleep leaves in its CPU's pool after drawing on
- * it: a leaf split and the splits of two internodes above it, so that
- * nearly every split finds its nodes under the leaf lock.
+ * it: a leaf split and the split of the internode above it, which is
+ * nearly every split. Rarer writes that need more (a root internode's
+ * split, a chain of new layers) take the unlock/allocate/re-walk path,
+ * whose allocations the fault injection tests fail one by one.
  */
-#define MST_POOL_REFILL		4
+#define MST_POOL_REFILL		2
 
 struct mst_preload {
 	struct mst_node *nodes;
