@@ -4,9 +4,10 @@
  * full leaf and propagate the split up the layer's B+tree.
  *
  * Every function here runs with the target leaf locked, inside a write's
- * locking phase, and takes nodes only from the write's reserve. When the
- * reserve falls short, it records what it needs, unlocks and returns
- * MST_AGAIN before changing anything.
+ * locking phase, and takes nodes only from the write's reserve, topped up
+ * from this CPU's pool when it needs nodes. When both fall short, it
+ * records what it needs, unlocks and returns MST_AGAIN before changing
+ * anything.
  */
 #include <linux/masstree.h>
 #include <linux/string.h>
@@ -105,8 +106,8 @@ int mst_insert_root(struct mst_write *w, void *entry)
  * ends in a leaf holding both. The chain is built privately and published
  * with one pointer store under the inserting bit.
  */
-static int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
-			    void *entry)
+static noinline int mst_insert_layer(struct mst_write *w,
+				     struct mst_leaf *leaf, void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_cursor *c = &w->c;
@@ -128,7 +129,8 @@ static int mst_insert_layer(struct mst_write *w, struct mst_leaf *leaf,
 	w->need.nodes = d + 1;
 	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
 	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
-	if (!mst_reserve_has(&w->res, &w->need)) {
+	if (!mst_reserve_has(&w->res, &w->need) &&
+	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		mst_unlock(mt, &leaf->node);
 		return MST_AGAIN;
 	}
@@ -398,14 +400,14 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
  * change: up to the first one with room, or the root. Then count the nodes
  * needed and split bottom-up.
  */
-static int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
-			    void *entry)
+static noinline int mst_insert_split(struct mst_write *w,
+				     struct mst_leaf *leaf, void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_cursor *c = &w->c;
 	struct mst_node *node = &leaf->node, *x, *top;
 	u64 perm = leaf->permutation, nperm;
-	unsigned int m, i, n, freed;
+	unsigned int m;
 	struct mst_leaf *r;
 	bool is_root = READ_ONCE(node->version) & MST_V_ROOT;
 
@@ -419,7 +421,8 @@ static int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
 			break;
 		w->need.nodes += READ_ONCE(p->node.version) & MST_V_ROOT ? 2 : 1;
 	}
-	if (!mst_reserve_has(&w->res, &w->need)) {
+	if (!mst_reserve_has(&w->res, &w->need) &&
+	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		/* Unlock from the top down; none was changed. */
 		while (top != node) {
 			x = node;
@@ -477,30 +480,18 @@ static int mst_insert_split(struct mst_write *w, struct mst_leaf *leaf,
 
 	mst_mark(node, MST_V_SPLITTING);
 	/* The left half, in order, then every other slot as free. */
-	nperm = 0;
-	n = 0;
-	freed = MST_NODE_WIDTH;
-	for (i = 0; i < m; i++) {
-		unsigned int s;
-
-		if (i == c->pos) {
-			/* Reuse the slot of the first key that moved. */
-			s = mst_perm_slot(perm, m - (m > c->pos ? 1 : 0));
-			freed = s;
-			mst_leaf_fill(w, leaf, s, entry);
-		} else {
-			s = mst_perm_slot(perm, i < c->pos ? i : i - 1);
-		}
-		nperm = mst_perm_set_slot(nperm, n++, s);
+	if (c->pos < m) {
+		/*
+		 * The new key reuses the slot of the first key that moved
+		 * (position m - 1 of 15): the same rotation as a plain insert
+		 * of the leaf's first m - 1 keys, the moved slots staying free.
+		 */
+		mst_leaf_fill(w, leaf, mst_perm_slot(perm, m - 1), entry);
+		nperm = mst_perm_insert((perm & ~0xfULL) | (m - 1), c->pos);
+	} else {
+		/* The first m keys stay where they are; the rest are free. */
+		nperm = (perm & ~0xfULL) | m;
 	}
-	for (i = m - (m > c->pos ? 1 : 0); i < MST_NODE_WIDTH; i++) {
-		unsigned int s = mst_perm_slot(perm, i);
-
-		if (s != freed)
-			nperm = mst_perm_set_slot(nperm, n++, s);
-	}
-	WARN_ON_ONCE(n != MST_NODE_WIDTH);
-	nperm |= m;
 	/* A slot refilled, the new leaf and permutation not yet published. */
 	mst_hook(MASSTREE_HOOK_DIRTY);
 	/* The B-link chain changes under the left leaf's lock only. */

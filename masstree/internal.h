@@ -9,6 +9,7 @@
 #include <linux/irqflags.h>
 #include <linux/masstree.h>
 #include <linux/percpu.h>
+#include <linux/string.h>
 #include <linux/types.h>
 
 #include "key.h"
@@ -67,6 +68,9 @@ static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
 	c->stay = false;
 }
 
+/* In mst_reserve.taken: refill the per-CPU pool after unlocking. */
+#define MST_RES_REFILL	BIT(2)
+
 /**
  * struct mst_reserve - nodes and suffix buffers a writer allocated before
  * taking any lock.
@@ -75,7 +79,9 @@ static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
  * @sfx: suffix buffers: [0] for the new key, [1] for the key that moves
  *	into a new layer.
  * @cap: capacity of each buffer in @sfx.
- * @taken: bit i: buffer i was taken by the write.
+ * @taken: bit i: buffer i was taken by the write; MST_RES_REFILL: the
+ *	write drew nodes from the per-CPU pool or allocated them, and
+ *	refills the pool once it has unlocked.
  */
 struct mst_reserve {
 	struct mst_node *nodes;
@@ -157,9 +163,6 @@ static inline unsigned int mst_internode_index(struct mst_internode *in, u64 sli
 	return i;
 }
 
-struct mst_leaf *mst_walk(struct masstree *mt, struct mst_cursor *c,
-			  void **entry);
-void mst_leaf_search(struct mst_leaf *leaf, u64 perm, struct mst_cursor *c);
 bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c);
 struct mst_leaf *mst_lock_leaf(struct mst_write *w);
 struct mst_internode *mst_lock_parent(struct masstree *mt,
@@ -182,14 +185,40 @@ static inline bool mst_reserve_empty(const struct mst_reserve *res)
 	return !res->nr_nodes && !res->sfx[0] && !res->sfx[1];
 }
 
+/* Does @res cover @need? */
+static inline bool mst_reserve_has(const struct mst_reserve *res,
+				   const struct mst_need *need)
+{
+	return res->nr_nodes >= need->nodes &&
+	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
+	       (!need->sfx[1] || (res->sfx[1] && res->cap[1] >= need->sfx[1]));
+}
+
+/*
+ * Take suffix buffer @i from @res and fill it with @len bytes; the caller
+ * checked that it holds them.
+ */
+static inline struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res,
+						    unsigned int i,
+						    const u8 *bytes, u32 len)
+{
+	struct mst_suffix *sfx = res->sfx[i];
+
+	res->sfx[i] = NULL;
+	res->taken |= 1U << i;
+	sfx->len = len;
+	memcpy(sfx->data, bytes, len);
+	return sfx;
+}
+
 struct mst_node *mst_reserve_node(struct mst_reserve *res);
-struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res, unsigned int i,
-				      const u8 *bytes, u32 len);
 int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 		     gfp_t gfp);
+int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp);
 void mst_reserve_release(struct mst_reserve *res);
 void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node);
-bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need);
+bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need);
+void mst_pool_refill(gfp_t gfp);
 
 /* insert.c */
 #define MST_AGAIN	1

@@ -18,6 +18,21 @@
 static struct kmem_cache *mst_node_cache;
 
 /*
+ * What kmalloc() takes for a suffix of up to MST_SFX_SIZES - 1 bytes,
+ * slab rounding included: fixed once the kmalloc caches exist, so looked
+ * up here instead of asked of the slab allocator on every long insert.
+ */
+#define MST_SFX_SIZES	256
+static u16 mst_sfx_size[MST_SFX_SIZES];
+
+static size_t mst_suffix_size(u32 cap)
+{
+	if (likely(cap < MST_SFX_SIZES))
+		return mst_sfx_size[cap];
+	return kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
+}
+
+/*
  * Counted here and not through slab statistics so that a leak is caught at
  * module exit even without kmemleak, whose scans miss objects that stale
  * pointers still reach. Per CPU, so that writers of different maps, or
@@ -51,16 +66,31 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_stats_read);
  * @gfp: allocation flags.
  *
  * Context: As @gfp allows.
- * Return: a zeroed node, to be given a kind by mst_node_init_leaf() or
- * mst_node_init_internode(), or NULL.
+ * Return: a node, or NULL. Not zeroed: mst_node_init_leaf() or
+ * mst_node_init_internode() clears it when it gets its kind.
  */
 struct mst_node *mst_node_alloc(gfp_t gfp)
 {
 	if (mst_fail_alloc(MST_FAIL_NODE))
 		return NULL;
-	return kmem_cache_zalloc(mst_node_cache, gfp);
+	return kmem_cache_alloc(mst_node_cache, gfp);
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_node_alloc);
+
+/**
+ * mst_node_alloc_spare() - allocate a node for the per-CPU pool.
+ * @gfp: allocation flags.
+ *
+ * As mst_node_alloc(), but never made to fail by the test hook: nothing
+ * depends on it succeeding.
+ *
+ * Context: As @gfp allows.
+ * Return: a node (not zeroed), or NULL.
+ */
+struct mst_node *mst_node_alloc_spare(gfp_t gfp)
+{
+	return kmem_cache_alloc(mst_node_cache, gfp);
+}
 
 /**
  * mst_node_init_leaf() - make a fresh node an empty leaf.
@@ -118,14 +148,13 @@ static void mst_node_uncount(struct mst_node *node)
 
 /**
  * mst_node_unuse() - take the kind back from a node that was never published.
- * @node: the node; zeroed afterwards.
+ * @node: the node; it may go back to a reserve.
  *
  * Context: Any context.
  */
 void mst_node_unuse(struct mst_node *node)
 {
 	mst_node_uncount(node);
-	memset(node, 0, MST_NODE_SIZE);
 }
 
 /**
@@ -177,7 +206,7 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
 struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp)
 {
 	/* Ask for the whole bucket: the statistics count what is held. */
-	size_t size = kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
+	size_t size = mst_suffix_size(cap);
 	struct mst_suffix *sfx;
 
 	if (mst_fail_alloc(MST_FAIL_SUFFIX))
@@ -244,13 +273,18 @@ void mst_suffix_free(struct mst_suffix *suffix)
 EXPORT_SYMBOL_IF_KUNIT(mst_suffix_free);
 
 /**
- * mst_node_caches_init() - create the node cache.
+ * mst_node_caches_init() - create the node cache; size the suffixes.
  *
  * Context: Module init (process context, may sleep).
  * Return: 0, or -ENOMEM.
  */
 int mst_node_caches_init(void)
 {
+	u32 cap;
+
+	for (cap = 0; cap < MST_SFX_SIZES; cap++)
+		mst_sfx_size[cap] = kmalloc_size_roundup(struct_size_t(struct mst_suffix,
+								       data, cap));
 	mst_live = alloc_percpu_gfp(struct mst_node_stats, GFP_KERNEL);
 	if (!mst_live)
 		return -ENOMEM;

@@ -155,6 +155,7 @@ static inline bool mst_node_is_leaf(const struct mst_node *node)
 }
 
 struct mst_node *mst_node_alloc(gfp_t gfp);
+struct mst_node *mst_node_alloc_spare(gfp_t gfp);
 void mst_node_init_leaf(struct mst_node *node, unsigned long flags);
 void mst_node_init_internode(struct mst_node *node, unsigned long flags);
 void mst_node_leaf_to_internode(struct mst_node *node);

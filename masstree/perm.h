@@ -38,19 +38,20 @@ static inline u64 mst_perm_set_slot(u64 perm, unsigned int i, unsigned int slot)
 /*
  * Insert the first free slot at position @pos: fields pos..n-1 move up one.
  * The caller reads the chosen slot with mst_perm_slot(old, size) first.
- * Whole-word shifts and masks, no loop: this runs on every insert.
+ * Whole-word shifts and masks, no loop: this runs on every insert. The
+ * fields pos..n rotate up by one, which brings field n (the first free
+ * slot) down to pos; the leaf is not full (n < MST_NODE_WIDTH).
  */
 static inline u64 mst_perm_insert(u64 perm, unsigned int pos)
 {
 	unsigned int n = mst_perm_size(perm);
-	u64 slot = mst_perm_slot(perm, n);
-	/* The count and fields 0..pos-1 stay; so do the free fields past n. */
-	u64 below = GENMASK_ULL(4 * pos + 3, 0);
-	u64 above = n + 1 < MST_NODE_WIDTH ? ~GENMASK_ULL(4 * n + 7, 0) : 0;
-	u64 moved = (perm << 4) & ~GENMASK_ULL(4 * pos + 7, 0) & ~above;
+	/* Fields pos..n: below field n + 1, from field pos on. */
+	u64 seg = (~0ULL >> (4 * (MST_NODE_WIDTH - 1 - n))) &
+		  ~(~0ULL >> (4 * (MST_NODE_WIDTH - pos)));
+	u64 f = perm & seg;
 
-	perm = (perm & (below | above)) | moved | slot << (4 * pos + 4);
-	return perm + 1;
+	f = ((f << 4) | (f >> (4 * (n - pos)))) & seg;
+	return ((perm & ~seg) | f) + 1;
 }
 
 /*

@@ -5,12 +5,17 @@
  *
  * A writer finds out what it needs (nodes for a split or a new layer,
  * suffix buffers) only once it holds the node locks. If its reserve falls
- * short, it drops every lock and the RCU read lock, fills the reserve with
- * the caller's gfp (the per-CPU pool first) and starts over. Nothing is
- * allocated while a node lock is held, and a failed allocation leaves the
- * map untouched. Unused reserve goes back to the pool, or is freed.
+ * short of nodes, it first tops it up from this CPU's pool without
+ * unlocking (its interrupts are off, so the pool is its own); only when
+ * the pool is short too does it drop every lock and the RCU read lock,
+ * fill the reserve with the caller's gfp (the per-CPU pool first) and
+ * start over. A write that drew on the pool refills it after unlocking,
+ * if its gfp may sleep. Nothing is allocated while a node lock is held,
+ * and a failed allocation leaves the map untouched. Unused reserve goes
+ * back to the pool, or is freed.
  */
 #include <linux/export.h>
+#include <linux/gfp.h>
 #include <linux/irqflags.h>
 #include <linux/masstree.h>
 #include <linux/percpu.h>
@@ -29,6 +34,14 @@
 #define MST_PRELOAD_NODES	12
 /* Suffix buffers: a key's tail up to this many bytes needs no allocation. */
 #define MST_PRELOAD_SFX_CAP	240
+/*
+ * What a writer that may sleep leaves in its CPU's pool after drawing on
+ * it: a leaf split and the split of the internode above it, which is
+ * nearly every split. Rarer writes that need more (a root internode's
+ * split, a chain of new layers) take the unlock/allocate/re-walk path,
+ * whose allocations the fault injection tests fail one by one.
+ */
+#define MST_POOL_REFILL		2
 
 struct mst_preload {
 	struct mst_node *nodes;
@@ -59,7 +72,7 @@ static struct mst_node *mst_pool_take_node(void)
 	return node;
 }
 
-static bool mst_pool_give_node(struct mst_node *node)
+static bool mst_pool_give_node(struct mst_node *node, unsigned int limit)
 {
 	struct mst_preload *pl;
 	unsigned long flags;
@@ -67,7 +80,7 @@ static bool mst_pool_give_node(struct mst_node *node)
 
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
-	if (pl->nr_nodes < MST_PRELOAD_NODES) {
+	if (pl->nr_nodes < limit) {
 		node->rcu.next = (struct callback_head *)pl->nodes;
 		pl->nodes = node;
 		pl->nr_nodes++;
@@ -88,10 +101,9 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
 		return NULL;
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
-	for (i = 0; i < 2 && !sfx; i++) {
-		sfx = pl->sfx[i];
-		pl->sfx[i] = NULL;
-	}
+	i = pl->sfx[0] ? 0 : 1;
+	sfx = pl->sfx[i];
+	pl->sfx[i] = NULL;
 	local_irq_restore(flags);
 	return sfx;
 }
@@ -129,7 +141,7 @@ int masstree_preload(gfp_t gfp)
 			node = mst_node_alloc(gfp);
 			if (!node)
 				return -ENOMEM;
-			if (!mst_pool_give_node(node))
+			if (!mst_pool_give_node(node, MST_PRELOAD_NODES))
 				mst_node_discard(node);
 			continue;
 		}
@@ -161,20 +173,6 @@ void masstree_preload_end(void)
 	preempt_enable();
 }
 EXPORT_SYMBOL_GPL(masstree_preload_end);
-
-/**
- * mst_reserve_has() - does a reserve cover a need?
- * @res: the reserve.
- * @need: the need.
- *
- * Return: true if it does.
- */
-bool mst_reserve_has(const struct mst_reserve *res, const struct mst_need *need)
-{
-	return res->nr_nodes >= need->nodes &&
-	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
-	       (!need->sfx[1] || (res->sfx[1] && res->cap[1] >= need->sfx[1]));
-}
 
 /**
  * mst_reserve_fill() - allocate what a reserve lacks for a need.
@@ -226,11 +224,115 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 }
 
 /**
+ * mst_reserve_fill_suffix() - give a reserve the new key's suffix buffer.
+ * @res: an empty reserve.
+ * @cap: bytes the buffer must hold.
+ * @gfp: allocation flags.
+ *
+ * What mst_reserve_fill() does for a need of one suffix buffer and no
+ * node, without its loops: a writer of a new long key calls it before
+ * every walk.
+ *
+ * Context: No node lock and no RCU read lock held; may sleep if @gfp
+ * allows.
+ * Return: 0, or -ENOMEM.
+ */
+int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp)
+{
+	struct mst_suffix *sfx = mst_pool_take_sfx(cap);
+
+	if (sfx) {
+		res->sfx[0] = sfx;
+		res->cap[0] = MST_PRELOAD_SFX_CAP;
+		return 0;
+	}
+	sfx = mst_suffix_alloc(cap, gfp);
+	if (!sfx)
+		return -ENOMEM;
+	res->sfx[0] = sfx;
+	res->cap[0] = cap;
+	return 0;
+}
+
+/**
+ * mst_reserve_take_pool() - cover a need from this CPU's pool, under locks.
+ * @res: the reserve.
+ * @need: the need; only its nodes come from the pool.
+ *
+ * Lets a write that finds it needs nodes (a split, a new layer) go on
+ * under its locks instead of unlocking, allocating and walking again.
+ * Interrupts are off, so no other writer draws on this CPU's pool
+ * meanwhile.
+ *
+ * Context: Inside a write's locking phase (interrupts disabled).
+ * Return: true if @res now covers @need; false, with @res unchanged, if
+ * the pool holds too few nodes or @res lacks a suffix buffer.
+ */
+bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need)
+{
+	struct mst_preload *pl = this_cpu_ptr(&mst_preloads);
+	struct mst_need nodes_only = *need;
+	struct mst_node *node;
+
+	nodes_only.nodes = 0;
+	if (!mst_reserve_has(res, &nodes_only) ||
+	    res->nr_nodes + pl->nr_nodes < need->nodes)
+		return false;
+	while (res->nr_nodes < need->nodes) {
+		node = pl->nodes;
+		pl->nodes = (struct mst_node *)node->rcu.next;
+		pl->nr_nodes--;
+		node->rcu.next = (struct callback_head *)res->nodes;
+		res->nodes = node;
+		res->nr_nodes++;
+	}
+	res->taken |= MST_RES_REFILL;
+	return true;
+}
+
+/**
+ * mst_pool_refill() - top this CPU's pool up after a write drew on it.
+ * @gfp: the writer's allocation flags.
+ *
+ * Best effort, and only for writers that may sleep: a caller holding a
+ * spinlock after masstree_preload() keeps the promise that its write does
+ * not allocate. Not a fault injection site: a failure here fails nothing,
+ * while the tests that fail a write's Nth allocation expect the write to
+ * fail with it.
+ *
+ * Context: No node lock and no RCU read lock held; may sleep if @gfp
+ * allows.
+ */
+void mst_pool_refill(gfp_t gfp)
+{
+	struct mst_node *node;
+
+	if (!gfpflags_allow_blocking(gfp))
+		return;
+	for (;;) {
+		preempt_disable();
+		if (this_cpu_ptr(&mst_preloads)->nr_nodes >= MST_POOL_REFILL) {
+			preempt_enable();
+			return;
+		}
+		preempt_enable();
+		node = mst_node_alloc_spare(gfp | __GFP_NOWARN);
+		if (!node)
+			return;
+		if (!mst_pool_give_node(node, MST_POOL_REFILL)) {
+			mst_node_discard(node);
+			return;
+		}
+	}
+}
+
+/**
  * mst_reserve_node() - take a node from a reserve.
  * @res: the reserve.
  *
  * Context: Any context.
- * Return: a zeroed node of no kind; the caller checked the reserve has one.
+ * Return: a node of no kind (not zeroed); the caller checked the reserve
+ * has one.
  */
 struct mst_node *mst_reserve_node(struct mst_reserve *res)
 {
@@ -245,7 +347,7 @@ struct mst_node *mst_reserve_node(struct mst_reserve *res)
 }
 
 /**
- * mst_reserve_put_node() - give a zeroed, unpublished node back to a reserve.
+ * mst_reserve_put_node() - give an unpublished node of no kind back to a reserve.
  * @res: the reserve.
  * @node: the node.
  *
@@ -256,28 +358,6 @@ void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node)
 	node->rcu.next = (struct callback_head *)res->nodes;
 	res->nodes = node;
 	res->nr_nodes++;
-}
-
-/**
- * mst_reserve_suffix() - take a suffix buffer from a reserve and fill it.
- * @res: the reserve.
- * @i: which buffer.
- * @bytes: the suffix bytes.
- * @len: how many; the caller checked the buffer holds them.
- *
- * Context: Any context.
- * Return: the suffix.
- */
-struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res, unsigned int i,
-				      const u8 *bytes, u32 len)
-{
-	struct mst_suffix *sfx = res->sfx[i];
-
-	res->sfx[i] = NULL;
-	res->taken |= 1U << i;
-	sfx->len = len;
-	memcpy(sfx->data, bytes, len);
-	return sfx;
 }
 
 /**
@@ -293,8 +373,7 @@ void mst_reserve_release(struct mst_reserve *res)
 
 	while (res->nr_nodes) {
 		node = mst_reserve_node(res);
-		memset(node, 0, MST_NODE_SIZE);
-		if (!mst_pool_give_node(node))
+		if (!mst_pool_give_node(node, MST_PRELOAD_NODES))
 			mst_node_discard(node);
 	}
 	for (i = 0; i < 2; i++) {

@@ -51,9 +51,19 @@
  * Readers (mst_walk()): take a node's stable version (spinning while it is
  * dirty), read, recheck; on a change retry the node; on a deleted node
  * restart from the layer root, or from the map's root if the layer root
- * itself was deleted. Leaf inserts fill a free slot and then publish the
- * permutation with a release store; a slot freed by erase is reused only
- * under the inserting bit, so a reader never sees a half-written key.
+ * itself was deleted. Going down, a reader takes the child's stable
+ * version before it rechecks the parent (preemption stays off from the
+ * first version to the leaf's recheck): a split marks the child dirty
+ * until its parent knows of the new sibling, so if the parent checks
+ * out, the key lay in the child's range as of that version. A leaf
+ * reached that way needs no B-link check unless it split since (its
+ * split counter moved) or is locked at the recheck (an erase hands the
+ * leaf's range to its right neighbour, lowering the neighbour's bound,
+ * before it marks the leaf deleted); a walk that starts mid-layer or
+ * has moved right checks the right neighbour at every leaf. Leaf
+ * inserts fill a free slot and then publish the permutation with a
+ * release store; a slot freed by erase is reused only under the
+ * inserting bit, so a reader never sees a half-written key.
  *
  * Writers lock only the nodes they change. Node locks are the lock bit,
  * taken with try_cmpxchg_acquire() and preemption disabled. A writer
@@ -71,9 +81,12 @@
  * Contexts: readers (masstree_load(), __masstree_load()) may run in any
  * context but NMI. Writers may run in process or softirq context, never in
  * hardirq or NMI context (they WARN_ON_ONCE and proceed); they allocate
- * with the caller's gfp before taking any node lock, and not at all after
- * masstree_preload() for ordinary keys. The map's statistics counters are
- * per-CPU (allocated by the first write that refills its reserve and may
+ * with the caller's gfp before taking any node lock or after dropping
+ * them all (a split takes its nodes from this CPU's pool under the lock
+ * when the pool has them, and a writer that may sleep refills the pool
+ * once unlocked), and not at all after masstree_preload() for ordinary
+ * keys. The map's statistics counters are
+ * per-CPU (allocated by the first write that allocates nodes and may
  * sleep; until then writers count in shared atomics, and a counter is the
  * sum of both), so that writers neither share a counter's line nor dirty
  * the line that holds the root; RCU callbacks never touch the map.
@@ -105,24 +118,37 @@
  * @perm: the permutation to search.
  * @c: the key; sets @c->pos and @c->slot.
  *
+ * Binary: the permutation lists the slots in key order. A slot's length
+ * class is read only when its slice equals the key's, which in a leaf of
+ * distinct slices happens at the match alone. Inlined into the walk and
+ * the writer's recheck: it runs on every lookup.
+ *
  * Context: RCU read lock or the leaf's lock.
  */
-void mst_leaf_search(struct mst_leaf *leaf, u64 perm, struct mst_cursor *c)
+static __always_inline void mst_leaf_search(struct mst_leaf *leaf, u64 perm,
+					    struct mst_cursor *c)
 {
 	unsigned int lo = 0, hi = mst_perm_size(perm);
+	u64 slice = c->slice;
 
-	/* Binary: the permutation lists the slots in key order. */
 	c->slot = -1;
 	while (lo < hi) {
 		unsigned int mid = (lo + hi) / 2;
 		unsigned int s = mst_perm_slot(perm, mid);
-		int cmp = mst_cmp(READ_ONCE(leaf->ikey[s]),
-				 mst_klx_cls(READ_ONCE(leaf->keylenx[s])),
-				 c->slice, c->cls);
+		u64 k = READ_ONCE(leaf->ikey[s]);
+		unsigned int cls;
 
-		if (cmp < 0) {
+		if (k != slice) {
+			if (k < slice)
+				lo = mid + 1;
+			else
+				hi = mid;
+			continue;
+		}
+		cls = mst_klx_cls(READ_ONCE(leaf->keylenx[s]));
+		if (cls < c->cls) {
 			lo = mid + 1;
-		} else if (cmp > 0) {
+		} else if (cls > c->cls) {
 			hi = mid;
 		} else {
 			c->slot = s;
@@ -148,6 +174,22 @@ bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
 	       !memcmp(sfx->data, c->key + c->off + 8, rest);
 }
 
+/*
+ * @n changed since @v: its new stable version. A split of @n since (its
+ * split counter moved), unless @n is the layer's root (which grows in
+ * place and keeps the whole range), may have moved the key right of it.
+ */
+static __always_inline unsigned long mst_walk_again(struct mst_cursor *c,
+						    struct mst_node *n,
+						    unsigned long v, bool *blink)
+{
+	unsigned long now = mst_stable_version(n);
+
+	if (((now ^ v) >> MST_V_VSPLIT_SHIFT) && n != c->layer_root)
+		*blink = true;
+	return now;
+}
+
 /**
  * mst_walk() - find the leaf for a key, locklessly.
  * @mt: the map.
@@ -159,14 +201,26 @@ bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
  * is a validated snapshot: the key was (or was not) present at one moment
  * during the call.
  *
+ * Inlined into its two callers, a lookup and a writer's leaf lock, so
+ * that neither pays a call and its register saves per operation.
+ *
  * Context: RCU read lock held; not NMI.
  * Return: the leaf that holds, or would hold, the key; NULL if the map is
  * empty.
  */
-struct mst_leaf *mst_walk(struct masstree *mt, struct mst_cursor *c,
-			  void **entry)
+static __always_inline struct mst_leaf *mst_walk(struct masstree *mt,
+						 struct mst_cursor *c,
+						 void **entry)
 {
 	struct mst_node *n = c->node;
+	/*
+	 * May the key lie right of @n's range? Not when @n is a layer's root,
+	 * nor when it was reached from a parent that checked out after @v
+	 * was taken; a start anywhere else, a move right, and a split of @n
+	 * since @v say it may: then a leaf's right neighbour is checked.
+	 */
+	bool blink = n && n != c->layer_root;
+	unsigned long v;
 
 restart:
 	if (!n) {
@@ -176,30 +230,46 @@ restart:
 			return NULL;
 		}
 		mst_cursor_layer(c, 0, n);
+		blink = false;
 	}
+	preempt_disable();
+	v = mst_stable_version(n);
 	for (;;) {
-		struct mst_leaf *leaf, *next;
+		struct mst_leaf *leaf, *next = NULL;
 		struct mst_suffix *sfx = NULL;
-		unsigned long v;
+		unsigned long now;
 		void *lv = NULL;
 		u64 perm;
 		u8 klx = 0;
 
-		preempt_disable();
-		v = mst_stable_version(n);
 		if (v & MST_V_DELETED) {
 			preempt_enable();
 			mst_count(MASSTREE_TC_LAYER_RETRY);
 			n = n == c->layer_root ? NULL : c->layer_root;
-			if (!n)
-				goto restart;
-			continue;
+			blink = false;
+			goto restart;
 		}
 		if (!(v & MST_V_LEAF)) {
-			struct mst_node *child = mst_internode_descend(n, v, c->slice);
+			struct mst_internode *in = mst_to_internode(n);
+			struct mst_node *child;
+			unsigned long cv = 0;
 
-			if (child)
-				n = child;
+			child = rcu_dereference(in->child[mst_internode_index(in, c->slice)]);
+			/*
+			 * The child's version before the parent's recheck: if the
+			 * parent is unchanged, the child's range held the key
+			 * when @cv was taken, and only a split of the child since
+			 * (its split counter) can have moved the key right.
+			 */
+			if (likely(child))
+				cv = mst_stable_version(child);
+			if (unlikely(!child) || mst_version_changed(n, v)) {
+				mst_count(MASSTREE_TC_READ_RETRY);
+				v = mst_walk_again(c, n, v, &blink);
+				continue;
+			}
+			n = child;
+			v = cv;
 			continue;
 		}
 		leaf = mst_to_leaf(n);
@@ -212,11 +282,24 @@ restart:
 			lv = rcu_dereference(leaf->lv[c->slot]);
 			sfx = rcu_dereference(leaf->suffix[c->slot]);
 		}
-		next = rcu_dereference(leaf->next);
+		if (blink)
+			next = rcu_dereference(leaf->next);
 		mst_hook(MASSTREE_HOOK_READ);
-		if (mst_version_changed(n, v)) {
-			preempt_enable();
+		/* Pairs with the release in mst_unlock(). */
+		smp_rmb();
+		now = READ_ONCE(n->version);
+		if ((now ^ v) > MST_V_LOCKED) {
 			mst_count(MASSTREE_TC_READ_RETRY);
+			v = mst_walk_again(c, n, v, &blink);
+			continue;
+		}
+		/*
+		 * Locked: an erase may be giving the leaf's range to its right
+		 * neighbour, whose lower bound drops before the leaf is marked
+		 * deleted. Search it again, right neighbour included.
+		 */
+		if (unlikely((now & MST_V_LOCKED) && !blink)) {
+			blink = true;
 			continue;
 		}
 		preempt_enable();
@@ -225,7 +308,7 @@ restart:
 			if (next && c->slice >= READ_ONCE(next->lowkey)) {
 				mst_count(MASSTREE_TC_BLINK);
 				n = &next->node;
-				continue;
+				goto restart;
 			}
 			*entry = NULL;
 			c->node = n;
@@ -236,7 +319,8 @@ restart:
 		if (klx == MST_KLX_LAYER && !c->stay) {
 			mst_cursor_layer(c, c->off + 8, lv);
 			n = lv;
-			continue;
+			blink = false;
+			goto restart;
 		}
 		*entry = lv;
 		c->node = n;

@@ -41,13 +41,16 @@ static int mst_write_fill(struct mst_write *w, gfp_t gfp)
 /*
  * One write. Returns the old entry (NULL if absent) or an error encoded
  * with masstree_mk_err(). For MST_OP_INSERT a present key gives -EEXIST.
+ * Inlined into each API function, so that the tests on @op fold away.
  */
-static void *mst_write_op(struct masstree *mt, const void *key, size_t len,
-			  void *old, void *entry, enum mst_op op, gfp_t gfp)
+static __always_inline void *mst_write_op(struct masstree *mt,
+					  const void *key, size_t len,
+					  void *old, void *entry,
+					  enum mst_op op, gfp_t gfp)
 {
 	struct mst_write w;
 	struct mst_cursor *c = &w.c;
-	bool long_insert;
+	bool long_insert, hint = false;
 	void *cur, *ret;
 
 	if (len > MASSTREE_MAX_KEY_LEN || masstree_is_reserved(entry) ||
@@ -66,11 +69,9 @@ static void *mst_write_op(struct masstree *mt, const void *key, size_t len,
 	 */
 	long_insert = len > 8 && (op == MST_OP_INSERT ||
 				  (op == MST_OP_CMPXCHG && !old));
-	if (long_insert && READ_ONCE(mt->suffix_hint)) {
-		w.need.nodes = 0;
-		w.need.sfx[0] = len - 8;
-		w.need.sfx[1] = 0;
-		if (mst_write_fill(&w, gfp))
+	if (long_insert) {
+		hint = READ_ONCE(mt->suffix_hint);
+		if (hint && mst_reserve_fill_suffix(&w.res, len - 8, gfp))
 			return masstree_mk_err(-ENOMEM);
 	}
 
@@ -119,6 +120,9 @@ insert_done:
 			goto done;
 		mst_write_end(&w);
 		rcu_read_unlock();
+		/* Short of nodes: leave the pool stocked for the next one. */
+		if (w.need.nodes)
+			w.res.taken |= MST_RES_REFILL;
 		if (mst_write_fill(&w, gfp)) {
 			ret = masstree_mk_err(-ENOMEM);
 			goto out;
@@ -127,12 +131,14 @@ insert_done:
 done:
 	mst_write_end(&w);
 	rcu_read_unlock();
-	if (long_insert && !ret) {
-		bool used = w.res.taken & 1;
-
-		/* Written only when it changes: the line also holds the root. */
-		if (READ_ONCE(mt->suffix_hint) != used)
-			WRITE_ONCE(mt->suffix_hint, used);
+	/* Written only when it changes: the line also holds the root. */
+	if (long_insert && !ret && (w.res.taken & 1) != hint)
+		WRITE_ONCE(mt->suffix_hint, !hint);
+	if (unlikely(w.res.taken & MST_RES_REFILL)) {
+		mst_pool_refill(gfp);
+		/* Splits seldom reach mst_write_fill() now: see it there. */
+		if (unlikely(!READ_ONCE(mt->pcpu)) && gfpflags_allow_blocking(gfp))
+			mst_stats_alloc(mt, gfp);
 	}
 out:
 	if (unlikely(!mst_reserve_empty(&w.res)))

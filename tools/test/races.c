@@ -342,6 +342,12 @@ static void run_role(int id)
 		break;
 	case R_PARENT:
 		if (id == 0) {
+			/*
+			 * An empty per-CPU pool: the split cannot take its
+			 * nodes under the lock, so the first attempt starts
+			 * over (see parent_calls).
+			 */
+			mst_preload_drain();
 			insert_or_fail(kb, slice_key(kb, parent_key(PARENT_LEAF_A)),
 				       parent_key(PARENT_LEAF_A));
 		} else if (id == 1) {
