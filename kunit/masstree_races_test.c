@@ -100,6 +100,8 @@ struct rt_thread {
  * @writer_done: the split or collapse round's writers are done: readers
  *	stop.
  * @collapse_held: the collapse round's eraser was held (or will not be).
+ * @collapse_writes: @writes_done once the collapse round's writers are
+ *	done.
  * @writes_done: write operations completed (what held writers wait for).
  * @found_root: writers that found the first root (LOCK_LEAF in RT_FIRST).
  * @after_split: the split writer has passed MASSTREE_HOOK_SPLIT: its next
@@ -126,6 +128,7 @@ struct rt_ctx {
 	atomic_t done;
 	atomic_t writer_done;
 	atomic_t collapse_held;
+	long collapse_writes;
 	atomic_long_t writes_done;
 	atomic_long_t found_root;
 	bool after_split;
@@ -410,13 +413,12 @@ static void rt_round(struct rt_thread *t)
 		break;
 	case RT_COLLAPSE:
 		if (t->id == 0) {
-			long w0 = atomic_long_read(&ctx->writes_done);
-
 			len = rt_collapse_key(key, RT_GONE);
 			if (masstree_erase(mt, key, len) != mtt_entry(RT_GONE))
 				t->errors++;
 			/* Once the two writers are done too, readers stop. */
-			while (atomic_long_read(&ctx->writes_done) - w0 < 2)
+			while (atomic_long_read(&ctx->writes_done) <
+			       ctx->collapse_writes)
 				cond_resched();
 			atomic_set(&ctx->writer_done, 1);
 		} else if (t->id <= 2) {
@@ -541,6 +543,7 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 						      GFP_KERNEL), 0);
 		for (i = 3; i < RT_THREADS; i++)
 			rt_want(ctx, key, rt_collapse_key(key, i), mtt_entry(i));
+		ctx->collapse_writes = atomic_long_read(&ctx->writes_done) + 2;
 		break;
 	default:
 		/*
