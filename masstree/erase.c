@@ -409,6 +409,7 @@ unlock:
  *
  * A layer left with one key folds into the slot above (mst_collapse()),
  * which may allocate once with GFP_NOWAIT; nothing fails if it cannot.
+ * Not in a map with MASSTREE_F_KEEP_LAYERS, which never allocates here.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
  */
@@ -430,7 +431,8 @@ void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 		mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, -(long)sfx->size);
 		mst_suffix_free(sfx);
 	}
-	rest = mst_collapse_rest(leaf, perm, c->off);
+	rest = READ_ONCE(mt->flags) & MASSTREE_F_KEEP_LAYERS ? 0 :
+	       mst_collapse_rest(leaf, perm, c->off);
 	if (mst_perm_size(perm))
 		mst_unlock(mt, &leaf->node);
 	else
