@@ -402,6 +402,23 @@ unlock:
 	mst_suffix_discard(sfx);
 }
 
+/*
+ * The erase left one key in @leaf (locked), in a layer below the top:
+ * unlock, and fold the layer if it can. Out of line, so that the erases
+ * that leave more keys pay one test for it.
+ */
+static noinline void mst_erase_one_left(struct mst_write *w,
+					struct mst_leaf *leaf, u64 perm)
+{
+	u32 rest = READ_ONCE(w->mt->flags) & MASSTREE_F_KEEP_LAYERS ? 0 :
+		   mst_collapse_rest(leaf, perm, w->c.off);
+
+	mst_unlock(w->mt, &leaf->node);
+	if (rest)
+		mst_collapse(w, leaf, rest);
+	mst_erase_free(w);
+}
+
 /**
  * mst_erase_locked() - erase the cursor's key from its locked leaf.
  * @w: the write; @w->c matched a key (not a layer) in @leaf.
@@ -419,7 +436,6 @@ void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 	struct mst_cursor *c = &w->c;
 	struct mst_suffix *sfx;
 	u64 perm;
-	u32 rest;
 
 	sfx = rcu_dereference_protected(leaf->suffix[c->slot], 1);
 	perm = mst_perm_remove(leaf->permutation, c->pos);
@@ -431,13 +447,13 @@ void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 		mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, -(long)sfx->size);
 		mst_suffix_free(sfx);
 	}
-	rest = READ_ONCE(mt->flags) & MASSTREE_F_KEEP_LAYERS ? 0 :
-	       mst_collapse_rest(leaf, perm, c->off);
+	if (unlikely(mst_perm_size(perm) == 1 && c->off)) {
+		mst_erase_one_left(w, leaf, perm);
+		return;
+	}
 	if (mst_perm_size(perm))
 		mst_unlock(mt, &leaf->node);
 	else
 		mst_erase_cleanup(w, leaf);
-	if (rest)
-		mst_collapse(w, leaf, rest);
 	mst_erase_free(w);
 }
