@@ -103,7 +103,7 @@ static void masstree_key_length_differing_last_byte(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.layers, 1UL + (len - 1) / 8);
 	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
 
-	/* A layer holding one key stays a layer; the last erase frees all. */
+	/* Erasing one folds the layers back; the last erase frees all. */
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, a, len), mtt_entry(1));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, a, len));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(2));

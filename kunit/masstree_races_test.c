@@ -10,6 +10,11 @@
  *   (MASSTREE_HOOK_NEW_ROOT) while other writers find that root;
  * - the first keys of a new layer, and inserts into a layer whose last key
  *   another thread erases, writers held between walk and leaf lock;
+ * - the fold of a chain of one-key layers back into the slot above, the
+ *   eraser held with the chain's lower layers deleted and the slot not
+ *   yet switched (MASSTREE_HOOK_COLLAPSE) while readers look the
+ *   survivor up and walk the map, and writers insert keys that share the
+ *   span again;
  * - readers of the keys a leaf split moves, and of the keys whose child
  *   index in the internode shifts, while the splitting writer is held in
  *   the split's and the internode insert's windows.
@@ -54,6 +59,7 @@ enum rt_kind {
 	RT_SPLIT_LEAF,		/* readers: the split leaf's keys */
 	RT_SPLIT_INODE_MARK,	/* readers: moved keys once the internode is about to be marked */
 	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
+	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
 	RT_NR
 };
 
@@ -91,7 +97,11 @@ struct rt_thread {
  * @hold: the hook holds windows open this round.
  * @arrived: threads that reached the round's start line.
  * @done: threads done with the round.
- * @writer_done: the split round's writer is done: readers stop.
+ * @writer_done: the split or collapse round's writers are done: readers
+ *	stop.
+ * @collapse_held: the collapse round's eraser was held (or will not be).
+ * @collapse_writes: @writes_done once the collapse round's writers are
+ *	done.
  * @writes_done: write operations completed (what held writers wait for).
  * @found_root: writers that found the first root (LOCK_LEAF in RT_FIRST).
  * @after_split: the split writer has passed MASSTREE_HOOK_SPLIT: its next
@@ -117,6 +127,8 @@ struct rt_ctx {
 	atomic_t arrived;
 	atomic_t done;
 	atomic_t writer_done;
+	atomic_t collapse_held;
+	long collapse_writes;
 	atomic_long_t writes_done;
 	atomic_long_t found_root;
 	bool after_split;
@@ -154,6 +166,21 @@ static u32 rt_layer_key(u8 *b, unsigned int i, bool deep)
 	memset(b + off, 'k', 12);
 	b[off] = '0' + i;
 	return off + 12;
+}
+
+/*
+ * Collapse keys: 24 shared bytes (a chain of three layers), then the
+ * key's own. Key 8 is erased, 9 survives; threads 3 and 4 insert theirs.
+ */
+#define RT_GONE		8
+#define RT_STAYS	9
+
+static u32 rt_collapse_key(u8 *b, unsigned int i)
+{
+	memcpy(b, "collapse:span:of:24:byte", 24);
+	memset(b + 24, 'c', 5);
+	b[24] = '0' + i;
+	return 29;
 }
 
 static u32 rt_slice_key(u8 *b, u64 s)
@@ -214,7 +241,21 @@ static void rt_hook(enum masstree_test_hook_point where)
 		atomic_long_inc(&ctx->held[k]);
 		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
-	} else if (k >= RT_SPLIT_LEAF && self->id == 0 &&
+	} else if (k == RT_COLLAPSE && where == MASSTREE_HOOK_COLLAPSE) {
+		/* Until a reader or writer met a deleted layer and retried. */
+		unsigned long t0 = masstree_test_counter(MASSTREE_TC_LAYER_RETRY);
+		unsigned int us;
+
+		atomic_set(&ctx->collapse_held, 1);
+		atomic_long_inc(&ctx->held[k]);
+		for (us = 0; us < RT_HOLD_US; us++) {
+			if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
+				break;
+			udelay(1);
+		}
+		if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k >= RT_SPLIT_LEAF && k != RT_COLLAPSE && self->id == 0 &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
 		    where == MASSTREE_HOOK_SPLIT)) {
 		if (where == MASSTREE_HOOK_SPLIT)
@@ -291,6 +332,58 @@ static void rt_split_reader(struct rt_thread *t)
 	masstree_cursor_fini(&cur);
 }
 
+/*
+ * A collapse round's reader: thread 1 loads the survivor and its
+ * neighbour (present throughout), thread 2 walks the map with a cursor
+ * (each of them exactly once, each new key at most once).
+ */
+static void rt_collapse_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	struct masstree *mt = &ctx->fx.mt;
+	struct masstree_cursor cur;
+	u8 stays[RT_KLEN], key[RT_KLEN];
+	unsigned int seen[RT_THREADS], i;
+	u32 slen = rt_collapse_key(stays, RT_STAYS), len;
+	void *got;
+
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	while (!atomic_read(&ctx->writer_done)) {
+		if (t->id == 1) {
+			got = masstree_load(mt, stays, slen);
+			if (got != mtt_entry(RT_STAYS) && !t->errors++)
+				pr_err("masstree_races: the survivor: entry %lu\n",
+				       mtt_entry_value(got));
+			got = masstree_load(mt, "aaaa", 4);
+			if (got != mtt_entry(100) && !t->errors++)
+				pr_err("masstree_races: the neighbour: entry %lu\n",
+				       mtt_entry_value(got));
+		} else {
+			memset(seen, 0, sizeof(seen));
+			masstree_for_each(mt, &cur, got) {
+				const u8 *k = masstree_cursor_key(&cur);
+
+				len = masstree_cursor_len(&cur);
+				if (len == 4 && !memcmp(k, "aaaa", 4))
+					seen[0]++;
+				else if (len == slen && !memcmp(k, stays, slen))
+					seen[1]++;
+				for (i = 3; i < RT_THREADS; i++)
+					if (len == rt_collapse_key(key, i) &&
+					    !memcmp(k, key, len))
+						seen[i]++;
+			}
+			if ((cur.err || seen[0] != 1 || seen[1] != 1 ||
+			     seen[3] > 1 || seen[4] > 1) && !t->errors++)
+				pr_err("masstree_races: a walk saw the neighbour %u, the survivor %u, new keys %u %u times (err %d)\n",
+				       seen[0], seen[1], seen[3], seen[4], cur.err);
+		}
+		atomic_long_inc(&ctx->reader_ops);
+		cond_resched();
+	}
+	masstree_cursor_fini(&cur);
+}
+
 static void rt_round(struct rt_thread *t)
 {
 	struct rt_ctx *ctx = t->ctx;
@@ -315,6 +408,28 @@ static void rt_round(struct rt_thread *t)
 			atomic_long_inc(&ctx->writes_done);
 		} else {
 			len = rt_layer_key(key, t->id, ctx->deep);
+			rt_insert(t, key, len, mtt_entry(t->id));
+		}
+		break;
+	case RT_COLLAPSE:
+		if (t->id == 0) {
+			len = rt_collapse_key(key, RT_GONE);
+			if (masstree_erase(mt, key, len) != mtt_entry(RT_GONE))
+				t->errors++;
+			/* Once the two writers are done too, readers stop. */
+			while (atomic_long_read(&ctx->writes_done) <
+			       ctx->collapse_writes)
+				cond_resched();
+			atomic_set(&ctx->writer_done, 1);
+		} else if (t->id <= 2) {
+			rt_collapse_reader(t);
+		} else {
+			unsigned int us;
+
+			for (us = 0; us < RT_HOLD_US &&
+			     !atomic_read(&ctx->collapse_held); us++)
+				udelay(1);
+			len = rt_collapse_key(key, t->id);
 			rt_insert(t, key, len, mtt_entry(t->id));
 		}
 		break;
@@ -401,7 +516,10 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 			rt_want(ctx, key, rt_layer_key(key, i, ctx->deep), mtt_entry(i));
 		break;
 	case RT_LAYER_EMPTYING:
-		/* A layer (or chain of two) down to its last key, 9. */
+		/*
+		 * A layer (or chain of two) down to its last key, 9: the
+		 * erase's fold fails, so the layer stays.
+		 */
 		rt_put(test, ctx, "aaaa", 4, mtt_entry(100));
 		len = rt_layer_key(key, 9, ctx->deep);
 		KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, len, mtt_entry(9),
@@ -409,9 +527,23 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 		len = rt_layer_key(key, 8, ctx->deep);
 		KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, len, mtt_entry(8),
 						      GFP_KERNEL), 0);
+		masstree_fail_nth(1);
 		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, len), mtt_entry(8));
+		KUNIT_EXPECT_EQ(test, masstree_fail_nth_left(), 0U);
+		masstree_fail_nth(0);
 		for (i = 1; i < RT_THREADS; i++)
 			rt_want(ctx, key, rt_layer_key(key, i, ctx->deep), mtt_entry(i));
+		break;
+	case RT_COLLAPSE:
+		rt_put(test, ctx, "aaaa", 4, mtt_entry(100));
+		len = rt_collapse_key(key, RT_STAYS);
+		rt_put(test, ctx, key, len, mtt_entry(RT_STAYS));
+		len = rt_collapse_key(key, RT_GONE);
+		KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, len, mtt_entry(RT_GONE),
+						      GFP_KERNEL), 0);
+		for (i = 3; i < RT_THREADS; i++)
+			rt_want(ctx, key, rt_collapse_key(key, i), mtt_entry(i));
+		ctx->collapse_writes = atomic_long_read(&ctx->writes_done) + 2;
 		break;
 	default:
 		/*
@@ -578,6 +710,7 @@ static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
 		rt_setup(test, ctx);
 		WRITE_ONCE(ctx->hold, ctx->kind >= RT_SPLIT_LEAF ||
 			   (r / nkinds / 2) % 2 == 0);
+		atomic_set(&ctx->collapse_held, 0);
 		ctx->after_split = false;
 		WRITE_ONCE(ctx->window, 0);
 		atomic_set(&ctx->arrived, 0);
@@ -641,6 +774,13 @@ static void masstree_races_readers_of_moved_and_shifted_keys(struct kunit *test)
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_SPLIT_ROUNDS);
 }
 
+static void masstree_races_chain_folds_under_readers_and_writers(struct kunit *test)
+{
+	static const int kinds[] = { RT_COLLAPSE };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
 static int rt_init(struct kunit *test)
 {
 	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -667,6 +807,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_first_insert_into_empty_map),
 	KUNIT_CASE(masstree_races_first_keys_of_a_layer),
 	KUNIT_CASE(masstree_races_readers_of_moved_and_shifted_keys),
+	KUNIT_CASE(masstree_races_chain_folds_under_readers_and_writers),
 	{}
 };
 

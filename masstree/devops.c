@@ -666,6 +666,8 @@ void mtdev_free_values(struct mtdev_map *m)
 	void *entry;
 
 	cur->gfp = GFP_NOWAIT | __GFP_NOWARN;
+	/* Folding layers that are about to go anyway would allocate. */
+	m->tree.flags |= MASSTREE_F_KEEP_LAYERS;
 	for (entry = masstree_first(cur); entry; entry = masstree_next(cur)) {
 		old = masstree_erase(&m->tree, masstree_cursor_key(cur),
 				     masstree_cursor_len(cur));

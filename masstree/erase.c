@@ -3,10 +3,16 @@
  * Erase: remove a key from its leaf's permutation, then give back what
  * emptied: the leaf (unlinked from its neighbours and its parent, the
  * leftmost too), internodes left without children, and whole layers,
- * walking up layer by layer. Never allocates.
+ * walking up layer by layer. A layer left holding one key folds back,
+ * with the chain of one-entry layers above it, into the slot that leads
+ * to it: the inverse of insert turning a slot into a chain of layers.
+ * Never fails: the fold's one allocation may, and then the layers stay.
  */
+#include <linux/gfp.h>
 #include <linux/masstree.h>
 #include <linux/processor.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
 
 #include "internal.h"
 #include "perm.h"
@@ -209,10 +215,218 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 	}
 }
 
+/*
+ * How many bytes of a key a layer's root leaf @leaf holds past its slice
+ * offset when it is the root leaf of a layer below the top one and holds
+ * exactly one key (not a layer): that key could live in the slot above
+ * with a suffix instead. 0 if it cannot fold.
+ */
+static u32 mst_collapse_rest(struct mst_leaf *leaf, u64 perm, size_t off)
+{
+	unsigned int s;
+	u8 klx;
+
+	if (mst_perm_size(perm) != 1 || !off ||
+	    !(READ_ONCE(leaf->node.version) & MST_V_ROOT))
+		return 0;
+	s = mst_perm_slot(perm, 0);
+	klx = leaf->keylenx[s];
+	if (klx == MST_KLX_SUFFIX)
+		return 8 + rcu_dereference_protected(leaf->suffix[s], 1)->len;
+	/* A key of a lower layer continues past the slice above: klx >= 1. */
+	return klx <= 8 ? klx : 0;
+}
+
+/*
+ * How many bytes the fold of layer root @x (at @off) will likely add in
+ * front of the key's rest: 8 per one-entry layer above it whose only
+ * entry is the way down, below the top layer. A guess without locks for
+ * the allocation's size; the fold itself rechecks each layer.
+ */
+static u32 mst_collapse_span(struct mst_node *x, size_t off)
+{
+	u32 span = 0;
+
+	while (off > 8) {
+		struct mst_node *up = rcu_dereference(x->parent);
+		unsigned long v;
+
+		if (!up)
+			break;
+		v = READ_ONCE(up->version);
+		if ((v & (MST_V_DELETED | MST_V_LEAF | MST_V_ROOT)) !=
+		    (MST_V_LEAF | MST_V_ROOT) ||
+		    mst_perm_size(READ_ONCE(mst_to_leaf(up)->permutation)) != 1)
+			break;
+		span += 8;
+		off -= 8;
+		x = up;
+	}
+	return span;
+}
+
+/*
+ * Fold the layer whose root leaf @bottom (the cursor's layer) was left
+ * holding one key, and the one-entry layers above it, into the slot that
+ * leads to the chain: that slot turns back into the key, with its rest as
+ * a suffix.
+ *
+ * The suffix is allocated first, with no node lock held (GFP_NOWAIT:
+ * erase takes no gfp and may run under the caller's spinlock; charged to
+ * the caller's memory cgroup like the device's writes, since it takes
+ * over from the layers, which were); if that fails the layers stay,
+ * which is correct, only larger. Not from the per-CPU preload pool: that
+ * is for the caller's next insert under its spinlock.
+ *
+ * Then, deeper layer before shallower (the lock order), hand over hand:
+ * lock a layer's only leaf, check it still holds one entry, lock the leaf
+ * of the layer above holding the slot that leads to it. While that slot
+ * leads to it, nothing else can change it: it is locked, and a writer
+ * that wants it must lock it. If the layer above is also a one-entry root
+ * leaf (and not the top layer), it joins the chain: the lower leaf is
+ * marked deleted and unlocked, so that a writer that locks it later, or
+ * a reader that reads it, starts over from the top (as for a removed
+ * layer) and waits, retrying, until the fold is done. Else its slot is
+ * the target: marked inserting (as when insert made it a layer), it
+ * takes the key's rest as its suffix and the key's entry, and the last
+ * chain leaf is deleted before the target is unlocked. The chain's key
+ * is thus reachable through one place at every moment but the fold's own
+ * window, in which every access to it retries; the key set never changes.
+ * Two locks at most are held at a time, and the climb is a loop.
+ */
+static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
+{
+	struct masstree *mt = w->mt;
+	struct mst_cursor *c = &w->c;
+	size_t boff = c->off, span;
+	struct mst_node *x = &bottom->node, *dead = NULL;
+	struct mst_suffix *sfx, *old;
+	struct mst_leaf *up;
+	unsigned int s;
+	long layers;
+	u32 cap, len;
+	void *entry;
+	u8 slice[8];
+	u64 perm;
+	u8 klx;
+
+	cap = rest + mst_collapse_span(x, boff);
+	mst_write_end(w);
+	sfx = mst_suffix_alloc(cap, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
+	mst_write_begin(w);
+	if (!sfx)
+		return;
+	/* The whole slab object: it may let the fold climb further. */
+	cap = sfx->size - offsetof(struct mst_suffix, data);
+
+	mst_lock(mt, x);
+	perm = bottom->permutation;
+	if ((READ_ONCE(x->version) & (MST_V_DELETED | MST_V_LEAF)) != MST_V_LEAF ||
+	    !mst_collapse_rest(bottom, perm, boff))
+		goto unlock;
+	s = mst_perm_slot(perm, 0);
+	klx = bottom->keylenx[s];
+	old = rcu_dereference_protected(bottom->suffix[s], 1);
+	len = mst_collapse_rest(bottom, perm, boff);
+	if (len > cap)
+		goto unlock;
+	put_unaligned_be64(bottom->ikey[s], slice);
+	/* Final once @bottom is deleted: nobody writes a deleted leaf. */
+	entry = rcu_dereference_protected(bottom->lv[s], 1);
+
+	for (layers = 1;; layers++) {
+		/* @x: a locked layer root leaf holding one entry. */
+		mst_cursor_layer(c, c->off - 8,
+				 rcu_dereference_protected(x->parent, 1));
+		c->stay = true;
+		up = mst_lock_leaf(w);
+		c->stay = false;
+		if (WARN_ON_ONCE(!up || c->slot < 0 ||
+				 up->keylenx[c->slot] != MST_KLX_LAYER ||
+				 rcu_access_pointer(up->lv[c->slot]) != x)) {
+			/* Cannot happen: the slot to a locked layer stays. */
+			if (up)
+				mst_unlock(mt, &up->node);
+			goto unlock;
+		}
+		if (!c->off || len + 8 > cap ||
+		    !(READ_ONCE(up->node.version) & MST_V_ROOT) ||
+		    mst_perm_size(up->permutation) != 1)
+			break;
+		/* The layer above holds only the way down: it joins. */
+		mst_mark(x, MST_V_DELETED);
+		mst_unlock(mt, x);
+		x->rcu.next = (struct callback_head *)dead;
+		dead = x;
+		x = &up->node;
+		len += 8;
+	}
+
+	/* The target: slot c->slot of @up, in the layer at c->off. */
+	span = boff - c->off - 8;
+	memcpy(sfx->data, c->key + c->off + 8, span);
+	memcpy(sfx->data + span, slice, min_t(u32, len - span, 8));
+	if (klx == MST_KLX_SUFFIX)
+		memcpy(sfx->data + span + 8, old->data, old->len);
+	else
+		old = NULL;
+	sfx->len = len;
+	mst_hook(MASSTREE_HOOK_COLLAPSE);
+	mst_mark(&up->node, MST_V_INSERTING);
+	WRITE_ONCE(up->keylenx[c->slot], MST_KLX_SUFFIX);
+	rcu_assign_pointer(up->suffix[c->slot], sfx);
+	/* A key with its suffix but the layer's root for an entry. */
+	mst_hook(MASSTREE_HOOK_DIRTY);
+	rcu_assign_pointer(up->lv[c->slot], entry);
+	mst_mark(x, MST_V_DELETED);
+	mst_unlock(mt, x);
+	mst_unlock(mt, &up->node);
+	x->rcu.next = (struct callback_head *)dead;
+	dead = x;
+
+	mst_stat_add(mt, MST_STAT_LEAVES, -layers);
+	mst_stat_add(mt, MST_STAT_LAYERS, -layers);
+	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES,
+		     (long)sfx->size - (old ? (long)old->size : 0));
+	if (old)
+		mst_suffix_free(old);
+	while (dead) {
+		x = dead;
+		dead = (struct mst_node *)x->rcu.next;
+		mst_erase_queue(w, x);
+	}
+	return;
+
+unlock:
+	mst_unlock(mt, x);
+	mst_suffix_discard(sfx);
+}
+
+/*
+ * The erase left one key in @leaf (locked), in a layer below the top:
+ * unlock, and fold the layer if it can. Out of line, so that the erases
+ * that leave more keys pay one test for it.
+ */
+static noinline void mst_erase_one_left(struct mst_write *w,
+					struct mst_leaf *leaf, u64 perm)
+{
+	u32 rest = READ_ONCE(w->mt->flags) & MASSTREE_F_KEEP_LAYERS ? 0 :
+		   mst_collapse_rest(leaf, perm, w->c.off);
+
+	mst_unlock(w->mt, &leaf->node);
+	if (rest)
+		mst_collapse(w, leaf, rest);
+	mst_erase_free(w);
+}
+
 /**
  * mst_erase_locked() - erase the cursor's key from its locked leaf.
  * @w: the write; @w->c matched a key (not a layer) in @leaf.
  * @leaf: the locked leaf; unlocked on return.
+ *
+ * A layer left with one key folds into the slot above (mst_collapse()),
+ * which may allocate once with GFP_NOWAIT; nothing fails if it cannot.
+ * Not in a map with MASSTREE_F_KEEP_LAYERS, which never allocates here.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
  */
@@ -232,6 +446,10 @@ void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 	if (sfx) {
 		mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, -(long)sfx->size);
 		mst_suffix_free(sfx);
+	}
+	if (unlikely(mst_perm_size(perm) == 1 && c->off)) {
+		mst_erase_one_left(w, leaf, perm);
+		return;
 	}
 	if (mst_perm_size(perm))
 		mst_unlock(mt, &leaf->node);

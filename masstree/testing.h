@@ -45,13 +45,17 @@ enum masstree_test_counter {
  * @MASSTREE_HOOK_MARK: a writer is about to make a locked node dirty.
  * @MASSTREE_HOOK_DIRTY: inside a dirty window, before the new state is
  *	complete (a leaf split before it publishes its new sibling, an
- *	internode insert before it links the new child).
+ *	internode insert before it links the new child, an erase's fold
+ *	between a slot's new suffix and its entry).
  * @MASSTREE_HOOK_LOCK_LEAF: between a writer's walk and its leaf lock.
  * @MASSTREE_HOOK_LOCK_PARENT: between reading a node's parent and locking it.
  * @MASSTREE_HOOK_SCAN: in a masstree_scan() leaf window, between reading
  *	the leaf's permutation and copying the slots it lists.
  * @MASSTREE_HOOK_NEW_ROOT: the first insert into an empty map, after it
  *	published the new root leaf (locked), before it filled its slot.
+ * @MASSTREE_HOOK_COLLAPSE: an erase folding a chain of one-key layers
+ *	into the slot above it, the chain's lower layers already deleted,
+ *	before the slot (its leaf locked) turns back into a key.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -62,6 +66,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_LOCK_PARENT,
 	MASSTREE_HOOK_SCAN,
 	MASSTREE_HOOK_NEW_ROOT,
+	MASSTREE_HOOK_COLLAPSE,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

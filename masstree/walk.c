@@ -100,7 +100,9 @@
  * leaf; erasing the last key frees it. Erase removes a key from the
  * permutation, then unlinks and frees an empty leaf (the leftmost too) and
  * every internode left without children, and unlinks a layer once it is
- * empty. Erase never allocates, so a layer holding one key stays a layer.
+ * empty. A layer left holding one key folds, with the one-entry layers
+ * above it, back into the slot above (erase.c); its one allocation is
+ * GFP_NOWAIT, and if it fails the layers stay.
  */
 #include <linux/export.h>
 #include <linux/masstree.h>

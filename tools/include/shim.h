@@ -49,6 +49,7 @@ typedef unsigned int __bitwise gfp_t;
 #define __rcu
 #define __percpu
 #define __GFP_NOWARN	0x8u
+#define __GFP_ACCOUNT	0x10u
 #define __force
 #define __init
 #define __exit

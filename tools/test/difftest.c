@@ -1029,6 +1029,235 @@ static void check_lengths(void)
 	free(big);
 }
 
+/*
+ * Memory held per key when keys share long spans. Two keys that share a
+ * span build a layer per 8 shared bytes; once one of them is erased the
+ * other must fold back into one slot with a suffix, the layers gone, so
+ * that the map holds about the key's own size again. Variants: the chain
+ * hangs from the top layer, or from a layer that stays (two anchor keys
+ * share the pair's first 16 bytes); the survivor's rest ends in a suffix,
+ * or within its last slice (the pair differs only in length); the smaller
+ * or the larger key survives. Each pair is built again over the folded
+ * key (the slot turns into layers again) and folded again. Then the
+ * pattern at its worst, keys of 65,529 bytes, and dense keys of which 15
+ * of every 16 are erased (leaves are not merged: printed, not checked).
+ */
+#define CHAIN_SPAN	200
+#define CHAIN_BIG	65526
+#define CHAIN_BIG_N	8
+
+static u32 chain_key(u8 *b, int v, int which, u32 span)
+{
+	u32 len;
+
+	memcpy(b, "chain-..prefix16", 16);
+	b[6] = 'a' + v;
+	b[7] = 'p';
+	if (which >= 2) {
+		/* An anchor: diverges from the pair at byte 16. */
+		b[16] = 'a' + which;
+		return 17;
+	}
+	memset(b + 16, 'x', span);
+	len = 16 + span;
+	if (v & 2) {
+		/* The pair differs in length only: which 0 is the prefix. */
+		if (which)
+			b[len++] = 'y';
+	} else {
+		b[len++] = which ? 'b' : 'a';
+	}
+	return len;
+}
+
+static bool chain_expect(const char *what, u8 (*kb)[CHAIN_SPAN + 32],
+			 const u32 *klen, const bool *present, int n,
+			 unsigned long layers)
+{
+	struct masstree_stats st;
+	unsigned long walked = 0, want = 0, held = 0;
+	struct masstree_cursor c;
+	void *got;
+	int i;
+
+	CHECK(!masstree_validate(&map), "%s: masstree_validate failed", what);
+	for (i = 0; i < n; i++) {
+		got = masstree_load(&map, kb[i], klen[i]);
+		CHECK(got == (present[i] ? (void *)(uintptr_t)(8 * (i + 1)) : NULL),
+		      "%s: key %d: load %p", what, i, got);
+		if (present[i]) {
+			want++;
+			held += klen[i];
+		}
+	}
+	masstree_cursor_init(&c, &map, GFP_KERNEL);
+	masstree_for_each(&map, &c, got)
+		walked++;
+	masstree_cursor_fini(&c);
+	CHECK(walked == want, "%s: a cursor walk found %lu keys, expected %lu",
+	      what, walked, want);
+	masstree_get_stats(&map, &st);
+	CHECK(st.keys == want, "%s: stats %lu keys, expected %lu", what,
+	      st.keys, want);
+	if (!check_bytes(&st))
+		return false;
+	if (layers)
+		CHECK(st.layers == layers && st.leaves == layers && !st.internodes,
+		      "%s: %lu layers %lu leaves %lu internodes, expected %lu single-leaf layers",
+		      what, st.layers, st.leaves, st.internodes, layers);
+	/* Nodes plus each key's bytes, slab-rounded, plus a suffix header. */
+	CHECK(st.bytes <= st.layers * MST_NODE_BYTES + 2 * held + 64 * want,
+	      "%s: %lu bytes held for %lu keys of %lu bytes", what, st.bytes,
+	      want, held);
+	return true;
+}
+
+static bool check_chain_variant(int v)
+{
+	static u8 kb[4][CHAIN_SPAN + 32];
+	unsigned long folded = v & 1 ? 3 : 1;
+	bool present[4] = { false };
+	int gone = v & 4 ? 0 : 1, round, i;
+	long calls;
+	u32 klen[4];
+	char what[64];
+
+	for (i = 0; i < 4; i++)
+		klen[i] = chain_key(kb[i], v, i, CHAIN_SPAN - v);
+	for (i = v & 1 ? 3 : 1; i >= 0; i--) {
+		CHECK(!masstree_insert(&map, kb[i], klen[i],
+				       (void *)(uintptr_t)(8 * (i + 1)), GFP_KERNEL),
+		      "chain variant %d: insert %d", v, i);
+		present[i] = true;
+	}
+	for (round = 0; round < 2; round++) {
+		snprintf(what, sizeof(what), "chain variant %d round %d", v, round);
+		CHECK(masstree_erase(&map, kb[gone], klen[gone]) ==
+		      (void *)(uintptr_t)(8 * (gone + 1)), "%s: erase", what);
+		present[gone] = false;
+		if (!chain_expect(what, kb, klen, present, 4, folded))
+			return false;
+		CHECK(!masstree_insert(&map, kb[gone], klen[gone],
+				       (void *)(uintptr_t)(8 * (gone + 1)), GFP_KERNEL),
+		      "%s: insert again", what);
+		present[gone] = true;
+		if (!chain_expect(what, kb, klen, present, 4, 0))
+			return false;
+	}
+	/* A teardown's map: erase neither folds nor allocates. */
+	map.flags |= MASSTREE_F_KEEP_LAYERS;
+	calls = shim_alloc_calls;
+	CHECK(masstree_erase(&map, kb[gone], klen[gone]) ==
+	      (void *)(uintptr_t)(8 * (gone + 1)), "chain variant %d: erase", v);
+	present[gone] = false;
+	CHECK(shim_alloc_calls == calls,
+	      "chain variant %d: erase allocated in a MASSTREE_F_KEEP_LAYERS map", v);
+	if (!chain_expect("chain variant kept", kb, klen, present, 4, 0))
+		return false;
+	CHECK(mst_stat_read(&map, MST_STAT_LAYERS) > (long)folded,
+	      "chain variant %d: layers folded in a MASSTREE_F_KEEP_LAYERS map", v);
+	map.flags &= ~MASSTREE_F_KEEP_LAYERS;
+	for (i = 0; i < 4; i++)
+		if (present[i])
+			CHECK(masstree_erase(&map, kb[i], klen[i]),
+			      "chain variant %d: erase %d", v, i);
+	CHECK(!rcu_access_pointer(map.root), "chain variant %d: map not empty", v);
+	return true;
+}
+
+static void check_chains(void)
+{
+	static DEFINE_MASSTREE(fresh);
+	struct masstree_stats st, fst;
+	unsigned long before, after, charge;
+	u8 *big = malloc(CHAIN_BIG + 16);
+	u32 len = 0;
+	int v, i;
+
+	phase = "layer-chains";
+	for (v = 0; v < 8; v++)
+		if (!check_chain_variant(v))
+			DIE("%s", fail_msg);
+
+	/* P<i> + 65526 'x' + 'a' and + 'b'; erase the 'b' keys. */
+	for (i = 0; i < CHAIN_BIG_N; i++) {
+		len = sprintf((char *)big, "P%d", i);
+		memset(big + len, 'x', CHAIN_BIG);
+		len += CHAIN_BIG + 1;
+		big[len - 1] = 'a';
+		if (masstree_insert(&map, big, len, (void *)8, GFP_KERNEL))
+			DIE("chain pattern: insert");
+		big[len - 1] = 'b';
+		if (masstree_insert(&map, big, len, (void *)16, GFP_KERNEL))
+			DIE("chain pattern: insert");
+	}
+	masstree_get_stats(&map, &st);
+	before = st.bytes / st.keys;
+	for (i = 0; i < CHAIN_BIG_N; i++) {
+		len = sprintf((char *)big, "P%d", i);
+		memset(big + len, 'x', CHAIN_BIG);
+		len += CHAIN_BIG + 1;
+		big[len - 1] = 'b';
+		if (masstree_erase(&map, big, len) != (void *)16)
+			DIE("chain pattern: erase");
+	}
+	if (masstree_validate(&map))
+		DIE("chain pattern: masstree_validate failed");
+	masstree_get_stats(&map, &st);
+	after = st.bytes / st.keys;
+	/* What /dev/masstree charges a PUT: key, value and 64. */
+	charge = len + 8 + 64;
+	printf("difftest: chain pattern: %d keys of %u bytes: ", CHAIN_BIG_N, len);
+	printf("%lu bytes per key with both of each pair, %lu after erasing one ",
+	       before, after);
+	printf("(%lu layers; charge %lu, %.2fx)\n", st.layers, charge,
+	       (double)after / charge);
+	/* Exactly what the survivors alone, inserted afresh, hold. */
+	for (i = 0; i < CHAIN_BIG_N; i++) {
+		len = sprintf((char *)big, "P%d", i);
+		memset(big + len, 'x', CHAIN_BIG);
+		len += CHAIN_BIG + 1;
+		big[len - 1] = 'a';
+		if (masstree_insert(&fresh, big, len, (void *)8, GFP_KERNEL))
+			DIE("chain pattern: insert afresh");
+		if (masstree_erase(&map, big, len) != (void *)8)
+			DIE("chain pattern: survivor %d missing", i);
+	}
+	masstree_get_stats(&fresh, &fst);
+	masstree_destroy(&fresh);
+	if (st.keys != CHAIN_BIG_N || st.layers != 1 || st.bytes != fst.bytes)
+		DIE("chain pattern: %lu keys, %lu layers, %lu bytes; %lu afresh",
+		    st.keys, st.layers, st.bytes, fst.bytes);
+	free(big);
+
+	/* Dense 8-byte keys, then 15 of every 16 erased. */
+	for (i = 0; i < 16 * 1024; i++) {
+		u8 k[8];
+
+		put_unaligned_be64(i, k);
+		if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL))
+			DIE("erase-most: insert");
+	}
+	masstree_get_stats(&map, &st);
+	before = st.bytes / st.keys;
+	for (i = 0; i < 16 * 1024; i++) {
+		u8 k[8];
+
+		put_unaligned_be64(i, k);
+		if (i % 16 && masstree_erase(&map, k, 8) != (void *)8)
+			DIE("erase-most: erase");
+	}
+	if (masstree_validate(&map))
+		DIE("erase-most: masstree_validate failed");
+	masstree_get_stats(&map, &st);
+	after = st.bytes / st.keys;
+	printf("difftest: erase-most pattern: %lu bytes per 8-byte key dense, ",
+	       before);
+	printf("%lu after erasing 15 of 16 (%lu leaves; charge %d, %.2fx)\n",
+	       after, st.leaves, 8 + 8 + 64, (double)after / 80);
+	masstree_destroy(&map);
+}
+
 /* The operations since the map was last empty, for the shrinker. */
 static struct op *oplog;
 static unsigned long oplog_len, oplog_cap;
@@ -1428,6 +1657,7 @@ int main(int argc, char **argv)
 	build_keys();
 	masstree_cursor_init(&cur, &map, GFP_KERNEL);
 	check_lengths();
+	check_chains();
 
 	for (sh = 0; sh <= SH_NR; sh++)
 		total_weight += phase_weight(sh);

@@ -11,9 +11,23 @@
  * layer    Threads race to insert keys that share 8 or 16 bytes under a
  *          key of the same prefix (the first of them turns its slot into
  *          a new layer), or into a layer whose last key another thread
- *          erases (the layer goes away under them). Writers are held
- *          between their walk and their leaf lock (LOCK_LEAF) until
- *          another writer finished: the slot they found changed.
+ *          erases (the layer goes away under them; the layer is left with
+ *          one key by failing the allocation of the erase that would fold
+ *          it). Writers are held between their walk and their leaf lock
+ *          (LOCK_LEAF) until another writer finished: the slot they found
+ *          changed.
+ * collapse Two keys share 24 bytes (a chain of three layers); one of them
+ *          is erased and the chain folds back into the top layer's slot.
+ *          The eraser is held with the chain's lower layers deleted and
+ *          the slot not yet switched (COLLAPSE) until a reader or writer
+ *          met a deleted layer and had to start over, or a bound passed,
+ *          while a reader loads the survivor and its neighbour (which must
+ *          always be found), another walks the map with a cursor (each
+ *          stable key exactly once, the new ones at most once), and two
+ *          writers, started once the eraser is held, insert keys that
+ *          share the span again (the slot turns into layers again). The
+ *          eraser is held again inside the slot's switch (DIRTY), where
+ *          readers must wait.
  * split    One writer splits the full leftmost leaf of a root internode
  *          with a key smaller than all (the new key lands in the left
  *          half, reusing a slot that readers may still search) while
@@ -55,9 +69,13 @@
 #define NWORKERS	5
 #define KLEN_MAX	32
 
-enum round_kind { R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_NR };
+enum round_kind {
+	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
+	R_NR
+};
+
 static const char *const round_name[R_NR] = {
-	"first", "layer-new", "layer-emptying", "split", "parent",
+	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
 };
 
 static DEFINE_MASSTREE(map);
@@ -93,9 +111,13 @@ static int split_window;
 
 /* Completed operations: what a held writer waits for. */
 static unsigned long writes_done;
+/* The collapse round: writes_done once its three writers are done. */
+static unsigned long collapse_writes;
 static unsigned long found_root;
 /* The parent round: worker 0's LOCK_PARENT calls; it is held. */
 static int parent_calls, parent_held;
+/* The collapse round: the eraser is held (or will not be). */
+static int collapse_held;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -139,6 +161,21 @@ static u32 layer_key(u8 *b, int i, bool deep)
 	memset(b + off, 'k', 12);
 	b[off] = '0' + i;
 	return off + 12;
+}
+
+/*
+ * Collapse keys: 24 shared bytes, then the key's own. Key 8 is the one
+ * erased, 9 the survivor; the writers' keys share the span again.
+ */
+#define COLLAPSE_GONE	8
+#define COLLAPSE_STAYS	9
+
+static u32 collapse_key(u8 *b, int i)
+{
+	memcpy(b, "collapse:span:of:24:byte", 24);
+	memset(b + 24, 'c', 5);
+	b[24] = '0' + i;
+	return 29;
 }
 
 /*
@@ -224,6 +261,21 @@ static void races_hook(enum masstree_test_hook_point where)
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_COLLAPSE && where == MASSTREE_HOOK_COLLAPSE) {
+		/* Until someone met a deleted layer of the chain and retried. */
+		w0 = masstree_test_counter(MASSTREE_TC_LAYER_RETRY);
+		__atomic_store_n(&collapse_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(masstree_test_counter(MASSTREE_TC_LAYER_RETRY) >= w0 + 2))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_COLLAPSE && where == MASSTREE_HOOK_DIRTY && tl_id == 0) {
+		/*
+		 * Inside the slot's switch: readers must wait for it (nothing
+		 * to meet), and a slot switched unmarked shows them a key whose
+		 * entry is still the layer's root.
+		 */
+		r0[1] = __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE);
+		HOLD_UNTIL(__atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE) >= r0[1] + 2);
 	} else if (k == R_PARENT && tl_id == 0 &&
 		   where == MASSTREE_HOOK_LOCK_PARENT) {
 		/*
@@ -315,6 +367,54 @@ static void split_reader(int id)
 	masstree_cursor_fini(&cur);
 }
 
+/*
+ * Readers of the collapse round: worker 1 loads the survivor and its
+ * neighbour, worker 2 walks the map with a cursor.
+ */
+static void collapse_reader(int id)
+{
+	struct masstree_cursor cur;
+	u8 kb[KLEN_MAX], stays[KLEN_MAX];
+	unsigned int seen[NWORKERS + 1];
+	u32 len, slen = collapse_key(stays, COLLAPSE_STAYS);
+	void *got;
+	int i;
+
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE)) {
+		if (id == 1) {
+			got = masstree_load(&map, stays, slen);
+			if (got != entry(COLLAPSE_STAYS))
+				FAIL("reader: the survivor: load %p", got);
+			got = masstree_load(&map, "aaaa", 4);
+			if (got != entry(100))
+				FAIL("reader: the neighbour: load %p", got);
+		} else {
+			memset(seen, 0, sizeof(seen));
+			masstree_for_each(&map, &cur, got) {
+				const u8 *k = masstree_cursor_key(&cur);
+
+				len = masstree_cursor_len(&cur);
+				if (len == 4 && !memcmp(k, "aaaa", 4))
+					seen[0]++;
+				else if (len == slen && !memcmp(k, stays, slen))
+					seen[1]++;
+				for (i = 3; i < NWORKERS; i++)
+					if (len == collapse_key(kb, i) &&
+					    !memcmp(k, kb, len))
+						seen[i]++;
+			}
+			if (cur.err || seen[0] != 1 || seen[1] != 1 ||
+			    seen[3] > 1 || seen[4] > 1)
+				FAIL("walk: neighbour %u, survivor %u, new %u %u times, err %d",
+				     seen[0], seen[1], seen[3], seen[4], cur.err);
+		}
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		sched_yield();
+	}
+	masstree_cursor_fini(&cur);
+}
+
 static void run_role(int id)
 {
 	u8 kb[KLEN_MAX];
@@ -355,6 +455,25 @@ static void run_role(int id)
 			HOLD_UNTIL(__atomic_load_n(&parent_held, __ATOMIC_ACQUIRE));
 			insert_or_fail(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
 				       parent_key(PARENT_LEAF_B));
+		}
+		break;
+	case R_COLLAPSE:
+		if (id == 0) {
+			len = collapse_key(kb, COLLAPSE_GONE);
+			if (masstree_erase(&map, kb, len) != entry(COLLAPSE_GONE))
+				FAIL("erase of the chain's other key");
+			wrote();
+			/* The writers are done too: the readers may stop. */
+			while (__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) <
+			       READ_ONCE(collapse_writes))
+				sched_yield();
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else if (id <= 2) {
+			collapse_reader(id);
+		} else {
+			HOLD_UNTIL(__atomic_load_n(&collapse_held, __ATOMIC_ACQUIRE));
+			len = collapse_key(kb, id);
+			insert_or_fail(kb, len, id);
 		}
 		break;
 	case R_SPLIT:
@@ -489,9 +608,15 @@ static void setup(int k)
 		if (masstree_insert(&map, kb, len, entry(9), GFP_KERNEL))
 			FAIL("setup insert");
 		len = layer_key(kb, 8, deep);
-		if (masstree_insert(&map, kb, len, entry(8), GFP_KERNEL) ||
-		    masstree_erase(&map, kb, len) != entry(8))
+		if (masstree_insert(&map, kb, len, entry(8), GFP_KERNEL))
 			FAIL("setup of the layer");
+		/* The erase's fold fails: the layer keeps its one key. */
+		shim_fail_nth = 1;
+		if (masstree_erase(&map, kb, len) != entry(8))
+			FAIL("setup of the layer");
+		if (shim_fail_nth)
+			FAIL("setup: the erase did not try to fold the layer");
+		shim_fail_nth = 0;
 		for (i = 1; i < NWORKERS; i++)
 			want_key(kb, layer_key(kb, i, deep), i);
 		break;
@@ -509,6 +634,17 @@ static void setup(int k)
 			 parent_key(PARENT_LEAF_A));
 		want_key(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
 			 parent_key(PARENT_LEAF_B));
+		break;
+	case R_COLLAPSE:
+		put((const u8 *)"aaaa", 4, 100);
+		put(kb, collapse_key(kb, COLLAPSE_STAYS), COLLAPSE_STAYS);
+		len = collapse_key(kb, COLLAPSE_GONE);
+		if (masstree_insert(&map, kb, len, entry(COLLAPSE_GONE), GFP_KERNEL))
+			FAIL("setup insert");
+		for (i = 3; i < NWORKERS; i++)
+			want_key(kb, collapse_key(kb, i), i);
+		WRITE_ONCE(collapse_writes,
+			   __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) + 3);
 		break;
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
@@ -557,7 +693,7 @@ int main(int argc, char **argv)
 		setup(k);
 		/* Every other round of a kind runs without holds: pure races. */
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
-			   k == R_PARENT);
+			   k == R_PARENT || k == R_COLLAPSE);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
@@ -565,6 +701,7 @@ int main(int argc, char **argv)
 		WRITE_ONCE(split_window, 0);
 		parent_calls = 0;
 		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&collapse_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();

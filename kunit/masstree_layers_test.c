@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of what a map holds when keys share long spans. Two keys
+ * that share a span build one layer per 8 shared bytes; erasing one of
+ * them folds the chain back into the slot above, so that the survivor
+ * costs what it would cost inserted alone. The fold's one allocation may
+ * fail: then the erase still succeeds and the layers stay. The bytes per
+ * key of the long-key pattern and of dense keys mostly erased are
+ * reported (kunit_info) for the record.
+ */
+#include <kunit/test.h>
+#include <linux/masstree.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "masstree_test.h"
+
+#define LT_SPAN		200
+#define LT_KLEN		(LT_SPAN + 32)
+#define LT_BIG		65526
+#define LT_BIG_N	4
+
+/*
+ * Key @which of variant @v: 0 and 1 are the pair (sharing 16 bytes of
+ * prefix and a span of 'x'), 2 and 3 anchors that share only the prefix.
+ * Variant bit 1: the pair differs in length only (key 0 is a prefix of
+ * key 1, its rest ends within a slice).
+ */
+static u32 lt_key(u8 *b, unsigned int v, unsigned int which)
+{
+	u32 len, span = LT_SPAN - v;
+
+	memcpy(b, "layers-.prefix16", 16);
+	b[7] = 'a' + v;
+	if (which >= 2) {
+		b[16] = 'a' + which;
+		return 17;
+	}
+	memset(b + 16, 'x', span);
+	len = 16 + span;
+	if (v & 2) {
+		if (which)
+			b[len++] = 'y';
+	} else {
+		b[len++] = which ? 'b' : 'a';
+	}
+	return len;
+}
+
+struct lt_variant {
+	const char *name;
+	unsigned int v;
+};
+
+static const struct lt_variant lt_variants[] = {
+	{ "top layer, suffix, larger erased", 0 },
+	{ "under anchors, suffix, larger erased", 1 },
+	{ "top layer, rest in a slice, larger erased", 2 },
+	{ "under anchors, rest in a slice, larger erased", 3 },
+	{ "top layer, suffix, smaller erased", 4 },
+	{ "under anchors, suffix, smaller erased", 5 },
+	{ "top layer, rest in a slice, smaller erased", 6 },
+	{ "under anchors, rest in a slice, smaller erased", 7 },
+};
+
+static void lt_variant_desc(const struct lt_variant *t, char *desc)
+{
+	strscpy(desc, t->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(lt_variant, lt_variants, lt_variant_desc);
+
+/* Keys @present hold their entries; a walk finds them; stats exact. */
+static void lt_expect(struct kunit *test, struct masstree *mt,
+		      u8 (*kb)[LT_KLEN], const u32 *klen, const bool *present,
+		      unsigned long layers)
+{
+	struct masstree_cursor cur;
+	struct masstree_stats st;
+	unsigned long walked = 0, want = 0;
+	unsigned int i;
+	void *got;
+
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	for (i = 0; i < 4; i++) {
+		got = masstree_load(mt, kb[i], klen[i]);
+		KUNIT_EXPECT_PTR_EQ(test, got, present[i] ? mtt_entry(i) : NULL);
+		want += present[i];
+	}
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	masstree_for_each(mt, &cur, got)
+		walked++;
+	KUNIT_EXPECT_EQ(test, cur.err, 0);
+	masstree_cursor_fini(&cur);
+	KUNIT_EXPECT_EQ(test, walked, want);
+	masstree_get_stats(mt, &st);
+	KUNIT_EXPECT_EQ(test, st.keys, want);
+	if (layers) {
+		KUNIT_EXPECT_EQ(test, st.layers, layers);
+		KUNIT_EXPECT_EQ(test, st.leaves, layers);
+		KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+	}
+}
+
+/*
+ * Erase one key of a pair that shares a span: the chain folds into the
+ * slot above (the top layer's, or that of a layer the anchors keep), the
+ * survivor's rest becoming its suffix. Insert the key again (the slot
+ * turns into layers again) and fold again.
+ */
+static void masstree_erase_folds_a_chain_of_layers(struct kunit *test)
+{
+	const struct lt_variant *t = test->param_value;
+	struct masstree *mt = mtt_map(test);
+	unsigned int gone = t->v & 4 ? 0 : 1, round, i;
+	unsigned long folded = t->v & 1 ? 3 : 1;
+	bool present[4] = { false };
+	u8 (*kb)[LT_KLEN];
+	u32 klen[4];
+
+	kb = kunit_kmalloc(test, 4 * LT_KLEN, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, kb);
+	for (i = 0; i < 4; i++)
+		klen[i] = lt_key(kb[i], t->v, i);
+	for (i = 0; i < (t->v & 1 ? 4 : 2); i++) {
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, kb[i], klen[i], mtt_entry(i),
+						      GFP_KERNEL), 0);
+		present[i] = true;
+	}
+	for (round = 0; round < 2; round++) {
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, kb[gone], klen[gone]),
+				    mtt_entry(gone));
+		present[gone] = false;
+		lt_expect(test, mt, kb, klen, present, folded);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, kb[gone], klen[gone],
+						      mtt_entry(gone), GFP_KERNEL), 0);
+		present[gone] = true;
+		lt_expect(test, mt, kb, klen, present, 0);
+	}
+	for (i = 0; i < 4; i++)
+		if (present[i])
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, kb[i], klen[i]),
+					    mtt_entry(i));
+	mtt_expect_all_freed(test);
+}
+
+/*
+ * The fold's allocation fails: the erase still succeeds, the layers stay
+ * (the map is correct, only larger), and the survivor's own erase later
+ * frees them all.
+ */
+static void masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct masstree_stats before, after;
+	bool present[4] = { true, false, false, false };
+	u8 (*kb)[LT_KLEN];
+	u32 klen[4];
+	unsigned int i;
+	void *got;
+
+	kb = kunit_kmalloc(test, 4 * LT_KLEN, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, kb);
+	for (i = 0; i < 4; i++)
+		klen[i] = lt_key(kb[i], 0, i);
+	for (i = 0; i < 2; i++)
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, kb[i], klen[i], mtt_entry(i),
+						      GFP_KERNEL), 0);
+	masstree_get_stats(mt, &before);
+	masstree_fail_nth(1);
+	got = masstree_erase(mt, kb[1], klen[1]);
+	/* The fold tried to allocate, and that allocation failed. */
+	KUNIT_EXPECT_EQ(test, masstree_fail_nth_left(), 0U);
+	masstree_fail_nth(0);
+	KUNIT_EXPECT_PTR_EQ(test, got, mtt_entry(1));
+	masstree_get_stats(mt, &after);
+	KUNIT_EXPECT_EQ(test, after.layers, before.layers);
+	lt_expect(test, mt, kb, klen, present, 0);
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, kb[0], klen[0]), mtt_entry(0));
+	mtt_expect_all_freed(test);
+}
+
+/*
+ * A map with MASSTREE_F_KEEP_LAYERS (a teardown's): erase never folds
+ * and makes no allocation at all; the survivor's erase frees the layers.
+ */
+static void masstree_erase_keeps_the_layers_of_a_keep_layers_map(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct masstree_stats before, after;
+	bool present[4] = { true, false, false, false };
+	u8 (*kb)[LT_KLEN];
+	u32 klen[4];
+	unsigned int i;
+	void *got;
+
+	kb = kunit_kmalloc(test, 4 * LT_KLEN, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, kb);
+	for (i = 0; i < 4; i++)
+		klen[i] = lt_key(kb[i], 0, i);
+	for (i = 0; i < 2; i++)
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, kb[i], klen[i], mtt_entry(i),
+						      GFP_KERNEL), 0);
+	masstree_get_stats(mt, &before);
+	mt->flags |= MASSTREE_F_KEEP_LAYERS;
+	masstree_fail_nth(1);
+	got = masstree_erase(mt, kb[1], klen[1]);
+	/* No allocation site was reached. */
+	KUNIT_EXPECT_EQ(test, masstree_fail_nth_left(), 1U);
+	masstree_fail_nth(0);
+	KUNIT_EXPECT_PTR_EQ(test, got, mtt_entry(1));
+	masstree_get_stats(mt, &after);
+	KUNIT_EXPECT_EQ(test, after.layers, before.layers);
+	lt_expect(test, mt, kb, klen, present, 0);
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, kb[0], klen[0]), mtt_entry(0));
+	mtt_expect_all_freed(test);
+}
+
+/* P<i> + @LT_BIG 'x' + @end: the long-key pattern. */
+static u32 lt_big_key(u8 *b, unsigned int i, u8 end)
+{
+	u32 len = snprintf((char *)b, 16, "P%u", i);
+
+	memset(b + len, 'x', LT_BIG);
+	len += LT_BIG;
+	b[len++] = end;
+	return len;
+}
+
+/*
+ * Pairs of 65,529-byte keys that differ in their last byte, then one of
+ * each erased: the survivors hold exactly what they hold inserted alone.
+ */
+static void masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct masstree_stats pairs, folded, alone;
+	struct masstree *fresh;
+	unsigned int i;
+	u32 len = 0;
+	u8 *b;
+
+	b = kunit_kmalloc(test, LT_BIG + 16, GFP_KERNEL);
+	fresh = kunit_kzalloc(test, sizeof(*fresh), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, fresh);
+	masstree_init(fresh, 0);
+	for (i = 0; i < LT_BIG_N; i++) {
+		len = lt_big_key(b, i, 'a');
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(1),
+						      GFP_KERNEL), 0);
+		KUNIT_EXPECT_EQ(test, masstree_insert(fresh, b, len, mtt_entry(1),
+						      GFP_KERNEL), 0);
+		lt_big_key(b, i, 'b');
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(2),
+						      GFP_KERNEL), 0);
+	}
+	masstree_get_stats(mt, &pairs);
+	for (i = 0; i < LT_BIG_N; i++) {
+		lt_big_key(b, i, 'b');
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(2));
+	}
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	masstree_get_stats(mt, &folded);
+	masstree_get_stats(fresh, &alone);
+	masstree_destroy(fresh);
+	kunit_info(test, "%u keys of %u bytes: %lu bytes per key with both of each pair, %lu after erasing one (%lu alone); /dev/masstree charges %u",
+		   LT_BIG_N, len, pairs.bytes / pairs.keys,
+		   folded.bytes / folded.keys, alone.bytes / alone.keys,
+		   len + 8 + 64);
+	KUNIT_EXPECT_EQ(test, folded.keys, (unsigned long)LT_BIG_N);
+	KUNIT_EXPECT_EQ(test, folded.layers, 1UL);
+	KUNIT_EXPECT_EQ(test, folded.bytes, alone.bytes);
+	for (i = 0; i < LT_BIG_N; i++) {
+		lt_big_key(b, i, 'a');
+		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(1));
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(1));
+	}
+	mtt_expect_all_freed(test);
+}
+
+/*
+ * Dense 8-byte keys, then 15 of every 16 erased: leaves are not merged,
+ * so each survivor keeps most of a leaf. Reported, and bounded by what
+ * that costs: one leaf per survivor at most, plus the internodes.
+ */
+static void masstree_erase_most_keys_reports_bytes_per_key(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct masstree_stats dense, sparse;
+	unsigned int i, n = 16 * 512;
+	u8 k[8];
+
+	for (i = 0; i < n; i++) {
+		mtt_key64(k, i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, k, 8, mtt_entry(i),
+						      GFP_KERNEL), 0);
+	}
+	masstree_get_stats(mt, &dense);
+	for (i = 0; i < n; i++) {
+		mtt_key64(k, i);
+		if (i % 16)
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, k, 8),
+					    mtt_entry(i));
+	}
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	masstree_get_stats(mt, &sparse);
+	kunit_info(test, "%lu bytes per 8-byte key dense, %lu after erasing 15 of 16 (%lu leaves for %lu keys)",
+		   dense.bytes / dense.keys, sparse.bytes / sparse.keys,
+		   sparse.leaves, sparse.keys);
+	KUNIT_EXPECT_EQ(test, sparse.keys, (unsigned long)n / 16);
+	KUNIT_EXPECT_LE(test, sparse.leaves, sparse.keys);
+	for (i = 0; i < n; i += 16) {
+		mtt_key64(k, i);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, k, 8), mtt_entry(i));
+	}
+	mtt_expect_all_freed(test);
+}
+
+static struct kunit_case masstree_layers_cases[] = {
+	KUNIT_CASE_PARAM(masstree_erase_folds_a_chain_of_layers,
+			 lt_variant_gen_params),
+	KUNIT_CASE(masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate),
+	KUNIT_CASE(masstree_erase_keeps_the_layers_of_a_keep_layers_map),
+	KUNIT_CASE(masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes),
+	KUNIT_CASE(masstree_erase_most_keys_reports_bytes_per_key),
+	{}
+};
+
+static struct kunit_suite masstree_layers_suite = {
+	.name = "masstree_layers",
+	.init = mtt_init,
+	.exit = mtt_exit,
+	.test_cases = masstree_layers_cases,
+};
+
+kunit_test_suite(masstree_layers_suite);
+
+MODULE_DESCRIPTION("KUnit tests of layer chains folding back on erase");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
