@@ -217,7 +217,7 @@ static void masstree_erase_keeps_the_layers_of_a_keep_layers_map(struct kunit *t
 	mtt_expect_all_freed(test);
 }
 
-/* P<i> + @LT_BIG 'x' + @end: the long-key pattern. */
+/* P<i> + @LT_BIG 'x' + @end: two such keys share a chain of layers. */
 static u32 lt_big_key(u8 *b, unsigned int i, u8 end)
 {
 	u32 len = snprintf((char *)b, 16, "P%u", i);

@@ -22,7 +22,10 @@
 
 #include "masstree_test.h"
 
-/* Keys per shape: the 500 (about 1 s a shape on KASAN or KCSAN). */
+/*
+ * Keys per shape: enough for several leaves and two internode levels
+ * (about 1 s a shape on KASAN or KCSAN).
+ */
 #define SC_KEYS		500
 /* Probes per shape, each checked in both directions. */
 #define SC_PROBES	32

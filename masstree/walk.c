@@ -39,8 +39,8 @@
  *
  * Version word (version.h): lock, inserting, splitting, deleted, root and
  * leaf bits, then a 29-bit insert counter and a 29-bit split counter.
- * The issue asks for 32-bit counters; 6 flags and 2x32 do not fit in 64
- * bits, and the counters only have to outlast one reader's validation
+ * Masstree's paper uses 32-bit counters; 6 flags and 2x32 do not fit in
+ * 64 bits, and the counters only have to outlast one reader's validation
  * window on one node: stable version, smp_rmb(), reads, smp_rmb(), recheck.
  * That window runs with preemption disabled, so a reader cannot be
  * preempted inside it, and 2^29 writer critical sections on one node
