@@ -59,7 +59,7 @@
  * went out, a store in a few thousand at best (scripts/mutate-kernel
  * boots for it with few watched accesses held long).
  */
-#define RT_STORE_OPS	(IS_ENABLED(CONFIG_KCSAN) ? 192 : 48)
+#define RT_STORE_OPS	(IS_ENABLED(CONFIG_KCSAN) ? 768 : 48)
 /* The most a held window waits for the others, in microseconds. */
 #define RT_HOLD_US	(IS_ENABLED(CONFIG_KCSAN) ? 10000 : 3000)
 
