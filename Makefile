@@ -11,7 +11,7 @@
 #   make mutate-kernel   in-kernel mutation testing (scripts/mutate-kernel):
 #                        barrier and ordering mutants of the core on the
 #                        strict KCSAN kernel, /dev/masstree mutants on the
-#                        KASAN kernel; about 16 minutes, not part of check
+#                        KASAN kernel; about 13 minutes, not part of check
 #   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make bench-instr     instructions per masstree call, every key shape and
 #                        workload (callgrind on tools/build/bench); CHECK=1

@@ -29,7 +29,7 @@
 # (scripts/mutate-kernel), mutants judged in the VM: barrier and ordering
 # mutants of the core through the KUnit concurrency suites on the strict
 # KCSAN kernel, /dev/masstree mutants through the device selftests on the
-# KASAN kernel (about 16 minutes).
+# KASAN kernel (about 13 minutes).
 #
 #   scripts/check.sh [--areas "lifecycle ..."] [--selftests "prog ..."]
 #                    [--stages "lint build vm-kasan ..."]
