@@ -8,6 +8,10 @@
 #   make check-harness   prove the VM harness catches every failure kind
 #   make soak DURATION=s reliability programs in a loop on the KASAN kernel
 #                        (KERNELS="kasan kcsan", SCALE=n)
+#   make mutate-kernel   in-kernel mutation testing (scripts/mutate-kernel):
+#                        barrier and ordering mutants of the core on the
+#                        strict KCSAN kernel, /dev/masstree mutants on the
+#                        KASAN kernel; about 13 minutes, not part of check
 #   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make bench-instr     instructions per masstree call, every key shape and
 #                        workload (callgrind on tools/build/bench); CHECK=1
@@ -41,7 +45,7 @@ PREFIX ?= /usr/local
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
 .PHONY: all modules install clean check check-harness demo kernels deps bench \
-	bench-instr soak docs
+	bench-instr soak docs mutate-kernel
 
 all: modules
 
@@ -73,6 +77,9 @@ soak:
 
 demo:
 	scripts/demo.sh
+
+mutate-kernel:
+	scripts/mutate-kernel
 
 bench:
 	scripts/bench.sh

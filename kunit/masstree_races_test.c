@@ -17,7 +17,13 @@
  *   span again;
  * - readers of the keys a leaf split moves, and of the keys whose child
  *   index in the internode shifts, while the splitting writer is held in
- *   the split's and the internode insert's windows.
+ *   the split's and the internode insert's windows;
+ * - readers that dereference the entries masstree_store() replaces, each
+ *   filled by its writer just before the call: the publication must order
+ *   the fill before the pointer. x86 cannot show a missing release; the
+ *   strict KCSAN kernel's weak memory model holds one of the fill's plain
+ *   stores back until the next barrier, and reports the reader that meets
+ *   it (scripts/mutate-kernel boots the kernel to make that likely).
  *
  * After every round the map must hold exactly the expected keys, and the
  * statistics must be exact: keys equal to a cursor walk's count, bytes to
@@ -33,8 +39,10 @@
 #include <linux/masstree.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
+#include <linux/slab.h>
 #include <linux/wait.h>
 
 #include "internal.h"
@@ -49,6 +57,14 @@
  */
 #define RT_ROUNDS	(IS_ENABLED(CONFIG_KCSAN) ? 40 : 150)
 #define RT_SPLIT_ROUNDS	(IS_ENABLED(CONFIG_KCSAN) ? 24 : 60)
+/*
+ * Stores per writer and round in the store rounds. More under KCSAN: a
+ * missing release shows only when the model held back one of the fill's
+ * stores through the whole call and watched it again after the pointer
+ * went out, a store in a few thousand at best (scripts/mutate-kernel
+ * boots for it with few watched accesses held long).
+ */
+#define RT_STORE_OPS	(IS_ENABLED(CONFIG_KCSAN) ? 768 : 48)
 /* The most a held window waits for the others, in microseconds. */
 #define RT_HOLD_US	(IS_ENABLED(CONFIG_KCSAN) ? 10000 : 3000)
 
@@ -60,7 +76,30 @@ enum rt_kind {
 	RT_SPLIT_INODE_MARK,	/* readers: moved keys once the internode is about to be marked */
 	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
 	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
+	RT_STORE,		/* thread 0 stores fresh entries; the others read them */
 	RT_NR
+};
+
+/*
+ * Writers of the store rounds, each with its own key. One: a watched
+ * access delays its thread with interrupts off, so the readers that are
+ * to meet it must have the other CPU to themselves.
+ */
+#define RT_STORE_WRITERS	1
+#define RT_STORE_WORDS		6
+
+/**
+ * struct rt_obj - an entry of the store rounds, read by dereference.
+ * @rcu: frees it after the readers that may hold it.
+ * @seq: which store of its writer published it (0: the round's setup).
+ * @key: the writer's index, whose key holds it.
+ * @word: words derived from @seq and @key, all checked by readers.
+ */
+struct rt_obj {
+	struct rcu_head rcu;
+	u64 seq;
+	u64 key;
+	u64 word[RT_STORE_WORDS];
 };
 
 /* Split keys: slices 1000 + 16 * i, then fill keys 1000 + 16 * i + 8. */
@@ -103,6 +142,7 @@ struct rt_thread {
  * @collapse_writes: @writes_done once the collapse round's writers are
  *	done.
  * @writes_done: write operations completed (what held writers wait for).
+ * @stores_done: store rounds' writers done: readers stop at RT_STORE_WRITERS.
  * @found_root: writers that found the first root (LOCK_LEAF in RT_FIRST).
  * @after_split: the split writer has passed MASSTREE_HOOK_SPLIT: its next
  *	windows are the internode's.
@@ -130,6 +170,7 @@ struct rt_ctx {
 	atomic_t collapse_held;
 	long collapse_writes;
 	atomic_long_t writes_done;
+	atomic_t stores_done;
 	atomic_long_t found_root;
 	bool after_split;
 	int window;
@@ -215,12 +256,17 @@ static void rt_hook(enum masstree_test_hook_point where)
 	if (!ctx || !READ_ONCE(ctx->hold))
 		return;
 	/* Only our own kthreads: the case's setup writes run freely. */
+	/*
+	 * Marked reads only until a window is held: a plain access here
+	 * could take the place of the writer's own access that KCSAN's weak
+	 * memory model holds back across the window (one at a time).
+	 */
 	for (self = ctx->th; self < ctx->th + RT_THREADS; self++)
-		if (self->task == current)
+		if (READ_ONCE(self->task) == current)
 			break;
 	if (self == ctx->th + RT_THREADS)
 		return;
-	k = ctx->kind;
+	k = READ_ONCE(ctx->kind);
 	if (k == RT_FIRST && where == MASSTREE_HOOK_LOCK_LEAF) {
 		atomic_long_inc(&ctx->found_root);
 	} else if (k == RT_FIRST && where == MASSTREE_HOOK_NEW_ROOT) {
@@ -255,7 +301,7 @@ static void rt_hook(enum masstree_test_hook_point where)
 		}
 		if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
 			atomic_long_inc(&ctx->met[k]);
-	} else if (k >= RT_SPLIT_LEAF && k != RT_COLLAPSE && self->id == 0 &&
+	} else if (k >= RT_SPLIT_LEAF && k <= RT_SPLIT_INODE_DIRTY && self->id == 0 &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
 		    where == MASSTREE_HOOK_SPLIT)) {
 		if (where == MASSTREE_HOOK_SPLIT)
@@ -384,6 +430,109 @@ static void rt_collapse_reader(struct rt_thread *t)
 	masstree_cursor_fini(&cur);
 }
 
+static u64 rt_obj_word(u64 seq, u64 key, unsigned int i)
+{
+	return (seq * 0x9e3779b97f4a7c15ULL) ^ (key << 56) ^ i;
+}
+
+/* The store rounds' key of writer @k. */
+static u32 rt_store_key(u8 *b, unsigned int k)
+{
+	return rt_slice_key(b, 7000 + k);
+}
+
+/*
+ * Fill a new entry. Inlined on purpose: KCSAN holds a plain access back
+ * only within the function that made it, and this fill must still be in
+ * that function's scope when the caller publishes the entry.
+ */
+static __always_inline void rt_obj_fill(struct rt_obj *o, u64 seq, u64 key)
+{
+	unsigned int i;
+
+	o->seq = seq;
+	o->key = key;
+	for (i = 0; i < RT_STORE_WORDS; i++)
+		o->word[i] = rt_obj_word(seq, key, i);
+}
+
+static bool rt_obj_ok(const struct rt_obj *o, u64 key)
+{
+	unsigned int i;
+
+	if (!o || o->key != key)
+		return false;
+	for (i = 0; i < RT_STORE_WORDS; i++)
+		if (o->word[i] != rt_obj_word(o->seq, key, i))
+			return false;
+	return true;
+}
+
+/* A store round's writer: fresh entries for its key, the old ones freed. */
+static void rt_store_writer(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	struct rt_obj *o, *old;
+	unsigned int i;
+	u8 key[8];
+	u32 len;
+
+	len = rt_store_key(key, t->id);
+	for (i = 1; i <= RT_STORE_OPS; i++) {
+		o = kmalloc(sizeof(*o), GFP_KERNEL);
+		if (!o) {
+			t->errors++;
+			break;
+		}
+		rt_obj_fill(o, i, t->id);
+		old = masstree_store(&ctx->fx.mt, key, len, o, GFP_KERNEL);
+		if (masstree_is_err(old) || !rt_obj_ok(old, t->id) || old->seq != i - 1) {
+			if (!t->errors++)
+				pr_err("masstree_races: writer %u, store %u: replaced %s\n",
+				       t->id, i, masstree_is_err(old) ? "an error" :
+				       old ? "a torn or foreign entry" : "nothing");
+			if (masstree_is_err(old))
+				break;
+		}
+		if (old && !masstree_is_err(old))
+			kfree_rcu(old, rcu);
+		atomic_long_inc(&ctx->writes_done);
+		ctx->wval[t->id] = o;
+		cond_resched();
+	}
+	/* Readers may stop: every entry they will see was stored. */
+	smp_mb__before_atomic();
+	atomic_inc(&ctx->stores_done);
+}
+
+/* A store round's reader: every entry it finds is whole. */
+static void rt_store_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	struct rt_obj *o;
+	unsigned int k = t->id % RT_STORE_WRITERS;
+	u8 key[8];
+	u32 len;
+	u64 seq;
+
+	while (atomic_read(&ctx->stores_done) < RT_STORE_WRITERS) {
+		len = rt_store_key(key, k);
+		rcu_read_lock();
+		o = masstree_load(&ctx->fx.mt, key, len);
+		seq = o ? o->seq : 0;
+		if (!rt_obj_ok(o, k) && !t->errors++)
+			pr_err("masstree_races: reader %u: key %u holds %s\n",
+			       t->id, k, o ? "a torn entry" : "nothing");
+		rcu_read_unlock();
+		/* Met: an entry a writer stored while this round ran. */
+		if (seq)
+			atomic_long_inc(&ctx->met[RT_STORE]);
+		atomic_long_inc(&ctx->reader_ops);
+		k = (k + 1) % RT_STORE_WRITERS;
+		cond_resched();
+	}
+}
+
 static void rt_round(struct rt_thread *t)
 {
 	struct rt_ctx *ctx = t->ctx;
@@ -433,6 +582,12 @@ static void rt_round(struct rt_thread *t)
 			rt_insert(t, key, len, mtt_entry(t->id));
 		}
 		break;
+	case RT_STORE:
+		if (t->id < RT_STORE_WRITERS)
+			rt_store_writer(t);
+		else
+			rt_store_reader(t);
+		break;
 	default:
 		if (t->id == 0) {
 			len = rt_slice_key(key, RT_BASE - 1);
@@ -466,6 +621,8 @@ static int rt_threadfn(void *arg)
 			cpu_relax();
 		rt_round(t);
 		t->rounds++;
+		/* The case reads what the round wrote once it sees this. */
+		smp_mb__before_atomic();
 		atomic_inc(&ctx->done);
 		wake_up_all(&ctx->wq);
 	}
@@ -545,6 +702,15 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 			rt_want(ctx, key, rt_collapse_key(key, i), mtt_entry(i));
 		ctx->collapse_writes = atomic_long_read(&ctx->writes_done) + 2;
 		break;
+	case RT_STORE:
+		for (i = 0; i < RT_STORE_WRITERS; i++) {
+			struct rt_obj *o = kmalloc(sizeof(*o), GFP_KERNEL);
+
+			KUNIT_ASSERT_NOT_NULL(test, o);
+			rt_obj_fill(o, 0, i);
+			rt_put(test, ctx, key, rt_store_key(key, i), o);
+		}
+		break;
 	default:
 		/*
 		 * In order: five leaves of eight under the root internode;
@@ -610,6 +776,19 @@ static bool rt_check_map(struct kunit *test, struct rt_ctx *ctx)
 		return false;
 	}
 	return true;
+}
+
+/* Take a store round's entries out of the map and free them. */
+static void rt_store_free(struct rt_ctx *ctx)
+{
+	struct rt_obj *o;
+	unsigned int i;
+
+	for (i = 0; i < ctx->nwant; i++) {
+		o = masstree_erase(&ctx->fx.mt, ctx->want[i], ctx->wlen[i]);
+		if (o && !masstree_is_err(o))
+			kfree_rcu(o, rcu);
+	}
 }
 
 /* Erase the last round's keys: the map is empty, but not destroyed. */
@@ -708,19 +887,23 @@ static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
 		else
 			masstree_destroy(&ctx->fx.mt);
 		rt_setup(test, ctx);
-		WRITE_ONCE(ctx->hold, ctx->kind >= RT_SPLIT_LEAF ||
-			   (r / nkinds / 2) % 2 == 0);
+		WRITE_ONCE(ctx->hold, ctx->kind == RT_STORE ? false :
+			   ctx->kind >= RT_SPLIT_LEAF || (r / nkinds / 2) % 2 == 0);
 		atomic_set(&ctx->collapse_held, 0);
 		ctx->after_split = false;
 		WRITE_ONCE(ctx->window, 0);
 		atomic_set(&ctx->arrived, 0);
 		atomic_set(&ctx->done, 0);
 		atomic_set(&ctx->writer_done, 0);
-		atomic_set(&ctx->gen, r + 1);
+		atomic_set(&ctx->stores_done, 0);
+		/* The threads read the round's setup once they see this. */
+		atomic_set_release(&ctx->gen, r + 1);
 		wake_up_all(&ctx->wq);
 		wait_event(ctx->wq, atomic_read(&ctx->done) == RT_THREADS);
 		WRITE_ONCE(ctx->hold, false);
 		ok = rt_check_map(test, ctx);
+		if (ctx->kind == RT_STORE)
+			rt_store_free(ctx);
 	}
 	/* Threads that never ran a round would make the rounds vacuous. */
 	atomic_set(&ctx->gen, -1);
@@ -781,6 +964,13 @@ static void masstree_races_chain_folds_under_readers_and_writers(struct kunit *t
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
 }
 
+static void masstree_races_store_publishes_filled_entries(struct kunit *test)
+{
+	static const int kinds[] = { RT_STORE };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
 static int rt_init(struct kunit *test)
 {
 	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -808,6 +998,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_first_keys_of_a_layer),
 	KUNIT_CASE(masstree_races_readers_of_moved_and_shifted_keys),
 	KUNIT_CASE(masstree_races_chain_folds_under_readers_and_writers),
+	KUNIT_CASE(masstree_races_store_publishes_filled_entries),
 	{}
 };
 

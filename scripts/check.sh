@@ -26,6 +26,12 @@
 # Every stage prints PASS/FAIL lines; the last line is the total,
 # "N passed, N failed". Exit status 1 on any failure.
 #
+# Not a stage, too long for this budget: `make mutate-kernel`
+# (scripts/mutate-kernel), mutants judged in the VM: barrier and ordering
+# mutants of the core through the KUnit concurrency suites on the strict
+# KCSAN kernel, /dev/masstree mutants through the device selftests on the
+# KASAN kernel (about 13 minutes).
+#
 #   scripts/check.sh [--areas "lifecycle ..."] [--selftests "prog ..."]
 #                    [--stages "lint build vm-kasan ..."]
 set -uo pipefail
