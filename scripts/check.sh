@@ -120,7 +120,7 @@ build_stage() {
 	try dkms scripts/check-install.sh dkms "$stock"
 	try install scripts/check-install.sh install "$stock"
 	mkdir -p "$MT_BUILD/selftests"
-	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
+	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests" WERROR=1
 	# Here, without the module, each of them must skip (KSFT_SKIP).
 	try selftest-skip scripts/check-selftest-skip.sh "$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
