@@ -6,7 +6,8 @@
 #   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
-#                   dkms build and make install into a temp dir,
+#                   dkms build, make install and the .debs into a
+#                   temp dir (what each installs),
 #                   selftests skip without the module                (240 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (560 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (320 s)
@@ -119,6 +120,7 @@ build_stage() {
 	try consumer-kcsan-strict scripts/build-consumer.sh "$strict" "$MT_BUILD/kcsan-strict"
 	try dkms scripts/check-install.sh dkms "$stock"
 	try install scripts/check-install.sh install "$stock"
+	try deb scripts/check-install.sh deb "$stock"
 	mkdir -p "$MT_BUILD/selftests"
 	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests" WERROR=1
 	# Here, without the module, each of them must skip (KSFT_SKIP).
