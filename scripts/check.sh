@@ -15,6 +15,11 @@
 #                   (weak memory modeling, only modules instrumented) (150 s)
 #   demo            make demo: masstreectl on the stock kernel, output
 #                   checked against scripts/demo/expected             (120 s)
+#   package         the .debs end to end (root): dpkg -i on this host,
+#                   DKMS builds the module for the stock kernel, a
+#                   consumer builds against the installed copy, the
+#                   stock kernel loads the DKMS-built module in QEMU;
+#                   dpkg -P at the end (scripts/check-package.sh)    (300 s)
 #   harness         the harness catches each kind of failure         (180 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
@@ -38,7 +43,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace instr mutate"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo package harness userspace instr mutate"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -125,6 +130,8 @@ build_stage() {
 	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests" WERROR=1
 	# Here, without the module, each of them must skip (KSFT_SKIP).
 	try selftest-skip scripts/check-selftest-skip.sh "$MT_BUILD/selftests"
+	# The kselftest runners: make run_tests and an installed run_kselftest.sh.
+	try kselftest-runner scripts/check-kselftest.sh "$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
 		python3 scripts/check-stack.py --limit 512 \
@@ -209,6 +216,7 @@ for s in $stages; do
 		;;
 	harness) stage harness 180 scripts/check-harness.sh ;;
 	demo) stage demo 120 demo_stage ;;
+	package) stage package 300 scripts/check-package.sh ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	instr) stage instr 150 scripts/bench-instr.sh --check ;;
 	mutate) stage mutate 420 scripts/mutate ;;
