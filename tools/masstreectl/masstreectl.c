@@ -148,14 +148,17 @@ static void usage_exit(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+#define PARAMS		"/sys/module/masstree/parameters"
+#define NAME_RULE	"1 to 63 characters of [A-Za-z0-9._-], not starting with '.'"
+
 /* What to try after an error that any command may meet. */
 static const char *common_hint(int err)
 {
 	switch (err) {
 	case ENOSPC:
-		return "a byte cap is reached: max_map_bytes or max_total_bytes in /sys/module/masstree/parameters";
+		return "a byte cap is reached: max_map_bytes or max_total_bytes in " PARAMS;
 	case EDQUOT:
-		return "the map creator's cap is reached: max_user_bytes or max_maps in /sys/module/masstree/parameters";
+		return "the map creator's cap is reached: max_user_bytes or max_maps in " PARAMS;
 	case EIDRM:
 		return "the map was destroyed meanwhile";
 	case ENOTTY:
@@ -446,19 +449,26 @@ static int dev_open(void)
  */
 static bool name_ok(const char *name)
 {
-	size_t len = strlen(name);
+	size_t i, len = strlen(name);
 
 	if (!len || len >= MASSTREE_NAME_MAX || name[0] == '.')
 		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+	/* ASCII only, as the device checks: not isalnum(), which follows the locale. */
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
 }
 
 static void check_name(const char *name)
 {
+	_Static_assert(MASSTREE_NAME_MAX == 64, "NAME_RULE says 63 characters");
 	if (!name_ok(name))
-		usage_exit("bad map name '%s': 1 to %d characters of [A-Za-z0-9._-], not starting with '.'",
-			   name, MASSTREE_NAME_MAX - 1);
+		usage_exit("bad map name '%s': " NAME_RULE, name);
 }
 
 /* Copy map name @name into @dst (MASSTREE_NAME_MAX bytes, zeroed). */
@@ -490,7 +500,7 @@ static int cmd_create(char **argv)
 	fd = dev_open();
 	if (ioctl(fd, MASSTREE_IOC_CREATE, &c))
 		fail_hint(errno, errno == EDQUOT ?
-			  "you created max_maps maps already: see /sys/module/masstree/parameters" :
+			  "you created max_maps maps already: see " PARAMS :
 			  map_hint(errno), "'%s'", argv[0]);
 	return 0;
 }
@@ -540,7 +550,7 @@ static int cmd_list(char **argv)
 				json_u64("keys", info[i].keys);
 				json_u64("bytes", info[i].bytes);
 				json_close('}');
-			} else if (opt.seen & O_LONG)
+			} else if (opt.seen & O_LONG) {
 				printf("%04llo %llu %llu %llu %llu %s\n",
 				       (unsigned long long)info[i].mode,
 				       (unsigned long long)info[i].uid,
@@ -548,8 +558,9 @@ static int cmd_list(char **argv)
 				       (unsigned long long)info[i].keys,
 				       (unsigned long long)info[i].bytes,
 				       info[i].name);
-			else
+			} else {
 				printf("%s\n", info[i].name);
+			}
 		}
 		if (!l.count)
 			break;
@@ -975,6 +986,15 @@ static int cmd_dump(char **argv)
 	return 0;
 }
 
+/* One field of stats: "FIELD VALUE", or a JSON member. */
+static void stat_line(const char *name, __u64 v)
+{
+	if (json())
+		json_u64(name, v);
+	else
+		printf("%-14s %llu\n", name, (unsigned long long)v);
+}
+
 static int cmd_stats(char **argv)
 {
 	struct masstree_ioc_stats st = { .size = sizeof(st) };
@@ -986,8 +1006,7 @@ static int cmd_stats(char **argv)
 		json_open('{');
 		json_str("name", argv[0]);
 	}
-#define P(f) (json() ? json_u64(#f, st.f) : \
-	      (void)printf("%-14s %llu\n", #f, (unsigned long long)st.f))
+#define P(f) stat_line(#f, st.f)
 	P(keys);
 	P(leaves);
 	P(internodes);
