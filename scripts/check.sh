@@ -7,8 +7,8 @@
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
 #                   dkms build, make install and the .debs into a
-#                   temp dir (what each installs),
-#                   selftests skip without the module                (240 s)
+#                   temp dir (what each installs), selftests skip
+#                   without the module, under both kselftest runners (300 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (560 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (320 s)
 #   vm-kcsan-strict the concurrency suites on the strict KCSAN kernel
@@ -205,7 +205,7 @@ for s in $stages; do
 	case $s in
 	kernels) stage kernels 2700 kernels_stage ;;
 	lint) stage lint 120 scripts/lint.sh ;;
-	build) stage build 240 build_stage ;;
+	build) stage build 300 build_stage ;;
 	vm-kasan) stage vm-kasan 560 vm_stage kasan 540 ;;
 	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
 	vm-kcsan-strict)
