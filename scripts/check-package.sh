@@ -37,6 +37,9 @@ bad() {
 }
 
 "$MT_ROOT/scripts/build-deb.sh" "$tmp/deb" >/dev/null
+# DKMS signs what it builds, generating a key in /var/lib/dkms if none is
+# set: a throwaway one instead (the postinst inherits the environment).
+export mok_signing_key=$tmp/mok.key mok_certificate=$tmp/mok.pub
 if dpkg -i "$tmp/deb/masstree-dkms_${ver}_all.deb" "$tmp"/deb/masstreectl_"${ver}"_*.deb \
 	>"$tmp/dpkg.log" 2>&1; then
 	ok "dpkg -i masstree-dkms masstreectl"
