@@ -23,9 +23,15 @@
 #                        warnings are errors)
 #   make kernels         build (or find cached) the KASAN, KCSAN and strict KCSAN kernels
 #   make deps            install the Debian packages everything needs
-#   make install         the module (modules_install), the uapi header and
-#                        masstreectl; DESTDIR, PREFIX (/usr/local) and
+#   make install         the module (modules_install); the uapi header;
+#                        masstreectl with its man page and bash completion;
+#                        for consumer modules, the in-kernel headers in
+#                        SRCDIR/masstree-VERSION/include and Module.symvers
+#                        in SRCDIR/masstree-VERSION/KERNELRELEASE/. DESTDIR,
+#                        PREFIX (/usr/local), SRCDIR (/usr/src) and
 #                        INSTALL_MOD_PATH (default DESTDIR) as usual
+#   make deb             Debian packages masstree-dkms and masstreectl
+#                        (dpkg-buildpackage) into DEB_OUT (default build/deb)
 #   make clean
 
 STOCK_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
@@ -42,10 +48,19 @@ AREAS ?=
 SELFTESTS ?=
 
 PREFIX ?= /usr/local
+SRCDIR ?= /usr/src
 INSTALL_MOD_PATH ?= $(DESTDIR)
+DEB_OUT ?= $(CURDIR)/build/deb
+
+# The release: the one place it is written (see README, "Releases").
+VERSION := $(shell cat $(CURDIR)/VERSION)
+# The release of the kernel in KDIR, as uname -r says it (Debian's
+# include/config/kernel.release holds the upstream version instead).
+KERNELRELEASE_OF_KDIR = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h)
 
 .PHONY: all modules install clean check check-harness demo kernels deps bench \
-	bench-instr soak docs mutate-kernel
+	bench-instr soak docs mutate-kernel deb
 
 all: modules
 
@@ -56,7 +71,16 @@ install: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
 	install -D -m 0644 include/uapi/linux/masstree.h \
 		$(DESTDIR)$(PREFIX)/include/linux/masstree.h
+	install -D -m 0644 include/linux/masstree.h \
+		$(DESTDIR)$(SRCDIR)/masstree-$(VERSION)/include/linux/masstree.h
+	install -D -m 0644 include/uapi/linux/masstree.h \
+		$(DESTDIR)$(SRCDIR)/masstree-$(VERSION)/include/uapi/linux/masstree.h
+	install -D -m 0644 Module.symvers \
+		$(DESTDIR)$(SRCDIR)/masstree-$(VERSION)/$(KERNELRELEASE_OF_KDIR)/Module.symvers
 	$(MAKE) -C tools/masstreectl install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+deb:
+	scripts/build-deb.sh $(DEB_OUT)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true

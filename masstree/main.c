@@ -38,3 +38,4 @@ module_exit(masstree_module_exit);
 MODULE_DESCRIPTION("Masstree: a concurrent ordered map with byte-string keys");
 MODULE_AUTHOR("The masstree developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(MASSTREE_VERSION);

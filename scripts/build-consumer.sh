@@ -9,15 +9,20 @@
 # declaration whose export exists only in test builds fails at modpost
 # here on the stock kernel.
 #
-#   scripts/build-consumer.sh KDIR MODULE_DIR
+#   scripts/build-consumer.sh KDIR MODULE_DIR [INCLUDE_DIR SYMVERS]
 #
 # MODULE_DIR is a build-modules.sh output: its ko/Module.symvers is used
-# and masstree_registry.ko is added to its ko/.
+# and masstree_registry.ko is added to its ko/. INCLUDE_DIR and SYMVERS
+# replace this tree's include/ and that Module.symvers: an installed copy
+# (make install, or the masstree-dkms package), as another module's
+# author would use it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kdir=${1:?usage: build-consumer.sh KDIR MODULE_DIR}
 mods=$(realpath "${2:?usage: build-consumer.sh KDIR MODULE_DIR}")
+inc=$(realpath "${3:-$MT_ROOT/include}")
+symvers=$(realpath "${4:-$mods/ko/Module.symvers}")
 dir=$mods/consumer
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -25,8 +30,8 @@ cp "$MT_ROOT"/samples/masstree/{Kbuild,*.c} "$dir/"
 python3 "$MT_ROOT/scripts/check-api.py" --emit-c >"$dir/masstree_api_refs.c" ||
 	mt_die "cannot list the declarations of <linux/masstree.h>"
 echo 'obj-m += masstree_api_refs.o' >>"$dir/Kbuild"
-make -C "$kdir" M="$dir" W=1 MASSTREE_INCLUDE="$MT_ROOT/include" \
-	KBUILD_EXTRA_SYMBOLS="$mods/ko/Module.symvers" modules >"$dir/build.log" 2>&1 ||
+make -C "$kdir" M="$dir" W=1 MASSTREE_INCLUDE="$inc" \
+	KBUILD_EXTRA_SYMBOLS="$symvers" modules >"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; mt_die "the sample module did not build"; }
 if grep -E 'warning:|error:|undefined' "$dir/build.log" >&2; then
 	mt_die "the sample module built with warnings or unresolved symbols"
@@ -35,4 +40,5 @@ fi
 	mt_die "masstree_registry.ko does not depend on masstree"
 [ "$(modinfo -F depends "$dir/masstree_api_refs.ko")" = masstree ] ||
 	mt_die "masstree_api_refs.ko does not depend on masstree"
+mkdir -p "$mods/ko"
 cp "$dir/masstree_registry.ko" "$mods/ko/"

@@ -17,7 +17,7 @@ shift 2
 out=$(realpath -m "$out")
 mkdir -p "$out/src"
 rsync -a --delete --exclude='*.o' --exclude='*.ko' \
-	"$MT_ROOT/Kbuild" "$MT_ROOT/masstree" "$MT_ROOT/include" "$MT_ROOT/kunit" "$MT_ROOT/bench" "$out/src/"
+	"$MT_ROOT/Kbuild" "$MT_ROOT/VERSION" "$MT_ROOT/masstree" "$MT_ROOT/include" "$MT_ROOT/kunit" "$MT_ROOT/bench" "$out/src/"
 log=$out/build.log
 # Test and benchmark builds: the benchmark module too.
 if ! make -C "$kdir" M="$out/src" W=1 MASSTREE_BENCH=y "$@" modules >"$log" 2>&1; then

@@ -6,14 +6,20 @@
 #   lint            checkpatch, kernel-doc, exported-symbol docs     (60 s)
 #   build           stock headers W=1, sparse C=2, call graph and
 #                   stack frames, KASAN and KCSAN kernels, selftests,
-#                   dkms build and make install into a temp dir,
-#                   selftests skip without the module                (240 s)
+#                   dkms build, make install and the .debs into a
+#                   temp dir (what each installs), selftests skip
+#                   without the module, under both kselftest runners (300 s)
 #   vm-kasan        KUnit + selftests on the KASAN/lockdep kernel     (560 s)
 #   vm-kcsan        KUnit + selftests on the KCSAN/lockdep kernel     (320 s)
 #   vm-kcsan-strict the concurrency suites on the strict KCSAN kernel
 #                   (weak memory modeling, only modules instrumented) (150 s)
 #   demo            make demo: masstreectl on the stock kernel, output
 #                   checked against scripts/demo/expected             (120 s)
+#   package         the .debs end to end (root): dpkg -i on this host,
+#                   DKMS builds the module for the stock kernel, a
+#                   consumer builds against the installed copy, the
+#                   stock kernel loads the DKMS-built module in QEMU;
+#                   dpkg -P at the end (scripts/check-package.sh)    (300 s)
 #   harness         the harness catches each kind of failure         (180 s)
 #   userspace       the core built in userspace (tools/): differential
 #                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
@@ -37,7 +43,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo harness userspace instr mutate"
+areas= selftests= stages="kernels lint build vm-kasan vm-kcsan vm-kcsan-strict demo package harness userspace instr mutate"
 # Internal: run one stage body (under the caller's timeout).
 if [ "${1:-}" = --run ]; then
 	shift
@@ -119,10 +125,13 @@ build_stage() {
 	try consumer-kcsan-strict scripts/build-consumer.sh "$strict" "$MT_BUILD/kcsan-strict"
 	try dkms scripts/check-install.sh dkms "$stock"
 	try install scripts/check-install.sh install "$stock"
+	try deb scripts/check-install.sh deb "$stock"
 	mkdir -p "$MT_BUILD/selftests"
-	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests"
+	try selftests make -C selftests KSRC="$(mt_kernel_source)" OUTPUT="$MT_BUILD/selftests" WERROR=1
 	# Here, without the module, each of them must skip (KSFT_SKIP).
 	try selftest-skip scripts/check-selftest-skip.sh "$MT_BUILD/selftests"
+	# The kselftest runners: make run_tests and an installed run_kselftest.sh.
+	try kselftest-runner scripts/check-kselftest.sh "$MT_BUILD/selftests"
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
 		python3 scripts/check-stack.py --limit 512 \
@@ -196,7 +205,7 @@ for s in $stages; do
 	case $s in
 	kernels) stage kernels 2700 kernels_stage ;;
 	lint) stage lint 120 scripts/lint.sh ;;
-	build) stage build 240 build_stage ;;
+	build) stage build 300 build_stage ;;
 	vm-kasan) stage vm-kasan 560 vm_stage kasan 540 ;;
 	vm-kcsan) stage vm-kcsan 320 vm_stage kcsan 300 ;;
 	vm-kcsan-strict)
@@ -207,6 +216,7 @@ for s in $stages; do
 		;;
 	harness) stage harness 180 scripts/check-harness.sh ;;
 	demo) stage demo 120 demo_stage ;;
+	package) stage package 300 scripts/check-package.sh ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	instr) stage instr 150 scripts/bench-instr.sh --check ;;
 	mutate) stage mutate 420 scripts/mutate ;;

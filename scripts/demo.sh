@@ -17,7 +17,7 @@ mt_log "building masstree.ko against the stock $rel headers"
 "$MT_ROOT/scripts/build-modules.sh" "/usr/src/linux-headers-$rel" "$out/modules"
 mt_log "building masstreectl"
 rm -rf "$out/tools"
-make -s -C "$MT_ROOT/tools/masstreectl" OUTPUT="$out/tools"
+make -s -C "$MT_ROOT/tools/masstreectl" OUTPUT="$out/tools" WERROR=1
 cp "$MT_ROOT/scripts/demo/guest.sh" "$out/tools/"
 cat >"$out/plan" <<'PLAN'
 sh echo "kernel: $(uname -r)"

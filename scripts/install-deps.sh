@@ -11,6 +11,7 @@ packages=(
 	linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	qemu-system-x86 busybox-static liburcu-dev gcc-multilib dkms
 	clang libclang-rt-14-dev valgrind gnuplot-nox python3-sphinx
+	dpkg-dev debhelper dh-dkms groff-base bash-completion
 )
 
 missing=()

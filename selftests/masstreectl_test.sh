@@ -3,10 +3,14 @@
 #
 # masstreectl against /dev/masstree: runs a fixed session of commands and
 # compares its transcript (each command, its output, its exit status) with
-# masstreectl_test.expected; then checks that dump and load round-trip
-# every byte value, as text and as hex, and across the resume loop of scan.
-# Prints TAP. Needs root (debugfs, chown) and a fresh module (map names
-# ctltest*).
+# masstreectl_test.expected: usage errors, map names refused before the
+# ioctl, error lines with their hints, abbreviated commands, chown by name,
+# the JSON output of every command that has one; then checks that dump and
+# load round-trip every byte value, as text and as hex, and across the
+# resume loop of scan, in text and in JSON. Prints TAP. Needs root
+# (debugfs, chown) and a fresh module (map names ctltest*). Where there is
+# no /etc/passwd or /etc/group (the test VM's initramfs), it writes a
+# minimal one for chown by name and removes it at the end.
 #
 #   masstreectl_test [--print]    --print: the transcript alone, to update
 #                                 the expected file after review
@@ -20,7 +24,20 @@ dir=$(cd "$(dirname "$0")" && pwd)
 CTL=$dir/masstreectl
 tmp=${TMPDIR:-/tmp}/masstreectl_test.$$
 mkdir -p "$tmp" || exit 1
-trap 'rm -rf "$tmp"' EXIT
+made_etc=
+trap 'rm -rf "$tmp" $made_etc' EXIT
+for f in passwd group; do
+	[ -e /etc/$f ] && continue
+	mkdir -p /etc || exit 1
+	case $f in
+	passwd) printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' ;;
+	group) printf 'root:x:0:\nnogroup:x:65534:\n' ;;
+	esac >/etc/$f || exit 1
+	made_etc="$made_etc /etc/$f"
+done
+
+# Stats fields that depend on the tree's shape, as N.
+volatile='s/"(leaves|internodes|layers|height|node_bytes|value_bytes|charged_bytes)":( ?)[0-9]+/"\1":\2N/g'
 
 # The command line, arguments quoted where the shell would need it.
 show() {
@@ -66,21 +83,39 @@ transcript() {
 	run load --batch 0 ctltest /dev/null
 	run put --help
 	run help cmpxchg
+	run s ctltest
+	run destr
+	run_filtered "sed -E 's/^masstreectl [0-9]+\.[0-9]+(\.[0-9]+)?\$/masstreectl VERSION/'" --version
+	run --device /nonexistent list
+	# Names the device would refuse are refused before the ioctl.
+	run create .hidden
+	run get 'bad name' key
+	run stats 0123456789012345678901234567890123456789012345678901234567890123
+	run dump --tree ../ctltest
 
 	# Maps.
 	run create --mode 0640 ctltest
 	run create ctltest
 	run create 'bad/name'
-	run create ctltest2
+	run cr ctltest2
 	run list
 	run_filtered "cut -d' ' -f1-4,6" list --long
+	run_filtered "sed -E 's/\"(keys|bytes|cuid|cgid)\":[0-9]+/\"\\1\":N/g'" -j li
 	run chmod ctltest 0604
 	run chown ctltest 65534:65534
 	run_filtered "cut -d' ' -f1-4,6" list --long
+	run chown ctltest root:root
+	run chown ctltest nobody
+	run chown ctltest :nogroup
+	run_filtered "grep -E '\"(name|mode|uid|gid)\"|[][{}]'" --pretty list
+	run chown ctltest nosuchuser
+	run chown ctltest 0:nosuchgroup
 	run chown ctltest 0:0
 	run chmod ctltest 0777x
 	run destroy ctltest2
 	run destroy ctltest2
+	run open ctltest2 key
+	run get ctltest2 key
 	run list
 
 	# Keys and values; exit 1 for absent, present, mismatch.
@@ -109,6 +144,14 @@ transcript() {
 	run get ctltest -dash
 	run put ctltest -- -dash 'dash key'
 	run get ctltest -- -dash
+	run -j get ctltest 'a\tb'
+	run --hex --json get ctltest 00ff
+	run get --pretty ctltest '\x00\xff'
+	run -j get ctltest '"quoted"'
+	run put ctltest '"quoted"' 'back\\slash'
+	run -j get ctltest '"quoted"'
+	run -j get ctltest nokey
+	run del ctltest '"quoted"'
 
 	# Bulk load, scans.
 	awk 'BEGIN { for (i = 0; i < 200; i++) printf "key%03d\tval%d\n", i, i }' >keys
@@ -127,11 +170,21 @@ transcript() {
 	run scan --keys-only --prefix key00 --limit 4 ctltest
 	run scan --start zzz ctltest
 	run scan --prefix key --start a ctltest
+	run -j scan --limit 3 ctltest
+	run -p sc --keys-only -P key00 --limit 2 ctltest
+	run -j --hex scan --reverse --limit 2 ctltest
+	run -j scan --start zzz ctltest
+	run -p scan --start zzz ctltest
+	run_filtered "sed -E '$volatile'" -j stats ctltest
+	run_filtered "sed -E '$volatile'" -p stats ctltest
+	run -j load ctltest /dev/null
+	run -j dump --tree ctltest
 	run_filtered "grep -E '^(keys|gets|puts|dels|cmpxchgs|batches) '" stats ctltest
 	run_filtered "wc -l" dump ctltest
 	run_filtered "head -n 3" dump ctltest
 	run_filtered "grep -q . && echo not empty" dump --tree ctltest
 	run clear ctltest
+	run -j clear ctltest
 	run scan ctltest
 	run_filtered "grep -E '^keys '" stats ctltest
 	run destroy ctltest
@@ -172,6 +225,16 @@ bytes_round_trip() {
 	cmp "$tmp/hex" "$tmp/hex.b" || return 1
 	"$CTL" dump ctltest-b >"$tmp/text.b" || return 1
 	cmp "$tmp/text" "$tmp/text.b" || return 1
+	# JSON: the same strings, quoted; a quote or backslash escaped once more.
+	"$CTL" -j --hex dump ctltest-a >"$tmp/hex.json" || return 1
+	[ "$(head -c 2 "$tmp/hex.json")" = '[{' ] || return 1
+	sed 's/^\[//; s/\]$//' "$tmp/hex.json" | awk '{ gsub(/\},\{/, "}\n{"); print }' |
+		sed 's/^{"key":"\([0-9a-f]*\)","value":"\([0-9a-f]*\)"}$/\1	\2/' >"$tmp/hex.fromjson"
+	cmp "$tmp/hex" "$tmp/hex.fromjson" || return 1
+	"$CTL" -j dump ctltest-a >"$tmp/text.json" || return 1
+	sed 's/^\[//; s/\]$//' "$tmp/text.json" | awk '{ gsub(/\},\{/, "}\n{"); print }' |
+		sed 's/^{"key":"\(.*\)","value":"\(.*\)"}$/\1	\2/; s/\\\(["\\]\)/\1/g' >"$tmp/text.fromjson"
+	cmp "$tmp/text" "$tmp/text.fromjson" || return 1
 	"$CTL" destroy ctltest-a && "$CTL" destroy ctltest-b
 }
 

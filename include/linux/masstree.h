@@ -15,6 +15,9 @@
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 
+/* The limits and flags that /dev/masstree shares are defined there once. */
+#include <uapi/linux/masstree.h>
+
 /*
  * Version words hold flag bits and two counters in one 64-bit word and a
  * slice is a u64 compared in one instruction: 64-bit kernels only.
@@ -24,7 +27,7 @@
 #endif
 
 /* Longest key: lengths are kept in 16 bits. */
-#define MASSTREE_MAX_KEY_LEN	65535
+#define MASSTREE_MAX_KEY_LEN	MASSTREE_KEY_MAX
 
 struct masstree_pcpu_stats;
 
@@ -227,12 +230,17 @@ unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len);
  * seen.
  */
 
-/* Flags of masstree_scan() and masstree_seek_range(). */
-#define MASSTREE_SCAN_REVERSE		0x1u	/* decreasing order */
-#define MASSTREE_SCAN_START_EXCL	0x2u	/* skip a key equal to start */
-#define MASSTREE_SCAN_END_EXCL		0x4u	/* stop before a key equal to end */
-#define MASSTREE_SCAN_NO_START		0x8u	/* begin at the first (last) key */
-#define MASSTREE_SCAN_NO_END		0x10u	/* run to the last (first) key */
+/*
+ * Flags of masstree_scan() and masstree_seek_range(), with the values of
+ * the SCAN ioctl's: REVERSE, decreasing order; START_EXCL, skip a key
+ * equal to start; END_EXCL, stop before a key equal to end; NO_START,
+ * begin at the first (last) key; NO_END, run to the last (first) key.
+ */
+#define MASSTREE_SCAN_REVERSE		((unsigned int)MASSTREE_IOC_SCAN_REVERSE)
+#define MASSTREE_SCAN_START_EXCL	((unsigned int)MASSTREE_IOC_SCAN_START_EXCL)
+#define MASSTREE_SCAN_END_EXCL		((unsigned int)MASSTREE_IOC_SCAN_END_EXCL)
+#define MASSTREE_SCAN_NO_START		((unsigned int)MASSTREE_IOC_SCAN_NO_START)
+#define MASSTREE_SCAN_NO_END		((unsigned int)MASSTREE_IOC_SCAN_NO_END)
 
 /* Bytes of key a cursor holds without allocating. */
 #define MASSTREE_CURSOR_INLINE	48

@@ -39,6 +39,10 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
+/* The uapi header's types: <linux/masstree.h> includes it. */
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+typedef int64_t __s64;
 typedef unsigned int __bitwise gfp_t;
 
 #define GFP_KERNEL	0x1u

@@ -2,23 +2,30 @@
 /*
  * masstreectl: use the maps of /dev/masstree from the shell.
  *
- *   masstreectl [--device PATH] [--hex] COMMAND [OPTIONS] ARGS...
+ *   masstreectl [--device PATH] [--hex] [--json|--pretty] COMMAND [OPTIONS] ARGS...
  *   masstreectl COMMAND --help
+ *   masstreectl --version
  *
  * Keys and values are given and printed as text with C-style escapes
  * (\\ \n \t \r \0 \xHH), or as hex digits with --hex; what one command
  * prints another reads back unchanged. Records print as "KEY<TAB>VALUE"
- * lines, the format `load` reads.
+ * lines, the format `load` reads. With --json (-j), list, stats, get,
+ * scan, dump, load and clear print JSON instead (--pretty, -p: indented);
+ * the schema is in masstreectl(8) and docs/device.md. Commands may be
+ * abbreviated to any unique prefix, as ip(8) allows.
  *
  * Exit status: 0 success; 1 the key is absent (get, del, put --exist,
  * cmpxchg), present (put --noexist), or holds another value (cmpxchg);
- * 2 usage error; 3 any other error, with strerror() on stderr.
+ * 2 usage error; 3 any other error: one line on stderr with strerror()
+ * and, where one helps, a hint.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +40,10 @@
 #define EXIT_NO		1	/* absent, present or mismatch */
 #define EXIT_USAGE	2
 #define EXIT_ERR	3
+
+#ifndef MASSTREE_VERSION
+#define MASSTREE_VERSION "unknown"
+#endif
 
 #define DEBUGFS_MAPS	"/sys/kernel/debug/masstree/maps"
 #define SCAN_BUF	(256 * 1024)
@@ -59,9 +70,12 @@ enum {
 	O_BATCH		= 1 << 14,
 	O_DEVICE	= 1 << 15,
 	O_HELP		= 1 << 16,
+	O_JSON		= 1 << 17,
+	O_PRETTY	= 1 << 18,
+	O_VERSION	= 1 << 19,
 };
 
-#define O_GLOBAL	(O_HEX | O_DEVICE | O_HELP)
+#define O_GLOBAL	(O_HEX | O_DEVICE | O_HELP | O_JSON | O_PRETTY | O_VERSION)
 
 static const struct option long_opts[] = {
 	{ "hex",	no_argument,		NULL, 'x' },
@@ -69,7 +83,7 @@ static const struct option long_opts[] = {
 	{ "noexist",	no_argument,		NULL, 'n' },
 	{ "exist",	no_argument,		NULL, 'e' },
 	{ "reverse",	no_argument,		NULL, 'r' },
-	{ "prefix",	required_argument,	NULL, 'p' },
+	{ "prefix",	required_argument,	NULL, 'P' },
 	{ "start",	required_argument,	NULL, 's' },
 	{ "end",	required_argument,	NULL, 'E' },
 	{ "start-excl",	no_argument,		NULL, 'S' },
@@ -81,10 +95,14 @@ static const struct option long_opts[] = {
 	{ "batch",	required_argument,	NULL, 'b' },
 	{ "device",	required_argument,	NULL, 'd' },
 	{ "help",	no_argument,		NULL, 'h' },
+	{ "json",	no_argument,		NULL, 'j' },
+	{ "pretty",	no_argument,		NULL, 'p' },
+	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char short_opts[] = "xm:nerp:s:E:l:kLd:h";
+/* -p is --pretty, as in bpftool; --prefix is -P. */
+static const char short_opts[] = "xm:nerP:s:E:l:kLd:hjpV";
 
 /* A byte string given on the command line or read from a file. */
 struct bytes {
@@ -130,8 +148,32 @@ static void usage_exit(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* An error other than the expected outcomes: exit 3 with strerror(). */
-static void fail_errno(int err, const char *fmt, ...)
+#define PARAMS		"/sys/module/masstree/parameters"
+#define NAME_RULE	"1 to 63 characters of [A-Za-z0-9._-], not starting with '.'"
+
+/* What to try after an error that any command may meet. */
+static const char *common_hint(int err)
+{
+	switch (err) {
+	case ENOSPC:
+		return "a byte cap is reached: max_map_bytes or max_total_bytes in " PARAMS;
+	case EDQUOT:
+		return "the map creator's cap is reached: max_user_bytes or max_maps in " PARAMS;
+	case EIDRM:
+		return "the map was destroyed meanwhile";
+	case ENOTTY:
+		return "is --device a masstree device?";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * An error other than the expected outcomes: one line with strerror() and
+ * @hint (or a hint common to every command), then exit 3.
+ */
+static void __attribute__((format(printf, 3, 4), noreturn))
+fail_hint(int err, const char *hint, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -140,8 +182,30 @@ static void fail_errno(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
+	if (!hint)
+		hint = common_hint(err);
+	fprintf(stderr, ": %s%s%s%s\n", strerror(err), hint ? " (" : "",
+		hint ? hint : "", hint ? ")" : "");
 	exit(EXIT_ERR);
+}
+
+#define fail_errno(err, ...)	fail_hint(err, NULL, __VA_ARGS__)
+
+/* Hints for the commands that name a map. */
+static const char *map_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return "no such map: 'masstreectl list' shows them";
+	case EACCES:
+		return "its mode does not let you: see 'masstreectl list --long'";
+	case EPERM:
+		return "only its owner, or root, may";
+	case EEXIST:
+		return "the name is taken: pick another, or destroy that map first";
+	default:
+		return NULL;
+	}
 }
 
 /* An expected negative outcome (absent, present, mismatch): exit 1. */
@@ -273,57 +337,183 @@ static void encode(FILE *f, const char *p, size_t len)
 	}
 }
 
+/*
+ * JSON output (--json, --pretty). Keys and values are JSON strings in the
+ * same form as the text output: escaped text, or hex digits with --hex,
+ * so pure ASCII whatever the bytes, and what jq -r prints reads back in.
+ * Numbers are unsigned decimal. Nesting is at most two deep.
+ */
+static struct {
+	int depth;
+	bool first;	/* nothing printed yet inside the innermost container */
+} js = { .first = true };
+
+static bool json(void)
+{
+	return opt.seen & (O_JSON | O_PRETTY);
+}
+
+static void json_newline(void)
+{
+	if (opt.seen & O_PRETTY)
+		printf("\n%*s", 2 * js.depth, "");
+}
+
+/* Before a member or an element: the comma, and with --pretty a new line. */
+static void json_sep(void)
+{
+	if (!js.first)
+		putchar(',');
+	if (js.depth)
+		json_newline();
+	js.first = false;
+}
+
+static void json_open(char c)
+{
+	putchar(c);
+	js.depth++;
+	js.first = true;
+}
+
+static void json_close(char c)
+{
+	js.depth--;
+	if (!js.first)
+		json_newline();
+	putchar(c);
+	js.first = false;
+	if (!js.depth)
+		putchar('\n');
+}
+
+static void json_key(const char *name)
+{
+	json_sep();
+	printf("\"%s\":%s", name, (opt.seen & O_PRETTY) ? " " : "");
+}
+
+static void json_u64(const char *name, unsigned long long v)
+{
+	json_key(name);
+	printf("%llu", v);
+}
+
+/* A string member; @s is ASCII (names, encoded bytes). */
+static void json_str(const char *name, const char *s)
+{
+	json_key(name);
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+/* A key or value member: @p encoded as the text output would show it. */
+static void json_bytes(const char *name, const char *p, size_t len)
+{
+	char *text;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		fail_errno(errno, "open_memstream");
+	encode(f, p, len);
+	if (fclose(f))
+		fail_errno(errno, "open_memstream");
+	json_str(name, text);
+	free(text);
+}
+
 static int dev_open(void)
 {
 	int fd = open(opt.device, O_RDWR | O_CLOEXEC);
+	const char *hint = NULL;
 
-	if (fd < 0)
-		fail_errno(errno, "%s", opt.device);
-	return fd;
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT || errno == ENXIO || errno == ENODEV)
+		hint = "is the module loaded? try 'modprobe masstree'";
+	else if (errno == EACCES)
+		hint = "the device's mode is the module parameter dev_mode";
+	fail_hint(errno, hint, "%s", opt.device);
+}
+
+/*
+ * Is @name a map name as the device takes it: 1 to 63 characters of
+ * [A-Za-z0-9._-], not starting with '.'? Checked here so that a typo gets
+ * a usage error saying why, not the ioctl's bare EINVAL.
+ */
+static bool name_ok(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len >= MASSTREE_NAME_MAX || name[0] == '.')
+		return false;
+	/* ASCII only, as the device checks: not isalnum(), which follows the locale. */
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static void check_name(const char *name)
+{
+	_Static_assert(MASSTREE_NAME_MAX == 64, "NAME_RULE says 63 characters");
+	if (!name_ok(name))
+		usage_exit("bad map name '%s': " NAME_RULE, name);
 }
 
 /* Copy map name @name into @dst (MASSTREE_NAME_MAX bytes, zeroed). */
 static void set_name(char *dst, const char *name)
 {
-	size_t len = strlen(name);
-
-	if (len >= MASSTREE_NAME_MAX)
-		usage_exit("name '%s' is longer than %d bytes", name,
-			   MASSTREE_NAME_MAX - 1);
-	memcpy(dst, name, len);
+	check_name(name);
+	memcpy(dst, name, strlen(name));
 }
 
 /* Open /dev/masstree and attach to map @name with @access. */
 static int map_open(const char *name, __u64 access)
 {
 	struct masstree_ioc_name n = { .size = sizeof(n), .flags = access };
-	int fd = dev_open();
+	int fd;
 
 	set_name(n.name, name);
+	fd = dev_open();
 	if (ioctl(fd, MASSTREE_IOC_OPEN, &n))
-		fail_errno(errno, "open map '%s'", name);
+		fail_hint(errno, map_hint(errno), "open map '%s'", name);
 	return fd;
 }
 
 static int cmd_create(char **argv)
 {
 	struct masstree_ioc_create c = { .size = sizeof(c), .mode = opt.mode };
-	int fd = dev_open();
+	int fd;
 
 	set_name(c.name, argv[0]);
+	fd = dev_open();
 	if (ioctl(fd, MASSTREE_IOC_CREATE, &c))
-		fail_errno(errno, "'%s'", argv[0]);
+		fail_hint(errno, errno == EDQUOT ?
+			  "you created max_maps maps already: see " PARAMS :
+			  map_hint(errno), "'%s'", argv[0]);
 	return 0;
 }
 
 static int cmd_destroy(char **argv)
 {
 	struct masstree_ioc_name n = { .size = sizeof(n) };
-	int fd = dev_open();
+	int fd;
 
 	set_name(n.name, argv[0]);
+	fd = dev_open();
 	if (ioctl(fd, MASSTREE_IOC_DESTROY, &n))
-		fail_errno(errno, "'%s'", argv[0]);
+		fail_hint(errno, map_hint(errno), "'%s'", argv[0]);
 	return 0;
 }
 
@@ -337,12 +527,30 @@ static int cmd_list(char **argv)
 	__u64 i;
 
 	(void)argv;
+	if (json())
+		json_open('[');
 	do {
 		if (ioctl(fd, MASSTREE_IOC_LIST, &l))
 			fail_errno(errno, "list");
 		for (i = 0; i < l.count; i++) {
 			info[i].name[MASSTREE_NAME_MAX - 1] = '\0';
-			if (opt.seen & O_LONG)
+			if (json()) {
+				char mode[8];
+
+				snprintf(mode, sizeof(mode), "%04llo",
+					 (unsigned long long)info[i].mode & 07777);
+				json_sep();
+				json_open('{');
+				json_str("name", info[i].name);
+				json_str("mode", mode);
+				json_u64("uid", info[i].uid);
+				json_u64("gid", info[i].gid);
+				json_u64("cuid", info[i].cuid);
+				json_u64("cgid", info[i].cgid);
+				json_u64("keys", info[i].keys);
+				json_u64("bytes", info[i].bytes);
+				json_close('}');
+			} else if (opt.seen & O_LONG) {
 				printf("%04llo %llu %llu %llu %llu %s\n",
 				       (unsigned long long)info[i].mode,
 				       (unsigned long long)info[i].uid,
@@ -350,13 +558,16 @@ static int cmd_list(char **argv)
 				       (unsigned long long)info[i].keys,
 				       (unsigned long long)info[i].bytes,
 				       info[i].name);
-			else
+			} else {
 				printf("%s\n", info[i].name);
+			}
 		}
 		if (!l.count)
 			break;
 		memcpy(l.after, info[l.count - 1].name, sizeof(l.after));
 	} while (l.more);
+	if (json())
+		json_close(']');
 	return 0;
 }
 
@@ -384,7 +595,9 @@ static int setattr(const char *name, __u64 flags, __u64 mode, __u64 uid,
 
 	set_name(a.name, name);
 	if (ioctl(fd, MASSTREE_IOC_SETATTR, &a))
-		fail_errno(errno, "'%s'", name);
+		fail_hint(errno, errno == EPERM ?
+			  "only the owner, or root, may change its mode; a new owner needs root" :
+			  map_hint(errno), "'%s'", name);
 	return 0;
 }
 
@@ -392,6 +605,47 @@ static int cmd_chmod(char **argv)
 {
 	return setattr(argv[0], MASSTREE_SETATTR_MODE,
 		       parse_num("mode", argv[1], 8, 0777), 0, 0);
+}
+
+/*
+ * A user or group: a number, or a name looked up in /etc/passwd or
+ * /etc/group. The files are read directly, not through NSS, which a
+ * static binary cannot load.
+ */
+static __u64 parse_id(bool group, const char *s)
+{
+	const char *file = group ? "/etc/group" : "/etc/passwd";
+	__u64 id = (__u64)-1;
+	FILE *f;
+
+	if (*s >= '0' && *s <= '9')
+		return parse_num(group ? "gid" : "uid", s, 10, UINT32_MAX - 1);
+	f = fopen(file, "r");
+	if (!f)
+		usage_exit("%s '%s': cannot read %s (%s); give a number",
+			   group ? "group" : "user", s, file, strerror(errno));
+	for (;;) {
+		if (group) {
+			struct group *g = fgetgrent(f);
+
+			if (!g || !strcmp(g->gr_name, s)) {
+				id = g ? g->gr_gid : id;
+				break;
+			}
+		} else {
+			struct passwd *pw = fgetpwent(f);
+
+			if (!pw || !strcmp(pw->pw_name, s)) {
+				id = pw ? pw->pw_uid : id;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	if (id == (__u64)-1)
+		usage_exit("no %s '%s' in %s", group ? "group" : "user", s,
+			   file);
+	return id;
 }
 
 static int cmd_chown(char **argv)
@@ -402,16 +656,16 @@ static int cmd_chown(char **argv)
 	if (colon) {
 		*colon = '\0';
 		if (colon[1]) {
-			gid = parse_num("gid", colon + 1, 10, UINT32_MAX);
+			gid = parse_id(true, colon + 1);
 			flags |= MASSTREE_SETATTR_GID;
 		}
 	}
 	if (*owner) {
-		uid = parse_num("uid", owner, 10, UINT32_MAX);
+		uid = parse_id(false, owner);
 		flags |= MASSTREE_SETATTR_UID;
 	}
 	if (!flags)
-		usage_exit("give UID, UID:GID or :GID");
+		usage_exit("give USER, USER:GROUP or :GROUP");
 	return setattr(argv[0], flags, 0, uid, gid);
 }
 
@@ -483,6 +737,13 @@ static int cmd_get(char **argv)
 			continue;
 		}
 		fail_errno(errno, "get");
+	}
+	if (json()) {
+		json_open('{');
+		json_bytes("key", k.p, k.len);
+		json_bytes("value", buf, op.out_len);
+		json_close('}');
+		return 0;
 	}
 	encode(stdout, buf, op.out_len);
 	putchar('\n');
@@ -567,6 +828,8 @@ static unsigned long long scan_print(int fd, __u64 flags,
 	__u64 i;
 
 	s.flags = flags;
+	if (json())
+		json_open('[');
 	if (start) {
 		s.start = PTR(start->p);
 		s.start_len = start->len;
@@ -595,6 +858,18 @@ static unsigned long long scan_print(int fd, __u64 flags,
 
 			memcpy(&r, buf + off, sizeof(r));
 			off += sizeof(r);
+			if (json()) {
+				json_sep();
+				json_open('{');
+				json_bytes("key", buf + off, r.key_len);
+				if (!(opt.seen & O_KEYS))
+					json_bytes("value", buf + off + r.key_len,
+						   r.value_len);
+				json_close('}');
+				off += ((size_t)r.key_len + r.value_len + 7) &
+				       ~(size_t)7;
+				continue;
+			}
 			encode(stdout, buf + off, r.key_len);
 			if (!(opt.seen & O_KEYS)) {
 				putchar('\t');
@@ -613,6 +888,8 @@ static unsigned long long scan_print(int fd, __u64 flags,
 		s.start = PTR(resume);
 		s.start_len = s.resume_len;
 	}
+	if (json())
+		json_close(']');
 	free(buf);
 	free(resume);
 	return total;
@@ -688,14 +965,15 @@ static int cmd_dump(char **argv)
 	FILE *f;
 	int fd;
 
+	if ((opt.seen & O_TREE) && json())
+		usage_exit("--tree prints text only");
 	if (!(opt.seen & O_TREE)) {
 		fd = map_open(argv[0], MASSTREE_OPEN_READ);
 		scan_print(fd, MASSTREE_IOC_SCAN_NO_START | MASSTREE_IOC_SCAN_NO_END,
 			   NULL, NULL, 0);
 		return 0;
 	}
-	if (strlen(argv[0]) >= MASSTREE_NAME_MAX || strchr(argv[0], '/'))
-		usage_exit("bad map name '%s'", argv[0]);
+	check_name(argv[0]);
 	snprintf(path, sizeof(path), "%s/%s/dump", DEBUGFS_MAPS, argv[0]);
 	f = fopen(path, "r");
 	if (!f)
@@ -708,6 +986,15 @@ static int cmd_dump(char **argv)
 	return 0;
 }
 
+/* One field of stats: "FIELD VALUE", or a JSON member. */
+static void stat_line(const char *name, __u64 v)
+{
+	if (json())
+		json_u64(name, v);
+	else
+		printf("%-14s %llu\n", name, (unsigned long long)v);
+}
+
 static int cmd_stats(char **argv)
 {
 	struct masstree_ioc_stats st = { .size = sizeof(st) };
@@ -715,7 +1002,11 @@ static int cmd_stats(char **argv)
 
 	if (ioctl(fd, MASSTREE_IOC_STATS, &st))
 		fail_errno(errno, "stats");
-#define P(f) printf("%-14s %llu\n", #f, (unsigned long long)st.f)
+	if (json()) {
+		json_open('{');
+		json_str("name", argv[0]);
+	}
+#define P(f) stat_line(#f, st.f)
 	P(keys);
 	P(leaves);
 	P(internodes);
@@ -730,6 +1021,11 @@ static int cmd_stats(char **argv)
 	P(cmpxchgs);
 	P(scans);
 	P(batches);
+	if (json()) {
+		P(cuid);
+		P(cgid);
+		json_close('}');
+	}
 #undef P
 	return 0;
 }
@@ -741,7 +1037,13 @@ static int cmd_clear(char **argv)
 
 	if (ioctl(fd, MASSTREE_IOC_CLEAR, &c))
 		fail_errno(errno, "clear");
-	printf("cleared %llu\n", (unsigned long long)c.cleared);
+	if (json()) {
+		json_open('{');
+		json_u64("cleared", c.cleared);
+		json_close('}');
+	} else {
+		printf("cleared %llu\n", (unsigned long long)c.cleared);
+	}
 	return 0;
 }
 
@@ -776,13 +1078,12 @@ static void load_batch(int fd, struct load_rec *recs, size_t n,
 		int err = errno;
 
 		if (b.done < n) {
-			fprintf(stderr, "masstreectl: load: %s:%lu: ", file,
-				recs[b.done].line);
 			if (err == EEXIST && (opt.seen & O_NOEXIST)) {
-				fprintf(stderr, "key exists\n");
+				fprintf(stderr, "masstreectl: load: %s:%lu: key exists\n",
+					file, recs[b.done].line);
 				exit(EXIT_NO);
 			}
-			fail_errno(err, "put");
+			fail_errno(err, "%s:%lu: put", file, recs[b.done].line);
 		}
 		fail_errno(err, "batch");
 	}
@@ -844,7 +1145,13 @@ static int cmd_load(char **argv)
 	if (n)
 		load_batch(fd, recs, n, file);
 	loaded += n;
-	printf("loaded %lu\n", loaded);
+	if (json()) {
+		json_open('{');
+		json_u64("loaded", loaded);
+		json_close('}');
+	} else {
+		printf("loaded %lu\n", loaded);
+	}
 	return 0;
 }
 
@@ -858,16 +1165,19 @@ static const struct command commands[] = {
 	  "attached get EIDRM from then on." },
 	{ "list", cmd_list, 0, O_LONG, "[--long]",
 	  "List the named maps, one name a line; with --long:\n"
-	  "\"MODE UID GID KEYS BYTES NAME\"." },
+	  "\"MODE UID GID KEYS BYTES NAME\". With --json: an array of\n"
+	  "{name, mode, uid, gid, cuid, cgid, keys, bytes}." },
 	{ "chmod", cmd_chmod, 2, 0, "NAME MODE",
 	  "Set the permission bits of map NAME (octal, 0 to 0777)." },
-	{ "chown", cmd_chown, 2, 0, "NAME UID[:GID] | NAME :GID",
-	  "Set the owner and/or the group of map NAME (numeric ids)." },
+	{ "chown", cmd_chown, 2, 0, "NAME USER[:GROUP] | NAME :GROUP",
+	  "Set the owner and/or the group of map NAME: numeric ids, or names\n"
+	  "from /etc/passwd and /etc/group." },
 	{ "put", cmd_put, 3, O_NOEXIST | O_EXIST, "[--noexist|--exist] NAME KEY VALUE",
 	  "Store VALUE under KEY. --noexist: only if KEY is absent (else exit 1);\n"
 	  "--exist: only if KEY is present (else exit 1)." },
 	{ "get", cmd_get, 2, 0, "NAME KEY",
-	  "Print the value of KEY; exit 1 if KEY is absent." },
+	  "Print the value of KEY; exit 1 if KEY is absent. With --json:\n"
+	  "{key, value}." },
 	{ "del", cmd_del, 2, 0, "NAME KEY",
 	  "Remove KEY; exit 1 if KEY is absent." },
 	{ "cmpxchg", cmd_cmpxchg, 4, 0, "NAME KEY EXPECTED VALUE",
@@ -882,15 +1192,17 @@ static const struct command commands[] = {
 	  "                      is the highest key); default: unbounded\n"
 	  "  --start-excl        leave out a key equal to --start\n"
 	  "  --end-excl          leave out a key equal to --end\n"
-	  "  --prefix P          the keys that start with P (not with --start/--end)\n"
+	  "  --prefix P, -P P    the keys that start with P (not with --start/--end)\n"
 	  "  --limit N           at most N records\n"
-	  "  --keys-only         print the keys alone" },
+	  "  --keys-only         print the keys alone\n"
+	  "With --json: an array of {key, value} ({key} with --keys-only)." },
 	{ "dump", cmd_dump, 1, O_TREE, "[--tree] NAME",
 	  "Print every record of NAME, \"KEY<TAB>VALUE\" a line (what load\n"
 	  "reads). --tree: print the node structure from debugfs instead\n"
 	  "(root, debugfs mounted)." },
 	{ "stats", cmd_stats, 1, 0, "NAME",
-	  "Print the statistics of map NAME, \"FIELD VALUE\" a line." },
+	  "Print the statistics of map NAME, \"FIELD VALUE\" a line. With\n"
+	  "--json: one object, {name, keys, ..., batches, cuid, cgid}." },
 	{ "load", cmd_load, 2, O_NOEXIST | O_BATCH, "[--noexist] [--batch N] NAME FILE",
 	  "Store the records of FILE (\"-\": standard input), one\n"
 	  "\"KEY<TAB>VALUE\" a line, through BATCH commands of N puts (default\n"
@@ -903,7 +1215,7 @@ static const struct command commands[] = {
 
 static void print_help(FILE *f, const struct command *c)
 {
-	fprintf(f, "usage: masstreectl [--device PATH] [--hex] %s %s\n\n%s\n",
+	fprintf(f, "usage: masstreectl [GLOBAL OPTIONS] %s %s\n\n%s\n",
 		c->name, c->synopsis, c->help);
 }
 
@@ -912,16 +1224,21 @@ static int main_help(FILE *f, int status)
 	size_t i;
 
 	fprintf(f,
-		"usage: masstreectl [--device PATH] [--hex] COMMAND [OPTIONS] ARGS...\n"
-		"       masstreectl COMMAND --help\n\n"
-		"Commands:\n");
+		"usage: masstreectl [GLOBAL OPTIONS] COMMAND [OPTIONS] ARGS...\n"
+		"       masstreectl COMMAND --help\n"
+		"       masstreectl --version\n\n"
+		"Commands (any unique prefix will do):\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].synopsis);
 	fprintf(f,
-		"\nKeys and values are text with the escapes \\\\ \\n \\t \\r \\0 \\xHH,\n"
-		"or hex digits with --hex (before or after COMMAND); output uses the\n"
-		"same form. Put \"--\" before a key that starts with '-'.\n"
-		"--device PATH: the device (default /dev/masstree).\n\n"
+		"\nGlobal options, before or after COMMAND:\n"
+		"  -x, --hex          keys and values as hex digits\n"
+		"  -j, --json         JSON output (list, stats, get, scan, dump, load, clear)\n"
+		"  -p, --pretty       indented JSON output (implies --json)\n"
+		"  -d, --device PATH  the device (default /dev/masstree)\n\n"
+		"Keys and values are text with the escapes \\\\ \\n \\t \\r \\0 \\xHH,\n"
+		"or hex digits with --hex; output uses the same form. Put \"--\"\n"
+		"before a key that starts with '-'. See masstreectl(8).\n\n"
 		"Exit status: 0 success; 1 key absent, key present (put --noexist) or\n"
 		"value differs (cmpxchg); 2 usage error; 3 any other error.\n");
 	return status;
@@ -964,7 +1281,7 @@ static void parse_opts(int argc, char **argv, bool stop)
 		case 'r':
 			bit = O_REVERSE;
 			break;
-		case 'p':
+		case 'P':
 			bit = O_PREFIX;
 			opt.prefix = optarg;
 			break;
@@ -1009,6 +1326,15 @@ static void parse_opts(int argc, char **argv, bool stop)
 		case 'h':
 			bit = O_HELP;
 			break;
+		case 'j':
+			bit = O_JSON;
+			break;
+		case 'p':
+			bit = O_PRETTY;
+			break;
+		case 'V':
+			bit = O_VERSION;
+			break;
 		default:
 			usage_exit("bad option");
 		}
@@ -1018,13 +1344,48 @@ static void parse_opts(int argc, char **argv, bool stop)
 	}
 }
 
+/*
+ * The command @name names: its full name, or a prefix of exactly one
+ * command's name (as ip(8) takes "ip a"); exits with a usage error if
+ * none or several match.
+ */
+static const struct command *find_command(const char *name)
+{
+	const struct command *found = NULL;
+	size_t i, len = strlen(name);
+	int matches = 0;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	for (i = 0; len && i < ARRAY_SIZE(commands); i++) {
+		if (!strncmp(name, commands[i].name, len)) {
+			found = &commands[i];
+			matches++;
+		}
+	}
+	if (matches == 1)
+		return found;
+	if (!matches)
+		usage_exit("unknown command '%s'", name);
+	fprintf(stderr, "masstreectl: ambiguous command '%s': it could be", name);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strncmp(name, commands[i].name, len))
+			fprintf(stderr, " %s", commands[i].name);
+	fprintf(stderr, "\nTry 'masstreectl --help'.\n");
+	exit(EXIT_USAGE);
+}
+
 int main(int argc, char **argv)
 {
 	int nargs;
-	size_t i;
 
 	opterr = 1;
 	parse_opts(argc, argv, true);
+	if (opt.seen & O_VERSION) {
+		printf("masstreectl %s\n", MASSTREE_VERSION);
+		return 0;
+	}
 	if (optind == argc) {
 		if (opt.seen & O_HELP)
 			return main_help(stdout, 0);
@@ -1037,13 +1398,7 @@ int main(int argc, char **argv)
 		opt.seen |= O_HELP;
 		argc = optind + 1;
 	}
-	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		if (!strcmp(argv[optind], commands[i].name))
-			cmd = &commands[i];
-	if (!cmd) {
-		fprintf(stderr, "masstreectl: unknown command '%s'\n", argv[optind]);
-		return main_help(stderr, EXIT_USAGE);
-	}
+	cmd = find_command(argv[optind]);
 	/* Parse the command's own options: argv from the command name on. */
 	argv += optind;
 	argc -= optind;
@@ -1054,11 +1409,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	nargs = argc - optind;
-	if (nargs != cmd->nargs) {
-		fprintf(stderr, "masstreectl: %s: %d argument%s expected, %d given\n",
-			cmd->name, cmd->nargs, cmd->nargs == 1 ? "" : "s", nargs);
-		print_help(stderr, cmd);
-		return EXIT_USAGE;
-	}
+	if (nargs != cmd->nargs)
+		usage_exit("%d argument%s expected, %d given: %s", cmd->nargs,
+			   cmd->nargs == 1 ? "" : "s", nargs, cmd->synopsis);
 	return cmd->run(argv + optind);
 }
