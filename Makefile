@@ -44,7 +44,7 @@ SELFTESTS ?=
 PREFIX ?= /usr/local
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
-.PHONY: all modules install clean check check-harness demo kernels deps bench \
+.PHONY: all modules install clean check check-harness demo kernels deps bench bench-peers \
 	bench-instr soak docs mutate-kernel
 
 all: modules
@@ -87,6 +87,9 @@ bench:
 bench-instr:
 	scripts/bench-instr.sh $(if $(CHECK),--check) $(if $(UPDATE),--update) \
 		$(if $(CACHE_SIM),--cache-sim)
+
+bench-peers:
+	scripts/bench-peers-instr.sh
 
 docs:
 	scripts/install-deps.sh
