@@ -60,7 +60,7 @@ KERNELRELEASE_OF_KDIR = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p'
 	$(KDIR)/include/generated/utsrelease.h)
 
 .PHONY: all modules install clean check check-harness demo kernels deps bench \
-	bench-instr soak docs mutate-kernel deb
+	bench-peers bench-instr soak docs mutate-kernel deb
 
 all: modules
 
@@ -111,6 +111,9 @@ bench:
 bench-instr:
 	scripts/bench-instr.sh $(if $(CHECK),--check) $(if $(UPDATE),--update) \
 		$(if $(CACHE_SIM),--cache-sim)
+
+bench-peers:
+	scripts/bench-peers-instr.sh
 
 docs:
 	scripts/install-deps.sh

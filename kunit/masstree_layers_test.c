@@ -181,42 +181,6 @@ static void masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate(struct
 	mtt_expect_all_freed(test);
 }
 
-/*
- * A map with MASSTREE_F_KEEP_LAYERS (a teardown's): erase never folds
- * and makes no allocation at all; the survivor's erase frees the layers.
- */
-static void masstree_erase_keeps_the_layers_of_a_keep_layers_map(struct kunit *test)
-{
-	struct masstree *mt = mtt_map(test);
-	struct masstree_stats before, after;
-	bool present[4] = { true, false, false, false };
-	u8 (*kb)[LT_KLEN];
-	u32 klen[4];
-	unsigned int i;
-	void *got;
-
-	kb = kunit_kmalloc(test, 4 * LT_KLEN, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, kb);
-	for (i = 0; i < 4; i++)
-		klen[i] = lt_key(kb[i], 0, i);
-	for (i = 0; i < 2; i++)
-		KUNIT_ASSERT_EQ(test, masstree_insert(mt, kb[i], klen[i], mtt_entry(i),
-						      GFP_KERNEL), 0);
-	masstree_get_stats(mt, &before);
-	mt->flags |= MASSTREE_F_KEEP_LAYERS;
-	masstree_fail_nth(1);
-	got = masstree_erase(mt, kb[1], klen[1]);
-	/* No allocation site was reached. */
-	KUNIT_EXPECT_EQ(test, masstree_fail_nth_left(), 1U);
-	masstree_fail_nth(0);
-	KUNIT_EXPECT_PTR_EQ(test, got, mtt_entry(1));
-	masstree_get_stats(mt, &after);
-	KUNIT_EXPECT_EQ(test, after.layers, before.layers);
-	lt_expect(test, mt, kb, klen, present, 0);
-	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, kb[0], klen[0]), mtt_entry(0));
-	mtt_expect_all_freed(test);
-}
-
 /* P<i> + @LT_BIG 'x' + @end: two such keys share a chain of layers. */
 static u32 lt_big_key(u8 *b, unsigned int i, u8 end)
 {
@@ -322,7 +286,6 @@ static struct kunit_case masstree_layers_cases[] = {
 	KUNIT_CASE_PARAM(masstree_erase_folds_a_chain_of_layers,
 			 lt_variant_gen_params),
 	KUNIT_CASE(masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate),
-	KUNIT_CASE(masstree_erase_keeps_the_layers_of_a_keep_layers_map),
 	KUNIT_CASE(masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes),
 	KUNIT_CASE(masstree_erase_most_keys_reports_bytes_per_key),
 	{}

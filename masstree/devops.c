@@ -188,10 +188,11 @@ static struct mtdev_value *mtdev_replace(struct mtdev_map *m, const u8 *key,
  * loop or leak. So each map keeps a cursor of its own for the teardown,
  * and grows its buffer when a key longer than any before is stored: in
  * PUT, before the map changes, where -ENOMEM is an answer. The teardown
- * then walks with masstree_first() and masstree_next() and erases as it
- * goes, and never allocates: a cursor step needs at most the key's
- * length plus one slice (8 bytes) of buffer, and the buffer has that
- * room for the longest key the map ever held. Its gfp is switched to
+ * then walks with masstree_first() and masstree_next(), frees each value
+ * (nothing else reaches the map any more) and leaves the nodes to
+ * masstree_destroy(). It never allocates: a cursor step needs at most
+ * the key's length plus one slice (8 bytes) of buffer, and the buffer has
+ * that room for the longest key the map ever held. Its gfp is switched to
  * GFP_NOWAIT for the teardown, so a cursor that asked for more anyway
  * (a bug) fails at once, loudly, instead of sleeping or looping.
  *
@@ -662,18 +663,16 @@ int mtdev_clear(struct mtdev_map *m, u64 *cleared)
 void mtdev_free_values(struct mtdev_map *m)
 {
 	struct masstree_cursor *cur = &m->reap;
-	struct mtdev_value *old;
 	void *entry;
 
 	cur->gfp = GFP_NOWAIT | __GFP_NOWARN;
-	/* Folding layers that are about to go anyway would allocate. */
-	m->tree.flags |= MASSTREE_F_KEEP_LAYERS;
+	/*
+	 * No erase: the tree stays as it is (masstree_destroy() frees its
+	 * nodes next), so no layer folds and nothing allocates. The map's
+	 * release refunds its whole charge.
+	 */
 	for (entry = masstree_first(cur); entry; entry = masstree_next(cur)) {
-		old = masstree_erase(&m->tree, masstree_cursor_key(cur),
-				     masstree_cursor_len(cur));
-		/* The map's release refunds its whole charge. */
-		if (old)
-			mtdev_value_gone(m, old);
+		mtdev_value_gone(m, entry);
 		cond_resched();
 	}
 	/* The values left behind leak: a broken promise, not a retry. */

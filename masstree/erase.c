@@ -70,6 +70,8 @@ static void mst_internode_remove(struct mst_internode *p, unsigned int j)
 				   rcu_dereference_protected(p->child[i + 1], 1));
 	for (i = j ? j - 1 : 0; i + 1 < n; i++)
 		WRITE_ONCE(p->ikey[i], p->ikey[i + 1]);
+	if (n)
+		mst_internode_clear_keys(p, n - 1);
 	ASSERT_EXCLUSIVE_WRITER(p->nkeys);
 	WRITE_ONCE(p->nkeys, n - 1);
 }
@@ -410,8 +412,7 @@ unlock:
 static noinline void mst_erase_one_left(struct mst_write *w,
 					struct mst_leaf *leaf, u64 perm)
 {
-	u32 rest = READ_ONCE(w->mt->flags) & MASSTREE_F_KEEP_LAYERS ? 0 :
-		   mst_collapse_rest(leaf, perm, w->c.off);
+	u32 rest = mst_collapse_rest(leaf, perm, w->c.off);
 
 	mst_unlock(w->mt, &leaf->node);
 	if (rest)
@@ -426,7 +427,6 @@ static noinline void mst_erase_one_left(struct mst_write *w,
  *
  * A layer left with one key folds into the slot above (mst_collapse()),
  * which may allocate once with GFP_NOWAIT; nothing fails if it cannot.
- * Not in a map with MASSTREE_F_KEEP_LAYERS, which never allocates here.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
  */

@@ -358,6 +358,7 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
 			mst_mark(&p->node, MST_V_SPLITTING);
 			WRITE_ONCE(p->nkeys, 1);
 			WRITE_ONCE(p->ikey[0], mid);
+			mst_internode_clear_keys(p, 1);
 			rcu_assign_pointer(p->child[0], &a->node);
 			rcu_assign_pointer(p->child[1], &b->node);
 			mst_stat_add(mt, MST_STAT_INTERNODES, 2);
@@ -385,6 +386,7 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
 		}
 		for (i = MST_INS_SPLIT - 1; i-- > x.ci;)
 			WRITE_ONCE(p->ikey[i], mst_ins_key(&x, i));
+		mst_internode_clear_keys(p, MST_INS_SPLIT - 1);
 		WRITE_ONCE(p->nkeys, MST_INS_SPLIT - 1);
 		mst_stat_add(mt, MST_STAT_INTERNODES, 1);
 		mst_unlock(mt, sib);
@@ -458,6 +460,7 @@ static noinline int mst_insert_split(struct mst_write *w,
 		mst_node_leaf_to_internode(node);
 		WRITE_ONCE(in->nkeys, 1);
 		WRITE_ONCE(in->ikey[0], b->lowkey);
+		mst_internode_clear_keys(in, 1);
 		rcu_assign_pointer(in->child[0], &a->node);
 		rcu_assign_pointer(in->child[1], &b->node);
 		mst_stat_add(mt, MST_STAT_LEAVES, 1);

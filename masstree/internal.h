@@ -143,24 +143,22 @@ static inline void mst_write_end(struct mst_write *w)
  */
 static inline unsigned int mst_internode_index(struct mst_internode *in, u64 slice)
 {
-	unsigned int n = min_t(unsigned int, READ_ONCE(in->nkeys),
-			       MST_NODE_WIDTH);
+	unsigned int n = READ_ONCE(in->nkeys);
 	unsigned int i = 0;
 
 	/*
 	 * How many separators are <= @slice: a binary search in four fixed
-	 * steps (15 separators at most), since a lookup crosses an internode
-	 * per level of every layer.
+	 * steps over all 15 slots, since a lookup crosses an internode per
+	 * level of every layer. Unused slots hold MST_IKEY_NONE, above every
+	 * separator, so no step needs a bounds test; only a slice equal to
+	 * MST_IKEY_NONE counts them, hence the clamp to @n. The four steps
+	 * cannot pass 15, whatever the slots hold mid-change.
 	 */
-	if (n >= 8 && READ_ONCE(in->ikey[7]) <= slice)
-		i = 8;
-	if (i + 4 <= n && READ_ONCE(in->ikey[i + 3]) <= slice)
-		i += 4;
-	if (i + 2 <= n && READ_ONCE(in->ikey[i + 1]) <= slice)
-		i += 2;
-	if (i + 1 <= n && READ_ONCE(in->ikey[i]) <= slice)
-		i += 1;
-	return i;
+	i += READ_ONCE(in->ikey[7]) <= slice ? 8 : 0;
+	i += READ_ONCE(in->ikey[i + 3]) <= slice ? 4 : 0;
+	i += READ_ONCE(in->ikey[i + 1]) <= slice ? 2 : 0;
+	i += READ_ONCE(in->ikey[i]) <= slice ? 1 : 0;
+	return min(i, n);
 }
 
 bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c);

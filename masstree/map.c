@@ -25,7 +25,7 @@ EXPORT_SYMBOL_GPL(masstree_static_name);
 /**
  * __masstree_init() - initialise an empty map; use masstree_init().
  * @mt: the map.
- * @flags: MASSTREE_F_* flags.
+ * @flags: none are defined yet: 0.
  * @name: name of the map's lockdep class.
  * @key: the map's lockdep class key, one per call site.
  *

@@ -120,6 +120,7 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_init_leaf);
 void mst_node_init_internode(struct mst_node *node, unsigned long flags)
 {
 	memset(mst_to_internode(node), 0, sizeof(struct mst_internode));
+	mst_internode_clear_keys(mst_to_internode(node), 0);
 	node->version = flags;
 	this_cpu_inc(mst_live->internodes);
 }

@@ -108,6 +108,8 @@ struct mst_leaf {
  * @node: the shared head.
  * @nkeys: number of separator keys in @ikey.
  * @ikey: separator slices, ascending; child i holds [ikey[i-1], ikey[i]).
+ *	Slots from @nkeys on hold MST_IKEY_NONE, so that the search runs
+ *	over all of them without bounds tests (mst_internode_index()).
  * @child: @nkeys + 1 children.
  */
 struct mst_internode {
@@ -116,6 +118,17 @@ struct mst_internode {
 	u64 ikey[MST_NODE_WIDTH];
 	struct mst_node __rcu *child[MST_NODE_WIDTH + 1];
 };
+
+/* An internode's unused separator slot: not below any slice. */
+#define MST_IKEY_NONE	U64_MAX
+
+/* Give separator slots [@from, MST_NODE_WIDTH) of a locked internode back. */
+static inline void mst_internode_clear_keys(struct mst_internode *in,
+					    unsigned int from)
+{
+	for (; from < MST_NODE_WIDTH; from++)
+		WRITE_ONCE(in->ikey[from], MST_IKEY_NONE);
+}
 
 /* Every node is allocated this big, whatever its kind. */
 #define MST_NODE_SIZE	(sizeof(struct mst_leaf) > sizeof(struct mst_internode) ? \

@@ -79,6 +79,9 @@ static int mst_check_internode(struct mst_internode *in, bool root)
 	for (i = 0; i + 1 < in->nkeys; i++)
 		if (in->ikey[i] >= in->ikey[i + 1])
 			return mst_bad("internode keys out of order", in);
+	for (i = in->nkeys; i < MST_NODE_WIDTH; i++)
+		if (in->ikey[i] != MST_IKEY_NONE)
+			return mst_bad("internode unused key slot not MST_IKEY_NONE", in);
 	for (i = 0; i <= in->nkeys; i++) {
 		struct mst_node *ch = rcu_dereference_protected(in->child[i], 1);
 

@@ -224,10 +224,8 @@ EXPORT_SYMBOL_GPL(masstree_cmpxchg);
  *
  * Never fails. A layer the erase leaves with one key folds back into the
  * slot above it: that allocates one key suffix with GFP_NOWAIT, and if
- * the allocation fails the layer simply stays. In a map with
- * MASSTREE_F_KEEP_LAYERS, erase never folds and never allocates. The
- * entry is the caller's to free, after an RCU grace period if readers
- * may still use it.
+ * the allocation fails the layer simply stays. The entry is the caller's
+ * to free, after an RCU grace period if readers may still use it.
  *
  * Context: Process or softirq context; not hardirq or NMI. Takes the RCU
  * read lock and node locks; does not sleep.

@@ -40,7 +40,6 @@
 #include "kselftest_harness.h"
 #include "masstree_util.h"
 
-#define DEV		"/dev/masstree"
 #define PARAMS		"/sys/module/masstree/parameters/"
 #define DEBUGFS		"/sys/kernel/debug/masstree/"
 #define NOBODY		65534
@@ -64,73 +63,6 @@ static void nap_ms(int ms)
 	poll(NULL, 0, ms);
 }
 
-/* ioctl() as 0 or -errno. */
-static int ioc(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int dev_open(void)
-{
-	return open(DEV, O_RDWR | O_CLOEXEC);
-}
-
-/* Copy @name into a name field, NUL-padded (at most MASSTREE_NAME_MAX bytes). */
-static void set_name(char *dst, const char *name)
-{
-	size_t len = strlen(name);
-
-	memset(dst, 0, MASSTREE_NAME_MAX);
-	memcpy(dst, name, len < MASSTREE_NAME_MAX ? len : MASSTREE_NAME_MAX);
-}
-
-static int create_anon(int fd)
-{
-	struct masstree_ioc_create c = {
-		.size = sizeof(c), .flags = MASSTREE_CREATE_ANON,
-	};
-
-	return ioc(fd, MASSTREE_IOC_CREATE, &c);
-}
-
-static int create_named(int fd, const char *name, __u64 mode)
-{
-	struct masstree_ioc_create c = { .size = sizeof(c), .mode = mode };
-
-	set_name(c.name, name);
-	return ioc(fd, MASSTREE_IOC_CREATE, &c);
-}
-
-static int name_cmd(int fd, unsigned long cmd, const char *name, __u64 flags)
-{
-	struct masstree_ioc_name n = { .size = sizeof(n), .flags = flags };
-
-	set_name(n.name, name);
-	return ioc(fd, cmd, &n);
-}
-
-static int open_map(int fd, const char *name, __u64 access)
-{
-	return name_cmd(fd, MASSTREE_IOC_OPEN, name, access);
-}
-
-static int destroy(int fd, const char *name)
-{
-	return name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
-}
-
-static int setattr(int fd, const char *name, __u64 flags, __u64 mode,
-		   __u64 uid, __u64 gid)
-{
-	struct masstree_ioc_setattr a = {
-		.size = sizeof(a), .flags = flags, .mode = mode, .uid = uid,
-		.gid = gid,
-	};
-
-	set_name(a.name, name);
-	return ioc(fd, MASSTREE_IOC_SETATTR, &a);
-}
-
 static struct masstree_ioc_op op_init(const void *key, size_t klen)
 {
 	struct masstree_ioc_op op = {
@@ -147,7 +79,7 @@ static int put(int fd, const char *key, const char *val, __u64 flags)
 	op.value = PTR(val);
 	op.value_len = strlen(val);
 	op.flags = flags;
-	return ioc(fd, MASSTREE_IOC_PUT, &op);
+	return mst_ioctl(fd, MASSTREE_IOC_PUT, &op);
 }
 
 /* GET into @buf (@cap bytes); the value's length in *@len. */
@@ -158,7 +90,7 @@ static int get(int fd, const char *key, char *buf, size_t cap, __u64 *len)
 
 	op.value = PTR(buf);
 	op.value_len = cap;
-	ret = ioc(fd, MASSTREE_IOC_GET, &op);
+	ret = mst_ioctl(fd, MASSTREE_IOC_GET, &op);
 	if (len)
 		*len = op.out_len;
 	if (!ret && op.out_len < cap)
@@ -170,7 +102,7 @@ static int del(int fd, const char *key)
 {
 	struct masstree_ioc_op op = op_init(key, strlen(key));
 
-	return ioc(fd, MASSTREE_IOC_DEL, &op);
+	return mst_ioctl(fd, MASSTREE_IOC_DEL, &op);
 }
 
 static int cmpxchg(int fd, const char *key, const char *expect,
@@ -183,7 +115,7 @@ static int cmpxchg(int fd, const char *key, const char *expect,
 	op.value_len = strlen(val);
 	op.expect = PTR(expect);
 	op.expect_len = strlen(expect);
-	ret = ioc(fd, MASSTREE_IOC_CMPXCHG, &op);
+	ret = mst_ioctl(fd, MASSTREE_IOC_CMPXCHG, &op);
 	if (len)
 		*len = op.out_len;
 	return ret;
@@ -193,7 +125,7 @@ static __u64 nkeys(int fd)
 {
 	struct masstree_ioc_stats st = { .size = sizeof(st) };
 
-	if (ioc(fd, MASSTREE_IOC_STATS, &st))
+	if (mst_ioctl(fd, MASSTREE_IOC_STATS, &st))
 		return (__u64)-1;
 	return st.keys;
 }
@@ -202,7 +134,7 @@ static int stats(int fd, struct masstree_ioc_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
-	return ioc(fd, MASSTREE_IOC_STATS, st);
+	return mst_ioctl(fd, MASSTREE_IOC_STATS, st);
 }
 
 /* Two pages, the second unmapped: returns the first. */
@@ -254,7 +186,7 @@ TEST(device_node)
 {
 	struct stat st;
 
-	ASSERT_EQ(0, stat(DEV, &st));
+	ASSERT_EQ(0, stat(MST_DEV, &st));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
 	EXPECT_EQ(0666, st.st_mode & 07777);
 }
@@ -262,18 +194,22 @@ TEST(device_node)
 TEST(unknown_commands)
 {
 	struct masstree_ioc_op op = op_init("k", 1);
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, create_anon(fd));
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IOWR(MASSTREE_IOC_MAGIC, 0x06, struct masstree_ioc_op), &op));
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IOWR(MASSTREE_IOC_MAGIC, 0x18, struct masstree_ioc_op), &op));
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IOWR(MASSTREE_IOC_MAGIC, 0xff, struct masstree_ioc_op), &op));
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IOWR('x', 0x10, struct masstree_ioc_op), &op));
+	ASSERT_EQ(0, mst_create_anon(fd));
+	EXPECT_EQ(-ENOTTY,
+		  mst_ioctl(fd, _IOWR(MASSTREE_IOC_MAGIC, 0x06, struct masstree_ioc_op), &op));
+	EXPECT_EQ(-ENOTTY,
+		  mst_ioctl(fd, _IOWR(MASSTREE_IOC_MAGIC, 0x18, struct masstree_ioc_op), &op));
+	EXPECT_EQ(-ENOTTY,
+		  mst_ioctl(fd, _IOWR(MASSTREE_IOC_MAGIC, 0xff, struct masstree_ioc_op), &op));
+	EXPECT_EQ(-ENOTTY, mst_ioctl(fd, _IOWR('x', 0x10, struct masstree_ioc_op), &op));
 	/* GET's number with another size or direction is another command. */
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IOWR(MASSTREE_IOC_MAGIC, 0x10, __u64), &op));
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IOR(MASSTREE_IOC_MAGIC, 0x10, struct masstree_ioc_op), &op));
-	EXPECT_EQ(-ENOTTY, ioc(fd, _IO(MASSTREE_IOC_MAGIC, 0x10), NULL));
+	EXPECT_EQ(-ENOTTY, mst_ioctl(fd, _IOWR(MASSTREE_IOC_MAGIC, 0x10, __u64), &op));
+	EXPECT_EQ(-ENOTTY,
+		  mst_ioctl(fd, _IOR(MASSTREE_IOC_MAGIC, 0x10, struct masstree_ioc_op), &op));
+	EXPECT_EQ(-ENOTTY, mst_ioctl(fd, _IO(MASSTREE_IOC_MAGIC, 0x10), NULL));
 	EXPECT_EQ(0, nkeys(fd));
 	close(fd);
 }
@@ -288,18 +224,18 @@ TEST(detached_descriptor)
 		.flags = MASSTREE_IOC_SCAN_NO_START | MASSTREE_IOC_SCAN_NO_END,
 	};
 	struct masstree_ioc_batch b = { .size = sizeof(b), .ops = PTR(&op), .nr = 1 };
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_GET, &op));
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_PUT, &op));
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_DEL, &op));
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_CMPXCHG, &op));
 	op.op = MASSTREE_OP_GET;
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_BATCH, &b));
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_SCAN, &sc));
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_STATS, &st));
-	EXPECT_EQ(-EBADFD, ioc(fd, MASSTREE_IOC_CLEAR, &cl));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_SCAN, &sc));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(-EBADFD, mst_ioctl(fd, MASSTREE_IOC_CLEAR, &cl));
 	close(fd);
 }
 
@@ -309,9 +245,9 @@ FIXTURE(anon) {
 
 FIXTURE_SETUP(anon)
 {
-	self->fd = dev_open();
+	self->fd = mst_dev_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, create_anon(self->fd));
+	ASSERT_EQ(0, mst_create_anon(self->fd));
 }
 
 FIXTURE_TEARDOWN(anon)
@@ -352,17 +288,17 @@ TEST_F(anon, binary_and_empty_keys_and_values)
 	/* Keys are byte strings: NULs inside, a prefix of the next key. */
 	op.value = PTR(key);
 	op.value_len = sizeof(key);
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.value_len = 4;
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.key_len = 4;
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	EXPECT_EQ(3, nkeys(self->fd));
 	memset(buf, 0x55, sizeof(buf));
 	op.key_len = sizeof(key);
 	op.value = PTR(buf);
 	op.value_len = sizeof(buf);
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	EXPECT_EQ(4, op.out_len);
 	EXPECT_EQ(0, memcmp(buf, key, 4));
 	EXPECT_EQ(0x55, buf[4]);
@@ -411,7 +347,7 @@ TEST_F(anon, del)
 	EXPECT_EQ(-ENOENT, del(self->fd, "k"));
 	ASSERT_EQ(0, put(self->fd, "k", "abc", 0));
 	ASSERT_EQ(0, put(self->fd, "kk", "abcd", 0));
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_DEL, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(3, op.out_len);
 	EXPECT_EQ(-ENOENT, get(self->fd, "k", buf, sizeof(buf), &len));
 	EXPECT_EQ(0, get(self->fd, "kk", buf, sizeof(buf), &len));
@@ -450,19 +386,19 @@ TEST_F(anon, op_field)
 	op.value = PTR("v");
 	op.value_len = 1;
 	op.op = MASSTREE_OP_PUT;
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.op = MASSTREE_OP_GET;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.op = MASSTREE_OP_DEL;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	EXPECT_EQ(1, nkeys(self->fd));
 	op.op = 99;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(1, nkeys(self->fd));
 	op.op = MASSTREE_OP_DEL;
 	op.value = 0;
 	op.value_len = 0;
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(0, nkeys(self->fd));
 }
 
@@ -473,25 +409,25 @@ TEST_F(anon, nonzero_fields_that_must_be_zero)
 	op.value = PTR("v");
 	op.value_len = 1;
 	op.reserved = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.reserved = 0;
 	/* expect is CMPXCHG's alone. */
 	op.expect = PTR("v");
 	op.expect_len = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	EXPECT_EQ(0, nkeys(self->fd));
 	op.expect = 0;
 	op.expect_len = 0;
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	/* flags are PUT's alone. */
 	op.flags = MASSTREE_PUT_EXIST;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_GET, &op));
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_DEL, &op));
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CMPXCHG, &op));
 	EXPECT_EQ(1, nkeys(self->fd));
 	op.flags = 0;
 	op.reserved = 1ULL << 63;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(1, nkeys(self->fd));
 }
 
@@ -506,10 +442,10 @@ TEST_F(anon, key_and_value_limits)
 	memset(big, 'k', n);
 	op.value = PTR(big);
 	op.value_len = MASSTREE_VALUE_MAX;
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.value = PTR(out);
 	op.value_len = n;
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	EXPECT_EQ(MASSTREE_VALUE_MAX, op.out_len);
 	EXPECT_EQ(0, memcmp(big, out, MASSTREE_VALUE_MAX));
 
@@ -517,24 +453,24 @@ TEST_F(anon, key_and_value_limits)
 	op = op_init(big, MASSTREE_KEY_MAX + 1);
 	op.value = PTR(big);
 	op.value_len = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	op.value = PTR(out);
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	op.key_len = 1ULL << 40;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	op.key_len = ~0ULL;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op = op_init(big, 3);
 	op.value = PTR(big);
 	op.value_len = MASSTREE_VALUE_MAX + 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.value_len = ~0ULL;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.value_len = 1;
 	op.expect = PTR(big);
 	op.expect_len = MASSTREE_VALUE_MAX + 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CMPXCHG, &op));
 	EXPECT_EQ(1, nkeys(self->fd));
 	free(big);
 	free(out);
@@ -550,34 +486,34 @@ TEST_F(anon, bad_pointers)
 	ASSERT_TRUE(!!pg);
 	edge = pg + psz;
 	/* The argument itself. */
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, NULL));
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_GET, edge));
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_STATS, (void *)8));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, NULL));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_GET, edge));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_STATS, (void *)8));
 	/* A NULL or unmapped key, and one that runs into the unmapped page. */
 	op = op_init(NULL, 5);
 	op.value = PTR("v");
 	op.value_len = 1;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.key = PTR(edge);
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	memcpy(edge - 3, "abc", 3);
 	op.key = PTR(edge - 3);
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, &op));
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	op.value = 0;
 	op.value_len = 0;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	op.key_len = 3;
 	op.value = PTR("v");
 	op.value_len = 1;
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	/* A value that runs into the unmapped page: nothing changes. */
 	memset(edge - 10, 'v', 7);
 	op.value = PTR(edge - 10);
 	op.value_len = 11;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.value = 0;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	ASSERT_EQ(0, get(self->fd, "abc", buf, sizeof(buf), NULL));
 	EXPECT_STREQ("v", buf);
 	/* CMPXCHG's expected value likewise. */
@@ -585,7 +521,7 @@ TEST_F(anon, bad_pointers)
 	op.value_len = 1;
 	op.expect = PTR(edge - 1);
 	op.expect_len = 2;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_CMPXCHG, &op));
 	ASSERT_EQ(0, get(self->fd, "abc", buf, sizeof(buf), NULL));
 	EXPECT_STREQ("v", buf);
 	/* GET into a buffer that runs into the unmapped page. */
@@ -595,9 +531,9 @@ TEST_F(anon, bad_pointers)
 	op.key = PTR("abc");
 	op.value = PTR(edge - 5);
 	op.value_len = 64;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	op.value = PTR(NULL);
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_GET, &op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	EXPECT_EQ(1, nkeys(self->fd));
 	munmap(pg, psz);
 }
@@ -617,20 +553,20 @@ TEST_F(anon, struct_across_unmapped_page)
 	full.value = PTR("v");
 	full.value_len = 1;
 	memcpy(op, &full, sizeof(full) - 8);
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_PUT, op));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, op));
 	EXPECT_EQ(0, nkeys(self->fd));
 	/* Just fits: fine. */
 	op = (void *)(edge - sizeof(*op));
 	*op = op_init("k", 1);
 	op->value = PTR("v");
 	op->value_len = 1;
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, op));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, op));
 	st = (void *)(edge - sizeof(*st));
 	EXPECT_EQ(0, stats(self->fd, st));
 	EXPECT_EQ(1, st->keys);
 	/* A larger @size whose extra bytes lie in the unmapped page. */
 	st->size = sizeof(*st) + 8;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_STATS, st));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_STATS, st));
 	munmap(pg, psz);
 }
 
@@ -653,19 +589,19 @@ TEST_F(anon, size_field)
 	big.op.value = PTR("v");
 	big.op.value_len = 1;
 	big.op.size = sizeof(big);
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_PUT, &big));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	big.extra[1] = 1;
 	big.op.key = PTR("j");
-	EXPECT_EQ(-E2BIG, ioc(self->fd, MASSTREE_IOC_PUT, &big));
+	EXPECT_EQ(-E2BIG, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	EXPECT_EQ(1, nkeys(self->fd));
 	big.op.size = 1ULL << 40;
-	EXPECT_NE(0, ioc(self->fd, MASSTREE_IOC_PUT, &big));
+	EXPECT_NE(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	EXPECT_EQ(1, nkeys(self->fd));
 
 	/* Out: the extra bytes stay zero. */
 	memset(&sbig, 0, sizeof(sbig));
 	sbig.st.size = sizeof(sbig);
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_STATS, &sbig));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &sbig));
 	EXPECT_EQ(1, sbig.st.keys);
 	EXPECT_EQ(0, sbig.extra[0]);
 	EXPECT_EQ(0, sbig.extra[1]);
@@ -674,21 +610,21 @@ TEST_F(anon, size_field)
 	big.extra[1] = 0;
 	big.op.key = PTR("j");
 	big.op.size = offsetof(struct masstree_ioc_op, reserved);
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &big));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	big.op.size = 0;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &big));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	big.op.size = sizeof(big.op) - 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_PUT, &big));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	EXPECT_EQ(1, nkeys(self->fd));
 	part = offsetof(struct masstree_ioc_stats, leaves);
 	memset(&st, 0xa5, sizeof(st));
 	memset(&st, 0, part);
 	st.size = part;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &st));
 	EXPECT_EQ(0, st.keys);
 	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, st.leaves);
 	st.size = 0;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &st));
 }
 
 TEST_F(anon, stats_counts_and_zero_reserved)
@@ -706,9 +642,9 @@ TEST_F(anon, stats_counts_and_zero_reserved)
 	st.size = sizeof(st);
 	st.flags = 0;
 	/* Reserved fields must be zero, as in every command. */
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &st));
 	memset(st.reserved, 0, sizeof(st.reserved));
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &st));
 	EXPECT_EQ(2, st.keys);
 	EXPECT_LE(1, st.leaves);
 	EXPECT_LE(1, st.layers);
@@ -728,10 +664,10 @@ TEST_F(anon, stats_counts_and_zero_reserved)
 	EXPECT_EQ(0, st.reserved[0]);
 	EXPECT_EQ(0, st.reserved[1]);
 	st.flags = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &st));
 	st.flags = 0;
 	st.reserved[1] = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_STATS, &st));
 }
 
 TEST_F(anon, clear)
@@ -745,17 +681,17 @@ TEST_F(anon, clear)
 		ASSERT_EQ(0, put(self->fd, key, "v", 0));
 	}
 	c.reserved[1] = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_CLEAR, &c));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
 	c.reserved[1] = 0;
 	c.flags = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_CLEAR, &c));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
 	EXPECT_EQ(300, nkeys(self->fd));
 	c.flags = 0;
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_CLEAR, &c));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
 	EXPECT_EQ(300, c.cleared);
 	EXPECT_EQ(0, nkeys(self->fd));
 	EXPECT_EQ(-ENOENT, get(self->fd, "key0000", buf, sizeof(buf), NULL));
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_CLEAR, &c));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
 	EXPECT_EQ(0, c.cleared);
 	ASSERT_EQ(0, put(self->fd, "key0000", "w", 0));
 	EXPECT_EQ(1, nkeys(self->fd));
@@ -765,11 +701,11 @@ TEST_F(anon, attach_twice)
 {
 	char name[32];
 
-	EXPECT_EQ(-EBUSY, create_anon(self->fd));
+	EXPECT_EQ(-EBUSY, mst_create_anon(self->fd));
 	mst_map_name(name, sizeof(name), "busy");
-	ASSERT_EQ(0, create_named(self->fd, name, 0600));
-	EXPECT_EQ(-EBUSY, open_map(self->fd, name, MASSTREE_OPEN_READ));
-	EXPECT_EQ(0, destroy(self->fd, name));
+	ASSERT_EQ(0, mst_create(self->fd, name, 0600));
+	EXPECT_EQ(-EBUSY, mst_open_map(self->fd, name, MASSTREE_OPEN_READ));
+	EXPECT_EQ(0, mst_destroy(self->fd, name));
 	/* Still attached to the anonymous map. */
 	EXPECT_EQ(0, put(self->fd, "k", "v", 0));
 }
@@ -794,7 +730,7 @@ static int scan(int fd, struct masstree_ioc_scan *s, __u64 flags,
 	s->buf_len = cap;
 	s->resume = PTR(resume);
 	s->resume_len = rcap;
-	return ioc(fd, MASSTREE_IOC_SCAN, s);
+	return mst_ioctl(fd, MASSTREE_IOC_SCAN, s);
 }
 
 /*
@@ -841,9 +777,9 @@ FIXTURE_SETUP(scan)
 	static const char * const keys[] = { "a", "ab", "abc", "b", "ba", "c", "" };
 	int i;
 
-	self->fd = dev_open();
+	self->fd = mst_dev_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, create_anon(self->fd));
+	ASSERT_EQ(0, mst_create_anon(self->fd));
 	for (i = 0; i < 7; i++) {
 		char val[8];
 
@@ -907,7 +843,7 @@ TEST_F(scan, limit_and_resume)
 	s.resume_len = sizeof(self->resume);
 	/* Pages of two records, each call resuming where the last stopped. */
 	for (;;) {
-		ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_SCAN, &s));
+		ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_SCAN, &s));
 		ASSERT_TRUE(render(&s, self->buf, self->out, sizeof(self->out)));
 		strcat(all, self->out);
 		ASSERT_GT(10, ++calls);
@@ -943,7 +879,7 @@ TEST_F(scan, small_buffer_resumes)
 		s.start = PTR(self->resume);
 		s.start_len = s.resume_len;
 		s.resume_len = sizeof(self->resume);
-		ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_SCAN, &s));
+		ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_SCAN, &s));
 	}
 	EXPECT_STREQ("=v6 a=v0 ab=v1 abc=v2 b=v3 ba=v4 c=v5 ", all);
 	EXPECT_LE(3, calls);
@@ -968,7 +904,7 @@ TEST_F(scan, errors)
 			  sizeof(self->buf), self->resume, 1));
 	s.limit = 2;
 	s.resume_len = 1;
-	EXPECT_EQ(-ENAMETOOLONG, ioc(self->fd, MASSTREE_IOC_SCAN, &s));
+	EXPECT_EQ(-ENAMETOOLONG, mst_ioctl(self->fd, MASSTREE_IOC_SCAN, &s));
 	/* Flags, reserved, bounds. */
 	EXPECT_EQ(-EINVAL, scan(self->fd, &s, NO_BOUNDS | (1ULL << 5), NULL, NULL,
 				self->buf, sizeof(self->buf), self->resume,
@@ -977,17 +913,17 @@ TEST_F(scan, errors)
 			  sizeof(self->buf), self->resume, sizeof(self->resume)));
 	s.reserved[1] = 1;
 	s.resume_len = sizeof(self->resume);
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_SCAN, &s));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_SCAN, &s));
 	s.start_len = MASSTREE_KEY_MAX + 1;
 	s.start = PTR(self->resume);
 	s.reserved[1] = 0;
 	s.flags = MASSTREE_IOC_SCAN_NO_END;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_SCAN, &s));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_SCAN, &s));
 	/* Bad pointers: start key, output, resume buffer. */
 	s.start = PTR(pg + psz - 1);
 	s.start_len = 2;
 	s.resume_len = sizeof(self->resume);
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_SCAN, &s));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_SCAN, &s));
 	EXPECT_EQ(-EFAULT, scan(self->fd, &s, NO_BOUNDS, NULL, NULL, pg + psz - 16,
 				64, self->resume, sizeof(self->resume)));
 	EXPECT_EQ(-EFAULT, scan(self->fd, &s, NO_BOUNDS, NULL, NULL, NULL,
@@ -1002,10 +938,10 @@ TEST(scan_empty_map)
 {
 	struct masstree_ioc_scan s;
 	char buf[64], resume[8];
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, mst_create_anon(fd));
 	ASSERT_EQ(0, scan(fd, &s, NO_BOUNDS, NULL, NULL, buf, sizeof(buf),
 			  resume, sizeof(resume)));
 	EXPECT_EQ(0, s.count);
@@ -1047,7 +983,7 @@ TEST_F(anon, batch_all_kinds)
 	batch_op(&ops[4], MASSTREE_OP_DEL, "b", NULL, NULL);
 	batch_op(&ops[5], MASSTREE_OP_PUT, "c", "", NULL);
 	ops[5].flags = MASSTREE_PUT_NOEXIST;
-	ASSERT_EQ(0, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(6, b.done);
 	EXPECT_EQ(0, ops[0].result);
 	EXPECT_EQ(0, ops[2].result);
@@ -1075,7 +1011,7 @@ TEST_F(anon, batch_stops_at_first_failure)
 	batch_op(&ops[2], MASSTREE_OP_PUT, "y", "2", NULL);
 	batch_op(&ops[3], MASSTREE_OP_PUT, "z", "3", NULL);
 	ops[2].result = 77;
-	EXPECT_EQ(-ENOENT, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-ENOENT, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
 	EXPECT_EQ(0, ops[0].result);
 	EXPECT_EQ(-ENOENT, ops[1].result);
@@ -1091,7 +1027,7 @@ TEST_F(anon, batch_stops_at_first_failure)
 	batch_op(&ops[3], MASSTREE_OP_GET, "x", NULL, NULL);
 	ops[3].value = PTR(buf);
 	ops[3].value_len = 0;
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(4, b.done);
 	EXPECT_EQ(-EEXIST, ops[0].result);
 	EXPECT_EQ(-ENOENT, ops[1].result);
@@ -1105,7 +1041,7 @@ TEST_F(anon, batch_stops_at_first_failure)
 	batch_op(&ops[1], MASSTREE_OP_PUT, "z", "3", NULL);
 	ops[1].key_len = MASSTREE_KEY_MAX + 1;
 	batch_op(&ops[2], MASSTREE_OP_PUT, "w", "4", NULL);
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
 	EXPECT_EQ(-EINVAL, ops[1].result);
 	EXPECT_EQ(2, nkeys(self->fd));
@@ -1124,48 +1060,48 @@ TEST_F(anon, batch_malformed)
 	batch_op(&ops[0], MASSTREE_OP_PUT, "a", "1", NULL);
 	batch_op(&ops[1], MASSTREE_OP_PUT, "b", "2", NULL);
 	b.nr = MASSTREE_BATCH_MAX + 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	b.nr = ~0ULL;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	b.nr = 2;
 	b.flags = 1ULL << 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	b.flags = 0;
 	b.reserved[2] = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	b.reserved[2] = 0;
 	EXPECT_EQ(0, nkeys(self->fd));
 	/* An operation without its op code. */
 	ops[1].op = 0;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
 	ops[1].op = 17;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	ops[1].op = MASSTREE_OP_PUT;
 	ops[1].reserved = 1;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	ops[1].reserved = 0;
 	/* Elements are today's size exactly. */
 	ops[1].size = sizeof(ops[1]) + 8;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	ops[1].size = sizeof(ops[1]) - 8;
-	EXPECT_EQ(-EINVAL, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	ops[1].size = sizeof(ops[1]);
 	EXPECT_EQ(1, nkeys(self->fd));
 	/* The array: NULL, and running into the unmapped page. */
 	b.ops = 0;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	edge = (void *)(pg + psz - sizeof(*edge));
 	batch_op(edge, MASSTREE_OP_PUT, "c", "3", NULL);
 	b.ops = PTR(edge);
 	b.nr = 2;
-	EXPECT_EQ(-EFAULT, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
 	EXPECT_EQ(0, edge->result);
 	b.nr = 1;
 	b.done = 99;
 	batch_op(edge, MASSTREE_OP_DEL, "c", NULL, NULL);
-	EXPECT_EQ(0, ioc(self->fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
 	EXPECT_EQ(1, nkeys(self->fd));
 	munmap(pg, psz);
@@ -1179,47 +1115,19 @@ FIXTURE(named) {
 
 FIXTURE_SETUP(named)
 {
-	self->fd = dev_open();
+	self->fd = mst_dev_open();
 	ASSERT_LE(0, self->fd);
 	mst_map_name(self->name, sizeof(self->name), "m");
-	ASSERT_EQ(0, create_named(self->fd, self->name, 0600));
+	ASSERT_EQ(0, mst_create(self->fd, self->name, 0600));
 }
 
 FIXTURE_TEARDOWN(named)
 {
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
-	destroy(fd, self->name);
+	mst_destroy(fd, self->name);
 	close(fd);
 	close(self->fd);
-}
-
-/* Find map @name in LIST; 0 if found. */
-static int list_find(const char *name, struct masstree_map_info *out)
-{
-	struct masstree_map_info info[8];
-	struct masstree_ioc_list l = { .size = sizeof(l), .maps = PTR(info), .nr = 8 };
-	int fd = dev_open(), ret = -ENOENT;
-	__u64 i;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (ioc(fd, MASSTREE_IOC_LIST, &l)) {
-			ret = -errno;
-			break;
-		}
-		for (i = 0; i < l.count; i++)
-			if (!strcmp(info[i].name, name)) {
-				*out = info[i];
-				ret = 0;
-			}
-		if (!l.more || !l.count)
-			break;
-		memcpy(l.after, info[l.count - 1].name, sizeof(l.after));
-	}
-	close(fd);
-	return ret;
 }
 
 TEST_F(named, create_open_and_lifetime)
@@ -1228,8 +1136,8 @@ TEST_F(named, create_open_and_lifetime)
 	char buf[16];
 	int fd2;
 
-	EXPECT_EQ(-EEXIST, create_named(self->fd, self->name, 0600));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	EXPECT_EQ(-EEXIST, mst_create(self->fd, self->name, 0600));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(0600, info.mode);
 	EXPECT_EQ(0, info.uid);
 	EXPECT_EQ(0, info.gid);
@@ -1239,23 +1147,23 @@ TEST_F(named, create_open_and_lifetime)
 	EXPECT_EQ(0, info.reserved[0]);
 	/* A named CREATE leaves the descriptor detached. */
 	EXPECT_EQ(-EBADFD, put(self->fd, "k", "v", 0));
-	EXPECT_EQ(-EINVAL, open_map(self->fd, self->name, 0));
-	EXPECT_EQ(-EINVAL, open_map(self->fd, self->name, 1ULL << 2));
-	ASSERT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
-	EXPECT_EQ(-EBUSY, open_map(self->fd, self->name, MASSTREE_OPEN_READ));
-	EXPECT_EQ(-EBUSY, create_anon(self->fd));
+	EXPECT_EQ(-EINVAL, mst_open_map(self->fd, self->name, 0));
+	EXPECT_EQ(-EINVAL, mst_open_map(self->fd, self->name, 1ULL << 2));
+	ASSERT_EQ(0, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	EXPECT_EQ(-EBUSY, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ));
+	EXPECT_EQ(-EBUSY, mst_create_anon(self->fd));
 	ASSERT_EQ(0, put(self->fd, "k", "v", 0));
 	/* The map outlives its descriptors. */
 	close(self->fd);
-	self->fd = dev_open();
-	ASSERT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ));
+	self->fd = mst_dev_open();
+	ASSERT_EQ(0, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ));
 	ASSERT_EQ(0, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_STREQ("v", buf);
-	ASSERT_EQ(0, list_find(self->name, &info));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(1, info.keys);
 	EXPECT_LT(0, info.bytes);
-	fd2 = dev_open();
-	EXPECT_EQ(-ENOENT, open_map(fd2, "mt-no-such-map", MASSTREE_OPEN_READ));
+	fd2 = mst_dev_open();
+	EXPECT_EQ(-ENOENT, mst_open_map(fd2, "mt-no-such-map", MASSTREE_OPEN_READ));
 	close(fd2);
 }
 
@@ -1263,17 +1171,17 @@ TEST_F(named, read_only_and_write_only_attachments)
 {
 	struct masstree_ioc_clear cl = { .size = sizeof(cl) };
 	struct masstree_ioc_stats st;
-	int wfd = dev_open();
+	int wfd = mst_dev_open();
 	char buf[8];
 
 	ASSERT_LE(0, wfd);
-	ASSERT_EQ(0, open_map(wfd, self->name, MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_open_map(wfd, self->name, MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(wfd, "k", "v", 0));
-	ASSERT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ));
+	ASSERT_EQ(0, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ));
 	EXPECT_EQ(-EBADF, put(self->fd, "k", "w", 0));
 	EXPECT_EQ(-EBADF, del(self->fd, "k"));
 	EXPECT_EQ(-EBADF, cmpxchg(self->fd, "k", "v", "w", NULL));
-	EXPECT_EQ(-EBADF, ioc(self->fd, MASSTREE_IOC_CLEAR, &cl));
+	EXPECT_EQ(-EBADF, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &cl));
 	EXPECT_EQ(0, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_STREQ("v", buf);
 	EXPECT_EQ(0, stats(self->fd, &st));
@@ -1291,24 +1199,24 @@ TEST_F(named, destroy_while_attached)
 	struct masstree_ioc_stats st;
 	struct masstree_map_info info;
 	char buf[8];
-	int fd2 = dev_open(), fd3 = dev_open();
+	int fd2 = mst_dev_open(), fd3 = mst_dev_open();
 
 	ASSERT_LE(0, fd2);
 	ASSERT_LE(0, fd3);
-	ASSERT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
-	ASSERT_EQ(0, open_map(fd2, self->name, MASSTREE_OPEN_READ));
+	ASSERT_EQ(0, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_open_map(fd2, self->name, MASSTREE_OPEN_READ));
 	ASSERT_EQ(0, put(self->fd, "k", "v", 0));
-	EXPECT_EQ(-EINVAL, name_cmd(fd2, MASSTREE_IOC_DESTROY, self->name, 1));
-	ASSERT_EQ(0, destroy(fd2, self->name));
-	EXPECT_EQ(-ENOENT, destroy(fd2, self->name));
-	EXPECT_EQ(-ENOENT, list_find(self->name, &info));
+	EXPECT_EQ(-EINVAL, mst_name_cmd(fd2, MASSTREE_IOC_DESTROY, self->name, 1));
+	ASSERT_EQ(0, mst_destroy(fd2, self->name));
+	EXPECT_EQ(-ENOENT, mst_destroy(fd2, self->name));
+	EXPECT_EQ(-ENOENT, mst_list_find(self->name, &info));
 	EXPECT_EQ(-EIDRM, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-EIDRM, put(self->fd, "k", "w", 0));
 	EXPECT_EQ(-EIDRM, del(self->fd, "k"));
 	EXPECT_EQ(-EIDRM, stats(fd2, &st));
 	/* The name is free again at once: a new, empty map. */
-	ASSERT_EQ(0, create_named(fd3, self->name, 0600));
-	ASSERT_EQ(0, open_map(fd3, self->name, MASSTREE_OPEN_READ));
+	ASSERT_EQ(0, mst_create(fd3, self->name, 0600));
+	ASSERT_EQ(0, mst_open_map(fd3, self->name, MASSTREE_OPEN_READ));
 	EXPECT_EQ(-ENOENT, get(fd3, "k", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-EIDRM, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-EIDRM, get(fd2, "k", buf, sizeof(buf), NULL));
@@ -1324,49 +1232,49 @@ TEST(names)
 	};
 	struct masstree_ioc_create c = { .size = sizeof(c), .mode = 0600 };
 	char name[MASSTREE_NAME_MAX + 1];
-	int fd = dev_open();
+	int fd = mst_dev_open();
 	size_t i;
 
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		TH_LOG("name '%s'", bad[i]);
-		EXPECT_EQ(-EINVAL, create_named(fd, bad[i], 0600));
+		EXPECT_EQ(-EINVAL, mst_create(fd, bad[i], 0600));
 	}
 	/* 63 characters: the longest name. */
 	memset(name, 'n', MASSTREE_NAME_MAX - 1);
 	snprintf(name, 20, "mt-%d-", getpid());
 	name[strlen(name)] = 'n';
 	name[MASSTREE_NAME_MAX - 1] = '\0';
-	EXPECT_EQ(0, create_named(fd, name, 0600));
-	EXPECT_EQ(0, destroy(fd, name));
+	EXPECT_EQ(0, mst_create(fd, name, 0600));
+	EXPECT_EQ(0, mst_destroy(fd, name));
 	/* 64 without a NUL. */
 	memset(c.name, 'n', sizeof(c.name));
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_CREATE, &c));
-	EXPECT_EQ(-EINVAL, name_cmd(fd, MASSTREE_IOC_OPEN, "a/b", MASSTREE_OPEN_READ));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_CREATE, &c));
+	EXPECT_EQ(-EINVAL, mst_name_cmd(fd, MASSTREE_IOC_OPEN, "a/b", MASSTREE_OPEN_READ));
 	/* Mode, flags, reserved. */
 	snprintf(name, sizeof(name), "mt-%d-x_y.Z-9", getpid());
-	EXPECT_EQ(-EINVAL, create_named(fd, name, 01000));
-	EXPECT_EQ(-EINVAL, create_named(fd, name, 04755));
+	EXPECT_EQ(-EINVAL, mst_create(fd, name, 01000));
+	EXPECT_EQ(-EINVAL, mst_create(fd, name, 04755));
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
 	strcpy(c.name, name);
 	c.flags = 1ULL << 1;
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_CREATE, &c));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_CREATE, &c));
 	c.flags = 0;
 	c.reserved[3] = 1;
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_CREATE, &c));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_CREATE, &c));
 	c.reserved[3] = 0;
 	/* An anonymous map has no name and no mode. */
 	c.flags = MASSTREE_CREATE_ANON;
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_CREATE, &c));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_CREATE, &c));
 	memset(c.name, 0, sizeof(c.name));
 	c.mode = 0600;
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_CREATE, &c));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_CREATE, &c));
 	EXPECT_EQ(-EBADFD, put(fd, "k", "v", 0));
 	strcpy(c.name, name);
 	c.flags = 0;
-	EXPECT_EQ(0, ioc(fd, MASSTREE_IOC_CREATE, &c));
-	EXPECT_EQ(0, destroy(fd, name));
+	EXPECT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_CREATE, &c));
+	EXPECT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
 
@@ -1375,17 +1283,17 @@ TEST(list_pages_in_order)
 	struct masstree_map_info info[2];
 	struct masstree_ioc_list l = { .size = sizeof(l), .maps = PTR(info), .nr = 1 };
 	char names[3][48], prefix[40], last[MASSTREE_NAME_MAX] = "";
-	int fd = dev_open(), found = 0, i;
+	int fd = mst_dev_open(), found = 0, i;
 
 	ASSERT_LE(0, fd);
 	mst_map_name(prefix, sizeof(prefix), "list-");
 	for (i = 2; i >= 0; i--) {
 		snprintf(names[i], sizeof(names[i]), "%s%c", prefix, 'a' + i);
-		ASSERT_EQ(0, create_named(fd, names[i], 0640 + i));
+		ASSERT_EQ(0, mst_create(fd, names[i], 0640 + i));
 	}
 	/* One at a time, in name order. */
 	for (i = 0; i < 1000; i++) {
-		ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_LIST, &l));
+		ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 		if (!l.count)
 			break;
 		ASSERT_EQ(1, l.count);
@@ -1404,20 +1312,20 @@ TEST(list_pages_in_order)
 	/* Room for none. */
 	memset(l.after, 0, sizeof(l.after));
 	l.nr = 0;
-	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_LIST, &l));
+	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 	EXPECT_EQ(0, l.count);
 	EXPECT_EQ(1, l.more);
 	l.nr = 2;
 	l.flags = 1;
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_LIST, &l));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 	l.flags = 0;
 	l.reserved[0] = 1;
-	EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_LIST, &l));
+	EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 	l.reserved[0] = 0;
 	l.maps = 0;
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_LIST, &l));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_LIST, &l));
 	for (i = 0; i < 3; i++)
-		EXPECT_EQ(0, destroy(fd, names[i]));
+		EXPECT_EQ(0, mst_destroy(fd, names[i]));
 	close(fd);
 }
 
@@ -1425,28 +1333,28 @@ TEST_F(named, setattr)
 {
 	struct masstree_map_info info;
 
-	EXPECT_EQ(0, setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 0644, 0, 0));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	EXPECT_EQ(0, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 0644, 0, 0));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(0644, info.mode);
-	EXPECT_EQ(0, setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, 123, 0));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	EXPECT_EQ(0, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, 123, 0));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(123, info.uid);
 	EXPECT_EQ(0, info.gid);
 	EXPECT_EQ(0644, info.mode);
-	EXPECT_EQ(0, setattr(self->fd, self->name,
-			     MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE, 0600, 0, 456));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	EXPECT_EQ(0, mst_setattr(self->fd, self->name,
+				 MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE, 0600, 0, 456));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(123, info.uid);
 	EXPECT_EQ(456, info.gid);
 	EXPECT_EQ(0600, info.mode);
-	EXPECT_EQ(-EINVAL, setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 01000, 0, 0));
-	EXPECT_EQ(-EINVAL, setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, -1, 0));
-	EXPECT_EQ(-EINVAL, setattr(self->fd, self->name, MASSTREE_SETATTR_GID, 0, 0,
-				   1ULL << 32));
-	EXPECT_EQ(-EINVAL, setattr(self->fd, self->name, 1ULL << 3, 0, 0, 0));
-	EXPECT_EQ(-ENOENT, setattr(self->fd, "mt-no-such-map", MASSTREE_SETATTR_MODE,
-				   0600, 0, 0));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	EXPECT_EQ(-EINVAL, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 01000, 0, 0));
+	EXPECT_EQ(-EINVAL, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, -1, 0));
+	EXPECT_EQ(-EINVAL, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_GID, 0, 0,
+				       1ULL << 32));
+	EXPECT_EQ(-EINVAL, mst_setattr(self->fd, self->name, 1ULL << 3, 0, 0, 0));
+	EXPECT_EQ(-ENOENT, mst_setattr(self->fd, "mt-no-such-map", MASSTREE_SETATTR_MODE,
+				       0600, 0, 0));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(123, info.uid);
 	EXPECT_EQ(456, info.gid);
 	EXPECT_EQ(0600, info.mode);
@@ -1462,10 +1370,10 @@ struct perm_arg {
 static int child_open(void *p)
 {
 	struct perm_arg *a = p;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(open_map(fd, a->name, a->access) == a->expect);
+	CHILD_CHECK(mst_open_map(fd, a->name, a->access) == a->expect);
 	return 0;
 }
 
@@ -1486,45 +1394,45 @@ TEST_F(named, permissions_like_files)
 	EXPECT_EQ(0, perm_open(n, w, -EACCES));
 	EXPECT_EQ(0, perm_open(n, r | w, -EACCES));
 	/* Other bits. */
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0604, 0, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0604, 0, 0));
 	EXPECT_EQ(0, perm_open(n, r, 0));
 	EXPECT_EQ(0, perm_open(n, w, -EACCES));
 	EXPECT_EQ(0, perm_open(n, r | w, -EACCES));
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0602, 0, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0602, 0, 0));
 	EXPECT_EQ(0, perm_open(n, r, -EACCES));
 	EXPECT_EQ(0, perm_open(n, w, 0));
 	/* In the map's group, the group bits decide, not the other bits. */
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE,
-			     0606, 0, NOBODY));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE,
+				 0606, 0, NOBODY));
 	EXPECT_EQ(0, perm_open(n, r, -EACCES));
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0660, 0, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0660, 0, 0));
 	EXPECT_EQ(0, perm_open(n, r | w, 0));
 	/* As owner, the owner bits decide. */
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_MODE,
-			     0066, NOBODY, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_MODE,
+				 0066, NOBODY, 0));
 	EXPECT_EQ(0, perm_open(n, r, -EACCES));
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0400, 0, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0400, 0, 0));
 	EXPECT_EQ(0, perm_open(n, r, 0));
 	EXPECT_EQ(0, perm_open(n, w, -EACCES));
 	/* CAP_SYS_ADMIN overrides the mode. */
-	ASSERT_EQ(0, setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0, 0, 0));
-	EXPECT_EQ(0, open_map(self->fd, n, r | w));
+	ASSERT_EQ(0, mst_setattr(self->fd, n, MASSTREE_SETATTR_MODE, 0, 0, 0));
+	EXPECT_EQ(0, mst_open_map(self->fd, n, r | w));
 }
 
 static int child_not_owner(void *p)
 {
 	const char *name = p;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 	struct masstree_map_info info;
 
 	CHILD_CHECK(fd >= 0);
 	/* Anyone may list. */
-	CHILD_CHECK(list_find(name, &info) == 0);
-	CHILD_CHECK(destroy(fd, name) == -EPERM);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0666, 0, 0) == -EPERM);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, NOBODY, 0) == -EPERM);
+	CHILD_CHECK(mst_list_find(name, &info) == 0);
+	CHILD_CHECK(mst_destroy(fd, name) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_MODE, 0666, 0, 0) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_UID, 0, NOBODY, 0) == -EPERM);
 	/* Attached read-write while the mode allowed it. */
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
 	CHILD_CHECK(put(fd, "child", "1", 0) == 0);
 	return 0;
 }
@@ -1533,9 +1441,9 @@ TEST_F(named, only_owner_or_admin_changes_a_map)
 {
 	struct masstree_map_info info;
 
-	ASSERT_EQ(0, setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 0666, 0, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 0666, 0, 0));
 	EXPECT_EQ(0, run_as(NOBODY, child_not_owner, self->name));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(0666, info.mode);
 	EXPECT_EQ(0, info.uid);
 	EXPECT_EQ(1, info.keys);
@@ -1545,25 +1453,25 @@ TEST_F(named, only_owner_or_admin_changes_a_map)
 static int child_owner(void *p)
 {
 	const char *name = p;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 	char buf[8];
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0, 0, 0) == 0);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_MODE, 0, 0, 0) == 0);
 	/* Descriptors already attached keep their access. */
 	CHILD_CHECK(put(fd, "k", "v", 0) == 0);
 	CHILD_CHECK(get(fd, "k", buf, sizeof(buf), NULL) == 0);
 	close(fd);
-	fd = dev_open();
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ) == -EACCES);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0600, 0, 0) == 0);
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ) == 0);
+	fd = mst_dev_open();
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ) == -EACCES);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_MODE, 0600, 0, 0) == 0);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ) == 0);
 	close(fd);
-	fd = dev_open();
-	CHILD_CHECK(destroy(fd, name) == 0);
+	fd = mst_dev_open();
+	CHILD_CHECK(mst_destroy(fd, name) == 0);
 	/* Its own map, created as nobody, is nobody's. */
-	CHILD_CHECK(create_named(fd, name, 0600) == 0);
+	CHILD_CHECK(mst_create(fd, name, 0600) == 0);
 	return 0;
 }
 
@@ -1571,14 +1479,14 @@ TEST_F(named, owner_changes_and_destroys)
 {
 	struct masstree_map_info info;
 
-	ASSERT_EQ(0, setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, NOBODY, 0));
+	ASSERT_EQ(0, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, NOBODY, 0));
 	EXPECT_EQ(0, run_as(NOBODY, child_owner, self->name));
-	ASSERT_EQ(0, list_find(self->name, &info));
+	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(NOBODY, info.uid);
 	EXPECT_EQ(NOBODY, info.gid);
 	EXPECT_EQ(0, info.keys);
 	/* Root reaches it regardless (the teardown destroys it). */
-	EXPECT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	EXPECT_EQ(0, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	EXPECT_EQ(0, put(self->fd, "root", "1", 0));
 }
 
@@ -1644,11 +1552,11 @@ static int fill_until(int fd, int err, int max)
 TEST_F(caps, map_bytes)
 {
 	struct masstree_ioc_stats st;
-	int fd = dev_open(), n;
+	int fd = mst_dev_open(), n;
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mst_write_file(PARAMS "max_map_bytes", "32768"));
-	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, mst_create_anon(fd));
 	n = fill_until(fd, -ENOSPC, 100);
 	ASSERT_LT(0, n);
 	EXPECT_GT(32, n);
@@ -1665,12 +1573,12 @@ TEST_F(caps, map_bytes)
 
 static int child_user_bytes(void *p)
 {
-	int a = dev_open(), b = dev_open(), n;
+	int a = mst_dev_open(), b = mst_dev_open(), n;
 
 	(void)p;
 	CHILD_CHECK(a >= 0 && b >= 0);
-	CHILD_CHECK(create_anon(a) == 0);
-	CHILD_CHECK(create_anon(b) == 0);
+	CHILD_CHECK(mst_create_anon(a) == 0);
+	CHILD_CHECK(mst_create_anon(b) == 0);
 	/* Half the user's cap in one map, the rest runs out in the other. */
 	n = fill_until(a, -EDQUOT, 12);
 	CHILD_CHECK(n == 12);
@@ -1693,20 +1601,20 @@ static int child_max_maps(void *p)
 {
 	const char *prefix = p;
 	char name[48];
-	int fd = dev_open(), i;
+	int fd = mst_dev_open(), i;
 
 	CHILD_CHECK(fd >= 0);
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
-		CHILD_CHECK(create_named(fd, name, 0600) == (i < 2 ? 0 : -EDQUOT));
+		CHILD_CHECK(mst_create(fd, name, 0600) == (i < 2 ? 0 : -EDQUOT));
 	}
 	snprintf(name, sizeof(name), "%s%d", prefix, 0);
-	CHILD_CHECK(destroy(fd, name) == 0);
+	CHILD_CHECK(mst_destroy(fd, name) == 0);
 	snprintf(name, sizeof(name), "%s%d", prefix, 2);
-	CHILD_CHECK(create_named(fd, name, 0600) == 0);
+	CHILD_CHECK(mst_create(fd, name, 0600) == 0);
 	for (i = 1; i < 3; i++) {
 		snprintf(name, sizeof(name), "%s%d", prefix, i);
-		CHILD_CHECK(destroy(fd, name) == 0);
+		CHILD_CHECK(mst_destroy(fd, name) == 0);
 	}
 	return 0;
 }
@@ -1720,7 +1628,7 @@ TEST_F(caps, max_maps)
 	ASSERT_EQ(0, mst_write_file(PARAMS "max_maps", "2"));
 	EXPECT_EQ(0, run_as(NOBODY, child_max_maps, prefix));
 	snprintf(name, sizeof(name), "%s%d", prefix, 2);
-	EXPECT_EQ(-ENOENT, list_find(name, &info));
+	EXPECT_EQ(-ENOENT, mst_list_find(name, &info));
 }
 
 /* Threads sharing one descriptor. */
@@ -1830,7 +1738,7 @@ static void *scanner(void *p)
 			s.start = PTR(resume);
 			s.start_len = s.resume_len;
 			s.resume_len = sizeof(resume);
-			if (ioc(w->fd, MASSTREE_IOC_SCAN, &s)) {
+			if (mst_ioctl(w->fd, MASSTREE_IOC_SCAN, &s)) {
 				w->errors++;
 				break;
 			}
@@ -1910,9 +1818,9 @@ TEST(close_frees_anonymous_map)
 		i0 = in;
 		s0 = s;
 	}
-	fd = dev_open();
+	fd = mst_dev_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, mst_create_anon(fd));
 	memset(key, 'x', sizeof(key));
 	for (i = 0; i < 600; i++) {
 		/* Long keys too, for layers and suffixes. */
@@ -1959,8 +1867,8 @@ TEST_F(named, debugfs_entry_follows_the_map)
 	snprintf(path, sizeof(path), DEBUGFS "maps/%s/dump", self->name);
 	EXPECT_EQ(0, mst_read_file(path, buf, sizeof(buf)));
 	/* Destroyed while attached: gone after the last close. */
-	ASSERT_EQ(0, open_map(self->fd, self->name, MASSTREE_OPEN_READ));
-	ASSERT_EQ(0, destroy(self->fd, self->name));
+	ASSERT_EQ(0, mst_open_map(self->fd, self->name, MASSTREE_OPEN_READ));
+	ASSERT_EQ(0, mst_destroy(self->fd, self->name));
 	close(self->fd);
 	self->fd = -1;
 	snprintf(path, sizeof(path), DEBUGFS "maps/%s", self->name);
@@ -2008,9 +1916,9 @@ FIXTURE_SETUP(faults)
 		ASSERT_EQ(0, mst_write_file(fault_knobs[i], fault_values[i]));
 	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, nth_fd);
-	self->fd = dev_open();
+	self->fd = mst_dev_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, create_anon(self->fd));
+	ASSERT_EQ(0, mst_create_anon(self->fd));
 	ASSERT_EQ(0, put(self->fd, "old", "old value", 0));
 }
 
@@ -2086,11 +1994,11 @@ static int fault_attempt(int fd, enum fault_op what, const char *name)
 		batch_op(&ops[0], MASSTREE_OP_PUT, batch_keys[0], "0", NULL);
 		batch_op(&ops[1], MASSTREE_OP_PUT, batch_keys[1], big, NULL);
 		batch_op(&ops[2], MASSTREE_OP_PUT, batch_keys[2], "2", NULL);
-		ret = ioc(fd, MASSTREE_IOC_BATCH, &b);
+		ret = mst_ioctl(fd, MASSTREE_IOC_BATCH, &b);
 		batch_done = b.done;
 		return ret;
 	case F_CREATE:
-		return create_named(fd, name, 0600);
+		return mst_create(fd, name, 0600);
 	}
 	return -EINVAL;
 }
@@ -2103,7 +2011,7 @@ static bool fault_unchanged(int fd, enum fault_op what, const char *name)
 	__u64 n = nkeys(fd);
 
 	if (what == F_CREATE)
-		return list_find(name, &info) == -ENOENT && n == 1;
+		return mst_list_find(name, &info) == -ENOENT && n == 1;
 	if (what == F_BATCH) {
 		/* Not atomic: the operations before the failing one stay. */
 		__u64 i;
@@ -2148,7 +2056,7 @@ TEST_F_TIMEOUT(faults, every_allocation_failure_changes_nothing, 120)
 			}
 			/* Back to the fixture's state for the next attempt. */
 			if (what == F_CREATE && !ret)
-				ASSERT_EQ(0, destroy(self->fd, name));
+				ASSERT_EQ(0, mst_destroy(self->fd, name));
 			ASSERT_EQ(0, put(self->fd, "old", "old value", 0));
 			del(self->fd, "b0");
 			del(self->fd, "b1");
@@ -2173,12 +2081,12 @@ TEST(named_map_left_for_module_unload)
 {
 	static char val[4096];
 	char name[40], key[200];
-	int fd = dev_open(), i;
+	int fd = mst_dev_open(), i;
 
 	ASSERT_LE(0, fd);
 	mst_map_name(name, sizeof(name), "left-for-rmmod");
-	ASSERT_EQ(0, create_named(fd, name, 0600));
-	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_create(fd, name, 0600));
+	ASSERT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_WRITE));
 	memset(key, 'k', sizeof(key) - 1);
 	key[sizeof(key) - 1] = '\0';
 	memset(val, 'v', sizeof(val) - 1);

@@ -51,74 +51,10 @@
 #include "kselftest_harness.h"
 #include "masstree_util.h"
 
-#define DEV		"/dev/masstree"
 #define DEBUGFS		"/sys/kernel/debug/masstree/"
 #define USER		1000	/* the attacker */
 #define OTHER		2000	/* a uid and gid the attacker is not */
 #define PTR(p)		((__u64)(uintptr_t)(p))
-
-static int ioc(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static int dev_open(void)
-{
-	return open(DEV, O_RDWR | O_CLOEXEC);
-}
-
-static void set_name(char *dst, const char *name)
-{
-	memset(dst, 0, MASSTREE_NAME_MAX);
-	strncpy(dst, name, MASSTREE_NAME_MAX - 1);
-}
-
-static int create_named(int fd, const char *name, __u64 mode)
-{
-	struct masstree_ioc_create c = { .size = sizeof(c), .mode = mode };
-
-	set_name(c.name, name);
-	return ioc(fd, MASSTREE_IOC_CREATE, &c);
-}
-
-static int create_anon(int fd)
-{
-	struct masstree_ioc_create c = {
-		.size = sizeof(c), .flags = MASSTREE_CREATE_ANON,
-	};
-
-	return ioc(fd, MASSTREE_IOC_CREATE, &c);
-}
-
-static int name_cmd(int fd, unsigned long cmd, const char *name, __u64 flags)
-{
-	struct masstree_ioc_name n = { .size = sizeof(n), .flags = flags };
-
-	set_name(n.name, name);
-	return ioc(fd, cmd, &n);
-}
-
-static int open_map(int fd, const char *name, __u64 access)
-{
-	return name_cmd(fd, MASSTREE_IOC_OPEN, name, access);
-}
-
-static int destroy(int fd, const char *name)
-{
-	return name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
-}
-
-static int setattr(int fd, const char *name, __u64 flags, __u64 mode,
-		   __u64 uid, __u64 gid)
-{
-	struct masstree_ioc_setattr a = {
-		.size = sizeof(a), .flags = flags, .mode = mode, .uid = uid,
-		.gid = gid,
-	};
-
-	set_name(a.name, name);
-	return ioc(fd, MASSTREE_IOC_SETATTR, &a);
-}
 
 static struct masstree_ioc_op op_init(const char *key)
 {
@@ -135,7 +71,7 @@ static int put(int fd, const char *key, const char *val)
 
 	op.value = PTR(val);
 	op.value_len = strlen(val);
-	return ioc(fd, MASSTREE_IOC_PUT, &op);
+	return mst_ioctl(fd, MASSTREE_IOC_PUT, &op);
 }
 
 /* GET: 0 and the value in @buf (NUL-terminated), or -errno. */
@@ -146,7 +82,7 @@ static int get(int fd, const char *key, char *buf, size_t cap)
 
 	op.value = PTR(buf);
 	op.value_len = cap - 1;
-	ret = ioc(fd, MASSTREE_IOC_GET, &op);
+	ret = mst_ioctl(fd, MASSTREE_IOC_GET, &op);
 	if (!ret)
 		buf[op.out_len] = '\0';
 	return ret;
@@ -156,39 +92,9 @@ static __u64 nkeys(int fd)
 {
 	struct masstree_ioc_stats st = { .size = sizeof(st) };
 
-	if (ioc(fd, MASSTREE_IOC_STATS, &st))
+	if (mst_ioctl(fd, MASSTREE_IOC_STATS, &st))
 		return (__u64)-1;
 	return st.keys;
-}
-
-/* Find @name in LIST (the caller's namespace): 0, or -ENOENT. */
-static int list_find(const char *name, struct masstree_map_info *out)
-{
-	struct masstree_map_info info[16];
-	struct masstree_ioc_list l = {
-		.size = sizeof(l), .maps = PTR(info), .nr = 16,
-	};
-	int fd = dev_open(), ret = -ENOENT;
-	__u64 i;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (ioc(fd, MASSTREE_IOC_LIST, &l)) {
-			ret = -errno;
-			break;
-		}
-		for (i = 0; i < l.count; i++)
-			if (!strcmp(info[i].name, name)) {
-				*out = info[i];
-				ret = 0;
-			}
-		if (!l.more || !l.count)
-			break;
-		memcpy(l.after, info[l.count - 1].name, sizeof(l.after));
-	}
-	close(fd);
-	return ret;
 }
 
 /* The number after "@field " in debugfs file @path, or -1. */
@@ -391,11 +297,11 @@ FIXTURE_SETUP(charge)
 FIXTURE_TEARDOWN(charge)
 {
 	char path[128];
-	int fd = dev_open();
+	int fd = mst_dev_open();
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(self->name) && fd >= 0; i++)
-		destroy(fd, self->name[i]);
+		mst_destroy(fd, self->name[i]);
 	if (fd >= 0)
 		close(fd);
 	for (i = 0; i < ARRAY_SIZE(caps); i++) {
@@ -418,10 +324,10 @@ static long long check_charge(struct __test_metadata *_metadata,
 	struct masstree_map_info info;
 	long long held;
 	__u64 lo, hi;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	EXPECT_LE(0, fd);
-	EXPECT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ));
+	EXPECT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_READ));
 	EXPECT_EQ(0, mst_stats(fd, st));
 	close(fd);
 	mst_value_charge(vlen, &lo, &hi);
@@ -431,7 +337,7 @@ static long long check_charge(struct __test_metadata *_metadata,
 		       st->charged_bytes,
 		       st->charged_bytes ? (double)held / st->charged_bytes : 0.0);
 	EXPECT_EQ(held, (long long)st->charged_bytes);
-	EXPECT_EQ(0, list_find(name, &info));
+	EXPECT_EQ(0, mst_list_find(name, &info));
 	EXPECT_EQ(st->charged_bytes, info.bytes);
 	return held;
 }
@@ -454,11 +360,11 @@ static int attack_chain(void *p)
 {
 	struct attack *a = p;
 	char *key = malloc(a->key_len), head[16];
-	int fd = dev_open(), i, ret = 0;
+	int fd = mst_dev_open(), i, ret = 0;
 
 	CHILD_CHECK(fd >= 0 && key);
-	CHILD_CHECK(create_named(fd, a->name, 0600) == 0);
-	CHILD_CHECK(open_map(fd, a->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_create(fd, a->name, 0600) == 0);
+	CHILD_CHECK(mst_open_map(fd, a->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
 	memset(key, 'x', a->key_len);
 	for (i = 0; i < a->rounds && !ret; i++) {
 		/* A first slice of its own: "P" and six digits. */
@@ -542,10 +448,10 @@ TEST_F(charge, long_shared_tails)
 	}
 
 	/* DESTROY refunds everything. */
-	fd = dev_open();
+	fd = mst_dev_open();
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 3; i++)
-		EXPECT_EQ(0, destroy(fd, self->name[i]));
+		EXPECT_EQ(0, mst_destroy(fd, self->name[i]));
 	close(fd);
 	EXPECT_EQ(0, user_bytes(USER));
 	EXPECT_EQ(0, user_bytes(OTHER));
@@ -559,12 +465,12 @@ TEST_F(charge, long_shared_tails)
 static int attack_erase_most(void *p)
 {
 	struct attack *a = p;
-	int fd = dev_open(), r, i, ret = 0;
+	int fd = mst_dev_open(), r, i, ret = 0;
 	char key[16];
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(create_named(fd, a->name, 0600) == 0);
-	CHILD_CHECK(open_map(fd, a->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_create(fd, a->name, 0600) == 0);
+	CHILD_CHECK(mst_open_map(fd, a->name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
 	for (r = 0; r < a->rounds && !ret; r++) {
 		for (i = 0; i < 1024 && !ret; i++) {
 			snprintf(key, sizeof(key), "%03d%05d", r, i);
@@ -624,10 +530,10 @@ TEST_F(charge, erase_most)
 	EXPECT_EQ(self->total0 + held, debugfs_num(DEBUGFS "stats", "charged_bytes"));
 
 	/* CLEAR refunds what it freed: nothing is left. */
-	fd = dev_open();
+	fd = mst_dev_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, open_map(fd, a.name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
-	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_CLEAR, &c));
+	ASSERT_EQ(0, mst_open_map(fd, a.name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_CLEAR, &c));
 	EXPECT_EQ(st.keys, c.cleared);
 	held = check_charge(_metadata, a.name, 1, &st);
 	EXPECT_EQ(0, st.keys);
@@ -640,11 +546,11 @@ static int churn(void *p)
 {
 	const char *name = p;
 	static char key[600], val[3000];
-	int fd = dev_open(), i, len;
+	int fd = mst_dev_open(), i, len;
 	unsigned int seed = getpid();
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
 	memset(key, 'k', sizeof(key));
 	memset(val, 'v', sizeof(val));
 	for (i = 0; i < 1500; i++) {
@@ -668,12 +574,12 @@ TEST_F(charge, concurrent_writers_settle_exactly)
 	struct masstree_ioc_stats st;
 	char why[128];
 	pid_t pid[4];
-	int fd = dev_open(), i, status;
+	int fd = mst_dev_open(), i, status;
 
 	EXPECT_DEVICE_TOTALS();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, create_named(fd, self->name[0], 0600));
-	ASSERT_EQ(0, open_map(fd, self->name[0], MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_create(fd, self->name[0], 0600));
+	ASSERT_EQ(0, mst_open_map(fd, self->name[0], MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	for (i = 0; i < 4; i++) {
 		pid[i] = fork();
 		ASSERT_LE(0, pid[i]);
@@ -688,7 +594,7 @@ TEST_F(charge, concurrent_writers_settle_exactly)
 	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_EQ(self->total0 + (long long)st.charged_bytes,
 		  debugfs_num(DEBUGFS "stats", "charged_bytes"));
-	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_CLEAR, &c));
+	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_CLEAR, &c));
 	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_EQ(st.node_bytes, st.charged_bytes);
 	close(fd);
@@ -699,21 +605,21 @@ TEST_F(charge, concurrent_writers_settle_exactly)
 static int attack_chown(void *p)
 {
 	const char *name = p;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	CHILD_CHECK(fd >= 0);
 	/* The attacker owns the map: chmod is its to do... */
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0640, 0, 0) == 0);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_MODE, 0640, 0, 0) == 0);
 	/* ...giving it away is not (chown needs CAP_CHOWN)... */
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, OTHER, 0) == -EPERM);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, 0, 0) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_UID, 0, OTHER, 0) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_UID, 0, 0, 0) == -EPERM);
 	/* ...nor a group it is not in; all or nothing. */
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_GID, 0, 0, OTHER) == -EPERM);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE,
-			    0666, 0, OTHER) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_GID, 0, 0, OTHER) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_GID | MASSTREE_SETATTR_MODE,
+				0666, 0, OTHER) == -EPERM);
 	/* Its own uid and a group it is in are fine. */
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0) == 0);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_GID, 0, 0, USER) == 0);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0) == 0);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_GID, 0, 0, USER) == 0);
 	close(fd);
 	return 0;
 }
@@ -722,37 +628,37 @@ TEST(chown_and_chgrp_need_privilege)
 {
 	struct masstree_map_info info;
 	char name[MASSTREE_NAME_MAX];
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
 	mst_map_name(name, sizeof(name), "chown");
-	ASSERT_EQ(0, create_named(fd, name, 0600));
+	ASSERT_EQ(0, mst_create(fd, name, 0600));
 	/* Root gives the map to the attacker, with root's group. */
-	ASSERT_EQ(0, setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0));
+	ASSERT_EQ(0, mst_setattr(fd, name, MASSTREE_SETATTR_UID, 0, USER, 0));
 	EXPECT_EQ(0, run_attack(0, attack_chown, name));
-	ASSERT_EQ(0, list_find(name, &info));
+	ASSERT_EQ(0, mst_list_find(name, &info));
 	EXPECT_EQ(USER, info.uid);
 	EXPECT_EQ(USER, info.gid);
 	EXPECT_EQ(0640, info.mode);
 	/* Root made it: the creator stays root. */
 	EXPECT_EQ(0, info.cuid);
 	EXPECT_EQ(0, info.cgid);
-	EXPECT_EQ(0, destroy(fd, name));
+	EXPECT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
 
 static int attack_plant(void *p)
 {
 	const char *name = p;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	CHILD_CHECK(fd >= 0);
-	CHILD_CHECK(create_named(fd, name, 0666) == 0);
+	CHILD_CHECK(mst_create(fd, name, 0666) == 0);
 	/* Make the planted map look like root's, or another user's. */
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_GID,
-			    0, 0, 0) == -EPERM);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_UID, 0, OTHER, 0) == -EPERM);
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_GID,
+				0, 0, 0) == -EPERM);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_UID, 0, OTHER, 0) == -EPERM);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
 	CHILD_CHECK(put(fd, "config", "evil") == 0);
 	close(fd);
 	return 0;
@@ -763,30 +669,30 @@ TEST(planted_map_shows_its_creator)
 	struct masstree_ioc_stats st = { .size = sizeof(st) };
 	struct masstree_map_info info;
 	char name[MASSTREE_NAME_MAX];
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
 	mst_map_name(name, sizeof(name), "plant");
 	EXPECT_EQ(0, run_attack(0, attack_plant, name));
-	ASSERT_EQ(0, list_find(name, &info));
+	ASSERT_EQ(0, mst_list_find(name, &info));
 	EXPECT_EQ(USER, info.uid);
 	EXPECT_EQ(USER, info.gid);
 	EXPECT_EQ(USER, info.cuid);
 	EXPECT_EQ(USER, info.cgid);
 	/* Even root's chown leaves the creator: it is never rewritten. */
-	ASSERT_EQ(0, setattr(fd, name, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_GID,
-			     0, 0, 0));
-	ASSERT_EQ(0, list_find(name, &info));
+	ASSERT_EQ(0, mst_setattr(fd, name, MASSTREE_SETATTR_UID | MASSTREE_SETATTR_GID,
+				 0, 0, 0));
+	ASSERT_EQ(0, mst_list_find(name, &info));
 	EXPECT_EQ(0, info.uid);
 	EXPECT_EQ(USER, info.cuid);
 	EXPECT_EQ(USER, info.cgid);
-	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ));
-	ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_STATS, &st));
+	ASSERT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_READ));
+	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_STATS, &st));
 	EXPECT_EQ(USER, st.cuid);
 	EXPECT_EQ(USER, st.cgid);
 	close(fd);
-	fd = dev_open();
-	EXPECT_EQ(0, destroy(fd, name));
+	fd = mst_dev_open();
+	EXPECT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
 
@@ -797,24 +703,24 @@ static int attack_other_namespace(void *p)
 	const char *name = p;
 	struct masstree_map_info info;
 	char buf[16];
-	int fd = dev_open(), fd2 = dev_open();
+	int fd = mst_dev_open(), fd2 = mst_dev_open();
 
 	CHILD_CHECK(fd >= 0 && fd2 >= 0);
 	/* The initial namespace's map, mode 0666, is not there at all. */
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ) == -ENOENT);
-	CHILD_CHECK(list_find(name, &info) == -ENOENT);
-	CHILD_CHECK(destroy(fd, name) == -ENOENT);
-	CHILD_CHECK(setattr(fd, name, MASSTREE_SETATTR_MODE, 0, 0, 0) == -ENOENT);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ) == -ENOENT);
+	CHILD_CHECK(mst_list_find(name, &info) == -ENOENT);
+	CHILD_CHECK(mst_destroy(fd, name) == -ENOENT);
+	CHILD_CHECK(mst_setattr(fd, name, MASSTREE_SETATTR_MODE, 0, 0, 0) == -ENOENT);
 	/* The name is free here. */
-	CHILD_CHECK(create_named(fd, name, 0600) == 0);
-	CHILD_CHECK(list_find(name, &info) == 0);
+	CHILD_CHECK(mst_create(fd, name, 0600) == 0);
+	CHILD_CHECK(mst_list_find(name, &info) == 0);
 	CHILD_CHECK(info.uid == 0 || info.uid == 65534);	/* unmapped */
-	CHILD_CHECK(open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
+	CHILD_CHECK(mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE) == 0);
 	CHILD_CHECK(put(fd, "k", "mine") == 0);
 	CHILD_CHECK(get(fd, "k", buf, sizeof(buf)) == 0 && !strcmp(buf, "mine"));
 	/* All capabilities in its own user namespace override nothing. */
-	CHILD_CHECK(create_named(fd2, "mt-ns-second", 0) == 0);
-	CHILD_CHECK(open_map(fd2, "mt-ns-second", MASSTREE_OPEN_READ) == -EACCES);
+	CHILD_CHECK(mst_create(fd2, "mt-ns-second", 0) == 0);
+	CHILD_CHECK(mst_open_map(fd2, "mt-ns-second", MASSTREE_OPEN_READ) == -EACCES);
 	close(fd2);
 	close(fd);
 	/* Exiting kills the namespace: its maps are freed. */
@@ -824,20 +730,20 @@ static int attack_other_namespace(void *p)
 TEST(ipc_namespaces_have_their_own_names)
 {
 	char name[MASSTREE_NAME_MAX], buf[16];
-	int fd = dev_open(), status, i;
+	int fd = mst_dev_open(), status, i;
 	long maps;
 
 	ASSERT_LE(0, fd);
 	mst_map_name(name, sizeof(name), "ns");
-	ASSERT_EQ(0, create_named(fd, name, 0666));
-	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_create(fd, name, 0666));
+	ASSERT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "k", "root"));
 	maps = debugfs_num(DEBUGFS "stats", "maps");
 	status = run_attack(CLONE_NEWUSER | CLONE_NEWIPC, attack_other_namespace, name);
 	if (status == CHILD_SKIP) {
 		close(fd);
-		fd = dev_open();
-		destroy(fd, name);
+		fd = mst_dev_open();
+		mst_destroy(fd, name);
 		close(fd);
 		SKIP(return, "no user or IPC namespaces (CONFIG_USER_NS, CONFIG_IPC_NS)");
 	}
@@ -858,7 +764,7 @@ TEST(ipc_namespaces_have_their_own_names)
 	EXPECT_EQ(0, dir_entries(DEBUGFS "ipc"));
 	if (maps >= 0)
 		EXPECT_EQ(maps, debugfs_num(DEBUGFS "stats", "maps"));
-	ASSERT_EQ(0, destroy(fd, name));
+	ASSERT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
 
@@ -868,16 +774,16 @@ TEST(write_only_attachment_learns_nothing)
 {
 	char name[MASSTREE_NAME_MAX], buf[16];
 	struct masstree_ioc_op op;
-	int fd = dev_open(), wfd = dev_open();
+	int fd = mst_dev_open(), wfd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, wfd);
 	mst_map_name(name, sizeof(name), "wronly");
-	ASSERT_EQ(0, create_named(fd, name, 0600));
-	ASSERT_EQ(0, open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_create(fd, name, 0600));
+	ASSERT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "secret", "hunter2"));
 	ASSERT_EQ(0, put(fd, "other", "12345678901"));
-	ASSERT_EQ(0, open_map(wfd, name, MASSTREE_OPEN_WRITE));
+	ASSERT_EQ(0, mst_open_map(wfd, name, MASSTREE_OPEN_WRITE));
 
 	/* CMPXCHG is a guessing oracle: it needs read access too. */
 	op = op_init("secret");
@@ -885,11 +791,11 @@ TEST(write_only_attachment_learns_nothing)
 	op.value_len = 1;
 	op.expect = PTR("hunter2");
 	op.expect_len = 7;
-	EXPECT_EQ(-EBADF, ioc(wfd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(-EBADF, mst_ioctl(wfd, MASSTREE_IOC_CMPXCHG, &op));
 	EXPECT_EQ(0, op.out_len);
 	op.expect = PTR("wrong");
 	op.expect_len = 5;
-	EXPECT_EQ(-EBADF, ioc(wfd, MASSTREE_IOC_CMPXCHG, &op));
+	EXPECT_EQ(-EBADF, mst_ioctl(wfd, MASSTREE_IOC_CMPXCHG, &op));
 	EXPECT_EQ(0, op.out_len);
 	ASSERT_EQ(0, get(fd, "secret", buf, sizeof(buf)));
 	EXPECT_STREQ("hunter2", buf);
@@ -899,23 +805,23 @@ TEST(write_only_attachment_learns_nothing)
 	op.value = PTR("y");
 	op.value_len = 1;
 	op.flags = MASSTREE_PUT_EXIST;
-	EXPECT_EQ(0, ioc(wfd, MASSTREE_IOC_PUT, &op));
+	EXPECT_EQ(0, mst_ioctl(wfd, MASSTREE_IOC_PUT, &op));
 	EXPECT_EQ(0, op.out_len);
 
 	/* DEL removes, and says nothing of the old value. */
 	op = op_init("secret");
-	EXPECT_EQ(0, ioc(wfd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(0, mst_ioctl(wfd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(0, op.out_len);
 	EXPECT_EQ(-ENOENT, get(fd, "secret", buf, sizeof(buf)));
 
 	/* A reader still gets the length. */
 	op = op_init("other");
-	EXPECT_EQ(0, ioc(fd, MASSTREE_IOC_DEL, &op));
+	EXPECT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(1, op.out_len);
 	close(wfd);
 	close(fd);
-	fd = dev_open();
-	EXPECT_EQ(0, destroy(fd, name));
+	fd = mst_dev_open();
+	EXPECT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
 
@@ -928,7 +834,7 @@ TEST(write_only_attachment_learns_nothing)
 TEST(debugfs_names_cannot_take_anonymous_directories)
 {
 	char path[1024], names[8][MASSTREE_NAME_MAX];
-	int afd = dev_open(), fd = dev_open(), n = 0, i;
+	int afd = mst_dev_open(), fd = mst_dev_open(), n = 0, i;
 	struct dirent *e;
 	DIR *d;
 
@@ -936,7 +842,7 @@ TEST(debugfs_names_cannot_take_anonymous_directories)
 	ASSERT_LE(0, fd);
 	if (access(DEBUGFS "maps", F_OK))
 		SKIP(return, "no debugfs");
-	ASSERT_EQ(0, create_anon(afd));
+	ASSERT_EQ(0, mst_create_anon(afd));
 	ASSERT_EQ(0, put(afd, "a", "1"));
 	ASSERT_EQ(0, put(afd, "b", "2"));
 	ASSERT_EQ(0, put(afd, "c", "3"));
@@ -947,18 +853,18 @@ TEST(debugfs_names_cannot_take_anonymous_directories)
 		struct masstree_map_info info;
 
 		if (e->d_name[0] == '.' || strlen(e->d_name) >= MASSTREE_NAME_MAX ||
-		    !list_find(e->d_name, &info))
+		    !mst_list_find(e->d_name, &info))
 			continue;
 		strcpy(names[n++], e->d_name);
 	}
 	closedir(d);
 	for (i = 0; i < n; i++) {
 		TH_LOG("maps/%s is no named map: taking the name", names[i]);
-		ASSERT_EQ(0, create_named(fd, names[i], 0600));
+		ASSERT_EQ(0, mst_create(fd, names[i], 0600));
 		snprintf(path, sizeof(path), DEBUGFS "maps/%s/stats", names[i]);
 		/* The directory must be the new, empty map's. */
 		EXPECT_EQ(0, debugfs_num(path, "keys"));
-		EXPECT_EQ(0, destroy(fd, names[i]));
+		EXPECT_EQ(0, mst_destroy(fd, names[i]));
 	}
 	/* Anonymous maps have a directory of their own. */
 	EXPECT_LE(1, dir_entries(DEBUGFS "anon"));
@@ -973,14 +879,14 @@ TEST(names_are_ascii)
 	static const char * const latin1[] = {
 		"caf\xe9", "\xc0\xd0\xde", "\xaa\xb5\xba", "x\xff",
 	};
-	int fd = dev_open();
+	int fd = mst_dev_open();
 	size_t i;
 
 	ASSERT_LE(0, fd);
 	for (i = 0; i < ARRAY_SIZE(latin1); i++) {
-		EXPECT_EQ(-EINVAL, create_named(fd, latin1[i], 0600));
+		EXPECT_EQ(-EINVAL, mst_create(fd, latin1[i], 0600));
 		/* Had it been made: do not leave it. */
-		destroy(fd, latin1[i]);
+		mst_destroy(fd, latin1[i]);
 	}
 	close(fd);
 }
@@ -1012,10 +918,10 @@ TEST(read_only_output_changes_nothing)
 	struct masstree_ioc_op op, ops[1];
 	char buf[16];
 	void *ro;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, mst_create_anon(fd));
 	ASSERT_EQ(0, put(fd, "keep", "1"));
 
 	/* PUT */
@@ -1024,7 +930,7 @@ TEST(read_only_output_changes_nothing)
 	op.value_len = 1;
 	ro = ro_copy(&op, sizeof(op));
 	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_PUT, ro));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_PUT, ro));
 	EXPECT_EQ(-ENOENT, get(fd, "new", buf, sizeof(buf)));
 	munmap(ro, pg);
 
@@ -1032,7 +938,7 @@ TEST(read_only_output_changes_nothing)
 	op = op_init("keep");
 	ro = ro_copy(&op, sizeof(op));
 	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_DEL, ro));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_DEL, ro));
 	EXPECT_EQ(0, get(fd, "keep", buf, sizeof(buf)));
 	munmap(ro, pg);
 
@@ -1044,7 +950,7 @@ TEST(read_only_output_changes_nothing)
 	op.expect_len = 1;
 	ro = ro_copy(&op, sizeof(op));
 	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_CMPXCHG, ro));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_CMPXCHG, ro));
 	ASSERT_EQ(0, get(fd, "keep", buf, sizeof(buf)));
 	EXPECT_STREQ("1", buf);
 	munmap(ro, pg);
@@ -1057,21 +963,21 @@ TEST(read_only_output_changes_nothing)
 	ro = ro_copy(ops, sizeof(ops));
 	ASSERT_NE(NULL, ro);
 	b.ops = PTR(ro);
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_BATCH, &b));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(-ENOENT, get(fd, "new", buf, sizeof(buf)));
 	munmap(ro, pg);
 	/* ...or the batch structure itself. */
 	b.ops = PTR(ops);
 	ro = ro_copy(&b, sizeof(b));
 	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_BATCH, ro));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_BATCH, ro));
 	EXPECT_EQ(-ENOENT, get(fd, "new", buf, sizeof(buf)));
 	munmap(ro, pg);
 
 	/* CLEAR */
 	ro = ro_copy(&cl, sizeof(cl));
 	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, ioc(fd, MASSTREE_IOC_CLEAR, ro));
+	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_CLEAR, ro));
 	EXPECT_EQ(1, nkeys(fd));
 	munmap(ro, pg);
 	close(fd);
@@ -1082,20 +988,20 @@ TEST(read_only_output_changes_nothing)
 TEST(stats_rejects_reserved_bits)
 {
 	struct masstree_ioc_stats st;
-	int fd = dev_open();
+	int fd = mst_dev_open();
 	size_t i;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, mst_create_anon(fd));
 	for (i = 0; i < ARRAY_SIZE(st.reserved); i++) {
 		memset(&st, 0, sizeof(st));
 		st.size = sizeof(st);
 		st.reserved[i] = 1ULL << 63;
-		EXPECT_EQ(-EINVAL, ioc(fd, MASSTREE_IOC_STATS, &st));
+		EXPECT_EQ(-EINVAL, mst_ioctl(fd, MASSTREE_IOC_STATS, &st));
 	}
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
-	EXPECT_EQ(0, ioc(fd, MASSTREE_IOC_STATS, &st));
+	EXPECT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_STATS, &st));
 	close(fd);
 }
 
@@ -1106,12 +1012,12 @@ TEST(teardown_does_not_allocate)
 	static char key[MASSTREE_KEY_MAX];
 	struct masstree_ioc_op op;
 	char left[32];
-	int fd = dev_open(), i;
+	int fd = mst_dev_open(), i;
 
 	ASSERT_LE(0, fd);
 	if (access(DEBUGFS "fail_nth", F_OK))
 		SKIP(return, "no fail_nth (not a test build)");
-	ASSERT_EQ(0, create_anon(fd));
+	ASSERT_EQ(0, mst_create_anon(fd));
 	/* Long keys: a cursor needs more than its inline buffer for them. */
 	memset(key, 'k', sizeof(key));
 	for (i = 0; i < 64; i++) {
@@ -1121,7 +1027,7 @@ TEST(teardown_does_not_allocate)
 		key[0] = 'a' + i % 26;
 		op.value = PTR("v");
 		op.value_len = 1;
-		ASSERT_EQ(0, ioc(fd, MASSTREE_IOC_PUT, &op));
+		ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_PUT, &op));
 	}
 	/* The first allocation masstree makes for this task will fail... */
 	ASSERT_EQ(0, mst_write_file(DEBUGFS "fail_nth", "1"));

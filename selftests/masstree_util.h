@@ -50,11 +50,33 @@ static inline int mst_ioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
+/*
+ * Copy @name into a name field, NUL-padded and always NUL-terminated: a
+ * longer name is cut at MASSTREE_NAME_MAX - 1 bytes. A test that wants to
+ * send a name without its NUL fills the structure itself.
+ */
+static inline void mst_set_name(char *dst, const char *name)
+{
+	size_t len = 0;
+
+	/* Not strnlen(): callers pass arrays shorter than the bound too. */
+	while (len < MASSTREE_NAME_MAX - 1 && name[len])
+		len++;
+	memset(dst, 0, MASSTREE_NAME_MAX);
+	memcpy(dst, name, len);
+}
+
+/* A new read-write descriptor of the device, or -1 with errno set. */
+static inline int mst_dev_open(void)
+{
+	return open(MST_DEV, O_RDWR | O_CLOEXEC);
+}
+
 static inline int mst_create(int fd, const char *name, unsigned int mode)
 {
 	struct masstree_ioc_create c = { .size = sizeof(c), .mode = mode };
 
-	memcpy(c.name, name, strnlen(name, sizeof(c.name) - 1));
+	mst_set_name(c.name, name);
 	return mst_ioctl(fd, MASSTREE_IOC_CREATE, &c);
 }
 
@@ -72,19 +94,36 @@ static inline int mst_name_cmd(int fd, unsigned long cmd, const char *name,
 {
 	struct masstree_ioc_name n = { .size = sizeof(n), .flags = flags };
 
-	memcpy(n.name, name, strnlen(name, sizeof(n.name) - 1));
+	mst_set_name(n.name, name);
 	return mst_ioctl(fd, cmd, &n);
+}
+
+/* Attach @fd to the named map with @access (MASSTREE_OPEN_* bits). */
+static inline int mst_open_map(int fd, const char *name, __u64 access)
+{
+	return mst_name_cmd(fd, MASSTREE_IOC_OPEN, name, access);
 }
 
 static inline int mst_open(int fd, const char *name)
 {
-	return mst_name_cmd(fd, MASSTREE_IOC_OPEN, name,
-			   MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE);
+	return mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE);
 }
 
 static inline int mst_destroy(int fd, const char *name)
 {
 	return mst_name_cmd(fd, MASSTREE_IOC_DESTROY, name, 0);
+}
+
+static inline int mst_setattr(int fd, const char *name, __u64 flags,
+			      __u64 mode, __u64 uid, __u64 gid)
+{
+	struct masstree_ioc_setattr a = {
+		.size = sizeof(a), .flags = flags, .mode = mode, .uid = uid,
+		.gid = gid,
+	};
+
+	mst_set_name(a.name, name);
+	return mst_ioctl(fd, MASSTREE_IOC_SETATTR, &a);
 }
 
 /* A new descriptor attached read-write to the named map, or -errno. */
@@ -100,6 +139,37 @@ static inline int mst_open_fd(const char *name)
 		return err;
 	}
 	return fd;
+}
+
+/* Find map @name in LIST (the caller's namespace): 0, -ENOENT or -errno. */
+static inline int mst_list_find(const char *name, struct masstree_map_info *out)
+{
+	struct masstree_map_info info[16];
+	struct masstree_ioc_list l = {
+		.size = sizeof(l), .maps = mst_ptr(info), .nr = 16,
+	};
+	int fd = mst_dev_open(), ret = -ENOENT, err;
+	__u64 i;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		err = mst_ioctl(fd, MASSTREE_IOC_LIST, &l);
+		if (err) {
+			ret = err;
+			break;
+		}
+		for (i = 0; i < l.count; i++)
+			if (!strcmp(info[i].name, name)) {
+				*out = info[i];
+				ret = 0;
+			}
+		if (!l.more || !l.count)
+			break;
+		memcpy(l.after, info[l.count - 1].name, sizeof(l.after));
+	}
+	close(fd);
+	return ret;
 }
 
 static inline void mst_op_init(struct masstree_ioc_op *op, __u64 opcode,

@@ -31,15 +31,6 @@
 
 struct masstree_pcpu_stats;
 
-/*
- * MASSTREE_F_KEEP_LAYERS: erase never folds a layer it leaves with one key
- * back into the slot above it, and so never allocates; the layers stay
- * until their last key goes. For a map about to be emptied (a teardown
- * that erases every key). May be set after masstree_init() while no
- * writer runs.
- */
-#define MASSTREE_F_KEEP_LAYERS	0x1u
-
 /* Number of statistics counters of a map (private to masstree). */
 #define __MASSTREE_NR_STATS	5
 
@@ -114,7 +105,7 @@ void __masstree_init(struct masstree *mt, unsigned int flags,
 /**
  * masstree_init() - initialise an empty map.
  * @mt: the map.
- * @flags: MASSTREE_F_* flags (MASSTREE_F_KEEP_LAYERS), usually 0.
+ * @flags: none are defined yet: pass 0.
  *
  * A macro so that every call site gets its own lockdep class for the
  * map's node locks, as mutex_init() does.

@@ -76,6 +76,7 @@ typedef unsigned int __bitwise gfp_t;
 	__a < __b ? __a : __b;						\
 })
 #define BIT(n)		(1UL << (n))
+#define U64_MAX		(~0ULL)
 #define GENMASK_ULL(h, l)	(((~0ULL) << (l)) & (~0ULL >> (63 - (h))))
 #define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
 #define struct_size_t(type, member, n) \

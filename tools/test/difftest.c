@@ -1118,7 +1118,6 @@ static bool check_chain_variant(int v)
 	unsigned long folded = v & 1 ? 3 : 1;
 	bool present[4] = { false };
 	int gone = v & 4 ? 0 : 1, round, i;
-	long calls;
 	u32 klen[4];
 	char what[64];
 
@@ -1144,19 +1143,6 @@ static bool check_chain_variant(int v)
 		if (!chain_expect(what, kb, klen, present, 4, 0))
 			return false;
 	}
-	/* A teardown's map: erase neither folds nor allocates. */
-	map.flags |= MASSTREE_F_KEEP_LAYERS;
-	calls = shim_alloc_calls;
-	CHECK(masstree_erase(&map, kb[gone], klen[gone]) ==
-	      (void *)(uintptr_t)(8 * (gone + 1)), "chain variant %d: erase", v);
-	present[gone] = false;
-	CHECK(shim_alloc_calls == calls,
-	      "chain variant %d: erase allocated in a MASSTREE_F_KEEP_LAYERS map", v);
-	if (!chain_expect("chain variant kept", kb, klen, present, 4, 0))
-		return false;
-	CHECK(mst_stat_read(&map, MST_STAT_LAYERS) > (long)folded,
-	      "chain variant %d: layers folded in a MASSTREE_F_KEEP_LAYERS map", v);
-	map.flags &= ~MASSTREE_F_KEEP_LAYERS;
 	for (i = 0; i < 4; i++)
 		if (present[i])
 			CHECK(masstree_erase(&map, kb[i], klen[i]),
