@@ -175,11 +175,20 @@ struct sk_ctx {
 static atomic64_t sk_total_ops;
 static atomic64_t sk_total_ns;
 
-#define sk_err(t, fmt, ...) do {					\
-	if ((t)->errors++ < SK_REPORT)					\
-		pr_err("masstree_soak: chunk %lu thread %u: " fmt "\n",	\
-		       (t)->ctx->chunk, (t)->id, ##__VA_ARGS__);	\
-} while (0)
+static __printf(2, 3) void sk_err(struct sk_thread *t, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	if (t->errors++ >= SK_REPORT)
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err("masstree_soak: chunk %lu thread %u: %pV\n", t->ctx->chunk,
+	       t->id, &vaf);
+	va_end(args);
+}
 
 /* Key @idx of thread byte @tid in shape @s; returns its length. */
 static u32 sk_key(u8 *b, unsigned int s, unsigned int tid, unsigned int idx)
@@ -265,6 +274,16 @@ static int sk_present(const u64 *own, int i, int dir)
 		if (own[i])
 			return i;
 	return -1;
+}
+
+static unsigned long sk_count(const u64 *own)
+{
+	unsigned long n = 0;
+	int i;
+
+	for (i = 0; i < SK_NIDX; i++)
+		n += !!own[i];
+	return n;
 }
 
 /* One write on an owned key, checked exactly. */
@@ -692,13 +711,13 @@ static bool sk_quiescent(struct kunit *test, struct sk_ctx *ctx)
 			for (i = 0; i < SK_NIDX; i++) {
 				len = sk_key(b, s, k, i);
 				got = masstree_load(mt, b, len);
-				if (got != (t->own[s][i] ? sk_entry(t->own[s][i]) : NULL)) {
-					KUNIT_FAIL(test, "thread %u shape %u idx %u: %lx, model %llx",
-						   k, s, i, (unsigned long)got, t->own[s][i]);
-					return false;
-				}
-				want += !!got;
+				if (got == (t->own[s][i] ? sk_entry(t->own[s][i]) : NULL))
+					continue;
+				KUNIT_FAIL(test, "thread %u shape %u idx %u: %lx, model %llx",
+					   k, s, i, (unsigned long)got, t->own[s][i]);
+				return false;
 			}
+			want += sk_count(t->own[s]);
 		}
 	}
 	for (s = 0; s < SK_SHAPES; s++) {
@@ -710,11 +729,11 @@ static bool sk_quiescent(struct kunit *test, struct sk_ctx *ctx)
 			want++;
 			v = mtt_entry_value(got);
 			w = v >> SK_SEQ_BITS;
-			if (!w || w > ctx->nthreads || ctx->t[w - 1]->last[s][i] != v) {
-				KUNIT_FAIL(test, "shared %u/%u: %llx is not its writer's last write",
-					   s, i, v);
-				return false;
-			}
+			if (w && w <= ctx->nthreads && ctx->t[w - 1]->last[s][i] == v)
+				continue;
+			KUNIT_FAIL(test, "shared %u/%u: %llx, not its writer's last write",
+				   s, i, v);
+			return false;
 		}
 	}
 	masstree_cursor_init(&cur, mt, GFP_KERNEL);
@@ -749,8 +768,11 @@ static bool sk_quiescent(struct kunit *test, struct sk_ctx *ctx)
  */
 static int sk_suite_init(struct kunit_suite *suite)
 {
+	static unsigned long *const dst[] = { &ops, &chunk_ops, &seed };
+	static const char *const names[] = { "ops", "chunk_ops", "seed" };
 	char *args, *next, *param, *val;
 	unsigned long v;
+	unsigned int i;
 	int err = 0;
 
 	if (!THIS_MODULE->args || !*THIS_MODULE->args)
@@ -761,22 +783,21 @@ static int sk_suite_init(struct kunit_suite *suite)
 	next = skip_spaces(args);
 	while (*next && !err) {
 		next = next_arg(next, &param, &val);
-		if (!val || kstrtoul(val, 0, &v)) {
-			err = -EINVAL;
-		} else if (!strcmp(param, "ops")) {
-			ops = v;
-		} else if (!strcmp(param, "chunk_ops")) {
-			chunk_ops = v;
-		} else if (!strcmp(param, "threads")) {
+		err = -EINVAL;
+		if (!val || kstrtoul(val, 0, &v))
+			break;
+		for (i = 0; i < ARRAY_SIZE(names); i++)
+			if (!strcmp(param, names[i])) {
+				*dst[i] = v;
+				err = 0;
+			}
+		if (!strcmp(param, "threads") && v <= SK_MAX_THREADS) {
 			threads = v;
-		} else if (!strcmp(param, "seed")) {
-			seed = v;
-		} else {
-			err = -EINVAL;
+			err = 0;
 		}
-		if (err)
-			pr_err("masstree_soak: bad parameter %s\n", param);
 	}
+	if (err)
+		pr_err("masstree_soak: bad parameter %s\n", param);
 	kfree(args);
 	return err;
 }
