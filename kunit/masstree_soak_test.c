@@ -48,8 +48,8 @@
 #include "masstree_test.h"
 
 /*
- * The defaults take a few seconds under KASAN and TCG; the KCSAN kernel
- * is about ten times slower still.
+ * The defaults take a few seconds under KASAN and TCG (make check); its
+ * KCSAN stage has a smaller budget.
  */
 static unsigned long ops = IS_ENABLED(CONFIG_KCSAN) ? 4000 : 24000;
 module_param(ops, ulong, 0444);
