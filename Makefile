@@ -6,8 +6,12 @@
 #   make check           the whole test suite (lint, builds, VM runs)
 #   make demo            boot the stock Debian kernel, load the module
 #   make check-harness   prove the VM harness catches every failure kind
-#   make soak DURATION=s reliability programs in a loop on the KASAN kernel
-#                        (KERNELS="kasan kcsan", SCALE=n)
+#   make soak            the in-kernel soak (KUnit masstree_soak: OPS mixed
+#                        concurrent operations, default 10 million, in
+#                        kthreads, every result checked), then the
+#                        reliability programs in a loop for DURATION s, on
+#                        the KASAN kernel (KERNELS="kasan kcsan", SCALE=n;
+#                        OPS=0 or DURATION=0 skips a part)
 #   make mutate-kernel   in-kernel mutation testing (scripts/mutate-kernel):
 #                        barrier and ordering mutants of the core on the
 #                        strict KCSAN kernel, /dev/masstree mutants on the
@@ -96,8 +100,10 @@ check-harness:
 DURATION ?= 600
 KERNELS ?= kasan
 SCALE ?= 1
+OPS ?= 10000000
 soak:
-	scripts/soak.sh --duration $(DURATION) --kernels "$(KERNELS)" --scale $(SCALE)
+	scripts/soak.sh --duration $(DURATION) --kernels "$(KERNELS)" --scale $(SCALE) \
+		--ops $(OPS)
 
 demo:
 	scripts/demo.sh

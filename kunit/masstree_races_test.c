@@ -18,6 +18,12 @@
  * - readers of the keys a leaf split moves, and of the keys whose child
  *   index in the internode shifts, while the splitting writer is held in
  *   the split's and the internode insert's windows;
+ * - two writers splitting full leaves under a full root internode: one is
+ *   held between reading its leaf's parent and locking it
+ *   (MASSTREE_HOOK_LOCK_PARENT) while the other's split splits the root,
+ *   which moves the first one's leaf under a new internode: once it has
+ *   the lock, the first must find that it locked a node that is no
+ *   longer the parent;
  * - readers that dereference the entries masstree_store() replaces, each
  *   filled by its writer just before the call: the publication must order
  *   the fill before the pointer. x86 cannot show a missing release; the
@@ -77,6 +83,7 @@ enum rt_kind {
 	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
 	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
 	RT_STORE,		/* thread 0 stores fresh entries; the others read them */
+	RT_PARENT,		/* thread 0 held before locking a parent the root split moves */
 	RT_NR
 };
 
@@ -106,7 +113,17 @@ struct rt_obj {
 #define RT_BASE		1000
 #define RT_SPLIT_N	40
 #define RT_SPLIT_FILL	7
-#define RT_MAXKEYS	(RT_SPLIT_N + RT_SPLIT_FILL + 2 * RT_THREADS)
+/*
+ * Parent keys: slices RT_BASE + 16 * i for i < 128, in order, make
+ * sixteen leaves of eight under a full root internode; leaves 3 and 12
+ * (either side of the root's split point) are filled to 15 keys with
+ * RT_BASE + 16 * i + 8, and each writer's key, RT_BASE + 16 * i + 4,
+ * splits one of them.
+ */
+#define RT_PARENT_N	128
+#define RT_PARENT_A	12
+#define RT_PARENT_B	3
+#define RT_MAXKEYS	(RT_PARENT_N + 2 * 7 + 2)
 
 struct rt_ctx;
 
@@ -149,6 +166,8 @@ struct rt_thread {
  * @window: the split writer's current window (enum
  *	masstree_test_hook_point + 1 for internode windows, see rt_hook()).
  * @reader_ops: lookups done by the split round's readers.
+ * @parent_calls: the parent round's LOCK_PARENT calls by thread 0.
+ * @parent_held: thread 0 is held before locking the parent (or will not be).
  * @held: windows held, by kind.
  * @met: held windows another thread acted in, by kind.
  * @th: the threads.
@@ -175,6 +194,8 @@ struct rt_ctx {
 	bool after_split;
 	int window;
 	atomic_long_t reader_ops;
+	int parent_calls;
+	atomic_t parent_held;
 	atomic_long_t held[RT_NR];
 	atomic_long_t met[RT_NR];
 	struct rt_thread th[RT_THREADS];
@@ -228,6 +249,11 @@ static u32 rt_slice_key(u8 *b, u64 s)
 {
 	mtt_key64(b, s);
 	return 8;
+}
+
+static u64 rt_parent_key(unsigned int leaf)
+{
+	return RT_BASE + 16 * (8 * leaf) + 4;
 }
 
 /*
@@ -300,6 +326,21 @@ static void rt_hook(enum masstree_test_hook_point where)
 			udelay(1);
 		}
 		if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k == RT_PARENT && self->id == 0 &&
+		   where == MASSTREE_HOOK_LOCK_PARENT) {
+		/*
+		 * The first call comes before the split found the per-CPU
+		 * pool empty (the write starts over with its nodes): hold
+		 * from the second, until the other writer's split of the root
+		 * is done.
+		 */
+		if (++ctx->parent_calls < 2)
+			return;
+		w0 = atomic_long_read(&ctx->writes_done);
+		atomic_set(&ctx->parent_held, 1);
+		atomic_long_inc(&ctx->held[k]);
+		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k >= RT_SPLIT_LEAF && k <= RT_SPLIT_INODE_DIRTY && self->id == 0 &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
@@ -588,6 +629,21 @@ static void rt_round(struct rt_thread *t)
 		else
 			rt_store_reader(t);
 		break;
+	case RT_PARENT:
+		if (t->id == 0) {
+			len = rt_slice_key(key, rt_parent_key(RT_PARENT_A));
+			rt_insert(t, key, len, mtt_entry(rt_parent_key(RT_PARENT_A)));
+		} else if (t->id == 1) {
+			unsigned int us;
+
+			/* Once thread 0 is held (or it never will be). */
+			for (us = 0; us < RT_HOLD_US &&
+			     !atomic_read(&ctx->parent_held); us++)
+				udelay(1);
+			len = rt_slice_key(key, rt_parent_key(RT_PARENT_B));
+			rt_insert(t, key, len, mtt_entry(rt_parent_key(RT_PARENT_B)));
+		}
+		break;
 	default:
 		if (t->id == 0) {
 			len = rt_slice_key(key, RT_BASE - 1);
@@ -710,6 +766,27 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 			rt_obj_fill(o, 0, i);
 			rt_put(test, ctx, key, rt_store_key(key, i), o);
 		}
+		break;
+	case RT_PARENT:
+		for (i = 0; i < RT_PARENT_N; i++)
+			rt_put(test, ctx, key, rt_slice_key(key, RT_BASE + 16 * i),
+			       mtt_entry(RT_BASE + 16 * i));
+		for (i = 0; i < 7; i++) {
+			u64 a = RT_BASE + 16 * (8 * RT_PARENT_A + i) + 8;
+			u64 b = RT_BASE + 16 * (8 * RT_PARENT_B + i) + 8;
+
+			rt_put(test, ctx, key, rt_slice_key(key, a), mtt_entry(a));
+			rt_put(test, ctx, key, rt_slice_key(key, b), mtt_entry(b));
+		}
+		rt_want(ctx, key, rt_slice_key(key, rt_parent_key(RT_PARENT_A)),
+			mtt_entry(rt_parent_key(RT_PARENT_A)));
+		rt_want(ctx, key, rt_slice_key(key, rt_parent_key(RT_PARENT_B)),
+			mtt_entry(rt_parent_key(RT_PARENT_B)));
+		/*
+		 * Empty per-CPU pools (no thread writes yet): thread 0's split
+		 * starts over once, always at the same point.
+		 */
+		mst_preload_drain();
 		break;
 	default:
 		/*
@@ -890,6 +967,8 @@ static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
 		WRITE_ONCE(ctx->hold, ctx->kind == RT_STORE ? false :
 			   ctx->kind >= RT_SPLIT_LEAF || (r / nkinds / 2) % 2 == 0);
 		atomic_set(&ctx->collapse_held, 0);
+		ctx->parent_calls = 0;
+		atomic_set(&ctx->parent_held, 0);
 		ctx->after_split = false;
 		WRITE_ONCE(ctx->window, 0);
 		atomic_set(&ctx->arrived, 0);
@@ -971,6 +1050,13 @@ static void masstree_races_store_publishes_filled_entries(struct kunit *test)
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
 }
 
+static void masstree_races_parent_moved_under_a_waiting_writer(struct kunit *test)
+{
+	static const int kinds[] = { RT_PARENT };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_SPLIT_ROUNDS);
+}
+
 static int rt_init(struct kunit *test)
 {
 	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -999,6 +1085,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_readers_of_moved_and_shifted_keys),
 	KUNIT_CASE(masstree_races_chain_folds_under_readers_and_writers),
 	KUNIT_CASE(masstree_races_store_publishes_filled_entries),
+	KUNIT_CASE(masstree_races_parent_moved_under_a_waiting_writer),
 	{}
 };
 

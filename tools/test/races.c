@@ -46,6 +46,21 @@
  *          splits the root, which moves the first one's leaf to a new
  *          internode: the first must find out, once it has the lock, that
  *          it locked a node that is no longer the parent.
+ * handoff  The walk's locked-leaf rule. Worker 1 inserts a key into
+ *          leaf 7 of sixteen under a full root internode and is held
+ *          in that leaf's read window (READ) while worker 0 splits the
+ *          leaf, which splits the root too and makes the new right half
+ *          the first child of its internode, then erases every key of
+ *          that half: the erase hands the empty leaf's range to its
+ *          right neighbour (lowers the neighbour's lower bound) and is
+ *          held right after (MARK of the left neighbour), the empty leaf
+ *          locked but not yet deleted and its parent not yet changed.
+ *          Worker 1, let go, finds its leaf split (B-link allowed),
+ *          moves right through the locked empty leaf to the neighbour
+ *          and inserts there; then worker 2 looks the key up from the
+ *          top: its parent still leads it to the locked empty leaf, and
+ *          only the rule (a leaf locked at its recheck may have handed
+ *          its range right) takes it on to the key.
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -71,11 +86,12 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_NR
+	R_HANDOFF, R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
+	"handoff",
 };
 
 static DEFINE_MASSTREE(map);
@@ -204,6 +220,24 @@ static u64 parent_key(int leaf)
 	return SPLIT_BASE + 16 * (8 * leaf) + 4;
 }
 
+/*
+ * Handoff keys: the parent round's sixteen leaves, leaf 7 filled to 15
+ * keys. Its split (by parent_key(7)) is child 7 of 16 of a full root, so
+ * the right half becomes the first child of the root's new right
+ * internode; that half holds the leaf's eight largest keys. The inserted
+ * key lies in it, above all of them.
+ */
+#define HANDOFF_LEAF	7
+#define HANDOFF_KEY	(SPLIT_BASE + 16 * (8 * HANDOFF_LEAF + 7) + 12)
+/* The handoff round: the right neighbour and its first lower bound. */
+static struct mst_leaf *handoff_next;
+static u64 handoff_next_low;
+/* Worker 1 held in the leaf; worker 0 held after the handoff; worker 1 done. */
+static int handoff_in_leaf, handoff_held, handoff_inserted;
+static unsigned long handoff_reads;
+/* The keys worker 0 erases: the split leaf's upper half. */
+static u64 handoff_gone[8];
+
 static u32 slice_key(u8 *b, u64 s)
 {
 	int i;
@@ -214,11 +248,12 @@ static u32 slice_key(u8 *b, u64 s)
 }
 
 /* Wait until @cond or the bound; yield meanwhile (locks may be held). */
-#define HOLD_UNTIL(cond) ({						\
+#define HOLD_UNTIL(cond) HOLD_UNTIL_US(cond, bound_us)
+#define HOLD_UNTIL_US(cond, us) ({					\
 	double t0 = now_us();						\
 	bool ok;							\
 									\
-	while (!(ok = (cond)) && now_us() - t0 < bound_us)		\
+	while (!(ok = (cond)) && now_us() - t0 < (us))			\
 		sched_yield();						\
 	ok;								\
 })
@@ -289,6 +324,28 @@ static void races_hook(enum masstree_test_hook_point where)
 		__atomic_store_n(&parent_held, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_HANDOFF && tl_id == 1 && where == MASSTREE_HOOK_READ &&
+		   !__atomic_load_n(&handoff_in_leaf, __ATOMIC_ACQUIRE)) {
+		/*
+		 * Inside leaf 7's read window, before its split: until worker
+		 * 0 is held after the handoff (a split and eight erases).
+		 */
+		__atomic_store_n(&handoff_in_leaf, 1, __ATOMIC_RELEASE);
+		HOLD_UNTIL_US(__atomic_load_n(&handoff_held, __ATOMIC_ACQUIRE),
+			      200 * bound_us);
+	} else if (k == R_HANDOFF && tl_id == 0 && where == MASSTREE_HOOK_MARK &&
+		   !__atomic_load_n(&handoff_held, __ATOMIC_ACQUIRE) &&
+		   READ_ONCE(handoff_next->lowkey) != handoff_next_low) {
+		/*
+		 * The neighbour's bound is lowered, the empty leaf not yet
+		 * deleted: until worker 1 inserted and worker 2 looked the key
+		 * up twice since.
+		 */
+		__atomic_store_n(&handoff_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL_US(__atomic_load_n(&handoff_reads, __ATOMIC_ACQUIRE) >= 2,
+				  200 * bound_us))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
 	} else if (k == R_SPLIT && tl_writer &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
@@ -476,6 +533,46 @@ static void run_role(int id)
 			insert_or_fail(kb, len, id);
 		}
 		break;
+	case R_HANDOFF:
+		if (id == 0) {
+			int i;
+
+			HOLD_UNTIL_US(__atomic_load_n(&handoff_in_leaf, __ATOMIC_ACQUIRE),
+				      200 * bound_us);
+			insert_or_fail(kb, slice_key(kb, parent_key(HANDOFF_LEAF)),
+				       parent_key(HANDOFF_LEAF));
+			for (i = 0; i < 8; i++)
+				if (masstree_erase(&map, kb, slice_key(kb, handoff_gone[i])) !=
+				    entry(handoff_gone[i]))
+					FAIL("erase of key %llu of the split leaf",
+					     (unsigned long long)handoff_gone[i]);
+			/*
+			 * (Worker 1 let go by its bound before the split puts
+			 * its key in the right half: nothing is handed over, and
+			 * the window is not met.)
+			 */
+			HOLD_UNTIL_US(__atomic_load_n(&handoff_inserted, __ATOMIC_ACQUIRE),
+				      200 * bound_us);
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else if (id == 1) {
+			insert_or_fail(kb, slice_key(kb, HANDOFF_KEY), HANDOFF_KEY);
+			__atomic_store_n(&handoff_inserted, 1, __ATOMIC_RELEASE);
+		} else if (id == 2) {
+			/* Once the insert is done the key must always be found. */
+			while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE)) {
+				if (!__atomic_load_n(&handoff_inserted, __ATOMIC_ACQUIRE)) {
+					sched_yield();
+					continue;
+				}
+				if (masstree_load(&map, kb, slice_key(kb, HANDOFF_KEY)) !=
+				    entry(HANDOFF_KEY))
+					FAIL("reader: key %llu absent after its insert returned",
+					     (unsigned long long)HANDOFF_KEY);
+				__atomic_fetch_add(&handoff_reads, 1, __ATOMIC_RELEASE);
+				sched_yield();
+			}
+		}
+		break;
 	case R_SPLIT:
 		if (id == 0) {
 			tl_writer = true;
@@ -566,6 +663,21 @@ static u32 wlen[MAXWANT];
 static void *wval[MAXWANT];
 static int nwant;
 
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool in_list(const u64 *l, int n, u64 v)
+{
+	while (n--)
+		if (l[n] == v)
+			return true;
+	return false;
+}
+
 static void want_key(const u8 *b, u32 len, unsigned long v)
 {
 	memcpy(want[nwant], b, len);
@@ -635,6 +747,55 @@ static void setup(int k)
 		want_key(kb, slice_key(kb, parent_key(PARENT_LEAF_B)),
 			 parent_key(PARENT_LEAF_B));
 		break;
+	case R_HANDOFF: {
+		struct mst_internode *root;
+		u64 leaf7[16];
+		int n = 0;
+
+		/* As the parent round: sixteen leaves of eight, then fills. */
+		for (i = 0; i < PARENT_N; i++) {
+			u64 s = SPLIT_BASE + 16 * i;
+
+			if (masstree_insert(&map, kb, slice_key(kb, s), entry(s),
+					    GFP_KERNEL))
+				FAIL("setup insert");
+			if (i / 8 == HANDOFF_LEAF)
+				leaf7[n++] = s;
+		}
+		for (i = 0; i < 7; i++) {
+			u64 s = SPLIT_BASE + 16 * (8 * HANDOFF_LEAF + i) + 8;
+
+			if (masstree_insert(&map, kb, slice_key(kb, s), entry(s),
+					    GFP_KERNEL))
+				FAIL("setup insert");
+			leaf7[n++] = s;
+		}
+		/* With the split's key: sixteen, the upper eight erased. */
+		leaf7[n++] = parent_key(HANDOFF_LEAF);
+		qsort(leaf7, n, sizeof(leaf7[0]), cmp_u64);
+		for (i = 0; i < 8; i++)
+			handoff_gone[i] = leaf7[8 + i];
+		for (i = 0; i < PARENT_N; i++) {
+			u64 s = SPLIT_BASE + 16 * i;
+
+			if (!in_list(handoff_gone, 8, s))
+				want_key(kb, slice_key(kb, s), s);
+			if (i / 8 == HANDOFF_LEAF && i % 8 != 7 &&
+			    !in_list(handoff_gone, 8, s + 8))
+				want_key(kb, slice_key(kb, s + 8), s + 8);
+		}
+		want_key(kb, slice_key(kb, parent_key(HANDOFF_LEAF)),
+			 parent_key(HANDOFF_LEAF));
+		want_key(kb, slice_key(kb, HANDOFF_KEY), HANDOFF_KEY);
+		/* The right neighbour of leaf 7: child 8 of the full root. */
+		root = mst_to_internode(rcu_dereference_protected(map.root, 1));
+		if (root->nkeys != 15)
+			FAIL("setup: the root internode has %u keys, not 15",
+			     root->nkeys);
+		handoff_next = mst_to_leaf(rcu_dereference_protected(root->child[8], 1));
+		handoff_next_low = handoff_next->lowkey;
+		break;
+	}
 	case R_COLLAPSE:
 		put((const u8 *)"aaaa", 4, 100);
 		put(kb, collapse_key(kb, COLLAPSE_STAYS), COLLAPSE_STAYS);
@@ -693,7 +854,7 @@ int main(int argc, char **argv)
 		setup(k);
 		/* Every other round of a kind runs without holds: pure races. */
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
-			   k == R_PARENT || k == R_COLLAPSE);
+			   k == R_PARENT || k == R_COLLAPSE || k == R_HANDOFF);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
@@ -702,6 +863,10 @@ int main(int argc, char **argv)
 		parent_calls = 0;
 		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&collapse_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&handoff_in_leaf, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&handoff_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&handoff_inserted, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&handoff_reads, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
