@@ -156,7 +156,10 @@ static void node_and_suffix_bytes_are_the_slabs(struct kunit *test)
 	mst_suffix_free(sfx);
 }
 
-/* Put a key in the next free slot of @leaf and publish it. */
+/*
+ * Put a key in the next free slot of @leaf and publish it; with @sfx, the
+ * key continues in it (and @keylenx is not used), @lv its entry.
+ */
 static void leaf_append(struct mst_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
 			struct mst_suffix *sfx)
 {
@@ -165,9 +168,12 @@ static void leaf_append(struct mst_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
 	unsigned int slot = mst_perm_slot(perm, n);
 
 	leaf->ikey[slot] = ikey;
-	leaf->keylenx[slot] = keylenx;
+	leaf->keylenx[slot] = sfx ? MST_KLX_SUFFIX : keylenx;
+	if (sfx) {
+		RCU_INIT_POINTER(sfx->value, lv);
+		lv = sfx;
+	}
 	RCU_INIT_POINTER(leaf->lv[slot], lv);
-	RCU_INIT_POINTER(leaf->suffix[slot], sfx);
 	leaf->permutation = perm + 1;
 }
 

@@ -32,6 +32,19 @@ static size_t mst_suffix_size(u32 cap)
 	return kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
 }
 
+/**
+ * mst_suffix_bytes() - what a suffix buffer for some bytes takes.
+ * @cap: bytes it must hold.
+ *
+ * Context: Any context.
+ * Return: the object's size, slab rounding included.
+ */
+size_t mst_suffix_bytes(u32 cap)
+{
+	return mst_suffix_size(cap);
+}
+EXPORT_SYMBOL_IF_KUNIT(mst_suffix_bytes);
+
 /*
  * Counted here and not through slab statistics so that a leak is caught at
  * module exit even without kmemleak, whose scans miss objects that stale
