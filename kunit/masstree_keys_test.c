@@ -282,9 +282,8 @@ static void masstree_key_suffix_needs_no_layer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.layers, 1UL);
 	KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
 	/* The suffixes' slab objects are counted: XYZ and eight Qs. */
-	KUNIT_EXPECT_EQ(test, st.bytes, MST_NODE_BYTES +
-			kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, 3)) +
-			kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, 8)));
+	KUNIT_EXPECT_EQ(test, st.bytes, MST_NODE_BYTES + mst_suffix_bytes(3) +
+			mst_suffix_bytes(8));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, "abcdefghXY", 10));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, "abcdefghXYZW", 12));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, "abcdefghXYZ", 11), mtt_entry(2));

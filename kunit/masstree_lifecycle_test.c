@@ -156,7 +156,39 @@ static void node_and_suffix_bytes_are_the_slabs(struct kunit *test)
 	mst_suffix_free(sfx);
 }
 
-/* Put a key in the next free slot of @leaf and publish it. */
+/*
+ * Five cache lines a node on 64-bit, and the short suffixes of 16- to
+ * 32-byte keys in their own caches, each no bigger than kmalloc() would
+ * take and counted at what the slab holds.
+ */
+static void node_and_small_suffixes_are_small(struct kunit *test)
+{
+	static const u32 caps[] = { 1, 7, 8, 9, 16, 17, 24, 25, 40, 300 };
+	static const u8 bytes[300];
+	struct mst_suffix *sfx;
+	unsigned int i;
+	size_t want;
+
+	if (sizeof(void *) == 8)
+		KUNIT_EXPECT_LE(test, MST_NODE_SIZE, (size_t)320);
+	for (i = 0; i < ARRAY_SIZE(caps); i++) {
+		sfx = mst_suffix_make(bytes, caps[i], GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, sfx);
+		want = struct_size(sfx, data, caps[i]);
+		KUNIT_EXPECT_EQ(test, (size_t)sfx->size, ksize(sfx));
+		KUNIT_EXPECT_EQ(test, (size_t)sfx->size, mst_suffix_bytes(caps[i]));
+		KUNIT_EXPECT_GE(test, (size_t)sfx->size, want);
+		KUNIT_EXPECT_LE(test, (size_t)sfx->size, kmalloc_size_roundup(want));
+		if (caps[i] <= 24)
+			KUNIT_EXPECT_EQ(test, (size_t)sfx->size, ALIGN(want, 8));
+		mst_suffix_discard(sfx);
+	}
+}
+
+/*
+ * Put a key in the next free slot of @leaf and publish it; with @sfx, the
+ * key continues in it (and @keylenx is not used), @lv its entry.
+ */
 static void leaf_append(struct mst_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
 			struct mst_suffix *sfx)
 {
@@ -165,9 +197,12 @@ static void leaf_append(struct mst_leaf *leaf, u64 ikey, u8 keylenx, void *lv,
 	unsigned int slot = mst_perm_slot(perm, n);
 
 	leaf->ikey[slot] = ikey;
-	leaf->keylenx[slot] = keylenx;
+	leaf->keylenx[slot] = sfx ? MST_KLX_SUFFIX : keylenx;
+	if (sfx) {
+		RCU_INIT_POINTER(sfx->value, lv);
+		lv = sfx;
+	}
 	RCU_INIT_POINTER(leaf->lv[slot], lv);
-	RCU_INIT_POINTER(leaf->suffix[slot], sfx);
 	leaf->permutation = perm + 1;
 }
 
@@ -223,6 +258,7 @@ static struct kunit_case masstree_lifecycle_cases[] = {
 	KUNIT_CASE(mst_node_init_internode_counts_and_frees),
 	KUNIT_CASE(mst_suffix_make_copies_bytes),
 	KUNIT_CASE(node_and_suffix_bytes_are_the_slabs),
+	KUNIT_CASE(node_and_small_suffixes_are_small),
 	KUNIT_CASE(masstree_destroy_frees_every_layer),
 	{}
 };

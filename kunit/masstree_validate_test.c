@@ -218,7 +218,7 @@ static void vt_nr_keys(struct vt_map *m, bool undo)
 /* A key flagged as continuing in a suffix that has none. */
 static void vt_sfx_missing(struct vt_map *m, bool undo)
 {
-	struct mst_suffix __rcu **p = &m->sfx_leaf->suffix[m->sfx_slot];
+	void __rcu **p = &m->sfx_leaf->lv[m->sfx_slot];
 
 	if (undo) {
 		RCU_INIT_POINTER(*p, m->saved_ptr);
@@ -228,7 +228,10 @@ static void vt_sfx_missing(struct vt_map *m, bool undo)
 	RCU_INIT_POINTER(*p, NULL);
 }
 
-/* A key that ends in its slice, with a suffix. */
+/*
+ * A key that ends in its slice, its slot still pointing at a suffix: read
+ * as an entry, the suffix goes uncounted.
+ */
 static void vt_sfx_extra(struct vt_map *m, bool undo)
 {
 	u8 *klx = &m->sfx_leaf->keylenx[m->sfx_slot];
@@ -259,16 +262,13 @@ static void vt_layer_twice(struct vt_map *m, bool undo)
 	if (undo) {
 		sfx = m->saved_ptr;
 		leaf->keylenx[s] = m->saved_klx;
-		RCU_INIT_POINTER(leaf->lv[s], (void *)(unsigned long)m->saved);
-		RCU_INIT_POINTER(leaf->suffix[s], sfx);
+		RCU_INIT_POINTER(leaf->lv[s], sfx);
 	} else {
-		sfx = rcu_dereference_protected(leaf->suffix[s], 1);
+		sfx = mst_slot_suffix_locked(leaf, s);
 		m->saved_ptr = sfx;
 		m->saved_klx = leaf->keylenx[s];
-		m->saved = (unsigned long)rcu_dereference_protected(leaf->lv[s], 1);
 		leaf->keylenx[s] = MST_KLX_LAYER;
 		RCU_INIT_POINTER(leaf->lv[s], m->layer_root);
-		RCU_INIT_POINTER(leaf->suffix[s], NULL);
 	}
 	/* One key with a suffix less; the chain's 2 keys and layers again. */
 	atomic_long_add(sign * (2 - 1), &mt->stat[MST_STAT_KEYS]);

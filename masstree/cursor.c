@@ -102,7 +102,6 @@ struct mst_snap {
 	bool more;
 	u64 ikey[MST_SNAP_MAX];
 	void *lv[MST_SNAP_MAX];
-	struct mst_suffix *sfx[MST_SNAP_MAX];
 };
 
 /* A masstree_scan() batch: where its keys go, and how many may still go. */
@@ -234,7 +233,6 @@ static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
 			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
 			x->lv[k] = rcu_dereference(leaf->lv[s]);
-			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
 		}
 	} else {
 		end = i >= (int)max ? i - (int)max : -1;
@@ -245,7 +243,6 @@ static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
 			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
 			x->lv[k] = rcu_dereference(leaf->lv[s]);
-			x->sfx[k] = rcu_dereference(leaf->suffix[s]);
 		}
 	}
 	x->nr = k;
@@ -257,11 +254,12 @@ static int mst_cur_take(struct masstree_cursor *cur, size_t off,
 {
 	unsigned int klx = x->klx[k];
 	size_t len = off + (klx <= 8 ? klx : 8);
+	const struct mst_suffix *sfx = x->lv[k];
 	u8 *p = cur->key + off;
 	unsigned int i;
 
 	if (klx == MST_KLX_SUFFIX)
-		len += x->sfx[k]->len;
+		len += sfx->len;
 	if (len > cur->cap) {
 		cur->need = len;
 		return MST_STEP_GROW;
@@ -273,9 +271,9 @@ static int mst_cur_take(struct masstree_cursor *cur, size_t off,
 		for (i = 0; i < klx; i++)
 			p[i] = x->ikey[k] >> (56 - 8 * i);
 	if (klx == MST_KLX_SUFFIX)
-		memcpy(p + 8, x->sfx[k]->data, x->sfx[k]->len);
+		memcpy(p + 8, sfx->data, sfx->len);
 	cur->len = len;
-	cur->entry = x->lv[k];
+	cur->entry = mst_slot_entry(klx, x->lv[k]);
 	return MST_STEP_FOUND;
 }
 
@@ -376,9 +374,10 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 		for (; k < nr; k++) {
 			unsigned int klx = x->klx[k];
 			size_t len = off + klx;
+			void *entry = x->lv[k];
 
 			if (klx > 8) {
-				const struct mst_suffix *sfx = x->sfx[k];
+				struct mst_suffix *sfx = entry;
 				u32 sl;
 
 				if (klx != MST_KLX_SUFFIX)
@@ -388,9 +387,10 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 					break;
 				mst_copy_bytes(p + 8, sfx->data, sl);
 				len = off + 8 + sl;
+				entry = rcu_dereference(sfx->value);
 			}
 			put_unaligned_be64(x->ikey[k], p);
-			r = fn(key, len, x->lv[k], arg);
+			r = fn(key, len, entry, arg);
 			if (r || !--sc->keys)
 				goto stop;
 		}
@@ -405,7 +405,7 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 			r = MST_STEP_END;
 			break;
 		}
-		r = fn(cur->key, cur->len, x->lv[k], arg);
+		r = fn(cur->key, cur->len, cur->entry, arg);
 		if (r || !--sc->keys)
 			goto stop;
 		r = -1;
@@ -498,10 +498,10 @@ again:
 				lv->node = x.lv[0];
 				return MST_LEAF_LAYER;
 			}
-			if (x.klx[0] != MST_KLX_SUFFIX || WARN_ON_ONCE(!x.sfx[0])) {
+			if (x.klx[0] != MST_KLX_SUFFIX || WARN_ON_ONCE(!x.lv[0])) {
 				c = -1;
 			} else {
-				c = mst_suffix_cmp(cur, off, x.sfx[0]);
+				c = mst_suffix_cmp(cur, off, x.lv[0]);
 				if (rev)
 					c = -c;
 			}

@@ -16,10 +16,10 @@
  *
  * What a write makes the map hold depends on the tree's shape, not only
  * on the key and value: a key that shares a long span with another
- * builds a chain of layers, one 448-byte node per 8 shared bytes; a
+ * builds a chain of layers, one 320-byte node per 8 shared bytes; a
  * split adds nodes; leaves emptied by erases stay until empty. So a map
  * is charged what it really holds: its nodes and suffixes as the core
- * counts them (masstree_bytes(): slab objects and kmalloc buckets) plus
+ * counts them (masstree_bytes(): their slab objects) plus
  * its values at their allocation's size.
  *
  * A write first reserves its worst case: its value's allocation, plus

@@ -234,7 +234,7 @@ static u32 mst_collapse_rest(struct mst_leaf *leaf, u64 perm, size_t off)
 	s = mst_perm_slot(perm, 0);
 	klx = leaf->keylenx[s];
 	if (klx == MST_KLX_SUFFIX)
-		return 8 + rcu_dereference_protected(leaf->suffix[s], 1)->len;
+		return 8 + mst_slot_suffix_locked(leaf, s)->len;
 	/* A key of a lower layer continues past the slice above: klx >= 1. */
 	return klx <= 8 ? klx : 0;
 }
@@ -328,13 +328,13 @@ static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
 		goto unlock;
 	s = mst_perm_slot(perm, 0);
 	klx = bottom->keylenx[s];
-	old = rcu_dereference_protected(bottom->suffix[s], 1);
+	old = mst_slot_suffix_locked(bottom, s);
 	len = mst_collapse_rest(bottom, perm, boff);
 	if (len > cap)
 		goto unlock;
 	put_unaligned_be64(bottom->ikey[s], slice);
 	/* Final once @bottom is deleted: nobody writes a deleted leaf. */
-	entry = rcu_dereference_protected(bottom->lv[s], 1);
+	entry = mst_slot_entry_locked(bottom, s);
 
 	for (layers = 1;; layers++) {
 		/* @x: a locked layer root leaf holding one entry. */
@@ -373,13 +373,13 @@ static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
 	else
 		old = NULL;
 	sfx->len = len;
+	RCU_INIT_POINTER(sfx->value, entry);
 	mst_hook(MASSTREE_HOOK_COLLAPSE);
 	mst_mark(&up->node, MST_V_INSERTING);
 	WRITE_ONCE(up->keylenx[c->slot], MST_KLX_SUFFIX);
-	rcu_assign_pointer(up->suffix[c->slot], sfx);
-	/* A key with its suffix but the layer's root for an entry. */
+	/* A key with a suffix but the layer's root for its suffix. */
 	mst_hook(MASSTREE_HOOK_DIRTY);
-	rcu_assign_pointer(up->lv[c->slot], entry);
+	rcu_assign_pointer(up->lv[c->slot], sfx);
 	mst_mark(x, MST_V_DELETED);
 	mst_unlock(mt, x);
 	mst_unlock(mt, &up->node);
@@ -437,7 +437,7 @@ void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 	struct mst_suffix *sfx;
 	u64 perm;
 
-	sfx = rcu_dereference_protected(leaf->suffix[c->slot], 1);
+	sfx = mst_slot_suffix_locked(leaf, c->slot);
 	perm = mst_perm_remove(leaf->permutation, c->pos);
 	ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
 	/* Unpublish the key: pairs with the acquire in mst_walk(). */

@@ -22,19 +22,21 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 					 void *entry)
 {
 	struct mst_cursor *c = &w->c;
-	struct mst_suffix *sfx = NULL;
 	u8 klx = c->cls;
 
 	if (c->cls == MST_CLS_LONG) {
 		u32 rest = c->len - c->off - 8;
+		struct mst_suffix *sfx;
 
 		sfx = mst_reserve_suffix(&w->res, 0, c->key + c->off + 8, rest);
 		mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, sfx->size);
+		/* The slot holds the suffix, the suffix the entry. */
+		RCU_INIT_POINTER(sfx->value, entry);
+		entry = sfx;
 		klx = MST_KLX_SUFFIX;
 	}
 	WRITE_ONCE(leaf->ikey[s], c->slice);
 	WRITE_ONCE(leaf->keylenx[s], klx);
-	rcu_assign_pointer(leaf->suffix[s], sfx);
 	rcu_assign_pointer(leaf->lv[s], entry);
 }
 
@@ -44,9 +46,8 @@ static void mst_leaf_copy(struct mst_leaf *dst, unsigned int to,
 {
 	dst->ikey[to] = src->ikey[from];
 	dst->keylenx[to] = src->keylenx[from];
+	/* A suffix moves with its slot, entry and all. */
 	RCU_INIT_POINTER(dst->lv[to], rcu_dereference_protected(src->lv[from], 1));
-	RCU_INIT_POINTER(dst->suffix[to],
-			 rcu_dereference_protected(src->suffix[from], 1));
 }
 
 /* A permutation listing slots 0..n-1 in order. */
@@ -112,7 +113,9 @@ static noinline int mst_insert_layer(struct mst_write *w,
 	struct masstree *mt = w->mt;
 	struct mst_cursor *c = &w->c;
 	unsigned int s = c->slot;
-	struct mst_suffix *old = rcu_dereference_protected(leaf->suffix[s], 1);
+	struct mst_suffix *old = rcu_dereference_protected(leaf->lv[s], 1);
+	/* Final: it moves down, and the slot stops being the key's. */
+	void *oentry = rcu_dereference_protected(old->value, 1);
 	const u8 *nk = c->key + c->off + 8;
 	u32 a = old->len, b = c->len - c->off - 8;
 	struct mst_node *top = NULL, *up = c->layer_root, *node;
@@ -171,8 +174,9 @@ static noinline int mst_insert_layer(struct mst_write *w,
 		klx = MST_KLX_SUFFIX;
 	}
 	deep->keylenx[os] = klx;
-	RCU_INIT_POINTER(deep->suffix[os], sfx);
-	RCU_INIT_POINTER(deep->lv[os], rcu_dereference_protected(leaf->lv[s], 1));
+	if (sfx)
+		RCU_INIT_POINTER(sfx->value, oentry);
+	RCU_INIT_POINTER(deep->lv[os], sfx ? (void *)sfx : oentry);
 
 	deep->ikey[ns] = nslice;
 	klx = ncls;
@@ -184,8 +188,9 @@ static noinline int mst_insert_layer(struct mst_write *w,
 		klx = MST_KLX_SUFFIX;
 	}
 	deep->keylenx[ns] = klx;
-	RCU_INIT_POINTER(deep->suffix[ns], sfx);
-	RCU_INIT_POINTER(deep->lv[ns], entry);
+	if (sfx)
+		RCU_INIT_POINTER(sfx->value, entry);
+	RCU_INIT_POINTER(deep->lv[ns], sfx ? (void *)sfx : entry);
 	deep->permutation = mst_perm_first(2);
 
 	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, sfx_bytes);
@@ -195,7 +200,6 @@ static noinline int mst_insert_layer(struct mst_write *w,
 
 	mst_mark(&leaf->node, MST_V_INSERTING);
 	WRITE_ONCE(leaf->keylenx[s], MST_KLX_LAYER);
-	RCU_INIT_POINTER(leaf->suffix[s], NULL);
 	rcu_assign_pointer(leaf->lv[s], top);
 	mst_unlock(mt, &leaf->node);
 	mst_suffix_free(old);

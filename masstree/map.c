@@ -79,7 +79,7 @@ static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 
 		if (leaf->keylenx[slot] == MST_KLX_LAYER)
 			mst_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
-		sfx = rcu_dereference_protected(leaf->suffix[slot], 1);
+		sfx = mst_slot_suffix_locked(leaf, slot);
 		if (sfx)
 			mst_suffix_free(sfx);
 	}

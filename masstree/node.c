@@ -18,19 +18,59 @@
 static struct kmem_cache *mst_node_cache;
 
 /*
- * What kmalloc() takes for a suffix of up to MST_SFX_SIZES - 1 bytes,
- * slab rounding included: fixed once the kmalloc caches exist, so looked
- * up here instead of asked of the slab allocator on every long insert.
+ * Small suffixes (a key of up to 32 bytes in one layer) come from caches
+ * of their own, 8 bytes apart, where kmalloc()'s next bucket would waste
+ * more: with a 32-byte head, 40, 48 and 56 bytes instead of 64. Indexed
+ * by object size / 8; NULL where kmalloc() serves the size. No kmalloc
+ * bucket has a size such a cache has (a cache is used only where it is
+ * smaller than the bucket), so the size alone says where an object goes
+ * back to.
+ */
+#define MST_SFX_SMALL_DATA	24
+/* The head is a multiple of 8 bytes: so is this. */
+#define MST_SFX_SMALL_MAX	(sizeof(struct mst_suffix) + MST_SFX_SMALL_DATA)
+static struct kmem_cache *mst_sfx_cache[MST_SFX_SMALL_MAX / 8 + 1];
+
+static const char *const mst_sfx_cache_names[] = {
+	"masstree_sfx_8", "masstree_sfx_16", "masstree_sfx_24",
+};
+
+/*
+ * Where a suffix of up to MST_SFX_SIZES - 1 bytes comes from and what it
+ * takes, slab rounding included: fixed once the caches exist, so looked
+ * up here, in one place, instead of asked of the slab allocator on every
+ * long insert.
  */
 #define MST_SFX_SIZES	256
-static u16 mst_sfx_size[MST_SFX_SIZES];
+static struct mst_sfx_class {
+	struct kmem_cache *cache;	/* NULL: kmalloc() */
+	u32 size;
+} mst_sfx_class[MST_SFX_SIZES];
 
 static size_t mst_suffix_size(u32 cap)
 {
 	if (likely(cap < MST_SFX_SIZES))
-		return mst_sfx_size[cap];
+		return mst_sfx_class[cap].size;
 	return kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
 }
+
+static struct kmem_cache *mst_suffix_cache(size_t size)
+{
+	return size <= MST_SFX_SMALL_MAX ? mst_sfx_cache[size / 8] : NULL;
+}
+
+/**
+ * mst_suffix_bytes() - what a suffix buffer for some bytes takes.
+ * @cap: bytes it must hold.
+ *
+ * Context: Any context.
+ * Return: the object's size, slab rounding included.
+ */
+size_t mst_suffix_bytes(u32 cap)
+{
+	return mst_suffix_size(cap);
+}
+EXPORT_SYMBOL_IF_KUNIT(mst_suffix_bytes);
 
 /*
  * Counted here and not through slab statistics so that a leak is caught at
@@ -202,20 +242,26 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
  * @gfp: allocation flags.
  *
  * Context: As @gfp allows.
- * Return: the suffix, with len 0, or NULL.
+ * Return: the suffix (its len not set), or NULL.
  */
 struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp)
 {
-	/* Ask for the whole bucket: the statistics count what is held. */
-	size_t size = mst_suffix_size(cap);
+	struct kmem_cache *cache = NULL;
 	struct mst_suffix *sfx;
+	size_t size;
 
 	if (mst_fail_alloc(MST_FAIL_SUFFIX))
 		return NULL;
-	sfx = kmalloc(size, gfp);
+	/* Ask for the whole object: the statistics count what is held. */
+	if (likely(cap < MST_SFX_SIZES)) {
+		cache = mst_sfx_class[cap].cache;
+		size = mst_sfx_class[cap].size;
+	} else {
+		size = mst_suffix_size(cap);
+	}
+	sfx = cache ? kmem_cache_alloc(cache, gfp) : kmalloc(size, gfp);
 	if (!sfx)
 		return NULL;
-	sfx->len = 0;
 	sfx->size = size;
 	this_cpu_inc(mst_live->suffixes);
 	return sfx;
@@ -251,7 +297,12 @@ EXPORT_SYMBOL_IF_KUNIT(mst_suffix_make);
  */
 void mst_suffix_discard(struct mst_suffix *sfx)
 {
-	kfree(sfx);
+	struct kmem_cache *cache = mst_suffix_cache(sfx->size);
+
+	if (cache)
+		kmem_cache_free(cache, sfx);
+	else
+		kfree(sfx);
 	this_cpu_dec(mst_live->suffixes);
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_suffix_discard);
@@ -273,29 +324,70 @@ void mst_suffix_free(struct mst_suffix *suffix)
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_suffix_free);
 
+static void mst_sfx_caches_destroy(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mst_sfx_cache); i++) {
+		kmem_cache_destroy(mst_sfx_cache[i]);
+		mst_sfx_cache[i] = NULL;
+	}
+}
+
+/* The small suffix caches, where they beat kmalloc(); then the sizes. */
+static int mst_sfx_caches_init(void)
+{
+	size_t size, bucket;
+	unsigned int i;
+	u32 cap;
+
+	for (i = 0; i < ARRAY_SIZE(mst_sfx_cache_names); i++) {
+		cap = 8 * (i + 1);
+		size = ALIGN(struct_size_t(struct mst_suffix, data, cap), 8);
+		bucket = kmalloc_size_roundup(size);
+		if (size == bucket || size > MST_SFX_SMALL_MAX)
+			continue;
+		mst_sfx_cache[size / 8] = kmem_cache_create(mst_sfx_cache_names[i],
+							    size, 8, 0, NULL);
+		if (!mst_sfx_cache[size / 8]) {
+			mst_sfx_caches_destroy();
+			return -ENOMEM;
+		}
+	}
+	for (cap = 0; cap < MST_SFX_SIZES; cap++) {
+		size = ALIGN(struct_size_t(struct mst_suffix, data, cap), 8);
+		mst_sfx_class[cap].cache = mst_suffix_cache(size);
+		if (!mst_sfx_class[cap].cache)
+			size = kmalloc_size_roundup(size);
+		mst_sfx_class[cap].size = size;
+	}
+	return 0;
+}
+
 /**
- * mst_node_caches_init() - create the node cache; size the suffixes.
+ * mst_node_caches_init() - create the node and small suffix caches; size
+ *	the suffixes.
  *
  * Context: Module init (process context, may sleep).
  * Return: 0, or -ENOMEM.
  */
 int mst_node_caches_init(void)
 {
-	u32 cap;
-
-	for (cap = 0; cap < MST_SFX_SIZES; cap++)
-		mst_sfx_size[cap] = kmalloc_size_roundup(struct_size_t(struct mst_suffix,
-								       data, cap));
 	mst_live = alloc_percpu_gfp(struct mst_node_stats, GFP_KERNEL);
 	if (!mst_live)
 		return -ENOMEM;
 	mst_node_cache = kmem_cache_create("masstree_node", MST_NODE_SIZE, 0,
 					   SLAB_HWCACHE_ALIGN, NULL);
-	if (!mst_node_cache) {
-		free_percpu(mst_live);
-		return -ENOMEM;
+	if (!mst_node_cache)
+		goto fail;
+	if (mst_sfx_caches_init()) {
+		kmem_cache_destroy(mst_node_cache);
+		goto fail;
 	}
 	return 0;
+fail:
+	free_percpu(mst_live);
+	return -ENOMEM;
 }
 
 /**
@@ -317,5 +409,6 @@ void mst_node_caches_exit(void)
 	     "masstree: %ld leaves, %ld internodes, %ld suffixes leaked\n",
 	     stats.leaves, stats.internodes, stats.suffixes);
 	kmem_cache_destroy(mst_node_cache);
+	mst_sfx_caches_destroy();
 	free_percpu(mst_live);
 }

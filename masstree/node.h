@@ -58,15 +58,23 @@ struct mst_node {
 };
 
 /**
- * struct mst_suffix - the bytes of a key past the slice stored in a leaf.
+ * struct mst_suffix - a key that continues past the slice of its leaf
+ *	slot: the rest of its bytes, and its entry.
  * @rcu: frees the suffix after a grace period.
+ * @value: the caller's entry for the key. Replaced in place (under the
+ *	leaf's lock) while the suffix is the slot's; final once it is not.
  * @len: number of bytes in @data.
  * @size: bytes allocated for the whole object, slab rounding included:
  *	what the map's statistics count.
  * @data: the bytes; immutable once published.
+ *
+ * The slot's @lv points here (its keylenx is MST_KLX_SUFFIX), so that a
+ * leaf needs no per-slot suffix pointer; a reader already follows the
+ * pointer to compare the key, and finds the entry on the same line.
  */
 struct mst_suffix {
 	struct rcu_head rcu;
+	void __rcu *value;
 	u32 len;
 	u32 size;
 	u8 data[];
@@ -83,13 +91,15 @@ struct mst_suffix {
  * @keylenx: per slot, how the key ends (length within the slice, suffix or
  *	next layer).
  * @ikey: per slot, the key's 8-byte slice, big-endian as a u64.
- * @lv: per slot, the caller's entry or the root of the next layer.
- * @suffix: per slot, the key's bytes past the slice, if any.
+ * @lv: per slot, by keylenx: the caller's entry (0..8), the key's
+ *	struct mst_suffix (MST_KLX_SUFFIX), or the root of the next layer
+ *	(MST_KLX_LAYER). Use the accessors below.
  *
  * A layer's root leaf turns into an internode in place when it splits
  * (the root grows in place), so every node is allocated big enough for
  * both kinds, and a reader dereferences nothing it read from a node before
- * validating the node's version.
+ * validating the node's version. Five cache lines (on 64-bit): the
+ * head, then keylenx and the slices, then the slots' pointers.
  */
 struct mst_leaf {
 	struct mst_node node;
@@ -100,7 +110,6 @@ struct mst_leaf {
 	u8 keylenx[MST_NODE_WIDTH];
 	u64 ikey[MST_NODE_WIDTH];
 	void __rcu *lv[MST_NODE_WIDTH];
-	struct mst_suffix __rcu *suffix[MST_NODE_WIDTH];
 };
 
 /**
@@ -167,6 +176,57 @@ static inline bool mst_node_is_leaf(const struct mst_node *node)
 	return READ_ONCE(node->version) & MST_V_LEAF;
 }
 
+/*
+ * Slot accessors. A slot is one keylenx and one lv; what lv points to
+ * depends on keylenx (see struct mst_leaf). The _locked ones are for the
+ * holder of the leaf's lock, or for a leaf nobody else can reach.
+ */
+
+/* The suffix of slot @s, or NULL if its key ends within the slice. */
+static inline struct mst_suffix *mst_slot_suffix_locked(struct mst_leaf *leaf,
+							unsigned int s)
+{
+	if (leaf->keylenx[s] != MST_KLX_SUFFIX)
+		return NULL;
+	return rcu_dereference_protected(leaf->lv[s], 1);
+}
+
+/* The entry of slot @s, whose key (not a layer) the caller matched. */
+static inline void *mst_slot_entry_locked(struct mst_leaf *leaf, unsigned int s)
+{
+	void *lv = rcu_dereference_protected(leaf->lv[s], 1);
+
+	if (leaf->keylenx[s] == MST_KLX_SUFFIX)
+		return rcu_dereference_protected(((struct mst_suffix *)lv)->value, 1);
+	return lv;
+}
+
+/*
+ * Replace the entry of a published key in slot @s: readers see the old
+ * entry or the new one, so nothing is marked.
+ */
+static inline void mst_slot_set_entry(struct mst_leaf *leaf, unsigned int s,
+				      void *entry)
+{
+	void *lv = rcu_dereference_protected(leaf->lv[s], 1);
+
+	if (leaf->keylenx[s] == MST_KLX_SUFFIX)
+		rcu_assign_pointer(((struct mst_suffix *)lv)->value, entry);
+	else
+		rcu_assign_pointer(leaf->lv[s], entry);
+}
+
+/*
+ * The entry of a slot read locklessly as @klx and @lv, once the leaf's
+ * version validated them: only then may a suffix be followed.
+ */
+static inline void *mst_slot_entry(u8 klx, void *lv)
+{
+	if (klx == MST_KLX_SUFFIX)
+		return rcu_dereference(((struct mst_suffix *)lv)->value);
+	return lv;
+}
+
 struct mst_node *mst_node_alloc(gfp_t gfp);
 struct mst_node *mst_node_alloc_spare(gfp_t gfp);
 void mst_node_init_leaf(struct mst_node *node, unsigned long flags);
@@ -179,6 +239,7 @@ struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp);
 struct mst_suffix *mst_suffix_make(const u8 *bytes, u32 len, gfp_t gfp);
 void mst_suffix_discard(struct mst_suffix *sfx);
 void mst_suffix_free(struct mst_suffix *suffix);
+size_t mst_suffix_bytes(u32 cap);
 
 int mst_node_caches_init(void);
 void mst_node_caches_exit(void);

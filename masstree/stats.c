@@ -121,7 +121,7 @@ EXPORT_SYMBOL_GPL(masstree_get_stats);
  * @mt: the map.
  *
  * The @bytes of masstree_get_stats() alone, without the height walk:
- * nodes at their slab object size, suffixes at their kmalloc bucket.
+ * nodes and suffixes at their slab object size.
  *
  * Context: Any context but NMI. Exact in a quiescent map, and it counts
  * every write that completed before a lock the caller took.
@@ -157,7 +157,7 @@ EXPORT_SYMBOL_GPL(masstree_bytes);
  * the key parts from the one it collides with, one leaf per 8 bytes they
  * still share, which a key of @len bytes can do at most
  * DIV_ROUND_UP(@len - 8, 8) times. Plus the key's suffix, at most
- * @len - 8 bytes in its kmalloc bucket; the key it collides with gets a
+ * @len - 8 bytes in its slab object; the key it collides with gets a
  * shorter suffix in place of its old one. Replacing a value adds
  * nothing; an erase only frees.
  *
@@ -177,9 +177,7 @@ unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len)
 	chain = (len - 1) / 8;
 	if (chain > nodes)
 		nodes = chain;
-	return nodes * MST_NODE_BYTES +
-	       kmalloc_size_roundup(struct_size_t(struct mst_suffix, data,
-						  len - 8));
+	return nodes * MST_NODE_BYTES + mst_suffix_bytes(len - 8);
 }
 EXPORT_SYMBOL_GPL(masstree_insert_bytes_max);
 

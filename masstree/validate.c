@@ -197,8 +197,12 @@ static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
 			struct mst_suffix *sfx;
 			void *lv;
 
-			sfx = rcu_dereference_protected(leaf->suffix[s], 1);
 			lv = rcu_dereference_protected(leaf->lv[s], 1);
+			if (!lv)
+				return mst_bad("NULL entry, suffix or layer", leaf);
+			sfx = mst_slot_suffix_locked(leaf, s);
+			if (sfx)
+				lv = rcu_dereference_protected(sfx->value, 1);
 			if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER)
 				return mst_bad("bad keylenx", leaf);
 			if (have_last && mst_cmp(last, lastcls, ik, mst_klx_cls(klx)) >= 0)
@@ -214,9 +218,7 @@ static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
 			lastcls = mst_klx_cls(klx);
 			have_last = true;
 			if (!lv)
-				return mst_bad("NULL entry or layer", leaf);
-			if (klx == MST_KLX_SUFFIX ? !sfx : !!sfx)
-				return mst_bad("suffix present iff key continues", leaf);
+				return mst_bad("NULL entry", leaf);
 			if (sfx) {
 				if (!sfx->len)
 					return mst_bad("empty suffix", leaf);

@@ -163,7 +163,7 @@ static __always_inline void mst_leaf_search(struct mst_leaf *leaf, u64 perm,
 
 /**
  * mst_suffix_equal() - do a suffix and the key's rest match?
- * @sfx: the suffix (may be NULL in a torn read).
+ * @sfx: the suffix.
  * @c: the key at a layer where it continues past the slice.
  *
  * Return: true if they match.
@@ -172,7 +172,7 @@ bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
 {
 	size_t rest = c->len - c->off - 8;
 
-	return sfx && sfx->len == rest &&
+	return sfx->len == rest &&
 	       !memcmp(sfx->data, c->key + c->off + 8, rest);
 }
 
@@ -197,7 +197,8 @@ static __always_inline unsigned long mst_walk_again(struct mst_cursor *c,
  * @mt: the map.
  * @c: the key; the walk starts at @c->node (the top if NULL) in the layer
  *	@c->layer_root, and ends with @c on the layer of the returned leaf.
- * @entry: set to the key's entry, or NULL if absent.
+ * @entry: set to the key's entry, or NULL if absent; NULL if the caller
+ *	wants the leaf only.
  *
  * Descends through layers until the key's slot is not a layer. The answer
  * is a validated snapshot: the key was (or was not) present at one moment
@@ -228,7 +229,8 @@ restart:
 	if (!n) {
 		n = rcu_dereference(mt->root);
 		if (!n) {
-			*entry = NULL;
+			if (entry)
+				*entry = NULL;
 			return NULL;
 		}
 		mst_cursor_layer(c, 0, n);
@@ -238,7 +240,6 @@ restart:
 	v = mst_stable_version(n);
 	for (;;) {
 		struct mst_leaf *leaf, *next = NULL;
-		struct mst_suffix *sfx = NULL;
 		unsigned long now;
 		void *lv = NULL;
 		u64 perm;
@@ -293,7 +294,6 @@ restart:
 		if (c->slot >= 0) {
 			klx = READ_ONCE(leaf->keylenx[c->slot]);
 			lv = rcu_dereference(leaf->lv[c->slot]);
-			sfx = rcu_dereference(leaf->suffix[c->slot]);
 		}
 		if (blink)
 			next = rcu_dereference(leaf->next);
@@ -317,13 +317,14 @@ restart:
 		}
 		preempt_enable();
 		/* Validated: now the pointers may be followed. */
-		if (c->slot < 0 || (klx == MST_KLX_SUFFIX && !mst_suffix_equal(sfx, c))) {
+		if (c->slot < 0 || (klx == MST_KLX_SUFFIX && !mst_suffix_equal(lv, c))) {
 			if (next && c->slice >= READ_ONCE(next->lowkey)) {
 				mst_count(MASSTREE_TC_BLINK);
 				n = &next->node;
 				goto restart;
 			}
-			*entry = NULL;
+			if (entry)
+				*entry = NULL;
 			c->node = n;
 			c->v = v;
 			c->perm = perm;
@@ -335,7 +336,8 @@ restart:
 			blink = false;
 			goto restart;
 		}
-		*entry = lv;
+		if (entry)
+			*entry = mst_slot_entry(klx, lv);
 		c->node = n;
 		c->v = v;
 		c->perm = perm;
@@ -413,10 +415,9 @@ struct mst_leaf *mst_lock_leaf(struct mst_write *w)
 	struct mst_cursor *c = &w->c;
 	struct mst_leaf *leaf, *next;
 	unsigned long v;
-	void *entry;
 
 	for (;;) {
-		leaf = mst_walk(w->mt, c, &entry);
+		leaf = mst_walk(w->mt, c, NULL);
 		if (!leaf)
 			return NULL;
 		mst_hook(MASSTREE_HOOK_LOCK_LEAF);

@@ -94,8 +94,8 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 		cur = NULL;
 		if (c->slot >= 0 &&
 		    (leaf->keylenx[c->slot] != MST_KLX_SUFFIX ||
-		     mst_suffix_equal(rcu_dereference_protected(leaf->suffix[c->slot], 1), c)))
-			cur = rcu_dereference_protected(leaf->lv[c->slot], 1);
+		     mst_suffix_equal(rcu_dereference_protected(leaf->lv[c->slot], 1), c)))
+			cur = mst_slot_entry_locked(leaf, c->slot);
 		ret = cur;
 		if (op == MST_OP_INSERT && cur)
 			ret = masstree_mk_err(-EEXIST);
@@ -110,7 +110,7 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 			goto done;
 		}
 		if (cur) {
-			rcu_assign_pointer(leaf->lv[c->slot], entry);
+			mst_slot_set_entry(leaf, c->slot, entry);
 			mst_unlock(mt, &leaf->node);
 			goto done;
 		}

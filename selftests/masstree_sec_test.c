@@ -180,7 +180,7 @@ static void child_check(bool ok, int line, const char *what)
 
 #define PARAMS		"/sys/module/masstree/parameters/"
 #define SLAB		"/sys/kernel/slab/masstree_node/"
-#define NODE_BYTES	448	/* a node's slab object (x86-64 cache lines) */
+#define NODE_BYTES	320	/* a node's slab object (x86-64 cache lines) */
 #define KIB		1024LL
 #define MIB		(1024 * KIB)
 

@@ -41,12 +41,15 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 {
 	struct kmem_cache *c = malloc(sizeof(*c));
 
-	(void)align;
-	(void)flags;
 	(void)ctor;
+	/* As SLUB lays a cache's objects out: word or cache line aligned. */
+	if (flags & SLAB_HWCACHE_ALIGN && align < L1_CACHE_BYTES)
+		align = L1_CACHE_BYTES;
+	if (align < sizeof(void *))
+		align = sizeof(void *);
 	if (c) {
 		c->name = name;
-		c->size = size;
+		c->size = (size + align - 1) / align * align;
 	}
 	return c;
 }
@@ -67,29 +70,40 @@ size_t kmalloc_size_roundup(size_t size)
 
 /*
  * Each allocation is preceded by its size, for ksize(): 16 bytes keep
- * the object as aligned as malloc()'s.
+ * the object as aligned as malloc()'s. SHIM_CACHE_OBJ marks an object of
+ * a kmem_cache, whose size is its cache's object size.
  */
 #define SHIM_ALLOC_HDR	16
+#define SHIM_CACHE_OBJ	((size_t)1 << (8 * sizeof(size_t) - 1))
 
-void *kmalloc(size_t size, gfp_t gfp)
+static inline __attribute__((always_inline)) void *shim_alloc(size_t size, size_t tag)
 {
 	char *p;
 
-	(void)gfp;
 	if (shim_should_fail())
 		return NULL;
 	p = malloc(SHIM_ALLOC_HDR + size);
 	if (!p)
 		return NULL;
 	__atomic_fetch_add(&shim_live_allocs, 1, __ATOMIC_RELAXED);
-	*(size_t *)p = size;
+	*(size_t *)p = size | tag;
 	return p + SHIM_ALLOC_HDR;
 }
 
-/* As SLUB answers for kmalloc(): the whole bucket. */
+void *kmalloc(size_t size, gfp_t gfp)
+{
+	(void)gfp;
+	return shim_alloc(size, 0);
+}
+
+/* As SLUB answers: kmalloc()'s whole bucket, or the cache's object size. */
 size_t ksize(const void *p)
 {
-	return kmalloc_size_roundup(*(const size_t *)((const char *)p - SHIM_ALLOC_HDR));
+	size_t v = *(const size_t *)((const char *)p - SHIM_ALLOC_HDR);
+
+	if (v & SHIM_CACHE_OBJ)
+		return v & ~SHIM_CACHE_OBJ;
+	return kmalloc_size_roundup(v);
 }
 
 void kfree(const void *p)
@@ -102,12 +116,13 @@ void kfree(const void *p)
 
 void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
 {
-	return kmalloc(c->size, gfp);
+	(void)gfp;
+	return shim_alloc(c->size, SHIM_CACHE_OBJ);
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
 {
-	void *p = kmalloc(c->size, gfp);
+	void *p = kmem_cache_alloc(c, gfp);
 
 	if (p)
 		memset(p, 0, c->size);

@@ -1105,8 +1105,12 @@ static bool chain_expect(const char *what, u8 (*kb)[CHAIN_SPAN + 32],
 		CHECK(st.layers == layers && st.leaves == layers && !st.internodes,
 		      "%s: %lu layers %lu leaves %lu internodes, expected %lu single-leaf layers",
 		      what, st.layers, st.leaves, st.internodes, layers);
-	/* Nodes plus each key's bytes, slab-rounded, plus a suffix header. */
-	CHECK(st.bytes <= st.layers * MST_NODE_BYTES + 2 * held + 64 * want,
+	/*
+	 * Nodes plus each key's suffix, header included, slab-rounded (at
+	 * most doubled).
+	 */
+	CHECK(st.bytes <= st.layers * MST_NODE_BYTES +
+	      2 * (held + sizeof(struct mst_suffix) * want),
 	      "%s: %lu bytes held for %lu keys of %lu bytes", what, st.bytes,
 	      want, held);
 	return true;
