@@ -46,6 +46,21 @@
  *          splits the root, which moves the first one's leaf to a new
  *          internode: the first must find out, once it has the lock, that
  *          it locked a node that is no longer the parent.
+ * merge    The leftmost leaf (15 keys) and its right neighbour (3 keys)
+ *          under the root internode. One writer erases 12 keys of the
+ *          leftmost leaf; the last erase leaves it with 3, and it takes
+ *          in its neighbour's keys (a leaf merge) into slots the erases
+ *          freed. Reader 1 is held after it loaded the leftmost leaf's
+ *          permutation (READ, full 15 keys) until the merge is done, then
+ *          must still find a key that stays there: a merge that does not
+ *          mark the leaf inserting lets it search the moved keys at the
+ *          erased keys' places. The writer is held with the keys copied
+ *          and the right leaf still in the parent (MERGE) until readers 2
+ *          and 3 have looked up the moving keys twice more (found in the
+ *          right leaf), while reader 4 inserts a key into the right
+ *          leaf's range (it waits for that leaf's lock, then must start
+ *          over: the key must not land in the retired leaf) and walks the
+ *          map with a cursor (every stable key exactly once).
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -71,11 +86,12 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_NR
+	R_MERGE, R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
+	"merge",
 };
 
 static DEFINE_MASSTREE(map);
@@ -118,6 +134,13 @@ static unsigned long found_root;
 static int parent_calls, parent_held;
 /* The collapse round: the eraser is held (or will not be). */
 static int collapse_held;
+/*
+ * The merge round: reader 1 is held on a stale permutation; the writer's
+ * erases (and so the merge) are done; the writer is held in the merge.
+ */
+static int merge_reader_held, merge_erased, merge_held;
+/* Merge rounds whose stale reader was held until the merge was done. */
+static unsigned long merge_stale;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -214,14 +237,62 @@ static u32 slice_key(u8 *b, u64 s)
 }
 
 /* Wait until @cond or the bound; yield meanwhile (locks may be held). */
-#define HOLD_UNTIL(cond) ({						\
+#define HOLD_UNTIL_US(cond, us) ({					\
 	double t0 = now_us();						\
 	bool ok;							\
 									\
-	while (!(ok = (cond)) && now_us() - t0 < bound_us)		\
+	while (!(ok = (cond)) && now_us() - t0 < (us))			\
 		sched_yield();						\
 	ok;								\
 })
+#define HOLD_UNTIL(cond) HOLD_UNTIL_US(cond, bound_us)
+
+/*
+ * Merge keys: the split round's leaves (SPLIT_BASE + 16 * i, the leftmost
+ * filled to 15 keys at SPLIT_BASE + 8 * p for position p); the second leaf
+ * (i = 8..15) down to MERGE_SRC_N keys. The writer erases the leftmost
+ * leaf's keys at the positions of merge_gone[], in that order: the first
+ * three slots freed are the ones the moved keys take, and position 7 is
+ * where a search of the leftmost leaf starts. Position MERGE_STAYS stays.
+ */
+#define MERGE_SRC_N	3
+#define MERGE_STAYS	10
+static const int merge_src[MERGE_SRC_N] = { 8, 12, 15 };
+static const int merge_gone[] = { 7, 0, 1, 3, 4, 5, 6, 8, 9, 11, 12, 13 };
+#define MERGE_GONE_N	ARRAY_SIZE(merge_gone)
+
+static u64 merge_left_key(int pos)
+{
+	return SPLIT_BASE + 8 * pos;
+}
+
+static u64 merge_src_key(int i)
+{
+	return SPLIT_BASE + 16 * merge_src[i];
+}
+
+/* Reader 4's key, in the right leaf's range. */
+#define MERGE_NEW	(SPLIT_BASE + 16 * 10 + 4)
+
+static bool merge_is_src(u64 s)
+{
+	int i;
+
+	for (i = 0; i < MERGE_SRC_N; i++)
+		if (s == merge_src_key(i))
+			return true;
+	return false;
+}
+
+static bool merge_is_gone(u64 s)
+{
+	size_t i;
+
+	for (i = 0; i < MERGE_GONE_N; i++)
+		if (s == merge_left_key(merge_gone[i]))
+			return true;
+	return false;
+}
 
 /* Has every reader finished a lookup since @r0 (two more than then)? */
 static bool readers_moved(const unsigned long *r0)
@@ -276,6 +347,32 @@ static void races_hook(enum masstree_test_hook_point where)
 		 */
 		r0[1] = __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE);
 		HOLD_UNTIL(__atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE) >= r0[1] + 2);
+	} else if (k == R_MERGE && tl_id == 1 && where == MASSTREE_HOOK_READ &&
+		   !__atomic_load_n(&merge_reader_held, __ATOMIC_ACQUIRE)) {
+		/*
+		 * In the leftmost leaf, its full permutation loaded: until the
+		 * writer's erases and merge are done (a long bound: the
+		 * writer is held in the merge meanwhile).
+		 */
+		__atomic_store_n(&merge_reader_held, 1, __ATOMIC_RELEASE);
+		if (HOLD_UNTIL_US(__atomic_load_n(&merge_erased, __ATOMIC_ACQUIRE),
+				  100000.0 + 100 * bound_us))
+			__atomic_fetch_add(&merge_stale, 1, __ATOMIC_RELAXED);
+	} else if (k == R_MERGE && tl_id == 0 && where == MASSTREE_HOOK_MERGE) {
+		/*
+		 * Until readers 2 and 3 found the moving keys twice more and
+		 * reader 4's insert started (and had time to reach the right
+		 * leaf's lock).
+		 */
+		r0[2] = __atomic_load_n(&reader_ops[2], __ATOMIC_ACQUIRE);
+		r0[3] = __atomic_load_n(&reader_ops[3], __ATOMIC_ACQUIRE);
+		__atomic_store_n(&merge_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&reader_ops[2], __ATOMIC_ACQUIRE) >= r0[2] + 2 &&
+			       __atomic_load_n(&reader_ops[3], __ATOMIC_ACQUIRE) >= r0[3] + 2))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&merge_held, __ATOMIC_ACQUIRE) == 2))
+			HOLD_UNTIL_US(false, 20.0);
 	} else if (k == R_PARENT && tl_id == 0 &&
 		   where == MASSTREE_HOOK_LOCK_PARENT) {
 		/*
@@ -415,6 +512,53 @@ static void collapse_reader(int id)
 	masstree_cursor_fini(&cur);
 }
 
+/*
+ * Readers of the merge round: 1 the key that stays in the leftmost leaf
+ * (held once on a stale permutation), 2 and 3 the moving keys, 4 a new
+ * key into the right leaf's range, then cursor walks.
+ */
+static void merge_reader(int id)
+{
+	struct masstree_cursor cur;
+	unsigned long n = 0, seen;
+	u8 kb[KLEN_MAX];
+	void *got;
+	u64 s;
+
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	if (id == 4) {
+		HOLD_UNTIL(__atomic_load_n(&merge_held, __ATOMIC_ACQUIRE));
+		__atomic_store_n(&merge_held, 2, __ATOMIC_RELEASE);
+		insert_or_fail(kb, slice_key(kb, MERGE_NEW), MERGE_NEW);
+	}
+	do {
+		if (id == 4) {
+			/* Stable: all but the erased and the new key. */
+			seen = 0;
+			masstree_for_each(&map, &cur, got) {
+				s = get_unaligned_be64(masstree_cursor_key(&cur));
+				if (!merge_is_gone(s) && s != MERGE_NEW)
+					seen++;
+			}
+			if (cur.err || seen != SPLIT_N + SPLIT_FILL - (8 - MERGE_SRC_N) -
+			    MERGE_GONE_N)
+				FAIL("walk: %lu stable keys, err %d", seen, cur.err);
+		} else {
+			s = id == 1 ? merge_left_key(MERGE_STAYS) :
+			    merge_src_key((n + id) % MERGE_SRC_N);
+			slice_key(kb, s);
+			got = masstree_load(&map, kb, 8);
+			if (got != entry(s))
+				FAIL("reader %d: present key %llu: load %p", id,
+				     (unsigned long long)s, got);
+		}
+		n++;
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		sched_yield();
+	} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+	masstree_cursor_fini(&cur);
+}
+
 static void run_role(int id)
 {
 	u8 kb[KLEN_MAX];
@@ -474,6 +618,25 @@ static void run_role(int id)
 			HOLD_UNTIL(__atomic_load_n(&collapse_held, __ATOMIC_ACQUIRE));
 			len = collapse_key(kb, id);
 			insert_or_fail(kb, len, id);
+		}
+		break;
+	case R_MERGE:
+		if (id == 0) {
+			size_t i;
+
+			/* Once reader 1 holds the full permutation. */
+			HOLD_UNTIL_US(__atomic_load_n(&merge_reader_held, __ATOMIC_ACQUIRE),
+				      10 * bound_us);
+			for (i = 0; i < MERGE_GONE_N; i++) {
+				u64 s = merge_left_key(merge_gone[i]);
+
+				if (masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
+					FAIL("erase of key %llu", (unsigned long long)s);
+			}
+			__atomic_store_n(&merge_erased, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else {
+			merge_reader(id);
 		}
 		break;
 	case R_SPLIT:
@@ -646,6 +809,34 @@ static void setup(int k)
 		WRITE_ONCE(collapse_writes,
 			   __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) + 3);
 		break;
+	case R_MERGE:
+		for (i = 0; i < SPLIT_N; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
+		for (i = 0; i < SPLIT_FILL; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i + 8),
+			    SPLIT_BASE + 16 * i + 8);
+		/* The second leaf down to its merge_src[] keys: no merge yet. */
+		for (i = 8; i < 16; i++) {
+			u64 s = SPLIT_BASE + 16 * i;
+
+			if (!merge_is_src(s) &&
+			    masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
+				FAIL("setup erase");
+		}
+		if (mst_stat_read(&map, MST_STAT_LEAVES) != SPLIT_N / 8)
+			FAIL("setup: %ld leaves", mst_stat_read(&map, MST_STAT_LEAVES));
+		/* What stays, and reader 4's key. */
+		nwant = 0;
+		for (i = 0; i < SPLIT_N + SPLIT_FILL; i++) {
+			u64 s = i < SPLIT_N ? SPLIT_BASE + 16 * i :
+				SPLIT_BASE + 16 * (i - SPLIT_N) + 8;
+
+			if ((i < 8 || i >= 16 || merge_is_src(s)) &&
+			    !merge_is_gone(s))
+				want_key(kb, slice_key(kb, s), s);
+		}
+		want_key(kb, slice_key(kb, MERGE_NEW), MERGE_NEW);
+		break;
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -693,7 +884,7 @@ int main(int argc, char **argv)
 		setup(k);
 		/* Every other round of a kind runs without holds: pure races. */
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
-			   k == R_PARENT || k == R_COLLAPSE);
+			   k == R_PARENT || k == R_COLLAPSE || k == R_MERGE);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
@@ -702,6 +893,9 @@ int main(int argc, char **argv)
 		parent_calls = 0;
 		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&collapse_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&merge_reader_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&merge_erased, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&merge_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
@@ -726,6 +920,7 @@ int main(int argc, char **argv)
 	printf("races: %lu rounds; held/met:", r);
 	for (i = 0; i < R_NR; i++)
 		printf(" %s %lu/%lu", round_name[i], held[i], met[i]);
+	printf("; merge stale reader %lu", merge_stale);
 	printf("; reader lookups %lu %lu %lu %lu\n", reader_ops[1],
 	       reader_ops[2], reader_ops[3], reader_ops[4]);
 	for (i = 0; i < NWORKERS; i++)
