@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of leaf merging on erase: a leaf left with few keys joins a
- * neighbour under the same parent, so that erasing most keys of a dense
- * range gives most of their nodes back. Dense keys (plain 8-byte slices,
+ * KUnit tests of merging on erase: a leaf left with few keys joins a
+ * neighbour under the same parent, and an internode left with few
+ * children a sibling, so that erasing most keys of a dense range gives
+ * most of their nodes back. Dense keys (plain 8-byte slices,
  * slices with a suffix, or pairs of keys that share a slice and so a
  * layer) are inserted in order and all but one of every 16 (or 4) erased
  * in ascending, descending or scattered order. The map must then hold
@@ -42,16 +43,16 @@ struct mg_param {
 /*
  * Without merges, 15 of 16 erased leaves about one leaf per survivor
  * (8 to 9 times the bytes afresh), 3 of 4 about two survivors a leaf.
- * With them, the leaves of a parent merge down to its survivors: 4 a
- * leaf and under 4 times afresh (the internodes stay: merges stay
- * within a parent), and 8 a leaf for 3 of 4.
+ * With leaf and internode merges: at least 4 survivors a leaf and at most
+ * about twice the bytes afresh (descending order merges least), and 8 a
+ * leaf for 3 of 4.
  */
 static const struct mg_param mg_params[] = {
-	{ "15 of 16, ascending, 8-byte keys", 16, 0, 0, 3, 4 },
-	{ "15 of 16, descending, 8-byte keys", 16, 1, 0, 3, 4 },
-	{ "15 of 16, scattered, 8-byte keys", 16, 2, 0, 3, 4 },
-	{ "15 of 16, ascending, keys with suffixes", 16, 0, 1, 3, 4 },
-	{ "15 of 16, scattered, keys in layers", 16, 2, 2, 3, 4 },
+	{ "15 of 16, ascending, 8-byte keys", 16, 0, 0, 3, 3 },
+	{ "15 of 16, descending, 8-byte keys", 16, 1, 0, 3, 3 },
+	{ "15 of 16, scattered, 8-byte keys", 16, 2, 0, 3, 3 },
+	{ "15 of 16, ascending, keys with suffixes", 16, 0, 1, 3, 3 },
+	{ "15 of 16, scattered, keys in layers", 16, 2, 2, 3, 3 },
 	{ "3 of 4, ascending, 8-byte keys", 4, 0, 0, 6, 2 },
 	{ "3 of 4, scattered, keys with suffixes", 4, 2, 1, 6, 2 },
 };

@@ -142,6 +142,8 @@ static struct mst_leaf *mst_erase_layer_slot(struct mst_write *w,
 	return up;
 }
 
+static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x);
+
 /*
  * An empty locked leaf: unlink it, and whatever empties with it, layer
  * after layer. Iterative: stack use does not depend on the number of
@@ -196,7 +198,7 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 			mst_stat_add(mt, MST_STAT_INTERNODES, -internodes);
 			if (prev)
 				mst_unlock(mt, &prev->node);
-			mst_unlock(mt, top);
+			mst_erase_merge_up(w, top);
 			return;
 		}
 
@@ -469,6 +471,92 @@ static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
 }
 
 /*
+ * Copy the separators and children of internode @src after those of
+ * @dst, its left sibling, with @sep (their parent's separator between
+ * them) in between, and make @dst the children's parent (both locked:
+ * a parent pointer is written under the lock of the node it names and
+ * of the one it named; a writer waiting for @src's lock to climb from a
+ * child finds, once it has it, that the child's parent changed, and
+ * climbs again).
+ */
+static void mst_merge_children(struct mst_internode *dst, u64 sep,
+			       struct mst_internode *src)
+{
+	unsigned int dn = dst->nkeys, sn = src->nkeys, i;
+
+	WRITE_ONCE(dst->ikey[dn], sep);
+	for (i = 0; i < sn; i++)
+		WRITE_ONCE(dst->ikey[dn + 1 + i], src->ikey[i]);
+	for (i = 0; i <= sn; i++) {
+		struct mst_node *child = rcu_dereference_protected(src->child[i], 1);
+
+		rcu_assign_pointer(dst->child[dn + 1 + i], child);
+		rcu_assign_pointer(child->parent, &dst->node);
+	}
+	ASSERT_EXCLUSIVE_WRITER(dst->nkeys);
+	WRITE_ONCE(dst->nkeys, dn + 1 + sn);
+}
+
+/*
+ * An internode @x (locked) that lost a child: while it is not a layer's
+ * root and has at most MST_MERGE_LOW + 1 children, merge it with a
+ * sibling under the same parent if their children fit in MST_MERGE_MAX
+ * (the leaf rule, one level up), then look at the parent the same way.
+ * Unlocks everything. Without it, the internodes of a range whose leaves
+ * merged would stay, nearly empty, and their leaves could not merge
+ * across them. The same moves and marks as a leaf merge: the left node
+ * marked inserting while it takes the right one's separators and
+ * children, then the parent stops routing to the right node, which is
+ * marked deleted (a reader in it starts over from the layer's root; a
+ * writer climbing to it finds its child's parent changed). Lock order as
+ * ever: child before parent, a sibling by trylock only.
+ */
+static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x)
+{
+	struct masstree *mt = w->mt;
+
+	while (!(READ_ONCE(x->version) & MST_V_ROOT) &&
+	       mst_to_internode(x)->nkeys <= MST_MERGE_LOW) {
+		struct mst_internode *g = mst_lock_parent(mt, x), *l, *r;
+		struct mst_node *other;
+		unsigned int j;
+
+		for (j = 0; j <= g->nkeys; j++)
+			if (rcu_access_pointer(g->child[j]) == x)
+				break;
+		if (WARN_ON_ONCE(j > g->nkeys) || (!j && !g->nkeys)) {
+			mst_unlock(mt, &g->node);
+			break;
+		}
+		if (!j)
+			j = 1;
+		l = mst_to_internode(rcu_dereference_protected(g->child[j - 1], 1));
+		r = mst_to_internode(rcu_dereference_protected(g->child[j], 1));
+		other = &l->node == x ? &r->node : &l->node;
+		if (!mst_trylock(mt, other)) {
+			mst_unlock(mt, &g->node);
+			break;
+		}
+		if (l->nkeys + r->nkeys + 2 > MST_MERGE_MAX) {
+			mst_unlock(mt, other);
+			mst_unlock(mt, &g->node);
+			break;
+		}
+		mst_mark(&l->node, MST_V_INSERTING);
+		mst_merge_children(l, g->ikey[j - 1], r);
+		mst_hook(MASSTREE_HOOK_MERGE);
+		mst_internode_remove(g, j);
+		mst_mark(&r->node, MST_V_DELETED);
+		mst_unlock(mt, &r->node);
+		mst_erase_queue(w, &r->node);
+		mst_stat_add(mt, MST_STAT_INTERNODES, -1);
+		mst_unlock(mt, &l->node);
+		x = &g->node;
+	}
+	mst_unlock(mt, x);
+}
+
+/*
  * Move the keys of @src into @dst, its left neighbour, and retire @src:
  * all three locked, @src child @js (>= 1) of @p and @dst child @js - 1.
  *
@@ -513,7 +601,7 @@ static void mst_merge(struct mst_write *w, struct mst_leaf *dst,
 	mst_erase_queue(w, &src->node);
 	mst_stat_add(mt, MST_STAT_LEAVES, -1);
 	mst_unlock(mt, &dst->node);
-	mst_unlock(mt, &p->node);
+	mst_erase_merge_up(w, &p->node);
 }
 
 /*

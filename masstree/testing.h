@@ -57,9 +57,10 @@ enum masstree_test_counter {
  *	into the slot above it, the chain's lower layers already deleted,
  *	before the slot (its leaf locked) turns back into a key.
  * @MASSTREE_HOOK_MERGE: an erase merging a leaf with few keys into its
- *	left neighbour, the keys copied and published there (the neighbour
- *	locked and dirty), the right leaf not yet unlinked from its parent
- *	nor marked deleted.
+ *	left neighbour (or an internode into its left sibling), the keys
+ *	(children) copied and published there (the left node locked and
+ *	dirty), the right node not yet unlinked from its parent nor marked
+ *	deleted.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
