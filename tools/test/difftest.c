@@ -1258,11 +1258,96 @@ static void erase_most(unsigned int step, int order, int kind, unsigned int most
 	masstree_destroy(&map);
 }
 
+/*
+ * A leaf that cannot merge empties and goes: the first leaf of a parent
+ * that is not the layer's first, left with 3 keys next to a full
+ * neighbour (15 + 3 do not fit), is erased empty, so it is unlinked and
+ * its range handed to the next leaf, whose lower bound drops to its own.
+ * In-order inserts of 1000 + 16 * i, i < 136, make a root over two
+ * internodes, of 8 and 9 leaves of 8 keys, the second's first leaf
+ * holding i 64..71; its next leaf is filled to 15.
+ */
+static void first_leaf_empties(void)
+{
+	struct masstree_stats st;
+	unsigned int i;
+	u8 k[8];
+
+	for (i = 0; i < 136; i++) {
+		put_unaligned_be64(1000 + 16 * i, k);
+		if (masstree_insert(&map, k, 8, (void *)(uintptr_t)(8 * i + 8),
+				    GFP_KERNEL))
+			DIE("first-leaf: insert");
+	}
+	for (i = 72; i < 79; i++) {
+		put_unaligned_be64(1000 + 16 * i + 8, k);
+		if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL))
+			DIE("first-leaf: insert");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 17 || st.internodes != 3)
+		DIE("first-leaf: %lu leaves, %lu internodes; expected 17, 3",
+		    st.leaves, st.internodes);
+	for (i = 64; i < 72; i++) {
+		put_unaligned_be64(1000 + 16 * i, k);
+		if (masstree_erase(&map, k, 8) != (void *)(uintptr_t)(8 * i + 8))
+			DIE("first-leaf: erase");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 16 || masstree_validate(&map))
+		DIE("first-leaf: %lu leaves (expected 16), or masstree_validate failed",
+		    st.leaves);
+	/* The handed-over range takes keys again. */
+	put_unaligned_be64(1000 + 16 * 64 + 4, k);
+	if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL) ||
+	    masstree_load(&map, k, 8) != (void *)8 || masstree_validate(&map))
+		DIE("first-leaf: a key in the handed-over range");
+	masstree_destroy(&map);
+}
+
+/*
+ * The same for the layer's leftmost leaf: it goes too (a root internode
+ * over leaves of 8, the second filled to 15).
+ */
+static void leftmost_leaf_empties(void)
+{
+	struct masstree_stats st;
+	unsigned int i;
+	u8 k[8];
+
+	for (i = 0; i < 32; i++) {
+		put_unaligned_be64(100 + 2 * i, k);
+		if (masstree_insert(&map, k, 8, (void *)(uintptr_t)(8 * i + 8),
+				    GFP_KERNEL))
+			DIE("leftmost-leaf: insert");
+	}
+	for (i = 8; i < 15; i++) {
+		put_unaligned_be64(101 + 2 * i, k);
+		if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL))
+			DIE("leftmost-leaf: insert");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 4)
+		DIE("leftmost-leaf: %lu leaves, expected 4", st.leaves);
+	for (i = 0; i < 8; i++) {
+		put_unaligned_be64(100 + 2 * i, k);
+		if (masstree_erase(&map, k, 8) != (void *)(uintptr_t)(8 * i + 8))
+			DIE("leftmost-leaf: erase");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 3 || masstree_validate(&map))
+		DIE("leftmost-leaf: %lu leaves (expected 3), or masstree_validate failed",
+		    st.leaves);
+	masstree_destroy(&map);
+}
+
 static void check_erase_most(void)
 {
 	int order, kind;
 
 	phase = "erase-most";
+	leftmost_leaf_empties();
+	first_leaf_empties();
 	for (order = 0; order < 3; order++)
 		for (kind = 0; kind < 3; kind++)
 			erase_most(16, order, kind, 3);
