@@ -24,6 +24,14 @@
  *   which moves the first one's leaf under a new internode: once it has
  *   the lock, the first must find that it locked a node that is no
  *   longer the parent;
+ * - a leaf merge: the leftmost leaf (15 keys) erased down to 3 takes in
+ *   its right neighbour's 3 keys, into slots the erases freed. A reader
+ *   held on the leftmost leaf's full permutation (MASSTREE_HOOK_READ)
+ *   until the merge is done must still find a key that stays there; the
+ *   eraser held with the keys copied and the right leaf still in the
+ *   parent (MASSTREE_HOOK_MERGE) while a reader looks up the moving keys
+ *   and a writer inserts into the right leaf's range (it must not land
+ *   in the retired leaf);
  * - readers that dereference the entries masstree_store() replaces, each
  *   filled by its writer just before the call: the publication must order
  *   the fill before the pointer. x86 cannot show a missing release; the
@@ -84,6 +92,8 @@ enum rt_kind {
 	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
 	RT_STORE,		/* thread 0 stores fresh entries; the others read them */
 	RT_PARENT,		/* thread 0 held before locking a parent the root split moves */
+	RT_MERGE_STALE,		/* thread 0's erases merge two leaves under a held reader */
+	RT_MERGE_WINDOW,	/* the same, thread 0 held inside the merge */
 	RT_NR
 };
 
@@ -168,6 +178,9 @@ struct rt_thread {
  * @reader_ops: lookups done by the split round's readers.
  * @parent_calls: the parent round's LOCK_PARENT calls by thread 0.
  * @parent_held: thread 0 is held before locking the parent (or will not be).
+ * @merge_state: the merge rounds' progress: 1 the reader is held on the
+ *	full leaf, 2 the writer is held in the merge, 4 the erases are done,
+ *	8 thread 3 is about to insert into the right leaf's range.
  * @held: windows held, by kind.
  * @met: held windows another thread acted in, by kind.
  * @th: the threads.
@@ -196,6 +209,7 @@ struct rt_ctx {
 	atomic_long_t reader_ops;
 	int parent_calls;
 	atomic_t parent_held;
+	atomic_t merge_state;
 	atomic_long_t held[RT_NR];
 	atomic_long_t met[RT_NR];
 	struct rt_thread th[RT_THREADS];
@@ -254,6 +268,44 @@ static u32 rt_slice_key(u8 *b, u64 s)
 static u64 rt_parent_key(unsigned int leaf)
 {
 	return RT_BASE + 16 * (8 * leaf) + 4;
+}
+
+/*
+ * Merge rounds: the split rounds' map, the second leaf (i = 8..15) down
+ * to the rt_merge_src[] keys. Thread 0 erases the leftmost leaf's keys at
+ * the positions of rt_merge_gone[], in that order: the first three slots
+ * freed take the moved keys, and position 7 is where a search of the
+ * leftmost leaf starts. Position RT_MERGE_STAYS stays. RT_MERGE_NEW is
+ * thread 3's insert, in the right leaf's range.
+ */
+#define RT_MERGE_SRC_N	3
+#define RT_MERGE_STAYS	10
+#define RT_MERGE_NEW	(RT_BASE + 16 * 10 + 4)
+#define RT_MS_READER	1
+#define RT_MS_WINDOW	2
+#define RT_MS_ERASED	4
+#define RT_MS_INSERT	8
+static const unsigned int rt_merge_src[RT_MERGE_SRC_N] = { 8, 12, 15 };
+static const unsigned int rt_merge_gone[] = { 7, 0, 1, 3, 4, 5, 6, 8, 9, 11, 12, 13 };
+
+static bool rt_merge_is_src(u64 s)
+{
+	unsigned int i;
+
+	for (i = 0; i < RT_MERGE_SRC_N; i++)
+		if (s == RT_BASE + 16 * rt_merge_src[i])
+			return true;
+	return false;
+}
+
+static bool rt_merge_is_gone(u64 s)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(rt_merge_gone); i++)
+		if (s == RT_BASE + 8 * rt_merge_gone[i])
+			return true;
+	return false;
 }
 
 /*
@@ -342,6 +394,41 @@ static void rt_hook(enum masstree_test_hook_point where)
 		atomic_long_inc(&ctx->held[k]);
 		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
+	} else if (k == RT_MERGE_STALE && self->id == 1 &&
+		   where == MASSTREE_HOOK_READ &&
+		   !(atomic_read(&ctx->merge_state) & RT_MS_READER)) {
+		/*
+		 * The reader, in the leftmost leaf with its full permutation
+		 * loaded: until the erases (and the merge) are done.
+		 */
+		unsigned int us;
+
+		atomic_or(RT_MS_READER, &ctx->merge_state);
+		atomic_long_inc(&ctx->held[k]);
+		for (us = 0; us < RT_HOLD_US &&
+		     !(atomic_read(&ctx->merge_state) & RT_MS_ERASED); us++)
+			udelay(1);
+		if (atomic_read(&ctx->merge_state) & RT_MS_ERASED)
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k == RT_MERGE_WINDOW && self->id == 0 &&
+		   where == MASSTREE_HOOK_MERGE) {
+		/*
+		 * Until the other CPU's reader found the moving keys twice,
+		 * then thread 3's insert started (and had time to reach the
+		 * right leaf's lock).
+		 */
+		unsigned int us;
+
+		r0 = atomic_long_read(&ctx->reader_ops);
+		atomic_or(RT_MS_WINDOW, &ctx->merge_state);
+		atomic_long_inc(&ctx->held[k]);
+		if (rt_hold(&ctx->reader_ops, r0, 2))
+			atomic_long_inc(&ctx->met[k]);
+		for (us = 0; us < RT_HOLD_US &&
+		     !(atomic_read(&ctx->merge_state) & RT_MS_INSERT); us++)
+			udelay(1);
+		for (us = 0; us < 100; us++)
+			udelay(1);
 	} else if (k >= RT_SPLIT_LEAF && k <= RT_SPLIT_INODE_DIRTY && self->id == 0 &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
 		    where == MASSTREE_HOOK_SPLIT)) {
@@ -469,6 +556,97 @@ static void rt_collapse_reader(struct rt_thread *t)
 		cond_resched();
 	}
 	masstree_cursor_fini(&cur);
+}
+
+/*
+ * A merge round's thread other than the eraser. Threads 1 and 3 share a
+ * CPU, the other one than the eraser's, which holds its CPU in the merge
+ * window: 1 looks up the key that stays (held once on the full leaf in a
+ * stale round) or the moving keys, and counts its lookups; 3 inserts
+ * RT_MERGE_NEW once the eraser is in the window (or will not be), then
+ * walks the map with a cursor; 2 and 4 look up and walk.
+ */
+static void rt_merge_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	struct masstree *mt = &ctx->fx.mt;
+	struct masstree_cursor cur;
+	unsigned long n = t->id, seen;
+	unsigned int us;
+	long r0;
+	u8 key[8];
+	void *got;
+	u64 s;
+
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	if (t->id == 3) {
+		/* Inside the window, once thread 1 had the CPU for it. */
+		r0 = atomic_long_read(&ctx->reader_ops);
+		for (us = 0; us < RT_HOLD_US &&
+		     (!(atomic_read(&ctx->merge_state) & RT_MS_WINDOW) ||
+		      atomic_long_read(&ctx->reader_ops) - r0 < 2); us++) {
+			udelay(1);
+			cond_resched();
+		}
+		atomic_or(RT_MS_INSERT, &ctx->merge_state);
+		rt_insert(t, key, rt_slice_key(key, RT_MERGE_NEW),
+			  mtt_entry(RT_MERGE_NEW));
+	}
+	do {
+		if (t->id >= 3) {
+			/* Every key that stays, exactly once. */
+			seen = 0;
+			masstree_for_each(mt, &cur, got) {
+				s = get_unaligned_be64(masstree_cursor_key(&cur));
+				if (!rt_merge_is_gone(s) && s != RT_MERGE_NEW)
+					seen++;
+			}
+			if ((cur.err || seen != RT_SPLIT_N + RT_SPLIT_FILL -
+			     (8 - RT_MERGE_SRC_N) - ARRAY_SIZE(rt_merge_gone)) &&
+			    !t->errors++)
+				pr_err("masstree_races: a walk saw %lu stable keys (err %d)\n",
+				       seen, cur.err);
+		} else {
+			if (ctx->kind == RT_MERGE_STALE && t->id == 1)
+				s = RT_BASE + 8 * RT_MERGE_STAYS;
+			else
+				s = RT_BASE + 16 * rt_merge_src[n % RT_MERGE_SRC_N];
+			got = masstree_load(mt, key, rt_slice_key(key, s));
+			if (got != mtt_entry(s) && !t->errors++)
+				pr_err("masstree_races: merge reader %u: key %llu: entry %lu\n",
+				       t->id, (unsigned long long)s,
+				       mtt_entry_value(got));
+			if (t->id == 1)
+				atomic_long_inc(&ctx->reader_ops);
+		}
+		n++;
+		cond_resched();
+	} while (!atomic_read(&ctx->writer_done));
+	masstree_cursor_fini(&cur);
+}
+
+/* A merge round's eraser: the leftmost leaf down to three keys. */
+static void rt_merge_writer(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	unsigned int us, i;
+	u8 key[8];
+	u64 s;
+
+	/* A stale round: once the reader holds the full permutation. */
+	for (us = 0; ctx->kind == RT_MERGE_STALE && READ_ONCE(ctx->hold) &&
+	     us < RT_HOLD_US &&
+	     !(atomic_read(&ctx->merge_state) & RT_MS_READER); us++)
+		udelay(1);
+	for (i = 0; i < ARRAY_SIZE(rt_merge_gone); i++) {
+		s = RT_BASE + 8 * rt_merge_gone[i];
+		if (masstree_erase(&ctx->fx.mt, key, rt_slice_key(key, s)) !=
+		    mtt_entry(s) && !t->errors++)
+			pr_err("masstree_races: merge round: erase of %llu\n",
+			       (unsigned long long)s);
+	}
+	atomic_or(RT_MS_ERASED, &ctx->merge_state);
+	atomic_set(&ctx->writer_done, 1);
 }
 
 static u64 rt_obj_word(u64 seq, u64 key, unsigned int i)
@@ -644,6 +822,13 @@ static void rt_round(struct rt_thread *t)
 			rt_insert(t, key, len, mtt_entry(rt_parent_key(RT_PARENT_B)));
 		}
 		break;
+	case RT_MERGE_STALE:
+	case RT_MERGE_WINDOW:
+		if (t->id == 0)
+			rt_merge_writer(t);
+		else
+			rt_merge_reader(t);
+		break;
 	default:
 		if (t->id == 0) {
 			len = rt_slice_key(key, RT_BASE - 1);
@@ -787,6 +972,38 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 		 * starts over once, always at the same point.
 		 */
 		mst_preload_drain();
+		break;
+	case RT_MERGE_STALE:
+	case RT_MERGE_WINDOW:
+		for (i = 0; i < RT_SPLIT_N + RT_SPLIT_FILL; i++) {
+			u64 s = i < RT_SPLIT_N ? RT_BASE + 16 * i :
+				RT_BASE + 16 * (i - RT_SPLIT_N) + 8;
+
+			KUNIT_EXPECT_EQ(test, masstree_insert(mt, key,
+							      rt_slice_key(key, s),
+							      mtt_entry(s), GFP_KERNEL), 0);
+		}
+		/* The second leaf down to its three keys: no merge yet. */
+		for (i = 8; i < 16; i++) {
+			u64 s = RT_BASE + 16 * i;
+
+			if (!rt_merge_is_src(s))
+				KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key,
+									 rt_slice_key(key, s)),
+						    mtt_entry(s));
+		}
+		KUNIT_EXPECT_EQ(test, mst_stat_read(mt, MST_STAT_LEAVES),
+				(long)RT_SPLIT_N / 8);
+		for (i = 0; i < RT_SPLIT_N + RT_SPLIT_FILL; i++) {
+			u64 s = i < RT_SPLIT_N ? RT_BASE + 16 * i :
+				RT_BASE + 16 * (i - RT_SPLIT_N) + 8;
+
+			if ((i < 8 || i >= 16 || rt_merge_is_src(s)) &&
+			    !rt_merge_is_gone(s))
+				rt_want(ctx, key, rt_slice_key(key, s), mtt_entry(s));
+		}
+		rt_want(ctx, key, rt_slice_key(key, RT_MERGE_NEW),
+			mtt_entry(RT_MERGE_NEW));
 		break;
 	default:
 		/*
@@ -969,6 +1186,7 @@ static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
 		atomic_set(&ctx->collapse_held, 0);
 		ctx->parent_calls = 0;
 		atomic_set(&ctx->parent_held, 0);
+		atomic_set(&ctx->merge_state, 0);
 		ctx->after_split = false;
 		WRITE_ONCE(ctx->window, 0);
 		atomic_set(&ctx->arrived, 0);
@@ -1057,6 +1275,13 @@ static void masstree_races_parent_moved_under_a_waiting_writer(struct kunit *tes
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_SPLIT_ROUNDS);
 }
 
+static void masstree_races_leaf_merge_under_readers_and_writers(struct kunit *test)
+{
+	static const int kinds[] = { RT_MERGE_STALE, RT_MERGE_WINDOW };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
 static int rt_init(struct kunit *test)
 {
 	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -1086,6 +1311,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_chain_folds_under_readers_and_writers),
 	KUNIT_CASE(masstree_races_store_publishes_filled_entries),
 	KUNIT_CASE(masstree_races_parent_moved_under_a_waiting_writer),
+	KUNIT_CASE(masstree_races_leaf_merge_under_readers_and_writers),
 	{}
 };
 

@@ -3,10 +3,15 @@
  * Erase: remove a key from its leaf's permutation, then give back what
  * emptied: the leaf (unlinked from its neighbours and its parent, the
  * leftmost too), internodes left without children, and whole layers,
- * walking up layer by layer. A layer left holding one key folds back,
- * with the chain of one-entry layers above it, into the slot that leads
- * to it: the inverse of insert turning a slot into a chain of layers.
- * Never fails: the fold's one allocation may, and then the layers stay.
+ * walking up layer by layer. A leaf left with few keys merges with a
+ * neighbour under the same parent when they fit in one. A layer whose
+ * root leaf an erase leaves holding one key folds back, with the chain
+ * of one-entry layers above it, into the slot that leads to it: the
+ * inverse of insert turning a slot into a chain of layers. Not folded
+ * (they keep their nodes until their last key goes): a layer whose root
+ * is an internode, even with one key left below it, and a layer left with
+ * one key because a layer below it emptied and its slot went. Never
+ * fails: the fold's one allocation may, and then the layers stay.
  */
 #include <linux/gfp.h>
 #include <linux/masstree.h>
@@ -139,6 +144,8 @@ static struct mst_leaf *mst_erase_layer_slot(struct mst_write *w,
 	return up;
 }
 
+static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x);
+
 /*
  * An empty locked leaf: unlink it, and whatever empties with it, layer
  * after layer. Iterative: stack use does not depend on the number of
@@ -193,7 +200,7 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 			mst_stat_add(mt, MST_STAT_INTERNODES, -internodes);
 			if (prev)
 				mst_unlock(mt, &prev->node);
-			mst_unlock(mt, top);
+			mst_erase_merge_up(w, top);
 			return;
 		}
 
@@ -405,18 +412,267 @@ unlock:
 }
 
 /*
- * The erase left one key in @leaf (locked), in a layer below the top:
- * unlock, and fold the layer if it can. Out of line, so that the erases
- * that leave more keys pay one test for it.
+ * The erase left one key in @leaf (locked), the root leaf of a layer below
+ * the top: unlock, and fold the layer if it can.
  */
-static noinline void mst_erase_one_left(struct mst_write *w,
-					struct mst_leaf *leaf, u64 perm)
+static void mst_erase_one_left(struct mst_write *w, struct mst_leaf *leaf,
+			       u64 perm)
 {
 	u32 rest = mst_collapse_rest(leaf, perm, w->c.off);
 
 	mst_unlock(w->mt, &leaf->node);
 	if (rest)
 		mst_collapse(w, leaf, rest);
+}
+
+/*
+ * Leaf merge. An erase that leaves a non-root leaf with at most
+ * MST_MERGE_LOW keys joins it with a neighbour under the same parent when
+ * their keys fit in MST_MERGE_MAX slots: the right leaf's keys move into
+ * the left one and the right leaf goes, as an emptied leaf does. Without
+ * it, erasing most keys of a dense range would leave a node per few keys.
+ * The left leaf keeps its lower bound and takes the right one's range, so
+ * no bound ever changes and readers keep the rule that lower bounds only
+ * decrease. The first child of a parent has no left neighbour there: it
+ * takes in its right neighbour instead (the same move, the erased leaf
+ * receiving). The limit leaves room, so that an insert does not split
+ * the merged leaf at once and erases do not merge it again. Best effort:
+ * a neighbour locked by someone else, or under another parent, or too
+ * full, and the leaf stays as it is, which is correct, only larger.
+ */
+#define MST_MERGE_LOW	(MST_NODE_WIDTH / 4)
+#define MST_MERGE_MAX	(MST_NODE_WIDTH - MST_MERGE_LOW)
+
+/*
+ * Copy the live slots of @src, in order, into the free slots of @dst
+ * after its keys: the first free slots of @dst's permutation, so the new
+ * permutation is the old one with a larger count. Every key of @src is
+ * above every key of @dst (it is the right neighbour; a slice never spans
+ * two leaves). A slot is its slice, keylenx and lv: a suffix (holding its
+ * entry) or a layer root changes owner, not place (a layer root's parent
+ * is the layer above's root, not a leaf). The only code that knows the
+ * slot layout of a merge. Returns the new permutation.
+ */
+static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
+			   struct mst_leaf *src, u64 sperm)
+{
+	unsigned int dn = mst_perm_size(dperm), sn = mst_perm_size(sperm), i;
+
+	for (i = 0; i < sn; i++) {
+		unsigned int from = mst_perm_slot(sperm, i);
+		unsigned int to = mst_perm_slot(dperm, dn + i);
+
+		WRITE_ONCE(dst->ikey[to], src->ikey[from]);
+		WRITE_ONCE(dst->keylenx[to], src->keylenx[from]);
+		rcu_assign_pointer(dst->lv[to],
+				   rcu_dereference_protected(src->lv[from], 1));
+	}
+	return dperm + sn;
+}
+
+/*
+ * Copy the separators and children of internode @src after those of
+ * @dst, its left sibling, with @sep (their parent's separator between
+ * them) in between, and make @dst the children's parent (both locked:
+ * a parent pointer is written under the lock of the node it names and
+ * of the one it named; a writer waiting for @src's lock to climb from a
+ * child finds, once it has it, that the child's parent changed, and
+ * climbs again).
+ */
+static void mst_merge_children(struct mst_internode *dst, u64 sep,
+			       struct mst_internode *src)
+{
+	unsigned int dn = dst->nkeys, sn = src->nkeys, i;
+
+	WRITE_ONCE(dst->ikey[dn], sep);
+	for (i = 0; i < sn; i++)
+		WRITE_ONCE(dst->ikey[dn + 1 + i], src->ikey[i]);
+	for (i = 0; i <= sn; i++) {
+		struct mst_node *child = rcu_dereference_protected(src->child[i], 1);
+
+		rcu_assign_pointer(dst->child[dn + 1 + i], child);
+		rcu_assign_pointer(child->parent, &dst->node);
+	}
+	ASSERT_EXCLUSIVE_WRITER(dst->nkeys);
+	WRITE_ONCE(dst->nkeys, dn + 1 + sn);
+}
+
+/*
+ * An internode @x (locked) that lost a child: while it is not a layer's
+ * root and has at most MST_MERGE_LOW + 1 children, merge it with a
+ * sibling under the same parent if their children fit in MST_MERGE_MAX
+ * (the leaf rule, one level up), then look at the parent the same way.
+ * Unlocks everything. Without it, the internodes of a range whose leaves
+ * merged would stay, nearly empty, and their leaves could not merge
+ * across them. The same moves and marks as a leaf merge: the left node
+ * marked inserting while it takes the right one's separators and
+ * children, then the parent stops routing to the right node, which is
+ * marked deleted (a reader in it starts over from the layer's root; a
+ * writer climbing to it finds its child's parent changed). Lock order as
+ * ever: child before parent, a sibling by trylock only.
+ */
+static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x)
+{
+	struct masstree *mt = w->mt;
+
+	while (!(READ_ONCE(x->version) & MST_V_ROOT) &&
+	       mst_to_internode(x)->nkeys <= MST_MERGE_LOW) {
+		struct mst_internode *g = mst_lock_parent(mt, x), *l, *r;
+		struct mst_node *other;
+		unsigned int j;
+
+		for (j = 0; j <= g->nkeys; j++)
+			if (rcu_access_pointer(g->child[j]) == x)
+				break;
+		if (WARN_ON_ONCE(j > g->nkeys) || (!j && !g->nkeys)) {
+			mst_unlock(mt, &g->node);
+			break;
+		}
+		if (!j)
+			j = 1;
+		l = mst_to_internode(rcu_dereference_protected(g->child[j - 1], 1));
+		r = mst_to_internode(rcu_dereference_protected(g->child[j], 1));
+		other = &l->node == x ? &r->node : &l->node;
+		if (!mst_trylock(mt, other)) {
+			mst_unlock(mt, &g->node);
+			break;
+		}
+		if (l->nkeys + r->nkeys + 2 > MST_MERGE_MAX) {
+			mst_unlock(mt, other);
+			mst_unlock(mt, &g->node);
+			break;
+		}
+		mst_mark(&l->node, MST_V_INSERTING);
+		mst_merge_children(l, g->ikey[j - 1], r);
+		mst_hook(MASSTREE_HOOK_MERGE);
+		mst_internode_remove(g, j);
+		mst_mark(&r->node, MST_V_DELETED);
+		mst_unlock(mt, &r->node);
+		mst_erase_queue(w, &r->node);
+		mst_stat_add(mt, MST_STAT_INTERNODES, -1);
+		mst_unlock(mt, &l->node);
+		x = &g->node;
+	}
+	mst_unlock(mt, x);
+}
+
+/*
+ * Move the keys of @src into @dst, its left neighbour, and retire @src:
+ * all three locked, @src child @js (>= 1) of @p and @dst child @js - 1.
+ *
+ * @dst is marked inserting first: its free slots may still be listed in
+ * the permutation a reader loaded before an erase freed them, so the
+ * reader must retry rather than search the new keys at the old keys'
+ * places (as for an insert into a freed slot). Readers of @dst wait
+ * until it is unlocked, complete. Meanwhile @src is untouched: a reader
+ * that validates it before it is marked deleted reads its keys as they
+ * are in the map (copied, not yet reachable through @dst). Then @p stops
+ * routing to @src (marked inserting: readers there wait, then go to
+ * @dst), and @src is marked deleted, so that a reader or writer that
+ * reached it before starts over from the layer's root and a writer
+ * waiting on its lock does not write into it. Between the two, every key
+ * of @src is reachable by a walk, and any key a reader finds it finds
+ * with its entry: a writer changing one needs the lock of @src or @dst.
+ * The B-link chain: @dst's next skips @src; a walk or scan that was
+ * on its way from @dst to @src finds @src deleted and starts over.
+ */
+static void mst_merge(struct mst_write *w, struct mst_leaf *dst,
+		      struct mst_leaf *src, struct mst_internode *p,
+		      unsigned int js)
+{
+	struct masstree *mt = w->mt;
+	struct mst_leaf *next = rcu_dereference_protected(src->next, 1);
+	u64 perm;
+
+	mst_mark(&dst->node, MST_V_INSERTING);
+	perm = mst_merge_slots(dst, dst->permutation, src, src->permutation);
+	ASSERT_EXCLUSIVE_WRITER(dst->permutation);
+	/* Publish the moved keys: pairs with the acquire in mst_walk(). */
+	smp_store_release(&dst->permutation, perm);
+	ASSERT_EXCLUSIVE_WRITER(dst->next);
+	rcu_assign_pointer(dst->next, next);
+	if (next)
+		rcu_assign_pointer(next->prev, dst);
+	/* The keys in both leaves, @dst dirty, @p still routing to @src. */
+	mst_hook(MASSTREE_HOOK_MERGE);
+	mst_internode_remove(p, js);
+	mst_mark(&src->node, MST_V_DELETED);
+	mst_unlock(mt, &src->node);
+	mst_erase_queue(w, &src->node);
+	mst_stat_add(mt, MST_STAT_LEAVES, -1);
+	mst_unlock(mt, &dst->node);
+	mst_erase_merge_up(w, &p->node);
+}
+
+/*
+ * The erase left @leaf (locked, not a layer root) with few keys: merge it
+ * with a neighbour if one fits, and unlock. Lock order: @leaf, then its
+ * parent (child before parent), then the neighbour by trylock only, so
+ * no order is violated whichever side it is on. Under the parent's lock
+ * its children are fixed; under a leaf's lock its next pointer is (a
+ * split or a removal changes a leaf's next only under its lock), so
+ * "@l's next is @r" under both locks means they are neighbours.
+ */
+static noinline void mst_erase_merge(struct mst_write *w, struct mst_leaf *leaf)
+{
+	struct masstree *mt = w->mt;
+	struct mst_leaf *l, *r, *other;
+	struct mst_internode *p;
+	unsigned int j;
+
+	p = mst_lock_parent(mt, &leaf->node);
+	for (j = 0; j <= p->nkeys; j++)
+		if (rcu_access_pointer(p->child[j]) == &leaf->node)
+			break;
+	if (WARN_ON_ONCE(j > p->nkeys) || (!j && !p->nkeys))
+		goto unlock_parent;
+	if (j) {
+		l = mst_to_leaf(rcu_dereference_protected(p->child[j - 1], 1));
+		r = leaf;
+		other = l;
+	} else {
+		l = leaf;
+		r = mst_to_leaf(rcu_dereference_protected(p->child[1], 1));
+		other = r;
+		j = 1;
+	}
+	if (!mst_trylock(mt, &other->node))
+		goto unlock_parent;
+	if (rcu_access_pointer(l->next) != r ||
+	    (READ_ONCE(other->node.version) & MST_V_DELETED) ||
+	    mst_perm_size(l->permutation) + mst_perm_size(r->permutation) >
+	    MST_MERGE_MAX) {
+		mst_unlock(mt, &other->node);
+		goto unlock_parent;
+	}
+	/* @p and @l stay; @r goes (and unlocks in mst_merge()). */
+	mst_merge(w, l, r, p, j);
+	return;
+
+unlock_parent:
+	mst_unlock(mt, &p->node);
+	mst_unlock(mt, &leaf->node);
+}
+
+/*
+ * The erase left @leaf (locked) with at most MST_MERGE_LOW keys: give
+ * back what it can (an empty leaf, a layer left with one key, a leaf
+ * that fits in a neighbour) and unlock. Out of line, so that the erases
+ * that leave more keys pay one test for all of it.
+ */
+static noinline void mst_erase_few(struct mst_write *w, struct mst_leaf *leaf,
+				   u64 perm)
+{
+	unsigned int n = mst_perm_size(perm);
+
+	if (!n)
+		mst_erase_cleanup(w, leaf);
+	else if (!(READ_ONCE(leaf->node.version) & MST_V_ROOT))
+		mst_erase_merge(w, leaf);
+	else if (n == 1 && w->c.off)
+		mst_erase_one_left(w, leaf, perm);
+	else
+		mst_unlock(w->mt, &leaf->node);
 	mst_erase_free(w);
 }
 
@@ -427,6 +683,7 @@ static noinline void mst_erase_one_left(struct mst_write *w,
  *
  * A layer left with one key folds into the slot above (mst_collapse()),
  * which may allocate once with GFP_NOWAIT; nothing fails if it cannot.
+ * A leaf left with few keys may merge with a neighbour (mst_erase_merge()).
  *
  * Context: Inside the write's locking phase, RCU read lock held.
  */
@@ -447,13 +704,9 @@ void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 		mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, -(long)sfx->size);
 		mst_suffix_free(sfx);
 	}
-	if (unlikely(mst_perm_size(perm) == 1 && c->off)) {
-		mst_erase_one_left(w, leaf, perm);
+	if (unlikely(mst_perm_size(perm) <= MST_MERGE_LOW)) {
+		mst_erase_few(w, leaf, perm);
 		return;
 	}
-	if (mst_perm_size(perm))
-		mst_unlock(mt, &leaf->node);
-	else
-		mst_erase_cleanup(w, leaf);
-	mst_erase_free(w);
+	mst_unlock(mt, &leaf->node);
 }

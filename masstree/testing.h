@@ -56,6 +56,11 @@ enum masstree_test_counter {
  * @MASSTREE_HOOK_COLLAPSE: an erase folding a chain of one-key layers
  *	into the slot above it, the chain's lower layers already deleted,
  *	before the slot (its leaf locked) turns back into a key.
+ * @MASSTREE_HOOK_MERGE: an erase merging a leaf with few keys into its
+ *	left neighbour (or an internode into its left sibling), the keys
+ *	(children) copied and published there (the left node locked and
+ *	dirty), the right node not yet unlinked from its parent nor marked
+ *	deleted.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -67,6 +72,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_SCAN,
 	MASSTREE_HOOK_NEW_ROOT,
 	MASSTREE_HOOK_COLLAPSE,
+	MASSTREE_HOOK_MERGE,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

@@ -100,9 +100,15 @@
  * leaf; erasing the last key frees it. Erase removes a key from the
  * permutation, then unlinks and frees an empty leaf (the leftmost too) and
  * every internode left without children, and unlinks a layer once it is
- * empty. A layer left holding one key folds, with the one-entry layers
- * above it, back into the slot above (erase.c); its one allocation is
- * GFP_NOWAIT, and if it fails the layers stay.
+ * empty. A leaf left with at most a quarter of its slots in use merges
+ * with a neighbour under the same parent if both fit in three quarters
+ * of a leaf: the right leaf's keys move into the left one, which keeps
+ * its lower bound, and the right leaf goes as an emptied one does
+ * (erase.c). A layer whose root leaf an erase leaves holding one key
+ * folds, with the one-entry layers above it, back into the slot above
+ * (erase.c; not a layer whose root is an internode, nor one left with a
+ * key by a lower layer's removal); its one allocation is GFP_NOWAIT, and
+ * if it fails the layers stay.
  */
 #include <linux/export.h>
 #include <linux/masstree.h>

@@ -110,7 +110,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run stress 30 "$bin/stress" -t 4 -r 2 -d 10
 run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 10
 TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 20
-run races 30 "$bin/races" -r 4000
+run races 60 "$bin/races" -r 4000
 TSAN_OPTIONS=halt_on_error=1 run races-tsan 30 "$bin/races-tsan" -r 1000 -b 1000
 
 # libFuzzer stops itself after 60 s; the cap only catches a hang. New

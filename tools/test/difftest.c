@@ -1039,8 +1039,8 @@ static void check_lengths(void)
  * or within its last slice (the pair differs only in length); the smaller
  * or the larger key survives. Each pair is built again over the folded
  * key (the slot turns into layers again) and folded again. Then the
- * pattern at its worst, keys of 65,529 bytes, and dense keys of which 15
- * of every 16 are erased (leaves are not merged: printed, not checked).
+ * pattern at its worst, keys of 65,529 bytes; then dense keys of which
+ * most are erased (check_erase_most()).
  */
 #define CHAIN_SPAN	200
 #define CHAIN_BIG	65526
@@ -1155,6 +1155,196 @@ static bool check_chain_variant(int v)
 	return true;
 }
 
+/*
+ * Key @i of the erase-most pattern: dense 8-byte slices (@kind 0); the
+ * same with a 4-byte suffix (1); or 16-byte keys whose first slices come
+ * in pairs, each pair sharing a slot that is a layer (2).
+ */
+static u32 most_key(u8 *b, unsigned int i, int kind)
+{
+	if (kind == 2) {
+		put_unaligned_be64(i / 2, b);
+		put_unaligned_be64(i % 2, b + 8);
+		return 16;
+	}
+	put_unaligned_be64(i, b);
+	if (!kind)
+		return 8;
+	memcpy(b + 8, "sfx!", 4);
+	return 12;
+}
+
+/*
+ * Dense keys inserted in order, then all but one of every @step erased in
+ * @order (0 ascending, 1 descending, 2 scattered): the leaves and
+ * internodes left with few entries must merge with their neighbours
+ * (erase.c), the map hold every survivor and nothing else, the
+ * statistics be exact, and the bytes per surviving key stay within @most
+ * times what the same keys inserted into a fresh map hold. Without
+ * merges, 15 of 16 erased leaves about a leaf per survivor: 8 to 9 times;
+ * with leaf merges only, about 4 times (the internodes stay).
+ */
+static void erase_most(unsigned int step, int order, int kind, unsigned int most)
+{
+	static DEFINE_MASSTREE(fresh);
+	const unsigned int n = 16 * 1024;
+	struct masstree_stats st, fst;
+	struct masstree_cursor cur;
+	unsigned long dense, walked = 0;
+	unsigned int i, j, keys = 0;
+	void *got;
+	u32 len;
+	u8 k[16];
+
+	for (i = 0; i < n; i++) {
+		len = most_key(k, i, kind);
+		if (masstree_insert(&map, k, len, (void *)(uintptr_t)(8 * i + 8),
+				    GFP_KERNEL))
+			DIE("erase-most: insert");
+	}
+	masstree_get_stats(&map, &st);
+	dense = st.bytes / st.keys;
+	for (j = 0; j < n; j++) {
+		/* Scattered: a stride prime to n visits every key once. */
+		i = order == 0 ? j : order == 1 ? n - 1 - j : (j * 7919) % n;
+		if (!(i % step))
+			continue;
+		len = most_key(k, i, kind);
+		if (masstree_erase(&map, k, len) != (void *)(uintptr_t)(8 * i + 8))
+			DIE("erase-most: erase of key %u", i);
+	}
+	if (masstree_validate(&map))
+		DIE("erase-most: masstree_validate failed");
+	for (i = 0; i < n; i++) {
+		len = most_key(k, i, kind);
+		got = masstree_load(&map, k, len);
+		if (got != (i % step ? NULL : (void *)(uintptr_t)(8 * i + 8)))
+			DIE("erase-most: key %u: load %p", i, got);
+		if (i % step)
+			continue;
+		keys++;
+		if (masstree_insert(&fresh, k, len, got, GFP_KERNEL))
+			DIE("erase-most: insert afresh");
+	}
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	masstree_for_each(&map, &cur, got)
+		walked++;
+	masstree_cursor_fini(&cur);
+	masstree_get_stats(&map, &st);
+	masstree_get_stats(&fresh, &fst);
+	masstree_destroy(&fresh);
+	if (st.keys != keys || walked != keys)
+		DIE("erase-most: %lu keys, %lu walked, %u expected", st.keys,
+		    walked, keys);
+	printf("difftest: erase-most %u of %u (%s, %s keys): ", step - 1, step,
+	       order == 0 ? "ascending" : order == 1 ? "descending" : "scattered",
+	       kind == 0 ? "8-byte" : kind == 1 ? "suffix" : "layer");
+	printf("%lu B/key dense, %lu after (%lu leaves, %lu internodes), %lu afresh\n",
+	       dense, st.bytes / st.keys, st.leaves, st.internodes,
+	       fst.bytes / fst.keys);
+	if (st.bytes > (unsigned long)most * fst.bytes)
+		DIE("erase-most: %lu bytes left for %lu keys, over %u times %lu afresh",
+		    st.bytes, st.keys, most, fst.bytes);
+	masstree_destroy(&map);
+}
+
+/*
+ * A leaf that cannot merge empties and goes: the first leaf of a parent
+ * that is not the layer's first, left with 3 keys next to a full
+ * neighbour (15 + 3 do not fit), is erased empty, so it is unlinked and
+ * its range handed to the next leaf, whose lower bound drops to its own.
+ * In-order inserts of 1000 + 16 * i, i < 136, make a root over two
+ * internodes, of 8 and 9 leaves of 8 keys, the second's first leaf
+ * holding i 64..71; its next leaf is filled to 15.
+ */
+static void first_leaf_empties(void)
+{
+	struct masstree_stats st;
+	unsigned int i;
+	u8 k[8];
+
+	for (i = 0; i < 136; i++) {
+		put_unaligned_be64(1000 + 16 * i, k);
+		if (masstree_insert(&map, k, 8, (void *)(uintptr_t)(8 * i + 8),
+				    GFP_KERNEL))
+			DIE("first-leaf: insert");
+	}
+	for (i = 72; i < 79; i++) {
+		put_unaligned_be64(1000 + 16 * i + 8, k);
+		if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL))
+			DIE("first-leaf: insert");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 17 || st.internodes != 3)
+		DIE("first-leaf: %lu leaves, %lu internodes; expected 17, 3",
+		    st.leaves, st.internodes);
+	for (i = 64; i < 72; i++) {
+		put_unaligned_be64(1000 + 16 * i, k);
+		if (masstree_erase(&map, k, 8) != (void *)(uintptr_t)(8 * i + 8))
+			DIE("first-leaf: erase");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 16 || masstree_validate(&map))
+		DIE("first-leaf: %lu leaves (expected 16), or masstree_validate failed",
+		    st.leaves);
+	/* The handed-over range takes keys again. */
+	put_unaligned_be64(1000 + 16 * 64 + 4, k);
+	if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL) ||
+	    masstree_load(&map, k, 8) != (void *)8 || masstree_validate(&map))
+		DIE("first-leaf: a key in the handed-over range");
+	masstree_destroy(&map);
+}
+
+/*
+ * The same for the layer's leftmost leaf: it goes too (a root internode
+ * over leaves of 8, the second filled to 15).
+ */
+static void leftmost_leaf_empties(void)
+{
+	struct masstree_stats st;
+	unsigned int i;
+	u8 k[8];
+
+	for (i = 0; i < 32; i++) {
+		put_unaligned_be64(100 + 2 * i, k);
+		if (masstree_insert(&map, k, 8, (void *)(uintptr_t)(8 * i + 8),
+				    GFP_KERNEL))
+			DIE("leftmost-leaf: insert");
+	}
+	for (i = 8; i < 15; i++) {
+		put_unaligned_be64(101 + 2 * i, k);
+		if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL))
+			DIE("leftmost-leaf: insert");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 4)
+		DIE("leftmost-leaf: %lu leaves, expected 4", st.leaves);
+	for (i = 0; i < 8; i++) {
+		put_unaligned_be64(100 + 2 * i, k);
+		if (masstree_erase(&map, k, 8) != (void *)(uintptr_t)(8 * i + 8))
+			DIE("leftmost-leaf: erase");
+	}
+	masstree_get_stats(&map, &st);
+	if (st.leaves != 3 || masstree_validate(&map))
+		DIE("leftmost-leaf: %lu leaves (expected 3), or masstree_validate failed",
+		    st.leaves);
+	masstree_destroy(&map);
+}
+
+static void check_erase_most(void)
+{
+	int order, kind;
+
+	phase = "erase-most";
+	leftmost_leaf_empties();
+	first_leaf_empties();
+	for (order = 0; order < 3; order++)
+		for (kind = 0; kind < 3; kind++)
+			erase_most(16, order, kind, 3);
+	erase_most(4, 0, 0, 2);
+	erase_most(4, 2, 1, 2);
+}
+
 static void check_chains(void)
 {
 	static DEFINE_MASSTREE(fresh);
@@ -1220,32 +1410,7 @@ static void check_chains(void)
 		    st.keys, st.layers, st.bytes, fst.bytes);
 	free(big);
 
-	/* Dense 8-byte keys, then 15 of every 16 erased. */
-	for (i = 0; i < 16 * 1024; i++) {
-		u8 k[8];
-
-		put_unaligned_be64(i, k);
-		if (masstree_insert(&map, k, 8, (void *)8, GFP_KERNEL))
-			DIE("erase-most: insert");
-	}
-	masstree_get_stats(&map, &st);
-	before = st.bytes / st.keys;
-	for (i = 0; i < 16 * 1024; i++) {
-		u8 k[8];
-
-		put_unaligned_be64(i, k);
-		if (i % 16 && masstree_erase(&map, k, 8) != (void *)8)
-			DIE("erase-most: erase");
-	}
-	if (masstree_validate(&map))
-		DIE("erase-most: masstree_validate failed");
-	masstree_get_stats(&map, &st);
-	after = st.bytes / st.keys;
-	printf("difftest: erase-most pattern: %lu bytes per 8-byte key dense, ",
-	       before);
-	printf("%lu after erasing 15 of 16 (%lu leaves; charge %d, %.2fx)\n",
-	       after, st.leaves, 8 + 8 + 64, (double)after / 80);
-	masstree_destroy(&map);
+	check_erase_most();
 }
 
 /* The operations since the map was last empty, for the shrinker. */

@@ -61,6 +61,30 @@
  *          top: its parent still leads it to the locked empty leaf, and
  *          only the rule (a leaf locked at its recheck may have handed
  *          its range right) takes it on to the key.
+ * merge    The leftmost leaf (15 keys) and its right neighbour (3 keys)
+ *          under the root internode. One writer erases 12 keys of the
+ *          leftmost leaf; the last erase leaves it with 3, and it takes
+ *          in its neighbour's keys (a leaf merge) into slots the erases
+ *          freed. Reader 1 is held after it loaded the leftmost leaf's
+ *          permutation (READ, full 15 keys) until the merge is done, then
+ *          must still find a key that stays there: a merge that does not
+ *          mark the leaf inserting lets it search the moved keys at the
+ *          erased keys' places. The writer is held with the keys copied
+ *          and the right leaf still in the parent (MERGE) until readers 2
+ *          and 3 have looked up the moving keys twice more (found in the
+ *          right leaf), while reader 4 inserts a key into the right
+ *          leaf's range (it waits for that leaf's lock, then must start
+ *          over: the key must not land in the retired leaf) and walks the
+ *          map with a cursor (every stable key exactly once).
+ * imerge   A root internode over internodes A (5 leaves) and B (7
+ *          leaves, its first one full). Reader 4 inserts into B's full
+ *          leaf and is held between reading the leaf's parent (B) and
+ *          locking it (LOCK_PARENT) while the writer erases a leaf's
+ *          worth of keys under A: A is left with 4 children and takes in
+ *          B's 7 (an internode merge). The writer is held in both merges
+ *          (MERGE) until readers 1 and 2 looked up keys under B twice
+ *          more; reader 3 walks with a cursor. Reader 4 then locks B,
+ *          must find that its leaf's parent changed, and split into A.
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -86,12 +110,12 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_HANDOFF, R_NR
+	R_HANDOFF, R_MERGE, R_IMERGE, R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
-	"handoff",
+	"handoff", "merge", "imerge",
 };
 
 static DEFINE_MASSTREE(map);
@@ -134,6 +158,19 @@ static unsigned long found_root;
 static int parent_calls, parent_held;
 /* The collapse round: the eraser is held (or will not be). */
 static int collapse_held;
+/*
+ * The merge round: reader 1 is held on a stale permutation; the writer's
+ * erases (and so the merge) are done; the writer is held in the merge.
+ */
+static int merge_reader_held, merge_erased, merge_held;
+/* Merge rounds whose stale reader was held until the merge was done. */
+static unsigned long merge_stale;
+/*
+ * The imerge round: the splitter is held at its parent lock; the erases
+ * are done; imerge rounds whose splitter had to climb again.
+ */
+static int imerge_split_held, imerge_erased;
+static unsigned long imerge_reclimbed;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -248,7 +285,6 @@ static u32 slice_key(u8 *b, u64 s)
 }
 
 /* Wait until @cond or the bound; yield meanwhile (locks may be held). */
-#define HOLD_UNTIL(cond) HOLD_UNTIL_US(cond, bound_us)
 #define HOLD_UNTIL_US(cond, us) ({					\
 	double t0 = now_us();						\
 	bool ok;							\
@@ -257,6 +293,69 @@ static u32 slice_key(u8 *b, u64 s)
 		sched_yield();						\
 	ok;								\
 })
+#define HOLD_UNTIL(cond) HOLD_UNTIL_US(cond, bound_us)
+
+/*
+ * Merge keys: the split round's leaves (SPLIT_BASE + 16 * i, the leftmost
+ * filled to 15 keys at SPLIT_BASE + 8 * p for position p); the second leaf
+ * (i = 8..15) down to MERGE_SRC_N keys. The writer erases the leftmost
+ * leaf's keys at the positions of merge_gone[], in that order: the first
+ * three slots freed are the ones the moved keys take, and position 7 is
+ * where a search of the leftmost leaf starts. Position MERGE_STAYS stays.
+ */
+#define MERGE_SRC_N	3
+#define MERGE_STAYS	10
+static const int merge_src[MERGE_SRC_N] = { 8, 12, 15 };
+static const int merge_gone[] = { 7, 0, 1, 3, 4, 5, 6, 8, 9, 11, 12, 13 };
+#define MERGE_GONE_N	ARRAY_SIZE(merge_gone)
+
+static u64 merge_left_key(int pos)
+{
+	return SPLIT_BASE + 8 * pos;
+}
+
+static u64 merge_src_key(int i)
+{
+	return SPLIT_BASE + 16 * merge_src[i];
+}
+
+/* Reader 4's key, in the right leaf's range. */
+#define MERGE_NEW	(SPLIT_BASE + 16 * 10 + 4)
+
+/*
+ * Internode merge keys: SPLIT_BASE + 16 * i for i < IMERGE_N, in order:
+ * A's leaves hold i 0..63 (8 each), B's i 64..135. Leaves of i 40..63
+ * and 120..135 are erased at setup (A keeps 5 leaves, B 7), B's first
+ * leaf is filled to 15 with SPLIT_BASE + 16 * i + 8 (i 64..70), and the
+ * writer erases i 32..39.
+ */
+#define IMERGE_N	136
+#define IMERGE_SPLIT	(SPLIT_BASE + 16 * 64 + 12)
+
+static bool imerge_gone(int i)
+{
+	return (i >= 32 && i < 64) || (i >= 120 && i < IMERGE_N);
+}
+
+static bool merge_is_src(u64 s)
+{
+	int i;
+
+	for (i = 0; i < MERGE_SRC_N; i++)
+		if (s == merge_src_key(i))
+			return true;
+	return false;
+}
+
+static bool merge_is_gone(u64 s)
+{
+	size_t i;
+
+	for (i = 0; i < MERGE_GONE_N; i++)
+		if (s == merge_left_key(merge_gone[i]))
+			return true;
+	return false;
+}
 
 /* Has every reader finished a lookup since @r0 (two more than then)? */
 static bool readers_moved(const unsigned long *r0)
@@ -311,6 +410,45 @@ static void races_hook(enum masstree_test_hook_point where)
 		 */
 		r0[1] = __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE);
 		HOLD_UNTIL(__atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE) >= r0[1] + 2);
+	} else if (k == R_MERGE && tl_id == 1 && where == MASSTREE_HOOK_READ &&
+		   !__atomic_load_n(&merge_reader_held, __ATOMIC_ACQUIRE)) {
+		/*
+		 * In the leftmost leaf, its full permutation loaded: until the
+		 * writer's erases and merge are done (a long bound: the
+		 * writer is held in the merge meanwhile).
+		 */
+		__atomic_store_n(&merge_reader_held, 1, __ATOMIC_RELEASE);
+		if (HOLD_UNTIL_US(__atomic_load_n(&merge_erased, __ATOMIC_ACQUIRE),
+				  100000.0 + 100 * bound_us))
+			__atomic_fetch_add(&merge_stale, 1, __ATOMIC_RELAXED);
+	} else if (k == R_IMERGE && tl_id == 4 && where == MASSTREE_HOOK_LOCK_PARENT &&
+		   !__atomic_load_n(&imerge_erased, __ATOMIC_ACQUIRE)) {
+		/* Its leaf's parent read: until the merges are done. */
+		__atomic_store_n(&imerge_split_held, 1, __ATOMIC_RELEASE);
+		HOLD_UNTIL_US(__atomic_load_n(&imerge_erased, __ATOMIC_ACQUIRE),
+			      100000.0 + 100 * bound_us);
+	} else if (k == R_IMERGE && tl_id == 0 && where == MASSTREE_HOOK_MERGE) {
+		r0[1] = __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE);
+		r0[2] = __atomic_load_n(&reader_ops[2], __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE) >= r0[1] + 2 &&
+			       __atomic_load_n(&reader_ops[2], __ATOMIC_ACQUIRE) >= r0[2] + 2))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_MERGE && tl_id == 0 && where == MASSTREE_HOOK_MERGE) {
+		/*
+		 * Until readers 2 and 3 found the moving keys twice more and
+		 * reader 4's insert started (and had time to reach the right
+		 * leaf's lock).
+		 */
+		r0[2] = __atomic_load_n(&reader_ops[2], __ATOMIC_ACQUIRE);
+		r0[3] = __atomic_load_n(&reader_ops[3], __ATOMIC_ACQUIRE);
+		__atomic_store_n(&merge_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&reader_ops[2], __ATOMIC_ACQUIRE) >= r0[2] + 2 &&
+			       __atomic_load_n(&reader_ops[3], __ATOMIC_ACQUIRE) >= r0[3] + 2))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&merge_held, __ATOMIC_ACQUIRE) == 2))
+			HOLD_UNTIL_US(false, 20.0);
 	} else if (k == R_PARENT && tl_id == 0 &&
 		   where == MASSTREE_HOOK_LOCK_PARENT) {
 		/*
@@ -472,6 +610,106 @@ static void collapse_reader(int id)
 	masstree_cursor_fini(&cur);
 }
 
+/*
+ * Readers of the merge round: 1 the key that stays in the leftmost leaf
+ * (held once on a stale permutation), 2 and 3 the moving keys, 4 a new
+ * key into the right leaf's range, then cursor walks.
+ */
+static void merge_reader(int id)
+{
+	struct masstree_cursor cur;
+	unsigned long n = 0, seen;
+	u8 kb[KLEN_MAX];
+	void *got;
+	u64 s;
+
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	if (id == 4) {
+		HOLD_UNTIL(__atomic_load_n(&merge_held, __ATOMIC_ACQUIRE));
+		__atomic_store_n(&merge_held, 2, __ATOMIC_RELEASE);
+		insert_or_fail(kb, slice_key(kb, MERGE_NEW), MERGE_NEW);
+	}
+	do {
+		if (id == 4) {
+			/* Stable: all but the erased and the new key. */
+			seen = 0;
+			masstree_for_each(&map, &cur, got) {
+				s = get_unaligned_be64(masstree_cursor_key(&cur));
+				if (!merge_is_gone(s) && s != MERGE_NEW)
+					seen++;
+			}
+			if (cur.err || seen != SPLIT_N + SPLIT_FILL - (8 - MERGE_SRC_N) -
+			    MERGE_GONE_N)
+				FAIL("walk: %lu stable keys, err %d", seen, cur.err);
+		} else {
+			s = id == 1 ? merge_left_key(MERGE_STAYS) :
+			    merge_src_key((n + id) % MERGE_SRC_N);
+			slice_key(kb, s);
+			got = masstree_load(&map, kb, 8);
+			if (got != entry(s))
+				FAIL("reader %d: present key %llu: load %p", id,
+				     (unsigned long long)s, got);
+		}
+		n++;
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		sched_yield();
+	} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+	masstree_cursor_fini(&cur);
+}
+
+/*
+ * Readers of the imerge round: 1 and 2 look up keys under B, 3 walks
+ * with a cursor (every key that stays, once), 4 splits B's full leaf.
+ */
+static void imerge_reader(int id)
+{
+	struct masstree_cursor cur;
+	unsigned long n = id, seen, want_seen = 0;
+	u8 kb[KLEN_MAX];
+	void *got;
+	u64 s;
+	int i;
+
+	if (id == 4) {
+		unsigned long c0 = masstree_test_counter(MASSTREE_TC_SPLIT_RECHECK);
+
+		insert_or_fail(kb, slice_key(kb, IMERGE_SPLIT), IMERGE_SPLIT);
+		if (__atomic_load_n(&imerge_erased, __ATOMIC_ACQUIRE) &&
+		    masstree_test_counter(MASSTREE_TC_SPLIT_RECHECK) > c0)
+			__atomic_fetch_add(&imerge_reclimbed, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	for (i = 0; i < IMERGE_N; i++)
+		want_seen += !(i >= 32 && i < 64) && !(i >= 120);
+	want_seen += 7;
+	masstree_cursor_init(&cur, &map, GFP_KERNEL);
+	do {
+		if (id == 3) {
+			seen = 0;
+			masstree_for_each(&map, &cur, got) {
+				s = get_unaligned_be64(masstree_cursor_key(&cur));
+				if (s != IMERGE_SPLIT)
+					seen++;
+			}
+			/* The writer's keys (i 32..39) may or may not be seen. */
+			if (cur.err || seen < want_seen || seen > want_seen + 8)
+				FAIL("walk: %lu keys, %lu stable, err %d", seen,
+				     want_seen, cur.err);
+		} else {
+			s = SPLIT_BASE + 16 * (64 + n % (120 - 64));
+			slice_key(kb, s);
+			got = masstree_load(&map, kb, 8);
+			if (got != entry(s))
+				FAIL("reader %d: key %llu under B: load %p", id,
+				     (unsigned long long)s, got);
+		}
+		n++;
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		sched_yield();
+	} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+	masstree_cursor_fini(&cur);
+}
+
 static void run_role(int id)
 {
 	u8 kb[KLEN_MAX];
@@ -571,6 +809,47 @@ static void run_role(int id)
 				__atomic_fetch_add(&handoff_reads, 1, __ATOMIC_RELEASE);
 				sched_yield();
 			}
+		}
+		break;
+	case R_MERGE:
+		if (id == 0) {
+			size_t i;
+
+			/* Once reader 1 holds the full permutation. */
+			HOLD_UNTIL_US(__atomic_load_n(&merge_reader_held, __ATOMIC_ACQUIRE),
+				      10 * bound_us);
+			for (i = 0; i < MERGE_GONE_N; i++) {
+				u64 s = merge_left_key(merge_gone[i]);
+
+				if (masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
+					FAIL("erase of key %llu", (unsigned long long)s);
+			}
+			__atomic_store_n(&merge_erased, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else {
+			merge_reader(id);
+		}
+		break;
+	case R_IMERGE:
+		if (id == 0) {
+			int i;
+
+			/* Once the splitter holds B (or will not). */
+			HOLD_UNTIL_US(__atomic_load_n(&imerge_split_held, __ATOMIC_ACQUIRE),
+				      10 * bound_us);
+			for (i = 32; i < 40; i++) {
+				u64 s = SPLIT_BASE + 16 * i;
+
+				if (masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
+					FAIL("erase of key %llu", (unsigned long long)s);
+			}
+			__atomic_store_n(&imerge_erased, 1, __ATOMIC_RELEASE);
+			/* The splitter is done too: the readers may stop. */
+			HOLD_UNTIL_US(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) >=
+				      READ_ONCE(collapse_writes), 1e6);
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else {
+			imerge_reader(id);
 		}
 		break;
 	case R_SPLIT:
@@ -807,6 +1086,66 @@ static void setup(int k)
 		WRITE_ONCE(collapse_writes,
 			   __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) + 3);
 		break;
+	case R_MERGE:
+		for (i = 0; i < SPLIT_N; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
+		for (i = 0; i < SPLIT_FILL; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i + 8),
+			    SPLIT_BASE + 16 * i + 8);
+		/* The second leaf down to its merge_src[] keys: no merge yet. */
+		for (i = 8; i < 16; i++) {
+			u64 s = SPLIT_BASE + 16 * i;
+
+			if (!merge_is_src(s) &&
+			    masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
+				FAIL("setup erase");
+		}
+		if (mst_stat_read(&map, MST_STAT_LEAVES) != SPLIT_N / 8)
+			FAIL("setup: %ld leaves", mst_stat_read(&map, MST_STAT_LEAVES));
+		/* What stays, and reader 4's key. */
+		nwant = 0;
+		for (i = 0; i < SPLIT_N + SPLIT_FILL; i++) {
+			u64 s = i < SPLIT_N ? SPLIT_BASE + 16 * i :
+				SPLIT_BASE + 16 * (i - SPLIT_N) + 8;
+
+			if ((i < 8 || i >= 16 || merge_is_src(s)) &&
+			    !merge_is_gone(s))
+				want_key(kb, slice_key(kb, s), s);
+		}
+		want_key(kb, slice_key(kb, MERGE_NEW), MERGE_NEW);
+		break;
+	case R_IMERGE: {
+		struct mst_internode *root;
+
+		for (i = 0; i < IMERGE_N; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
+		for (i = 64; i < 71; i++)
+			put(kb, slice_key(kb, SPLIT_BASE + 16 * i + 8),
+			    SPLIT_BASE + 16 * i + 8);
+		for (i = 0; i < IMERGE_N; i++)
+			if (imerge_gone(i) && i >= 40 &&
+			    masstree_erase(&map, kb, slice_key(kb, SPLIT_BASE + 16 * i)) !=
+			    entry(SPLIT_BASE + 16 * i))
+				FAIL("setup erase");
+		root = mst_to_internode(rcu_dereference_protected(map.root, 1));
+		if (mst_node_is_leaf(&root->node) || root->nkeys != 1 ||
+		    mst_to_internode(rcu_dereference_protected(root->child[0], 1))->nkeys != 4 ||
+		    mst_to_internode(rcu_dereference_protected(root->child[1], 1))->nkeys != 6)
+			FAIL("setup: not a root over internodes of 5 and 7 leaves");
+		/* What stays: all but i 32..63 and 120..; the split's key. */
+		nwant = 0;
+		for (i = 0; i < IMERGE_N; i++)
+			if (!imerge_gone(i))
+				want_key(kb, slice_key(kb, SPLIT_BASE + 16 * i),
+					 SPLIT_BASE + 16 * i);
+		for (i = 64; i < 71; i++)
+			want_key(kb, slice_key(kb, SPLIT_BASE + 16 * i + 8),
+				 SPLIT_BASE + 16 * i + 8);
+		want_key(kb, slice_key(kb, IMERGE_SPLIT), IMERGE_SPLIT);
+		WRITE_ONCE(collapse_writes,
+			   __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) + 1);
+		break;
+	}
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -854,7 +1193,8 @@ int main(int argc, char **argv)
 		setup(k);
 		/* Every other round of a kind runs without holds: pure races. */
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
-			   k == R_PARENT || k == R_COLLAPSE || k == R_HANDOFF);
+			   k == R_PARENT || k == R_COLLAPSE || k == R_HANDOFF ||
+			   k == R_MERGE || k == R_IMERGE);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
@@ -867,6 +1207,11 @@ int main(int argc, char **argv)
 		__atomic_store_n(&handoff_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&handoff_inserted, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&handoff_reads, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&merge_reader_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&merge_erased, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&merge_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&imerge_split_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&imerge_erased, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
@@ -891,6 +1236,8 @@ int main(int argc, char **argv)
 	printf("races: %lu rounds; held/met:", r);
 	for (i = 0; i < R_NR; i++)
 		printf(" %s %lu/%lu", round_name[i], held[i], met[i]);
+	printf("; merge stale reader %lu, imerge splitter climbed again %lu",
+	       merge_stale, imerge_reclimbed);
 	printf("; reader lookups %lu %lu %lu %lu\n", reader_ops[1],
 	       reader_ops[2], reader_ops[3], reader_ops[4]);
 	for (i = 0; i < NWORKERS; i++)
