@@ -266,6 +266,7 @@ static u64 parent_key(int leaf)
  */
 #define HANDOFF_LEAF	7
 #define HANDOFF_KEY	(SPLIT_BASE + 16 * (8 * HANDOFF_LEAF + 7) + 12)
+#define HANDOFF_NEXT_FILL	4	/* keys added to leaf 8, see the setup */
 /* The handoff round: the right neighbour and its first lower bound. */
 static struct mst_leaf *handoff_next;
 static u64 handoff_next_low;
@@ -1048,6 +1049,20 @@ static void setup(int k)
 					    GFP_KERNEL))
 				FAIL("setup insert");
 			leaf7[n++] = s;
+		}
+		/*
+		 * Leaf 8 up to twelve keys: the erased right half, the first
+		 * child of its internode after the split, cannot then merge
+		 * into it (one key and twelve do not fit in MST_MERGE_MAX),
+		 * so it empties and hands its range over.
+		 */
+		for (i = 0; i < HANDOFF_NEXT_FILL; i++) {
+			u64 s = SPLIT_BASE + 16 * (8 * (HANDOFF_LEAF + 1) + i) + 8;
+
+			if (masstree_insert(&map, kb, slice_key(kb, s), entry(s),
+					    GFP_KERNEL))
+				FAIL("setup insert");
+			want_key(kb, slice_key(kb, s), s);
 		}
 		/* With the split's key: sixteen, the upper eight erased. */
 		leaf7[n++] = parent_key(HANDOFF_LEAF);
