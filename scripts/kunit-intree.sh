@@ -10,18 +10,22 @@
 #
 # x86_64 under QEMU rather than UML: UML has one CPU, and the concurrency
 # and races suites hold a writer's window open on one CPU while threads on
-# another act inside it. The tree is copied from Debian's linux-source-6.1
+# another act inside it (they also need CONFIG_PREEMPT: threads bound to
+# one CPU spin until the others arrive). The tree is copied from Debian's linux-source-6.1
 # (the cached extraction is never written) into build/kunit/linux, once;
 # later runs refresh lib/masstree only and rebuild incrementally in
 # build/kunit/out. Prints one PASS/FAIL line; kunit.py's parsed results and
-# the raw console are in build/kunit/run.log and build/kunit/out/.
+# the raw console are in build/kunit/run.log and build/kunit/out/test.log.
 #
 #   scripts/kunit-intree.sh [-n] [-- KUNIT_RUN_ARGS...]
 #     -n    place only: copy the tree and lib/masstree, print the command
-#     KUNIT_RUN_ARGS go to `kunit.py run` (e.g. --filter 'masstree_faults*')
+#     KUNIT_RUN_ARGS go to `kunit.py exec` (e.g. 'masstree_faults*', a
+#     suite glob)
 #
 # Environment: KUNIT_JOBS (make -j, default nproc), KUNIT_TIMEOUT (seconds
-# for the run, default 1800), KUNIT_DIR (default build/kunit).
+# for the run, default 1800), KUNIT_DIR (default build/kunit),
+# KUNIT_VM_LOCK (a lock file held with flock while QEMU runs: on a host
+# where VMs take turns, /tmp/masstree-vm.lock).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -73,28 +77,43 @@ grep -q 'lib/masstree/Kconfig' "$tree/lib/Kconfig" ||
 grep -q 'masstree/' "$tree/lib/Makefile" ||
 	printf '\nobj-$(CONFIG_MASSTREE) += masstree/\n' >>"$tree/lib/Makefile"
 
-cmd=(python3 tools/testing/kunit/kunit.py run --kunitconfig=lib/masstree
-     --arch=x86_64 --build_dir="$out" --jobs="${KUNIT_JOBS:-$(nproc)}"
-     --timeout="${KUNIT_TIMEOUT:-1800}"
-     --qemu_args="-smp 2 -accel tcg,thread=multi" "$@")
+kunit=(python3 tools/testing/kunit/kunit.py)
+common=(--kunitconfig=lib/masstree --arch=x86_64 --build_dir="$out"
+	--qemu_args="-smp 2 -accel tcg,thread=multi")
 if [ "$place_only" = 1 ]; then
 	echo "placed: $tree/lib/masstree; run in $tree:"
-	echo "  ${cmd[*]}"
+	echo "  ${kunit[*]} run ${common[*]}"
 	exit 0
 fi
 
-mt_log "kunit.py run in $tree (log: $dir/run.log)"
-start=$(date +%s)
-(cd "$tree" && "${cmd[@]}") >"$dir/run.log" 2>&1
+# kunit.py run is config + build + exec: built first, so that a lock
+# for QEMU (KUNIT_VM_LOCK, a file for flock) is held only while it runs.
+mt_log "kunit.py build in $tree (log: $dir/build.log)"
+t0=$(date +%s)
+(cd "$tree" && "${kunit[@]}" build "${common[@]}" --jobs="${KUNIT_JOBS:-$(nproc)}") \
+	>"$dir/build.log" 2>&1
 rc=$?
-secs=$(($(date +%s) - start))
+t1=$(date +%s)
+if [ "$rc" != 0 ]; then
+	echo "FAIL kunit-intree: kunit.py build exit $rc ($((t1 - t0))s, see $dir/build.log)"
+	tail -n 30 "$dir/build.log" | sed 's/^/    /' >&2
+	exit 1
+fi
+lock=()
+[ -n "${KUNIT_VM_LOCK:-}" ] && lock=(flock "$KUNIT_VM_LOCK")
+mt_log "kunit.py exec${lock:+ under ${KUNIT_VM_LOCK:-}} (log: $dir/run.log)"
+(cd "$tree" && "${lock[@]}" "${kunit[@]}" exec "${common[@]}" \
+	--timeout="${KUNIT_TIMEOUT:-1800}" "$@") >"$dir/run.log" 2>&1
+rc=$?
+t2=$(date +%s)
 # kunit.py prints "Testing complete. Ran N tests: passed: P, failed: F..."
 summary=$(grep -a 'Testing complete' "$dir/run.log" | tail -n 1 | sed 's/^\[[0-9:]*\] //')
-suites=$(grep -ac '^\[[0-9:]*\] =* \[[A-Z]*\] masstree_' "$dir/run.log")
+suites=$(grep -ac '^\[[0-9:]*\] =* \[PASSED\] masstree_' "$dir/run.log")
+times="build $((t1 - t0))s, exec $((t2 - t1))s"
 if [ "$rc" = 0 ] && [ -n "$summary" ]; then
-	echo "PASS kunit-intree: $suites suites, $summary (${secs}s)"
+	echo "PASS kunit-intree: $suites suites passed, $summary ($times)"
 else
-	echo "FAIL kunit-intree: kunit.py exit $rc${summary:+, $summary} (${secs}s, see $dir/run.log)"
+	echo "FAIL kunit-intree: kunit.py exit $rc${summary:+, $summary} ($times, see $dir/run.log)"
 	tail -n 30 "$dir/run.log" | sed 's/^/    /' >&2
 	exit 1
 fi

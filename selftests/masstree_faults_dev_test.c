@@ -39,7 +39,8 @@ static const char * const site_names[NR_SITES] = {
 	"node", "suffix", "cursor", "dev_map", "dev_value", "dev_copy",
 	"dev_buffer",
 };
-#define SITE_DEV_VALUE	4
+
+#define SITE_DEV_VALUE	4	/* site_names[] index of "dev_value" */
 
 /* Injected per site before the first test: the tests count from here. */
 static long sites_before[NR_SITES];
