@@ -108,12 +108,14 @@ rc=$?
 t2=$(date +%s)
 # kunit.py prints "Testing complete. Ran N tests: passed: P, failed: F..."
 summary=$(grep -a 'Testing complete' "$dir/run.log" | tail -n 1 | sed 's/^\[[0-9:]*\] //')
-suites=$(grep -ac '^\[[0-9:]*\] =* \[PASSED\] masstree_' "$dir/run.log")
+# Every suite of kunit/Kbuild must have run: its top-level KTAP line.
+want=$(grep -c '^obj-.* += masstree_.*_test\.o$' "$MT_ROOT/kunit/Kbuild")
+suites=$(grep -ac '^ok [0-9]* masstree_' "$out/test.log" 2>/dev/null)
 times="build $((t1 - t0))s, exec $((t2 - t1))s"
-if [ "$rc" = 0 ] && [ -n "$summary" ]; then
-	echo "PASS kunit-intree: $suites suites passed, $summary ($times)"
+if [ "$rc" = 0 ] && [ -n "$summary" ] && [ "$suites" = "$want" ]; then
+	echo "PASS kunit-intree: $suites of $want suites ok, $summary ($times)"
 else
-	echo "FAIL kunit-intree: kunit.py exit $rc${summary:+, $summary} ($times, see $dir/run.log)"
+	echo "FAIL kunit-intree: ${suites:-0} of $want suites ok, kunit.py exit $rc${summary:+, $summary} ($times, see $dir/run.log)"
 	tail -n 30 "$dir/run.log" | sed 's/^/    /' >&2
 	exit 1
 fi
