@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of allocation failures through masstree's own Nth-allocation
- * hook (masstree/faultinject.c, test kernels only). Unlike failslab it
- * counts only masstree's allocations, GFP_KERNEL ones included, so every
- * attempt is deterministic: the Nth allocation of the write fails, the
- * write returns -ENOMEM and the map is exactly as before (same keys and
- * entries in the same order, same statistics, same live nodes, valid),
- * until N passes the number of allocations the write makes and it
- * succeeds. Each case also proves that the allocation sites it aims at
- * really failed.
+ * KUnit tests of allocation failures through masstree's Nth-allocation
+ * hook (masstree/faultinject.c, test kernels only: the fault_attr
+ * fail_masstree programmed for the calling task, or a private countdown
+ * without CONFIG_FAULT_INJECTION). Unlike failslab it counts only
+ * masstree's allocations, GFP_KERNEL ones included, so every attempt is
+ * deterministic: the Nth allocation of the write fails, the write returns
+ * -ENOMEM and the map is exactly as before (same keys and entries in the
+ * same order, same statistics, same live nodes, valid), until N passes
+ * the number of allocations the write makes and it succeeds. Each case
+ * also proves that the allocation sites it aims at really failed; two
+ * more check the site mask and the kernel's per-task fail-nth.
  */
 #include <kunit/test.h>
 #include <linux/masstree.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "faultinject.h"
@@ -292,6 +295,83 @@ static void masstree_cursor_growth_failure_ends_iteration(struct kunit *test)
 	KUNIT_EXPECT_GE(test, masstree_fail_hits(MST_FAIL_CURSOR), hits + 2);
 }
 
+/*
+ * The suffix of a long key into a leaf with room is the write's only
+ * allocation: with the suffix site masked out nothing fails and the
+ * countdown is left as it was; with it let in, that allocation fails.
+ */
+static void masstree_fault_site_mask_filters(struct kunit *test)
+{
+	const struct flt_case *c = &flt_cases[1];
+	unsigned long hits = masstree_fail_hits(MST_FAIL_SUFFIX);
+	struct masstree *mt = mtt_map(test);
+	unsigned int left;
+	u32 old;
+	u8 *key;
+	int err;
+
+	key = kunit_kmalloc(test, c->key_len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, key);
+	flt_build(test, mt, c, key);
+
+	old = masstree_fail_sites(~(u32)BIT(MST_FAIL_SUFFIX));
+	masstree_fail_nth(1);
+	err = masstree_insert(mt, key, c->key_len, mtt_entry(1), GFP_KERNEL);
+	left = masstree_fail_nth_left();
+	masstree_fail_nth(0);
+	masstree_fail_sites(old);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, left, 1U);
+	KUNIT_EXPECT_EQ(test, masstree_fail_hits(MST_FAIL_SUFFIX), hits);
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, c->key_len), mtt_entry(1));
+
+	old = masstree_fail_sites(BIT(MST_FAIL_SUFFIX));
+	masstree_fail_nth(1);
+	err = masstree_insert(mt, key, c->key_len, mtt_entry(2), GFP_KERNEL);
+	left = masstree_fail_nth_left();
+	masstree_fail_nth(0);
+	masstree_fail_sites(old);
+	KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+	KUNIT_EXPECT_EQ(test, left, 0U);
+	KUNIT_EXPECT_EQ(test, masstree_fail_hits(MST_FAIL_SUFFIX), hits + 1);
+	KUNIT_EXPECT_NULL(test, masstree_load(mt, key, c->key_len));
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+}
+
+/*
+ * The kernel's per-task fail-nth (what /proc/self/task/TID/fail-nth
+ * writes) reaches masstree's own sites: the suffix allocation is the first
+ * fault point of the write, GFP_KERNEL though it is (failslab skips those
+ * by default).
+ */
+static void masstree_task_fail_nth_reaches_sites(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	const struct flt_case *c = &flt_cases[1];
+	unsigned long hits = masstree_fail_hits(MST_FAIL_SUFFIX);
+	struct masstree *mt = mtt_map(test);
+	unsigned int left;
+	u8 *key;
+	int err;
+
+	key = kunit_kmalloc(test, c->key_len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, key);
+	flt_build(test, mt, c, key);
+
+	WRITE_ONCE(current->fail_nth, 1);
+	err = masstree_insert(mt, key, c->key_len, mtt_entry(1), GFP_KERNEL);
+	left = READ_ONCE(current->fail_nth);
+	WRITE_ONCE(current->fail_nth, 0);
+	KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+	KUNIT_EXPECT_EQ(test, left, 0U);
+	KUNIT_EXPECT_EQ(test, masstree_fail_hits(MST_FAIL_SUFFIX), hits + 1);
+	KUNIT_EXPECT_NULL(test, masstree_load(mt, key, c->key_len));
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
 /* Runs last: the cases above failed every allocation site of the core. */
 static void masstree_fault_every_core_site_failed(struct kunit *test)
 {
@@ -305,6 +385,8 @@ static struct kunit_case masstree_faults_cases[] = {
 			 flt_gen_params),
 	KUNIT_CASE(masstree_store_cmpxchg_fail_cleanly_at_every_allocation),
 	KUNIT_CASE(masstree_cursor_growth_failure_ends_iteration),
+	KUNIT_CASE(masstree_fault_site_mask_filters),
+	KUNIT_CASE(masstree_task_fail_nth_reaches_sites),
 	KUNIT_CASE(masstree_fault_every_core_site_failed),
 	{}
 };
@@ -318,6 +400,6 @@ static struct kunit_suite masstree_faults_suite = {
 
 kunit_test_suite(masstree_faults_suite);
 
-MODULE_DESCRIPTION("KUnit tests of masstree's allocation failure paths (Nth-allocation hook)");
+MODULE_DESCRIPTION("KUnit tests of masstree's allocation failure paths (fault injection)");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

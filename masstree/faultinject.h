@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Deterministic allocation failures for tests: in test builds (kernels
- * with KUnit), a task arms a countdown and the Nth allocation it makes
- * inside masstree fails as if the allocator had failed. Other builds
- * compile every check away.
+ * Allocation failures for tests: in test builds (kernels with KUnit) every
+ * allocation site asks mst_fail_alloc() first, which goes through the
+ * kernel's fault injection framework (one fault_attr, fail_masstree, and
+ * the per-task fail-nth) or, without CONFIG_FAULT_INJECTION, a private
+ * countdown. Other builds, the userspace one included, compile every
+ * check away.
  */
 #ifndef _MASSTREE_FAULTINJECT_H
 #define _MASSTREE_FAULTINJECT_H
@@ -12,7 +14,10 @@
 
 struct dentry;
 
-/* Allocation sites, counted separately so tests can prove each failed. */
+/*
+ * Allocation site classes: counted separately so tests can prove each
+ * failed, and the bits of fail_masstree/sites.
+ */
 enum mst_fail_site {
 	MST_FAIL_NODE,		/* a node (mst_node_alloc) */
 	MST_FAIL_SUFFIX,		/* a key suffix buffer */

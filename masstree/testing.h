@@ -87,12 +87,15 @@ extern void (*masstree_test_hook)(enum masstree_test_hook_point where);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
- * Nth-allocation failure hook of test kernels (masstree/faultinject.c);
- * sites are those of enum mst_fail_site in masstree/faultinject.h.
+ * Nth-allocation failure hook of test kernels (masstree/faultinject.c,
+ * through the fault_attr fail_masstree where the kernel has
+ * CONFIG_FAULT_INJECTION); sites are those of enum mst_fail_site in
+ * masstree/faultinject.h.
  */
 void masstree_fail_nth(unsigned int nth);
 unsigned int masstree_fail_nth_left(void);
 unsigned long masstree_fail_hits(unsigned int site);
+u32 masstree_fail_sites(u32 mask);
 #endif
 
 #endif /* _MASSTREE_TESTING_H */

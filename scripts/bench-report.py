@@ -6,8 +6,11 @@ Input: one line per timed run, as masstree_bench.ko prints them (without
 the "masstree_bench: " prefix), possibly several repetitions of each run:
 the report uses the median. Output: DOCS/benchmarks.md (conditions, the
 headline ratios, every measurement, memory per key, where masstree loses)
-and DOCS/bench-<shape>-<dist>.png (throughput against threads, one panel
-per workload), drawn by gnuplot.
+and, drawn by gnuplot: DOCS/bench-headline.png (masstree ÷ each
+competitor, one bar group per workload, log scale, the repetitions'
+spread as error bars and the noise band shaded), DOCS/bench-memory.png
+(bytes per key) and DOCS/bench-<shape>-<dist>.png (throughput against
+threads, one panel per workload, error bars from the repetitions).
 """
 import argparse
 import os
@@ -110,32 +113,160 @@ def structs_for(shape):
     return [s for s in STRUCTS if shape == 'int8' or s not in ('maple', 'xarray')]
 
 
+COLOURS = {'masstree': '#1f77b4', 'rbtree-rw': '#d62728',
+           'rbtree-spin': '#ff7f0e', 'maple': '#2ca02c', 'xarray': '#9467bd'}
+
+
+def rep_ratios(comp, shape, wl, dist, t):
+    """masstree / @comp for each repetition (runs with the same seed)."""
+    a = PAIRED.get(('masstree', shape, wl, dist, t), {})
+    b = PAIRED.get((comp, shape, wl, dist, t), {})
+    return [a[k] / b[k] for k in sorted(a) if k in b and b[k] > 0]
+
+
+def noise_band(med):
+    """How far one repetition's ratio strays from its cell's median: the
+    90th percentile over every cell with repetitions, as a factor."""
+    devs = []
+    for (s, shape, wl, dist, t) in med:
+        if s == 'masstree':
+            continue
+        r = rep_ratios(s, shape, wl, dist, t)
+        if len(r) < 2:
+            continue
+        m = statistics.median(r)
+        devs += [max(x / m, m / x) for x in r]
+    if not devs:
+        return None
+    devs.sort()
+    return devs[min(len(devs) - 1, int(0.9 * len(devs)))]
+
+
+def headline_plot(med, docs, tmp, threads, band):
+    """masstree ÷ each competitor, int8 keys, uniform choice, one thread:
+    a bar group per workload, bars growing up or down from 1.0."""
+    t, comps = threads[0], [c for c in COMPETITORS
+                            if any(k[0] == c and k[1] == 'int8' for k in med)]
+    data = os.path.join(tmp, 'headline.dat')
+    width = 0.8 / max(len(comps), 1)
+    ys = []
+    with open(data, 'w') as f:
+        for i, c in enumerate(comps):
+            f.write(f'# {c}: x r xlo xhi ylo yhi rmin rmax\n')
+            for j, wl in enumerate(WORKLOADS):
+                r = ratio(med, c, 'int8', wl, 'uniform', t)
+                if r is None:
+                    continue
+                reps = rep_ratios(c, 'int8', wl, 'uniform', t) or [r]
+                x = j - 0.4 + width * (i + 0.5)
+                ys += [min(reps), max(reps)]
+                f.write(f'{x} {r} {x - width * 0.45} {x + width * 0.45} '
+                        f'{min(r, 1)} {max(r, 1)} {min(reps)} {max(reps)}\n')
+            f.write('\n\n')
+    lo = min(ys + [1 / (band or 1)]) / 1.6
+    hi = max(ys + [band or 1]) * 1.6
+    plots = []
+    for i, c in enumerate(comps):
+        plots.append(f"'{data}' index {i} using 1:2:3:4:5:6 with boxxyerror "
+                     f"fs solid 0.85 lc rgb '{COLOURS[c]}' title 'masstree ÷ {c}'")
+    for i, c in enumerate(comps):
+        plots.append(f"'{data}' index {i} using 1:2:7:8 with yerrorbars "
+                     f"ps 0 lw 1.2 lc rgb '#202020' notitle")
+        plots.append(f"'{data}' index {i} using 1:(($2 < 1 ? $7 : $8)*($2 < 1 ? 0.88 : 1.1)):"
+                     f"(sprintf('%.2f', $2)) with labels font ',7' notitle")
+    if band:
+        plots.append(f"NaN with boxes fs solid 1.0 lc rgb '#e6e6e6' "
+                     f"title 'noise band (×/÷ {band:.2f})'")
+    plots.append("NaN with lines lw 2 lc rgb '#000000' title 'equal (1.0)'")
+    band_obj = (f"set object 1 rect from graph 0, first {1 / band} to graph 1, "
+                f"first {band} behind fc rgb '#e6e6e6' fs solid noborder\n"
+                if band else '')
+    png = os.path.join(docs, 'bench-headline.png')
+    script = f"""set terminal pngcairo size 1250,520 font 'sans,10'
+set output '{png}'
+set title 'masstree ÷ competitor, in-kernel, int8 keys, uniform key choice, {t} thread (above 1: masstree faster; log scale)'
+set logscale y
+set yrange [{lo}:{hi}]
+set ytics (0.25, 0.5, 1, 2, 4, 8)
+set ylabel 'throughput ratio'
+set xrange [-0.6:{len(WORKLOADS) - 0.4}]
+set xtics ({', '.join(f"'{wl}' {j}" for j, wl in enumerate(WORKLOADS))}) scale 0
+set grid ytics
+set key outside right center vertical
+{band_obj}set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb '#000000' front
+plot {', '.join(plots)}
+"""
+    subprocess.run(['gnuplot'], input=script, text=True, check=True)
+    return os.path.basename(png)
+
+
+def memory_plot(mem, docs, tmp):
+    """Slab bytes per key after the inserts, a bar group per key shape."""
+    shapes = [sh for sh in SHAPES if any(k[1] == sh for k in mem)]
+    data = os.path.join(tmp, 'memory.dat')
+    width = 0.8 / len(STRUCTS)
+    with open(data, 'w') as f:
+        for i, s in enumerate(STRUCTS):
+            f.write(f'# {s}\n')
+            for j, sh in enumerate(shapes):
+                v = mem.get((s, sh))
+                if v is not None:
+                    f.write(f'{j - 0.4 + width * (i + 0.5)} {v} {width * 0.9}\n')
+            f.write('\n\n')
+    plots = []
+    for i, s in enumerate(STRUCTS):
+        plots.append(f"'{data}' index {i} using 1:2:3 with boxes fs solid 0.85 "
+                     f"lc rgb '{COLOURS[s]}' title '{s}'")
+    for i, s in enumerate(STRUCTS):
+        plots.append(f"'{data}' index {i} using 1:($2+2):(sprintf('%.0f', $2)) "
+                     f"with labels font ',8' notitle")
+    png = os.path.join(docs, 'bench-memory.png')
+    script = f"""set terminal pngcairo size 900,420 font 'sans,10'
+set output '{png}'
+set title 'Slab memory per key after inserting 100,000 keys (lower is better; maple tree and XArray take int8 keys only)'
+set ylabel 'bytes per key'
+set yrange [0:*]
+set xrange [-0.6:{len(shapes) - 0.4}]
+set xtics ({', '.join(f"'{sh}' {j}" for j, sh in enumerate(shapes))}) scale 0
+set grid ytics
+set key outside right center vertical
+plot {', '.join(plots)}
+"""
+    subprocess.run(['gnuplot'], input=script, text=True, check=True)
+    return os.path.basename(png)
+
+
 def plot(med, threads, docs, shape, dist, tmp):
+    """Mops/s against threads, a panel per workload: the median with the
+    repetitions' range as error bars; one legend under the panels."""
     panels = []
-    for wl in WORKLOADS:
+    for n, wl in enumerate(WORKLOADS):
         data = os.path.join(tmp, f'{shape}-{dist}-{wl}.dat')
         with open(data, 'w') as f:
             for s in structs_for(shape):
                 f.write(f'# {s}\n')
                 for t in threads:
                     v = med.get((s, shape, wl, dist, t))
+                    reps = list(PAIRED.get((s, shape, wl, dist, t), {}).values())
                     if v is not None:
-                        f.write(f'{t} {v}\n')
+                        f.write(f'{t} {v} {min(reps or [v])} {max(reps or [v])}\n')
                 f.write('\n\n')
         plots = ', '.join(
-            f"'{data}' index {i} with linespoints lw 2 pt 7 title '{s}'"
+            f"'{data}' index {i} using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.8 "
+            f"lc rgb '{COLOURS[s]}' title '{s}'"
             for i, s in enumerate(structs_for(shape)))
-        panels.append(f"set title '{wl}'\nplot {plots}\n")
+        key = ("set key horizontal maxrows 1 width 2 at screen 0.5, 0.03 center center\n"
+               if n == 0 else "unset key\n")
+        panels.append(f"set title '{wl}'\n{key}plot {plots}\n")
     png = os.path.join(docs, f'bench-{shape}-{dist}.png')
-    script = f"""set terminal pngcairo size 1200,700 font 'sans,9'
+    script = f"""set terminal pngcairo size 1200,740 font 'sans,9'
 set output '{png}'
-set multiplot layout 2,3 title 'masstree\\_bench: {shape} keys, {dist} key choice (Mops/s vs threads; QEMU TCG, 2 vCPUs)'
+set multiplot layout 2,3 margins 0.06,0.98,0.12,0.91 spacing 0.07,0.12 title 'masstree\\_bench: {shape} keys, {dist} key choice (Mops/s vs threads, median and range of the repetitions; QEMU TCG, 2 vCPUs)'
 set xlabel 'threads'
 set ylabel 'Mops/s'
 set xtics ({', '.join(str(t) for t in threads)})
 set xrange [{min(threads) - 0.5}:{max(threads) + 0.5}]
 set yrange [0:*]
-set key top left
 set grid
 {''.join(panels)}unset multiplot
 """
@@ -211,7 +342,19 @@ def main():
       + '. Key choice for get, mix and scan: uniform, or Zipfian with '
       'θ = 0.99 (YCSB\'s; the hot keys are scattered over the key space).\n')
 
+    band = noise_band(med)
+    with tempfile.TemporaryDirectory() as tmp:
+        head_png = headline_plot(med, a.docs, tmp, threads, band)
+        mem_png = memory_plot(mem, a.docs, tmp)
     w('## Headline: masstree ÷ competitor, int8 keys\n')
+    w(f'![masstree ÷ each competitor, int8 keys, one thread, per workload]({head_png})\n')
+    w('Each bar is the median of the per-repetition ratios and grows from '
+      '1.0 (equal) up where masstree is faster, down where it is slower; '
+      'the whiskers span the repetitions\' ratios. '
+      + (f'The grey band is the noise: 90% of all repetitions\' ratios '
+         f'(every cell of the matrix) lie within ×/÷ {band:.2f} of their '
+         'cell\'s median, so a bar inside it is not a difference.\n'
+         if band else '\n'))
     w('Throughput of masstree divided by the competitor\'s, same workload, '
       'same threads; above 1 masstree is faster, **bold** where it is '
       'slower. Uniform key choice.\n')
@@ -278,6 +421,7 @@ def main():
     w('')
 
     w('## Memory per key\n')
+    w(f'![slab bytes per key by key shape]({mem_png})\n')
     w('Slab memory in use after inserting every key (first thread count), '
       'minus before, divided by the number of keys: node sizes rounded up '
       'to their slab objects, slab pages partly filled included. masstree\'s '

@@ -64,7 +64,7 @@ while [ -z "${run_body:-}" ] && [ $# -gt 0 ]; do
 done
 cd "$MT_ROOT" || exit 1
 if [ -z "${run_body:-}" ]; then
-[ -n "$areas" ] || areas=$(sed -n 's/^obj-m += masstree_\(.*\)_test\.o$/\1/p' kunit/Kbuild | xargs)
+[ -n "$areas" ] || areas=$(sed -n 's/^obj-[^ ]* += masstree_\(.*\)_test\.o$/\1/p' kunit/Kbuild | xargs)
 [ -n "$selftests" ] || selftests=$(sed -n 's/^TEST_GEN_PROGS := //p' selftests/Makefile)
 
 out=$MT_BUILD/check

@@ -11,7 +11,12 @@
  *  - with the kernel's own failslab and /proc/thread-self/fail-nth, which
  *    also fails allocations outside the module (a user copy, a cgroup
  *    charge, kvmalloc's kmalloc half), the call fails with -ENOMEM or
- *    -EFAULT and changes nothing, or absorbs the failure and succeeds.
+ *    -EFAULT and changes nothing, or absorbs the failure and succeeds;
+ *    the module's sites ask the same framework, so fail-nth reaches them
+ *    too;
+ *  - with the module's fault_attr (debugfs masstree/fail_masstree: the
+ *    framework's probability, times, task-filter and the module's site
+ *    mask) and /proc/thread-self/make-it-fail, one site class alone.
  *
  * The map holds at most 64 keys of at most 64 bytes. Skips where the
  * hooks do not exist (a stock kernel).
@@ -25,6 +30,8 @@
 #define FAIL_NTH	MST_DEBUGFS "/fail_nth"
 #define FAIL_SITES	MST_DEBUGFS "/fail_sites"
 #define FAILSLAB	"/sys/kernel/debug/failslab"
+#define FAIL_ATTR	MST_DEBUGFS "/fail_masstree"
+#define MAKE_IT_FAIL	"/proc/thread-self/make-it-fail"
 #define NR_SITES	7
 #define MAX_N		400
 
@@ -32,6 +39,8 @@ static const char * const site_names[NR_SITES] = {
 	"node", "suffix", "cursor", "dev_map", "dev_value", "dev_copy",
 	"dev_buffer",
 };
+
+#define SITE_DEV_VALUE	4	/* site_names[] index of "dev_value" */
 
 /* Injected per site before the first test: the tests count from here. */
 static long sites_before[NR_SITES];
@@ -621,6 +630,7 @@ TEST_F_TIMEOUT(faults, failslab_every_command, 300)
 {
 	struct ctx *c = &self->c;
 	char old_wait[32], old_verbose[32];
+	long before[NR_SITES], after[NR_SITES], own = 0;
 	size_t i;
 	int err = 0;
 
@@ -632,14 +642,71 @@ TEST_F_TIMEOUT(faults, failslab_every_command, 300)
 	/* Quiet: an injected failure's stack dump would read as a splat. */
 	ASSERT_EQ(0, failslab_set("verbose", "0", old_verbose));
 	ASSERT_EQ(0, failslab_set("ignore-gfp-wait", "N", old_wait));
+	read_sites(before);
 	for (i = 0; i < ARRAY_SIZE(cases) && !err; i++)
 		err = fault_loop(c, &cases[i], FAILSLAB_HOOK);
 	if (!err)
 		err = batch_loop(c, FAILSLAB_HOOK);
+	read_sites(after);
 	failslab_restore("ignore-gfp-wait", old_wait);
 	failslab_restore("verbose", old_verbose);
 	ASSERT_EQ(0, err) TH_LOG("%s", c->why);
-	TH_LOG("%ld calls, %ld slab failures injected", c->calls, c->injected);
+	for (i = 0; i < NR_SITES; i++)
+		own += after[i] - before[i];
+	TH_LOG("%ld calls, %ld failures injected, %ld of them at the module's sites",
+	       c->calls, c->injected, own);
+	/* fail-nth counts the module's sites too (fail_masstree). */
+	if (mst_path_exists(FAIL_ATTR))
+		EXPECT_LT(0, own);
+}
+
+/* Put the module's fault_attr back as it starts. */
+static void attr_reset(void)
+{
+	write_file(MAKE_IT_FAIL, "0");
+	write_file(FAIL_ATTR "/probability", "0");
+	write_file(FAIL_ATTR "/task-filter", "N");
+	write_file(FAIL_ATTR "/times", "1");
+	write_file(FAIL_ATTR "/sites", "0x7f");
+}
+
+/*
+ * The framework's own knobs on the module's attr: probability 100, once,
+ * only for a task with make-it-fail, only the dev_value site. The first
+ * PUT fails there and nowhere else; the second, with times spent, works.
+ */
+TEST_F(faults, fault_attr_fails_one_site_once)
+{
+	long before[NR_SITES], after[NR_SITES];
+	struct ctx *c = &self->c;
+	char mask[16];
+	int first, second, i;
+
+	if (!self->ready)
+		SKIP(return, "no %s (not a test kernel)", FAIL_NTH);
+	if (!mst_path_exists(FAIL_ATTR) || !mst_path_exists(MAKE_IT_FAIL))
+		SKIP(return, "no %s (CONFIG_FAULT_INJECTION_DEBUG_FS)", FAIL_ATTR);
+	snprintf(mask, sizeof(mask), "%#x", 1U << SITE_DEV_VALUE);
+	read_sites(before);
+	ASSERT_EQ(0, write_file(FAIL_ATTR "/sites", mask));
+	ASSERT_EQ(0, write_file(FAIL_ATTR "/task-filter", "Y"));
+	ASSERT_EQ(0, write_file(FAIL_ATTR "/interval", "1"));
+	ASSERT_EQ(0, write_file(FAIL_ATTR "/times", "1"));
+	ASSERT_EQ(0, write_file(FAIL_ATTR "/probability", "100"));
+	if (write_file(MAKE_IT_FAIL, "1")) {
+		attr_reset();
+		ASSERT_TRUE(false) TH_LOG("cannot write %s", MAKE_IT_FAIL);
+	}
+	first = mst_put(c->fd, "attr-key", 8, "value", 5, 0);
+	second = mst_put(c->fd, "attr-key", 8, "value", 5, 0);
+	attr_reset();
+	read_sites(after);
+	EXPECT_EQ(-ENOMEM, first);
+	EXPECT_EQ(0, second);
+	for (i = 0; i < NR_SITES; i++)
+		EXPECT_EQ(i == SITE_DEV_VALUE, after[i] - before[i])
+			TH_LOG("site %s", site_names[i]);
+	EXPECT_EQ(0, mst_del(c->fd, "attr-key", 8));
 }
 
 /* Last: the tests above between them failed every site. */
