@@ -172,9 +172,7 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 		while (!(READ_ONCE(x->version) & MST_V_ROOT)) {
 			p = mst_lock_parent(mt, x);
 			if (p->nkeys) {
-				for (j = 0; j <= p->nkeys; j++)
-					if (rcu_access_pointer(p->child[j]) == x)
-						break;
+				j = mst_internode_child_index(p, x);
 				WARN_ON_ONCE(j > p->nkeys);
 				top = &p->node;
 				break;
@@ -521,9 +519,7 @@ static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x)
 		struct mst_node *other;
 		unsigned int j;
 
-		for (j = 0; j <= g->nkeys; j++)
-			if (rcu_access_pointer(g->child[j]) == x)
-				break;
+		j = mst_internode_child_index(g, x);
 		if (WARN_ON_ONCE(j > g->nkeys) || (!j && !g->nkeys)) {
 			mst_unlock(mt, &g->node);
 			break;
@@ -621,9 +617,7 @@ static noinline void mst_erase_merge(struct mst_write *w, struct mst_leaf *leaf)
 	unsigned int j;
 
 	p = mst_lock_parent(mt, &leaf->node);
-	for (j = 0; j <= p->nkeys; j++)
-		if (rcu_access_pointer(p->child[j]) == &leaf->node)
-			break;
+	j = mst_internode_child_index(p, &leaf->node);
 	if (WARN_ON_ONCE(j > p->nkeys) || (!j && !p->nkeys))
 		goto unlock_parent;
 	if (j) {

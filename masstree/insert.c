@@ -319,9 +319,7 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
 		u64 mid;
 
 		p = mst_to_internode(rcu_dereference_protected(child->parent, 1));
-		for (i = 0; i <= p->nkeys; i++)
-			if (rcu_access_pointer(p->child[i]) == child)
-				break;
+		i = mst_internode_child_index(p, child);
 		WARN_ON_ONCE(i > p->nkeys);
 		x = (struct mst_ins){ .p = p, .ci = i, .sib = sib, .sep = sep };
 

@@ -139,6 +139,22 @@ static inline void mst_internode_clear_keys(struct mst_internode *in,
 		WRITE_ONCE(in->ikey[from], MST_IKEY_NONE);
 }
 
+/*
+ * The index of @child among @in's children, or more than @in->nkeys if it
+ * is not one of them. For the holder of @in's lock (or of a map nobody
+ * else writes).
+ */
+static inline unsigned int mst_internode_child_index(struct mst_internode *in,
+						     const struct mst_node *child)
+{
+	unsigned int n = min_t(unsigned int, in->nkeys, MST_NODE_WIDTH), j;
+
+	for (j = 0; j <= n; j++)
+		if (rcu_access_pointer(in->child[j]) == child)
+			break;
+	return j;
+}
+
 /* Every node is allocated this big, whatever its kind. */
 #define MST_NODE_SIZE	(sizeof(struct mst_leaf) > sizeof(struct mst_internode) ? \
 			 sizeof(struct mst_leaf) : sizeof(struct mst_internode))

@@ -116,9 +116,7 @@ static int mst_check_path(struct mst_vstate *st, struct mst_leaf *leaf,
 		if (!up || d >= MST_VALIDATE_MAX_HEIGHT || (up->version & MST_V_LEAF))
 			return mst_bad("no path to the layer root", x);
 		p = mst_to_internode(up);
-		for (j = 0; j <= p->nkeys && j <= MST_NODE_WIDTH; j++)
-			if (rcu_access_pointer(p->child[j]) == x)
-				break;
+		j = mst_internode_child_index(p, x);
 		if (j > p->nkeys)
 			return mst_bad("node missing from its parent", x);
 		if (j > 0 && !*lo_set) {
