@@ -42,16 +42,25 @@ static const char *const mst_sfx_cache_names[] = {
  * long insert.
  */
 #define MST_SFX_SIZES	256
-static struct mst_sfx_class {
+struct mst_sfx_class {
 	struct kmem_cache *cache;	/* NULL: kmalloc() */
 	u32 size;
-} mst_sfx_class[MST_SFX_SIZES];
+};
+
+static struct mst_sfx_class mst_sfx_classes[MST_SFX_SIZES];
+
+static struct mst_sfx_class mst_suffix_class(u32 cap)
+{
+	if (likely(cap < MST_SFX_SIZES))
+		return mst_sfx_classes[cap];
+	return (struct mst_sfx_class){
+		.size = kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap)),
+	};
+}
 
 static size_t mst_suffix_size(u32 cap)
 {
-	if (likely(cap < MST_SFX_SIZES))
-		return mst_sfx_class[cap].size;
-	return kmalloc_size_roundup(struct_size_t(struct mst_suffix, data, cap));
+	return mst_suffix_class(cap).size;
 }
 
 static struct kmem_cache *mst_suffix_cache(size_t size)
@@ -246,23 +255,17 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
  */
 struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp)
 {
-	struct kmem_cache *cache = NULL;
+	struct mst_sfx_class cls;
 	struct mst_suffix *sfx;
-	size_t size;
 
 	if (mst_fail_alloc(MST_FAIL_SUFFIX))
 		return NULL;
 	/* Ask for the whole object: the statistics count what is held. */
-	if (likely(cap < MST_SFX_SIZES)) {
-		cache = mst_sfx_class[cap].cache;
-		size = mst_sfx_class[cap].size;
-	} else {
-		size = mst_suffix_size(cap);
-	}
-	sfx = cache ? kmem_cache_alloc(cache, gfp) : kmalloc(size, gfp);
+	cls = mst_suffix_class(cap);
+	sfx = cls.cache ? kmem_cache_alloc(cls.cache, gfp) : kmalloc(cls.size, gfp);
 	if (!sfx)
 		return NULL;
-	sfx->size = size;
+	sfx->size = cls.size;
 	this_cpu_inc(mst_live->suffixes);
 	return sfx;
 }
@@ -356,10 +359,10 @@ static int mst_sfx_caches_init(void)
 	}
 	for (cap = 0; cap < MST_SFX_SIZES; cap++) {
 		size = ALIGN(struct_size_t(struct mst_suffix, data, cap), 8);
-		mst_sfx_class[cap].cache = mst_suffix_cache(size);
-		if (!mst_sfx_class[cap].cache)
+		mst_sfx_classes[cap].cache = mst_suffix_cache(size);
+		if (!mst_sfx_classes[cap].cache)
 			size = kmalloc_size_roundup(size);
-		mst_sfx_class[cap].size = size;
+		mst_sfx_classes[cap].size = size;
 	}
 	return 0;
 }
