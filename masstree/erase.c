@@ -64,7 +64,7 @@ static long mst_erase_chain(struct mst_write *w, struct mst_node *node,
 	return internodes;
 }
 
-/* Remove child @j from a locked internode. */
+/* Remove child @j from a locked internode that has a key (two children). */
 static void mst_internode_remove(struct mst_internode *p, unsigned int j)
 {
 	unsigned int i, n = p->nkeys;
@@ -75,8 +75,7 @@ static void mst_internode_remove(struct mst_internode *p, unsigned int j)
 				   rcu_dereference_protected(p->child[i + 1], 1));
 	for (i = j ? j - 1 : 0; i + 1 < n; i++)
 		WRITE_ONCE(p->ikey[i], p->ikey[i + 1]);
-	if (n)
-		mst_internode_clear_keys(p, n - 1);
+	mst_internode_clear_keys(p, n - 1);
 	ASSERT_EXCLUSIVE_WRITER(p->nkeys);
 	WRITE_ONCE(p->nkeys, n - 1);
 }
