@@ -140,6 +140,15 @@ static inline void smp_wmb(void)
 				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);\
 	__old;								\
 })
+/* No ordering: only scripts/mutate's root-publish-relaxed uses it. */
+#define cmpxchg_relaxed(p, old, new) ({					\
+	__typeof__(p) __p = (p);					\
+	__typeof__(*__p) __old = (old);					\
+									\
+	__atomic_compare_exchange_n(__p, &__old, (new), false,		\
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);\
+	__old;								\
+})
 #define cmpxchg(p, old, new) ({						\
 	__typeof__(p) __p = (p);					\
 	__typeof__(*__p) __old = (old);					\
