@@ -7,7 +7,9 @@
  * inside them, so that a bug in a window shows in the first rounds:
  *
  * - the first insert into an empty map, held after it published the root
- *   (MASSTREE_HOOK_NEW_ROOT) while other writers find that root;
+ *   (MASSTREE_HOOK_NEW_ROOT) while other writers find that root and
+ *   readers look keys up through it; and the same window alone, one
+ *   writer per CPU, many short rounds (see rp_run());
  * - the first keys of a new layer, and inserts into a layer whose last key
  *   another thread erases, writers held between walk and leaf lock;
  * - the fold of a chain of one-key layers back into the slot above, the
@@ -49,6 +51,7 @@
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/masstree.h>
 #include <linux/module.h>
@@ -81,6 +84,9 @@
 #define RT_STORE_OPS	(IS_ENABLED(CONFIG_KCSAN) ? 768 : 48)
 /* The most a held window waits for the others, in microseconds. */
 #define RT_HOLD_US	(IS_ENABLED(CONFIG_KCSAN) ? 10000 : 3000)
+
+/* First-insert rounds: threads below this insert, the others read. */
+#define RT_FIRST_WRITERS	3
 
 enum rt_kind {
 	RT_FIRST,		/* empty map: every thread inserts its key */
@@ -171,6 +177,9 @@ struct rt_thread {
  * @writes_done: write operations completed (what held writers wait for).
  * @stores_done: store rounds' writers done: readers stop at RT_STORE_WRITERS.
  * @found_root: writers that found the first root (LOCK_LEAF in RT_FIRST).
+ * @first_done: first-insert rounds' writers done: readers stop at
+ *	RT_FIRST_WRITERS.
+ * @first_reads: lookups done by the first-insert rounds' readers.
  * @after_split: the split writer has passed MASSTREE_HOOK_SPLIT: its next
  *	windows are the internode's.
  * @window: the split writer's current window (enum
@@ -204,6 +213,8 @@ struct rt_ctx {
 	atomic_long_t writes_done;
 	atomic_t stores_done;
 	atomic_long_t found_root;
+	atomic_t first_done;
+	atomic_long_t first_reads;
 	bool after_split;
 	int window;
 	atomic_long_t reader_ops;
@@ -354,9 +365,11 @@ static void rt_hook(enum masstree_test_hook_point where)
 		 */
 		w0 = atomic_long_read(&ctx->writes_done);
 		f0 = atomic_long_read(&ctx->found_root);
+		r0 = atomic_long_read(&ctx->first_reads);
 		atomic_long_inc(&ctx->held[k]);
 		rt_hold(&ctx->writes_done, w0, 1);
-		if (atomic_long_read(&ctx->found_root) != f0)
+		if (atomic_long_read(&ctx->found_root) != f0 ||
+		    atomic_long_read(&ctx->first_reads) != r0)
 			atomic_long_inc(&ctx->met[k]);
 	} else if ((k == RT_LAYER_NEW || k == RT_LAYER_EMPTYING) &&
 		   where == MASSTREE_HOOK_LOCK_LEAF) {
@@ -752,6 +765,31 @@ static void rt_store_reader(struct rt_thread *t)
 	}
 }
 
+/*
+ * A first-insert round's reader: looks the writers' keys up until they
+ * are all in, through the root the first of them publishes. Each answer
+ * is the key's entry or nothing.
+ */
+static void rt_first_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	u8 key[RT_KLEN];
+	unsigned int k = 0;
+	void *got;
+	u32 len;
+
+	while (atomic_read(&ctx->first_done) < RT_FIRST_WRITERS) {
+		len = rt_first_key(key, k);
+		got = masstree_load(&ctx->fx.mt, key, len);
+		if (got && got != mtt_entry(k) && !t->errors++)
+			pr_err("masstree_races: reader %u: key %u holds %p\n",
+			       t->id, k, got);
+		atomic_long_inc(&ctx->first_reads);
+		k = (k + 1) % RT_FIRST_WRITERS;
+		cpu_relax();
+	}
+}
+
 static void rt_round(struct rt_thread *t)
 {
 	struct rt_ctx *ctx = t->ctx;
@@ -761,8 +799,13 @@ static void rt_round(struct rt_thread *t)
 
 	switch (ctx->kind) {
 	case RT_FIRST:
+		if (t->id >= RT_FIRST_WRITERS) {
+			rt_first_reader(t);
+			break;
+		}
 		len = rt_first_key(key, t->id);
 		rt_insert(t, key, len, mtt_entry(t->id));
+		atomic_inc(&ctx->first_done);
 		break;
 	case RT_LAYER_NEW:
 		len = rt_layer_key(key, t->id, ctx->deep);
@@ -902,7 +945,7 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 	ctx->nwant = 0;
 	switch (ctx->kind) {
 	case RT_FIRST:
-		for (i = 0; i < RT_THREADS; i++)
+		for (i = 0; i < RT_FIRST_WRITERS; i++)
 			rt_want(ctx, key, rt_first_key(key, i), mtt_entry(i));
 		break;
 	case RT_LAYER_NEW:
@@ -1193,6 +1236,7 @@ static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
 		atomic_set(&ctx->done, 0);
 		atomic_set(&ctx->writer_done, 0);
 		atomic_set(&ctx->stores_done, 0);
+		atomic_set(&ctx->first_done, 0);
 		/* The threads read the round's setup once they see this. */
 		atomic_set_release(&ctx->gen, r + 1);
 		wake_up_all(&ctx->wq);
@@ -1236,6 +1280,210 @@ static void masstree_races_first_insert_into_empty_map(struct kunit *test)
 	static const int kinds[] = { RT_FIRST };
 
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
+/*
+ * The first root's publication, alone and many times: a writer on one CPU
+ * inserts the first key of an empty map and is held just after publishing
+ * the root (MASSTREE_HOOK_NEW_ROOT), while a writer bound to another CPU,
+ * which waited for the root to appear, inserts its key beside it and
+ * spins on the root's lock. On the strict KCSAN kernel a publication
+ * without release lets the weak memory model hold the store of the root's
+ * lock bit back past the pointer, and the second writer's loads of the
+ * version meet it. The model watches one access in a few, so the store
+ * must be watched in some round: short rounds, many of them. The rounds
+ * of masstree_races_first_insert_into_empty_map() are too few for that.
+ */
+#define RP_ROUNDS	(IS_ENABLED(CONFIG_KCSAN) ? 200 : 400)
+/* Hold until the second writer arrived, then this much longer. */
+#define RP_HOLD_US	2000
+#define RP_TAIL_US	200
+
+/**
+ * struct rp_ctx - the root-publication case.
+ * @mt: the map.
+ * @first: the writer that inserts the first key of each round.
+ * @second: the writer that inserts beside it.
+ * @gen: rounds the first writer started.
+ * @done: rounds the second writer finished.
+ * @stop: the rounds are over.
+ * @arrived: the second writer's LOCK_LEAF hook calls.
+ * @held: first-root windows held.
+ * @met: held windows the second writer reached its leaf lock in.
+ * @errors: wrong answers.
+ */
+struct rp_ctx {
+	struct masstree *mt;
+	struct task_struct *first;
+	struct task_struct *second;
+	atomic_t gen;
+	atomic_t done;
+	atomic_t stop;
+	atomic_long_t arrived;
+	atomic_long_t held;
+	atomic_long_t met;
+	atomic_long_t errors;
+};
+
+static struct rp_ctx *rp_cur;
+
+static u32 rp_key(u8 *b, unsigned int round, bool second)
+{
+	/* Short and long (suffixed) keys in turn. */
+	u32 len = round % 2 ? 4 : 13;
+
+	memset(b, second ? 'b' : 'a', len);
+	return len;
+}
+
+static void rp_hook(enum masstree_test_hook_point where)
+{
+	struct rp_ctx *ctx = READ_ONCE(rp_cur);
+	unsigned int us;
+	long a0;
+
+	if (!ctx)
+		return;
+	if (where == MASSTREE_HOOK_LOCK_LEAF && current == READ_ONCE(ctx->second)) {
+		atomic_long_inc(&ctx->arrived);
+		return;
+	}
+	if (where != MASSTREE_HOOK_NEW_ROOT || current != READ_ONCE(ctx->first))
+		return;
+	/* Marked accesses only: a plain one could replace the held-back store. */
+	a0 = atomic_long_read(&ctx->arrived);
+	atomic_long_inc(&ctx->held);
+	for (us = 0; us < RP_HOLD_US && atomic_long_read(&ctx->arrived) == a0; us++)
+		udelay(1);
+	if (atomic_long_read(&ctx->arrived) == a0)
+		return;
+	atomic_long_inc(&ctx->met);
+	for (us = 0; us < RP_TAIL_US; us++) {
+		atomic_long_read(&ctx->arrived);
+		udelay(1);
+	}
+}
+
+static void rp_park(void)
+{
+	/* Stay until kthread_stop(), so the task is still ours to reap. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+static void rp_expect(struct rp_ctx *ctx, unsigned int r, bool second)
+{
+	u8 key[16];
+	u32 len = rp_key(key, r, second);
+
+	if (masstree_load(ctx->mt, key, len) != mtt_entry(2 * r + second)) {
+		atomic_long_inc(&ctx->errors);
+		pr_err("masstree_races: root round %u: key %c missing\n", r,
+		       second ? 'b' : 'a');
+	}
+}
+
+static int rp_first_fn(void *arg)
+{
+	struct rp_ctx *ctx = arg;
+	unsigned int r;
+	u8 key[16];
+	u32 len;
+
+	for (r = 0; r < RP_ROUNDS; r++) {
+		atomic_set_release(&ctx->gen, r + 1);
+		len = rp_key(key, r, false);
+		if (masstree_insert(ctx->mt, key, len, mtt_entry(2 * r), GFP_KERNEL))
+			atomic_long_inc(&ctx->errors);
+		while (atomic_read_acquire(&ctx->done) <= r)
+			cond_resched();
+		rp_expect(ctx, r, false);
+		rp_expect(ctx, r, true);
+		masstree_erase(ctx->mt, key, len);
+		len = rp_key(key, r, true);
+		masstree_erase(ctx->mt, key, len);
+		if (rcu_access_pointer(ctx->mt->root))
+			atomic_long_inc(&ctx->errors);
+	}
+	atomic_set(&ctx->stop, 1);
+	rp_park();
+	return 0;
+}
+
+static int rp_second_fn(void *arg)
+{
+	struct rp_ctx *ctx = arg;
+	unsigned long end;
+	unsigned int r;
+	u8 key[16];
+	u32 len;
+
+	for (r = 0; r < RP_ROUNDS; r++) {
+		while (atomic_read_acquire(&ctx->gen) <= r)
+			cond_resched();
+		/* Until the first writer's root is there (bounded: it may fail). */
+		end = jiffies + HZ;
+		while (!rcu_access_pointer(ctx->mt->root) && time_before(jiffies, end))
+			cpu_relax();
+		len = rp_key(key, r, true);
+		if (masstree_insert(ctx->mt, key, len, mtt_entry(2 * r + 1), GFP_KERNEL))
+			atomic_long_inc(&ctx->errors);
+		atomic_set_release(&ctx->done, r + 1);
+	}
+	rp_park();
+	return 0;
+}
+
+static void masstree_races_first_root_publication(struct kunit *test)
+{
+	struct rt_ctx *rt = test->priv;
+	struct rp_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct task_struct *t[2];
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: the held writer keeps its own");
+	ctx->mt = &rt->fx.mt;
+	t[0] = kthread_create(rp_first_fn, ctx, "masstree_rp/0");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t[0]));
+	t[1] = kthread_create(rp_second_fn, ctx, "masstree_rp/1");
+	if (IS_ERR(t[1])) {
+		kthread_stop(t[0]);
+		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t[1]));
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
+		get_task_struct(t[i]);
+	}
+	ctx->first = t[0];
+	ctx->second = t[1];
+	WRITE_ONCE(rp_cur, ctx);
+	WRITE_ONCE(masstree_test_hook, rp_hook);
+	wake_up_process(t[0]);
+	wake_up_process(t[1]);
+	while (!atomic_read(&ctx->stop))
+		msleep(20);
+	for (i = 0; i < 2; i++) {
+		kthread_stop(t[i]);
+		put_task_struct(t[i]);
+	}
+	WRITE_ONCE(masstree_test_hook, NULL);
+	WRITE_ONCE(rp_cur, NULL);
+	synchronize_rcu();
+	kunit_info(test, "%d rounds: %ld windows held, %ld met", RP_ROUNDS,
+		   atomic_long_read(&ctx->held), atomic_long_read(&ctx->met));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->errors), 0L);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&ctx->held), (long)RP_ROUNDS);
+	/* A window the second writer never entered tested nothing. */
+	KUNIT_EXPECT_GT(test, atomic_long_read(&ctx->met), 0L);
+	KUNIT_EXPECT_EQ(test, masstree_validate(ctx->mt), 0);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(ctx->mt->root));
 }
 
 static void masstree_races_first_keys_of_a_layer(struct kunit *test)
@@ -1300,12 +1548,14 @@ static void rt_exit(struct kunit *test)
 
 	WRITE_ONCE(masstree_test_hook, NULL);
 	WRITE_ONCE(rt_cur, NULL);
+	WRITE_ONCE(rp_cur, NULL);
 	synchronize_rcu();
 	masstree_destroy(&ctx->fx.mt);
 }
 
 static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_first_insert_into_empty_map),
+	KUNIT_CASE(masstree_races_first_root_publication),
 	KUNIT_CASE(masstree_races_first_keys_of_a_layer),
 	KUNIT_CASE(masstree_races_readers_of_moved_and_shifted_keys),
 	KUNIT_CASE(masstree_races_chain_folds_under_readers_and_writers),
