@@ -26,18 +26,15 @@
 /* Queue a node, unlinked and unlocked, for an RCU-deferred free. */
 static void mst_erase_queue(struct mst_write *w, struct mst_node *node)
 {
-	node->rcu.next = (struct callback_head *)w->free_nodes;
-	w->free_nodes = node;
+	mst_node_list_push(&w->free_nodes, node);
 }
 
 static void mst_erase_free(struct mst_write *w)
 {
 	struct mst_node *node;
 
-	while ((node = w->free_nodes)) {
-		w->free_nodes = (struct mst_node *)node->rcu.next;
+	while ((node = mst_node_list_pop(&w->free_nodes)))
 		mst_node_free(node);
-	}
 }
 
 /*
@@ -362,8 +359,7 @@ static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
 		/* The layer above holds only the way down: it joins. */
 		mst_mark(x, MST_V_DELETED);
 		mst_unlock(mt, x);
-		x->rcu.next = (struct callback_head *)dead;
-		dead = x;
+		mst_node_list_push(&dead, x);
 		x = &up->node;
 		len += 8;
 	}
@@ -387,8 +383,7 @@ static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
 	mst_mark(x, MST_V_DELETED);
 	mst_unlock(mt, x);
 	mst_unlock(mt, &up->node);
-	x->rcu.next = (struct callback_head *)dead;
-	dead = x;
+	mst_node_list_push(&dead, x);
 
 	mst_stat_add(mt, MST_STAT_LEAVES, -layers);
 	mst_stat_add(mt, MST_STAT_LAYERS, -layers);
@@ -396,11 +391,8 @@ static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
 		     (long)sfx->size - (old ? (long)old->size : 0));
 	if (old)
 		mst_suffix_free(old);
-	while (dead) {
-		x = dead;
-		dead = (struct mst_node *)x->rcu.next;
+	while ((x = mst_node_list_pop(&dead)))
 		mst_erase_queue(w, x);
-	}
 	return;
 
 unlock:

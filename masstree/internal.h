@@ -15,6 +15,7 @@
 #include "key.h"
 #include "node.h"
 #include "testing.h"
+#include "version.h"
 
 /**
  * struct mst_cursor - where a walk is: the key seen from one layer.
@@ -138,27 +139,25 @@ static inline void mst_write_end(struct mst_write *w)
 
 /* walk.c */
 /*
- * The child of @in whose range holds @slice. Racy reads are fine: the
- * caller validates @in's version before trusting the answer.
+ * A reader's step through internode @n, whose stable version @v it took
+ * with preemption disabled: pick the child for @slice, validate, and close
+ * the window. Returns the child, or NULL if @n changed (read it again).
  */
-static inline unsigned int mst_internode_index(struct mst_internode *in, u64 slice)
+static inline struct mst_node *mst_internode_descend(struct mst_node *n,
+						     unsigned long v, u64 slice)
 {
-	unsigned int n = READ_ONCE(in->nkeys);
-	unsigned int i = 0;
+	struct mst_internode *in = mst_to_internode(n);
+	struct mst_node *child;
+	bool changed;
 
-	/*
-	 * How many separators are <= @slice: a binary search in four fixed
-	 * steps over all 15 slots, since a lookup crosses an internode per
-	 * level of every layer. Unused slots hold MST_IKEY_NONE, above every
-	 * separator, so no step needs a bounds test; only a slice equal to
-	 * MST_IKEY_NONE counts them, hence the clamp to @n. The four steps
-	 * cannot pass 15, whatever the slots hold mid-change.
-	 */
-	i += READ_ONCE(in->ikey[7]) <= slice ? 8 : 0;
-	i += READ_ONCE(in->ikey[i + 3]) <= slice ? 4 : 0;
-	i += READ_ONCE(in->ikey[i + 1]) <= slice ? 2 : 0;
-	i += READ_ONCE(in->ikey[i]) <= slice ? 1 : 0;
-	return min(i, n);
+	child = rcu_dereference(in->child[mst_internode_index(in, slice)]);
+	changed = mst_version_changed(n, v);
+	preempt_enable();
+	if (changed) {
+		mst_count(MASSTREE_TC_READ_RETRY);
+		return NULL;
+	}
+	return child;
 }
 
 bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c);
@@ -227,14 +226,6 @@ int mst_insert_root(struct mst_write *w, void *entry);
 void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf);
 
 /* stats.c */
-#ifdef MASSTREE_HAVE_TEST_COUNTERS
-void mst_count(enum masstree_test_counter which);
-void mst_hook(enum masstree_test_hook_point where);
-#else
-static inline void mst_count(enum masstree_test_counter which) { }
-static inline void mst_hook(enum masstree_test_hook_point where) { }
-#endif
-
 /* A map's statistics counters: see struct masstree's @pcpu and @stat. */
 enum mst_stat {
 	MST_STAT_KEYS,

@@ -48,25 +48,10 @@ void __masstree_init(struct masstree *mt, unsigned int flags,
 EXPORT_SYMBOL_GPL(__masstree_init);
 
 /*
- * destroy's work list is threaded through the nodes' rcu_head, which is
- * unused until the node is handed to call_rcu(): no allocation, no
- * recursion, and stack use independent of the number of layers.
+ * destroy's work list is a node list (mst_node_list_push()): no
+ * allocation, no recursion, and stack use independent of the number of
+ * layers.
  */
-static void mst_push(struct mst_node **list, struct mst_node *node)
-{
-	node->rcu.next = (struct callback_head *)*list;
-	*list = node;
-}
-
-static struct mst_node *mst_pop(struct mst_node **list)
-{
-	struct mst_node *node = *list;
-
-	if (node)
-		*list = (struct mst_node *)node->rcu.next;
-	return node;
-}
-
 /* Queue a leaf's next layers and free its suffixes. */
 static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 {
@@ -78,7 +63,7 @@ static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 		struct mst_suffix *sfx;
 
 		if (leaf->keylenx[slot] == MST_KLX_LAYER)
-			mst_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
+			mst_node_list_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
 		sfx = mst_slot_suffix_locked(leaf, slot);
 		if (sfx)
 			mst_suffix_free(sfx);
@@ -104,9 +89,9 @@ void masstree_destroy(struct masstree *mt)
 	node = rcu_dereference_protected(mt->root, 1);
 	RCU_INIT_POINTER(mt->root, NULL);
 	if (node)
-		mst_push(&list, node);
+		mst_node_list_push(&list, node);
 
-	while ((node = mst_pop(&list))) {
+	while ((node = mst_node_list_pop(&list))) {
 		if (mst_node_is_leaf(node)) {
 			mst_leaf_release(mst_to_leaf(node), &list);
 		} else {
@@ -115,7 +100,8 @@ void masstree_destroy(struct masstree *mt)
 
 			in = mst_to_internode(node);
 			for (i = 0; i <= in->nkeys; i++)
-				mst_push(&list, rcu_dereference_protected(in->child[i], 1));
+				mst_node_list_push(&list,
+						   rcu_dereference_protected(in->child[i], 1));
 		}
 		mst_node_free(node);
 		cond_resched();

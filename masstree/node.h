@@ -140,6 +140,30 @@ static inline void mst_internode_clear_keys(struct mst_internode *in,
 }
 
 /*
+ * The child of @in whose range holds @slice. Racy reads are fine: the
+ * caller validates @in's version before trusting the answer.
+ */
+static inline unsigned int mst_internode_index(struct mst_internode *in, u64 slice)
+{
+	unsigned int n = READ_ONCE(in->nkeys);
+	unsigned int i = 0;
+
+	/*
+	 * How many separators are <= @slice: a binary search in four fixed
+	 * steps over all 15 slots, since a lookup crosses an internode per
+	 * level of every layer. Unused slots hold MST_IKEY_NONE, above every
+	 * separator, so no step needs a bounds test; only a slice equal to
+	 * MST_IKEY_NONE counts them, hence the clamp to @n. The four steps
+	 * cannot pass 15, whatever the slots hold mid-change.
+	 */
+	i += READ_ONCE(in->ikey[7]) <= slice ? 8 : 0;
+	i += READ_ONCE(in->ikey[i + 3]) <= slice ? 4 : 0;
+	i += READ_ONCE(in->ikey[i + 1]) <= slice ? 2 : 0;
+	i += READ_ONCE(in->ikey[i]) <= slice ? 1 : 0;
+	return min(i, n);
+}
+
+/*
  * The index of @child among @in's children, or more than @in->nkeys if it
  * is not one of them. For the holder of @in's lock (or of a map nobody
  * else writes).
@@ -241,6 +265,29 @@ static inline void *mst_slot_entry(u8 klx, void *lv)
 	if (klx == MST_KLX_SUFFIX)
 		return rcu_dereference(((struct mst_suffix *)lv)->value);
 	return lv;
+}
+
+/*
+ * Nodes that no reader can reach (not yet published, or unlinked and
+ * waiting for their RCU-deferred free) go on singly linked lists through
+ * their rcu_head, unused until call_rcu(): rcu.next holds the next node
+ * itself. Reserves, per-CPU pools, an erase's nodes to free and the
+ * teardown's work list all use these two.
+ */
+static inline void mst_node_list_push(struct mst_node **list,
+				      struct mst_node *node)
+{
+	node->rcu.next = (struct callback_head *)*list;
+	*list = node;
+}
+
+static inline struct mst_node *mst_node_list_pop(struct mst_node **list)
+{
+	struct mst_node *node = *list;
+
+	if (node)
+		*list = (struct mst_node *)node->rcu.next;
+	return node;
 }
 
 struct mst_node *mst_node_alloc(gfp_t gfp);

@@ -64,8 +64,7 @@ static struct mst_node *mst_pool_take_node(void)
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
 	if (pl->nr_nodes) {
-		node = pl->nodes;
-		pl->nodes = (struct mst_node *)node->rcu.next;
+		node = mst_node_list_pop(&pl->nodes);
 		pl->nr_nodes--;
 	}
 	local_irq_restore(flags);
@@ -81,8 +80,7 @@ static bool mst_pool_give_node(struct mst_node *node, unsigned int limit)
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
 	if (pl->nr_nodes < limit) {
-		node->rcu.next = (struct callback_head *)pl->nodes;
-		pl->nodes = node;
+		mst_node_list_push(&pl->nodes, node);
 		pl->nr_nodes++;
 		taken = true;
 	}
@@ -197,8 +195,7 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 			node = mst_node_alloc(gfp);
 		if (!node)
 			return -ENOMEM;
-		node->rcu.next = (struct callback_head *)res->nodes;
-		res->nodes = node;
+		mst_node_list_push(&res->nodes, node);
 		res->nr_nodes++;
 	}
 	for (i = 0; i < 2; i++) {
@@ -272,18 +269,14 @@ bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need)
 {
 	struct mst_preload *pl = this_cpu_ptr(&mst_preloads);
 	struct mst_need nodes_only = *need;
-	struct mst_node *node;
 
 	nodes_only.nodes = 0;
 	if (!mst_reserve_has(res, &nodes_only) ||
 	    res->nr_nodes + pl->nr_nodes < need->nodes)
 		return false;
 	while (res->nr_nodes < need->nodes) {
-		node = pl->nodes;
-		pl->nodes = (struct mst_node *)node->rcu.next;
+		mst_node_list_push(&res->nodes, mst_node_list_pop(&pl->nodes));
 		pl->nr_nodes--;
-		node->rcu.next = (struct callback_head *)res->nodes;
-		res->nodes = node;
 		res->nr_nodes++;
 	}
 	res->taken |= MST_RES_REFILL;
@@ -336,11 +329,10 @@ void mst_pool_refill(gfp_t gfp)
  */
 struct mst_node *mst_reserve_node(struct mst_reserve *res)
 {
-	struct mst_node *node = res->nodes;
+	struct mst_node *node = mst_node_list_pop(&res->nodes);
 
 	if (WARN_ON_ONCE(!node))
 		return NULL;
-	res->nodes = (struct mst_node *)node->rcu.next;
 	res->nr_nodes--;
 	node->rcu.next = NULL;
 	return node;
@@ -355,8 +347,7 @@ struct mst_node *mst_reserve_node(struct mst_reserve *res)
  */
 void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node)
 {
-	node->rcu.next = (struct callback_head *)res->nodes;
-	res->nodes = node;
+	mst_node_list_push(&res->nodes, node);
 	res->nr_nodes++;
 }
 
@@ -400,9 +391,7 @@ void mst_preload_drain(void)
 
 	for_each_possible_cpu(cpu) {
 		pl = per_cpu_ptr(&mst_preloads, cpu);
-		while (pl->nr_nodes) {
-			node = pl->nodes;
-			pl->nodes = (struct mst_node *)node->rcu.next;
+		while ((node = mst_node_list_pop(&pl->nodes))) {
 			pl->nr_nodes--;
 			mst_node_discard(node);
 		}

@@ -8,7 +8,7 @@
  * out of <linux/masstree.h>, where a consumer would find them declared
  * but could not link against them.
  *
- * Included by the core (internal.h), the KUnit suites and tools/.
+ * Included by the core (version.h, internal.h), the KUnit suites and tools/.
  */
 #ifndef _MASSTREE_TESTING_H
 #define _MASSTREE_TESTING_H
@@ -83,6 +83,18 @@ unsigned long masstree_test_counter(enum masstree_test_counter which);
  * held with interrupts off).
  */
 extern void (*masstree_test_hook)(enum masstree_test_hook_point where);
+#endif
+
+/*
+ * The core's side (masstree/stats.c): count an event, call the hook.
+ * Nothing at all in a production build.
+ */
+#ifdef MASSTREE_HAVE_TEST_COUNTERS
+void mst_count(enum masstree_test_counter which);
+void mst_hook(enum masstree_test_hook_point where);
+#else
+static inline void mst_count(enum masstree_test_counter which) { }
+static inline void mst_hook(enum masstree_test_hook_point where) { }
 #endif
 
 #if IS_ENABLED(CONFIG_KUNIT)

@@ -16,12 +16,13 @@
 #include <linux/atomic.h>
 #include <linux/kcsan-checks.h>
 #include <linux/lockdep.h>
+#include <linux/masstree.h>
 #include <linux/preempt.h>
 #include <linux/processor.h>
 #include <linux/rcupdate.h>
 
-#include "internal.h"
 #include "node.h"
+#include "testing.h"
 
 /*
  * A clean version: spins while a writer has the node dirty. Writers keep
@@ -47,28 +48,6 @@ static inline bool mst_version_changed(struct mst_node *node, unsigned long v)
 	/* Pairs with the release in mst_unlock(). */
 	smp_rmb();
 	return (READ_ONCE(node->version) ^ v) > MST_V_LOCKED;
-}
-
-/*
- * A reader's step through internode @n, whose stable version @v it took
- * with preemption disabled: pick the child for @slice, validate, and close
- * the window. Returns the child, or NULL if @n changed (read it again).
- */
-static inline struct mst_node *mst_internode_descend(struct mst_node *n,
-						     unsigned long v, u64 slice)
-{
-	struct mst_internode *in = mst_to_internode(n);
-	struct mst_node *child;
-	bool changed;
-
-	child = rcu_dereference(in->child[mst_internode_index(in, slice)]);
-	changed = mst_version_changed(n, v);
-	preempt_enable();
-	if (changed) {
-		mst_count(MASSTREE_TC_READ_RETRY);
-		return NULL;
-	}
-	return child;
 }
 
 static inline void mst_lockdep_acquire(struct masstree *mt, int trylock)
