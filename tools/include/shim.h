@@ -132,31 +132,19 @@ static inline void smp_wmb(void)
 #define try_cmpxchg_acquire(p, oldp, new)				\
 	__atomic_compare_exchange_n((p), (oldp), (new), false,		\
 				    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)
-#define cmpxchg_release(p, old, new) ({					\
+/* The kernel's cmpxchg() family: returns the old value; @order on success. */
+#define shim_cmpxchg(p, old, new, order) ({				\
 	__typeof__(p) __p = (p);					\
 	__typeof__(*__p) __old = (old);					\
 									\
 	__atomic_compare_exchange_n(__p, &__old, (new), false,		\
-				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);\
+				    (order), __ATOMIC_RELAXED);		\
 	__old;								\
 })
+#define cmpxchg(p, old, new)	shim_cmpxchg(p, old, new, __ATOMIC_SEQ_CST)
+#define cmpxchg_release(p, old, new) shim_cmpxchg(p, old, new, __ATOMIC_RELEASE)
 /* No ordering: only scripts/mutate's root-publish-relaxed uses it. */
-#define cmpxchg_relaxed(p, old, new) ({					\
-	__typeof__(p) __p = (p);					\
-	__typeof__(*__p) __old = (old);					\
-									\
-	__atomic_compare_exchange_n(__p, &__old, (new), false,		\
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);\
-	__old;								\
-})
-#define cmpxchg(p, old, new) ({						\
-	__typeof__(p) __p = (p);					\
-	__typeof__(*__p) __old = (old);					\
-									\
-	__atomic_compare_exchange_n(__p, &__old, (new), false,		\
-				    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);\
-	__old;								\
-})
+#define cmpxchg_relaxed(p, old, new) shim_cmpxchg(p, old, new, __ATOMIC_RELAXED)
 #define cpu_relax()		sched_yield()
 
 struct shim_atomic_long {
