@@ -219,7 +219,14 @@ for s in $stages; do
 	package) stage package 300 scripts/check-package.sh ;;
 	userspace) stage userspace 280 scripts/check-userspace.sh ;;
 	instr) stage instr 150 scripts/bench-instr.sh --check ;;
-	mutate) stage mutate 420 scripts/mutate ;;
+	mutate)
+		# Stage userspace ran the baseline's programs on these sources.
+		if [ -s "$out/userspace.summary" ] && ! grep -q '^FAIL ' "$out/userspace.summary"; then
+			stage mutate 420 env MUTATE_BASELINE=build scripts/mutate
+		else
+			stage mutate 420 scripts/mutate
+		fi
+		;;
 	*) mt_die "unknown stage $s" ;;
 	esac
 done
