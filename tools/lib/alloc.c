@@ -10,6 +10,7 @@
 struct kmem_cache {
 	const char *name;
 	size_t size;
+	size_t align;
 };
 
 long shim_warnings;
@@ -50,6 +51,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 	if (c) {
 		c->name = name;
 		c->size = (size + align - 1) / align * align;
+		c->align = align;
 	}
 	return c;
 }
@@ -69,37 +71,54 @@ size_t kmalloc_size_roundup(size_t size)
 }
 
 /*
- * Each allocation is preceded by its size, for ksize(): 16 bytes keep
- * the object as aligned as malloc()'s. SHIM_CACHE_OBJ marks an object of
- * a kmem_cache, whose size is its cache's object size.
+ * Each allocation is preceded by a header: the malloc()ed block it lives
+ * in, and its size for ksize(). SHIM_CACHE_OBJ marks an object of a
+ * kmem_cache, whose size is its cache's object size. An object is
+ * aligned as its cache asks (a cache line for SLAB_HWCACHE_ALIGN, as
+ * SLUB does), so that callgrind's cache simulation counts the lines a
+ * node really spans; kmalloc() memory as malloc() aligns it.
  */
-#define SHIM_ALLOC_HDR	16
+struct shim_alloc_hdr {
+	void *block;
+	size_t size;
+};
+
 #define SHIM_CACHE_OBJ	((size_t)1 << (8 * sizeof(size_t) - 1))
 
-static inline __attribute__((always_inline)) void *shim_alloc(size_t size, size_t tag)
+static inline struct shim_alloc_hdr *shim_hdr(const void *p)
 {
-	char *p;
+	return (struct shim_alloc_hdr *)p - 1;
+}
+
+static inline __attribute__((always_inline)) void *shim_alloc(size_t size, size_t tag,
+							       size_t align)
+{
+	const size_t hdr = sizeof(struct shim_alloc_hdr);
+	char *block, *p;
 
 	if (shim_should_fail())
 		return NULL;
-	p = malloc(SHIM_ALLOC_HDR + size);
-	if (!p)
+	/* Room for the header and the alignment, whatever malloc() aligns to. */
+	block = malloc(hdr + align - 1 + size);
+	if (!block)
 		return NULL;
+	p = (char *)(((uintptr_t)block + hdr + align - 1) & ~(uintptr_t)(align - 1));
 	__atomic_fetch_add(&shim_live_allocs, 1, __ATOMIC_RELAXED);
-	*(size_t *)p = size | tag;
-	return p + SHIM_ALLOC_HDR;
+	shim_hdr(p)->block = block;
+	shim_hdr(p)->size = size | tag;
+	return p;
 }
 
 void *kmalloc(size_t size, gfp_t gfp)
 {
 	(void)gfp;
-	return shim_alloc(size, 0);
+	return shim_alloc(size, 0, sizeof(struct shim_alloc_hdr));
 }
 
 /* As SLUB answers: kmalloc()'s whole bucket, or the cache's object size. */
 size_t ksize(const void *p)
 {
-	size_t v = *(const size_t *)((const char *)p - SHIM_ALLOC_HDR);
+	size_t v = shim_hdr(p)->size;
 
 	if (v & SHIM_CACHE_OBJ)
 		return v & ~SHIM_CACHE_OBJ;
@@ -111,13 +130,13 @@ void kfree(const void *p)
 	if (!p)
 		return;
 	__atomic_fetch_sub(&shim_live_allocs, 1, __ATOMIC_RELAXED);
-	free((char *)p - SHIM_ALLOC_HDR);
+	free(shim_hdr(p)->block);
 }
 
 void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
 {
 	(void)gfp;
-	return shim_alloc(c->size, SHIM_CACHE_OBJ);
+	return shim_alloc(c->size, SHIM_CACHE_OBJ, c->align);
 }
 
 void *kmem_cache_zalloc(struct kmem_cache *c, gfp_t gfp)
