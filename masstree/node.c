@@ -227,7 +227,7 @@ EXPORT_SYMBOL_IF_KUNIT(mst_node_discard);
  */
 static void mst_node_free_rcu(struct rcu_head *head)
 {
-	struct mst_node *node = container_of(head, struct mst_node, rcu);
+	struct mst_node *node = mst_rcu_node(head);
 
 	mst_node_uncount(node);
 	kmem_cache_free(mst_node_cache, node);
@@ -241,7 +241,7 @@ static void mst_node_free_rcu(struct rcu_head *head)
  */
 void mst_node_free(struct mst_node *node)
 {
-	call_rcu(&node->rcu, mst_node_free_rcu);
+	call_rcu(mst_node_rcu(node), mst_node_free_rcu);
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
 
@@ -376,6 +376,8 @@ static int mst_sfx_caches_init(void)
  */
 int mst_node_caches_init(void)
 {
+	/* An internode must leave the leaf's rcu_head free (mst_node_rcu()). */
+	BUILD_BUG_ON(sizeof(struct mst_internode) > MST_NODE_RCU_OFFSET);
 	mst_live = alloc_percpu_gfp(struct mst_node_stats, GFP_KERNEL);
 	if (!mst_live)
 		return -ENOMEM;

@@ -48,13 +48,14 @@ struct mst_internode;
  * @parent: for a non-root node, the internode above it; for the root of
  *	a layer, the root of the layer above (NULL for the top layer).
  *	Written only by the holder of the lock of the node's parent.
- * @rcu: frees the node after a grace period; before that, links it into
- *	a private list (reserve, destroy and validate work lists).
+ *
+ * A node's rcu_head is not here but at its tail (mst_node_rcu()), past
+ * everything a reader looks at, so that the head's line holds what every
+ * visit reads.
  */
 struct mst_node {
 	unsigned long version;
 	struct mst_node __rcu *parent;
-	struct rcu_head rcu;
 };
 
 /**
@@ -94,12 +95,14 @@ struct mst_suffix {
  * @lv: per slot, by keylenx: the caller's entry (0..8), the key's
  *	struct mst_suffix (MST_KLX_SUFFIX), or the root of the next layer
  *	(MST_KLX_LAYER). Use the accessors below.
+ * @rcu: every node's rcu_head (mst_node_rcu()), an internode's included.
  *
  * A layer's root leaf turns into an internode in place when it splits
  * (the root grows in place), so every node is allocated big enough for
  * both kinds, and a reader dereferences nothing it read from a node before
- * validating the node's version. Five cache lines (on 64-bit): the
- * head, then keylenx and the slices, then the slots' pointers.
+ * validating the node's version. Five cache lines (on 64-bit), laid out
+ * for a lookup: the first holds the version, permutation and keylenx, the
+ * next two the slices, the last the slots' pointers and the rcu_head.
  */
 struct mst_leaf {
 	struct mst_node node;
@@ -110,6 +113,7 @@ struct mst_leaf {
 	u8 keylenx[MST_NODE_WIDTH];
 	u64 ikey[MST_NODE_WIDTH];
 	void __rcu *lv[MST_NODE_WIDTH];
+	struct rcu_head rcu;
 };
 
 /**
@@ -177,6 +181,25 @@ static inline unsigned int mst_internode_child_index(struct mst_internode *in,
 		if (rcu_access_pointer(in->child[j]) == child)
 			break;
 	return j;
+}
+
+/*
+ * Every node's rcu_head, at the offset of the leaf's: an internode is
+ * shorter and allocated as big (MST_NODE_SIZE), so the same place is
+ * free in both kinds. It frees the node after a grace period; before
+ * that, it links the node into a private list (reserves, pools, work
+ * lists: mst_node_list_push()).
+ */
+#define MST_NODE_RCU_OFFSET	offsetof(struct mst_leaf, rcu)
+
+static inline struct rcu_head *mst_node_rcu(struct mst_node *node)
+{
+	return (struct rcu_head *)((char *)node + MST_NODE_RCU_OFFSET);
+}
+
+static inline struct mst_node *mst_rcu_node(struct rcu_head *head)
+{
+	return (struct mst_node *)((char *)head - MST_NODE_RCU_OFFSET);
 }
 
 /* Every node is allocated this big, whatever its kind. */
@@ -270,14 +293,14 @@ static inline void *mst_slot_entry(u8 klx, void *lv)
 /*
  * Nodes that no reader can reach (not yet published, or unlinked and
  * waiting for their RCU-deferred free) go on singly linked lists through
- * their rcu_head, unused until call_rcu(): rcu.next holds the next node
+ * their rcu_head, unused until call_rcu(): its next holds the next node
  * itself. Reserves, per-CPU pools, an erase's nodes to free and the
  * teardown's work list all use these two.
  */
 static inline void mst_node_list_push(struct mst_node **list,
 				      struct mst_node *node)
 {
-	node->rcu.next = (struct callback_head *)*list;
+	mst_node_rcu(node)->next = (struct callback_head *)*list;
 	*list = node;
 }
 
@@ -286,7 +309,7 @@ static inline struct mst_node *mst_node_list_pop(struct mst_node **list)
 	struct mst_node *node = *list;
 
 	if (node)
-		*list = (struct mst_node *)node->rcu.next;
+		*list = (struct mst_node *)mst_node_rcu(node)->next;
 	return node;
 }
 

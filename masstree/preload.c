@@ -334,7 +334,7 @@ struct mst_node *mst_reserve_node(struct mst_reserve *res)
 	if (WARN_ON_ONCE(!node))
 		return NULL;
 	res->nr_nodes--;
-	node->rcu.next = NULL;
+	mst_node_rcu(node)->next = NULL;
 	return node;
 }
 

@@ -30,7 +30,7 @@ struct mst_vstate {
 /* Mark @n reached and put it on the list @head. */
 static void mst_vlist_push(struct mst_node **head, struct mst_node *n)
 {
-	n->rcu.next = *head ? &(*head)->rcu : MST_VLIST_END;
+	mst_node_rcu(n)->next = *head ? mst_node_rcu(*head) : MST_VLIST_END;
 	*head = n;
 }
 
@@ -39,8 +39,8 @@ static struct mst_node *mst_vlist_pop(struct mst_node **head)
 {
 	struct mst_node *n = *head;
 
-	*head = n->rcu.next == MST_VLIST_END ? NULL :
-		container_of(n->rcu.next, struct mst_node, rcu);
+	*head = mst_node_rcu(n)->next == MST_VLIST_END ? NULL :
+		mst_rcu_node(mst_node_rcu(n)->next);
 	return n;
 }
 
@@ -231,7 +231,7 @@ static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
 
 				if (rcu_access_pointer(sub->parent) != root)
 					return mst_bad("layer's up link wrong", sub);
-				if (sub->rcu.next)
+				if (mst_node_rcu(sub)->next)
 					return mst_bad("layer reached twice", sub);
 				mst_vlist_push(&st->work, sub);
 			} else {
@@ -279,7 +279,7 @@ int masstree_validate(struct masstree *mt)
 	}
 	/* Unmark every root reached: rcu.next of a live node is NULL. */
 	while (st.done)
-		mst_vlist_pop(&st.done)->rcu.next = NULL;
+		mst_node_rcu(mst_vlist_pop(&st.done))->next = NULL;
 	if (err)
 		return err;
 	if (st.keys != mst_stat_read(mt, MST_STAT_KEYS) ||
