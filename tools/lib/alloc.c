@@ -90,8 +90,7 @@ static inline struct shim_alloc_hdr *shim_hdr(const void *p)
 	return (struct shim_alloc_hdr *)p - 1;
 }
 
-static inline __attribute__((always_inline)) void *shim_alloc(size_t size, size_t tag,
-							       size_t align)
+static inline __attribute__((always_inline)) void *shim_alloc(size_t size, size_t tag, size_t align)
 {
 	const size_t hdr = sizeof(struct shim_alloc_hdr);
 	char *block, *p;
