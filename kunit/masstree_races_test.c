@@ -884,6 +884,17 @@ static void rt_round(struct rt_thread *t)
 	}
 }
 
+/* Stay until kthread_stop(), so the task is still ours to reap. */
+static void rt_park(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
 static int rt_threadfn(void *arg)
 {
 	struct rt_thread *t = arg;
@@ -910,13 +921,7 @@ static int rt_threadfn(void *arg)
 		atomic_inc(&ctx->done);
 		wake_up_all(&ctx->wq);
 	}
-	/* Stay until kthread_stop(), so the task is still ours to reap. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
+	rt_park();
 	return 0;
 }
 
@@ -1364,17 +1369,6 @@ static void rp_hook(enum masstree_test_hook_point where)
 	}
 }
 
-static void rp_park(void)
-{
-	/* Stay until kthread_stop(), so the task is still ours to reap. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
-}
-
 static void rp_expect(struct rp_ctx *ctx, unsigned int r, bool second)
 {
 	u8 key[16];
@@ -1410,7 +1404,7 @@ static int rp_first_fn(void *arg)
 			atomic_long_inc(&ctx->errors);
 	}
 	atomic_set(&ctx->stop, 1);
-	rp_park();
+	rt_park();
 	return 0;
 }
 
@@ -1434,7 +1428,7 @@ static int rp_second_fn(void *arg)
 			atomic_long_inc(&ctx->errors);
 		atomic_set_release(&ctx->done, r + 1);
 	}
-	rp_park();
+	rt_park();
 	return 0;
 }
 
