@@ -2,7 +2,8 @@
 /*
  * KUnit tests of the error paths: an allocation failure at any point of a
  * write leaves the map exactly as it was, erase never allocates, and an
- * insert after masstree_preload() does not allocate under a spinlock.
+ * insert after masstree_preload() does not fail under a spinlock (nor
+ * allocate a node; a short key's suffix buffer is its own size).
  *
  * Allocation failures come from failslab's per-task fail-nth counter
  * (what /proc/self/fail-nth sets): the n-th allocation of this task that
@@ -17,6 +18,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
+#include "faultinject.h"
 #include "masstree_test.h"
 
 #define ERR_GFP		(GFP_NOWAIT | __GFP_NOWARN)
@@ -280,14 +282,16 @@ static DEFINE_SPINLOCK(err_lock);
 
 /*
  * After masstree_preload(GFP_KERNEL), inserts under a spinlock with
- * GFP_NOWAIT succeed, splits and new layers included; with failslab armed
- * they also prove that they did not allocate.
+ * GFP_NOWAIT succeed, splits and new layers included. With fault injection
+ * armed they also prove what they allocate: never a node (those come from
+ * the preload), at most a suffix buffer of the key's size, and when that
+ * fails (the 1st or 2nd allocation is made to fail) the preloaded buffer.
  */
 static void masstree_preload_insert_under_spinlock(struct kunit *test)
 {
 	struct masstree *mt = mtt_map(test);
 	unsigned int i, bad = 0;
-	bool allocated = false;
+	unsigned long node_hits;
 	u8 key[40];
 	int err;
 
@@ -296,6 +300,7 @@ static void masstree_preload_insert_under_spinlock(struct kunit *test)
 	masstree_preload_end();
 	mtt_settled_nodes(&((struct mtt_fixture *)test->priv)->nodes);
 
+	node_hits = masstree_fail_hits(MST_FAIL_NODE);
 	memset(key, 'w', sizeof(key));
 	for (i = 0; i < 1500; i++) {
 		/* Odd i: 40-byte keys sharing 24 bytes (layers, suffixes). */
@@ -303,16 +308,16 @@ static void masstree_preload_insert_under_spinlock(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
 		spin_lock(&err_lock);
 #if IS_ENABLED(CONFIG_FAILSLAB)
-		err_fail_nth(1);
+		err_fail_nth(1 + (i / 2) % 2);
 #endif
 		err = masstree_insert(mt, key, i % 2 ? 40 : 8, mtt_entry(i), ERR_GFP);
 #if IS_ENABLED(CONFIG_FAILSLAB)
-		allocated = !err_fail_unused();
+		err_fail_unused();
 #endif
 		spin_unlock(&err_lock);
 		masstree_preload_end();
-		if (allocated && !bad++)
-			KUNIT_FAIL(test, "insert %u allocated after preload", i);
+		if (masstree_fail_hits(MST_FAIL_NODE) != node_hits && !bad++)
+			KUNIT_FAIL(test, "insert %u allocated a node after preload", i);
 		if (err && !bad++)
 			KUNIT_FAIL(test, "insert %u: %d", i, err);
 		memset(key, 'w', sizeof(key));
@@ -328,11 +333,62 @@ static void masstree_preload_insert_under_spinlock(struct kunit *test)
 	mtt_expect_all_freed(test);
 }
 
+/*
+ * A preloaded write of a short key keeps a suffix buffer of its own size,
+ * not the preload's big spare, which only covers a failed allocation: a
+ * key would otherwise pin up to 30 times its tail for its whole life.
+ */
+static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	unsigned long before;
+
+	/* The pool's suffix buffers count as live: fill it, then count. */
+	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
+	masstree_preload_end();
+	mtt_settled_nodes(&((struct mtt_fixture *)test->priv)->nodes);
+
+	/* Different first slices: each insert below adds only its suffix. */
+	KUNIT_ASSERT_EQ(test, masstree_insert(mt, "root-key", 8, mtt_entry(0),
+					      GFP_KERNEL), 0);
+	before = masstree_bytes(mt);
+	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
+	spin_lock(&err_lock);
+	KUNIT_EXPECT_EQ(test, masstree_insert(mt, "preloadAa-suffix", 16,
+					      mtt_entry(1), ERR_GFP), 0);
+	spin_unlock(&err_lock);
+	masstree_preload_end();
+	KUNIT_EXPECT_EQ(test, masstree_bytes(mt) - before,
+			(unsigned long)mst_suffix_bytes(8));
+
+#if IS_ENABLED(CONFIG_FAILSLAB)
+	/* Its allocation failing, the spare serves: bigger, but no -ENOMEM. */
+	before = masstree_bytes(mt);
+	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
+	spin_lock(&err_lock);
+	err_fail_nth(1);
+	KUNIT_EXPECT_EQ(test, masstree_insert(mt, "preloadBb-suffix", 16,
+					      mtt_entry(2), ERR_GFP), 0);
+	KUNIT_EXPECT_FALSE(test, err_fail_unused());
+	spin_unlock(&err_lock);
+	masstree_preload_end();
+	KUNIT_EXPECT_GT(test, masstree_bytes(mt) - before,
+			(unsigned long)mst_suffix_bytes(8));
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadBb-suffix", 16),
+			    mtt_entry(2));
+#endif
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadAa-suffix", 16),
+			    mtt_entry(1));
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "root-key", 8), mtt_entry(0));
+	mtt_expect_all_freed(test);
+}
+
 static struct kunit_case masstree_errors_cases[] = {
 	KUNIT_CASE_PARAM(masstree_insert_enomem_leaves_map_unchanged, err_gen_params),
 	KUNIT_CASE(masstree_store_cmpxchg_enomem_is_err),
 	KUNIT_CASE(masstree_erase_succeeds_when_allocations_fail),
 	KUNIT_CASE(masstree_preload_insert_under_spinlock),
+	KUNIT_CASE(masstree_preload_short_key_keeps_small_suffix),
 	{}
 };
 

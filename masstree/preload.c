@@ -8,11 +8,12 @@
  * short of nodes, it first tops it up from this CPU's pool without
  * unlocking (its interrupts are off, so the pool is its own); only when
  * the pool is short too does it drop every lock and the RCU read lock,
- * fill the reserve with the caller's gfp (the per-CPU pool first) and
- * start over. A write that drew on the pool refills it after unlocking,
- * if its gfp may sleep. Nothing is allocated while a node lock is held,
- * and a failed allocation leaves the map untouched. Unused reserve goes
- * back to the pool, or is freed.
+ * fill the reserve with the caller's gfp (nodes from the per-CPU pool
+ * first; suffix buffers of the key's size first, the pool's spare only if
+ * that fails) and start over. A write that drew on the pool refills it
+ * after unlocking, if its gfp may sleep. Nothing is allocated while a node
+ * lock is held, and a failed allocation leaves the map untouched. Unused
+ * reserve goes back to the pool, or is freed.
  */
 #include <linux/export.h>
 #include <linux/gfp.h>
@@ -112,10 +113,14 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
  *
  * Allocates the nodes and suffix buffers an insert may need, so that a
  * following masstree_insert(), masstree_store() or masstree_cmpxchg() under
- * the caller's spinlock, with GFP_NOWAIT or GFP_ATOMIC, does not allocate:
- * unless its key needs more than MST_PRELOAD_NODES nodes (a new chain of
- * layers for two long keys sharing a long prefix) or a suffix longer than
- * MST_PRELOAD_SFX_CAP bytes, in which case it allocates with its own gfp.
+ * the caller's spinlock, with GFP_NOWAIT or GFP_ATOMIC, does not fail for
+ * lack of memory: unless its key needs more than MST_PRELOAD_NODES nodes (a
+ * new chain of layers for two long keys sharing a long prefix) or a suffix
+ * longer than MST_PRELOAD_SFX_CAP bytes, in which case it allocates with
+ * its own gfp. Nodes come from the preload; a suffix buffer is first asked
+ * of the slab at the key's size with the caller's gfp, and the preloaded
+ * one (MST_PRELOAD_SFX_CAP bytes) is used only if that fails, so that a
+ * short key does not keep a big buffer for its whole life.
  * On success preemption is disabled until masstree_preload_end(), as with
  * radix_tree_preload(); on failure it is not.
  *
@@ -172,6 +177,33 @@ void masstree_preload_end(void)
 }
 EXPORT_SYMBOL_GPL(masstree_preload_end);
 
+/*
+ * Give @res->sfx[@i] a suffix buffer of the size class @cap needs, or
+ * else the pool's spare; on failure it keeps what it had. The spare holds
+ * MST_PRELOAD_SFX_CAP bytes: published for a short tail it would pin up to
+ * 30 times the key's need for the key's whole life, so it is only the
+ * fallback that keeps a preloaded write from failing, as
+ * radix_tree_node_alloc() treats its preloads.
+ */
+static int mst_reserve_get_suffix(struct mst_reserve *res, int i, u32 cap,
+				  gfp_t gfp)
+{
+	gfp_t try = gfpflags_allow_blocking(gfp) ? gfp : gfp | __GFP_NOWARN;
+	struct mst_suffix *sfx = mst_suffix_alloc(cap, try);
+
+	if (!sfx) {
+		sfx = mst_pool_take_sfx(cap);
+		if (!sfx)
+			return -ENOMEM;
+		cap = MST_PRELOAD_SFX_CAP;
+	}
+	if (res->sfx[i])
+		mst_suffix_discard(res->sfx[i]);
+	res->sfx[i] = sfx;
+	res->cap[i] = cap;
+	return 0;
+}
+
 /**
  * mst_reserve_fill() - allocate what a reserve lacks for a need.
  * @res: the reserve.
@@ -185,7 +217,6 @@ EXPORT_SYMBOL_GPL(masstree_preload_end);
 int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 		     gfp_t gfp)
 {
-	struct mst_suffix *sfx;
 	struct mst_node *node;
 	int i;
 
@@ -201,21 +232,8 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 	for (i = 0; i < 2; i++) {
 		if (!need->sfx[i] || (res->sfx[i] && res->cap[i] >= need->sfx[i]))
 			continue;
-		sfx = mst_pool_take_sfx(need->sfx[i]);
-		if (sfx) {
-			if (res->sfx[i])
-				mst_suffix_discard(res->sfx[i]);
-			res->sfx[i] = sfx;
-			res->cap[i] = MST_PRELOAD_SFX_CAP;
-			continue;
-		}
-		sfx = mst_suffix_alloc(need->sfx[i], gfp);
-		if (!sfx)
+		if (mst_reserve_get_suffix(res, i, need->sfx[i], gfp))
 			return -ENOMEM;
-		if (res->sfx[i])
-			mst_suffix_discard(res->sfx[i]);
-		res->sfx[i] = sfx;
-		res->cap[i] = need->sfx[i];
 	}
 	return 0;
 }
@@ -236,19 +254,7 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
  */
 int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp)
 {
-	struct mst_suffix *sfx = mst_pool_take_sfx(cap);
-
-	if (sfx) {
-		res->sfx[0] = sfx;
-		res->cap[0] = MST_PRELOAD_SFX_CAP;
-		return 0;
-	}
-	sfx = mst_suffix_alloc(cap, gfp);
-	if (!sfx)
-		return -ENOMEM;
-	res->sfx[0] = sfx;
-	res->cap[0] = cap;
-	return 0;
+	return mst_reserve_get_suffix(res, 0, cap, gfp);
 }
 
 /**
