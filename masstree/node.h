@@ -12,6 +12,8 @@
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 
+#include "version.h"
+
 /* Keys per node: a 64-bit permutation holds a 4-bit count and 15 slots. */
 #define MST_NODE_WIDTH	15
 
@@ -23,40 +25,7 @@
 #define MST_KLX_SUFFIX	64
 #define MST_KLX_LAYER	128
 
-/*
- * The version word (see version.h): 6 flag bits, then two 29-bit counters.
- * MST_V_LEAF and MST_V_ROOT are kind bits; the rest are state bits.
- */
-#define MST_V_LOCKED	BIT(0)
-#define MST_V_INSERTING	BIT(1)
-#define MST_V_SPLITTING	BIT(2)
-#define MST_V_DELETED	BIT(3)
-#define MST_V_ROOT	BIT(4)
-#define MST_V_LEAF	BIT(5)
-#define MST_V_DIRTY	(MST_V_INSERTING | MST_V_SPLITTING)
-#define MST_V_VINSERT_SHIFT	6
-#define MST_V_VSPLIT_SHIFT	35
-#define MST_V_VINSERT_ONE	BIT(MST_V_VINSERT_SHIFT)
-#define MST_V_VSPLIT_ONE		BIT(MST_V_VSPLIT_SHIFT)
-#define MST_V_VINSERT_MASK	((BIT(29) - 1) << MST_V_VINSERT_SHIFT)
-
 struct mst_internode;
-
-/**
- * struct mst_node - the head shared by leaves and internodes.
- * @version: the version word (lock, dirty and kind bits, counters).
- * @parent: for a non-root node, the internode above it; for the root of
- *	a layer, the root of the layer above (NULL for the top layer).
- *	Written only by the holder of the lock of the node's parent.
- *
- * A node's rcu_head is not here but at its tail (mst_node_rcu()), past
- * everything a reader looks at, so that the head's line holds what every
- * visit reads.
- */
-struct mst_node {
-	unsigned long version;
-	struct mst_node __rcu *parent;
-};
 
 /**
  * struct mst_suffix - a key that continues past the slice of its leaf

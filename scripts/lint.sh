@@ -6,6 +6,7 @@
 #   kernel-doc -Werror on every file with kernel-doc comments;
 #   every exported symbol documented with Context: and Return:;
 #   the public header declares exactly what production builds export;
+#   the core's headers include only headers below them (check-layers.py);
 #   docs/masstree.rst renders with the kernel-doc it pulls in, warnings
 #   as errors (make docs);
 #   syzkaller descriptions consistent with the uapi header.
@@ -50,6 +51,9 @@ for f in "${files[@]}"; do
 done
 
 python3 "$MT_ROOT/scripts/check-exports.py" masstree include || fail=1
+# The core's headers include only headers below them, and the check itself.
+python3 "$MT_ROOT/scripts/check-layers.py" || fail=1
+python3 "$MT_ROOT/scripts/check-layers.py" --self-test || fail=1
 python3 "$MT_ROOT/scripts/check-api.py" || fail=1
 "$MT_ROOT/scripts/build-docs.sh" || fail=1
 # syzkaller descriptions against the uapi header, and the check itself.
