@@ -3,7 +3,8 @@
  * KUnit tests of what a map holds when keys share long spans. Two keys
  * that share a span build one layer per 8 shared bytes; erasing one of
  * them folds the chain back into the slot above, so that the survivor
- * costs what it would cost inserted alone. The fold's one allocation may
+ * costs what it would cost inserted alone; so does a layer left with one
+ * key by a layer below it that emptied. The fold's one allocation may
  * fail: then the erase still succeeds and the layers stay. The bytes per
  * key of the long-key pattern and of dense keys mostly erased are
  * reported (kunit_info) for the record.
@@ -244,6 +245,75 @@ static void masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes(struct kun
 	mtt_expect_all_freed(test);
 }
 
+/* "gap2-pre" + "AAAAAAAA" + @i big-endian, or @i == -1: "...BBBBBBBBz". */
+static u32 lt_gap_key(u8 *b, long i)
+{
+	memcpy(b, "gap2-preAAAAAAAA", 16);
+	if (i < 0) {
+		memcpy(b + 8, "BBBBBBBBz", 9);
+		return 17;
+	}
+	mtt_key64(b + 16, i);
+	return 24;
+}
+
+/*
+ * A layer left with one key because the layer below it emptied and its
+ * slot went folds too: here layer 1 holds B and the way to layer 2, which
+ * holds the A keys. Layer 2 empties in two ways: its root an internode
+ * to the end (many keys), or its fold failing when one key was left.
+ */
+static void masstree_erase_folds_a_layer_whose_lower_layer_emptied(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct masstree_stats st;
+	unsigned int round, i, n;
+	u8 b[24];
+	u32 len;
+
+	for (round = 0; round < 2; round++) {
+		n = round ? 2 : 40;
+		len = lt_gap_key(b, -1);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(1000),
+						      GFP_KERNEL), 0);
+		for (i = 0; i < n; i++) {
+			len = lt_gap_key(b, i);
+			KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(i),
+							      GFP_KERNEL), 0);
+		}
+		masstree_get_stats(mt, &st);
+		KUNIT_EXPECT_EQ(test, st.layers, 3UL);
+		if (!round)
+			KUNIT_EXPECT_GT(test, st.internodes, 0UL);
+		for (i = 0; i < n; i++) {
+			len = lt_gap_key(b, i);
+			if (round && !i) {
+				/* The fold of layer 2 fails: it keeps one key. */
+				masstree_fail_nth(1);
+				KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len),
+						    mtt_entry(i));
+				KUNIT_EXPECT_EQ(test, masstree_fail_nth_left(), 0U);
+				masstree_fail_nth(0);
+				masstree_get_stats(mt, &st);
+				KUNIT_EXPECT_EQ(test, st.layers, 3UL);
+				continue;
+			}
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len),
+					    mtt_entry(i));
+		}
+		KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+		masstree_get_stats(mt, &st);
+		KUNIT_EXPECT_EQ(test, st.keys, 1UL);
+		KUNIT_EXPECT_EQ(test, st.layers, 1UL);
+		KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
+		KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+		len = lt_gap_key(b, -1);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(1000));
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(1000));
+	}
+	mtt_expect_all_freed(test);
+}
+
 /*
  * Dense 8-byte keys, then 15 of every 16 erased: leaves are not merged,
  * so each survivor keeps most of a leaf. Reported, and bounded by what
@@ -287,6 +357,7 @@ static struct kunit_case masstree_layers_cases[] = {
 			 lt_variant_gen_params),
 	KUNIT_CASE(masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate),
 	KUNIT_CASE(masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes),
+	KUNIT_CASE(masstree_erase_folds_a_layer_whose_lower_layer_emptied),
 	KUNIT_CASE(masstree_erase_most_keys_reports_bytes_per_key),
 	{}
 };

@@ -7,11 +7,11 @@
  * neighbour under the same parent when they fit in one. A layer whose
  * root leaf an erase leaves holding one key folds back, with the chain
  * of one-entry layers above it, into the slot that leads to it: the
- * inverse of insert turning a slot into a chain of layers. Not folded
- * (they keep their nodes until their last key goes): a layer whose root
- * is an internode, even with one key left below it, and a layer left with
- * one key because a layer below it emptied and its slot went. Never
- * fails: the fold's one allocation may, and then the layers stay.
+ * inverse of insert turning a slot into a chain of layers; so does one
+ * left with one key because a layer below it emptied and its slot went.
+ * Not folded (it keeps its nodes until its last key goes): a layer whose
+ * root is an internode, even with one key left below it. Never fails:
+ * the fold's one allocation may, and then the layers stay.
  */
 #include <linux/gfp.h>
 #include <linux/masstree.h>
@@ -141,6 +141,8 @@ static struct mst_leaf *mst_erase_layer_slot(struct mst_write *w,
 }
 
 static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x);
+static void mst_erase_shrink(struct mst_write *w, struct mst_leaf *leaf,
+			     u64 perm);
 
 /*
  * An empty locked leaf: unlink it, and whatever empties with it, layer
@@ -211,7 +213,7 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 		mst_stat_add(mt, MST_STAT_INTERNODES, -internodes);
 		mst_stat_add(mt, MST_STAT_LAYERS, -1);
 		if (up && mst_perm_size(up->permutation)) {
-			mst_unlock(mt, &up->node);
+			mst_erase_shrink(w, up, up->permutation);
 			up = NULL;
 		}
 		leaf = up;
@@ -640,6 +642,25 @@ unlock_parent:
 }
 
 /*
+ * @leaf (locked) keeps keys (perm @perm) after an erase of one of them, or
+ * of the last key of a layer below whose slot it gave up. With at most
+ * MST_MERGE_LOW left, join it with a neighbour, or fold its layer if one
+ * key is left; unlock.
+ */
+static void mst_erase_shrink(struct mst_write *w, struct mst_leaf *leaf,
+			     u64 perm)
+{
+	if (mst_perm_size(perm) > MST_MERGE_LOW)
+		mst_unlock(w->mt, &leaf->node);
+	else if (!(READ_ONCE(leaf->node.version) & MST_V_ROOT))
+		mst_erase_merge(w, leaf);
+	else if (mst_perm_size(perm) == 1 && w->c.off)
+		mst_erase_one_left(w, leaf, perm);
+	else
+		mst_unlock(w->mt, &leaf->node);
+}
+
+/*
  * The erase left @leaf (locked) with at most MST_MERGE_LOW keys: give
  * back what it can (an empty leaf, a layer left with one key, a leaf
  * that fits in a neighbour) and unlock. Out of line, so that the erases
@@ -648,16 +669,10 @@ unlock_parent:
 static noinline void mst_erase_few(struct mst_write *w, struct mst_leaf *leaf,
 				   u64 perm)
 {
-	unsigned int n = mst_perm_size(perm);
-
-	if (!n)
+	if (!mst_perm_size(perm))
 		mst_erase_cleanup(w, leaf);
-	else if (!(READ_ONCE(leaf->node.version) & MST_V_ROOT))
-		mst_erase_merge(w, leaf);
-	else if (n == 1 && w->c.off)
-		mst_erase_one_left(w, leaf, perm);
 	else
-		mst_unlock(w->mt, &leaf->node);
+		mst_erase_shrink(w, leaf, perm);
 	mst_erase_free(w);
 }
 
