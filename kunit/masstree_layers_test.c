@@ -258,12 +258,13 @@ static u32 lt_gap_key(u8 *b, long i)
 }
 
 /*
- * A layer left with one key because the layer below it emptied and its
- * slot went folds too: here layer 1 holds B and the way to layer 2, which
- * holds the A keys. Layer 2 empties in two ways: its root an internode
- * to the end (many keys), or its fold failing when one key was left.
+ * Layer 1 holds B and the way to layer 2, which holds the A keys. With
+ * many A keys, layer 2's root is an internode: erased down to one key it
+ * shrinks back to a leaf and folds into layer 1. With two, the fold of
+ * layer 2 is made to fail when one is left; erasing that one empties
+ * layer 2, and layer 1, left with B alone, folds.
  */
-static void masstree_erase_folds_a_layer_whose_lower_layer_emptied(struct kunit *test)
+static void masstree_erase_folds_layers_shrunk_or_emptied_below(struct kunit *test)
 {
 	struct masstree *mt = mtt_map(test);
 	struct masstree_stats st;
@@ -300,6 +301,13 @@ static void masstree_erase_folds_a_layer_whose_lower_layer_emptied(struct kunit 
 			}
 			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len),
 					    mtt_entry(i));
+			if (round || i != n - 2)
+				continue;
+			/* One A key left: layer 2 shrank to a leaf and folded. */
+			masstree_get_stats(mt, &st);
+			KUNIT_EXPECT_EQ(test, st.layers, 2UL);
+			KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+			KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
 		}
 		KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
 		masstree_get_stats(mt, &st);
@@ -357,7 +365,7 @@ static struct kunit_case masstree_layers_cases[] = {
 			 lt_variant_gen_params),
 	KUNIT_CASE(masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate),
 	KUNIT_CASE(masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes),
-	KUNIT_CASE(masstree_erase_folds_a_layer_whose_lower_layer_emptied),
+	KUNIT_CASE(masstree_erase_folds_layers_shrunk_or_emptied_below),
 	KUNIT_CASE(masstree_erase_most_keys_reports_bytes_per_key),
 	{}
 };

@@ -9,9 +9,10 @@
  * of one-entry layers above it, into the slot that leads to it: the
  * inverse of insert turning a slot into a chain of layers; so does one
  * left with one key because a layer below it emptied and its slot went.
- * Not folded (it keeps its nodes until its last key goes): a layer whose
- * root is an internode, even with one key left below it. Never fails:
- * the fold's one allocation may, and then the layers stay.
+ * A root internode left with one child absorbs it (one level less), so a
+ * layer erased down to one key ends as a root leaf, which folds too.
+ * Never fails: the fold's one allocation may, and then the layers stay;
+ * a busy neighbour or child, and a merge or shrink waits for later.
  */
 #include <linux/gfp.h>
 #include <linux/masstree.h>
@@ -489,6 +490,76 @@ static void mst_merge_children(struct mst_internode *dst, u64 sep,
 }
 
 /*
+ * Root shrink: the root internode @r of a layer (locked) was left with one
+ * child, which it absorbs in place, the inverse of a root growing in
+ * place. A leaf child makes @r a leaf again, so that a layer erased down
+ * to a few keys is one leaf, and down to one key folds into the slot
+ * above; an internode child gives @r its separators and children, one
+ * level less. @r is marked splitting throughout: readers wait, then find
+ * it changed (its kind, or its children) and read it again; a reader or
+ * writer that reached the child finds it deleted and starts over from
+ * the layer's root, which @r still is, so nothing above changes. The
+ * child is locked by trylock, since the lock order is child before
+ * parent: if it is busy, @r stays as it is, correct, only larger.
+ * Unlocks @r.
+ */
+static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
+{
+	struct masstree *mt = w->mt;
+	struct mst_internode *in = mst_to_internode(r);
+	struct mst_node *child = rcu_dereference_protected(in->child[0], 1);
+	unsigned int i;
+
+	if (!mst_trylock(mt, child)) {
+		mst_unlock(mt, r);
+		return;
+	}
+	mst_mark(r, MST_V_SPLITTING);
+	if (READ_ONCE(child->version) & MST_V_LEAF) {
+		struct mst_leaf *leaf = mst_to_leaf(r), *src = mst_to_leaf(child);
+
+		WRITE_ONCE(r->version, READ_ONCE(r->version) | MST_V_LEAF);
+		mst_node_internode_to_leaf(r);
+		WRITE_ONCE(leaf->lowkey, src->lowkey);
+		RCU_INIT_POINTER(leaf->next, NULL);
+		RCU_INIT_POINTER(leaf->prev, NULL);
+		/* Every slot, live or free: suffixes and layers change owner. */
+		for (i = 0; i < MST_NODE_WIDTH; i++) {
+			WRITE_ONCE(leaf->keylenx[i], src->keylenx[i]);
+			WRITE_ONCE(leaf->ikey[i], src->ikey[i]);
+			rcu_assign_pointer(leaf->lv[i],
+					   rcu_dereference_protected(src->lv[i], 1));
+		}
+		ASSERT_EXCLUSIVE_WRITER(leaf->permutation);
+		WRITE_ONCE(leaf->permutation, src->permutation);
+	} else {
+		struct mst_internode *src = mst_to_internode(child);
+		unsigned int n = src->nkeys;
+
+		for (i = 0; i < MST_NODE_WIDTH; i++)
+			WRITE_ONCE(in->ikey[i], src->ikey[i]);
+		/* Parent pointers change under both their old and new node's lock. */
+		for (i = 0; i <= n; i++) {
+			struct mst_node *gc = rcu_dereference_protected(src->child[i], 1);
+
+			rcu_assign_pointer(in->child[i], gc);
+			rcu_assign_pointer(gc->parent, r);
+		}
+		ASSERT_EXCLUSIVE_WRITER(in->nkeys);
+		WRITE_ONCE(in->nkeys, n);
+	}
+	mst_mark(child, MST_V_DELETED);
+	mst_unlock(mt, child);
+	mst_erase_queue(w, child);
+	mst_stat_add(mt, MST_STAT_INTERNODES, -1);
+	if ((READ_ONCE(r->version) & MST_V_LEAF) &&
+	    mst_perm_size(mst_to_leaf(r)->permutation) == 1 && w->c.off)
+		mst_erase_one_left(w, mst_to_leaf(r), mst_to_leaf(r)->permutation);
+	else
+		mst_unlock(mt, r);
+}
+
+/*
  * An internode @x (locked) that lost a child: while it is not a layer's
  * root and has at most MST_MERGE_LOW + 1 children, merge it with a
  * sibling under the same parent if their children fit in MST_MERGE_MAX
@@ -542,7 +613,10 @@ static void mst_erase_merge_up(struct mst_write *w, struct mst_node *x)
 		mst_unlock(mt, &l->node);
 		x = &g->node;
 	}
-	mst_unlock(mt, x);
+	if ((READ_ONCE(x->version) & MST_V_ROOT) && !mst_to_internode(x)->nkeys)
+		mst_erase_root_shrink(w, x);
+	else
+		mst_unlock(mt, x);
 }
 
 /*

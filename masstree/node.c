@@ -187,6 +187,18 @@ void mst_node_leaf_to_internode(struct mst_node *node)
 	this_cpu_inc(mst_live->internodes);
 }
 
+/**
+ * mst_node_internode_to_leaf() - account a root internode turned leaf.
+ * @node: the node.
+ *
+ * Context: Any context.
+ */
+void mst_node_internode_to_leaf(struct mst_node *node)
+{
+	this_cpu_dec(mst_live->internodes);
+	this_cpu_inc(mst_live->leaves);
+}
+
 /* Only nodes given a kind are ever published, hence freed this way. */
 static void mst_node_uncount(struct mst_node *node)
 {

@@ -287,6 +287,7 @@ struct mst_node *mst_node_alloc_spare(gfp_t gfp);
 void mst_node_init_leaf(struct mst_node *node, unsigned long flags);
 void mst_node_init_internode(struct mst_node *node, unsigned long flags);
 void mst_node_leaf_to_internode(struct mst_node *node);
+void mst_node_internode_to_leaf(struct mst_node *node);
 void mst_node_unuse(struct mst_node *node);
 void mst_node_discard(struct mst_node *node);
 void mst_node_free(struct mst_node *node);
