@@ -193,6 +193,29 @@ static u32 lt_big_key(u8 *b, unsigned int i, u8 end)
 	return len;
 }
 
+/* After the erases: @mt valid, and both maps' statistics; @fresh goes. */
+static void lt_big_end(struct kunit *test, struct masstree *mt,
+		       struct masstree_stats *st, struct masstree *fresh,
+		       struct masstree_stats *alone)
+{
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	masstree_get_stats(mt, st);
+	masstree_get_stats(fresh, alone);
+	masstree_destroy(fresh);
+}
+
+/* A buffer for lt_big_key() and an empty map to compare with. */
+static u8 *lt_big_start(struct kunit *test, struct masstree **fresh)
+{
+	u8 *b = kunit_kmalloc(test, LT_BIG + 16, GFP_KERNEL);
+
+	*fresh = kunit_kzalloc(test, sizeof(**fresh), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_ASSERT_NOT_NULL(test, *fresh);
+	masstree_init(*fresh, 0);
+	return b;
+}
+
 /*
  * Pairs of 65,529-byte keys that differ in their last byte, then one of
  * each erased: the survivors hold exactly what they hold inserted alone.
@@ -206,11 +229,7 @@ static void masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes(struct kun
 	u32 len = 0;
 	u8 *b;
 
-	b = kunit_kmalloc(test, LT_BIG + 16, GFP_KERNEL);
-	fresh = kunit_kzalloc(test, sizeof(*fresh), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, b);
-	KUNIT_ASSERT_NOT_NULL(test, fresh);
-	masstree_init(fresh, 0);
+	b = lt_big_start(test, &fresh);
 	for (i = 0; i < LT_BIG_N; i++) {
 		len = lt_big_key(b, i, 'a');
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(1),
@@ -226,14 +245,10 @@ static void masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes(struct kun
 		lt_big_key(b, i, 'b');
 		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(2));
 	}
-	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
-	masstree_get_stats(mt, &folded);
-	masstree_get_stats(fresh, &alone);
-	masstree_destroy(fresh);
-	kunit_info(test, "%u keys of %u bytes: %lu bytes per key with both of each pair, %lu after erasing one (%lu alone); /dev/masstree charges %u",
+	lt_big_end(test, mt, &folded, fresh, &alone);
+	kunit_info(test, "%u keys of %u bytes: %lu bytes per key with both of each pair, %lu after erasing one (%lu alone)",
 		   LT_BIG_N, len, pairs.bytes / pairs.keys,
-		   folded.bytes / folded.keys, alone.bytes / alone.keys,
-		   len + 8 + 64);
+		   folded.bytes / folded.keys, alone.bytes / alone.keys);
 	KUNIT_EXPECT_EQ(test, folded.keys, (unsigned long)LT_BIG_N);
 	KUNIT_EXPECT_EQ(test, folded.layers, 1UL);
 	KUNIT_EXPECT_EQ(test, folded.bytes, alone.bytes);
@@ -242,6 +257,43 @@ static void masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes(struct kun
 		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(1));
 		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(1));
 	}
+	mtt_expect_all_freed(test);
+}
+
+/*
+ * The long-key attack with a grown bottom layer: 20 keys that share the
+ * 65,526-byte span and differ in their last byte split the chain's last
+ * layer; erased down to one, that layer must shrink back to a leaf so
+ * the chain folds: the survivor then holds what it holds alone.
+ */
+static void masstree_erase_folds_a_chain_over_a_grown_layer(struct kunit *test)
+{
+	struct masstree_stats grown, folded, alone;
+	struct masstree *mt = mtt_map(test);
+	struct masstree *fresh;
+	u8 *b = lt_big_start(test, &fresh);
+	u32 len = lt_big_key(b, 0, 'a');
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, masstree_insert(fresh, b, len, mtt_entry(0), GFP_KERNEL), 0);
+	for (i = 0; i < 20; i++) {
+		lt_big_key(b, 0, 'a' + i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(i),
+						      GFP_KERNEL), 0);
+	}
+	masstree_get_stats(mt, &grown);
+	KUNIT_EXPECT_GT(test, grown.internodes, 0UL);
+	for (i = 1; i < 20; i++) {
+		lt_big_key(b, 0, 'a' + i);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(i));
+	}
+	lt_big_end(test, mt, &folded, fresh, &alone);
+	kunit_info(test, "20 keys of %u bytes, 19 erased: %lu bytes held with them, %lu after (%lu alone)",
+		   len, grown.bytes, folded.bytes, alone.bytes);
+	KUNIT_EXPECT_EQ(test, folded.layers, 1UL);
+	KUNIT_EXPECT_EQ(test, folded.bytes, alone.bytes);
+	lt_big_key(b, 0, 'a');
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(0));
 	mtt_expect_all_freed(test);
 }
 
@@ -366,6 +418,7 @@ static struct kunit_case masstree_layers_cases[] = {
 	KUNIT_CASE(masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate),
 	KUNIT_CASE(masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes),
 	KUNIT_CASE(masstree_erase_folds_layers_shrunk_or_emptied_below),
+	KUNIT_CASE(masstree_erase_folds_a_chain_over_a_grown_layer),
 	KUNIT_CASE(masstree_erase_most_keys_reports_bytes_per_key),
 	{}
 };
