@@ -89,7 +89,7 @@ static int mst_map_dump_show(struct seq_file *sf, void *unused)
 {
 	struct mtdev_map *m = sf->private;
 
-	mst_dump(&m->tree, sf, MST_DUMP_NODES);
+	masstree_dump(&m->tree, sf, MST_DUMP_NODES);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mst_map_dump);

@@ -15,7 +15,4 @@ void mst_debugfs_ns_add(struct mtdev_ns *ns, unsigned int inum);
 void mst_debugfs_ns_remove(struct mtdev_ns *ns);
 void mst_debugfs_map_remove(struct mtdev_map *m);
 
-/* dump.c: the nodes of a map, for debugging. */
-void mst_dump(struct masstree *mt, struct seq_file *sf, unsigned int max_nodes);
-
 #endif /* _MASSTREE_DEBUGFS_H */
