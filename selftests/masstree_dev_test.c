@@ -1790,12 +1790,12 @@ static int read_nodes(long *leaves, long *internodes, long *suffixes)
 	return n == 3 ? 0 : -EINVAL;
 }
 
-/* "maps N" of the global debugfs stats. */
+/* "maps N" of the device's debugfs stats. */
 static long live_maps(void)
 {
 	char buf[512], *p;
 
-	if (mst_read_file(DEBUGFS "stats", buf, sizeof(buf)))
+	if (mst_read_file(DEBUGFS "dev_stats", buf, sizeof(buf)))
 		return -1;
 	p = strstr(buf, "maps ");
 	return p ? atol(p + 5) : -1;
