@@ -6,6 +6,8 @@
 #   kernel-doc -Werror on every file with kernel-doc comments;
 #   every exported symbol documented with Context: and Return:;
 #   the public header declares exactly what production builds export;
+#   /dev/masstree (masstree/dev/) includes nothing of the core, and its
+#   files include (so call) only the layers below them;
 #   docs/masstree.rst renders with the kernel-doc it pulls in, warnings
 #   as errors (make docs);
 #   syzkaller descriptions consistent with the uapi header.
@@ -51,6 +53,8 @@ done
 
 python3 "$MT_ROOT/scripts/check-exports.py" masstree include || fail=1
 python3 "$MT_ROOT/scripts/check-api.py" || fail=1
+python3 "$MT_ROOT/scripts/check-dev-includes.py" || fail=1
+python3 "$MT_ROOT/scripts/check-dev-includes.py" --self-test || fail=1
 "$MT_ROOT/scripts/build-docs.sh" || fail=1
 # syzkaller descriptions against the uapi header, and the check itself.
 python3 "$MT_ROOT/scripts/check-syzlang.py" || fail=1
