@@ -60,9 +60,14 @@ struct mtdev_user {
 
 /**
  * struct mtdev_account - what one map is charged, and its counters.
+ * @tree: the map's keys, whose bytes a settle reads.
+ * @link: in the list of accounts, under the users' lock (account.c).
  * @user: who is charged for the map's bytes.
  * @charged: what the caps see: @held, plus the worst case of each write
- *	in flight (see "charging what a map holds" in account.c).
+ *	in flight or not yet settled (see "charging what a map holds" in
+ *	account.c).
+ * @unsettled: what completed writes reserved, not yet given back.
+ * @value_delta: completed writes' change to @value_slab, not yet in it.
  * @lock: serialises settling: @held and @value_slab.
  * @held: bytes the map held when last settled: its nodes and suffixes
  *	(masstree_bytes()) and @value_slab.
@@ -71,8 +76,12 @@ struct mtdev_user {
  * @ops: per-CPU operation counters.
  */
 struct mtdev_account {
+	struct masstree *tree;
+	struct list_head link;
 	struct mtdev_user *user;
 	atomic64_t charged;
+	atomic64_t unsettled;
+	atomic64_t value_delta;
 	spinlock_t lock;	/* serialises settling */
 	s64 held;
 	s64 value_slab;
@@ -80,15 +89,16 @@ struct mtdev_account {
 	struct mtdev_op_counts __percpu *ops;
 };
 
-int mtdev_account_open(struct mtdev_account *a, kuid_t uid);
+int mtdev_account_open(struct mtdev_account *a, struct masstree *tree,
+		       kuid_t uid);
 void mtdev_account_close(struct mtdev_account *a);
+void mtdev_account_free(struct mtdev_account *a);
 int mtdev_reserve(struct mtdev_account *a, s64 bytes);
-void mtdev_settle(struct mtdev_account *a, struct masstree *tree,
-		  s64 reserved, s64 value_delta);
+void mtdev_done(struct mtdev_account *a, s64 reserved, s64 value_delta);
+void mtdev_settle(struct mtdev_account *a);
 void mtdev_value_bytes_add(struct mtdev_account *a, s64 bytes);
 s64 mtdev_charged(struct mtdev_account *a);
-void mtdev_account_stats(struct mtdev_account *a, struct masstree *tree,
-			 struct masstree_ioc_stats *s);
+void mtdev_account_stats(struct mtdev_account *a, struct masstree_ioc_stats *s);
 s64 mtdev_total_bytes(void);
 long mtdev_nr_maps(void);
 void mtdev_users_show(struct seq_file *sf);

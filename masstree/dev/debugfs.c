@@ -62,7 +62,7 @@ static int mtdev_map_stats_show(struct seq_file *sf, void *unused)
 	struct mtdev_map *m = sf->private;
 	struct masstree_ioc_stats s;
 
-	mtdev_account_stats(&m->acct, &m->tree, &s);
+	mtdev_account_stats(&m->acct, &s);
 	seq_printf(sf, "keys %llu\nleaves %llu\ninternodes %llu\nlayers %llu\nheight %llu\n",
 		   s.keys, s.leaves, s.internodes, s.layers, s.height);
 	seq_printf(sf, "node_bytes %llu\nvalue_bytes %llu\ncharged_bytes %llu\n",

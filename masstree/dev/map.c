@@ -275,12 +275,13 @@ static struct mtdev_map *mtdev_map_alloc(void)
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
-	err = mtdev_account_open(&m->acct, current_euid());
+	/* Before the account: from then on a settle may read the tree. */
+	masstree_init(&m->tree, 0);
+	err = mtdev_account_open(&m->acct, &m->tree, current_euid());
 	if (err) {
 		kfree(m);
 		return ERR_PTR(err);
 	}
-	masstree_init(&m->tree, 0);
 	kref_init(&m->ref);
 	m->id = atomic64_inc_return(&mtdev_next_id);
 	INIT_LIST_HEAD(&m->ns_link);
@@ -288,10 +289,16 @@ static struct mtdev_map *mtdev_map_alloc(void)
 	return m;
 }
 
-/* Free a map that holds nothing any more: refund what is left. */
+/*
+ * Free a map no one reaches any more: refund its charge (no settle reads
+ * its tree from then on), empty it, free it.
+ */
 static void mtdev_map_free(struct mtdev_map *m)
 {
 	mtdev_account_close(&m->acct);
+	mtdev_free_values(m);
+	masstree_destroy(&m->tree);
+	mtdev_account_free(&m->acct);
 	kfree(m);
 }
 
@@ -341,7 +348,6 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 	if (ns) {
 		err = masstree_insert(&mtdev_names, key, key_len, m, GFP_KERNEL);
 		if (err) {
-			mtdev_free_values(m);	/* empty: releases the cursor */
 			mtdev_map_free(m);
 			m = ERR_PTR(err);
 			goto out;
@@ -420,9 +426,6 @@ static void mtdev_map_release(struct kref *ref)
 
 	/* No descriptor and no name reach the map any more. */
 	mtdev_debugfs_map_remove(m);
-	mtdev_free_values(m);
-	masstree_destroy(&m->tree);
-	/* Nothing is left and no write is in flight: refund the rest. */
 	mtdev_map_free(m);
 }
 
@@ -648,7 +651,7 @@ int mtdev_map_list(struct masstree_ioc_list *list,
  */
 void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s)
 {
-	mtdev_account_stats(&m->acct, &m->tree, s);
+	mtdev_account_stats(&m->acct, s);
 	s->cuid = from_kuid_munged(current_user_ns(), m->cuid);
 	s->cgid = from_kgid_munged(current_user_ns(), m->cgid);
 }

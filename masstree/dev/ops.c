@@ -10,8 +10,8 @@
  * Every failed operation leaves the map as it was: a write reserves its
  * worst case and allocates its value before it changes anything, and
  * gives both back if the map refuses it. Every write and erase then
- * settles the map's charge to what it holds (see "charging what a map
- * holds" in account.c).
+ * hands its reservation and what it stored or freed to the map's account
+ * (see "charging what a map holds" in account.c).
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -188,7 +188,7 @@ static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 	v = mtdev_value_new(op->value, op->value_len);
 	if (IS_ERR(v)) {
 		err = PTR_ERR(v);
-		goto settle;
+		goto done;
 	}
 	/* Once published, @v may be replaced and freed by another writer. */
 	stored = mtdev_value_size(v);
@@ -213,13 +213,13 @@ static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 		/* Never published: no reader can hold it. */
 		kvfree(v);
 		stored = 0;
-		goto settle;
+		goto done;
 	}
 	mtdev_value_bytes_add(&m->acct, op->value_len);
 	if (old)
 		removed = mtdev_value_gone(m, old);
-settle:
-	mtdev_settle(&m->acct, &m->tree, reserved, stored - removed);
+done:
+	mtdev_done(&m->acct, reserved, stored - removed);
 	return err;
 }
 
@@ -231,7 +231,7 @@ static int mtdev_del(struct mtdev_map *m, struct masstree_ioc_op *op,
 	if (!old)
 		return -ENOENT;
 	op->out_len = old->len;
-	mtdev_settle(&m->acct, &m->tree, 0, -mtdev_value_gone(m, old));
+	mtdev_done(&m->acct, 0, -mtdev_value_gone(m, old));
 	return 0;
 }
 
@@ -529,8 +529,8 @@ out:
 	return err;
 }
 
-/* Keys CLEAR erases between two settles of the map's charge. */
-#define MTDEV_CLEAR_SETTLE	64
+/* Keys CLEAR erases between two hand-ins of what it freed. */
+#define MTDEV_CLEAR_BATCH	64
 
 /* Erase every key; a fatal signal stops it. */
 static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
@@ -546,8 +546,8 @@ static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 				     masstree_cursor_len(&cur));
 		if (old) {
 			freed += mtdev_value_gone(m, old);
-			if (++*cleared % MTDEV_CLEAR_SETTLE == 0) {
-				mtdev_settle(&m->acct, &m->tree, 0, -freed);
+			if (++*cleared % MTDEV_CLEAR_BATCH == 0) {
+				mtdev_done(&m->acct, 0, -freed);
 				freed = 0;
 			}
 		}
@@ -557,7 +557,7 @@ static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 		}
 		cond_resched();
 	}
-	mtdev_settle(&m->acct, &m->tree, 0, -freed);
+	mtdev_done(&m->acct, 0, -freed);
 	if (!err)
 		err = cur.err;
 	masstree_cursor_fini(&cur);
