@@ -6,12 +6,13 @@
  * and its children are followed only from a consistent copy, so the dump
  * never follows a value as if it were a layer.
  */
+#include <linux/export.h>
+#include <linux/masstree.h>
 #include <linux/mm.h>
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 
-#include "debugfs.h"
 #include "internal.h"
 #include "perm.h"
 #include "version.h"
@@ -100,14 +101,21 @@ static void mst_dump_internode(struct seq_file *sf,
 }
 
 /**
- * mst_dump() - print a map's nodes, breadth first, layer by layer.
+ * masstree_dump() - print a map's nodes, breadth first, layer by layer.
  * @mt: the map.
- * @sf: where to print.
+ * @sf: where to print: a seq_file of debugfs, for debugging.
  * @max_nodes: how many nodes to print at most.
  *
- * Context: Process context; takes the RCU read lock.
+ * One line per node (layer, depth, kind, keys, version word) and one per
+ * leaf key (its slice, length class, whether it holds a suffix or a
+ * layer). Writers may run meanwhile: a node that keeps changing is
+ * reported as skipped. The format is for people, not a stable interface.
+ *
+ * Context: Process context (allocates with GFP_KERNEL); takes the RCU
+ * read lock.
  */
-void mst_dump(struct masstree *mt, struct seq_file *sf, unsigned int max_nodes)
+void masstree_dump(struct masstree *mt, struct seq_file *sf,
+		   unsigned int max_nodes)
 {
 	struct mst_dump_item *queue;
 	struct mst_dump_copy *c;
@@ -166,3 +174,4 @@ out:
 	kfree(c);
 	kvfree(queue);
 }
+EXPORT_SYMBOL_GPL(masstree_dump);

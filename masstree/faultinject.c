@@ -2,8 +2,9 @@
 /*
  * Allocation failures of test builds, through the kernel's fault injection
  * framework (Documentation/fault-injection/) where the kernel has it:
- * before it allocates, every allocation site of masstree asks should_fail()
- * of one fault_attr, fail_masstree. So:
+ * before it allocates, every allocation site of the core asks should_fail()
+ * of one fault_attr, fail_masstree (/dev/masstree has its own,
+ * fail_masstree_dev: masstree/dev/fault.c). So:
  *
  *  - a task's per-task counter (/proc/self/task/TID/fail-nth) reaches
  *    masstree's own sites too, GFP_KERNEL, kvmalloc() and vmalloc sizes
@@ -15,7 +16,7 @@
  *  - masstree_fail_nth(N) and the debugfs file fail_nth program that attr
  *    for deterministic tests: probability 100, interval N, times 1,
  *    task-filter on, and make-it-fail set on the calling task: its Nth
- *    allocation in masstree fails, once, and no other task's does; 0
+ *    allocation in the core fails, once, and no other task's does; 0
  *    puts the attr back as it starts (probability 0, task-filter off).
  *
  * One attr with a site mask, not one per site: the tests fail the 1st,
@@ -28,7 +29,7 @@
  * gives masstree_fail_nth() and fail_nth the same meaning.
  *
  * debugfs (test builds only):
- *   fail_nth       write N: the writer's Nth allocation in masstree fails
+ *   fail_nth       write N: the writer's Nth allocation in the core fails
  *                  (0 disarms); read: what is left of the writer's
  *                  countdown, 0 once the failure was injected
  *   fail_sites     failures injected so far, per site
@@ -59,10 +60,6 @@ static const char *const mst_fail_names[MST_FAIL_NR] = {
 	[MST_FAIL_NODE] = "node",
 	[MST_FAIL_SUFFIX] = "suffix",
 	[MST_FAIL_CURSOR] = "cursor",
-	[MST_FAIL_DEV_MAP] = "dev_map",
-	[MST_FAIL_DEV_VALUE] = "dev_value",
-	[MST_FAIL_DEV_COPY] = "dev_copy",
-	[MST_FAIL_DEV_BUFFER] = "dev_buffer",
 };
 
 #ifdef CONFIG_FAULT_INJECTION

@@ -15,17 +15,14 @@
 struct dentry;
 
 /*
- * Allocation site classes: counted separately so tests can prove each
- * failed, and the bits of fail_masstree/sites.
+ * Allocation site classes of the core: counted separately so tests can
+ * prove each failed, and the bits of fail_masstree/sites. The device has
+ * its own (masstree/dev/fault.h).
  */
 enum mst_fail_site {
 	MST_FAIL_NODE,		/* a node (mst_node_alloc) */
 	MST_FAIL_SUFFIX,		/* a key suffix buffer */
 	MST_FAIL_CURSOR,		/* a cursor's key buffer growing */
-	MST_FAIL_DEV_MAP,	/* a /dev/masstree map or its user record */
-	MST_FAIL_DEV_VALUE,	/* a value copied in */
-	MST_FAIL_DEV_COPY,	/* a key, expected value or bound copied in */
-	MST_FAIL_DEV_BUFFER,	/* a bounce buffer for GET, SCAN, LIST */
 	MST_FAIL_NR,
 };
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The masstree module: node caches, debugfs and /dev/masstree live as long
- * as the module.
+ * as the module. The core is the .c files here; the device (dev/) is
+ * its client and reaches it through <linux/masstree.h> alone.
  */
 #include <linux/module.h>
 
 #include "debugfs.h"
-#include "dev.h"
+#include "dev/dev.h"
 #include "node.h"
 
 static int __init masstree_module_init(void)
@@ -15,8 +16,8 @@ static int __init masstree_module_init(void)
 
 	if (err)
 		return err;
-	mst_debugfs_init();
-	err = mtdev_init();
+	/* The device, a client of the core, adds its files to the core's. */
+	err = mtdev_init(mst_debugfs_init());
 	if (err) {
 		mst_debugfs_exit();
 		mst_node_caches_exit();

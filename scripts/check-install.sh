@@ -129,6 +129,7 @@ deb)
 	usrc=/usr/src/masstree-$version
 	check_deb "$tmp/deb/masstree-dkms_${version}_all.deb" dkms \
 		"$usrc/dkms.conf" "$usrc/Kbuild" "$usrc/VERSION" "$usrc/masstree/main.c" \
+		"$usrc/masstree/dev/dev.c" \
 		"$usrc/include/linux/masstree.h" "$usrc/include/uapi/linux/masstree.h" \
 		"$usrc/scripts/dkms-post-build.sh"
 	! grep -E '/(kunit|bench|selftests|tools)/' "$tmp/dkms.list" ||

@@ -20,7 +20,7 @@ LAYERS = [
     ["node.h"],				# node layout, in-node search, lists
     ["perm.h", "key.h"],		# permutation, key slices and suffixes
     ["internal.h"],			# walk, write contexts, reserves
-    ["debugfs.h", "dev.h"],		# debugfs and /dev/masstree
+    ["debugfs.h"],			# the module's debugfs root
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -135,7 +135,7 @@ build_stage() {
 	if scripts/build-modules.sh "$stock" "$MT_BUILD/callgraph" KCFLAGS=-fcallgraph-info=su \
 		>"$out/build-callgraph.log" 2>&1; then
 		python3 scripts/check-stack.py --limit 512 \
-			$(ls "$MT_BUILD"/callgraph/src/{masstree,bench}/*.ci | grep -v '\.mod\.ci$') || fail=1
+			$(ls "$MT_BUILD"/callgraph/src/{masstree,masstree/dev,bench}/*.ci | grep -v '\.mod\.ci$') || fail=1
 	else
 		echo "FAIL build:callgraph: see $out/build-callgraph.log"
 		fail=1

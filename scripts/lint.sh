@@ -7,6 +7,8 @@
 #   every exported symbol documented with Context: and Return:;
 #   the public header declares exactly what production builds export;
 #   the core's headers include only headers below them (check-layers.py);
+#   /dev/masstree (masstree/dev/) includes nothing of the core, and its
+#   files include (so call) only the layers below them;
 #   docs/masstree.rst renders with the kernel-doc it pulls in, warnings
 #   as errors (make docs);
 #   syzkaller descriptions consistent with the uapi header.
@@ -55,6 +57,8 @@ python3 "$MT_ROOT/scripts/check-exports.py" masstree include || fail=1
 python3 "$MT_ROOT/scripts/check-layers.py" || fail=1
 python3 "$MT_ROOT/scripts/check-layers.py" --self-test || fail=1
 python3 "$MT_ROOT/scripts/check-api.py" || fail=1
+python3 "$MT_ROOT/scripts/check-dev-includes.py" || fail=1
+python3 "$MT_ROOT/scripts/check-dev-includes.py" --self-test || fail=1
 "$MT_ROOT/scripts/build-docs.sh" || fail=1
 # syzkaller descriptions against the uapi header, and the check itself.
 python3 "$MT_ROOT/scripts/check-syzlang.py" || fail=1

@@ -1597,6 +1597,81 @@ TEST_F(caps, user_bytes)
 	EXPECT_EQ(0, run_as(NOBODY, child_user_bytes, NULL));
 }
 
+/* Erase @n keys that fill_until() stored; 0 or -1. */
+static int erase_filled(int fd, int n)
+{
+	char key[16];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%05d", i);
+		if (del(fd, key))
+			return -1;
+	}
+	return 0;
+}
+
+/* Store the @n keys fill_until() stored, again; 0 or the first error. */
+static int refill(int fd, int n)
+{
+	static char val[1024];
+	char key[16];
+	int i, ret;
+
+	memset(val, 'v', sizeof(val) - 1);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%05d", i);
+		ret = put(fd, key, val, 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * What erases freed is room for the next writes at once, though no one
+ * read the map's figures in between (which would settle them): a cap
+ * that refuses settles what it counts and judges again.
+ */
+TEST_F(caps, erased_room_is_reused_at_once)
+{
+	int fd = mst_dev_open(), n;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mst_write_file(PARAMS "max_map_bytes", "32768"));
+	ASSERT_EQ(0, mst_create_anon(fd));
+	n = fill_until(fd, -ENOSPC, 100);
+	ASSERT_LT(1, n);
+	ASSERT_EQ(0, erase_filled(fd, n));
+	/* One key fewer: an emptied tree may keep a node until it settles. */
+	EXPECT_EQ(0, refill(fd, n - 1));
+	close(fd);
+}
+
+static int child_user_room(void *p)
+{
+	int a = mst_dev_open(), b = mst_dev_open(), n;
+
+	(void)p;
+	CHILD_CHECK(a >= 0 && b >= 0);
+	CHILD_CHECK(mst_create_anon(a) == 0);
+	CHILD_CHECK(mst_create_anon(b) == 0);
+	/* One map up to the user's cap, emptied: the other takes as much. */
+	n = fill_until(a, -EDQUOT, 100);
+	CHILD_CHECK(n > 1 && n < 32);
+	CHILD_CHECK(erase_filled(a, n) == 0);
+	CHILD_CHECK(refill(b, n - 1) == 0);
+	close(a);
+	close(b);
+	return 0;
+}
+
+TEST_F(caps, erased_room_is_reused_by_the_users_other_map)
+{
+	ASSERT_EQ(0, mst_write_file(PARAMS "max_user_bytes", "32768"));
+	EXPECT_EQ(0, run_as(NOBODY, child_user_room, NULL));
+}
+
 static int child_max_maps(void *p)
 {
 	const char *prefix = p;
@@ -1790,12 +1865,12 @@ static int read_nodes(long *leaves, long *internodes, long *suffixes)
 	return n == 3 ? 0 : -EINVAL;
 }
 
-/* "maps N" of the global debugfs stats. */
+/* "maps N" of the device's debugfs stats. */
 static long live_maps(void)
 {
 	char buf[512], *p;
 
-	if (mst_read_file(DEBUGFS "stats", buf, sizeof(buf)))
+	if (mst_read_file(DEBUGFS "dev_stats", buf, sizeof(buf)))
 		return -1;
 	p = strstr(buf, "maps ");
 	return p ? atol(p + 5) : -1;

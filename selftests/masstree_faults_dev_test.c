@@ -3,10 +3,11 @@
  * Allocation failures through /dev/masstree. For each command, for every
  * N until the call succeeds, the Nth allocation is made to fail:
  *
- *  - with the module's own hook (debugfs masstree/fail_nth, test kernels
- *    only), which reaches every allocation site of the module, the call
- *    must fail with -ENOMEM and leave the map exactly as it was (contents
- *    by SCAN, shape and bytes by STATS); a BATCH applies the operations
+ *  - with the module's own hooks (test kernels only): debugfs
+ *    masstree/fail_nth, which reaches every allocation site of the core,
+ *    and masstree/dev_fail_nth, every site of the device; the call must
+ *    fail with -ENOMEM and leave the map exactly as it was (contents by
+ *    SCAN, shape and bytes by STATS); a BATCH applies the operations
  *    before the one that failed, stops there and reports it in @done;
  *  - with the kernel's own failslab and /proc/thread-self/fail-nth, which
  *    also fails allocations outside the module (a user copy, a cgroup
@@ -14,9 +15,9 @@
  *    -EFAULT and changes nothing, or absorbs the failure and succeeds;
  *    the module's sites ask the same framework, so fail-nth reaches them
  *    too;
- *  - with the module's fault_attr (debugfs masstree/fail_masstree: the
- *    framework's probability, times, task-filter and the module's site
- *    mask) and /proc/thread-self/make-it-fail, one site class alone.
+ *  - with the device's fault_attr (debugfs masstree/fail_masstree_dev:
+ *    the framework's probability, times, task-filter and the device's
+ *    site mask) and /proc/thread-self/make-it-fail, one site class alone.
  *
  * The map holds at most 64 keys of at most 64 bytes. Skips where the
  * hooks do not exist (a stock kernel).
@@ -29,10 +30,14 @@
 
 #define FAIL_NTH	MST_DEBUGFS "/fail_nth"
 #define FAIL_SITES	MST_DEBUGFS "/fail_sites"
+#define FAIL_DEV_NTH	MST_DEBUGFS "/dev_fail_nth"
+#define FAIL_DEV_SITES	MST_DEBUGFS "/dev_fail_sites"
 #define FAILSLAB	"/sys/kernel/debug/failslab"
 #define FAIL_ATTR	MST_DEBUGFS "/fail_masstree"
+#define FAIL_DEV_ATTR	MST_DEBUGFS "/fail_masstree_dev"
 #define MAKE_IT_FAIL	"/proc/thread-self/make-it-fail"
 #define NR_SITES	7
+#define NR_CORE_SITES	3	/* the first NR_CORE_SITES are in FAIL_SITES */
 #define MAX_N		400
 
 static const char * const site_names[NR_SITES] = {
@@ -50,7 +55,8 @@ static void read_sites(long *out)
 	int i;
 
 	for (i = 0; i < NR_SITES; i++)
-		out[i] = mst_debugfs_field(FAIL_SITES, site_names[i]);
+		out[i] = mst_debugfs_field(i < NR_CORE_SITES ? FAIL_SITES :
+					   FAIL_DEV_SITES, site_names[i]);
 }
 
 static void __attribute__((constructor)) sites_baseline(void)
@@ -70,18 +76,19 @@ static int write_file(const char *path, const char *s)
 	return ret;
 }
 
-/* Which hook arms the failure. */
-enum hook { OWN_HOOK, FAILSLAB_HOOK };
+/* Which hook arms the failure: the core's, the device's, the kernel's. */
+enum hook { OWN_HOOK, DEV_HOOK, FAILSLAB_HOOK, NR_HOOKS };
 
 /*
  * The hooks' files stay open: opening one allocates, and that allocation
  * must not be the one that fails.
  */
-static int hook_fd[2] = { -1, -1 };
+static int hook_fd[NR_HOOKS] = { -1, -1, -1 };
 
 static int hook_open(void)
 {
 	hook_fd[OWN_HOOK] = open(FAIL_NTH, O_RDWR);
+	hook_fd[DEV_HOOK] = open(FAIL_DEV_NTH, O_RDWR);
 	hook_fd[FAILSLAB_HOOK] = open("/proc/thread-self/fail-nth", O_RDWR);
 	return hook_fd[OWN_HOOK] < 0 ? -1 : 0;
 }
@@ -203,7 +210,7 @@ static char *registry_snapshot(int fd, size_t *len)
 	memcpy(s, infos, l.count * sizeof(infos[0]));
 	*len = l.count * sizeof(infos[0]);
 	*len += snprintf(s + *len, 64, "|%llu %ld", l.more,
-			 mst_debugfs_field(MST_DEBUGFS "/stats", "maps"));
+			 mst_debugfs_field(MST_DEBUGFS "/dev_stats", "maps"));
 	return s;
 }
 
@@ -481,7 +488,7 @@ static int batch_loop(struct ctx *c, enum hook h)
 		if (hit && ret) {
 			c->batch_failed_at |= 1U << (k & 7);
 			if ((ret != -ENOMEM && ret != -EFAULT) ||
-			    (h == OWN_HOOK && ret != -ENOMEM) ||
+			    (h != FAILSLAB_HOOK && ret != -ENOMEM) ||
 			    b.done >= 4 || c->bops[k].result != ret) {
 				note(c, "BATCH N=%u: %d, done %llu, result %lld", n,
 				     ret, b.done, k < 4 ? c->bops[k].result : 0LL);
@@ -580,21 +587,33 @@ FIXTURE_TEARDOWN(faults)
 	if (!self->ready)
 		return;
 	arm(OWN_HOOK, 0);
+	arm(DEV_HOOK, 0);
 	mst_destroy(self->c.fd, self->c.other);
 	mst_destroy(self->c.fd, self->c.name);
 	close(self->c.fd);
 }
 
-TEST_F_TIMEOUT(faults, own_hook_every_command, 300)
+/* The core's hook, then the device's: between them, every site. */
+TEST_F_TIMEOUT(faults, own_hooks_every_command, 300)
 {
 	struct ctx *c = &self->c;
+	enum hook h;
 	size_t i;
 
 	if (!self->ready)
 		SKIP(return, "no %s (not a test kernel)", FAIL_NTH);
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		ASSERT_EQ(0, fault_loop(c, &cases[i], OWN_HOOK)) TH_LOG("%s", c->why);
-	ASSERT_EQ(0, batch_loop(c, OWN_HOOK)) TH_LOG("%s", c->why);
+	for (h = OWN_HOOK; h <= DEV_HOOK; h++) {
+		const char *who = h == OWN_HOOK ? FAIL_NTH : FAIL_DEV_NTH;
+
+		if (hook_fd[h] < 0) {
+			TH_LOG("no %s (no CONFIG_FAULT_INJECTION)", who);
+			continue;
+		}
+		for (i = 0; i < ARRAY_SIZE(cases); i++)
+			ASSERT_EQ(0, fault_loop(c, &cases[i], h))
+				TH_LOG("%s: %s", who, c->why);
+		ASSERT_EQ(0, batch_loop(c, h)) TH_LOG("%s: %s", who, c->why);
+	}
 	/* Each of the four operations was, in turn, the one that failed. */
 	ASSERT_EQ(0xf, c->batch_failed_at);
 	TH_LOG("%ld calls, %ld allocation failures injected", c->calls,
@@ -655,25 +674,26 @@ TEST_F_TIMEOUT(faults, failslab_every_command, 300)
 		own += after[i] - before[i];
 	TH_LOG("%ld calls, %ld failures injected, %ld of them at the module's sites",
 	       c->calls, c->injected, own);
-	/* fail-nth counts the module's sites too (fail_masstree). */
-	if (mst_path_exists(FAIL_ATTR))
+	/* fail-nth counts the module's sites too (both fault_attrs). */
+	if (mst_path_exists(FAIL_ATTR) || mst_path_exists(FAIL_DEV_ATTR))
 		EXPECT_LT(0, own);
 }
 
-/* Put the module's fault_attr back as it starts. */
+/* Put the device's fault_attr back as it starts. */
 static void attr_reset(void)
 {
 	write_file(MAKE_IT_FAIL, "0");
-	write_file(FAIL_ATTR "/probability", "0");
-	write_file(FAIL_ATTR "/task-filter", "N");
-	write_file(FAIL_ATTR "/times", "1");
-	write_file(FAIL_ATTR "/sites", "0x7f");
+	write_file(FAIL_DEV_ATTR "/probability", "0");
+	write_file(FAIL_DEV_ATTR "/task-filter", "N");
+	write_file(FAIL_DEV_ATTR "/times", "1");
+	write_file(FAIL_DEV_ATTR "/sites", "0xf");
 }
 
 /*
- * The framework's own knobs on the module's attr: probability 100, once,
+ * The framework's own knobs on the device's attr: probability 100, once,
  * only for a task with make-it-fail, only the dev_value site. The first
- * PUT fails there and nowhere else; the second, with times spent, works.
+ * PUT fails there and nowhere else, the core's sites included; the
+ * second, with times spent, works.
  */
 TEST_F(faults, fault_attr_fails_one_site_once)
 {
@@ -684,15 +704,16 @@ TEST_F(faults, fault_attr_fails_one_site_once)
 
 	if (!self->ready)
 		SKIP(return, "no %s (not a test kernel)", FAIL_NTH);
-	if (!mst_path_exists(FAIL_ATTR) || !mst_path_exists(MAKE_IT_FAIL))
-		SKIP(return, "no %s (CONFIG_FAULT_INJECTION_DEBUG_FS)", FAIL_ATTR);
-	snprintf(mask, sizeof(mask), "%#x", 1U << SITE_DEV_VALUE);
+	if (!mst_path_exists(FAIL_DEV_ATTR) || !mst_path_exists(MAKE_IT_FAIL))
+		SKIP(return, "no %s (CONFIG_FAULT_INJECTION_DEBUG_FS)", FAIL_DEV_ATTR);
+	/* The device's mask: bit N is its Nth site, dev_map first. */
+	snprintf(mask, sizeof(mask), "%#x", 1U << (SITE_DEV_VALUE - NR_CORE_SITES));
 	read_sites(before);
-	ASSERT_EQ(0, write_file(FAIL_ATTR "/sites", mask));
-	ASSERT_EQ(0, write_file(FAIL_ATTR "/task-filter", "Y"));
-	ASSERT_EQ(0, write_file(FAIL_ATTR "/interval", "1"));
-	ASSERT_EQ(0, write_file(FAIL_ATTR "/times", "1"));
-	ASSERT_EQ(0, write_file(FAIL_ATTR "/probability", "100"));
+	ASSERT_EQ(0, write_file(FAIL_DEV_ATTR "/sites", mask));
+	ASSERT_EQ(0, write_file(FAIL_DEV_ATTR "/task-filter", "Y"));
+	ASSERT_EQ(0, write_file(FAIL_DEV_ATTR "/interval", "1"));
+	ASSERT_EQ(0, write_file(FAIL_DEV_ATTR "/times", "1"));
+	ASSERT_EQ(0, write_file(FAIL_DEV_ATTR "/probability", "100"));
 	if (write_file(MAKE_IT_FAIL, "1")) {
 		attr_reset();
 		ASSERT_TRUE(false) TH_LOG("cannot write %s", MAKE_IT_FAIL);
@@ -719,6 +740,8 @@ TEST_F(faults, every_site_was_injected)
 		SKIP(return, "no %s (not a test kernel)", FAIL_SITES);
 	read_sites(now);
 	for (i = 0; i < NR_SITES; i++) {
+		if (i >= NR_CORE_SITES && !mst_path_exists(FAIL_DEV_SITES))
+			break;	/* no CONFIG_FAULT_INJECTION: no device hooks */
 		TH_LOG("%s: %ld failures injected", site_names[i],
 		       now[i] - sites_before[i]);
 		EXPECT_LT(sites_before[i], now[i]) TH_LOG("site %s", site_names[i]);

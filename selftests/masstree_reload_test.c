@@ -97,7 +97,7 @@ TEST(unload_reload_with_live_maps)
 		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "leaves"));
 		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "internodes"));
 		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/nodes", "suffixes"));
-		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/stats", "maps"));
+		EXPECT_EQ(0, mst_debugfs_field(MST_DEBUGFS "/dev_stats", "maps"));
 	}
 	/*
 	 * The fresh module works: a named map through the name registry.

@@ -281,7 +281,7 @@ FIXTURE_SETUP(charge)
 	mst_map_name(self->name[0], MASSTREE_NAME_MAX, "charge-a");
 	mst_map_name(self->name[1], MASSTREE_NAME_MAX, "charge-b");
 	mst_map_name(self->name[2], MASSTREE_NAME_MAX, "charge-c");
-	self->total0 = debugfs_num(DEBUGFS "stats", "charged_bytes");
+	self->total0 = debugfs_num(DEBUGFS "dev_stats", "charged_bytes");
 }
 
 /*
@@ -428,7 +428,7 @@ TEST_F(charge, long_shared_tails)
 	EXPECT_GT(map_cap - 512 * KIB, held[2]);
 	EXPECT_GE(user_cap + MIB, held[0] + held[1] + held[2]);
 	EXPECT_EQ(self->total0 + held[0] + held[1] + held[2],
-		  debugfs_num(DEBUGFS "stats", "charged_bytes"));
+		  debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
 
 	/*
 	 * The module's live nodes grew by the maps' (and by a few of the
@@ -457,7 +457,7 @@ TEST_F(charge, long_shared_tails)
 	close(fd);
 	EXPECT_EQ(0, user_bytes(USER));
 	EXPECT_EQ(0, user_bytes(OTHER));
-	EXPECT_EQ(self->total0, debugfs_num(DEBUGFS "stats", "charged_bytes"));
+	EXPECT_EQ(self->total0, debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
 }
 
 /*
@@ -541,7 +541,7 @@ TEST_F(charge, erase_most)
 		TH_LOG("%lld bytes held for %llu keys", held,
 		       (unsigned long long)st.keys);
 	EXPECT_EQ(held, user_bytes(USER));
-	EXPECT_EQ(self->total0 + held, debugfs_num(DEBUGFS "stats", "charged_bytes"));
+	EXPECT_EQ(self->total0 + held, debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
 
 	/* CLEAR refunds what it freed: nothing is left. */
 	fd = mst_dev_open();
@@ -607,7 +607,7 @@ TEST_F(charge, concurrent_writers_settle_exactly)
 	EXPECT_EQ(0, mst_check_accounting(fd, why)) TH_LOG("%s", why);
 	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_EQ(self->total0 + (long long)st.charged_bytes,
-		  debugfs_num(DEBUGFS "stats", "charged_bytes"));
+		  debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
 	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_CLEAR, &c));
 	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_EQ(st.node_bytes, st.charged_bytes);
@@ -752,7 +752,7 @@ TEST(ipc_namespaces_have_their_own_names)
 	ASSERT_EQ(0, mst_create(fd, name, 0666));
 	ASSERT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "k", "root"));
-	maps = debugfs_num(DEBUGFS "stats", "maps");
+	maps = debugfs_num(DEBUGFS "dev_stats", "maps");
 	status = run_attack(CLONE_NEWUSER | CLONE_NEWIPC, attack_other_namespace, name);
 	if (status == CHILD_SKIP) {
 		close(fd);
@@ -772,12 +772,12 @@ TEST(ipc_namespaces_have_their_own_names)
 	 * every 5 seconds.
 	 */
 	for (i = 0; i < 150 && (dir_entries(DEBUGFS "ipc") > 0 ||
-				(maps >= 0 && debugfs_num(DEBUGFS "stats", "maps") != maps));
+				(maps >= 0 && debugfs_num(DEBUGFS "dev_stats", "maps") != maps));
 	     i++)
 		usleep(100 * 1000);
 	EXPECT_EQ(0, dir_entries(DEBUGFS "ipc"));
 	if (maps >= 0)
-		EXPECT_EQ(maps, debugfs_num(DEBUGFS "stats", "maps"));
+		EXPECT_EQ(maps, debugfs_num(DEBUGFS "dev_stats", "maps"));
 	ASSERT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
@@ -1027,6 +1027,7 @@ TEST(teardown_does_not_allocate)
 	struct masstree_ioc_op op;
 	char left[32];
 	int fd = mst_dev_open(), i;
+	bool dev_hook;
 
 	ASSERT_LE(0, fd);
 	if (access(DEBUGFS "fail_nth", F_OK))
@@ -1043,12 +1044,25 @@ TEST(teardown_does_not_allocate)
 		op.value_len = 1;
 		ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_PUT, &op));
 	}
-	/* The first allocation masstree makes for this task will fail... */
+	/*
+	 * The first allocation the core makes for this task will fail, and
+	 * the device's first (its own hook, where the kernel has the fault
+	 * injection framework)...
+	 */
+	dev_hook = !access(DEBUGFS "dev_fail_nth", F_OK);
 	ASSERT_EQ(0, mst_write_file(DEBUGFS "fail_nth", "1"));
+	if (dev_hook)
+		ASSERT_EQ(0, mst_write_file(DEBUGFS "dev_fail_nth", "1"));
 	close(fd);
 	/* ...and the teardown made none. */
 	ASSERT_EQ(0, mst_read_file(DEBUGFS "fail_nth", left, sizeof(left)));
 	EXPECT_EQ(1, atoi(left));
+	if (dev_hook) {
+		ASSERT_EQ(0, mst_read_file(DEBUGFS "dev_fail_nth", left,
+					   sizeof(left)));
+		EXPECT_EQ(1, atoi(left));
+		ASSERT_EQ(0, mst_write_file(DEBUGFS "dev_fail_nth", "0"));
+	}
 	ASSERT_EQ(0, mst_write_file(DEBUGFS "fail_nth", "0"));
 }
 

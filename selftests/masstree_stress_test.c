@@ -803,7 +803,7 @@ struct node_counts {
 static void read_nodes(struct node_counts *c)
 {
 	c->node_bytes = mst_debugfs_field(MST_DEBUGFS "/stats", "node_bytes");
-	c->maps = mst_debugfs_field(MST_DEBUGFS "/stats", "maps");
+	c->maps = mst_debugfs_field(MST_DEBUGFS "/dev_stats", "maps");
 	c->leaves = mst_debugfs_field(MST_DEBUGFS "/nodes", "leaves");
 	c->internodes = mst_debugfs_field(MST_DEBUGFS "/nodes", "internodes");
 	c->suffixes = mst_debugfs_field(MST_DEBUGFS "/nodes", "suffixes");

@@ -211,6 +211,10 @@ void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats);
 unsigned long masstree_bytes(struct masstree *mt);
 unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len);
 
+struct seq_file;
+void masstree_dump(struct masstree *mt, struct seq_file *sf,
+		   unsigned int max_nodes);
+
 /*
  * Ordered iteration (masstree/cursor.c). A scan returns each key that was
  * present, with the entry returned, at some moment during the scan; keys

@@ -57,7 +57,9 @@
  * nodes and suffix a new key of its length could add at most: up to one
  * node per 8 bytes of key), fails if that would pass a cap, and after the
  * write is charged what the map then holds; DEL, CLEAR and DESTROY refund
- * what they freed. Near a cap, a write may thus fail although what it
+ * what they freed. (The module folds completed writes into the figures
+ * lazily, but every figure read and every cap that refuses a write sees
+ * them folded in.) Near a cap, a write may thus fail although what it
  * would really add fits. When no write is in flight, a map's charge
  * (@charged_bytes, LIST's @bytes) equals @node_bytes plus its values'
  * allocations.

@@ -8,42 +8,8 @@
  * control path (create, open, setattr, destroy, list); the data path never
  * takes it.
  *
- * Each map charges the memory it holds to itself, to the uid that created
- * it and to the device as a whole, checked against module parameters, so
- * that no user can pin unbounded kernel memory through the device.
- *
- * DOC: charging what a map holds
- *
- * What a write makes the map hold depends on the tree's shape, not only
- * on the key and value: a key that shares a long span with another
- * builds a chain of layers, one 320-byte node per 8 shared bytes; a
- * split adds nodes; leaves emptied by erases stay until empty. So a map
- * is charged what it really holds: its nodes and suffixes as the core
- * counts them (masstree_bytes(): their slab objects) plus
- * its values at their allocation's size.
- *
- * A write first reserves its worst case: its value's allocation, plus
- * masstree_insert_bytes_max() if it may add a key. The reservation is
- * added to the map's counter (@charged), the user's and the device's
- * total, each checked against its cap, so a write that could take any of
- * them past its cap fails before it changes anything. After the write
- * (failed or not) it settles: under the map's @charge_lock it reads what
- * the map holds now, applies the difference from the last settled figure
- * (@held) and gives its reservation back, to all three counters. Each
- * settle thus folds in every write that completed before it, its own
- * included; writers in flight keep their reservations until their own
- * settle. A counter therefore never drifts: it is always a real reading
- * of the map plus the reservations still outstanding, and equals what
- * the map holds once writes are quiescent. Erases reserve nothing and
- * settle too, which refunds what they freed. The caps hold at every
- * reservation, and what a write adds beyond its reservation is bounded
- * as masstree_insert_bytes_max() explains, so a cap is exceeded, if at
- * all, by less than one write's worth until that write settles.
- *
- * The counters are atomics, not per-CPU: a per-CPU sum read while others
- * add could miss concurrent reservations and let several pass one cap.
- * The settle reads the core's per-CPU counters; it costs a few reads per
- * possible CPU and one uncontended lock per write of a map.
+ * What a map is charged lives in account.c, below this file: a map opens
+ * its account when it is made and closes it when it is freed.
  *
  * DOC: names per IPC namespace
  *
@@ -77,43 +43,23 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/ipc_namespace.h>
-#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
-#include <linux/percpu.h>
 #include <linux/proc_ns.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
-#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 #include <asm/unaligned.h>
 
+#include "account.h"
 #include "debugfs.h"
-#include "dev.h"
-
-static unsigned long max_map_bytes = 64UL << 20;
-module_param(max_map_bytes, ulong, 0644);
-MODULE_PARM_DESC(max_map_bytes,
-		 "Bytes one /dev/masstree map may hold; 0: no cap (default 64 MiB)");
-
-static unsigned long max_user_bytes = 256UL << 20;
-module_param(max_user_bytes, ulong, 0644);
-MODULE_PARM_DESC(max_user_bytes,
-		 "Bytes the maps created by one uid may hold; 0: no cap (default 256 MiB)");
-
-/* ULONG_MAX: not given at load, mtdev_caps_init() picks the default. */
-static unsigned long max_total_bytes = ULONG_MAX;
-module_param(max_total_bytes, ulong, 0644);
-MODULE_PARM_DESC(max_total_bytes,
-		 "Bytes all /dev/masstree maps together may hold; 0: no cap (default an eighth of RAM)");
-
-static unsigned int max_maps = 64;
-module_param(max_maps, uint, 0644);
-MODULE_PARM_DESC(max_maps,
-		 "Maps, named and anonymous, one uid may have created and not yet freed; 0: no cap (default 64)");
+#include "fault.h"
+#include "map.h"
+#include "mtdev.h"
 
 /* The reaper's period while a namespace other than the initial has maps. */
 #define MTDEV_REAP_SECS	5
@@ -121,21 +67,15 @@ MODULE_PARM_DESC(max_maps,
 /* A registry key: the namespace's id, then the name without its NUL. */
 #define MTDEV_KEY_MAX	(8 + MASSTREE_NAME_MAX)
 
-/*
- * Serialises the registry, the namespaces and users lists and maps'
- * owner and mode.
- */
+/* Serialises the registry, the namespaces list and maps' owner and mode. */
 static DEFINE_MUTEX(mtdev_lock);
 static DEFINE_MASSTREE(mtdev_names);
-static LIST_HEAD(mtdev_users);
 static LIST_HEAD(mtdev_namespaces);
 static u64 mtdev_next_ns_id;
+static void mtdev_reap(void);
 static void mtdev_reap_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(mtdev_reap_work, mtdev_reap_fn);
 static atomic64_t mtdev_next_id = ATOMIC64_INIT(0);
-static atomic_long_t mtdev_live_maps = ATOMIC_LONG_INIT(0);
-/* Bytes charged to all maps: the sum of their @charged. */
-static atomic64_t mtdev_total = ATOMIC64_INIT(0);
 
 /* The caller's IPC namespace; NULL in a kernel without System V IPC. */
 static struct ipc_namespace *mtdev_current_ipc(void)
@@ -167,7 +107,7 @@ static struct mtdev_ns *mtdev_ns_get(struct ipc_namespace *ipc)
 
 	if (ns)
 		return ns;
-	ns = mst_fail_alloc(MST_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*ns), GFP_KERNEL);
+	ns = mtdev_fail_alloc(MTDEV_FAIL_MAP) ? NULL : kzalloc(sizeof(*ns), GFP_KERNEL);
 	if (!ns)
 		return NULL;
 	ns->ipc = ipc;
@@ -176,7 +116,7 @@ static struct mtdev_ns *mtdev_ns_get(struct ipc_namespace *ipc)
 	list_add(&ns->link, &mtdev_namespaces);
 	if (!mtdev_ipc_is_initial(ipc)) {
 		get_ipc_ns(ipc);
-		mst_debugfs_ns_add(ns, ipc->ns.inum);
+		mtdev_debugfs_ns_add(ns, ipc->ns.inum);
 		schedule_delayed_work(&mtdev_reap_work, MTDEV_REAP_SECS * HZ);
 	}
 	return ns;
@@ -190,7 +130,7 @@ static void mtdev_ns_put(struct mtdev_ns *ns)
 		return;
 	list_del(&ns->link);
 	if (!mtdev_ipc_is_initial(ns->ipc)) {
-		mst_debugfs_ns_remove(ns);
+		mtdev_debugfs_ns_remove(ns);
 		/* put_ipc_ns(), which is not exported. */
 		ns->ipc->ns.ops->put(&ns->ipc->ns);
 	}
@@ -219,72 +159,147 @@ static struct mtdev_map *mtdev_lookup(const char *name)
 	return masstree_load(&mtdev_names, key, mtdev_key(key, ns, name));
 }
 
-/* The user charged for a new map, with a reference; under mtdev_lock. */
-static struct mtdev_user *mtdev_user_get(kuid_t uid)
-{
-	unsigned int cap = READ_ONCE(max_maps);
-	struct mtdev_user *u;
+/**
+ * DOC: freeing a map without allocating
+ *
+ * A map's values are entries of its tree, and masstree_destroy() frees
+ * only nodes, so the teardown must visit every key: with a cursor, whose
+ * key buffer holds the current key and grows for longer ones. Growing
+ * while a map is freed could fail, and a teardown that fails can only
+ * loop or leak. So each map keeps a cursor of its own for the teardown,
+ * and grows its buffer when a key longer than any before is stored: in
+ * PUT, before the map changes, where -ENOMEM is an answer. The teardown
+ * then walks with masstree_first() and masstree_next(), frees each value
+ * (nothing else reaches the map any more) and leaves the nodes to
+ * masstree_destroy(). It never allocates: a cursor step needs at most
+ * the key's length plus one slice (8 bytes) of buffer, and the buffer has
+ * that room for the longest key the map ever held. Its gfp is switched to
+ * GFP_NOWAIT for the teardown, so a cursor that asked for more anyway
+ * (a bug) fails at once, loudly, instead of sleeping or looping.
+ *
+ * The alternative, one maximal buffer (64 KiB) per map allocated at
+ * creation, costs 64 KiB for every small map; a per-map list of values
+ * would put a lock on the data path.
+ */
 
-	lockdep_assert_held(&mtdev_lock);
-	list_for_each_entry(u, &mtdev_users, link) {
-		if (!uid_eq(u->uid, uid))
-			continue;
-		if (cap && u->refs >= cap)
-			return ERR_PTR(-EDQUOT);
-		u->refs++;
-		return u;
+/* Buffer a cursor step needs beyond the key's length. */
+#define MTDEV_REAP_SLACK	8
+
+/* Set up a new map's teardown cursor; the map is not yet published. */
+static void mtdev_reap_init(struct mtdev_map *m)
+{
+	mutex_init(&m->reap_lock);
+	masstree_cursor_init(&m->reap, &m->tree, GFP_KERNEL_ACCOUNT);
+	m->reap_room = MASSTREE_CURSOR_INLINE - MTDEV_REAP_SLACK;
+}
+
+/**
+ * mtdev_reap_room() - make sure a map's teardown cursor can hold a key.
+ * @m: the map.
+ * @key: a key about to be stored.
+ * @len: its length.
+ *
+ * Called before the map changes, where -ENOMEM is an answer.
+ *
+ * Context: Process context; may sleep (takes @m->reap_lock).
+ * Return: 0 or -ENOMEM.
+ */
+int mtdev_reap_room(struct mtdev_map *m, const u8 *key, size_t len)
+{
+	int err = 0;
+
+	if (len <= READ_ONCE(m->reap_room))
+		return 0;
+	mutex_lock(&m->reap_lock);
+	if (len > m->reap_room) {
+		/* Seeking copies @key into the buffer: it grows to fit. */
+		masstree_seek(&m->reap, key, len);
+		if (m->reap.err || m->reap.cap < len + MTDEV_REAP_SLACK)
+			err = -ENOMEM;
+		else
+			WRITE_ONCE(m->reap_room, len);
 	}
-	u = mst_fail_alloc(MST_FAIL_DEV_MAP) ? NULL : kzalloc(sizeof(*u), GFP_KERNEL);
-	if (!u)
-		return ERR_PTR(-ENOMEM);
-	atomic64_set(&u->bytes, 0);
-	u->uid = uid;
-	u->refs = 1;
-	list_add(&u->link, &mtdev_users);
-	return u;
+	mutex_unlock(&m->reap_lock);
+	return err;
 }
 
-static void mtdev_user_put(struct mtdev_user *u)
+/**
+ * mtdev_value_gone() - a value left the map: free it after readers.
+ * @m: the map.
+ * @old: the value, no longer reachable from the map.
+ *
+ * Context: Any context.
+ * Return: the bytes its allocation held, for the caller's settle.
+ */
+s64 mtdev_value_gone(struct mtdev_map *m, struct mtdev_value *old)
 {
-	lockdep_assert_held(&mtdev_lock);
-	if (--u->refs)
-		return;
-	WARN_ON_ONCE(atomic64_read(&u->bytes) != 0);
-	list_del(&u->link);
-	kfree(u);
+	s64 size = mtdev_value_size(old);
+
+	mtdev_value_bytes_add(&m->acct, -(s64)old->len);
+	kvfree_rcu(old, rcu);
+	return size;
 }
 
-static void mtdev_map_free(struct mtdev_map *m)
+/*
+ * Empty a map nobody can reach any more. Never allocates and cannot
+ * fail: see "freeing a map without allocating" above.
+ */
+static void mtdev_free_values(struct mtdev_map *m)
 {
-	free_percpu(m->ops);
-	percpu_counter_destroy(&m->value_bytes);
-	kfree(m);
+	struct masstree_cursor *cur = &m->reap;
+	void *entry;
+
+	cur->gfp = GFP_NOWAIT | __GFP_NOWARN;
+	/*
+	 * No erase: the tree stays as it is (masstree_destroy() frees its
+	 * nodes next), so no layer folds and nothing allocates. The map's
+	 * release refunds its whole charge.
+	 */
+	for (entry = masstree_first(cur); entry; entry = masstree_next(cur)) {
+		mtdev_value_gone(m, entry);
+		cond_resched();
+	}
+	/* The values left behind leak: a broken promise, not a retry. */
+	WARN_ON_ONCE(cur->err);
+	masstree_cursor_fini(cur);
+	mutex_destroy(&m->reap_lock);
 }
 
 static struct mtdev_map *mtdev_map_alloc(void)
 {
 	struct mtdev_map *m;
+	int err;
 
-	if (mst_fail_alloc(MST_FAIL_DEV_MAP))
-		return NULL;
+	if (mtdev_fail_alloc(MTDEV_FAIL_MAP))
+		return ERR_PTR(-ENOMEM);
 	m = kzalloc(sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!m)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	/* Before the account: from then on a settle may read the tree. */
 	masstree_init(&m->tree, 0);
+	err = mtdev_account_open(&m->acct, &m->tree, current_euid());
+	if (err) {
+		kfree(m);
+		return ERR_PTR(err);
+	}
 	kref_init(&m->ref);
 	m->id = atomic64_inc_return(&mtdev_next_id);
 	INIT_LIST_HEAD(&m->ns_link);
-	atomic64_set(&m->charged, 0);
-	spin_lock_init(&m->charge_lock);
 	mtdev_reap_init(m);
-	m->ops = alloc_percpu_gfp(struct mtdev_op_counts, GFP_KERNEL_ACCOUNT);
-	if (!m->ops ||
-	    percpu_counter_init(&m->value_bytes, 0, GFP_KERNEL_ACCOUNT)) {
-		/* percpu_counter_destroy() accepts a counter never set up. */
-		mtdev_map_free(m);
-		return NULL;
-	}
 	return m;
+}
+
+/*
+ * Free a map no one reaches any more: refund its charge (no settle reads
+ * its tree from then on), empty it, free it.
+ */
+static void mtdev_map_free(struct mtdev_map *m)
+{
+	mtdev_account_close(&m->acct);
+	mtdev_free_values(m);
+	masstree_destroy(&m->tree);
+	mtdev_account_free(&m->acct);
+	kfree(m);
 }
 
 /**
@@ -300,7 +315,6 @@ static struct mtdev_map *mtdev_map_alloc(void)
  */
 struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 {
-	struct mtdev_user *user;
 	struct mtdev_map *m;
 	int err;
 
@@ -322,18 +336,9 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 			goto out;
 		}
 	}
-	user = mtdev_user_get(current_euid());
-	if (IS_ERR(user)) {
-		m = ERR_CAST(user);
-		goto out;
-	}
 	m = mtdev_map_alloc();
-	if (!m) {
-		mtdev_user_put(user);
-		m = ERR_PTR(-ENOMEM);
+	if (IS_ERR(m))
 		goto out;
-	}
-	m->user = user;
 	strscpy(m->name, name, sizeof(m->name));
 	m->cuid = current_euid();
 	m->cgid = current_egid();
@@ -343,17 +348,14 @@ struct mtdev_map *mtdev_map_create(const char *name, umode_t mode)
 	if (ns) {
 		err = masstree_insert(&mtdev_names, key, key_len, m, GFP_KERNEL);
 		if (err) {
-			mtdev_free_values(m);	/* empty: releases the cursor */
 			mtdev_map_free(m);
-			mtdev_user_put(user);
 			m = ERR_PTR(err);
 			goto out;
 		}
 		m->ns = ns;
 		list_add_tail(&m->ns_link, &ns->maps);
 	}
-	atomic_long_inc(&mtdev_live_maps);
-	mst_debugfs_map_add(m, ns ? ns->debugfs : NULL);
+	mtdev_debugfs_map_add(m, ns ? ns->debugfs : NULL);
 out:
 	/* A namespace whose first map could not be made keeps nothing. */
 	if (ns)
@@ -421,21 +423,10 @@ struct mtdev_map *mtdev_map_open(const char *name, unsigned int access)
 static void mtdev_map_release(struct kref *ref)
 {
 	struct mtdev_map *m = container_of(ref, struct mtdev_map, ref);
-	s64 charged;
 
 	/* No descriptor and no name reach the map any more. */
-	mst_debugfs_map_remove(m);
-	mtdev_free_values(m);
-	masstree_destroy(&m->tree);
-	/* Nothing is left and no write is in flight: refund the rest. */
-	charged = atomic64_read(&m->charged);
-	atomic64_sub(charged, &m->user->bytes);
-	atomic64_sub(charged, &mtdev_total);
-	mutex_lock(&mtdev_lock);
-	mtdev_user_put(m->user);
-	mutex_unlock(&mtdev_lock);
+	mtdev_debugfs_map_remove(m);
 	mtdev_map_free(m);
-	atomic_long_dec(&mtdev_live_maps);
 }
 
 /**
@@ -459,7 +450,7 @@ static void mtdev_map_unlink(struct mtdev_map *m)
 	masstree_erase(&mtdev_names, key, mtdev_key(key, ns, m->name));
 	WRITE_ONCE(m->dead, true);
 	/* A new map may take the name, and its debugfs directory, at once. */
-	mst_debugfs_map_remove(m);
+	mtdev_debugfs_map_remove(m);
 	list_del_init(&m->ns_link);
 	m->ns = NULL;
 	mtdev_ns_put(ns);
@@ -603,7 +594,7 @@ static int mtdev_list_one(const void *key, size_t len, void *entry, void *arg)
 	if (ctx->admin || mtdev_mode_permits(m, MTDEV_READ)) {
 		masstree_get_stats(&m->tree, &st);
 		info->keys = st.keys;
-		info->bytes = max_t(s64, atomic64_read(&m->charged), 0);
+		info->bytes = mtdev_charged(&m->acct);
 	}
 	return 0;
 }
@@ -650,122 +641,8 @@ int mtdev_map_list(struct masstree_ioc_list *list,
 	return 0;
 }
 
-/* Add @bytes to @ctr unless that takes it past @cap (0: no cap). */
-static bool mtdev_add_capped(atomic64_t *ctr, s64 bytes, unsigned long cap)
-{
-	s64 now = atomic64_add_return(bytes, ctr);
-
-	if (!cap || now <= 0 || (u64)now <= cap)
-		return true;
-	atomic64_sub(bytes, ctr);
-	return false;
-}
-
 /**
- * mtdev_reserve() - reserve a write's worst case against the caps.
- * @m: the map.
- * @bytes: the most the write may make the map hold.
- *
- * See "charging what a map holds" above; every reservation is given back
- * by mtdev_settle().
- *
- * Context: Any context but NMI.
- * Return: 0; -ENOSPC over max_map_bytes or max_total_bytes, -EDQUOT over
- * max_user_bytes, with nothing reserved.
- */
-int mtdev_reserve(struct mtdev_map *m, s64 bytes)
-{
-	if (!mtdev_add_capped(&m->charged, bytes, READ_ONCE(max_map_bytes)))
-		return -ENOSPC;
-	if (!mtdev_add_capped(&m->user->bytes, bytes, READ_ONCE(max_user_bytes))) {
-		atomic64_sub(bytes, &m->charged);
-		return -EDQUOT;
-	}
-	if (!mtdev_add_capped(&mtdev_total, bytes, READ_ONCE(max_total_bytes))) {
-		atomic64_sub(bytes, &m->user->bytes);
-		atomic64_sub(bytes, &m->charged);
-		return -ENOSPC;
-	}
-	return 0;
-}
-
-/**
- * mtdev_settle() - charge what a map holds now; end a reservation.
- * @m: the map.
- * @reserved: what the caller's mtdev_reserve() took (0: none).
- * @value_delta: the caller's change to the values' allocations: bytes
- *	of the value it stored, less those of the values it removed.
- *
- * Context: Process context; takes @m->charge_lock.
- */
-void mtdev_settle(struct mtdev_map *m, s64 reserved, s64 value_delta)
-{
-	s64 now, diff;
-
-	spin_lock(&m->charge_lock);
-	m->value_slab += value_delta;
-	now = (s64)masstree_bytes(&m->tree) + m->value_slab;
-	diff = now - m->held - reserved;
-	m->held = now;
-	atomic64_add(diff, &m->charged);
-	atomic64_add(diff, &m->user->bytes);
-	atomic64_add(diff, &mtdev_total);
-	spin_unlock(&m->charge_lock);
-}
-
-/**
- * mtdev_total_bytes() - bytes charged to all maps together.
- *
- * Context: Any context.
- * Return: the bytes.
- */
-s64 mtdev_total_bytes(void)
-{
-	return atomic64_read(&mtdev_total);
-}
-
-/**
- * mtdev_users_show() - one line per uid with maps: its bytes and maps.
- * @sf: the debugfs file.
- *
- * Context: Process context; takes mtdev_lock.
- */
-void mtdev_users_show(struct seq_file *sf)
-{
-	struct mtdev_user *u;
-
-	mutex_lock(&mtdev_lock);
-	list_for_each_entry(u, &mtdev_users, link)
-		seq_printf(sf, "%u %lld %u\n", from_kuid(&init_user_ns, u->uid),
-			   (long long)atomic64_read(&u->bytes), u->refs);
-	mutex_unlock(&mtdev_lock);
-}
-
-/**
- * mtdev_caps_init() - settle the module-wide cap's default.
- *
- * Context: Module init.
- */
-void mtdev_caps_init(void)
-{
-	if (max_total_bytes == ULONG_MAX)
-		max_total_bytes = (totalram_pages() << PAGE_SHIFT) / 8;
-}
-
-/**
- * mtdev_count() - count one operation on this CPU.
- * @m: the map.
- * @which: the operation.
- *
- * Context: Any context.
- */
-void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which)
-{
-	this_cpu_inc(m->ops->n[which]);
-}
-
-/**
- * mtdev_map_stats() - a map's shape, bytes and operation counters.
+ * mtdev_map_stats() - a map's shape, bytes, counters and creator.
  * @m: the map.
  * @s: filled in, @s->size included; every other field zero.
  *
@@ -774,47 +651,9 @@ void mtdev_count(struct mtdev_map *m, enum mtdev_op_stat which)
  */
 void mtdev_map_stats(struct mtdev_map *m, struct masstree_ioc_stats *s)
 {
-	u64 n[MTDEV_NR_STATS] = {};
-	struct masstree_stats st;
-	int cpu, i;
-
-	for_each_possible_cpu(cpu) {
-		struct mtdev_op_counts *c = per_cpu_ptr(m->ops, cpu);
-
-		for (i = 0; i < MTDEV_NR_STATS; i++)
-			/* Racing this_cpu_inc() is benign: exact when quiet. */
-			n[i] += data_race(c->n[i]);
-	}
-	masstree_get_stats(&m->tree, &st);
-	memset(s, 0, sizeof(*s));
-	s->size = sizeof(*s);
-	s->keys = st.keys;
-	s->leaves = st.leaves;
-	s->internodes = st.internodes;
-	s->layers = st.layers;
-	s->height = st.height;
-	s->node_bytes = st.bytes;
-	s->value_bytes = max_t(s64, percpu_counter_sum(&m->value_bytes), 0);
-	s->charged_bytes = max_t(s64, atomic64_read(&m->charged), 0);
-	s->gets = n[MTDEV_STAT_GET];
-	s->puts = n[MTDEV_STAT_PUT];
-	s->dels = n[MTDEV_STAT_DEL];
-	s->cmpxchgs = n[MTDEV_STAT_CMPXCHG];
-	s->scans = n[MTDEV_STAT_SCAN];
-	s->batches = n[MTDEV_STAT_BATCH];
+	mtdev_account_stats(&m->acct, s);
 	s->cuid = from_kuid_munged(current_user_ns(), m->cuid);
 	s->cgid = from_kgid_munged(current_user_ns(), m->cgid);
-}
-
-/**
- * mtdev_nr_maps() - how many maps exist, named and anonymous.
- *
- * Context: Any context.
- * Return: the number.
- */
-long mtdev_nr_maps(void)
-{
-	return atomic_long_read(&mtdev_live_maps);
 }
 
 /*
@@ -855,7 +694,7 @@ static void mtdev_put_dead(struct list_head *dead)
  *
  * Context: Process context; takes mtdev_lock.
  */
-void mtdev_reap(void)
+static void mtdev_reap(void)
 {
 	struct mtdev_ns *ns, *next;
 	bool foreign = false;
@@ -908,7 +747,5 @@ void mtdev_maps_exit(void)
 		mtdev_map_put(m);
 	}
 	masstree_destroy(&mtdev_names);
-	WARN_ON_ONCE(atomic_long_read(&mtdev_live_maps));
-	WARN_ON_ONCE(!list_empty(&mtdev_users));
-	WARN_ON_ONCE(atomic64_read(&mtdev_total));
+	mtdev_account_exit();
 }

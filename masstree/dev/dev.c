@@ -2,8 +2,13 @@
 /*
  * /dev/masstree: the misc device that lets userspace reach maps. This
  * file only parses commands (include/uapi/linux/masstree.h) and keeps
- * each descriptor's attachment; devmap.c owns the maps and devops.c the
- * key operations.
+ * each descriptor's attachment; ops.c carries out the key operations,
+ * map.c owns the maps, account.c what they are charged, debugfs.c their
+ * debugfs files. Each calls only the files after it in that list.
+ *
+ * The device is a client of masstree: it includes <linux/masstree.h>,
+ * the uapi header and its own headers, nothing of the core's
+ * (scripts/lint.sh checks it), so it could move to a module of its own.
  *
  * A descriptor is attached at most once and stays attached until it is
  * closed, so the data path reads the attachment with one acquire load and
@@ -20,7 +25,13 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "account.h"
+#include "debugfs.h"
 #include "dev.h"
+#include "fault.h"
+#include "map.h"
+#include "mtdev.h"
+#include "ops.h"
 
 /* LIST describes at most this many maps per call. */
 #define MTDEV_LIST_MAX	256
@@ -278,7 +289,7 @@ static long mtdev_ioc_list(void __user *uarg)
 	if (err)
 		return err;
 	nr = min_t(u64, l.nr, MTDEV_LIST_MAX);
-	infos = mst_fail_alloc(MST_FAIL_DEV_BUFFER) ? NULL :
+	infos = mtdev_fail_alloc(MTDEV_FAIL_BUFFER) ? NULL :
 		kvmalloc_array(nr ?: 1, sizeof(*infos), GFP_KERNEL);
 	if (!infos)
 		return -ENOMEM;
@@ -382,7 +393,7 @@ static long mtdev_ioc_batch(struct mtdev_file *f, void __user *uarg)
 	/* As mtdev_probe_op(): @done must be writable before anything runs. */
 	if (put_user(0, &((struct masstree_ioc_batch __user *)uarg)->done))
 		return -EFAULT;
-	mtdev_count(m, MTDEV_STAT_BATCH);
+	mtdev_count(&m->acct, MTDEV_STAT_BATCH);
 	uops = u64_to_user_ptr(b.ops);
 	for (b.done = 0; b.done < b.nr; b.done++) {
 		err = mtdev_batch_one(m, access, &uops[b.done]);
@@ -515,13 +526,17 @@ static struct miscdevice mtdev_misc = {
 };
 
 /**
- * mtdev_init() - register /dev/masstree.
+ * mtdev_init() - register /dev/masstree and its debugfs files.
+ * @debugfs_root: the module's debugfs directory (an error pointer
+ *	without debugfs: the device works without its files).
  *
  * Context: Module init.
- * Return: 0 or the error of misc_register().
+ * Return: 0, -EINVAL for a bad dev_mode, or the error of misc_register().
  */
-int mtdev_init(void)
+int mtdev_init(struct dentry *debugfs_root)
 {
+	int err;
+
 	/* SCAN passes its flags to masstree_scan() unchanged. */
 	BUILD_BUG_ON(MASSTREE_IOC_SCAN_REVERSE != MASSTREE_SCAN_REVERSE);
 	BUILD_BUG_ON(MASSTREE_IOC_SCAN_START_EXCL != MASSTREE_SCAN_START_EXCL);
@@ -533,11 +548,16 @@ int mtdev_init(void)
 		return -EINVAL;
 	mtdev_misc.mode = dev_mode;
 	mtdev_caps_init();
-	return misc_register(&mtdev_misc);
+	mtdev_debugfs_init(debugfs_root);
+	err = misc_register(&mtdev_misc);
+	if (err)
+		mtdev_debugfs_exit();
+	return err;
 }
 
 /**
- * mtdev_exit() - unregister /dev/masstree and free the named maps.
+ * mtdev_exit() - unregister /dev/masstree, free the named maps and remove
+ *	the device's debugfs files.
  *
  * Context: Module exit: no descriptor is open.
  */
@@ -545,4 +565,5 @@ void mtdev_exit(void)
 {
 	misc_deregister(&mtdev_misc);
 	mtdev_maps_exit();
+	mtdev_debugfs_exit();
 }

@@ -10,8 +10,8 @@
  * Every failed operation leaves the map as it was: a write reserves its
  * worst case and allocates its value before it changes anything, and
  * gives both back if the map refuses it. Every write and erase then
- * settles the map's charge to what it holds (see "charging what a map
- * holds" in devmap.c).
+ * hands its reservation and what it stored or freed to the map's account
+ * (see "charging what a map holds" in account.c).
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
@@ -21,7 +21,11 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "dev.h"
+#include "account.h"
+#include "fault.h"
+#include "map.h"
+#include "mtdev.h"
+#include "ops.h"
 
 /* SCAN copies records through a bounce buffer this big: two maximal
  * records fit, so every pass makes progress.
@@ -40,12 +44,12 @@
 				 MASSTREE_IOC_SCAN_NO_START |		\
 				 MASSTREE_IOC_SCAN_NO_END)
 
-/* Bytes @v's allocation holds: its slab bucket, or its pages. */
-static s64 mtdev_value_size(const struct mtdev_value *v)
+/* Copy @len bytes in from userspace: key, expected value, scan bound. */
+static void *mtdev_memdup_user(u64 uptr, u64 len)
 {
-	size_t size = struct_size(v, data, v->len);
-
-	return is_vmalloc_addr(v) ? PAGE_ALIGN(size) : kmalloc_size_roundup(size);
+	if (mtdev_fail_alloc(MTDEV_FAIL_COPY))
+		return ERR_PTR(-ENOMEM);
+	return vmemdup_user(u64_to_user_ptr(uptr), len);
 }
 
 /*
@@ -64,7 +68,7 @@ static struct mtdev_value *mtdev_value_new(u64 uptr, u64 len)
 {
 	struct mtdev_value *v;
 
-	if (mst_fail_alloc(MST_FAIL_DEV_VALUE))
+	if (mtdev_fail_alloc(MTDEV_FAIL_VALUE))
 		return ERR_PTR(-ENOMEM);
 	v = kvmalloc(struct_size(v, data, len), GFP_KERNEL_ACCOUNT);
 	if (!v)
@@ -75,20 +79,6 @@ static struct mtdev_value *mtdev_value_new(u64 uptr, u64 len)
 		return ERR_PTR(-EFAULT);
 	}
 	return v;
-}
-
-/*
- * @old left the map: free it after readers; returns the bytes its
- * allocation held, for the caller's settle.
- */
-static s64 mtdev_value_gone(struct mtdev_map *m, struct mtdev_value *old)
-{
-	s64 size = mtdev_value_size(old);
-
-	percpu_counter_add_batch(&m->value_bytes, -(s64)old->len,
-				 MTDEV_BYTES_BATCH);
-	kvfree_rcu(old, rcu);
-	return size;
 }
 
 static int mtdev_get(struct mtdev_map *m, struct masstree_ioc_op *op,
@@ -126,7 +116,7 @@ static int mtdev_get(struct mtdev_map *m, struct masstree_ioc_op *op,
 		/* Too big for the stack: again with room for this length. */
 		if (buf != stack)
 			kvfree(buf);
-		buf = mst_fail_alloc(MST_FAIL_DEV_BUFFER) ? NULL :
+		buf = mtdev_fail_alloc(MTDEV_FAIL_BUFFER) ? NULL :
 		      kvmalloc(len, GFP_KERNEL);
 		if (!buf)
 			return -ENOMEM;
@@ -178,65 +168,6 @@ static struct mtdev_value *mtdev_replace(struct mtdev_map *m, const u8 *key,
 	return old;
 }
 
-/**
- * DOC: freeing a map without allocating
- *
- * A map's values are entries of its tree, and masstree_destroy() frees
- * only nodes, so the teardown must visit every key: with a cursor, whose
- * key buffer holds the current key and grows for longer ones. Growing
- * while a map is freed could fail, and a teardown that fails can only
- * loop or leak. So each map keeps a cursor of its own for the teardown,
- * and grows its buffer when a key longer than any before is stored: in
- * PUT, before the map changes, where -ENOMEM is an answer. The teardown
- * then walks with masstree_first() and masstree_next(), frees each value
- * (nothing else reaches the map any more) and leaves the nodes to
- * masstree_destroy(). It never allocates: a cursor step needs at most
- * the key's length plus one slice (8 bytes) of buffer, and the buffer has
- * that room for the longest key the map ever held. Its gfp is switched to
- * GFP_NOWAIT for the teardown, so a cursor that asked for more anyway
- * (a bug) fails at once, loudly, instead of sleeping or looping.
- *
- * The alternative, one maximal buffer (64 KiB) per map allocated at
- * creation, costs 64 KiB for every small map; a per-map list of values
- * would put a lock on the data path.
- */
-
-/* Buffer a cursor step needs beyond the key's length. */
-#define MTDEV_REAP_SLACK	8
-
-/**
- * mtdev_reap_init() - set up a new map's teardown cursor.
- * @m: the map, not yet published.
- *
- * Context: Any context.
- */
-void mtdev_reap_init(struct mtdev_map *m)
-{
-	mutex_init(&m->reap_lock);
-	masstree_cursor_init(&m->reap, &m->tree, GFP_KERNEL_ACCOUNT);
-	m->reap_room = MASSTREE_CURSOR_INLINE - MTDEV_REAP_SLACK;
-}
-
-/* Make sure the teardown cursor can hold @key; before the map changes. */
-static int mtdev_reap_room(struct mtdev_map *m, const u8 *key, size_t len)
-{
-	int err = 0;
-
-	if (len <= READ_ONCE(m->reap_room))
-		return 0;
-	mutex_lock(&m->reap_lock);
-	if (len > m->reap_room) {
-		/* Seeking copies @key into the buffer: it grows to fit. */
-		masstree_seek(&m->reap, key, len);
-		if (m->reap.err || m->reap.cap < len + MTDEV_REAP_SLACK)
-			err = -ENOMEM;
-		else
-			WRITE_ONCE(m->reap_room, len);
-	}
-	mutex_unlock(&m->reap_lock);
-	return err;
-}
-
 static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 		     const u8 *key, const u8 *expect)
 {
@@ -251,13 +182,13 @@ static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 	reserved = mtdev_value_size_max(op->value_len);
 	if (may_insert)
 		reserved += masstree_insert_bytes_max(&m->tree, op->key_len);
-	err = mtdev_reserve(m, reserved);
+	err = mtdev_reserve(&m->acct, reserved);
 	if (err)
 		return err;
 	v = mtdev_value_new(op->value, op->value_len);
 	if (IS_ERR(v)) {
 		err = PTR_ERR(v);
-		goto settle;
+		goto done;
 	}
 	/* Once published, @v may be replaced and freed by another writer. */
 	stored = mtdev_value_size(v);
@@ -282,14 +213,13 @@ static int mtdev_put(struct mtdev_map *m, struct masstree_ioc_op *op,
 		/* Never published: no reader can hold it. */
 		kvfree(v);
 		stored = 0;
-		goto settle;
+		goto done;
 	}
-	percpu_counter_add_batch(&m->value_bytes, op->value_len,
-				 MTDEV_BYTES_BATCH);
+	mtdev_value_bytes_add(&m->acct, op->value_len);
 	if (old)
 		removed = mtdev_value_gone(m, old);
-settle:
-	mtdev_settle(m, reserved, stored - removed);
+done:
+	mtdev_done(&m->acct, reserved, stored - removed);
 	return err;
 }
 
@@ -301,7 +231,7 @@ static int mtdev_del(struct mtdev_map *m, struct masstree_ioc_op *op,
 	if (!old)
 		return -ENOENT;
 	op->out_len = old->len;
-	mtdev_settle(m, 0, -mtdev_value_gone(m, old));
+	mtdev_done(&m->acct, 0, -mtdev_value_gone(m, old));
 	return 0;
 }
 
@@ -389,19 +319,19 @@ int mtdev_op(struct mtdev_map *m, unsigned int access,
 	}
 	switch (opcode) {
 	case MASSTREE_OP_GET:
-		mtdev_count(m, MTDEV_STAT_GET);
+		mtdev_count(&m->acct, MTDEV_STAT_GET);
 		err = mtdev_get(m, op, key);
 		break;
 	case MASSTREE_OP_PUT:
-		mtdev_count(m, MTDEV_STAT_PUT);
+		mtdev_count(&m->acct, MTDEV_STAT_PUT);
 		err = mtdev_put(m, op, key, NULL);
 		break;
 	case MASSTREE_OP_DEL:
-		mtdev_count(m, MTDEV_STAT_DEL);
+		mtdev_count(&m->acct, MTDEV_STAT_DEL);
 		err = mtdev_del(m, op, key);
 		break;
 	case MASSTREE_OP_CMPXCHG:
-		mtdev_count(m, MTDEV_STAT_CMPXCHG);
+		mtdev_count(&m->acct, MTDEV_STAT_CMPXCHG);
 		/* A zero-length expectation still needs a non-NULL pointer. */
 		expect = mtdev_memdup_user(op->expect, op->expect_len);
 		if (IS_ERR(expect)) {
@@ -550,7 +480,7 @@ int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *s)
 		return err;
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
-	mtdev_count(m, MTDEV_STAT_SCAN);
+	mtdev_count(&m->acct, MTDEV_STAT_SCAN);
 	s->count = 0;
 	s->used = 0;
 	s->more = 0;
@@ -565,7 +495,7 @@ int mtdev_scan(struct mtdev_map *m, struct masstree_ioc_scan *s)
 		goto out;
 	}
 	err = -ENOMEM;
-	if (mst_fail_alloc(MST_FAIL_DEV_BUFFER))
+	if (mtdev_fail_alloc(MTDEV_FAIL_BUFFER))
 		goto out;
 	c.buf = kvmalloc(min_t(u64, s->buf_len, MTDEV_SCAN_BOUNCE) ?: 1,
 			 GFP_KERNEL);
@@ -599,8 +529,8 @@ out:
 	return err;
 }
 
-/* Keys CLEAR erases between two settles of the map's charge. */
-#define MTDEV_CLEAR_SETTLE	64
+/* Keys CLEAR erases between two hand-ins of what it freed. */
+#define MTDEV_CLEAR_BATCH	64
 
 /* Erase every key; a fatal signal stops it. */
 static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
@@ -616,8 +546,8 @@ static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 				     masstree_cursor_len(&cur));
 		if (old) {
 			freed += mtdev_value_gone(m, old);
-			if (++*cleared % MTDEV_CLEAR_SETTLE == 0) {
-				mtdev_settle(m, 0, -freed);
+			if (++*cleared % MTDEV_CLEAR_BATCH == 0) {
+				mtdev_done(&m->acct, 0, -freed);
 				freed = 0;
 			}
 		}
@@ -627,7 +557,7 @@ static int mtdev_erase_all(struct mtdev_map *m, u64 *cleared)
 		}
 		cond_resched();
 	}
-	mtdev_settle(m, 0, -freed);
+	mtdev_done(&m->acct, 0, -freed);
 	if (!err)
 		err = cur.err;
 	masstree_cursor_fini(&cur);
@@ -649,34 +579,4 @@ int mtdev_clear(struct mtdev_map *m, u64 *cleared)
 	if (READ_ONCE(m->dead))
 		return -EIDRM;
 	return mtdev_erase_all(m, cleared);
-}
-
-/**
- * mtdev_free_values() - empty a map nobody can reach any more.
- * @m: the map.
- *
- * Never allocates and cannot fail: see "freeing a map without
- * allocating" above.
- *
- * Context: Process context; may sleep (cond_resched()).
- */
-void mtdev_free_values(struct mtdev_map *m)
-{
-	struct masstree_cursor *cur = &m->reap;
-	void *entry;
-
-	cur->gfp = GFP_NOWAIT | __GFP_NOWARN;
-	/*
-	 * No erase: the tree stays as it is (masstree_destroy() frees its
-	 * nodes next), so no layer folds and nothing allocates. The map's
-	 * release refunds its whole charge.
-	 */
-	for (entry = masstree_first(cur); entry; entry = masstree_next(cur)) {
-		mtdev_value_gone(m, entry);
-		cond_resched();
-	}
-	/* The values left behind leak: a broken promise, not a retry. */
-	WARN_ON_ONCE(cur->err);
-	masstree_cursor_fini(cur);
-	mutex_destroy(&m->reap_lock);
 }
