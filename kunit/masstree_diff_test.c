@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Seeded random differential test: every operation is applied to the map
- * and to a reference rbtree ordered by memcmp() then length, and their
- * answers must agree. One case per key shape; on a mismatch the case
- * names the seed and the operation's index, so that it can be replayed.
+ * and to the reference map (masstree_refmap.h), and their answers must
+ * agree. One case per key shape; on a mismatch the case names the seed
+ * and the operation's index, so that it can be replayed. The runs are
+ * short enough for every make check: long ones are the userspace
+ * difftest's (tools/test/difftest.c), against the same reference.
  */
 #include <kunit/test.h>
 #include <linux/ktime.h>
@@ -11,7 +13,6 @@
 #include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
-#include <linux/rbtree.h>
 #include <linux/slab.h>
 
 #include "masstree_test.h"
@@ -36,7 +37,9 @@ enum diff_shape {
  * @name: what the keys look like.
  * @shape: how keys are made from an index.
  * @universe: distinct keys the operations choose from (at most 64K).
- * @ops: operations on the KASAN kernel (divided by DIFF_SCALE on KCSAN).
+ * @ops: operations on the KASAN kernel (divided by DIFF_SCALE on KCSAN):
+ *       three to four per key of the universe, enough for the map to
+ *       reach the size it keeps (seven keys in ten present).
  */
 struct diff_case {
 	const char *name;
@@ -45,13 +48,13 @@ struct diff_case {
 	u32 ops;
 };
 
-/* 1,010,000 operations in all on the KASAN kernel. */
+/* 280,000 operations in all on the KASAN kernel. */
 static const struct diff_case diff_cases[] = {
-	{ "8-byte big-endian integers", SHAPE_BE64, 20000, 250000 },
-	{ "16-byte random", SHAPE_RAND16, 20000, 200000 },
-	{ "24-byte, 16-byte common prefix", SHAPE_PREFIX24, 20000, 200000 },
-	{ "32-byte random", SHAPE_RAND32, 20000, 150000 },
-	{ "mixed lengths 0..300", SHAPE_MIXED, 8000, 200000 },
+	{ "8-byte big-endian integers", SHAPE_BE64, 20000, 70000 },
+	{ "16-byte random", SHAPE_RAND16, 20000, 50000 },
+	{ "24-byte, 16-byte common prefix", SHAPE_PREFIX24, 20000, 50000 },
+	{ "32-byte random", SHAPE_RAND32, 20000, 40000 },
+	{ "mixed lengths 0..300", SHAPE_MIXED, 8000, 60000 },
 	{ "1-4 KiB keys", SHAPE_HUGE, 48, 10000 },
 };
 
@@ -62,121 +65,17 @@ static void diff_desc(const struct diff_case *c, char *desc)
 
 KUNIT_ARRAY_PARAM(diff, diff_cases, diff_desc);
 
-/* Reference: an rbtree of keys, ordered bytewise then by length. */
-struct ref_node {
-	struct rb_node rb;
-	void *entry;
-	u32 len;
-	u8 key[];
-};
-
-static int ref_cmp(const u8 *a, u32 alen, const u8 *b, u32 blen)
-{
-	int c = memcmp(a, b, min(alen, blen));
-
-	if (c)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
-static struct ref_node *ref_find(struct rb_root *root, const u8 *key, u32 len,
-				 struct rb_node ***linkp, struct rb_node **parentp)
-{
-	struct rb_node **link = &root->rb_node, *parent = NULL;
-
-	while (*link) {
-		struct ref_node *r = rb_entry(*link, struct ref_node, rb);
-		int c = ref_cmp(key, len, r->key, r->len);
-
-		if (!c)
-			return r;
-		parent = *link;
-		link = c < 0 ? &parent->rb_left : &parent->rb_right;
-	}
-	if (linkp) {
-		*linkp = link;
-		*parentp = parent;
-	}
-	return NULL;
-}
-
-static void *ref_load(struct rb_root *root, const u8 *key, u32 len)
-{
-	struct ref_node *r = ref_find(root, key, len, NULL, NULL);
-
-	return r ? r->entry : NULL;
-}
-
-/* Set (or, with @entry NULL, remove) a key; returns -ENOMEM or 0. */
-static int ref_set(struct rb_root *root, const u8 *key, u32 len, void *entry,
-		   unsigned long *count)
-{
-	struct rb_node **link, *parent;
-	struct ref_node *r = ref_find(root, key, len, &link, &parent);
-
-	if (r && entry) {
-		r->entry = entry;
-	} else if (r) {
-		rb_erase(&r->rb, root);
-		kfree(r);
-		(*count)--;
-	} else if (entry) {
-		r = kmalloc(struct_size(r, key, len), GFP_KERNEL);
-		if (!r)
-			return -ENOMEM;
-		r->entry = entry;
-		r->len = len;
-		memcpy(r->key, key, len);
-		rb_link_node(&r->rb, parent, link);
-		rb_insert_color(&r->rb, root);
-		(*count)++;
-	}
-	return 0;
-}
-
-static void ref_free(struct rb_root *root)
-{
-	struct ref_node *r, *n;
-
-	rbtree_postorder_for_each_entry_safe(r, n, root, rb)
-		kfree(r);
-	*root = RB_ROOT;
-}
-
 /**
  * struct diff_state - a case's map, reference and key buffer.
- * @fx: the map (first: mtt_exit() destroys it).
+ * @mt: the map.
  * @ref: the reference.
- * @count: keys in the reference.
- * @key: the current key.
+ * @key: the current key, DIFF_MAX_KEY bytes.
  */
 struct diff_state {
-	struct mtt_fixture fx;
-	struct rb_root ref;
-	unsigned long count;
-	u8 key[DIFF_MAX_KEY];
+	struct masstree *mt;
+	struct refmap *ref;
+	u8 *key;
 };
-
-static int diff_init(struct kunit *test)
-{
-	struct diff_state *ds = kunit_kzalloc(test, sizeof(*ds), GFP_KERNEL);
-
-	if (!ds)
-		return -ENOMEM;
-	masstree_init(&ds->fx.mt, 0);
-	mtt_settled_nodes(&ds->fx.nodes);
-	ds->ref = RB_ROOT;
-	test->priv = ds;
-	return 0;
-}
-
-static void diff_exit(struct kunit *test)
-{
-	struct diff_state *ds = test->priv;
-
-	masstree_destroy(&ds->fx.mt);
-	ref_free(&ds->ref);
-}
 
 /* Bytes from a small alphabet, so that keys share prefixes often. */
 static const u8 diff_alphabet[] = { 0x00, 0x01, 'a', 'b', 0x7f, 0xff };
@@ -243,9 +142,9 @@ static enum diff_op diff_pick_op(u32 r)
 static bool diff_step(struct kunit *test, struct diff_state *ds, u64 seed,
 		      u32 i, struct rnd_state *rnd, u32 len)
 {
-	struct masstree *mt = &ds->fx.mt;
+	struct masstree *mt = ds->mt;
 	u32 r = prandom_u32_state(rnd);
-	void *want = ref_load(&ds->ref, ds->key, len);
+	void *want = refmap_get(ds->ref, ds->key, len);
 	void *entry = mtt_entry(i + 1), *got, *old, *set = NULL;
 	bool change = false;
 	enum diff_op op = diff_pick_op(r);
@@ -302,13 +201,13 @@ static bool diff_step(struct kunit *test, struct diff_state *ds, u64 seed,
 			   (unsigned long)want);
 		return false;
 	}
-	if (change && ref_set(&ds->ref, ds->key, len, set, &ds->count)) {
+	if (change && refmap_set(ds->ref, ds->key, len, set)) {
 		KUNIT_FAIL(test, "reference out of memory");
 		return false;
 	}
 	/* Every 16th operation also reads its key back. */
 	if (i % 16 == 0 && masstree_load(mt, ds->key, len) !=
-			   ref_load(&ds->ref, ds->key, len)) {
+			   refmap_get(ds->ref, ds->key, len)) {
 		KUNIT_FAIL(test, "seed %#llx op %u: load after op kind %d differs",
 			   seed, i, op);
 		return false;
@@ -320,42 +219,43 @@ static bool diff_step(struct kunit *test, struct diff_state *ds, u64 seed,
 static bool diff_check_all(struct kunit *test, struct diff_state *ds, u64 seed,
 			   u32 phase)
 {
+	const struct refmap_node *x;
 	struct masstree_stats st;
-	struct ref_node *r;
-	struct rb_node *rb;
 
-	if (masstree_validate(&ds->fx.mt)) {
+	if (masstree_validate(ds->mt)) {
 		KUNIT_FAIL(test, "seed %#llx: validate failed after phase %u",
 			   seed, phase);
 		return false;
 	}
-	masstree_get_stats(&ds->fx.mt, &st);
-	if (st.keys != ds->count) {
+	masstree_get_stats(ds->mt, &st);
+	if (st.keys != refmap_count(ds->ref)) {
 		KUNIT_FAIL(test, "seed %#llx phase %u: %lu keys, reference %lu",
-			   seed, phase, st.keys, ds->count);
+			   seed, phase, st.keys, refmap_count(ds->ref));
 		return false;
 	}
-	for (rb = rb_first(&ds->ref); rb; rb = rb_next(rb)) {
-		r = rb_entry(rb, struct ref_node, rb);
-		if (masstree_load(&ds->fx.mt, r->key, r->len) != r->entry) {
-			KUNIT_FAIL(test, "seed %#llx phase %u: key of length %u lost",
-				   seed, phase, r->len);
+	for (x = refmap_first(ds->ref); x; x = refmap_next(x)) {
+		if (masstree_load(ds->mt, x->key, x->len) != x->entry) {
+			KUNIT_FAIL(test, "seed %#llx phase %u: key of length %zu lost",
+				   seed, phase, x->len);
 			return false;
 		}
 	}
 	return true;
 }
 
-static void masstree_diff_random_ops_match_rbtree(struct kunit *test)
+static void masstree_diff_random_ops_match_reference(struct kunit *test)
 {
 	const struct diff_case *c = test->param_value;
-	struct diff_state *ds = test->priv;
+	struct diff_state state = { mtt_map(test), mtt_ref(test) }, *ds = &state;
 	u32 ops = c->ops / DIFF_SCALE, i, phase;
 	u64 seed = DIFF_SEED + c->shape, ns;
+	unsigned long n, stride, j;
+	const struct refmap_node *x;
 	struct masstree_stats st;
 	struct rnd_state rnd;
-	struct ref_node *r, *n;
 
+	ds->key = kunit_kmalloc(test, DIFF_MAX_KEY, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ds->key);
 	prandom_seed_state(&rnd, seed);
 	kunit_info(test, "seed %#llx, %u operations over %u keys", seed, ops,
 		   c->universe);
@@ -376,39 +276,45 @@ static void masstree_diff_random_ops_match_rbtree(struct kunit *test)
 			return;
 	}
 	ns = ktime_get_ns() - ns;
-	masstree_get_stats(&ds->fx.mt, &st);
+	masstree_get_stats(ds->mt, &st);
 	kunit_info(test, "%llu ops/s (map and reference); %lu keys, %lu layers, height %lu",
 		   div64_u64((u64)ops * NSEC_PER_SEC, ns ?: 1), st.keys,
 		   st.layers, st.height);
 
-	/* Erase what is left through the map; the reference agrees. */
-	rbtree_postorder_for_each_entry_safe(r, n, &ds->ref, rb) {
-		if (masstree_erase(&ds->fx.mt, r->key, r->len) != r->entry) {
-			KUNIT_FAIL(test, "seed %#llx: final erase of a key of length %u",
-				   seed, r->len);
+	/*
+	 * Erase what is left through the map, in a scattered order (a
+	 * stride prime to the count visits every key once); the reference
+	 * agrees.
+	 */
+	n = refmap_count(ds->ref);
+	stride = n % 7919 ? 7919 : 1;
+	for (j = 0; j < n; j++) {
+		x = refmap_nth(ds->ref, j * stride % n);
+		if (masstree_erase(ds->mt, x->key, x->len) != x->entry) {
+			KUNIT_FAIL(test, "seed %#llx: final erase of a key of length %zu",
+				   seed, x->len);
 			return;
 		}
 		cond_resched();
 	}
-	ref_free(&ds->ref);
-	ds->count = 0;
+	refmap_clear(ds->ref);
 	mtt_expect_all_freed(test);
 }
 
 static struct kunit_case masstree_diff_cases[] = {
-	KUNIT_CASE_PARAM(masstree_diff_random_ops_match_rbtree, diff_gen_params),
+	KUNIT_CASE_PARAM(masstree_diff_random_ops_match_reference, diff_gen_params),
 	{}
 };
 
 static struct kunit_suite masstree_diff_suite = {
 	.name = "masstree_diff",
-	.init = diff_init,
-	.exit = diff_exit,
+	.init = mtt_init,
+	.exit = mtt_exit,
 	.test_cases = masstree_diff_cases,
 };
 
 kunit_test_suite(masstree_diff_suite);
 
-MODULE_DESCRIPTION("KUnit differential test of masstree against an rbtree");
+MODULE_DESCRIPTION("KUnit differential test of masstree against a reference map");
 MODULE_LICENSE("GPL");
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

@@ -2,8 +2,8 @@
 /*
  * KUnit tests of ordered iteration: cursors (seek, next, prev, first,
  * last), the for_each macros, prefix iteration and masstree_scan(),
- * against a sorted reference array, at every boundary; scanners racing
- * writers; pausing across the erasure of the cursor's key.
+ * against the reference map (masstree_refmap.h), at every boundary;
+ * scanners racing writers; pausing across the erasure of the cursor's key.
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
@@ -17,7 +17,6 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/string.h>
 
 #include "masstree_test.h"
@@ -32,7 +31,7 @@
 #define SC_MAXLEN	300
 
 /**
- * struct sc_key - a reference key.
+ * struct sc_key - a bound: some bytes.
  * @b: its bytes.
  * @len: its length.
  */
@@ -40,22 +39,6 @@ struct sc_key {
 	u8 *b;
 	size_t len;
 };
-
-static int sc_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
-{
-	int c = memcmp(a, b, min(alen, blen));
-
-	if (c)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
-static int sc_key_cmp(const void *x, const void *y)
-{
-	const struct sc_key *a = x, *b = y;
-
-	return sc_cmp(a->b, a->len, b->b, b->len);
-}
 
 enum sc_shape {
 	SC_INT64,	/* 8-byte big-endian integers */
@@ -101,78 +84,60 @@ static void sc_make_key(struct rnd_state *rnd, enum sc_shape shape, u8 *b,
 	*len = n;
 }
 
-/**
- * struct sc_ref - a map and its sorted reference.
- * @keys: the keys, sorted, distinct; key i has entry mtt_entry(i).
- * @n: how many.
+/*
+ * Fill @mt and the reference with the distinct keys of SC_KEYS of @shape:
+ * key i in key order has entry mtt_entry(i).
  */
-struct sc_ref {
-	struct sc_key *keys;
-	unsigned int n;
-};
-
-/* Fill @mt with SC_KEYS keys of @shape; the reference is kunit-managed. */
 static void sc_build(struct kunit *test, struct masstree *mt,
-		     enum sc_shape shape, struct sc_ref *ref)
+		     enum sc_shape shape, struct refmap *ref)
 {
+	struct refmap_node *x;
 	struct rnd_state rnd;
-	unsigned int i, m = 0;
+	unsigned int i;
+	size_t len;
 	u8 *buf;
 
 	prandom_seed_state(&rnd, 0x5ca4 + shape);
-	ref->keys = kunit_kcalloc(test, SC_KEYS, sizeof(*ref->keys), GFP_KERNEL);
-	buf = kunit_kzalloc(test, (size_t)SC_KEYS * SC_MAXLEN, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ref->keys);
+	buf = kunit_kzalloc(test, SC_MAXLEN, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	for (i = 0; i < SC_KEYS; i++) {
-		ref->keys[i].b = buf + (size_t)i * SC_MAXLEN;
-		sc_make_key(&rnd, shape, ref->keys[i].b, &ref->keys[i].len, i);
+		sc_make_key(&rnd, shape, buf, &len, i);
+		KUNIT_ASSERT_EQ(test, refmap_set(ref, buf, len, mtt_entry(0)), 0);
 	}
-	sort(ref->keys, SC_KEYS, sizeof(*ref->keys), sc_key_cmp, NULL);
-	for (i = 0; i < SC_KEYS; i++)
-		if (!m || sc_key_cmp(&ref->keys[m - 1], &ref->keys[i]))
-			ref->keys[m++] = ref->keys[i];
-	ref->n = m;
-	for (i = 0; i < m; i++)
-		KUNIT_ASSERT_EQ(test, masstree_insert(mt, ref->keys[i].b, ref->keys[i].len,
-						      mtt_entry(i), GFP_KERNEL), 0);
+	for (x = refmap_first(ref), i = 0; x; x = refmap_next(x), i++) {
+		x->entry = mtt_entry(i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, x->key, x->len, x->entry,
+						      GFP_KERNEL), 0);
+	}
 }
 
 /* Index of the first reference key >= (> if @strict) the given key. */
-static unsigned int sc_lower(const struct sc_ref *ref, const u8 *b, size_t len,
+static unsigned int sc_lower(struct refmap *ref, const u8 *b, size_t len,
 			     bool strict)
 {
-	unsigned int lo = 0, hi = ref->n;
-
-	while (lo < hi) {
-		unsigned int mid = (lo + hi) / 2;
-		int c = sc_cmp(ref->keys[mid].b, ref->keys[mid].len, b, len);
-
-		if (c < 0 || (strict && !c))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return refmap_rank(ref, b, len, strict);
 }
 
 /* Is the cursor at reference key @i with its entry? */
-static void sc_expect_at(struct kunit *test, const struct sc_ref *ref,
+static void sc_expect_at(struct kunit *test, struct refmap *ref,
 			 struct masstree_cursor *cur, void *entry, int i,
 			 const char *what)
 {
-	if (i < 0 || i >= (int)ref->n) {
+	const struct refmap_node *x = i < 0 ? NULL : refmap_nth(ref, i);
+
+	if (!x) {
 		KUNIT_EXPECT_NULL_MSG(test, entry, "%s: expected the end", what);
 		return;
 	}
 	KUNIT_EXPECT_PTR_EQ_MSG(test, entry, mtt_entry(i), "%s: key %d", what, i);
-	KUNIT_EXPECT_EQ_MSG(test, sc_cmp(masstree_cursor_key(cur), masstree_cursor_len(cur),
-					 ref->keys[i].b, ref->keys[i].len), 0,
+	KUNIT_EXPECT_EQ_MSG(test, refmap_key_cmp(masstree_cursor_key(cur),
+						 masstree_cursor_len(cur),
+						 x->key, x->len), 0,
 			    "%s: bytes of key %d", what, i);
 }
 
 static void sc_expect_full(struct kunit *test, struct masstree *mt,
-			   const struct sc_ref *ref)
+			   struct refmap *ref)
 {
 	struct masstree_cursor cur;
 	void *entry;
@@ -181,12 +146,12 @@ static void sc_expect_full(struct kunit *test, struct masstree *mt,
 	masstree_cursor_init(&cur, mt, GFP_KERNEL);
 	masstree_for_each(mt, &cur, entry) {
 		sc_expect_at(test, ref, &cur, entry, i, "forward");
-		if (++i > (int)ref->n)
+		if (++i > (int)refmap_count(ref))
 			break;
 	}
-	KUNIT_EXPECT_EQ(test, i, (int)ref->n);
+	KUNIT_EXPECT_EQ(test, i, (int)refmap_count(ref));
 	KUNIT_EXPECT_EQ(test, cur.err, 0);
-	i = ref->n - 1;
+	i = refmap_count(ref) - 1;
 	masstree_for_each_rev(mt, &cur, entry) {
 		sc_expect_at(test, ref, &cur, entry, i, "reverse");
 		if (--i < -1)
@@ -207,7 +172,7 @@ static void sc_expect_full(struct kunit *test, struct masstree *mt,
  * @stop_after: stop the scan (return 7) after this many keys; 0: never.
  */
 struct sc_count {
-	const struct sc_ref *ref;
+	struct refmap *ref;
 	int next;
 	int step;
 	unsigned int seen;
@@ -218,11 +183,11 @@ struct sc_count {
 static int sc_count_fn(const void *key, size_t len, void *entry, void *arg)
 {
 	struct sc_count *sc = arg;
-	const struct sc_ref *ref = sc->ref;
+	const struct refmap_node *x = sc->next < 0 ? NULL :
+				      refmap_nth(sc->ref, sc->next);
 
-	if (sc->next < 0 || sc->next >= (int)ref->n ||
-	    entry != mtt_entry(sc->next) ||
-	    sc_cmp(key, len, ref->keys[sc->next].b, ref->keys[sc->next].len))
+	if (!x || entry != mtt_entry(sc->next) ||
+	    refmap_key_cmp(key, len, x->key, x->len))
 		sc->bad++;
 	sc->next += sc->step;
 	sc->seen++;
@@ -231,7 +196,7 @@ static int sc_count_fn(const void *key, size_t len, void *entry, void *arg)
 
 /* masstree_scan() of [lo, hi] with exclusive-bound flags vs the reference. */
 static void sc_check_scan(struct kunit *test, struct masstree *mt,
-			  const struct sc_ref *ref, const struct sc_key *lo,
+			  struct refmap *ref, const struct sc_key *lo,
 			  const struct sc_key *hi, unsigned int flags)
 {
 	bool rev = flags & MASSTREE_SCAN_REVERSE;
@@ -261,7 +226,7 @@ static void sc_check_scan(struct kunit *test, struct masstree *mt,
 
 /* The range macros over [lo, hi], both ways, against the reference. */
 static void sc_check_macros(struct kunit *test, struct masstree *mt,
-			    const struct sc_ref *ref, const struct sc_key *lo,
+			    struct refmap *ref, const struct sc_key *lo,
 			    const struct sc_key *hi)
 {
 	int first = sc_lower(ref, lo->b, lo->len, false);
@@ -275,7 +240,7 @@ static void sc_check_macros(struct kunit *test, struct masstree *mt,
 	n = 0;
 	masstree_for_each_range(mt, &cur, entry, lo->b, lo->len, hi->b, hi->len) {
 		sc_expect_at(test, ref, &cur, entry, i++, "for_each_range");
-		if (++n > (int)ref->n)
+		if (++n > (int)refmap_count(ref))
 			break;
 	}
 	KUNIT_EXPECT_EQ(test, n, max(last - first + 1, 0));
@@ -284,7 +249,7 @@ static void sc_check_macros(struct kunit *test, struct masstree *mt,
 	n = 0;
 	masstree_for_each_range_rev(mt, &cur, entry, lo->b, lo->len, hi->b, hi->len) {
 		sc_expect_at(test, ref, &cur, entry, i--, "for_each_range_rev");
-		if (++n > (int)ref->n)
+		if (++n > (int)refmap_count(ref))
 			break;
 	}
 	KUNIT_EXPECT_EQ(test, n, max(last - first + 1, 0));
@@ -293,13 +258,13 @@ static void sc_check_macros(struct kunit *test, struct masstree *mt,
 }
 
 /* A probe near reference key @i: equal, shorter, longer, or a byte off. */
-static void sc_probe(struct rnd_state *rnd, const struct sc_ref *ref,
+static void sc_probe(struct rnd_state *rnd, struct refmap *ref,
 		     unsigned int i, u8 *b, size_t *len)
 {
-	const struct sc_key *k = &ref->keys[i % ref->n];
-	size_t n = k->len;
+	const struct refmap_node *x = refmap_nth(ref, i % refmap_count(ref));
+	size_t n = x->len;
 
-	memcpy(b, k->b, n);
+	memcpy(b, x->key, n);
 	switch (prandom_u32_state(rnd) % 5) {
 	case 1:
 		if (n)
@@ -321,14 +286,15 @@ static void sc_probe(struct rnd_state *rnd, const struct sc_ref *ref,
 }
 
 static void sc_check_prefix(struct kunit *test, struct masstree *mt,
-			    const struct sc_ref *ref, const u8 *p, size_t plen)
+			    struct refmap *ref, const u8 *p, size_t plen)
 {
-	struct masstree_cursor cur;
 	int i, first = -1, last = -2, n = 0;
+	const struct refmap_node *x;
+	struct masstree_cursor cur;
 	void *entry;
 
-	for (i = 0; i < (int)ref->n; i++) {
-		if (ref->keys[i].len < plen || memcmp(ref->keys[i].b, p, plen))
+	for (x = refmap_first(ref), i = 0; x; x = refmap_next(x), i++) {
+		if (!refmap_has_prefix(x, p, plen))
 			continue;
 		if (first < 0)
 			first = i;
@@ -338,7 +304,7 @@ static void sc_check_prefix(struct kunit *test, struct masstree *mt,
 	i = first;
 	masstree_for_each_prefix(mt, &cur, entry, p, plen) {
 		sc_expect_at(test, ref, &cur, entry, i++, "prefix");
-		if (++n > (int)ref->n)
+		if (++n > (int)refmap_count(ref))
 			break;
 	}
 	KUNIT_EXPECT_EQ_MSG(test, n, first < 0 ? 0 : last - first + 1, "prefix len %zu", plen);
@@ -347,7 +313,7 @@ static void sc_check_prefix(struct kunit *test, struct masstree *mt,
 	for (entry = masstree_seek_prefix(&cur, p, plen, MASSTREE_SCAN_REVERSE); entry;
 	     entry = masstree_prev(&cur)) {
 		sc_expect_at(test, ref, &cur, entry, i--, "prefix reverse");
-		if (++n > (int)ref->n)
+		if (++n > (int)refmap_count(ref))
 			break;
 	}
 	KUNIT_EXPECT_EQ_MSG(test, n, first < 0 ? 0 : last - first + 1,
@@ -362,16 +328,16 @@ static void sc_check_prefix(struct kunit *test, struct masstree *mt,
 static void sc_check_shape(struct kunit *test, enum sc_shape shape)
 {
 	struct masstree *mt = mtt_map(test);
+	struct refmap *ref = mtt_ref(test);
 	struct masstree_cursor cur;
 	struct rnd_state rnd;
 	struct sc_key lo, hi;
-	struct sc_ref ref;
 	unsigned int p, f;
 	u8 *b, *b2;
 	int i, s;
 
-	sc_build(test, mt, shape, &ref);
-	sc_expect_full(test, mt, &ref);
+	sc_build(test, mt, shape, ref);
+	sc_expect_full(test, mt, ref);
 	b = kunit_kzalloc(test, 2 * (SC_MAXLEN + 8), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, b);
 	b2 = b + SC_MAXLEN + 8;
@@ -387,44 +353,44 @@ static void sc_check_shape(struct kunit *test, enum sc_shape shape)
 			memset(b, 0xff, SC_MAXLEN + 1);
 			len = SC_MAXLEN + 1;
 		} else {
-			sc_probe(&rnd, &ref, prandom_u32_state(&rnd), b, &len);
+			sc_probe(&rnd, ref, prandom_u32_state(&rnd), b, &len);
 		}
 		/* seek, then a few steps each way */
-		i = sc_lower(&ref, b, len, false);
+		i = sc_lower(ref, b, len, false);
 		entry = masstree_seek(&cur, b, len);
-		sc_expect_at(test, &ref, &cur, entry, i, "seek");
+		sc_expect_at(test, ref, &cur, entry, i, "seek");
 		for (s = 0; s < 3 && entry; s++)
-			sc_expect_at(test, &ref, &cur, entry = masstree_next(&cur), ++i, "next");
-		i = (int)sc_lower(&ref, b, len, true) - 1;
+			sc_expect_at(test, ref, &cur, entry = masstree_next(&cur), ++i, "next");
+		i = (int)sc_lower(ref, b, len, true) - 1;
 		entry = masstree_seek_rev(&cur, b, len);
-		sc_expect_at(test, &ref, &cur, entry, i, "seek_rev");
+		sc_expect_at(test, ref, &cur, entry, i, "seek_rev");
 		for (s = 0; s < 3 && entry; s++)
-			sc_expect_at(test, &ref, &cur, entry = masstree_prev(&cur), --i, "prev");
+			sc_expect_at(test, ref, &cur, entry = masstree_prev(&cur), --i, "prev");
 		/* turn around */
-		if (entry && i + 1 < (int)ref.n)
-			sc_expect_at(test, &ref, &cur, masstree_next(&cur), i + 1, "turn");
+		if (entry && i + 1 < (int)refmap_count(ref))
+			sc_expect_at(test, ref, &cur, masstree_next(&cur), i + 1, "turn");
 
 		/* masstree_scan() between this probe and another */
-		sc_probe(&rnd, &ref, prandom_u32_state(&rnd), b2, &len2);
+		sc_probe(&rnd, ref, prandom_u32_state(&rnd), b2, &len2);
 		lo.b = b;
 		lo.len = len;
 		hi.b = b2;
 		hi.len = len2;
-		if (sc_cmp(b, len, b2, len2) > 0)
+		if (refmap_key_cmp(b, len, b2, len2) > 0)
 			swap(lo, hi);
-		sc_check_macros(test, mt, &ref, &lo, &hi);
+		sc_check_macros(test, mt, ref, &lo, &hi);
 		for (f = 0; f < 8; f++)
-			sc_check_scan(test, mt, &ref, &lo, &hi,
+			sc_check_scan(test, mt, ref, &lo, &hi,
 				      (f & 1 ? MASSTREE_SCAN_REVERSE : 0) |
 				      (f & 2 ? MASSTREE_SCAN_START_EXCL : 0) |
 				      (f & 4 ? MASSTREE_SCAN_END_EXCL : 0));
 
 		/* prefixes of the probe: inside a slice and at its end */
 		if (p < SC_PROBES / 2) {
-			sc_check_prefix(test, mt, &ref, b, len);
-			sc_check_prefix(test, mt, &ref, b, min_t(size_t, len, 8));
-			sc_check_prefix(test, mt, &ref, b, min_t(size_t, len, 11));
-			sc_check_prefix(test, mt, &ref, b, min_t(size_t, len, 16));
+			sc_check_prefix(test, mt, ref, b, len);
+			sc_check_prefix(test, mt, ref, b, min_t(size_t, len, 8));
+			sc_check_prefix(test, mt, ref, b, min_t(size_t, len, 11));
+			sc_check_prefix(test, mt, ref, b, min_t(size_t, len, 16));
 		}
 	}
 	KUNIT_EXPECT_EQ(test, cur.err, 0);
@@ -531,12 +497,12 @@ static void masstree_scan_single_key_bounds(struct kunit *test)
 
 static void masstree_scan_fn_return_stops(struct kunit *test)
 {
-	struct masstree *mt = mtt_map(test);
-	struct sc_ref ref;
 	struct sc_count sc = { .step = 1, .stop_after = 3 };
+	struct masstree *mt = mtt_map(test);
+	struct refmap *ref = mtt_ref(test);
 
-	sc_build(test, mt, SC_INT64, &ref);
-	sc.ref = &ref;
+	sc_build(test, mt, SC_INT64, ref);
+	sc.ref = ref;
 	KUNIT_EXPECT_EQ(test, masstree_scan(mt, NULL, 0, NULL, 0,
 					    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
 					    sc_count_fn, &sc), 7);
@@ -800,7 +766,7 @@ static int sc_seen_fn(const void *key, size_t len, void *entry, void *arg)
 		return 0;
 	}
 	if (s->prev_len >= 0) {
-		int c = sc_cmp(s->prev, s->prev_len, key, len);
+		int c = refmap_key_cmp(s->prev, s->prev_len, key, len);
 
 		if (s->rev ? c <= 0 : c >= 0)
 			s->errors++;

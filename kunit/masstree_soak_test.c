@@ -222,13 +222,6 @@ static bool sk_parse(const struct sk_ctx *ctx, unsigned int s, const u8 *key,
 	return sk_key(b, s, *tid, *idx) == len && !memcmp(b, key, len);
 }
 
-static int sk_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
-{
-	int c = memcmp(a, b, min(alen, blen));
-
-	return c ? c : (alen > blen) - (alen < blen);
-}
-
 static void *sk_entry(u64 v)
 {
 	return mtt_entry(v);
@@ -426,7 +419,7 @@ static bool sk_cursor_is(struct sk_thread *t, unsigned int s, void *e,
 	if (!e)
 		return true;
 	blen = sk_key(b, s, t->id, dir > 0 ? SK_NIDX - 1 : 0);
-	return sk_cmp(key, len, b, blen) * dir > 0;
+	return refmap_key_cmp(key, len, b, blen) * dir > 0;
 }
 
 /*
@@ -541,7 +534,7 @@ static int sk_scan_fn(const void *key, size_t len, void *entry, void *arg)
 		sc->bad = "a key of no thread";
 		return 1;
 	}
-	if (sc->prevlen && sk_cmp(key, len, sc->prev, sc->prevlen) * sc->dir <= 0) {
+	if (sc->prevlen && refmap_key_cmp(key, len, sc->prev, sc->prevlen) * sc->dir <= 0) {
 		sc->bad = "out of order";
 		return 1;
 	}

@@ -11,8 +11,10 @@
 #include <linux/masstree.h>
 #include <linux/cpumask.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <asm/unaligned.h>
 
+#include "masstree_refmap.h"
 #include "node.h"
 #include "testing.h"
 
@@ -80,11 +82,25 @@ static inline void mtt_expect_empty(struct kunit *test, struct masstree *mt)
  * struct mtt_fixture - what a case owns, released by mtt_exit().
  * @mt: the case's map.
  * @nodes: live node counts when the case began.
+ * @ref: a reference map (masstree_refmap.h) for the differential cases,
+ *       empty until a case fills it.
  */
 struct mtt_fixture {
 	struct masstree mt;
 	struct mst_node_stats nodes;
+	struct refmap ref;
 };
+
+/* The reference map's memory. */
+static inline void *mtt_refmap_alloc(size_t size, gfp_t gfp)
+{
+	return kmalloc(size, gfp);
+}
+
+static inline void mtt_refmap_free(void *p)
+{
+	kfree(p);
+}
 
 /* Suite .init: a fresh map per case, in test->priv. */
 static inline int mtt_init(struct kunit *test)
@@ -95,22 +111,33 @@ static inline int mtt_init(struct kunit *test)
 		return -ENOMEM;
 	masstree_init(&fx->mt, 0);
 	mtt_settled_nodes(&fx->nodes);
+	refmap_init(&fx->ref, mtt_refmap_alloc, mtt_refmap_free, GFP_KERNEL);
 	test->priv = fx;
 	return 0;
 }
 
-/* Suite .exit: destroy the case's map, whatever the case left in it. */
+/*
+ * Suite .exit: destroy the case's map and empty its reference, whatever
+ * the case left in them.
+ */
 static inline void mtt_exit(struct kunit *test)
 {
 	struct mtt_fixture *fx = test->priv;
 
-	if (fx)
+	if (fx) {
 		masstree_destroy(&fx->mt);
+		refmap_clear(&fx->ref);
+	}
 }
 
 static inline struct masstree *mtt_map(struct kunit *test)
 {
 	return &((struct mtt_fixture *)test->priv)->mt;
+}
+
+static inline struct refmap *mtt_ref(struct kunit *test)
+{
+	return &((struct mtt_fixture *)test->priv)->ref;
 }
 
 /* After erasing every key: an empty map, and every node given back. */

@@ -10,6 +10,9 @@ extern long shim_alloc_calls;
 extern long shim_rcu_pending;	/* lib/rcu.c: call_rcu() callbacks not yet run */
 extern bool shim_rcu_defer;	/* lib/rcu.c: call_rcu() only queues... */
 void shim_rcu_flush(void);	/* ...until this hands the queue to liburcu */
+/* malloc() and free() for the reference map: not counted, never failed. */
+void *shim_uncounted_alloc(size_t size, gfp_t gfp);
+void shim_uncounted_free(void *p);
 
 /* From the core (masstree/node.c, masstree/preload.c). */
 int mst_node_caches_init(void);

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Seeded random differential test of the masstree core against a plain
- * reference: every key comes from a fixed table, so the reference is an
- * array of entries indexed by key number plus a bitmap of the present
- * keys in global key order (for scans). Operations: insert, store,
+ * Seeded random differential test of the masstree core against the
+ * reference map of kunit/masstree_refmap.h and its reference cursor;
+ * every key comes from a fixed table. Operations: insert, store,
  * cmpxchg (all four NULL/non-NULL combinations), erase, load,
  * masstree_scan() both ways with every flag, the masstree_for_each*()
  * loops, and one long-lived cursor (seek, seek_rev, seek_range,
@@ -42,6 +41,7 @@
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
 #include "../../masstree/internal.h"
+#include "../../kunit/masstree_refmap.h"
 
 struct key {
 	u8 *b;
@@ -51,7 +51,7 @@ struct key {
 
 static struct key *keys;
 static unsigned long nkeys;
-static void **ref;
+static struct refmap ref;
 static unsigned long seed = 1, nops = 1000000;
 static const char *phase = "init";
 static unsigned long opno;
@@ -97,21 +97,11 @@ static bool failf(const char *fmt, ...)
 	exit(1);							\
 } while (0)
 
-static int bytes_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-
-	if (c)
-		return c;
-	return (alen > blen) - (alen < blen);
-}
-
 static int keycmp(const void *a, const void *b)
 {
 	const struct key *x = a, *y = b;
 
-	return bytes_cmp(x->b, x->len, y->b, y->len);
+	return refmap_key_cmp(x->b, x->len, y->b, y->len);
 }
 
 static unsigned long cap;
@@ -234,222 +224,43 @@ static void sort_globally(void)
 			keys[order[i]].dead = true;
 }
 
-/* Present keys by rank: one bit per rank, one summary bit per word. */
-static u64 *pres, *pres_sum;
-static unsigned long npres_words, nsum_words, ref_count;
+static void *ref_of(unsigned long k)
+{
+	return refmap_get(&ref, keys[k].b, keys[k].len);
+}
 
 static void ref_set(unsigned long k, void *v)
 {
-	unsigned long r = rank_of[k], w = r / 64;
-
-	if (!ref[k] && v)
-		ref_count++;
-	else if (ref[k] && !v)
-		ref_count--;
-	ref[k] = v;
-	if (v)
-		pres[w] |= 1ULL << (r % 64);
-	else
-		pres[w] &= ~(1ULL << (r % 64));
-	if (pres[w])
-		pres_sum[w / 64] |= 1ULL << (w % 64);
-	else
-		pres_sum[w / 64] &= ~(1ULL << (w % 64));
+	if (refmap_set(&ref, keys[k].b, keys[k].len, v))
+		DIE("the reference map is out of memory");
 }
 
-static void ref_clear(void)
+/* Set key @k, which the reference holds at @x (NULL: not at all), to @v. */
+static void ref_update(struct refmap_node *x, unsigned long k, void *v)
 {
-	memset(ref, 0, nkeys * sizeof(*ref));
-	memset(pres, 0, npres_words * sizeof(*pres));
-	memset(pres_sum, 0, nsum_words * sizeof(*pres_sum));
-	ref_count = 0;
+	if (x && v)
+		x->entry = v;
+	else if (x || v)
+		ref_set(k, v);
 }
 
-/* First present rank >= r, or -1. */
-static long next_present(long r)
-{
-	unsigned long w, s;
-	u64 bits;
-
-	if (r < 0)
-		r = 0;
-	if ((unsigned long)r >= nkeys)
-		return -1;
-	w = r / 64;
-	bits = pres[w] & (~0ULL << (r % 64));
-	if (bits)
-		return w * 64 + __builtin_ctzll(bits);
-	for (s = (w + 1) / 64; s < nsum_words; s++) {
-		u64 sb = pres_sum[s];
-
-		if (s == (w + 1) / 64)
-			sb &= (w + 1) % 64 ? ~0ULL << ((w + 1) % 64) : ~0ULL;
-		if (sb) {
-			w = s * 64 + __builtin_ctzll(sb);
-			return w * 64 + __builtin_ctzll(pres[w]);
-		}
-	}
-	return -1;
-}
-
-/* Last present rank <= r, or -1. */
-static long prev_present(long r)
-{
-	long w, s;
-	u64 bits;
-
-	if (r < 0)
-		return -1;
-	if ((unsigned long)r >= nkeys)
-		r = nkeys - 1;
-	w = r / 64;
-	bits = pres[w] & (r % 64 == 63 ? ~0ULL : (2ULL << (r % 64)) - 1);
-	if (bits)
-		return w * 64 + 63 - __builtin_clzll(bits);
-	for (s = (w - 1) / 64; w > 0 && s >= 0; s--) {
-		u64 sb = pres_sum[s];
-
-		if (s == (w - 1) / 64 && (w - 1) % 64 != 63)
-			sb &= (2ULL << ((w - 1) % 64)) - 1;
-		if (sb) {
-			long ww = s * 64 + 63 - __builtin_clzll(sb);
-
-			return ww * 64 + 63 - __builtin_clzll(pres[ww]);
-		}
-	}
-	return -1;
-}
-
-/* First rank whose key is >= (> if @strict) the bytes. */
-static long rank_bound(const u8 *b, size_t len, bool strict)
+/* The number of a reference key in the table, for messages; -1: none. */
+static long key_number(const struct refmap_node *x)
 {
 	unsigned long lo = 0, hi = nkeys;
 
+	if (!x)
+		return -1;
 	while (lo < hi) {
 		unsigned long mid = (lo + hi) / 2;
 		const struct key *k = &keys[order[mid]];
-		int c = bytes_cmp(k->b, k->len, b, len);
 
-		if (c < 0 || (strict && c == 0))
+		if (refmap_key_cmp(k->b, k->len, x->key, x->len) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo;
-}
-
-static bool has_prefix(const struct key *k, const u8 *p, size_t len)
-{
-	return k->len >= len && (!len || !memcmp(k->b, p, len));
-}
-
-/* First rank at or after @lo whose key does not start with the prefix. */
-static long prefix_end(long lo, const u8 *p, size_t len)
-{
-	unsigned long l = lo, hi = nkeys;
-
-	while (l < hi) {
-		unsigned long mid = (l + hi) / 2;
-
-		if (has_prefix(&keys[order[mid]], p, len))
-			l = mid + 1;
-		else
-			hi = mid;
-	}
-	return l;
-}
-
-/*
- * The reference cursor: the same states and bounds as struct
- * masstree_cursor, over ranks. Its key is order[pos].
- */
-enum { RC_NONE, RC_VALID, RC_END, RC_ERR };
-enum { RB_NONE, RB_KEY, RB_PREFIX };
-
-struct rcur {
-	int state;
-	long pos;
-	int bound;
-	bool brev, bexcl;
-	const u8 *end;
-	size_t end_len;
-};
-
-static bool rcur_out(const struct rcur *rc, long r, bool rev)
-{
-	const struct key *k = &keys[order[r]];
-	int c;
-
-	if (rc->bound == RB_NONE || rc->brev != rev)
-		return false;
-	if (rc->bound == RB_PREFIX)
-		return !has_prefix(k, rc->end, rc->end_len);
-	c = bytes_cmp(k->b, k->len, rc->end, rc->end_len);
-	if (rev)
-		return rc->bexcl ? c <= 0 : c < 0;
-	return rc->bexcl ? c >= 0 : c > 0;
-}
-
-/* Land on rank @r (or -1: nothing) going @rev; return its key or -1. */
-static long rcur_land(struct rcur *rc, long r, bool rev)
-{
-	if (r < 0 || rcur_out(rc, r, rev)) {
-		rc->state = RC_END;
-		return -1;
-	}
-	rc->state = RC_VALID;
-	rc->pos = r;
-	return order[r];
-}
-
-static long rcur_seek_range(struct rcur *rc, const u8 *start, size_t slen,
-			    const u8 *end, size_t elen, unsigned int flags)
-{
-	bool rev = flags & MASSTREE_SCAN_REVERSE;
-	bool excl = flags & MASSTREE_SCAN_START_EXCL;
-	long r;
-
-	rc->bound = RB_NONE;
-	if (!(flags & MASSTREE_SCAN_NO_END)) {
-		rc->bound = RB_KEY;
-		rc->brev = rev;
-		rc->bexcl = flags & MASSTREE_SCAN_END_EXCL;
-		rc->end = end;
-		rc->end_len = elen;
-	}
-	if (flags & MASSTREE_SCAN_NO_START)
-		r = rev ? prev_present(nkeys - 1) : next_present(0);
-	else if (rev)
-		r = prev_present(rank_bound(start, slen, !excl) - 1);
-	else
-		r = next_present(rank_bound(start, slen, excl));
-	return rcur_land(rc, r, rev);
-}
-
-static long rcur_seek_prefix(struct rcur *rc, const u8 *p, size_t len, bool rev)
-{
-	long lo = rank_bound(p, len, false);
-	long r;
-
-	rc->bound = RB_PREFIX;
-	rc->brev = rev;
-	rc->end = p;
-	rc->end_len = len;
-	r = rev ? prev_present(prefix_end(lo, p, len) - 1) : next_present(lo);
-	return rcur_land(rc, r, rev);
-}
-
-static long rcur_step(struct rcur *rc, bool rev)
-{
-	if (rc->state == RC_NONE) {
-		rc->bound = RB_NONE;
-		return rcur_land(rc, rev ? prev_present(nkeys - 1) :
-				 next_present(0), rev);
-	}
-	if (rc->state != RC_VALID)
-		return -1;
-	return rcur_land(rc, rev ? prev_present(rc->pos - 1) :
-			 next_present(rc->pos + 1), rev);
+	return lo < nkeys ? (long)order[lo] : -1;
 }
 
 /*
@@ -489,7 +300,7 @@ struct op {
 static struct masstree_cursor cur;
 /* Keys scans, loops and cursor steps returned: proof they saw something. */
 static unsigned long n_scanned;
-static struct rcur rcur;
+static struct refmap_cursor rcur;
 static bool plant;	/* --self-test: the reference forgets an erase */
 
 static void *mkval(void)
@@ -585,32 +396,35 @@ static bool same_stats(const struct masstree_stats *a,
 	       a->bytes == b->bytes && a->height == b->height;
 }
 
-static bool key_is(unsigned long k, const void *b, size_t len)
+static bool node_is(const struct refmap_node *x, const void *b, size_t len)
 {
-	return !bytes_cmp(keys[k].b, keys[k].len, b, len);
+	return !refmap_key_cmp(x->key, x->len, b, len);
 }
 
 /* A result the cursor gave against the reference cursor's. */
-static bool check_cursor(const char *what, void *got, long rk)
+static bool check_cursor(const char *what, void *got,
+			 const struct refmap_node *x)
 {
-	if (rk < 0) {
+	if (!x) {
 		/* A cursor that failed stays failed, with its error. */
-		CHECK(!got && cur.err == (rcur.state == RC_ERR ? -ENOMEM : 0),
+		CHECK(!got && cur.err == (rcur.state == REFMAP_CURSOR_FAILED ?
+					  -ENOMEM : 0),
 		      "%s: got %p (err %d), expected the end", what, got, cur.err);
 		return true;
 	}
-	CHECK(got, "%s: got the end (err %d), expected key %ld (len %u)",
-	      what, cur.err, rk, keys[rk].len);
-	CHECK(key_is(rk, masstree_cursor_key(&cur), masstree_cursor_len(&cur)),
-	      "%s: got a key of len %zu, expected key %ld (len %u)", what,
-	      masstree_cursor_len(&cur), rk, keys[rk].len);
-	CHECK(got == ref[rk] && cur.entry == got,
-	      "%s: key %ld: entry %p, expected %p", what, rk, got, ref[rk]);
+	CHECK(got, "%s: got the end (err %d), expected key %ld (len %zu)",
+	      what, cur.err, key_number(x), x->len);
+	CHECK(node_is(x, masstree_cursor_key(&cur), masstree_cursor_len(&cur)),
+	      "%s: got a key of len %zu, expected key %ld (len %zu)", what,
+	      masstree_cursor_len(&cur), key_number(x), x->len);
+	CHECK(got == x->entry && cur.entry == got,
+	      "%s: key %ld: entry %p, expected %p", what, key_number(x), got,
+	      x->entry);
 	return true;
 }
 
 struct scan_ctx {
-	struct rcur rc;
+	struct refmap_cursor rc;
 	bool rev;
 	u32 limit, seen;
 	bool bad;
@@ -619,20 +433,20 @@ struct scan_ctx {
 static int scan_fn(const void *key, size_t len, void *entry, void *arg)
 {
 	struct scan_ctx *sc = arg;
-	long rk = sc->seen ? rcur_step(&sc->rc, sc->rev) : sc->rc.state ==
-		  RC_VALID ? (long)order[sc->rc.pos] : -1;
+	struct refmap_node *x = sc->seen ? refmap_cursor_step(&sc->rc, sc->rev) :
+				sc->rc.node;
 
 	if (sc->bad)
 		return -1;
-	if (rk < 0) {
+	if (!x) {
 		failf("scan: key %u (len %zu) past the reference's end",
 		      sc->seen, len);
 		sc->bad = true;
 		return -1;
 	}
-	if (!key_is(rk, key, len) || entry != ref[rk]) {
-		failf("scan: key %u: len %zu entry %p, expected key %ld (len %u) entry %p",
-		      sc->seen, len, entry, rk, keys[rk].len, ref[rk]);
+	if (!node_is(x, key, len) || entry != x->entry) {
+		failf("scan: key %u: len %zu entry %p, expected key %ld (len %zu) entry %p",
+		      sc->seen, len, entry, key_number(x), x->len, x->entry);
 		sc->bad = true;
 		return -1;
 	}
@@ -644,162 +458,172 @@ static bool do_scan(const struct op *op)
 	const struct key *a = &keys[op->k], *b = &keys[op->k2];
 	struct scan_ctx sc = { .rev = op->flags & MASSTREE_SCAN_REVERSE,
 			       .limit = op->limit };
+	bool ok = true;
 	int ret;
 
-	rcur_seek_range(&sc.rc, a->b, op->blen, b->b, op->blen2, op->flags);
+	refmap_cursor_init(&sc.rc, &ref);
+	refmap_cursor_seek_range(&sc.rc, a->b, op->blen, b->b, op->blen2,
+				 op->flags);
 	ret = masstree_scan(&map, a->b, op->blen, b->b, op->blen2, op->flags,
 			    scan_fn, &sc);
 	if (sc.bad)
-		return false;
-	n_scanned += sc.seen;
-	if (ret == -ENOMEM && op->nth)
-		return true;
-	if (ret == 42)
-		return true;
-	CHECK(ret == 0, "scan: returned %d after %u keys", ret, sc.seen);
+		ok = false;
+	else if (ret == 42 || (ret == -ENOMEM && op->nth))
+		n_scanned += sc.seen;
+	else if (ret)
+		ok = failf("scan: returned %d after %u keys", ret, sc.seen);
 	/* The scan ended: so must the reference. */
-	CHECK((sc.seen ? rcur_step(&sc.rc, sc.rev) : sc.rc.state == RC_VALID ?
-	       (long)order[sc.rc.pos] : -1) < 0,
-	      "scan: ended after %u keys, the reference goes on", sc.seen);
-	return true;
+	else if (sc.seen ? refmap_cursor_step(&sc.rc, sc.rev) : sc.rc.node)
+		ok = failf("scan: ended after %u keys, the reference goes on",
+			   sc.seen);
+	else
+		n_scanned += sc.seen;
+	refmap_cursor_fini(&sc.rc);
+	return ok;
 }
 
 /* The masstree_for_each*() loops with a cursor of their own. */
 static bool do_foreach(const struct op *op)
 {
 	const struct key *a = &keys[op->k], *b = &keys[op->k2];
-	struct masstree_cursor c;
-	struct rcur rc = { .state = RC_NONE };
 	bool rev = op->arg == FE_ALL_REV || op->arg == FE_RANGE_REV;
+	struct masstree_cursor c;
+	struct refmap_cursor rc;
+	struct refmap_node *x;
+	bool ok = true;
 	u32 seen = 0;
 	void *e;
-	long rk;
 
 	masstree_cursor_init(&c, &map, GFP_KERNEL);
+	refmap_cursor_init(&rc, &ref);
 #define FE_BODY								\
 	{								\
-		rk = seen ? rcur_step(&rc, rev) : rk;			\
-		if (rk < 0 || !key_is(rk, masstree_cursor_key(&c),	\
-				      masstree_cursor_len(&c)) ||	\
-		    e != ref[rk]) {					\
-			failf("foreach %d: key %u: len %zu entry %p, expected key %ld",\
-			      op->arg, seen, masstree_cursor_len(&c), e, rk); \
-			masstree_cursor_fini(&c);			\
-			return false;					\
+		x = seen ? refmap_cursor_step(&rc, rev) : x;		\
+		if (!x || !node_is(x, masstree_cursor_key(&c),		\
+				   masstree_cursor_len(&c)) ||		\
+		    e != x->entry) {					\
+			ok = failf("foreach %d: key %u: len %zu entry %p, expected key %ld",\
+				   op->arg, seen, masstree_cursor_len(&c), e, \
+				   key_number(x));			\
+			break;						\
 		}							\
 		if (++seen == op->limit)				\
 			break;						\
 	}
 	switch (op->arg) {
 	case FE_ALL:
-		rk = rcur_seek_range(&rc, NULL, 0, NULL, 0,
-				     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
+		x = refmap_cursor_seek_range(&rc, NULL, 0, NULL, 0,
+					     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
 		masstree_for_each(&map, &c, e)
 			FE_BODY
 		break;
 	case FE_ALL_REV:
-		rk = rcur_seek_range(&rc, NULL, 0, NULL, 0, MASSTREE_SCAN_NO_START |
-				     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		x = refmap_cursor_seek_range(&rc, NULL, 0, NULL, 0,
+					     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
+					     MASSTREE_SCAN_REVERSE);
 		masstree_for_each_rev(&map, &c, e)
 			FE_BODY
 		break;
 	case FE_RANGE:
-		rk = rcur_seek_range(&rc, a->b, op->blen, b->b, op->blen2, 0);
+		x = refmap_cursor_seek_range(&rc, a->b, op->blen, b->b, op->blen2, 0);
 		masstree_for_each_range(&map, &c, e, a->b, op->blen, b->b, op->blen2)
 			FE_BODY
 		break;
 	case FE_RANGE_REV:
 		/* From the end (a) down to the start (b). */
-		rk = rcur_seek_range(&rc, a->b, op->blen, b->b, op->blen2,
-				     MASSTREE_SCAN_REVERSE);
+		x = refmap_cursor_seek_range(&rc, a->b, op->blen, b->b, op->blen2,
+					     MASSTREE_SCAN_REVERSE);
 		masstree_for_each_range_rev(&map, &c, e, b->b, op->blen2, a->b, op->blen)
 			FE_BODY
 		break;
 	default:
-		rk = rcur_seek_prefix(&rc, a->b, op->blen, false);
+		x = refmap_cursor_seek_prefix(&rc, a->b, op->blen, false);
 		masstree_for_each_prefix(&map, &c, e, a->b, op->blen)
 			FE_BODY
 		break;
 	}
 #undef FE_BODY
-	n_scanned += seen;
-	if (c.err == -ENOMEM && op->nth) {
-		masstree_cursor_fini(&c);
-		return true;
+	if (ok && !(c.err == -ENOMEM && op->nth)) {
+		if (c.err) {
+			ok = failf("foreach %d: err %d", op->arg, c.err);
+		} else if (seen < op->limit) {
+			x = seen ? refmap_cursor_step(&rc, rev) : x;
+			if (x)
+				ok = failf("foreach %d: ended after %u keys, expected key %ld",
+					   op->arg, seen, key_number(x));
+		}
 	}
+	if (ok)
+		n_scanned += seen;
 	masstree_cursor_fini(&c);
-	CHECK(!c.err, "foreach %d: err %d", op->arg, c.err);
-	if (seen < op->limit) {
-		rk = seen ? rcur_step(&rc, rev) : rk;
-		CHECK(rk < 0, "foreach %d: ended after %u keys, expected key %ld",
-		      op->arg, seen, rk);
-	}
-	return true;
+	refmap_cursor_fini(&rc);
+	return ok;
 }
 
 static bool do_seek(const struct op *op)
 {
 	const struct key *a = &keys[op->k], *b = &keys[op->k2];
 	bool rev = op->flags & MASSTREE_SCAN_REVERSE;
+	struct refmap_node *x;
 	void *got;
-	long rk;
 
 	switch (op->arg) {
 	case SK_SEEK:
 		got = masstree_seek(&cur, a->b, op->blen);
-		rk = rcur_seek_range(&rcur, a->b, op->blen, NULL, 0,
-				     MASSTREE_SCAN_NO_END);
+		x = refmap_cursor_seek_range(&rcur, a->b, op->blen, NULL, 0,
+					     MASSTREE_SCAN_NO_END);
 		break;
 	case SK_SEEK_REV:
 		got = masstree_seek_rev(&cur, a->b, op->blen);
-		rk = rcur_seek_range(&rcur, a->b, op->blen, NULL, 0,
-				     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		x = refmap_cursor_seek_range(&rcur, a->b, op->blen, NULL, 0,
+					     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
 		break;
 	case SK_RANGE:
 		got = masstree_seek_range(&cur, a->b, op->blen, b->b, op->blen2,
 					  op->flags);
-		rk = rcur_seek_range(&rcur, a->b, op->blen, b->b, op->blen2,
-				     op->flags);
+		x = refmap_cursor_seek_range(&rcur, a->b, op->blen, b->b,
+					     op->blen2, op->flags);
 		break;
 	case SK_PREFIX:
 		got = masstree_seek_prefix(&cur, a->b, op->blen,
 					   rev ? MASSTREE_SCAN_REVERSE : 0);
-		rk = rcur_seek_prefix(&rcur, a->b, op->blen, rev);
+		x = refmap_cursor_seek_prefix(&rcur, a->b, op->blen, rev);
 		break;
 	case SK_FIRST:
 		got = masstree_first(&cur);
-		rk = rcur_seek_range(&rcur, NULL, 0, NULL, 0,
-				     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
+		x = refmap_cursor_seek_range(&rcur, NULL, 0, NULL, 0,
+					     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
 		break;
 	default:
 		got = masstree_last(&cur);
-		rk = rcur_seek_range(&rcur, NULL, 0, NULL, 0, MASSTREE_SCAN_NO_START |
-				     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		x = refmap_cursor_seek_range(&rcur, NULL, 0, NULL, 0,
+					     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
+					     MASSTREE_SCAN_REVERSE);
 		break;
 	}
 	if (!got && cur.err == -ENOMEM && op->nth) {
-		rcur.state = RC_ERR;
+		refmap_cursor_fail(&rcur);
 		return true;
 	}
-	return check_cursor("seek", got, rk);
+	return check_cursor("seek", got, x);
 }
 
 static bool do_step(const struct op *op)
 {
+	struct refmap_node *x;
 	void *got;
-	long rk;
 
 	/* The cursor holds nothing between calls; the writes went on. */
 	masstree_cursor_resume(&cur);
 	got = op->arg ? masstree_prev(&cur) : masstree_next(&cur);
 	masstree_cursor_pause(&cur);
 	if (!got && cur.err == -ENOMEM && op->nth) {
-		rcur.state = RC_ERR;
+		refmap_cursor_fail(&rcur);
 		return true;
 	}
-	rk = rcur_step(&rcur, op->arg);
+	x = refmap_cursor_step(&rcur, op->arg);
 	n_scanned += !!got;
-	return check_cursor(op->arg ? "prev" : "next", got, rk);
+	return check_cursor(op->arg ? "prev" : "next", got, x);
 }
 
 static unsigned long n_enomem;
@@ -810,7 +634,9 @@ static bool apply(const struct op *op)
 	unsigned long k = op->k;
 	const struct key *key = &keys[k];
 	struct masstree_stats before, after;
-	void *v = (void *)(uintptr_t)op->v, *old = ref[k], *ret, *o;
+	struct refmap_node *rx = refmap_find(&ref, key->b, key->len);
+	void *v = (void *)(uintptr_t)op->v, *old = rx ? rx->entry : NULL;
+	void *ret, *o;
 	gfp_t gfp = GFP_KERNEL;
 	bool ok = true;
 	int err;
@@ -832,7 +658,7 @@ static bool apply(const struct op *op)
 		if (err != (old ? -EEXIST : 0))
 			ok = failf("insert key %lu: %d", k, err);
 		else if (!old)
-			ref_set(k, v);
+			ref_update(rx, k, v);
 		break;
 	case OP_STORE:
 		ret = masstree_store(&map, key->b, key->len, v, gfp);
@@ -842,7 +668,7 @@ static bool apply(const struct op *op)
 			ok = failf("store key %lu (len %u): %p, expected %p", k,
 				   key->len, ret, old);
 		else
-			ref_set(k, v);
+			ref_update(rx, k, v);
 		break;
 	case OP_CMPXCHG:
 		o = op->arg == CX_NULL ? NULL : op->arg == CX_OTHER ?
@@ -855,14 +681,14 @@ static bool apply(const struct op *op)
 		if (ret != old)
 			ok = failf("cmpxchg key %lu: %p, expected %p", k, ret, old);
 		else if (old == o)
-			ref_set(k, v);
+			ref_update(rx, k, v);
 		break;
 	case OP_ERASE:
 		ret = masstree_erase(&map, key->b, key->len);
 		if (ret != old)
 			ok = failf("erase key %lu: %p, expected %p", k, ret, old);
-		else if (!(plant && ref_count >= 4))
-			ref_set(k, NULL);
+		else if (!(plant && refmap_count(&ref) >= 4))
+			ref_update(rx, k, NULL);
 		break;
 	case OP_LOAD:
 		ret = masstree_load(&map, key->b, key->len);
@@ -884,7 +710,7 @@ static bool apply(const struct op *op)
 	default:
 		masstree_cursor_fini(&cur);
 		masstree_cursor_init(&cur, &map, GFP_KERNEL);
-		rcur.state = RC_NONE;
+		refmap_cursor_reset(&rcur);
 		break;
 	}
 	goto out;
@@ -939,8 +765,8 @@ static bool compare_scans(void)
 
 	CHECK(!masstree_validate(&map), "masstree_validate failed");
 	masstree_get_stats(&map, &st);
-	CHECK(st.keys == ref_count, "stats keys %lu, expected %lu", st.keys,
-	      ref_count);
+	CHECK(st.keys == refmap_count(&ref), "stats keys %lu, expected %lu",
+	      st.keys, refmap_count(&ref));
 	if (!check_bytes(&st))
 		return false;
 	for (dir = 0; dir < 2; dir++) {
@@ -949,29 +775,57 @@ static bool compare_scans(void)
 
 		sc.rev = dir;
 		sc.seen = 0;
-		rcur_seek_range(&sc.rc, NULL, 0, NULL, 0, f);
+		refmap_cursor_init(&sc.rc, &ref);
+		refmap_cursor_seek_range(&sc.rc, NULL, 0, NULL, 0, f);
 		ret = masstree_scan(&map, NULL, 0, NULL, 0, f, scan_fn, &sc);
+		refmap_cursor_fini(&sc.rc);
 		if (sc.bad)
 			return false;
-		CHECK(!ret && sc.seen == ref_count,
+		CHECK(!ret && sc.seen == refmap_count(&ref),
 		      "full scan %s: %d after %u keys, expected %lu",
-		      dir ? "reverse" : "forward", ret, sc.seen, ref_count);
+		      dir ? "reverse" : "forward", ret, sc.seen,
+		      refmap_count(&ref));
 	}
 	return true;
 }
 
 /* Scans plus a load of every key of the table. */
+/*
+ * The reference's entry of every key of the table, by key number: one
+ * walk of the reference beside the table in key order rather than a
+ * lookup per key. The reference holds table keys only.
+ */
+static void **snapshot;
+
+static void take_snapshot(void)
+{
+	struct refmap_node *x = refmap_first(&ref);
+	unsigned long r, k;
+
+	for (r = 0; r < nkeys; r++) {
+		k = order[r];
+		snapshot[k] = NULL;
+		if (x && !keys[k].dead && node_is(x, keys[k].b, keys[k].len)) {
+			snapshot[k] = x->entry;
+			x = refmap_next(x);
+		}
+	}
+	if (x)
+		DIE("a reference key of length %zu is not in the table", x->len);
+}
+
 static bool full_compare(void)
 {
 	unsigned long i;
 	void *got;
 
+	take_snapshot();
 	for (i = 0; i < nkeys; i++) {
 		if (keys[i].dead)
 			continue;
 		got = masstree_load(&map, keys[i].b, keys[i].len);
-		CHECK(got == ref[i], "key %lu (len %u): load %p, expected %p", i,
-		      keys[i].len, got, ref[i]);
+		CHECK(got == snapshot[i], "key %lu (len %u): load %p, expected %p",
+		      i, keys[i].len, got, snapshot[i]);
 	}
 	return compare_scans();
 }
@@ -981,16 +835,17 @@ static bool erase_all(void)
 	struct masstree_stats st;
 	unsigned long i;
 
+	take_snapshot();
 	for (i = 0; i < nkeys; i++) {
 		void *ret;
 
 		if (keys[i].dead)
 			continue;
 		ret = masstree_erase(&map, keys[i].b, keys[i].len);
-		CHECK(ret == ref[i], "erasing everything, key %lu: %p, expected %p",
-		      i, ret, ref[i]);
+		CHECK(ret == snapshot[i], "erasing everything, key %lu: %p, expected %p",
+		      i, ret, snapshot[i]);
 	}
-	ref_clear();
+	refmap_clear(&ref);
 	CHECK(!masstree_validate(&map), "validate after erasing everything");
 	masstree_get_stats(&map, &st);
 	CHECK(!(st.keys || st.leaves || st.internodes || st.layers || st.bytes ||
@@ -1435,8 +1290,8 @@ static void reset_all(void)
 	masstree_destroy(&map);
 	masstree_init(&map, 0);
 	masstree_cursor_init(&cur, &map, GFP_KERNEL);
-	rcur.state = RC_NONE;
-	ref_clear();
+	refmap_cursor_reset(&rcur);
+	refmap_clear(&ref);
 }
 
 static unsigned long replays;
@@ -1458,9 +1313,9 @@ static bool replay_fails(const struct op *ops, unsigned long n)
 		const struct key *key = &keys[ops[i].k];
 		void *got = masstree_load(&map, key->b, key->len);
 
-		if (got != ref[ops[i].k])
+		if (got != ref_of(ops[i].k))
 			ok = failf("key %u: load %p, expected %p", ops[i].k, got,
-				   ref[ops[i].k]);
+				   ref_of(ops[i].k));
 	}
 	return !ok;
 }
@@ -1633,11 +1488,8 @@ static void build_keys(void)
 		shape_hi[sh] = nkeys;
 	}
 	sort_globally();
-	ref = calloc(nkeys, sizeof(*ref));
-	npres_words = (nkeys + 63) / 64;
-	nsum_words = (npres_words + 63) / 64;
-	pres = calloc(npres_words, sizeof(*pres));
-	pres_sum = calloc(nsum_words, sizeof(*pres_sum));
+	free(snapshot);
+	snapshot = calloc(nkeys, sizeof(*snapshot));
 }
 
 /*
@@ -1805,6 +1657,8 @@ int main(int argc, char **argv)
 	rcu_register_thread();
 	if (mst_node_caches_init())
 		DIE("caches");
+	refmap_init(&ref, shim_uncounted_alloc, shim_uncounted_free, GFP_KERNEL);
+	refmap_cursor_init(&rcur, &ref);
 	if (selftest)
 		return self_test();
 	if (replay_in)
@@ -1849,7 +1703,7 @@ int main(int argc, char **argv)
 			oplog_len = 0;
 			masstree_cursor_fini(&cur);
 			masstree_cursor_init(&cur, &map, GFP_KERNEL);
-			rcur.state = RC_NONE;
+			refmap_cursor_reset(&rcur);
 		}
 	}
 	secs = now() - t0;
@@ -1857,6 +1711,8 @@ int main(int argc, char **argv)
 	phase = "destroy";
 	masstree_cursor_fini(&cur);
 	masstree_destroy(&map);
+	refmap_cursor_fini(&rcur);
+	refmap_clear(&ref);
 	mst_node_caches_exit();
 	if (shim_live_allocs)
 		DIE("%ld allocations leaked", shim_live_allocs);

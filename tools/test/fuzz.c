@@ -3,8 +3,8 @@
  * libFuzzer target: the input bytes are a program of map operations
  * (insert, store, store of NULL, cmpxchg four ways, erase, load, scans
  * with every flag, a cursor that seeks, steps both ways and pauses
- * between operations) run on a fresh map and on a reference (a sorted
- * array of keys), every result compared. Any write may be told to fail
+ * between operations) run on a fresh map and on the reference map of
+ * kunit/masstree_refmap.h, every result compared. Any write may be told to fail
  * its Nth allocation through the counting allocator; after -ENOMEM the
  * map must be exactly unchanged: same stats, a valid tree, the same
  * contents by a full scan. Each input ends with a full comparison, a
@@ -23,20 +23,12 @@
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
 #include "../../masstree/testing.h"
+#include "../../kunit/masstree_refmap.h"
 
 #define MAX_OPS		4096
 #define KEY_MAX		400
 
-struct rent {
-	u8 *b;
-	u32 len;
-	void *v;
-};
-
-/* The reference: keys in increasing order. */
-static struct rent *refs;
-static size_t nref, capref;
-
+static struct refmap ref;
 static DEFINE_MASSTREE(map);
 static struct masstree_cursor cur;
 static bool verbose;
@@ -55,65 +47,10 @@ static u8 next_byte(void)
 	abort();							\
 } while (0)
 
-static int bytes_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
+static void ref_set(const u8 *b, size_t len, void *v)
 {
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-
-	if (c)
-		return c;
-	return (alen > blen) - (alen < blen);
-}
-
-/* First index whose key is >= (> if @strict) the bytes. */
-static size_t ref_bound(const u8 *b, size_t len, bool strict)
-{
-	size_t lo = 0, hi = nref;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = bytes_cmp(refs[mid].b, refs[mid].len, b, len);
-
-		if (c < 0 || (strict && !c))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void *ref_get(const u8 *b, size_t len)
-{
-	size_t i = ref_bound(b, len, false);
-
-	if (i < nref && !bytes_cmp(refs[i].b, refs[i].len, b, len))
-		return refs[i].v;
-	return NULL;
-}
-
-static void ref_put(const u8 *b, size_t len, void *v)
-{
-	size_t i = ref_bound(b, len, false);
-	bool found = i < nref && !bytes_cmp(refs[i].b, refs[i].len, b, len);
-
-	if (found && v) {
-		refs[i].v = v;
-	} else if (found) {
-		free(refs[i].b);
-		memmove(refs + i, refs + i + 1, (nref - i - 1) * sizeof(*refs));
-		nref--;
-	} else if (v) {
-		if (nref == capref) {
-			capref = capref ? 2 * capref : 64;
-			refs = realloc(refs, capref * sizeof(*refs));
-		}
-		memmove(refs + i + 1, refs + i, (nref - i) * sizeof(*refs));
-		refs[i].b = malloc(len ? len : 1);
-		memcpy(refs[i].b, b, len);
-		refs[i].len = len;
-		refs[i].v = v;
-		nref++;
-	}
+	if (refmap_set(&ref, b, len, v))
+		FAIL("the reference is out of memory");
 }
 
 /*
@@ -130,6 +67,7 @@ static size_t read_key(u8 *b)
 {
 	static const u8 prefix[] = "masstree-layer-prefix-24";
 	u8 m = next_byte();
+	struct refmap_node *x;
 	size_t len, i;
 
 	switch (m % 4) {
@@ -142,11 +80,11 @@ static size_t read_key(u8 *b)
 		return len;
 	case 1:
 	case 2:
-		if (!nref)
+		if (!refmap_count(&ref))
 			return 0;
-		i = next_byte() % nref;
-		len = refs[i].len;
-		memcpy(b, refs[i].b, len);
+		x = refmap_nth(&ref, next_byte() % refmap_count(&ref));
+		len = x->len;
+		memcpy(b, x->key, len);
 		if (m % 4 == 1)
 			return len;
 		switch ((m >> 2) % 3) {
@@ -179,150 +117,52 @@ static void *new_val(void)
 	return (void *)(uintptr_t)((((++vseq) & 0xffffff) + 1) << 3);
 }
 
-/*
- * The reference cursor: a copy of its key (the reference may drop it),
- * its state and bound, as in struct masstree_cursor.
- */
-enum { RC_NONE, RC_VALID, RC_END, RC_ERR };
-enum { RB_NONE, RB_KEY, RB_PREFIX };
-
-struct rcur {
-	int state;
-	u8 key[KEY_MAX + 1];
-	size_t len;
-	int bound;
-	bool brev, bexcl;
-	const u8 *end;
-	size_t end_len;
-};
-
-static bool rcur_out(const struct rcur *rc, size_t i, bool rev)
-{
-	const struct rent *e = &refs[i];
-	int c;
-
-	if (rc->bound == RB_NONE || rc->brev != rev)
-		return false;
-	if (rc->bound == RB_PREFIX)
-		return e->len < rc->end_len ||
-		       (rc->end_len && memcmp(e->b, rc->end, rc->end_len));
-	c = bytes_cmp(e->b, e->len, rc->end, rc->end_len);
-	if (rev)
-		return rc->bexcl ? c <= 0 : c < 0;
-	return rc->bexcl ? c >= 0 : c > 0;
-}
-
-/* Land on index @i (nref or -1: nothing); the index or -1. */
-static long rcur_land(struct rcur *rc, long i, bool rev)
-{
-	if (i < 0 || (size_t)i >= nref || rcur_out(rc, i, rev)) {
-		rc->state = RC_END;
-		return -1;
-	}
-	rc->state = RC_VALID;
-	memcpy(rc->key, refs[i].b, refs[i].len);
-	rc->len = refs[i].len;
-	return i;
-}
-
-static long rcur_seek_range(struct rcur *rc, const u8 *s, size_t slen,
-			    const u8 *e, size_t elen, unsigned int flags)
-{
-	bool rev = flags & MASSTREE_SCAN_REVERSE;
-	bool excl = flags & MASSTREE_SCAN_START_EXCL;
-	long i;
-
-	rc->bound = RB_NONE;
-	if (!(flags & MASSTREE_SCAN_NO_END)) {
-		rc->bound = RB_KEY;
-		rc->brev = rev;
-		rc->bexcl = flags & MASSTREE_SCAN_END_EXCL;
-		rc->end = e;
-		rc->end_len = elen;
-	}
-	if (flags & MASSTREE_SCAN_NO_START)
-		i = rev ? (long)nref - 1 : 0;
-	else if (rev)
-		i = (long)ref_bound(s, slen, !excl) - 1;
-	else
-		i = ref_bound(s, slen, excl);
-	return rcur_land(rc, i, rev);
-}
-
-static long rcur_seek_prefix(struct rcur *rc, const u8 *p, size_t len, bool rev)
-{
-	long i = ref_bound(p, len, false);
-
-	rc->bound = RB_PREFIX;
-	rc->brev = rev;
-	rc->end = p;
-	rc->end_len = len;
-	if (rev) {
-		while ((size_t)i < nref && refs[i].len >= len &&
-		       (!len || !memcmp(refs[i].b, p, len)))
-			i++;
-		i--;
-	}
-	return rcur_land(rc, i, rev);
-}
-
-static long rcur_step(struct rcur *rc, bool rev)
-{
-	if (rc->state == RC_NONE) {
-		rc->bound = RB_NONE;
-		return rcur_land(rc, rev ? (long)nref - 1 : 0, rev);
-	}
-	if (rc->state != RC_VALID)
-		return -1;
-	if (rev)
-		return rcur_land(rc, (long)ref_bound(rc->key, rc->len, false) - 1,
-				 rev);
-	return rcur_land(rc, ref_bound(rc->key, rc->len, true), rev);
-}
-
-static struct rcur rcur;
+static struct refmap_cursor rcur;
 /* The current operation was told to fail an allocation. */
 static bool injecting;
 /* The cursor's bound bytes: they must outlive the iteration. */
 static u8 cur_end[KEY_MAX + 1];
 
 static void check_found(const char *what, const u8 *key, size_t len,
-			void *entry, long i)
+			void *entry, const struct refmap_node *x)
 {
-	if (i < 0)
+	if (!x)
 		FAIL("%s: key of len %zu, expected the end", what, len);
-	if (bytes_cmp(key, len, refs[i].b, refs[i].len) || entry != refs[i].v)
-		FAIL("%s: key of len %zu entry %p, expected index %ld (len %u) entry %p",
-		     what, len, entry, i, refs[i].len, refs[i].v);
+	if (refmap_key_cmp(key, len, x->key, x->len) || entry != x->entry)
+		FAIL("%s: key of len %zu entry %p, expected len %zu entry %p",
+		     what, len, entry, x->len, x->entry);
 }
 
-static void check_cursor(const char *what, void *got, long i)
+static void check_cursor(const char *what, void *got,
+			 const struct refmap_node *x)
 {
-	if (i < 0) {
-		if (got || cur.err != (rcur.state == RC_ERR ? -ENOMEM : 0))
+	if (!x) {
+		if (got || cur.err != (rcur.state == REFMAP_CURSOR_FAILED ? -ENOMEM : 0))
 			FAIL("%s: %p (err %d), expected the end", what, got,
 			     cur.err);
 		return;
 	}
 	if (!got)
-		FAIL("%s: the end (err %d), expected index %ld", what, cur.err, i);
+		FAIL("%s: the end (err %d), expected a key of len %zu", what,
+		     cur.err, x->len);
 	check_found(what, masstree_cursor_key(&cur), masstree_cursor_len(&cur),
-		    got, i);
+		    got, x);
 }
 
 struct scan_ctx {
-	struct rcur rc;
+	struct refmap_cursor rc;
 	bool rev;
 	unsigned int limit, seen;
-	long first;
+	struct refmap_node *first;
 };
 
 static int scan_fn(const void *key, size_t len, void *entry, void *arg)
 {
 	struct scan_ctx *sc = arg;
-	long i = sc->seen ? rcur_step(&sc->rc, sc->rev) : sc->first;
+	struct refmap_node *x = sc->seen ? refmap_cursor_step(&sc->rc, sc->rev) :
+				sc->first;
 
-	check_found("scan", key, len, entry, i);
+	check_found("scan", key, len, entry, x);
 	return ++sc->seen == sc->limit ? 42 : 0;
 }
 
@@ -334,17 +174,15 @@ static int scan_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen,
 			       .limit = limit };
 	int ret;
 
-	sc.first = rcur_seek_range(&sc.rc, a, alen, b, blen, flags);
+	refmap_cursor_init(&sc.rc, &ref);
+	sc.first = refmap_cursor_seek_range(&sc.rc, a, alen, b, blen, flags);
 	ret = masstree_scan(&map, a, alen, b, blen, flags, scan_fn, &sc);
-	if (ret == -ENOMEM && may_fail)
-		return ret;
-	if (ret == 42)
-		return 0;
-	if (ret)
+	if (ret && ret != 42 && !(ret == -ENOMEM && may_fail))
 		FAIL("scan returned %d after %u keys", ret, sc.seen);
-	if ((sc.seen ? rcur_step(&sc.rc, sc.rev) : sc.first) >= 0)
+	if (!ret && (sc.seen ? refmap_cursor_step(&sc.rc, sc.rev) : sc.first))
 		FAIL("scan ended after %u keys, the reference goes on", sc.seen);
-	return 0;
+	refmap_cursor_fini(&sc.rc);
+	return ret == 42 ? 0 : ret;
 }
 
 /* Everything: a valid tree, the right key count, the same contents. */
@@ -356,8 +194,9 @@ static void full_check(const char *when)
 	if (masstree_validate(&map))
 		FAIL("%s: masstree_validate failed", when);
 	masstree_get_stats(&map, &st);
-	if (st.keys != nref)
-		FAIL("%s: stats keys %lu, expected %zu", when, st.keys, nref);
+	if (st.keys != refmap_count(&ref))
+		FAIL("%s: stats keys %lu, expected %lu", when, st.keys,
+		     refmap_count(&ref));
 	scan_cmp(NULL, 0, NULL, 0, f, 0, false);
 	scan_cmp(NULL, 0, NULL, 0, f | MASSTREE_SCAN_REVERSE, 0, false);
 }
@@ -381,48 +220,50 @@ static void do_seek(const u8 *k, size_t len)
 	u8 how = next_byte();
 	unsigned int flags = next_byte() % 32;
 	bool rev = flags & MASSTREE_SCAN_REVERSE;
+	struct refmap_node *x;
 	size_t elen;
 	void *got;
-	long i;
 
 	elen = read_key(cur_end);
 	switch (how % 6) {
 	case 0:
 		got = masstree_seek(&cur, k, len);
-		i = rcur_seek_range(&rcur, k, len, NULL, 0, MASSTREE_SCAN_NO_END);
+		x = refmap_cursor_seek_range(&rcur, k, len, NULL, 0,
+					     MASSTREE_SCAN_NO_END);
 		break;
 	case 1:
 		got = masstree_seek_rev(&cur, k, len);
-		i = rcur_seek_range(&rcur, k, len, NULL, 0,
-				    MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		x = refmap_cursor_seek_range(&rcur, k, len, NULL, 0,
+					     MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
 		break;
 	case 2:
 		got = masstree_seek_range(&cur, k, len, cur_end, elen, flags);
-		i = rcur_seek_range(&rcur, k, len, cur_end, elen, flags);
+		x = refmap_cursor_seek_range(&rcur, k, len, cur_end, elen, flags);
 		break;
 	case 3:
 		/* The prefix lives in cur_end: it must outlive the loop. */
 		memcpy(cur_end, k, len);
 		got = masstree_seek_prefix(&cur, cur_end, len,
 					   rev ? MASSTREE_SCAN_REVERSE : 0);
-		i = rcur_seek_prefix(&rcur, cur_end, len, rev);
+		x = refmap_cursor_seek_prefix(&rcur, cur_end, len, rev);
 		break;
 	case 4:
 		got = masstree_first(&cur);
-		i = rcur_seek_range(&rcur, NULL, 0, NULL, 0,
-				    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
+		x = refmap_cursor_seek_range(&rcur, NULL, 0, NULL, 0,
+					     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END);
 		break;
 	default:
 		got = masstree_last(&cur);
-		i = rcur_seek_range(&rcur, NULL, 0, NULL, 0, MASSTREE_SCAN_NO_START |
-				    MASSTREE_SCAN_NO_END | MASSTREE_SCAN_REVERSE);
+		x = refmap_cursor_seek_range(&rcur, NULL, 0, NULL, 0,
+					     MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END |
+					     MASSTREE_SCAN_REVERSE);
 		break;
 	}
 	if (!got && cur.err == -ENOMEM && injecting) {
-		rcur.state = RC_ERR;
+		refmap_cursor_fail(&rcur);
 		return;
 	}
-	check_cursor("seek", got, i);
+	check_cursor("seek", got, x);
 }
 
 static void one_op(void)
@@ -431,7 +272,7 @@ static void one_op(void)
 	unsigned int op = opb % 16, flags, limit;
 	struct masstree_stats before, after;
 	size_t len = read_key(kb), len2;
-	void *old = ref_get(kb, len), *v = new_val(), *ret, *o;
+	void *old = refmap_get(&ref, kb, len), *v = new_val(), *ret, *o;
 	gfp_t gfp = GFP_KERNEL;
 	bool preload = false;
 	int err;
@@ -448,8 +289,8 @@ static void one_op(void)
 		gfp = GFP_NOWAIT;
 	}
 	if (verbose)
-		fprintf(stderr, "op %u key len %zu inject %d preload %d (%zu keys)\n",
-			op, len, injecting, preload, nref);
+		fprintf(stderr, "op %u key len %zu inject %d preload %d (%lu keys)\n",
+			op, len, injecting, preload, refmap_count(&ref));
 
 	switch (op) {
 	case F_INSERT:
@@ -459,7 +300,7 @@ static void one_op(void)
 		if (err != (old ? -EEXIST : 0))
 			FAIL("insert: %d, key %s", err, old ? "present" : "absent");
 		if (!old)
-			ref_put(kb, len, v);
+			ref_set(kb, len, v);
 		break;
 	case F_STORE:
 	case F_STORE_NULL:
@@ -470,7 +311,7 @@ static void one_op(void)
 			goto enomem;
 		if (ret != old)
 			FAIL("store: %p, expected %p", ret, old);
-		ref_put(kb, len, v);
+		ref_set(kb, len, v);
 		break;
 	case F_CX_CURRENT:
 	case F_CX_NULL:
@@ -485,13 +326,13 @@ static void one_op(void)
 		if (ret != old)
 			FAIL("cmpxchg: %p, expected %p", ret, old);
 		if (old == o)
-			ref_put(kb, len, v);
+			ref_set(kb, len, v);
 		break;
 	case F_ERASE:
 		ret = masstree_erase(&map, kb, len);
 		if (ret != old)
 			FAIL("erase: %p, expected %p", ret, old);
-		ref_put(kb, len, NULL);
+		ref_set(kb, len, NULL);
 		break;
 	case F_LOAD:
 	case F_LOAD2:
@@ -516,16 +357,17 @@ static void one_op(void)
 		ret = rev ? masstree_prev(&cur) : masstree_next(&cur);
 		masstree_cursor_pause(&cur);
 		if (!ret && cur.err == -ENOMEM && injecting) {
-			rcur.state = RC_ERR;
+			refmap_cursor_fail(&rcur);
 			break;
 		}
-		check_cursor(rev ? "prev" : "next", ret, rcur_step(&rcur, rev));
+		check_cursor(rev ? "prev" : "next", ret,
+			     refmap_cursor_step(&rcur, rev));
 		break;
 	}
 	case F_CUR_RESET:
 		masstree_cursor_fini(&cur);
 		masstree_cursor_init(&cur, &map, GFP_KERNEL);
-		rcur.state = RC_NONE;
+		refmap_cursor_reset(&rcur);
 		break;
 	default:
 		shim_fail_nth = 0;	/* the check's own scans must not fail */
@@ -561,6 +403,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	rcu_register_thread();
 	if (mst_node_caches_init())
 		FAIL("caches");
+	refmap_init(&ref, shim_uncounted_alloc, shim_uncounted_free, GFP_KERNEL);
+	refmap_cursor_init(&rcur, &ref);
 	return 0;
 }
 
@@ -582,28 +426,26 @@ static bool leak_free(void)
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	unsigned int n = 0;
-	size_t i;
+	const struct refmap_node *x;
+	unsigned int n = 0, i;
 
 	in = data;
 	in_len = size;
 	in_pos = 0;
 	vseq = 0;
 	masstree_cursor_init(&cur, &map, GFP_KERNEL);
-	rcur.state = RC_NONE;
 	while (in_pos < in_len && n++ < MAX_OPS)
 		one_op();
 	full_check("end of input");
-	for (i = 0; i < nref; i++)
-		if (masstree_load(&map, refs[i].b, refs[i].len) != refs[i].v)
-			FAIL("end of input: load of index %zu", i);
+	for (x = refmap_first(&ref), i = 0; x; x = refmap_next(x), i++)
+		if (masstree_load(&map, x->key, x->len) != x->entry)
+			FAIL("end of input: load of key %u", i);
 
 	/* Empty again, and nothing left allocated once RCU has run. */
 	masstree_cursor_fini(&cur);
 	masstree_destroy(&map);
-	for (i = 0; i < nref; i++)
-		free(refs[i].b);
-	nref = 0;
+	refmap_cursor_reset(&rcur);
+	refmap_clear(&ref);
 	mst_preload_drain();
 	/*
 	 * Each pending RCU callback frees one allocation: without a leak

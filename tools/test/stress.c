@@ -70,6 +70,7 @@
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
 #include "../../masstree/testing.h"
+#include "../../kunit/masstree_refmap.h"
 
 #define KEYS_PER_WRITER	4096
 #define NSTABLE		4096
@@ -636,16 +637,6 @@ static long stable_number(const u8 *k, size_t len)
 	return !(n & 1) && n < 2 * NSTABLE ? (long)n : -1;
 }
 
-static int bytes_cmp(const u8 *a, size_t alen, const u8 *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-
-	if (c)
-		return c;
-	return (alen > blen) - (alen < blen);
-}
-
 /* One key of a scan: strictly after (before) the last, stable keys right. */
 static int scanner_key(const void *key, size_t len, void *entry, void *arg)
 {
@@ -657,7 +648,7 @@ static int scanner_key(const void *key, size_t len, void *entry, void *arg)
 		return 1;
 	}
 	if (sc->have_prev) {
-		int c = bytes_cmp(key, len, sc->prev, sc->prev_len);
+		int c = refmap_key_cmp(key, len, sc->prev, sc->prev_len);
 
 		if (sc->rev ? c >= 0 : c <= 0) {
 			FAIL("scanner %d (%s): key out of order or repeated",
