@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 
+#include "internal.h"
 #include "masstree_test.h"
 #include "perm.h"
 

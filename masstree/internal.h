@@ -216,6 +216,7 @@ void mst_reserve_release(struct mst_reserve *res);
 void mst_reserve_put_node(struct mst_reserve *res, struct mst_node *node);
 bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need);
 void mst_pool_refill(gfp_t gfp);
+void mst_preload_drain(void);
 
 /* insert.c */
 #define MST_AGAIN	1

@@ -8,7 +8,15 @@
 
 #include "debugfs.h"
 #include "dev/dev.h"
+#include "internal.h"
 #include "node.h"
+
+/* The preload pools hold nodes: empty them before the caches go. */
+static void masstree_core_exit(void)
+{
+	mst_preload_drain();
+	mst_node_caches_exit();
+}
 
 static int __init masstree_module_init(void)
 {
@@ -20,7 +28,7 @@ static int __init masstree_module_init(void)
 	err = mtdev_init(mst_debugfs_init());
 	if (err) {
 		mst_debugfs_exit();
-		mst_node_caches_exit();
+		masstree_core_exit();
 	}
 	return err;
 }
@@ -30,7 +38,7 @@ static void __exit masstree_module_exit(void)
 	/* Maps first: freeing them needs debugfs and the node caches. */
 	mtdev_exit();
 	mst_debugfs_exit();
-	mst_node_caches_exit();
+	masstree_core_exit();
 }
 
 module_init(masstree_module_init);

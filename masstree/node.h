@@ -300,6 +300,5 @@ size_t mst_suffix_bytes(u32 cap);
 int mst_node_caches_init(void);
 void mst_node_caches_exit(void);
 void mst_node_stats_read(struct mst_node_stats *stats);
-void mst_preload_drain(void);
 
 #endif /* _MASSTREE_NODE_H */

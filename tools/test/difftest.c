@@ -1713,6 +1713,7 @@ int main(int argc, char **argv)
 	masstree_destroy(&map);
 	refmap_cursor_fini(&rcur);
 	refmap_clear(&ref);
+	mst_preload_drain();
 	mst_node_caches_exit();
 	if (shim_live_allocs)
 		DIE("%ld allocations leaked", shim_live_allocs);

@@ -1243,6 +1243,7 @@ int main(int argc, char **argv)
 	masstree_get_stats(&map, &st);
 	if (st.keys || st.bytes)
 		FAIL("destroyed map not empty");
+	mst_preload_drain();
 	mst_node_caches_exit();
 	if (shim_live_allocs)
 		FAIL("%ld allocations leaked", shim_live_allocs);

@@ -1091,6 +1091,7 @@ int main(int argc, char **argv)
 	    st.layers)
 		FAIL("not empty after erasing everything");
 	masstree_destroy(&map);
+	mst_preload_drain();
 	mst_node_caches_exit();
 	for (i = 0; i < nwriters; i++) {
 		free(ws[i].exp);
