@@ -351,6 +351,45 @@ static void mst_scan_mark(struct masstree_cursor *cur, size_t off,
 }
 
 /*
+ * mst_scan_leaf()'s general loop, for what its hot loop leaves: a bound
+ * to check, a buffer to grow, a layer. From *@kp on: returns true with
+ * *@kp at the key handed out last and *@rp the callback's answer when the
+ * callback said stop or the batch is over; else false with *@kp at the
+ * first slot not handed out and *@rp -1 (a layer, or the end),
+ * MST_STEP_END (past the bound) or MST_STEP_GROW.
+ */
+static __always_inline bool mst_scan_keys(struct masstree_cursor *cur,
+					  struct mst_scan *sc, bool rev,
+					  size_t off, const struct mst_snap *x,
+					  unsigned int *kp, int *rp)
+{
+	unsigned int k;
+	int r = -1;
+
+	for (k = *kp; k < x->nr; k++) {
+		if (x->klx[k] == MST_KLX_LAYER)
+			break;
+		r = mst_cur_take(cur, off, x, k);
+		if (r)
+			break;
+		if (sc->bounded && mst_cur_out(cur, rev)) {
+			r = MST_STEP_END;
+			break;
+		}
+		r = sc->fn(cur->key, cur->len, cur->entry, sc->arg);
+		if (r || !--sc->keys) {
+			*kp = k;
+			*rp = r;
+			return true;
+		}
+		r = -1;
+	}
+	*kp = k;
+	*rp = r;
+	return false;
+}
+
+/*
  * Hand the keys of snapshot @x, from slot *@kp on, in the layer at @off,
  * to the scan's callback, and aim past the last one. Returns -1 with *@kp
  * at the first slot not handed out (a layer, or the end); else a step
@@ -367,7 +406,7 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 	const u8 *key = cur->key;
 	u8 *p = cur->key + off;
 	void *arg = sc->arg;
-	int r = -1;
+	int r;
 
 	/* The hot loop: no bound to check, the bytes fit, no layer. */
 	if (likely(!sc->bounded && room >= 8)) {
@@ -395,21 +434,8 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 				goto stop;
 		}
 	}
-	for (r = -1; k < nr; k++) {
-		if (x->klx[k] == MST_KLX_LAYER)
-			break;
-		r = mst_cur_take(cur, off, x, k);
-		if (r)
-			break;
-		if (sc->bounded && mst_cur_out(cur, rev)) {
-			r = MST_STEP_END;
-			break;
-		}
-		r = fn(cur->key, cur->len, cur->entry, arg);
-		if (r || !--sc->keys)
-			goto stop;
-		r = -1;
-	}
+	if (mst_scan_keys(cur, sc, rev, off, x, &k, &r))
+		goto stop;
 	*kp = k;
 	if (k > k0)
 		mst_scan_mark(cur, off, x, k - 1);
@@ -441,33 +467,26 @@ struct mst_leaf_view {
 };
 
 /*
- * A step's visit to leaf @n, whose stable version @v the caller took with
- * preemption disabled: snapshot the slots from the target on, validate,
- * close the window, then take the first key (a cursor) or hand the
- * snapshot's keys out (a scan). A scan goes on by itself to the rest of
- * the leaf and to the next leaf while they are plain live leaves. Its own
- * frame holds the snapshot. Returns a step result or MST_LEAF_*.
+ * Copy leaf @n's slots from the target (@ts, @tc) on into @x, and its
+ * links into @lv, then validate against @v and close the window that the
+ * caller opened. Returns 0, or MST_LEAF_MOVE with @lv->node where to go
+ * on: the same leaf after a change, or its right neighbour if the target
+ * moved there.
  */
-static noinline int mst_cur_leaf(struct masstree_cursor *cur,
-				 struct mst_scan *sc, bool rev, size_t off,
-				struct mst_node *n, unsigned long v,
-				struct mst_leaf_view *lv)
+static __always_inline int mst_cur_snap(struct mst_scan *sc, bool rev,
+					struct mst_node *n, unsigned long v,
+					u64 ts, unsigned int tc,
+					struct mst_leaf_view *lv,
+					struct mst_snap *x)
 {
-	struct mst_leaf *leaf;
-	struct mst_snap x;
-	unsigned int tc, k;
-	u64 ts, perm;
-	int c;
+	struct mst_leaf *leaf = mst_to_leaf(n);
+	u64 perm;
 
-again:
-	leaf = mst_to_leaf(n);
-	k = 0;
-	mst_target_at(cur, off, &ts, &tc);
 	/* Pairs with the release that published the permutation. */
 	perm = smp_load_acquire(&leaf->permutation);
 	if (sc)
 		mst_hook(MASSTREE_HOOK_SCAN);
-	mst_leaf_snap(leaf, perm, ts, tc, rev, sc ? MST_SNAP_MAX : 2, &x);
+	mst_leaf_snap(leaf, perm, ts, tc, rev, sc ? MST_SNAP_MAX : 2, x);
 	lv->next = rcu_dereference(leaf->next);
 	if (rev) {
 		lv->prev = rcu_dereference(leaf->prev);
@@ -487,66 +506,165 @@ again:
 		lv->node = &lv->next->node;
 		return MST_LEAF_MOVE;
 	}
-	if (x.nr) {
-		/* Only the first slot may be at the target. */
-		c = mst_cmp(x.ikey[0], mst_klx_cls(x.klx[0]), ts, tc);
-		if (rev)
-			c = -c;
-		if (c == 0 && off < cur->t_off) {
-			/* Both continue: the target is in there. */
-			if (x.klx[0] == MST_KLX_LAYER) {
-				lv->node = x.lv[0];
-				return MST_LEAF_LAYER;
-			}
-			if (x.klx[0] != MST_KLX_SUFFIX || WARN_ON_ONCE(!x.lv[0])) {
-				c = -1;
-			} else {
-				c = mst_suffix_cmp(cur, off, x.lv[0]);
-				if (rev)
-					c = -c;
-			}
+	return 0;
+}
+
+/*
+ * Only the snapshot's first slot may be at the target (@ts, @tc): is it
+ * to be skipped (1) or not (0)? Returns MST_LEAF_LAYER, with @lv->node
+ * the layer's root, when the target lies inside the layer that slot is.
+ */
+static __always_inline int mst_cur_first(struct masstree_cursor *cur,
+					 bool rev, size_t off,
+					 const struct mst_snap *x, u64 ts,
+					 unsigned int tc,
+					 struct mst_leaf_view *lv)
+{
+	int c;
+
+	if (!x->nr)
+		return 0;
+	c = mst_cmp(x->ikey[0], mst_klx_cls(x->klx[0]), ts, tc);
+	if (rev)
+		c = -c;
+	if (c == 0 && off < cur->t_off) {
+		/* Both continue: the target is in there. */
+		if (x->klx[0] == MST_KLX_LAYER) {
+			lv->node = x->lv[0];
+			return MST_LEAF_LAYER;
 		}
-		if (c < 0 || (c == 0 && cur->t_strict))
-			k = 1;
+		if (x->klx[0] != MST_KLX_SUFFIX || WARN_ON_ONCE(!x->lv[0])) {
+			c = -1;
+		} else {
+			c = mst_suffix_cmp(cur, off, x->lv[0]);
+			if (rev)
+				c = -c;
+		}
 	}
-	if (sc) {
-		c = mst_scan_leaf(cur, sc, rev, off, &x, &k);
-		if (c >= 0)
-			return c;
-	}
-	if (k < x.nr) {
-		/* A cursor's key, or a layer to enter. */
-		if (x.klx[k] != MST_KLX_LAYER)
-			return mst_cur_take(cur, off, &x, k);
-		c = mst_cur_enter(cur, off, x.ikey[k], rev);
+	return c < 0 || (c == 0 && cur->t_strict);
+}
+
+/* Snapshot slot @k is the step's: a cursor's key, or a layer to enter. */
+static __always_inline int mst_cur_slot(struct masstree_cursor *cur, bool rev,
+					size_t off, const struct mst_snap *x,
+					unsigned int k,
+					struct mst_leaf_view *lv)
+{
+	int c;
+
+	if (x->klx[k] != MST_KLX_LAYER)
+		return mst_cur_take(cur, off, x, k);
+	c = mst_cur_enter(cur, off, x->ikey[k], rev);
+	if (c)
+		return c;
+	lv->node = x->lv[k];
+	return MST_LEAF_LAYER;
+}
+
+/*
+ * A step's visit to leaf @n, whose stable version @v the caller took with
+ * preemption disabled: snapshot the slots from the target on, validate,
+ * close the window, then take the first key (a cursor) or hand the
+ * snapshot's keys out (a scan). A scan goes on by itself to the rest of
+ * the leaf and to the next leaf while they are plain live leaves. Its own
+ * frame holds the snapshot. Returns a step result or MST_LEAF_*.
+ */
+static noinline int mst_cur_leaf(struct masstree_cursor *cur,
+				 struct mst_scan *sc, bool rev, size_t off,
+				struct mst_node *n, unsigned long v,
+				struct mst_leaf_view *lv)
+{
+	struct mst_snap x;
+	unsigned int tc, k;
+	u64 ts;
+	int c;
+
+	for (;;) {
+		mst_target_at(cur, off, &ts, &tc);
+		c = mst_cur_snap(sc, rev, n, v, ts, tc, lv, &x);
 		if (c)
 			return c;
-		lv->node = x.lv[k];
-		return MST_LEAF_LAYER;
-	}
-	if (!sc)
-		return MST_LEAF_DONE;
-	/*
-	 * A batch that handed out keys ends after a few leaves too: one
-	 * that did not must go on, or the next would redo it.
-	 */
-	if (++sc->leaves >= MST_SCAN_LEAVES && sc->keys < MST_SCAN_KEYS)
-		return MST_STEP_FOUND;
-	/*
-	 * Go on in the rest of this leaf, or forward in the next one, while
-	 * it is a live leaf; anything else goes back to mst_cur_step().
-	 */
-	if (x.more || (!rev && lv->next)) {
+		c = mst_cur_first(cur, rev, off, &x, ts, tc, lv);
+		if (c < 0)
+			return c;
+		k = c;
+		if (sc) {
+			c = mst_scan_leaf(cur, sc, rev, off, &x, &k);
+			if (c >= 0)
+				return c;
+		}
+		if (k < x.nr)
+			return mst_cur_slot(cur, rev, off, &x, k, lv);
+		if (!sc)
+			return MST_LEAF_DONE;
+		/*
+		 * A batch that handed out keys ends after a few leaves too: one
+		 * that did not must go on, or the next would redo it.
+		 */
+		if (++sc->leaves >= MST_SCAN_LEAVES && sc->keys < MST_SCAN_KEYS)
+			return MST_STEP_FOUND;
+		/*
+		 * Go on in the rest of this leaf, or forward in the next one,
+		 * while it is a live leaf; anything else goes back to
+		 * mst_cur_step().
+		 */
+		if (!x.more && (rev || !lv->next))
+			return MST_LEAF_DONE;
 		lv->node = x.more ? n : &lv->next->node;
 		n = lv->node;
 		preempt_disable();
 		v = mst_stable_version(n);
-		if ((v & (MST_V_DELETED | MST_V_LEAF)) == MST_V_LEAF)
-			goto again;
-		preempt_enable();
-		return MST_LEAF_MOVE;
+		if ((v & (MST_V_DELETED | MST_V_LEAF)) != MST_V_LEAF) {
+			preempt_enable();
+			return MST_LEAF_MOVE;
+		}
 	}
-	return MST_LEAF_DONE;
+}
+
+/*
+ * Nothing left in the leaf in the step's direction: aim past it, and say
+ * where to go on in *@np (NULL: from the top), with *@lroot and *@off the
+ * layer there. Returns MST_STEP_END past the map's last key in the step's
+ * direction, else 0.
+ */
+static __always_inline int mst_cur_past(struct masstree_cursor *cur, bool rev,
+					const struct mst_leaf_view *lv,
+					struct mst_node **np,
+					struct mst_node **lroot, size_t *off)
+{
+	struct mst_node *up;
+	unsigned int tc;
+	u64 ts;
+
+	if (!rev && lv->next) {
+		*np = &lv->next->node;
+		return 0;
+	}
+	/* The target moved if keys went out: it is still in here. */
+	mst_target_at(cur, *off, &ts, &tc);
+	if (rev && lv->prev && lv->lowkey && lv->lowkey <= ts) {
+		/* Lower bounds only decrease: go below this one. */
+		mst_target_pair(cur, *off, lv->lowkey - 1, MST_CLS_MAX, false);
+		*np = *lroot;
+		return 0;
+	}
+	/*
+	 * The layer is exhausted: go past (before) its prefix, from the root
+	 * of the layer above, so that climbing out of a deep chain of layers
+	 * costs one layer per level, not a descent from the top. A deleted
+	 * root sends the walk to the top.
+	 */
+	if (!*off)
+		return MST_STEP_END;
+	mst_target_pair(cur, *off - 8, get_unaligned_be64(cur->key + *off - 8),
+			MST_CLS_LONG, true);
+	up = rcu_dereference((*lroot)->parent);
+	*np = up;
+	if (up) {
+		*lroot = up;
+		*off -= 8;
+	}
+	return 0;
 }
 
 /*
@@ -603,45 +721,20 @@ restart:
 			continue;
 		}
 		if (r == MST_LEAF_LAYER) {
+			/* Into the layer; a NULL root sends the walk to the top. */
 			n = lv.node;
+			if (!n)
+				goto restart;
+			lroot = n;
 			off += 8;
-			goto descend;
+			continue;
 		}
 		if (r != MST_LEAF_DONE)
 			return r;
-		/* Nothing left in this leaf in the step's direction. */
-		if (!rev && lv.next) {
-			n = &lv.next->node;
-			continue;
-		}
-		/* The target moved if keys went out: it is still in here. */
-		mst_target_at(cur, off, &ts, &tc);
-		if (rev && lv.prev && lv.lowkey && lv.lowkey <= ts) {
-			/* Lower bounds only decrease: go below this one. */
-			mst_target_pair(cur, off, lv.lowkey - 1, MST_CLS_MAX, false);
-			n = lroot;
-			continue;
-		}
-		/*
-		 * The layer is exhausted: go past (before) its prefix, from
-		 * the root of the layer above, so that climbing out of a deep
-		 * chain of layers costs one layer per level, not a descent
-		 * from the top. A deleted root sends the walk to the top.
-		 */
-		if (!off)
+		if (mst_cur_past(cur, rev, &lv, &n, &lroot, &off))
 			return MST_STEP_END;
-		mst_target_pair(cur, off - 8, get_unaligned_be64(cur->key + off - 8),
-				MST_CLS_LONG, true);
-		n = rcu_dereference(lroot->parent);
 		if (!n)
 			goto restart;
-		lroot = n;
-		off -= 8;
-		continue;
-descend:
-		if (!n)
-			goto restart;
-		lroot = n;
 	}
 }
 

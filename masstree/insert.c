@@ -102,6 +102,82 @@ int mst_insert_root(struct mst_write *w, void *entry)
 }
 
 /*
+ * How many slices past this one the old key's rest @ok (@a bytes) and the
+ * new key's rest @nk (@b bytes) share, each with more to come: the layers
+ * the chain needs below the first. Sets @w->need for the whole chain.
+ */
+static unsigned int mst_layer_need(struct mst_write *w, const u8 *ok, u32 a,
+				   const u8 *nk, u32 b)
+{
+	unsigned int d = 0;
+
+	while (a - 8 * d > 8 && b - 8 * d > 8 &&
+	       !memcmp(ok + 8 * d, nk + 8 * d, 8))
+		d++;
+	w->need.nodes = d + 1;
+	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
+	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
+	return d;
+}
+
+/*
+ * Build the chain privately: layers 1..@d hold one layer slot each, for
+ * the shared slices of @ok; the last leaf, returned in *@deepp, is left
+ * for the two keys. Returns the chain's top, whose parent is @up.
+ */
+static struct mst_node *mst_layer_chain(struct mst_write *w,
+					struct mst_node *up, const u8 *ok,
+					unsigned int d, struct mst_leaf **deepp)
+{
+	struct mst_node *top = NULL, *node;
+	struct mst_leaf *deep = NULL;
+	unsigned int i;
+
+	for (i = 0; i <= d; i++) {
+		node = mst_reserve_node(&w->res);
+		mst_node_init_leaf(node, MST_V_ROOT);
+		RCU_INIT_POINTER(node->parent, up);
+		if (deep)
+			RCU_INIT_POINTER(deep->lv[0], node);
+		else
+			top = node;
+		deep = mst_to_leaf(node);
+		if (i < d) {
+			deep->ikey[0] = get_unaligned_be64(ok + 8 * i);
+			deep->keylenx[0] = MST_KLX_LAYER;
+			deep->permutation = mst_perm_first(1);
+		}
+		up = node;
+	}
+	*deepp = deep;
+	return top;
+}
+
+/*
+ * Fill slot @s of the chain's deepest leaf with a key whose bytes from
+ * that layer on are @data (@len of them), and @entry; a suffix comes from
+ * the reserve's buffer @i. Returns the suffix bytes taken.
+ */
+static long mst_layer_slot(struct mst_write *w, struct mst_leaf *deep,
+			   unsigned int s, u64 slice, unsigned int cls,
+			   const u8 *data, u32 len, unsigned int i, void *entry)
+{
+	struct mst_suffix *sfx = NULL;
+	u8 klx = cls;
+
+	deep->ikey[s] = slice;
+	if (cls == MST_CLS_LONG) {
+		sfx = mst_reserve_suffix(&w->res, i, data + 8, len - 8);
+		klx = MST_KLX_SUFFIX;
+	}
+	deep->keylenx[s] = klx;
+	if (sfx)
+		RCU_INIT_POINTER(sfx->value, entry);
+	RCU_INIT_POINTER(deep->lv[s], sfx ? (void *)sfx : entry);
+	return sfx ? sfx->size : 0;
+}
+
+/*
  * The key in slot @s continues past this slice, as does the new key, and
  * their slices match: replace the slot with a chain of new layers that
  * ends in a leaf holding both. The chain is built privately and published
@@ -118,43 +194,19 @@ static noinline int mst_insert_layer(struct mst_write *w,
 	void *oentry = rcu_dereference_protected(old->value, 1);
 	const u8 *nk = c->key + c->off + 8;
 	u32 a = old->len, b = c->len - c->off - 8;
-	struct mst_node *top = NULL, *up = c->layer_root, *node;
-	struct mst_leaf *deep = NULL;
-	struct mst_suffix *sfx;
 	long sfx_bytes = -(long)old->size;
-	unsigned int d = 0, i, ocls, ncls, os, ns;
+	unsigned int d, ocls, ncls, os;
+	struct mst_node *top;
+	struct mst_leaf *deep;
 	u64 oslice, nslice;
-	u8 klx;
 
-	while (a - 8 * d > 8 && b - 8 * d > 8 &&
-	       !memcmp(old->data + 8 * d, nk + 8 * d, 8))
-		d++;
-	w->need.nodes = d + 1;
-	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
-	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
+	d = mst_layer_need(w, old->data, a, nk, b);
 	if (!mst_reserve_has(&w->res, &w->need) &&
 	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		mst_unlock(mt, &leaf->node);
 		return MST_AGAIN;
 	}
-
-	/* Layers 1..d hold one layer slot each. */
-	for (i = 0; i <= d; i++) {
-		node = mst_reserve_node(&w->res);
-		mst_node_init_leaf(node, MST_V_ROOT);
-		RCU_INIT_POINTER(node->parent, up);
-		if (deep)
-			RCU_INIT_POINTER(deep->lv[0], node);
-		else
-			top = node;
-		deep = mst_to_leaf(node);
-		if (i < d) {
-			deep->ikey[0] = get_unaligned_be64(old->data + 8 * i);
-			deep->keylenx[0] = MST_KLX_LAYER;
-			deep->permutation = mst_perm_first(1);
-		}
-		up = node;
-	}
+	top = mst_layer_chain(w, c->layer_root, old->data, d, &deep);
 
 	/* The deepest leaf: the old key and the new one, in order. */
 	oslice = mst_slice(old->data, a, 8 * d);
@@ -162,35 +214,10 @@ static noinline int mst_insert_layer(struct mst_write *w,
 	nslice = mst_slice(nk, b, 8 * d);
 	ncls = mst_key_cls(b, 8 * d);
 	os = mst_cmp(oslice, ocls, nslice, ncls) < 0 ? 0 : 1;
-	ns = 1 - os;
-
-	deep->ikey[os] = oslice;
-	klx = ocls;
-	sfx = NULL;
-	if (ocls == MST_CLS_LONG) {
-		sfx = mst_reserve_suffix(&w->res, 1, old->data + 8 * d + 8,
-					 a - 8 * d - 8);
-		sfx_bytes += sfx->size;
-		klx = MST_KLX_SUFFIX;
-	}
-	deep->keylenx[os] = klx;
-	if (sfx)
-		RCU_INIT_POINTER(sfx->value, oentry);
-	RCU_INIT_POINTER(deep->lv[os], sfx ? (void *)sfx : oentry);
-
-	deep->ikey[ns] = nslice;
-	klx = ncls;
-	sfx = NULL;
-	if (ncls == MST_CLS_LONG) {
-		sfx = mst_reserve_suffix(&w->res, 0, nk + 8 * d + 8,
-					 b - 8 * d - 8);
-		sfx_bytes += sfx->size;
-		klx = MST_KLX_SUFFIX;
-	}
-	deep->keylenx[ns] = klx;
-	if (sfx)
-		RCU_INIT_POINTER(sfx->value, entry);
-	RCU_INIT_POINTER(deep->lv[ns], sfx ? (void *)sfx : entry);
+	sfx_bytes += mst_layer_slot(w, deep, os, oslice, ocls,
+				    old->data + 8 * d, a - 8 * d, 1, oentry);
+	sfx_bytes += mst_layer_slot(w, deep, 1 - os, nslice, ncls,
+				    nk + 8 * d, b - 8 * d, 0, entry);
 	deep->permutation = mst_perm_first(2);
 
 	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, sfx_bytes);
@@ -303,6 +330,107 @@ static void mst_ins_fill(struct mst_internode *dst, const struct mst_ins *x,
 #define MST_INS_SPLIT	8	/* children kept on the left of a split */
 
 /*
+ * @x->p has room: shift the children right of the split one along and
+ * link the new one in. The split ends here: unlock all three.
+ */
+static void mst_split_up_room(struct masstree *mt, const struct mst_ins *x,
+			      struct mst_node *child)
+{
+	struct mst_internode *p = x->p;
+	unsigned int i;
+
+	mst_mark(&p->node, MST_V_INSERTING);
+	for (i = p->nkeys + 1; i > x->ci + 1; i--) {
+		rcu_assign_pointer(p->child[i],
+				   rcu_dereference_protected(p->child[i - 1], 1));
+		WRITE_ONCE(p->ikey[i - 1], p->ikey[i - 2]);
+	}
+	WRITE_ONCE(p->ikey[x->ci], x->sep);
+	/* Children shifted, the new one not yet linked. */
+	mst_hook(MASSTREE_HOOK_DIRTY);
+	rcu_assign_pointer(p->child[x->ci + 1], x->sib);
+	rcu_assign_pointer(x->sib->parent, &p->node);
+	ASSERT_EXCLUSIVE_WRITER(p->nkeys);
+	WRITE_ONCE(p->nkeys, p->nkeys + 1);
+	mst_unlock(mt, x->sib);
+	mst_unlock(mt, child);
+	mst_unlock(mt, &p->node);
+}
+
+/*
+ * @x->p is a full layer root: it grows in place, its children moving down
+ * into two fresh internodes split at @mid. The split ends here.
+ */
+static void mst_split_up_root(struct mst_write *w, const struct mst_ins *x,
+			      struct mst_node *child, u64 mid)
+{
+	struct masstree *mt = w->mt;
+	struct mst_internode *p = x->p, *a, *b;
+
+	/* The root grows in place: children move down. */
+	a = mst_to_internode(mst_reserve_node(&w->res));
+	b = mst_to_internode(mst_reserve_node(&w->res));
+	mst_node_init_internode(&a->node, 0);
+	mst_node_init_internode(&b->node, 0);
+	/* Children learn of a and b before p does: lock them. */
+	mst_lock_fresh(mt, &a->node);
+	mst_lock_fresh(mt, &b->node);
+	mst_ins_fill(a, x, 0, MST_INS_SPLIT);
+	mst_ins_fill(b, x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
+	RCU_INIT_POINTER(a->node.parent, &p->node);
+	RCU_INIT_POINTER(b->node.parent, &p->node);
+	mst_mark(&p->node, MST_V_SPLITTING);
+	WRITE_ONCE(p->nkeys, 1);
+	WRITE_ONCE(p->ikey[0], mid);
+	mst_internode_clear_keys(p, 1);
+	rcu_assign_pointer(p->child[0], &a->node);
+	rcu_assign_pointer(p->child[1], &b->node);
+	mst_stat_add(mt, MST_STAT_INTERNODES, 2);
+	mst_unlock(mt, x->sib);
+	mst_unlock(mt, child);
+	mst_unlock(mt, &a->node);
+	mst_unlock(mt, &b->node);
+	mst_unlock(mt, &p->node);
+}
+
+/*
+ * @x->p is full and not a root: its upper children move to a fresh right
+ * sibling, returned locked for the level above to link in. @child and
+ * @x->sib are unlocked; @x->p stays locked.
+ */
+static struct mst_node *mst_split_up_half(struct mst_write *w,
+					  const struct mst_ins *x,
+					  struct mst_node *child)
+{
+	struct masstree *mt = w->mt;
+	struct mst_internode *p = x->p, *q;
+	unsigned int i;
+
+	q = mst_to_internode(mst_reserve_node(&w->res));
+	mst_node_init_internode(&q->node, 0);
+	mst_lock_fresh(mt, &q->node);
+	RCU_INIT_POINTER(q->node.parent,
+			 rcu_dereference_protected(p->node.parent, 1));
+	mst_ins_fill(q, x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
+	mst_mark(&p->node, MST_V_SPLITTING);
+	/* Descending, so that mst_ins_*() read p before it changes. */
+	for (i = MST_INS_SPLIT; i-- > x->ci + 1;) {
+		struct mst_node *ch = mst_ins_child(x, i);
+
+		rcu_assign_pointer(p->child[i], ch);
+		rcu_assign_pointer(ch->parent, &p->node);
+	}
+	for (i = MST_INS_SPLIT - 1; i-- > x->ci;)
+		WRITE_ONCE(p->ikey[i], mst_ins_key(x, i));
+	mst_internode_clear_keys(p, MST_INS_SPLIT - 1);
+	WRITE_ONCE(p->nkeys, MST_INS_SPLIT - 1);
+	mst_stat_add(mt, MST_STAT_INTERNODES, 1);
+	mst_unlock(mt, x->sib);
+	mst_unlock(mt, child);
+	return &q->node;
+}
+
+/*
  * Propagate a split: @child (locked) gained the locked sibling @sib with
  * lower bound @sep. Every ancestor that changes is already locked (see
  * mst_insert_split()); each level is unlocked once its parent knows it.
@@ -310,167 +438,123 @@ static void mst_ins_fill(struct mst_internode *dst, const struct mst_ins *x,
 static void mst_split_up(struct mst_write *w, struct mst_node *child,
 			 struct mst_node *sib, u64 sep)
 {
-	struct masstree *mt = w->mt;
 	struct mst_ins x;
-	unsigned int i;
 
 	for (;;) {
-		struct mst_internode *p, *q, *a, *b;
+		struct mst_internode *p;
+		unsigned int i;
 		u64 mid;
 
 		p = mst_to_internode(rcu_dereference_protected(child->parent, 1));
 		i = mst_internode_child_index(p, child);
 		WARN_ON_ONCE(i > p->nkeys);
 		x = (struct mst_ins){ .p = p, .ci = i, .sib = sib, .sep = sep };
-
 		if (p->nkeys < MST_NODE_WIDTH) {
-			mst_mark(&p->node, MST_V_INSERTING);
-			for (i = p->nkeys + 1; i > x.ci + 1; i--) {
-				rcu_assign_pointer(p->child[i],
-						   rcu_dereference_protected(p->child[i - 1], 1));
-				WRITE_ONCE(p->ikey[i - 1], p->ikey[i - 2]);
-			}
-			WRITE_ONCE(p->ikey[x.ci], sep);
-			/* Children shifted, the new one not yet linked. */
-			mst_hook(MASSTREE_HOOK_DIRTY);
-			rcu_assign_pointer(p->child[x.ci + 1], sib);
-			rcu_assign_pointer(sib->parent, &p->node);
-			ASSERT_EXCLUSIVE_WRITER(p->nkeys);
-			WRITE_ONCE(p->nkeys, p->nkeys + 1);
-			mst_unlock(mt, sib);
-			mst_unlock(mt, child);
-			mst_unlock(mt, &p->node);
+			mst_split_up_room(w->mt, &x, child);
 			return;
 		}
-
 		mid = mst_ins_key(&x, MST_INS_SPLIT - 1);
 		if (READ_ONCE(p->node.version) & MST_V_ROOT) {
-			/* The root grows in place: children move down. */
-			a = mst_to_internode(mst_reserve_node(&w->res));
-			b = mst_to_internode(mst_reserve_node(&w->res));
-			mst_node_init_internode(&a->node, 0);
-			mst_node_init_internode(&b->node, 0);
-			/* Children learn of a and b before p does: lock them. */
-			mst_lock_fresh(mt, &a->node);
-			mst_lock_fresh(mt, &b->node);
-			mst_ins_fill(a, &x, 0, MST_INS_SPLIT);
-			mst_ins_fill(b, &x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
-			RCU_INIT_POINTER(a->node.parent, &p->node);
-			RCU_INIT_POINTER(b->node.parent, &p->node);
-			mst_mark(&p->node, MST_V_SPLITTING);
-			WRITE_ONCE(p->nkeys, 1);
-			WRITE_ONCE(p->ikey[0], mid);
-			mst_internode_clear_keys(p, 1);
-			rcu_assign_pointer(p->child[0], &a->node);
-			rcu_assign_pointer(p->child[1], &b->node);
-			mst_stat_add(mt, MST_STAT_INTERNODES, 2);
-			mst_unlock(mt, sib);
-			mst_unlock(mt, child);
-			mst_unlock(mt, &a->node);
-			mst_unlock(mt, &b->node);
-			mst_unlock(mt, &p->node);
+			mst_split_up_root(w, &x, child, mid);
 			return;
 		}
-
-		q = mst_to_internode(mst_reserve_node(&w->res));
-		mst_node_init_internode(&q->node, 0);
-		mst_lock_fresh(mt, &q->node);
-		RCU_INIT_POINTER(q->node.parent,
-				 rcu_dereference_protected(p->node.parent, 1));
-		mst_ins_fill(q, &x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
-		mst_mark(&p->node, MST_V_SPLITTING);
-		/* Descending, so that mst_ins_*() read p before it changes. */
-		for (i = MST_INS_SPLIT; i-- > x.ci + 1;) {
-			struct mst_node *ch = mst_ins_child(&x, i);
-
-			rcu_assign_pointer(p->child[i], ch);
-			rcu_assign_pointer(ch->parent, &p->node);
-		}
-		for (i = MST_INS_SPLIT - 1; i-- > x.ci;)
-			WRITE_ONCE(p->ikey[i], mst_ins_key(&x, i));
-		mst_internode_clear_keys(p, MST_INS_SPLIT - 1);
-		WRITE_ONCE(p->nkeys, MST_INS_SPLIT - 1);
-		mst_stat_add(mt, MST_STAT_INTERNODES, 1);
-		mst_unlock(mt, sib);
-		mst_unlock(mt, child);
+		sib = mst_split_up_half(w, &x, child);
 		child = &p->node;
-		sib = &q->node;
 		sep = mid;
 	}
 }
 
 /*
- * The leaf is full. Lock, child before parent, every ancestor that will
- * change: up to the first one with room, or the root. Then count the nodes
- * needed and split bottom-up.
+ * Lock, child before parent, every ancestor of the full leaf @node that
+ * its split will change: up to the first one with room, or the root. Sets
+ * @w->need.nodes to the nodes the split takes; returns the top one locked.
  */
-static noinline int mst_insert_split(struct mst_write *w,
-				     struct mst_leaf *leaf, void *entry)
+static struct mst_node *mst_split_lock_path(struct mst_write *w,
+					    struct mst_node *node, bool is_root)
 {
-	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
-	struct mst_node *node = &leaf->node, *x, *top;
-	u64 perm = leaf->permutation, nperm;
-	unsigned int m;
-	struct mst_leaf *r;
-	bool is_root = READ_ONCE(node->version) & MST_V_ROOT;
+	struct mst_node *top = node;
 
 	w->need.nodes = is_root ? 2 : 1;
-	top = node;
 	while (!(READ_ONCE(top->version) & MST_V_ROOT)) {
-		struct mst_internode *p = mst_lock_parent(mt, top);
+		struct mst_internode *p = mst_lock_parent(w->mt, top);
 
 		top = &p->node;
 		if (p->nkeys < MST_NODE_WIDTH)
 			break;
 		w->need.nodes += READ_ONCE(p->node.version) & MST_V_ROOT ? 2 : 1;
 	}
-	if (!mst_reserve_has(&w->res, &w->need) &&
-	    !mst_reserve_take_pool(&w->res, &w->need)) {
-		/* Unlock from the top down; none was changed. */
-		while (top != node) {
-			x = node;
-			while (rcu_access_pointer(x->parent) != top)
-				x = rcu_dereference_protected(x->parent, 1);
-			mst_unlock(mt, top);
-			top = x;
-		}
-		mst_unlock(mt, node);
-		return MST_AGAIN;
+	return top;
+}
+
+/* Unlock what mst_split_lock_path() locked, from @top down; none changed. */
+static void mst_split_unlock_path(struct masstree *mt, struct mst_node *node,
+				  struct mst_node *top)
+{
+	struct mst_node *x;
+
+	while (top != node) {
+		x = node;
+		while (rcu_access_pointer(x->parent) != top)
+			x = rcu_dereference_protected(x->parent, 1);
+		mst_unlock(mt, top);
+		top = x;
 	}
+	mst_unlock(mt, node);
+}
 
-	m = mst_split_point(leaf, perm, c->pos, c->slice);
-	if (is_root) {
-		struct mst_leaf *a = mst_to_leaf(mst_reserve_node(&w->res));
-		struct mst_leaf *b = mst_to_leaf(mst_reserve_node(&w->res));
-		struct mst_internode *in;
+/*
+ * The full leaf is a layer's root: it grows in place, its keys and the
+ * new one moving to two fresh leaves split at position @m, and it turns
+ * into their internode.
+ */
+static void mst_split_root_leaf(struct mst_write *w, struct mst_leaf *leaf,
+				u64 perm, unsigned int m, void *entry)
+{
+	struct masstree *mt = w->mt;
+	struct mst_node *node = &leaf->node;
+	struct mst_leaf *a = mst_to_leaf(mst_reserve_node(&w->res));
+	struct mst_leaf *b = mst_to_leaf(mst_reserve_node(&w->res));
+	struct mst_internode *in;
 
-		mst_node_init_leaf(&a->node, 0);
-		mst_node_init_leaf(&b->node, 0);
-		mst_split_fill(w, a, leaf, perm, 0, m, entry);
-		mst_split_fill(w, b, leaf, perm, m, MST_NODE_WIDTH + 1, entry);
-		a->lowkey = leaf->lowkey;
-		b->lowkey = b->ikey[0];
-		RCU_INIT_POINTER(a->next, b);
-		RCU_INIT_POINTER(b->prev, a);
-		RCU_INIT_POINTER(a->node.parent, node);
-		RCU_INIT_POINTER(b->node.parent, node);
+	mst_node_init_leaf(&a->node, 0);
+	mst_node_init_leaf(&b->node, 0);
+	mst_split_fill(w, a, leaf, perm, 0, m, entry);
+	mst_split_fill(w, b, leaf, perm, m, MST_NODE_WIDTH + 1, entry);
+	a->lowkey = leaf->lowkey;
+	b->lowkey = b->ikey[0];
+	RCU_INIT_POINTER(a->next, b);
+	RCU_INIT_POINTER(b->prev, a);
+	RCU_INIT_POINTER(a->node.parent, node);
+	RCU_INIT_POINTER(b->node.parent, node);
 
-		mst_mark(node, MST_V_SPLITTING);
-		in = mst_to_internode(node);
-		WRITE_ONCE(node->version, READ_ONCE(node->version) & ~MST_V_LEAF);
-		mst_node_leaf_to_internode(node);
-		WRITE_ONCE(in->nkeys, 1);
-		WRITE_ONCE(in->ikey[0], b->lowkey);
-		mst_internode_clear_keys(in, 1);
-		rcu_assign_pointer(in->child[0], &a->node);
-		rcu_assign_pointer(in->child[1], &b->node);
-		mst_stat_add(mt, MST_STAT_LEAVES, 1);
-		mst_stat_add(mt, MST_STAT_INTERNODES, 1);
-		mst_stat_add(mt, MST_STAT_KEYS, 1);
-		mst_unlock(mt, node);
-		return 0;
-	}
+	mst_mark(node, MST_V_SPLITTING);
+	in = mst_to_internode(node);
+	WRITE_ONCE(node->version, READ_ONCE(node->version) & ~MST_V_LEAF);
+	mst_node_leaf_to_internode(node);
+	WRITE_ONCE(in->nkeys, 1);
+	WRITE_ONCE(in->ikey[0], b->lowkey);
+	mst_internode_clear_keys(in, 1);
+	rcu_assign_pointer(in->child[0], &a->node);
+	rcu_assign_pointer(in->child[1], &b->node);
+	mst_stat_add(mt, MST_STAT_LEAVES, 1);
+	mst_stat_add(mt, MST_STAT_INTERNODES, 1);
+	mst_stat_add(mt, MST_STAT_KEYS, 1);
+	mst_unlock(mt, node);
+}
+
+/*
+ * The full leaf is not a root: the keys from position @m on (the new one
+ * among them, or not) move to a fresh right sibling, the left half stays
+ * in place, and the split goes up.
+ */
+static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
+			   u64 perm, unsigned int m, void *entry)
+{
+	struct masstree *mt = w->mt;
+	struct mst_cursor *c = &w->c;
+	struct mst_node *node = &leaf->node;
+	struct mst_leaf *r;
+	u64 nperm;
 
 	r = mst_to_leaf(mst_reserve_node(&w->res));
 	mst_node_init_leaf(&r->node, 0);
@@ -511,6 +595,31 @@ static noinline int mst_insert_split(struct mst_write *w,
 	mst_stat_add(mt, MST_STAT_KEYS, 1);
 	mst_hook(MASSTREE_HOOK_SPLIT);
 	mst_split_up(w, node, &r->node, r->lowkey);
+}
+
+/*
+ * The leaf is full. Lock every ancestor that will change, count the nodes
+ * needed, and split bottom-up.
+ */
+static noinline int mst_insert_split(struct mst_write *w,
+				     struct mst_leaf *leaf, void *entry)
+{
+	struct mst_node *node = &leaf->node, *top;
+	u64 perm = leaf->permutation;
+	bool is_root = READ_ONCE(node->version) & MST_V_ROOT;
+	unsigned int m;
+
+	top = mst_split_lock_path(w, node, is_root);
+	if (!mst_reserve_has(&w->res, &w->need) &&
+	    !mst_reserve_take_pool(&w->res, &w->need)) {
+		mst_split_unlock_path(w->mt, node, top);
+		return MST_AGAIN;
+	}
+	m = mst_split_point(leaf, perm, w->c.pos, w->c.slice);
+	if (is_root)
+		mst_split_root_leaf(w, leaf, perm, m, entry);
+	else
+		mst_split_leaf(w, leaf, perm, m, entry);
 	return 0;
 }
 

@@ -141,104 +141,154 @@ static int mst_check_path(struct mst_vstate *st, struct mst_leaf *leaf,
 	return 0;
 }
 
+/*
+ * Where a layer's check stands: the current leaf's bounds from the
+ * separators above it, and the last key seen (keys ascend across leaves).
+ */
+struct mst_vlayer {
+	u64 lo, hi, last;
+	bool lo_set, hi_set, have_last;
+	unsigned int lastcls;
+};
+
+/* Go down the leftmost children of @root to its first leaf; count levels. */
+static int mst_check_leftmost(struct mst_node *root, struct mst_node **leafp,
+			      unsigned int *depth)
+{
+	struct mst_node *n = root;
+
+	*depth = 0;
+	while (!(n->version & MST_V_LEAF)) {
+		if (*depth >= MST_VALIDATE_MAX_HEIGHT)
+			return mst_bad("layer too tall", n);
+		n = rcu_dereference_protected(mst_to_internode(n)->child[0], 1);
+		if (!n)
+			return mst_bad("internode child NULL", root);
+		(*depth)++;
+	}
+	*leafp = n;
+	return 0;
+}
+
+/* A leaf of @root's layer, @prev its left neighbour: links, depth, bounds. */
+static int mst_check_leaf(struct mst_vstate *st, struct mst_vlayer *ly,
+			  struct mst_leaf *leaf, struct mst_leaf *prev,
+			  struct mst_node *root, unsigned int depth)
+{
+	u64 perm = leaf->permutation;
+	unsigned int d = 0;
+	int err;
+
+	err = mst_check_version(&leaf->node, true, &leaf->node == root);
+	if (err)
+		return err;
+	if (rcu_access_pointer(leaf->prev) != prev)
+		return mst_bad("leaf prev link wrong", leaf);
+	if (!mst_perm_valid(perm))
+		return mst_bad("permutation invalid", leaf);
+	if (!mst_perm_size(perm))
+		return mst_bad("empty leaf in the map", leaf);
+	ly->lo = 0;
+	ly->hi = 0;
+	err = mst_check_path(st, leaf, root, &d, &ly->lo, &ly->lo_set, &ly->hi,
+			     &ly->hi_set);
+	if (err)
+		return err;
+	if (d != depth)
+		return mst_bad("leaves at different depths", leaf);
+	if (ly->lo_set != !!prev)
+		return mst_bad("leftmost leaf mismatch", leaf);
+	if (ly->lo_set && leaf->lowkey != ly->lo)
+		return mst_bad("leaf lowkey differs from its separator", leaf);
+	st->leaves++;
+	return 0;
+}
+
+/* Slot @s of a leaf of @root's layer: key, order, bounds, and what it holds. */
+static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
+			  struct mst_leaf *leaf, unsigned int s,
+			  struct mst_node *root)
+{
+	u8 klx = leaf->keylenx[s];
+	u64 ik = leaf->ikey[s];
+	struct mst_suffix *sfx;
+	void *lv;
+
+	lv = rcu_dereference_protected(leaf->lv[s], 1);
+	if (!lv)
+		return mst_bad("NULL entry, suffix or layer", leaf);
+	sfx = mst_slot_suffix_locked(leaf, s);
+	if (sfx)
+		lv = rcu_dereference_protected(sfx->value, 1);
+	if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER)
+		return mst_bad("bad keylenx", leaf);
+	if (ly->have_last &&
+	    mst_cmp(ly->last, ly->lastcls, ik, mst_klx_cls(klx)) >= 0)
+		return mst_bad("keys out of order", leaf);
+	if (ly->lo_set && ik < ly->lo)
+		return mst_bad("key below bound", leaf);
+	if (ly->hi_set && ik >= ly->hi)
+		return mst_bad("key above bound", leaf);
+	if (klx < 8)
+		if (ik & (klx ? ~0ULL >> (8 * klx) : ~0ULL))
+			return mst_bad("slice bytes past key length", leaf);
+	ly->last = ik;
+	ly->lastcls = mst_klx_cls(klx);
+	ly->have_last = true;
+	if (!lv)
+		return mst_bad("NULL entry", leaf);
+	if (sfx) {
+		if (!sfx->len)
+			return mst_bad("empty suffix", leaf);
+		/* What the statistics count is what the slab holds. */
+		if (sfx->size != ksize(sfx))
+			return mst_bad("suffix size is not its slab object's",
+				       leaf);
+		st->sfx_bytes += sfx->size;
+	}
+	if (klx == MST_KLX_LAYER) {
+		struct mst_node *sub = lv;
+
+		if (rcu_access_pointer(sub->parent) != root)
+			return mst_bad("layer's up link wrong", sub);
+		if (mst_node_rcu(sub)->next)
+			return mst_bad("layer reached twice", sub);
+		mst_vlist_push(&st->work, sub);
+	} else {
+		if (masstree_is_reserved(lv))
+			return mst_bad("reserved entry stored", leaf);
+		st->keys++;
+	}
+	return 0;
+}
+
+/* The layer whose root is @root: every leaf, left to right, and its slots. */
 static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
 {
+	struct mst_vlayer ly = { };
 	struct mst_leaf *leaf, *prev = NULL;
-	struct mst_node *n = root;
-	unsigned int depth = 0, d = 0, i;
-	u64 last = 0;
-	unsigned int lastcls = 0;
-	bool have_last = false;
+	struct mst_node *n;
+	unsigned int depth, i;
 	int err;
 
 	st->layers++;
 	if (!(root->version & MST_V_ROOT))
 		return mst_bad("layer root without root bit", root);
-	while (!(n->version & MST_V_LEAF)) {
-		if (depth >= MST_VALIDATE_MAX_HEIGHT)
-			return mst_bad("layer too tall", n);
-		n = rcu_dereference_protected(mst_to_internode(n)->child[0], 1);
-		if (!n)
-			return mst_bad("internode child NULL", root);
-		depth++;
-	}
+	err = mst_check_leftmost(root, &n, &depth);
+	if (err)
+		return err;
 	for (leaf = mst_to_leaf(n); leaf;
 	     prev = leaf, leaf = rcu_dereference_protected(leaf->next, 1)) {
-		u64 perm = leaf->permutation, lo = 0, hi = 0;
-		bool lo_set, hi_set;
+		u64 perm = leaf->permutation;
 
-		err = mst_check_version(&leaf->node, true, &leaf->node == root);
+		err = mst_check_leaf(st, &ly, leaf, prev, root, depth);
 		if (err)
 			return err;
-		if (rcu_access_pointer(leaf->prev) != prev)
-			return mst_bad("leaf prev link wrong", leaf);
-		if (!mst_perm_valid(perm))
-			return mst_bad("permutation invalid", leaf);
-		if (!mst_perm_size(perm))
-			return mst_bad("empty leaf in the map", leaf);
-		err = mst_check_path(st, leaf, root, &d, &lo, &lo_set, &hi,
-				     &hi_set);
-		if (err)
-			return err;
-		if (d != depth)
-			return mst_bad("leaves at different depths", leaf);
-		if (lo_set != !!prev)
-			return mst_bad("leftmost leaf mismatch", leaf);
-		if (lo_set && leaf->lowkey != lo)
-			return mst_bad("leaf lowkey differs from its separator", leaf);
-		st->leaves++;
-
 		for (i = 0; i < mst_perm_size(perm); i++) {
-			unsigned int s = mst_perm_slot(perm, i);
-			u8 klx = leaf->keylenx[s];
-			u64 ik = leaf->ikey[s];
-			struct mst_suffix *sfx;
-			void *lv;
-
-			lv = rcu_dereference_protected(leaf->lv[s], 1);
-			if (!lv)
-				return mst_bad("NULL entry, suffix or layer", leaf);
-			sfx = mst_slot_suffix_locked(leaf, s);
-			if (sfx)
-				lv = rcu_dereference_protected(sfx->value, 1);
-			if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER)
-				return mst_bad("bad keylenx", leaf);
-			if (have_last && mst_cmp(last, lastcls, ik, mst_klx_cls(klx)) >= 0)
-				return mst_bad("keys out of order", leaf);
-			if (lo_set && ik < lo)
-				return mst_bad("key below bound", leaf);
-			if (hi_set && ik >= hi)
-				return mst_bad("key above bound", leaf);
-			if (klx < 8)
-				if (ik & (klx ? ~0ULL >> (8 * klx) : ~0ULL))
-					return mst_bad("slice bytes past key length", leaf);
-			last = ik;
-			lastcls = mst_klx_cls(klx);
-			have_last = true;
-			if (!lv)
-				return mst_bad("NULL entry", leaf);
-			if (sfx) {
-				if (!sfx->len)
-					return mst_bad("empty suffix", leaf);
-				/* What the statistics count is what the slab holds. */
-				if (sfx->size != ksize(sfx))
-					return mst_bad("suffix size is not its slab object's",
-						       leaf);
-				st->sfx_bytes += sfx->size;
-			}
-			if (klx == MST_KLX_LAYER) {
-				struct mst_node *sub = lv;
-
-				if (rcu_access_pointer(sub->parent) != root)
-					return mst_bad("layer's up link wrong", sub);
-				if (mst_node_rcu(sub)->next)
-					return mst_bad("layer reached twice", sub);
-				mst_vlist_push(&st->work, sub);
-			} else {
-				if (masstree_is_reserved(lv))
-					return mst_bad("reserved entry stored", leaf);
-				st->keys++;
-			}
+			err = mst_check_slot(st, &ly, leaf,
+					     mst_perm_slot(perm, i), root);
+			if (err)
+				return err;
 		}
 	}
 	return 0;

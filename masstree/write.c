@@ -39,6 +39,71 @@ static int mst_write_fill(struct mst_write *w, gfp_t gfp)
 }
 
 /*
+ * Decide and do the write on the cursor's locked leaf (NULL: the map is
+ * empty), unlocking every node it locked. Sets *@ret to what the write
+ * returns. Returns 0, or MST_AGAIN when the reserve fell short.
+ */
+static __always_inline int mst_write_locked(struct mst_write *w,
+					    struct mst_leaf *leaf, void *old,
+					    void *entry, enum mst_op op,
+					    void **ret)
+{
+	struct mst_cursor *c = &w->c;
+	void *cur = NULL;
+
+	if (!leaf) {
+		*ret = NULL;
+		if (!entry || (op == MST_OP_CMPXCHG && old))
+			return 0;
+		return mst_insert_root(w, entry);
+	}
+	if (c->slot >= 0 &&
+	    (leaf->keylenx[c->slot] != MST_KLX_SUFFIX ||
+	     mst_suffix_equal(rcu_dereference_protected(leaf->lv[c->slot], 1), c)))
+		cur = mst_slot_entry_locked(leaf, c->slot);
+	*ret = cur;
+	if (op == MST_OP_INSERT && cur)
+		*ret = masstree_mk_err(-EEXIST);
+	if ((op == MST_OP_INSERT && cur) ||
+	    (op == MST_OP_CMPXCHG && cur != old) ||
+	    (op == MST_OP_ERASE && !cur) || (!cur && !entry)) {
+		mst_unlock(w->mt, &leaf->node);
+		return 0;
+	}
+	if (!entry) {
+		mst_erase_locked(w, leaf);
+		return 0;
+	}
+	if (cur) {
+		mst_slot_set_entry(leaf, c->slot, entry);
+		mst_unlock(w->mt, &leaf->node);
+		return 0;
+	}
+	return mst_insert_locked(w, leaf, entry);
+}
+
+/*
+ * After the last attempt, out of the RCU read lock: remember whether a
+ * long insert needed its suffix buffer, and restock the pool a split
+ * drew on.
+ */
+static __always_inline void mst_write_done(struct mst_write *w, bool long_insert,
+					   bool hint, void *ret, gfp_t gfp)
+{
+	struct masstree *mt = w->mt;
+
+	/* Written only when it changes: the line also holds the root. */
+	if (long_insert && !ret && (w->res.taken & 1) != hint)
+		WRITE_ONCE(mt->suffix_hint, !hint);
+	if (unlikely(w->res.taken & MST_RES_REFILL)) {
+		mst_pool_refill(gfp);
+		/* Splits seldom reach mst_write_fill() now: see it there. */
+		if (unlikely(!READ_ONCE(mt->pcpu)) && gfpflags_allow_blocking(gfp))
+			mst_stats_alloc(mt, gfp);
+	}
+}
+
+/*
  * One write. Returns the old entry (NULL if absent) or an error encoded
  * with masstree_mk_err(). For MST_OP_INSERT a present key gives -EEXIST.
  * Inlined into each API function, so that the tests on @op fold away.
@@ -49,9 +114,8 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 					  enum mst_op op, gfp_t gfp)
 {
 	struct mst_write w;
-	struct mst_cursor *c = &w.c;
 	bool long_insert, hint = false;
-	void *cur, *ret;
+	void *ret;
 
 	if (len > MASSTREE_MAX_KEY_LEN || masstree_is_reserved(entry) ||
 	    (op == MST_OP_CMPXCHG && masstree_is_reserved(old)))
@@ -76,50 +140,17 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	}
 
 	for (;;) {
-		struct mst_leaf *leaf;
-		int err = 0;
+		int err;
 
 		rcu_read_lock();
 		mst_write_begin(&w);
-		mst_cursor_init(c, key, len);
-		leaf = mst_lock_leaf(&w);
-		if (!leaf) {
-			ret = NULL;
-			if (!entry || (op == MST_OP_CMPXCHG && old))
-				goto done;
-			err = mst_insert_root(&w, entry);
-			goto insert_done;
-		}
-
-		cur = NULL;
-		if (c->slot >= 0 &&
-		    (leaf->keylenx[c->slot] != MST_KLX_SUFFIX ||
-		     mst_suffix_equal(rcu_dereference_protected(leaf->lv[c->slot], 1), c)))
-			cur = mst_slot_entry_locked(leaf, c->slot);
-		ret = cur;
-		if (op == MST_OP_INSERT && cur)
-			ret = masstree_mk_err(-EEXIST);
-		if ((op == MST_OP_INSERT && cur) ||
-		    (op == MST_OP_CMPXCHG && cur != old) ||
-		    (op == MST_OP_ERASE && !cur) || (!cur && !entry)) {
-			mst_unlock(mt, &leaf->node);
-			goto done;
-		}
-		if (!entry) {
-			mst_erase_locked(&w, leaf);
-			goto done;
-		}
-		if (cur) {
-			mst_slot_set_entry(leaf, c->slot, entry);
-			mst_unlock(mt, &leaf->node);
-			goto done;
-		}
-		err = mst_insert_locked(&w, leaf, entry);
-insert_done:
-		if (err != MST_AGAIN)
-			goto done;
+		mst_cursor_init(&w.c, key, len);
+		err = mst_write_locked(&w, mst_lock_leaf(&w), old, entry, op,
+				       &ret);
 		mst_write_end(&w);
 		rcu_read_unlock();
+		if (err != MST_AGAIN)
+			break;
 		/* Short of nodes: leave the pool stocked for the next one. */
 		if (w.need.nodes)
 			w.res.taken |= MST_RES_REFILL;
@@ -128,18 +159,7 @@ insert_done:
 			goto out;
 		}
 	}
-done:
-	mst_write_end(&w);
-	rcu_read_unlock();
-	/* Written only when it changes: the line also holds the root. */
-	if (long_insert && !ret && (w.res.taken & 1) != hint)
-		WRITE_ONCE(mt->suffix_hint, !hint);
-	if (unlikely(w.res.taken & MST_RES_REFILL)) {
-		mst_pool_refill(gfp);
-		/* Splits seldom reach mst_write_fill() now: see it there. */
-		if (unlikely(!READ_ONCE(mt->pcpu)) && gfpflags_allow_blocking(gfp))
-			mst_stats_alloc(mt, gfp);
-	}
+	mst_write_done(&w, long_insert, hint, ret, gfp);
 out:
 	if (unlikely(!mst_reserve_empty(&w.res)))
 		mst_reserve_release(&w.res);
