@@ -146,6 +146,36 @@ static void mst_erase_shrink(struct mst_write *w, struct mst_leaf *leaf,
 			     u64 perm);
 
 /*
+ * The empty locked leaf @leaf is child @j of @p, which keeps children:
+ * its range goes to a neighbour, it leaves its neighbours' links (@prev,
+ * locked if any, is unlocked) and @p, and goes with its locked ancestors
+ * below @p that emptied with it.
+ */
+static void mst_erase_handoff(struct mst_write *w, struct mst_leaf *leaf,
+			      struct mst_leaf *prev, struct mst_internode *p,
+			      unsigned int j)
+{
+	struct mst_leaf *next = rcu_dereference_protected(leaf->next, 1);
+	long internodes;
+
+	if (j == 0 && next)
+		WRITE_ONCE(next->lowkey, leaf->lowkey);
+	if (prev) {
+		mst_mark(&prev->node, MST_V_SPLITTING);
+		ASSERT_EXCLUSIVE_WRITER(prev->next);
+		rcu_assign_pointer(prev->next, next);
+	}
+	if (next)
+		rcu_assign_pointer(next->prev, prev);
+	mst_internode_remove(p, j);
+	internodes = mst_erase_chain(w, &leaf->node, &p->node);
+	mst_stat_add(w->mt, MST_STAT_LEAVES, -1);
+	mst_stat_add(w->mt, MST_STAT_INTERNODES, -internodes);
+	if (prev)
+		mst_unlock(w->mt, &prev->node);
+}
+
+/*
  * An empty locked leaf: unlink it, and whatever empties with it, layer
  * after layer. Iterative: stack use does not depend on the number of
  * layers.
@@ -157,7 +187,7 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 	while (leaf) {
 		struct mst_node *node = &leaf->node, *x, *top;
 		struct mst_internode *p = NULL;
-		struct mst_leaf *prev = NULL, *next, *up;
+		struct mst_leaf *prev = NULL, *up;
 		unsigned int j = 0;
 		long internodes;
 
@@ -180,23 +210,7 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 		}
 
 		if (top) {
-			/* The leaf's range goes to a neighbour. */
-			next = rcu_dereference_protected(leaf->next, 1);
-			if (j == 0 && next)
-				WRITE_ONCE(next->lowkey, leaf->lowkey);
-			if (prev) {
-				mst_mark(&prev->node, MST_V_SPLITTING);
-				ASSERT_EXCLUSIVE_WRITER(prev->next);
-				rcu_assign_pointer(prev->next, next);
-			}
-			if (next)
-				rcu_assign_pointer(next->prev, prev);
-			mst_internode_remove(p, j);
-			internodes = mst_erase_chain(w, node, top);
-			mst_stat_add(mt, MST_STAT_LEAVES, -1);
-			mst_stat_add(mt, MST_STAT_INTERNODES, -internodes);
-			if (prev)
-				mst_unlock(mt, &prev->node);
+			mst_erase_handoff(w, leaf, prev, p, j);
 			mst_erase_merge_up(w, top);
 			return;
 		}
@@ -271,6 +285,139 @@ static u32 mst_collapse_span(struct mst_node *x, size_t off)
 	return span;
 }
 
+/**
+ * struct mst_fold - a fold in progress (see mst_collapse()).
+ * @x: the lowest layer root leaf still locked (the bottom, then the
+ *	chain leaf the climb is at).
+ * @dead: chain leaves deleted so far, to free.
+ * @sfx: the target slot's new suffix.
+ * @old: the bottom key's own suffix, if any.
+ * @entry: the bottom key's entry.
+ * @boff: offset of the bottom layer.
+ * @len: bytes of the key's rest so far (from the target's slice on, once
+ *	the climb is done).
+ * @cap: bytes @sfx can hold.
+ * @layers: layers that go.
+ * @slice: the bottom key's slice.
+ * @klx: the bottom key's keylenx.
+ */
+struct mst_fold {
+	struct mst_node *x, *dead;
+	struct mst_suffix *sfx, *old;
+	void *entry;
+	size_t boff;
+	u32 len, cap;
+	long layers;
+	u8 slice[8];
+	u8 klx;
+};
+
+/*
+ * Under the bottom's lock: does it still hold one key that fits the
+ * suffix? Take that key's slice, rest and entry (final once the bottom
+ * is deleted: nobody writes a deleted leaf).
+ */
+static bool mst_fold_start(struct mst_fold *f, struct mst_leaf *bottom)
+{
+	u64 perm = bottom->permutation;
+	unsigned int s;
+
+	if ((READ_ONCE(bottom->node.version) & (MST_V_DELETED | MST_V_LEAF)) !=
+	    MST_V_LEAF || !mst_collapse_rest(bottom, perm, f->boff))
+		return false;
+	s = mst_perm_slot(perm, 0);
+	f->len = mst_collapse_rest(bottom, perm, f->boff);
+	if (f->len > f->cap)
+		return false;
+	f->klx = bottom->keylenx[s];
+	f->old = mst_slot_suffix_locked(bottom, s);
+	put_unaligned_be64(bottom->ikey[s], f->slice);
+	f->entry = mst_slot_entry_locked(bottom, s);
+	f->layers = 1;
+	return true;
+}
+
+/*
+ * Climb from @f->x, hand over hand, while the layer above is a one-entry
+ * root leaf below the top layer that the rest still fits in: each such
+ * layer joins the chain. Returns the locked leaf holding the target slot
+ * (the cursor's slot, at the cursor's layer), or NULL (only @f->x
+ * locked) if the slot to a locked layer vanished, which cannot happen.
+ */
+static struct mst_leaf *mst_fold_climb(struct mst_write *w, struct mst_fold *f)
+{
+	struct mst_cursor *c = &w->c;
+	struct mst_leaf *up;
+
+	for (;; f->layers++) {
+		/* @f->x: a locked layer root leaf holding one entry. */
+		mst_cursor_layer(c, c->off - 8,
+				 rcu_dereference_protected(f->x->parent, 1));
+		c->stay = true;
+		up = mst_lock_leaf(w);
+		c->stay = false;
+		if (WARN_ON_ONCE(!up || c->slot < 0 ||
+				 up->keylenx[c->slot] != MST_KLX_LAYER ||
+				 rcu_access_pointer(up->lv[c->slot]) != f->x)) {
+			if (up)
+				mst_unlock(w->mt, &up->node);
+			return NULL;
+		}
+		if (!c->off || f->len + 8 > f->cap ||
+		    !(READ_ONCE(up->node.version) & MST_V_ROOT) ||
+		    mst_perm_size(up->permutation) != 1)
+			return up;
+		/* The layer above holds only the way down: it joins. */
+		mst_mark(f->x, MST_V_DELETED);
+		mst_unlock(w->mt, f->x);
+		mst_node_list_push(&f->dead, f->x);
+		f->x = &up->node;
+		f->len += 8;
+	}
+}
+
+/*
+ * The target slot of @up (locked) turns back into the key: its rest as
+ * the suffix, its entry; then the last chain leaf goes, and both unlock.
+ */
+static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
+			    struct mst_fold *f)
+{
+	struct masstree *mt = w->mt;
+	struct mst_cursor *c = &w->c;
+	size_t span = f->boff - c->off - 8;
+	struct mst_suffix *sfx = f->sfx, *old = NULL;
+	struct mst_node *x;
+
+	memcpy(sfx->data, c->key + c->off + 8, span);
+	memcpy(sfx->data + span, f->slice, min_t(u32, f->len - span, 8));
+	if (f->klx == MST_KLX_SUFFIX) {
+		old = f->old;
+		memcpy(sfx->data + span + 8, old->data, old->len);
+	}
+	sfx->len = f->len;
+	RCU_INIT_POINTER(sfx->value, f->entry);
+	mst_hook(MASSTREE_HOOK_COLLAPSE);
+	mst_mark(&up->node, MST_V_INSERTING);
+	WRITE_ONCE(up->keylenx[c->slot], MST_KLX_SUFFIX);
+	/* A key with a suffix but the layer's root for its suffix. */
+	mst_hook(MASSTREE_HOOK_DIRTY);
+	rcu_assign_pointer(up->lv[c->slot], sfx);
+	mst_mark(f->x, MST_V_DELETED);
+	mst_unlock(mt, f->x);
+	mst_unlock(mt, &up->node);
+	mst_node_list_push(&f->dead, f->x);
+
+	mst_stat_add(mt, MST_STAT_LEAVES, -f->layers);
+	mst_stat_add(mt, MST_STAT_LAYERS, -f->layers);
+	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES,
+		     (long)sfx->size - (old ? (long)old->size : 0));
+	if (old)
+		mst_suffix_free(old);
+	while ((x = mst_node_list_pop(&f->dead)))
+		mst_erase_queue(w, x);
+}
+
 /*
  * Fold the layer whose root leaf @bottom (the cursor's layer) was left
  * holding one key, and the one-entry layers above it, into the slot that
@@ -302,105 +449,29 @@ static u32 mst_collapse_span(struct mst_node *x, size_t off)
  */
 static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
 {
-	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
-	size_t boff = c->off, span;
-	struct mst_node *x = &bottom->node, *dead = NULL;
-	struct mst_suffix *sfx, *old;
+	struct mst_fold f = { .x = &bottom->node, .boff = w->c.off };
 	struct mst_leaf *up;
-	unsigned int s;
-	long layers;
-	u32 cap, len;
-	void *entry;
-	u8 slice[8];
-	u64 perm;
-	u8 klx;
+	u32 cap;
 
-	cap = rest + mst_collapse_span(x, boff);
+	cap = rest + mst_collapse_span(f.x, f.boff);
 	mst_write_end(w);
-	sfx = mst_suffix_alloc(cap, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
+	f.sfx = mst_suffix_alloc(cap, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
 	mst_write_begin(w);
-	if (!sfx)
+	if (!f.sfx)
 		return;
 	/* The whole slab object: it may let the fold climb further. */
-	cap = sfx->size - offsetof(struct mst_suffix, data);
+	f.cap = f.sfx->size - offsetof(struct mst_suffix, data);
 
-	mst_lock(mt, x);
-	perm = bottom->permutation;
-	if ((READ_ONCE(x->version) & (MST_V_DELETED | MST_V_LEAF)) != MST_V_LEAF ||
-	    !mst_collapse_rest(bottom, perm, boff))
-		goto unlock;
-	s = mst_perm_slot(perm, 0);
-	klx = bottom->keylenx[s];
-	old = mst_slot_suffix_locked(bottom, s);
-	len = mst_collapse_rest(bottom, perm, boff);
-	if (len > cap)
-		goto unlock;
-	put_unaligned_be64(bottom->ikey[s], slice);
-	/* Final once @bottom is deleted: nobody writes a deleted leaf. */
-	entry = mst_slot_entry_locked(bottom, s);
-
-	for (layers = 1;; layers++) {
-		/* @x: a locked layer root leaf holding one entry. */
-		mst_cursor_layer(c, c->off - 8,
-				 rcu_dereference_protected(x->parent, 1));
-		c->stay = true;
-		up = mst_lock_leaf(w);
-		c->stay = false;
-		if (WARN_ON_ONCE(!up || c->slot < 0 ||
-				 up->keylenx[c->slot] != MST_KLX_LAYER ||
-				 rcu_access_pointer(up->lv[c->slot]) != x)) {
-			/* Cannot happen: the slot to a locked layer stays. */
-			if (up)
-				mst_unlock(mt, &up->node);
-			goto unlock;
+	mst_lock(w->mt, f.x);
+	if (mst_fold_start(&f, bottom)) {
+		up = mst_fold_climb(w, &f);
+		if (up) {
+			mst_fold_switch(w, up, &f);
+			return;
 		}
-		if (!c->off || len + 8 > cap ||
-		    !(READ_ONCE(up->node.version) & MST_V_ROOT) ||
-		    mst_perm_size(up->permutation) != 1)
-			break;
-		/* The layer above holds only the way down: it joins. */
-		mst_mark(x, MST_V_DELETED);
-		mst_unlock(mt, x);
-		mst_node_list_push(&dead, x);
-		x = &up->node;
-		len += 8;
 	}
-
-	/* The target: slot c->slot of @up, in the layer at c->off. */
-	span = boff - c->off - 8;
-	memcpy(sfx->data, c->key + c->off + 8, span);
-	memcpy(sfx->data + span, slice, min_t(u32, len - span, 8));
-	if (klx == MST_KLX_SUFFIX)
-		memcpy(sfx->data + span + 8, old->data, old->len);
-	else
-		old = NULL;
-	sfx->len = len;
-	RCU_INIT_POINTER(sfx->value, entry);
-	mst_hook(MASSTREE_HOOK_COLLAPSE);
-	mst_mark(&up->node, MST_V_INSERTING);
-	WRITE_ONCE(up->keylenx[c->slot], MST_KLX_SUFFIX);
-	/* A key with a suffix but the layer's root for its suffix. */
-	mst_hook(MASSTREE_HOOK_DIRTY);
-	rcu_assign_pointer(up->lv[c->slot], sfx);
-	mst_mark(x, MST_V_DELETED);
-	mst_unlock(mt, x);
-	mst_unlock(mt, &up->node);
-	mst_node_list_push(&dead, x);
-
-	mst_stat_add(mt, MST_STAT_LEAVES, -layers);
-	mst_stat_add(mt, MST_STAT_LAYERS, -layers);
-	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES,
-		     (long)sfx->size - (old ? (long)old->size : 0));
-	if (old)
-		mst_suffix_free(old);
-	while ((x = mst_node_list_pop(&dead)))
-		mst_erase_queue(w, x);
-	return;
-
-unlock:
-	mst_unlock(mt, x);
-	mst_suffix_discard(sfx);
+	mst_unlock(w->mt, f.x);
+	mst_suffix_discard(f.sfx);
 }
 
 /*
