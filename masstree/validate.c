@@ -9,7 +9,7 @@
 #include <kunit/visibility.h>
 
 #include "internal.h"
-#include "perm.h"
+#include "permutation.h"
 #include "version.h"
 
 #define MST_VALIDATE_MAX_HEIGHT	64
@@ -157,6 +157,7 @@ static int mst_check_leftmost(struct mst_node *root, struct mst_node **leafp,
 {
 	struct mst_node *n = root;
 
+	*leafp = NULL;
 	*depth = 0;
 	while (!(n->version & MST_V_LEAF)) {
 		if (*depth >= MST_VALIDATE_MAX_HEIGHT)
