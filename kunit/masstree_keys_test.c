@@ -14,7 +14,7 @@
 
 #include "internal.h"
 #include "masstree_test.h"
-#include "perm.h"
+#include "permutation.h"
 
 static const unsigned int key_lengths[] = {
 	0, 1, 7, 8, 9, 16, 255, 256, 4096, MASSTREE_MAX_KEY_LEN,

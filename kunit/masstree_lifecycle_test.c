@@ -9,7 +9,7 @@
 #include <linux/slab.h>
 
 #include "node.h"
-#include "perm.h"
+#include "permutation.h"
 
 static DEFINE_MASSTREE(lifecycle_static_map);
 

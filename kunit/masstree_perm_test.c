@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests of the leaf permutation word (masstree/perm.h), against a
+ * KUnit tests of the leaf permutation word (masstree/permutation.h), against a
  * plain array model of the ordered slots and the free list.
  */
 #include <kunit/test.h>
 #include <linux/module.h>
 #include <linux/prandom.h>
 
-#include "perm.h"
+#include "permutation.h"
 
 /* The model: fields 0..n-1 the live slots in order, n..14 the free ones. */
 struct perm_model {

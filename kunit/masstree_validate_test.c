@@ -14,7 +14,7 @@
 
 #include "internal.h"
 #include "masstree_test.h"
-#include "perm.h"
+#include "permutation.h"
 
 /* 8-byte keys 0, 16, 32...: enough for a top layer of height >= 3. */
 #define VT_INT_KEYS	4000

@@ -52,7 +52,7 @@
 
 #include "faultinject.h"
 #include "internal.h"
-#include "perm.h"
+#include "permutation.h"
 #include "version.h"
 
 /* Cursor states. */

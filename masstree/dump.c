@@ -14,7 +14,7 @@
 #include <linux/seq_file.h>
 
 #include "internal.h"
-#include "perm.h"
+#include "permutation.h"
 #include "version.h"
 
 /* Tries to read a node consistently before the dump gives up on it. */

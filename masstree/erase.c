@@ -21,7 +21,7 @@
 #include <linux/string.h>
 
 #include "internal.h"
-#include "perm.h"
+#include "permutation.h"
 #include "version.h"
 
 /* Queue a node, unlinked and unlocked, for an RCU-deferred free. */
@@ -118,10 +118,10 @@ static bool mst_lock_prev(struct mst_write *w, struct mst_leaf *leaf,
 static struct mst_leaf *mst_erase_layer_slot(struct mst_write *w,
 					     struct mst_node *root)
 {
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	struct mst_leaf *up;
 
-	mst_cursor_layer(c, c->off - 8, rcu_dereference_protected(root->parent, 1));
+	mst_walk_pos_layer(c, c->off - 8, rcu_dereference_protected(root->parent, 1));
 	c->stay = true;
 	for (;;) {
 		up = mst_lock_leaf(w);
@@ -346,13 +346,13 @@ static bool mst_fold_start(struct mst_fold *f, struct mst_leaf *bottom)
  */
 static struct mst_leaf *mst_fold_climb(struct mst_write *w, struct mst_fold *f)
 {
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	struct mst_leaf *up;
 
 	for (;; f->layers++) {
 		/* @f->x: a locked layer root leaf holding one entry. */
-		mst_cursor_layer(c, c->off - 8,
-				 rcu_dereference_protected(f->x->parent, 1));
+		mst_walk_pos_layer(c, c->off - 8,
+				   rcu_dereference_protected(f->x->parent, 1));
 		c->stay = true;
 		up = mst_lock_leaf(w);
 		c->stay = false;
@@ -384,7 +384,7 @@ static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
 			    struct mst_fold *f)
 {
 	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	size_t span = f->boff - c->off - 8;
 	struct mst_suffix *sfx = f->sfx, *old = NULL;
 	struct mst_node *x;
@@ -835,7 +835,7 @@ static noinline void mst_erase_few(struct mst_write *w, struct mst_leaf *leaf,
 void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf)
 {
 	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	struct mst_suffix *sfx;
 	u64 perm;
 

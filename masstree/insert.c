@@ -13,7 +13,7 @@
 #include <linux/string.h>
 
 #include "internal.h"
-#include "perm.h"
+#include "permutation.h"
 #include "version.h"
 
 /* Write the cursor's key and @entry into a slot readers cannot see. */
@@ -21,7 +21,7 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 					  struct mst_leaf *leaf, unsigned int s,
 					 void *entry)
 {
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	u8 klx = c->cls;
 
 	if (c->cls == MST_CLS_LONG) {
@@ -68,11 +68,11 @@ static u64 mst_perm_first(unsigned int n)
 int mst_insert_root(struct mst_write *w, void *entry)
 {
 	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	struct mst_node *node;
 	struct mst_leaf *leaf;
 
-	mst_cursor_layer(c, 0, NULL);
+	mst_walk_pos_layer(c, 0, NULL);
 	w->need.nodes = 1;
 	w->need.sfx[0] = c->cls == MST_CLS_LONG ? c->len - 8 : 0;
 	w->need.sfx[1] = 0;
@@ -187,7 +187,7 @@ static noinline int mst_insert_layer(struct mst_write *w,
 				     struct mst_leaf *leaf, void *entry)
 {
 	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	unsigned int s = c->slot;
 	struct mst_suffix *old = rcu_dereference_protected(leaf->lv[s], 1);
 	/* Final: it moves down, and the slot stops being the key's. */
@@ -284,75 +284,80 @@ static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 	dst->permutation = mst_perm_first(to - from);
 }
 
-/* Internode @p plus one new child: the i-th of 17 children, 16 keys. */
-struct mst_ins {
-	struct mst_internode *p;
-	unsigned int ci;	/* index of the split child */
-	struct mst_node *sib;	/* new child, at ci + 1 */
-	u64 sep;		/* new key, at ci */
+/*
+ * A full internode plus the child a split below gave it: 17 children and
+ * 16 separators, read through mst_overfull_child() and _key() while the
+ * internode itself is rewritten.
+ */
+struct mst_overfull {
+	struct mst_internode *p;	/* the internode */
+	unsigned int at;		/* index of the child that split */
+	struct mst_node *sibling;	/* its new right sibling, at @at + 1 */
+	u64 separator;			/* their separator, key @at */
 };
 
-static struct mst_node *mst_ins_child(const struct mst_ins *x, unsigned int i)
+static struct mst_node *mst_overfull_child(const struct mst_overfull *x, unsigned int i)
 {
-	if (i <= x->ci)
+	if (i <= x->at)
 		return rcu_dereference_protected(x->p->child[i], 1);
-	if (i == x->ci + 1)
-		return x->sib;
+	if (i == x->at + 1)
+		return x->sibling;
 	return rcu_dereference_protected(x->p->child[i - 1], 1);
 }
 
-static u64 mst_ins_key(const struct mst_ins *x, unsigned int i)
+static u64 mst_overfull_key(const struct mst_overfull *x, unsigned int i)
 {
-	if (i < x->ci)
+	if (i < x->at)
 		return x->p->ikey[i];
-	if (i == x->ci)
-		return x->sep;
+	if (i == x->at)
+		return x->separator;
 	return x->p->ikey[i - 1];
 }
 
 /* Fill a fresh internode with children [from, to) of @x. */
-static void mst_ins_fill(struct mst_internode *dst, const struct mst_ins *x,
-			 unsigned int from, unsigned int to)
+static void mst_overfull_fill(struct mst_internode *dst,
+			      const struct mst_overfull *x,
+			      unsigned int from, unsigned int to)
 {
 	unsigned int i;
 
 	for (i = from; i < to; i++) {
-		struct mst_node *ch = mst_ins_child(x, i);
+		struct mst_node *ch = mst_overfull_child(x, i);
 
 		RCU_INIT_POINTER(dst->child[i - from], ch);
 		rcu_assign_pointer(ch->parent, &dst->node);
 		if (i > from)
-			dst->ikey[i - from - 1] = mst_ins_key(x, i - 1);
+			dst->ikey[i - from - 1] = mst_overfull_key(x, i - 1);
 	}
 	dst->nkeys = to - from - 1;
 }
 
-#define MST_INS_SPLIT	8	/* children kept on the left of a split */
+#define MST_SPLIT_LEFT	8	/* children kept on the left of a split */
 
 /*
  * @x->p has room: shift the children right of the split one along and
  * link the new one in. The split ends here: unlock all three.
  */
-static void mst_split_up_room(struct masstree *mt, const struct mst_ins *x,
+static void mst_split_up_room(struct masstree *mt, const struct mst_overfull *x,
 			      struct mst_node *child)
 {
 	struct mst_internode *p = x->p;
 	unsigned int i;
 
 	mst_mark(&p->node, MST_V_INSERTING);
-	for (i = p->nkeys + 1; i > x->ci + 1; i--) {
+	for (i = p->nkeys + 1; i > x->at + 1; i--) {
 		rcu_assign_pointer(p->child[i],
 				   rcu_dereference_protected(p->child[i - 1], 1));
 		WRITE_ONCE(p->ikey[i - 1], p->ikey[i - 2]);
 	}
-	WRITE_ONCE(p->ikey[x->ci], x->sep);
+	WRITE_ONCE(p->ikey[x->at], x->separator);
 	/* Children shifted, the new one not yet linked. */
 	mst_hook(MASSTREE_HOOK_DIRTY);
-	rcu_assign_pointer(p->child[x->ci + 1], x->sib);
-	rcu_assign_pointer(x->sib->parent, &p->node);
+	rcu_assign_pointer(p->child[x->at + 1], x->sibling);
+	rcu_assign_pointer(x->sibling->parent, &p->node);
 	ASSERT_EXCLUSIVE_WRITER(p->nkeys);
 	WRITE_ONCE(p->nkeys, p->nkeys + 1);
-	mst_unlock(mt, x->sib);
+	mst_unlock(mt, x->sibling);
 	mst_unlock(mt, child);
 	mst_unlock(mt, &p->node);
 }
@@ -361,7 +366,7 @@ static void mst_split_up_room(struct masstree *mt, const struct mst_ins *x,
  * @x->p is a full layer root: it grows in place, its children moving down
  * into two fresh internodes split at @mid. The split ends here.
  */
-static void mst_split_up_root(struct mst_write *w, const struct mst_ins *x,
+static void mst_split_up_root(struct mst_write *w, const struct mst_overfull *x,
 			      struct mst_node *child, u64 mid)
 {
 	struct masstree *mt = w->mt;
@@ -375,8 +380,8 @@ static void mst_split_up_root(struct mst_write *w, const struct mst_ins *x,
 	/* Children learn of a and b before p does: lock them. */
 	mst_lock_fresh(mt, &a->node);
 	mst_lock_fresh(mt, &b->node);
-	mst_ins_fill(a, x, 0, MST_INS_SPLIT);
-	mst_ins_fill(b, x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
+	mst_overfull_fill(a, x, 0, MST_SPLIT_LEFT);
+	mst_overfull_fill(b, x, MST_SPLIT_LEFT, MST_NODE_WIDTH + 2);
 	RCU_INIT_POINTER(a->node.parent, &p->node);
 	RCU_INIT_POINTER(b->node.parent, &p->node);
 	mst_mark(&p->node, MST_V_SPLITTING);
@@ -386,7 +391,7 @@ static void mst_split_up_root(struct mst_write *w, const struct mst_ins *x,
 	rcu_assign_pointer(p->child[0], &a->node);
 	rcu_assign_pointer(p->child[1], &b->node);
 	mst_stat_add(mt, MST_STAT_INTERNODES, 2);
-	mst_unlock(mt, x->sib);
+	mst_unlock(mt, x->sibling);
 	mst_unlock(mt, child);
 	mst_unlock(mt, &a->node);
 	mst_unlock(mt, &b->node);
@@ -396,10 +401,10 @@ static void mst_split_up_root(struct mst_write *w, const struct mst_ins *x,
 /*
  * @x->p is full and not a root: its upper children move to a fresh right
  * sibling, returned locked for the level above to link in. @child and
- * @x->sib are unlocked; @x->p stays locked.
+ * @x->sibling are unlocked; @x->p stays locked.
  */
 static struct mst_node *mst_split_up_half(struct mst_write *w,
-					  const struct mst_ins *x,
+					  const struct mst_overfull *x,
 					  struct mst_node *child)
 {
 	struct masstree *mt = w->mt;
@@ -411,21 +416,21 @@ static struct mst_node *mst_split_up_half(struct mst_write *w,
 	mst_lock_fresh(mt, &q->node);
 	RCU_INIT_POINTER(q->node.parent,
 			 rcu_dereference_protected(p->node.parent, 1));
-	mst_ins_fill(q, x, MST_INS_SPLIT, MST_NODE_WIDTH + 2);
+	mst_overfull_fill(q, x, MST_SPLIT_LEFT, MST_NODE_WIDTH + 2);
 	mst_mark(&p->node, MST_V_SPLITTING);
-	/* Descending, so that mst_ins_*() read p before it changes. */
-	for (i = MST_INS_SPLIT; i-- > x->ci + 1;) {
-		struct mst_node *ch = mst_ins_child(x, i);
+	/* Descending, so that mst_overfull_*() read p before it changes. */
+	for (i = MST_SPLIT_LEFT; i-- > x->at + 1;) {
+		struct mst_node *ch = mst_overfull_child(x, i);
 
 		rcu_assign_pointer(p->child[i], ch);
 		rcu_assign_pointer(ch->parent, &p->node);
 	}
-	for (i = MST_INS_SPLIT - 1; i-- > x->ci;)
-		WRITE_ONCE(p->ikey[i], mst_ins_key(x, i));
-	mst_internode_clear_keys(p, MST_INS_SPLIT - 1);
-	WRITE_ONCE(p->nkeys, MST_INS_SPLIT - 1);
+	for (i = MST_SPLIT_LEFT - 1; i-- > x->at;)
+		WRITE_ONCE(p->ikey[i], mst_overfull_key(x, i));
+	mst_internode_clear_keys(p, MST_SPLIT_LEFT - 1);
+	WRITE_ONCE(p->nkeys, MST_SPLIT_LEFT - 1);
 	mst_stat_add(mt, MST_STAT_INTERNODES, 1);
-	mst_unlock(mt, x->sib);
+	mst_unlock(mt, x->sibling);
 	mst_unlock(mt, child);
 	return &q->node;
 }
@@ -438,7 +443,7 @@ static struct mst_node *mst_split_up_half(struct mst_write *w,
 static void mst_split_up(struct mst_write *w, struct mst_node *child,
 			 struct mst_node *sib, u64 sep)
 {
-	struct mst_ins x;
+	struct mst_overfull x;
 
 	for (;;) {
 		struct mst_internode *p;
@@ -448,12 +453,12 @@ static void mst_split_up(struct mst_write *w, struct mst_node *child,
 		p = mst_to_internode(rcu_dereference_protected(child->parent, 1));
 		i = mst_internode_child_index(p, child);
 		WARN_ON_ONCE(i > p->nkeys);
-		x = (struct mst_ins){ .p = p, .ci = i, .sib = sib, .sep = sep };
+		x = (struct mst_overfull){ .p = p, .at = i, .sibling = sib, .separator = sep };
 		if (p->nkeys < MST_NODE_WIDTH) {
 			mst_split_up_room(w->mt, &x, child);
 			return;
 		}
-		mid = mst_ins_key(&x, MST_INS_SPLIT - 1);
+		mid = mst_overfull_key(&x, MST_SPLIT_LEFT - 1);
 		if (READ_ONCE(p->node.version) & MST_V_ROOT) {
 			mst_split_up_root(w, &x, child, mid);
 			return;
@@ -551,7 +556,7 @@ static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
 			   u64 perm, unsigned int m, void *entry)
 {
 	struct masstree *mt = w->mt;
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	struct mst_node *node = &leaf->node;
 	struct mst_leaf *r;
 	u64 nperm;
@@ -636,7 +641,7 @@ static noinline int mst_insert_split(struct mst_write *w,
  */
 int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 {
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	u64 perm = leaf->permutation;
 	unsigned int n = mst_perm_size(perm);
 

@@ -18,7 +18,7 @@
 #include "version.h"
 
 /**
- * struct mst_cursor - where a walk is: the key seen from one layer.
+ * struct mst_walk_pos - where a walk is: the key seen from one layer.
  * @key: the key.
  * @len: its length.
  * @off: offset of this layer's slice in @key (8 times the layer depth).
@@ -33,7 +33,7 @@
  * @v: after mst_walk(): the version of @node that the walk validated.
  * @perm: after mst_walk(): the permutation it searched, with @v.
  */
-struct mst_cursor {
+struct mst_walk_pos {
 	const u8 *key;
 	size_t len;
 	size_t off;
@@ -48,8 +48,8 @@ struct mst_cursor {
 	u64 perm;
 };
 
-static inline void mst_cursor_layer(struct mst_cursor *c, size_t off,
-				    struct mst_node *root)
+static inline void mst_walk_pos_layer(struct mst_walk_pos *c, size_t off,
+				      struct mst_node *root)
 {
 	c->off = off;
 	c->slice = mst_slice(c->key, c->len, off);
@@ -58,8 +58,8 @@ static inline void mst_cursor_layer(struct mst_cursor *c, size_t off,
 	c->node = root;
 }
 
-static inline void mst_cursor_init(struct mst_cursor *c, const void *key,
-				   size_t len)
+static inline void mst_walk_pos_init(struct mst_walk_pos *c, const void *key,
+				     size_t len)
 {
 	c->key = key;
 	c->len = len;
@@ -113,7 +113,7 @@ struct mst_need {
  */
 struct mst_write {
 	struct masstree *mt;
-	struct mst_cursor c;
+	struct mst_walk_pos c;
 	struct mst_reserve res;
 	struct mst_need need;
 	unsigned long irqflags;
@@ -160,12 +160,12 @@ static inline struct mst_node *mst_internode_descend(struct mst_node *n,
 	return child;
 }
 
-bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c);
+bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_walk_pos *c);
 struct mst_leaf *mst_lock_leaf(struct mst_write *w);
 struct mst_internode *mst_lock_parent(struct masstree *mt,
 				      struct mst_node *node);
 
-/* preload.c */
+/* reserve.c */
 static inline void mst_reserve_init(struct mst_reserve *res)
 {
 	res->nodes = NULL;

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 #include "node.h"
-#include "perm.h"
+#include "permutation.h"
 
 #ifdef CONFIG_DEBUG_LOCK_ALLOC
 /* The lockdep class of the node locks of maps made by DEFINE_MASSTREE(). */

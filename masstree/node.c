@@ -13,7 +13,7 @@
 
 #include "faultinject.h"
 #include "node.h"
-#include "perm.h"
+#include "permutation.h"
 
 static struct kmem_cache *mst_node_cache;
 

@@ -117,7 +117,7 @@
 #include <linux/string.h>
 
 #include "internal.h"
-#include "perm.h"
+#include "permutation.h"
 #include "version.h"
 
 /**
@@ -134,7 +134,7 @@
  * Context: RCU read lock or the leaf's lock.
  */
 static __always_inline void mst_leaf_search(struct mst_leaf *leaf, u64 perm,
-					    struct mst_cursor *c)
+					    struct mst_walk_pos *c)
 {
 	unsigned int lo = 0, hi = mst_perm_size(perm);
 	u64 slice = c->slice;
@@ -174,7 +174,7 @@ static __always_inline void mst_leaf_search(struct mst_leaf *leaf, u64 perm,
  *
  * Return: true if they match.
  */
-bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
+bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_walk_pos *c)
 {
 	size_t rest = c->len - c->off - 8;
 
@@ -187,7 +187,7 @@ bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_cursor *c)
  * split counter moved), unless @n is the layer's root (which grows in
  * place and keeps the whole range), may have moved the key right of it.
  */
-static __always_inline unsigned long mst_walk_again(struct mst_cursor *c,
+static __always_inline unsigned long mst_walk_again(struct mst_walk_pos *c,
 						    struct mst_node *n,
 						    unsigned long v, bool *blink)
 {
@@ -218,7 +218,7 @@ static __always_inline unsigned long mst_walk_again(struct mst_cursor *c,
  * empty.
  */
 static __always_inline struct mst_leaf *mst_walk(struct masstree *mt,
-						 struct mst_cursor *c,
+						 struct mst_walk_pos *c,
 						 void **entry)
 {
 	struct mst_node *n = c->node;
@@ -239,7 +239,7 @@ restart:
 				*entry = NULL;
 			return NULL;
 		}
-		mst_cursor_layer(c, 0, n);
+		mst_walk_pos_layer(c, 0, n);
 		blink = false;
 	}
 	preempt_disable();
@@ -337,7 +337,7 @@ restart:
 			return leaf;
 		}
 		if (klx == MST_KLX_LAYER && !c->stay) {
-			mst_cursor_layer(c, c->off + 8, lv);
+			mst_walk_pos_layer(c, c->off + 8, lv);
 			n = lv;
 			blink = false;
 			goto restart;
@@ -365,7 +365,7 @@ restart:
  */
 void *__masstree_load(struct masstree *mt, const void *key, size_t len)
 {
-	struct mst_cursor c;
+	struct mst_walk_pos c;
 	void *entry;
 
 	if (len > MASSTREE_MAX_KEY_LEN)
@@ -373,7 +373,7 @@ void *__masstree_load(struct masstree *mt, const void *key, size_t len)
 	WARN_ON_ONCE(in_nmi());
 	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
 			 "caller must hold rcu_read_lock()");
-	mst_cursor_init(&c, key, len);
+	mst_walk_pos_init(&c, key, len);
 	mst_walk(mt, &c, &entry);
 	return entry;
 }
@@ -418,7 +418,7 @@ EXPORT_SYMBOL_GPL(masstree_load);
  */
 struct mst_leaf *mst_lock_leaf(struct mst_write *w)
 {
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	struct mst_leaf *leaf, *next;
 	unsigned long v;
 
@@ -463,7 +463,7 @@ struct mst_leaf *mst_lock_leaf(struct mst_write *w)
 
 			root = rcu_dereference_protected(leaf->lv[c->slot], 1);
 			mst_unlock(w->mt, &leaf->node);
-			mst_cursor_layer(c, c->off + 8, root);
+			mst_walk_pos_layer(c, c->off + 8, root);
 			continue;
 		}
 		return leaf;
@@ -489,7 +489,7 @@ struct mst_internode *mst_lock_parent(struct masstree *mt, struct mst_node *node
 		/*
 		 * Not yet protected: a split of the parent moves @node under
 		 * its own lock, not ours. Pairs with rcu_assign_pointer() in
-		 * mst_ins_fill(), so that the new parent's init is seen.
+		 * mst_overfull_fill(), so that the new parent's init is seen.
 		 */
 		p = rcu_dereference(node->parent);
 		mst_hook(MASSTREE_HOOK_LOCK_PARENT);

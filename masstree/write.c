@@ -48,7 +48,7 @@ static __always_inline int mst_write_locked(struct mst_write *w,
 					    void *entry, enum mst_op op,
 					    void **ret)
 {
-	struct mst_cursor *c = &w->c;
+	struct mst_walk_pos *c = &w->c;
 	void *cur = NULL;
 
 	if (!leaf) {
@@ -144,7 +144,7 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 
 		rcu_read_lock();
 		mst_write_begin(&w);
-		mst_cursor_init(&w.c, key, len);
+		mst_walk_pos_init(&w.c, key, len);
 		err = mst_write_locked(&w, mst_lock_leaf(&w), old, entry, op,
 				       &ret);
 		mst_write_end(&w);

@@ -18,7 +18,7 @@ LAYERS = [
     ["testing.h", "faultinject.h"],	# test hooks and fault sites: leaves
     ["version.h"],			# version word, node head, node lock
     ["node.h"],				# node layout, in-node search, lists
-    ["perm.h", "key.h"],		# permutation, key slices and suffixes
+    ["permutation.h", "key.h"],		# permutation, key slices and suffixes
     ["internal.h"],			# walk, write contexts, reserves
     ["debugfs.h"],			# the module's debugfs root
 ]

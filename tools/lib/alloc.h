@@ -14,7 +14,7 @@ void shim_rcu_flush(void);	/* ...until this hands the queue to liburcu */
 void *shim_uncounted_alloc(size_t size, gfp_t gfp);
 void shim_uncounted_free(void *p);
 
-/* From the core (masstree/node.c, masstree/preload.c). */
+/* From the core (masstree/node.c, masstree/reserve.c). */
 int mst_node_caches_init(void);
 void mst_node_caches_exit(void);
 void mst_preload_drain(void);

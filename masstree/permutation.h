@@ -7,8 +7,8 @@
  * free slots. A writer fills a free slot while readers cannot see it, then
  * publishes the key with a single store of a new permutation.
  */
-#ifndef _MASSTREE_PERM_H
-#define _MASSTREE_PERM_H
+#ifndef _MASSTREE_PERMUTATION_H
+#define _MASSTREE_PERMUTATION_H
 
 #include <linux/bits.h>
 #include <linux/types.h>
@@ -81,4 +81,4 @@ static inline bool mst_perm_valid(u64 perm)
 	return seen == (1U << MST_NODE_WIDTH) - 1;
 }
 
-#endif /* _MASSTREE_PERM_H */
+#endif /* _MASSTREE_PERMUTATION_H */
