@@ -571,8 +571,9 @@ static void mst_merge_children(struct mst_internode *dst, u64 sep,
  * writer that reached the child finds it deleted and starts over from
  * the layer's root, which @r still is, so nothing above changes. The
  * child is locked by trylock, since the lock order is child before
- * parent: if it is busy, @r stays as it is, correct, only larger.
- * Unlocks @r.
+ * parent: if it is busy, @r stays as it is, correct, only larger (no
+ * later erase retries it: the next split or emptying of that layer
+ * settles it). Unlocks @r.
  */
 static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
 {
@@ -582,6 +583,18 @@ static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
 	unsigned int i;
 
 	if (!mst_trylock(mt, child)) {
+		mst_unlock(mt, r);
+		return;
+	}
+	/*
+	 * An empty leaf is one an erase is removing, unlocked for a moment
+	 * while it waits for its left neighbour (mst_lock_prev()): left to
+	 * that erase, which removes the whole layer. Absorbed, it would
+	 * leave an empty root leaf nobody removes.
+	 */
+	if ((READ_ONCE(child->version) & MST_V_LEAF) &&
+	    !mst_perm_size(mst_to_leaf(child)->permutation)) {
+		mst_unlock(mt, child);
 		mst_unlock(mt, r);
 		return;
 	}

@@ -106,9 +106,9 @@
  * its lower bound, and the right leaf goes as an emptied one does
  * (erase.c). A layer whose root leaf an erase leaves holding one key
  * folds, with the one-entry layers above it, back into the slot above
- * (erase.c; not a layer whose root is an internode, nor one left with a
- * key by a lower layer's removal); its one allocation is GFP_NOWAIT, and
- * if it fails the layers stay.
+ * (erase.c), also when a lower layer's removal left it that key; a root
+ * internode left with one child absorbs it first (root shrink). The fold's
+ * one allocation is GFP_NOWAIT, and if it fails the layers stay.
  */
 #include <linux/export.h>
 #include <linux/masstree.h>
