@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of the error paths: an allocation failure at any point of a
- * write leaves the map exactly as it was, erase never allocates, and an
- * insert after masstree_preload() does not fail under a spinlock (nor
- * allocate a node; a short key's suffix buffer is its own size).
+ * write leaves the map exactly as it was, erase succeeds whatever fails
+ * (its one allocation, a fold's suffix, only keeps layers when it fails),
+ * and an insert after masstree_preload() does not fail under a spinlock
+ * (nor allocate a node; a short key's suffix buffer is its own size).
  *
  * Allocation failures come from failslab's per-task fail-nth counter
  * (what /proc/self/fail-nth sets): the n-th allocation of this task that
