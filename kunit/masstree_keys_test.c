@@ -12,7 +12,6 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 
-#include "internal.h"
 #include "masstree_test.h"
 #include "permutation.h"
 
@@ -273,12 +272,6 @@ static void masstree_key_suffix_needs_no_layer(struct kunit *test)
 	struct masstree *mt = mtt_map(test);
 	struct masstree_stats st;
 
-	/*
-	 * A spare suffix an earlier test left in a per-CPU pool may be
-	 * bigger than these keys need, and a suffix is counted at the size
-	 * of the object it got: start from empty pools.
-	 */
-	mst_preload_drain();
 	KUNIT_ASSERT_EQ(test, masstree_insert(mt, "abcdefgh", 8, mtt_entry(1),
 					      GFP_KERNEL), 0);
 	KUNIT_ASSERT_EQ(test, masstree_insert(mt, "abcdefghXYZ", 11, mtt_entry(2),
