@@ -323,12 +323,12 @@ static bool mst_fold_start(struct mst_fold *f, struct mst_leaf *bottom)
 	unsigned int s;
 
 	if ((READ_ONCE(bottom->node.version) & (MST_V_DELETED | MST_V_LEAF)) !=
-	    MST_V_LEAF || !mst_collapse_rest(bottom, perm, f->boff))
+	    MST_V_LEAF)
+		return false;
+	f->len = mst_collapse_rest(bottom, perm, f->boff);
+	if (!f->len || f->len > f->cap)
 		return false;
 	s = mst_perm_slot(perm, 0);
-	f->len = mst_collapse_rest(bottom, perm, f->boff);
-	if (f->len > f->cap)
-		return false;
 	f->klx = bottom->keylenx[s];
 	f->old = mst_slot_suffix_locked(bottom, s);
 	put_unaligned_be64(bottom->ikey[s], f->slice);
