@@ -701,19 +701,24 @@ restart:
 
 		preempt_disable();
 		v = mst_stable_version(n);
+		/* Down to the leaf in one window, as mst_walk() goes. */
+		while ((v & (MST_V_DELETED | MST_V_LEAF)) == 0) {
+			struct mst_node *child;
+			unsigned long cv;
+
+			mst_target_at(cur, off, &ts, &tc);
+			child = mst_read_child(n, v, ts, &cv);
+			if (child) {
+				n = child;
+				v = cv;
+			} else {
+				v = mst_stable_version(n);
+			}
+		}
 		if (v & MST_V_DELETED) {
 			preempt_enable();
 			mst_count(MASSTREE_TC_LAYER_RETRY);
 			goto restart;
-		}
-		if (!(v & MST_V_LEAF)) {
-			struct mst_node *child;
-
-			mst_target_at(cur, off, &ts, &tc);
-			child = mst_internode_descend(n, v, ts);
-			if (child)
-				n = child;
-			continue;
 		}
 		r = mst_cur_leaf(cur, sc, rev, off, n, v, &lv);
 		if (r == MST_LEAF_MOVE) {

@@ -138,26 +138,44 @@ static inline void mst_write_end(struct mst_write *w)
 }
 
 /* walk.c */
-/*
- * A reader's step through internode @n, whose stable version @v it took
- * with preemption disabled: pick the child for @slice, validate, and close
- * the window. Returns the child, or NULL if @n changed (read it again).
+/**
+ * mst_read_child() - a lockless reader's step through an internode.
+ * @n: the internode, whose stable version @v the caller read inside its
+ *	RCU read-side section (lookups and the cursor with preemption off
+ *	from the root to the leaf: one short window).
+ * @v: that version.
+ * @slice: the slice the reader looks for.
+ * @cv: set to the child's stable version.
+ *
+ * Picks the child whose range holds @slice and validates @n before the
+ * child is touched (on a weakly ordered CPU a stale index or a slot past
+ * nkeys, a freed node or a root leaf's old key bytes, can be read in a
+ * window the check rejects), then takes the child's version before
+ * checking @n again: if @n is still unchanged, the child's range held
+ * @slice when *@cv was taken, and only a split of the child since (its
+ * split counter) can have moved the slice right. The one descent step
+ * of lookups, writers' walks, the cursor and the statistics.
+ *
+ * Return: the child; NULL if @n changed since @v (read it again).
  */
-static inline struct mst_node *mst_internode_descend(struct mst_node *n,
-						     unsigned long v, u64 slice)
+static __always_inline struct mst_node *mst_read_child(struct mst_node *n,
+						       unsigned long v,
+						       u64 slice,
+						       unsigned long *cv)
 {
 	struct mst_internode *in = mst_to_internode(n);
 	struct mst_node *child;
-	bool changed;
 
 	child = rcu_dereference(in->child[mst_internode_index(in, slice)]);
-	changed = mst_version_changed(n, v);
-	preempt_enable();
-	if (changed) {
-		mst_count(MASSTREE_TC_READ_RETRY);
-		return NULL;
-	}
+	if (unlikely(!child) || mst_version_changed(n, v))
+		goto changed;
+	*cv = mst_stable_version(child);
+	if (mst_version_changed(n, v))
+		goto changed;
 	return child;
+changed:
+	mst_count(MASSTREE_TC_READ_RETRY);
+	return NULL;
 }
 
 bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_walk_pos *c);

@@ -94,22 +94,25 @@ void masstree_get_stats(struct masstree *mt, struct masstree_stats *stats)
 	stats->bytes = (stats->leaves + stats->internodes) * MST_NODE_BYTES +
 		       mst_stat_read(mt, MST_STAT_SUFFIX_BYTES);
 
-	/* Height of the top layer: follow the leftmost path. */
+	/*
+	 * Height of the top layer: the path to any slice (the B+tree is
+	 * balanced), here the leftmost, counted as a lookup descends.
+	 */
 	rcu_read_lock();
 	n = rcu_dereference(mt->root);
-	while (n && h < 64) {
+	if (n) {
 		unsigned long v = mst_stable_version(n);
-		struct mst_node *child;
 
-		h++;
-		if (v & (MST_V_LEAF | MST_V_DELETED))
-			break;
-		child = rcu_dereference(mst_to_internode(n)->child[0]);
-		if (mst_version_changed(n, v)) {
-			h--;
-			continue;
+		for (h = 1; h < 64 && !(v & (MST_V_LEAF | MST_V_DELETED)); h++) {
+			struct mst_node *child = mst_read_child(n, v, 0, &v);
+
+			if (!child) {
+				v = mst_stable_version(n);
+				h--;
+				continue;
+			}
+			n = child;
 		}
-		n = child;
 	}
 	rcu_read_unlock();
 	stats->height = h;

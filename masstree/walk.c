@@ -259,32 +259,11 @@ restart:
 			goto restart;
 		}
 		if (!(v & MST_V_LEAF)) {
-			struct mst_internode *in = mst_to_internode(n);
 			struct mst_node *child;
 			unsigned long cv;
 
-			child = rcu_dereference(in->child[mst_internode_index(in, c->slice)]);
-			/*
-			 * Validate the parent before touching the child: on a
-			 * weakly ordered CPU a stale index or a slot past nkeys
-			 * (a freed node, a root leaf's old key bytes) can be read
-			 * in a window the recheck rejects.
-			 */
-			if (unlikely(!child) || mst_version_changed(n, v)) {
-				mst_count(MASSTREE_TC_READ_RETRY);
-				v = mst_walk_again(c, n, v, &blink);
-				continue;
-			}
-			/*
-			 * The child's version before the parent's second recheck:
-			 * if the parent is still unchanged, the child's range held
-			 * the key when @cv was taken, and only a split of the
-			 * child since (its split counter) can have moved the key
-			 * right.
-			 */
-			cv = mst_stable_version(child);
-			if (mst_version_changed(n, v)) {
-				mst_count(MASSTREE_TC_READ_RETRY);
+			child = mst_read_child(n, v, c->slice, &cv);
+			if (!child) {
 				v = mst_walk_again(c, n, v, &blink);
 				continue;
 			}
