@@ -198,6 +198,97 @@ static __always_inline unsigned long mst_walk_again(struct mst_walk_pos *c,
 	return now;
 }
 
+/* What a validated read of a leaf gave the walk. */
+struct mst_leaf_read {
+	u64 perm;
+	void *lv;
+	struct mst_leaf *next;
+	u8 klx;
+};
+
+/*
+ * Search leaf @n for @c in the window opened at *@v, reading the match's
+ * slot and, with *@blink, the right neighbour. Returns true once the read
+ * validated (the window closed); false to read again, with *@v the new
+ * stable version or *@blink newly set.
+ */
+static __always_inline bool mst_walk_read_leaf(struct mst_walk_pos *c,
+					       struct mst_node *n,
+					       unsigned long *v, bool *blink,
+					       struct mst_leaf_read *r)
+{
+	struct mst_leaf *leaf = mst_to_leaf(n);
+	unsigned long now;
+
+	r->lv = NULL;
+	r->klx = 0;
+	/* Pairs with the release that published the permutation. */
+	r->perm = smp_load_acquire(&leaf->permutation);
+	mst_hook(MASSTREE_HOOK_READ);
+	mst_leaf_search(leaf, r->perm, c);
+	if (c->slot >= 0) {
+		r->klx = READ_ONCE(leaf->keylenx[c->slot]);
+		r->lv = rcu_dereference(leaf->lv[c->slot]);
+	}
+	r->next = NULL;
+	if (*blink)
+		r->next = rcu_dereference(leaf->next);
+	mst_hook(MASSTREE_HOOK_READ);
+	/* Pairs with the release in mst_unlock(). */
+	smp_rmb();
+	now = READ_ONCE(n->version);
+	if ((now ^ *v) > MST_V_LOCKED) {
+		mst_count(MASSTREE_TC_READ_RETRY);
+		*v = mst_walk_again(c, n, *v, blink);
+		return false;
+	}
+	/*
+	 * Locked: an erase may be giving the leaf's range to its right
+	 * neighbour, whose lower bound drops before the leaf is marked
+	 * deleted. Search it again, right neighbour included.
+	 */
+	if (unlikely((now & MST_V_LOCKED) && !*blink)) {
+		*blink = true;
+		return false;
+	}
+	preempt_enable();
+	return true;
+}
+
+/*
+ * After a validated read @r of leaf @n: where the walk goes on, the right
+ * neighbour the key moved to or the root of the layer its slot leads to
+ * (*@blink then false); NULL if it ends at @n, with @c's result and
+ * *@entry set.
+ */
+static __always_inline struct mst_node *mst_walk_leaf_next(struct mst_walk_pos *c,
+							   struct mst_node *n,
+							   unsigned long v,
+							   const struct mst_leaf_read *r,
+							   bool *blink,
+							   void **entry)
+{
+	/* Validated: now the pointers may be followed. */
+	bool found = c->slot >= 0 &&
+		     (r->klx != MST_KLX_SUFFIX || mst_suffix_equal(r->lv, c));
+
+	if (!found && r->next && c->slice >= READ_ONCE(r->next->lowkey)) {
+		mst_count(MASSTREE_TC_BLINK);
+		return &r->next->node;
+	}
+	if (found && r->klx == MST_KLX_LAYER && !c->stay) {
+		mst_walk_pos_layer(c, c->off + 8, r->lv);
+		*blink = false;
+		return r->lv;
+	}
+	if (entry)
+		*entry = found ? mst_slot_entry(r->klx, r->lv) : NULL;
+	c->node = n;
+	c->v = v;
+	c->perm = r->perm;
+	return NULL;
+}
+
 /**
  * mst_walk() - find the leaf for a key, locklessly.
  * @mt: the map.
@@ -221,7 +312,7 @@ static __always_inline struct mst_leaf *mst_walk(struct masstree *mt,
 						 struct mst_walk_pos *c,
 						 void **entry)
 {
-	struct mst_node *n = c->node;
+	struct mst_node *n = c->node, *child;
 	/*
 	 * May the key lie right of @n's range? Not when @n is a layer's root,
 	 * nor when it was reached from a parent that checked out after @v
@@ -229,7 +320,8 @@ static __always_inline struct mst_leaf *mst_walk(struct masstree *mt,
 	 * since @v say it may: then a leaf's right neighbour is checked.
 	 */
 	bool blink = n && n != c->layer_root;
-	unsigned long v;
+	struct mst_leaf_read r;
+	unsigned long v, cv;
 
 restart:
 	if (!n) {
@@ -245,12 +337,6 @@ restart:
 	preempt_disable();
 	v = mst_stable_version(n);
 	for (;;) {
-		struct mst_leaf *leaf, *next = NULL;
-		unsigned long now;
-		void *lv = NULL;
-		u64 perm;
-		u8 klx = 0;
-
 		if (v & MST_V_DELETED) {
 			preempt_enable();
 			mst_count(MASSTREE_TC_LAYER_RETRY);
@@ -259,9 +345,6 @@ restart:
 			goto restart;
 		}
 		if (!(v & MST_V_LEAF)) {
-			struct mst_node *child;
-			unsigned long cv;
-
 			child = mst_read_child(n, v, c->slice, &cv);
 			if (!child) {
 				v = mst_walk_again(c, n, v, &blink);
@@ -271,62 +354,13 @@ restart:
 			v = cv;
 			continue;
 		}
-		leaf = mst_to_leaf(n);
-		/* Pairs with the release that published the permutation. */
-		perm = smp_load_acquire(&leaf->permutation);
-		mst_hook(MASSTREE_HOOK_READ);
-		mst_leaf_search(leaf, perm, c);
-		if (c->slot >= 0) {
-			klx = READ_ONCE(leaf->keylenx[c->slot]);
-			lv = rcu_dereference(leaf->lv[c->slot]);
-		}
-		if (blink)
-			next = rcu_dereference(leaf->next);
-		mst_hook(MASSTREE_HOOK_READ);
-		/* Pairs with the release in mst_unlock(). */
-		smp_rmb();
-		now = READ_ONCE(n->version);
-		if ((now ^ v) > MST_V_LOCKED) {
-			mst_count(MASSTREE_TC_READ_RETRY);
-			v = mst_walk_again(c, n, v, &blink);
+		if (!mst_walk_read_leaf(c, n, &v, &blink, &r))
 			continue;
-		}
-		/*
-		 * Locked: an erase may be giving the leaf's range to its right
-		 * neighbour, whose lower bound drops before the leaf is marked
-		 * deleted. Search it again, right neighbour included.
-		 */
-		if (unlikely((now & MST_V_LOCKED) && !blink)) {
-			blink = true;
-			continue;
-		}
-		preempt_enable();
-		/* Validated: now the pointers may be followed. */
-		if (c->slot < 0 || (klx == MST_KLX_SUFFIX && !mst_suffix_equal(lv, c))) {
-			if (next && c->slice >= READ_ONCE(next->lowkey)) {
-				mst_count(MASSTREE_TC_BLINK);
-				n = &next->node;
-				goto restart;
-			}
-			if (entry)
-				*entry = NULL;
-			c->node = n;
-			c->v = v;
-			c->perm = perm;
-			return leaf;
-		}
-		if (klx == MST_KLX_LAYER && !c->stay) {
-			mst_walk_pos_layer(c, c->off + 8, lv);
-			n = lv;
-			blink = false;
-			goto restart;
-		}
-		if (entry)
-			*entry = mst_slot_entry(klx, lv);
-		c->node = n;
-		c->v = v;
-		c->perm = perm;
-		return leaf;
+		child = mst_walk_leaf_next(c, n, v, &r, &blink, entry);
+		if (!child)
+			return mst_to_leaf(n);
+		n = child;
+		goto restart;
 	}
 }
 
@@ -345,7 +379,8 @@ restart:
 void *__masstree_load(struct masstree *mt, const void *key, size_t len)
 {
 	struct mst_walk_pos c;
-	void *entry;
+	/* mst_walk() sets it, which the compiler cannot always see. */
+	void *entry = NULL;
 
 	if (len > MASSTREE_MAX_KEY_LEN)
 		return NULL;
