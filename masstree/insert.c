@@ -6,8 +6,8 @@
  * Every function here runs with the target leaf locked, inside a write's
  * locking phase, and takes nodes only from the write's reserve, topped up
  * from this CPU's pool when it needs nodes. When both fall short, it
- * records what it needs, unlocks and returns MST_AGAIN before changing
- * anything.
+ * records what it needs, unlocks and returns false before changing
+ * anything: the caller fills its reserve and tries again.
  */
 #include <linux/masstree.h>
 #include <linux/string.h>
@@ -62,10 +62,10 @@ static u64 mst_perm_first(unsigned int n)
  * @entry: the entry.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
- * Return: 0; MST_AGAIN if the reserve fell short or the map stopped being
- * empty.
+ * Return: true once inserted; false if the reserve fell short or the map
+ * stopped being empty (nothing changed: try again).
  */
-int mst_insert_root(struct mst_write *w, void *entry)
+bool mst_insert_root(struct mst_write *w, void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_walk_pos *c = &w->c;
@@ -77,7 +77,7 @@ int mst_insert_root(struct mst_write *w, void *entry)
 	w->need.sfx[0] = c->cls == MST_CLS_LONG ? c->len - 8 : 0;
 	w->need.sfx[1] = 0;
 	if (!mst_reserve_has(&w->res, &w->need))
-		return MST_AGAIN;
+		return false;
 	node = mst_reserve_node(&w->res);
 	mst_node_init_leaf(node, MST_V_ROOT);
 	mst_lock_fresh(mt, node);
@@ -86,7 +86,7 @@ int mst_insert_root(struct mst_write *w, void *entry)
 		mst_unlock(mt, node);
 		mst_node_unuse(node);
 		mst_reserve_put_node(&w->res, node);
-		return MST_AGAIN;
+		return false;
 	}
 	leaf = mst_to_leaf(node);
 	/* Other writers can find the root now: they must wait for its lock. */
@@ -98,7 +98,7 @@ int mst_insert_root(struct mst_write *w, void *entry)
 	mst_stat_add(mt, MST_STAT_LAYERS, 1);
 	mst_stat_add(mt, MST_STAT_KEYS, 1);
 	mst_unlock(mt, node);
-	return 0;
+	return true;
 }
 
 /*
@@ -183,8 +183,8 @@ static long mst_layer_slot(struct mst_write *w, struct mst_leaf *deep,
  * ends in a leaf holding both. The chain is built privately and published
  * with one pointer store under the inserting bit.
  */
-static noinline int mst_insert_layer(struct mst_write *w,
-				     struct mst_leaf *leaf, void *entry)
+static noinline bool mst_insert_layer(struct mst_write *w,
+				      struct mst_leaf *leaf, void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_walk_pos *c = &w->c;
@@ -204,7 +204,7 @@ static noinline int mst_insert_layer(struct mst_write *w,
 	if (!mst_reserve_has(&w->res, &w->need) &&
 	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		mst_unlock(mt, &leaf->node);
-		return MST_AGAIN;
+		return false;
 	}
 	top = mst_layer_chain(w, c->layer_root, old->data, d, &deep);
 
@@ -230,7 +230,7 @@ static noinline int mst_insert_layer(struct mst_write *w,
 	rcu_assign_pointer(leaf->lv[s], top);
 	mst_unlock(mt, &leaf->node);
 	mst_suffix_free(old);
-	return 0;
+	return true;
 }
 
 /* The slice of the i-th of the 16 keys: the leaf's 15 plus the new one. */
@@ -606,8 +606,8 @@ static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
  * The leaf is full. Lock every ancestor that will change, count the nodes
  * needed, and split bottom-up.
  */
-static noinline int mst_insert_split(struct mst_write *w,
-				     struct mst_leaf *leaf, void *entry)
+static noinline bool mst_insert_split(struct mst_write *w,
+				      struct mst_leaf *leaf, void *entry)
 {
 	struct mst_node *node = &leaf->node, *top;
 	u64 perm = leaf->permutation;
@@ -618,14 +618,14 @@ static noinline int mst_insert_split(struct mst_write *w,
 	if (!mst_reserve_has(&w->res, &w->need) &&
 	    !mst_reserve_take_pool(&w->res, &w->need)) {
 		mst_split_unlock_path(w->mt, node, top);
-		return MST_AGAIN;
+		return false;
 	}
 	m = mst_split_point(leaf, perm, w->c.pos, w->c.slice);
 	if (is_root)
 		mst_split_root_leaf(w, leaf, perm, m, entry);
 	else
 		mst_split_leaf(w, leaf, perm, m, entry);
-	return 0;
+	return true;
 }
 
 /**
@@ -637,9 +637,9 @@ static noinline int mst_insert_split(struct mst_write *w,
  * Unlocks every node it locked, including @leaf, before returning.
  *
  * Context: Inside the write's locking phase, RCU read lock held.
- * Return: 0, or MST_AGAIN with @w->need set and nothing changed.
+ * Return: true once inserted; false with @w->need set and nothing changed.
  */
-int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
+bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 {
 	struct mst_walk_pos *c = &w->c;
 	u64 perm = leaf->permutation;
@@ -655,7 +655,7 @@ int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 		return mst_insert_split(w, leaf, entry);
 	if (w->need.sfx[0] && !mst_reserve_has(&w->res, &w->need)) {
 		mst_unlock(w->mt, &leaf->node);
-		return MST_AGAIN;
+		return false;
 	}
 	/* The free slot may be one a reader still looks at: mark first. */
 	mst_mark(&leaf->node, MST_V_INSERTING);
@@ -665,5 +665,5 @@ int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	smp_store_release(&leaf->permutation, mst_perm_insert(perm, c->pos));
 	mst_stat_add(w->mt, MST_STAT_KEYS, 1);
 	mst_unlock(w->mt, &leaf->node);
-	return 0;
+	return true;
 }

@@ -236,10 +236,9 @@ bool mst_reserve_take_pool(struct mst_reserve *res, const struct mst_need *need)
 void mst_pool_refill(gfp_t gfp);
 void mst_preload_drain(void);
 
-/* insert.c */
-#define MST_AGAIN	1
-int mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry);
-int mst_insert_root(struct mst_write *w, void *entry);
+/* insert.c: false when the reserve fell short (nothing changed: try again). */
+bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry);
+bool mst_insert_root(struct mst_write *w, void *entry);
 
 /* erase.c */
 void mst_erase_locked(struct mst_write *w, struct mst_leaf *leaf);

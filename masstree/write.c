@@ -41,12 +41,13 @@ static int mst_write_fill(struct mst_write *w, gfp_t gfp)
 /*
  * Decide and do the write on the cursor's locked leaf (NULL: the map is
  * empty), unlocking every node it locked. Sets *@ret to what the write
- * returns. Returns 0, or MST_AGAIN when the reserve fell short.
+ * returns. Returns true once done; false when the reserve fell short
+ * (nothing changed: fill it and try again).
  */
-static __always_inline int mst_write_locked(struct mst_write *w,
-					    struct mst_leaf *leaf, void *old,
-					    void *entry, enum mst_op op,
-					    void **ret)
+static __always_inline bool mst_write_locked(struct mst_write *w,
+					     struct mst_leaf *leaf, void *old,
+					     void *entry, enum mst_op op,
+					     void **ret)
 {
 	struct mst_walk_pos *c = &w->c;
 	void *cur = NULL;
@@ -54,7 +55,7 @@ static __always_inline int mst_write_locked(struct mst_write *w,
 	if (!leaf) {
 		*ret = NULL;
 		if (!entry || (op == MST_OP_CMPXCHG && old))
-			return 0;
+			return true;
 		return mst_insert_root(w, entry);
 	}
 	if (c->slot >= 0 &&
@@ -68,16 +69,16 @@ static __always_inline int mst_write_locked(struct mst_write *w,
 	    (op == MST_OP_CMPXCHG && cur != old) ||
 	    (op == MST_OP_ERASE && !cur) || (!cur && !entry)) {
 		mst_unlock(w->mt, &leaf->node);
-		return 0;
+		return true;
 	}
 	if (!entry) {
 		mst_erase_locked(w, leaf);
-		return 0;
+		return true;
 	}
 	if (cur) {
 		mst_slot_set_entry(leaf, c->slot, entry);
 		mst_unlock(w->mt, &leaf->node);
-		return 0;
+		return true;
 	}
 	return mst_insert_locked(w, leaf, entry);
 }
@@ -140,16 +141,16 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	}
 
 	for (;;) {
-		int err;
+		bool done;
 
 		rcu_read_lock();
 		mst_write_begin(&w);
 		mst_walk_pos_init(&w.c, key, len);
-		err = mst_write_locked(&w, mst_lock_leaf(&w), old, entry, op,
-				       &ret);
+		done = mst_write_locked(&w, mst_lock_leaf(&w), old, entry, op,
+					&ret);
 		mst_write_end(&w);
 		rcu_read_unlock();
-		if (err != MST_AGAIN)
+		if (done)
 			break;
 		/* Short of nodes: leave the pool stocked for the next one. */
 		if (w.need.nodes)
