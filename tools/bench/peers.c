@@ -227,46 +227,30 @@ static inline unsigned long peers_rb_loop_get(void)
 	return sum;
 }
 
-/* One named phase per key shape, for callgrind's --toggle-collect. */
-noinline unsigned long phase_rbtree_int8_insert(const unsigned long *order)
-{
-	return peers_rb_insert_all(order);
+/*
+ * The rbtree's phases, once per key shape: callgrind's --toggle-collect
+ * counts a function by name, so each shape needs its own.
+ */
+#define PEERS_RBTREE_PHASES(shape)					\
+noinline unsigned long phase_rbtree_##shape##_insert(const unsigned long *o) \
+{									\
+	return peers_rb_insert_all(o);					\
+}									\
+noinline unsigned long phase_rbtree_##shape##_get(void)		\
+{									\
+	return peers_rb_get_all();					\
+}									\
+noinline unsigned long phase_loop_rbtree_##shape##_insert(const unsigned long *o) \
+{									\
+	return peers_rb_loop_insert(o);					\
+}									\
+noinline unsigned long phase_loop_rbtree_##shape##_get(void)		\
+{									\
+	return peers_rb_loop_get();					\
 }
 
-noinline unsigned long phase_rbtree_rand16_insert(const unsigned long *order)
-{
-	return peers_rb_insert_all(order);
-}
-
-noinline unsigned long phase_rbtree_int8_get(void)
-{
-	return peers_rb_get_all();
-}
-
-noinline unsigned long phase_rbtree_rand16_get(void)
-{
-	return peers_rb_get_all();
-}
-
-noinline unsigned long phase_loop_rbtree_int8_insert(const unsigned long *order)
-{
-	return peers_rb_loop_insert(order);
-}
-
-noinline unsigned long phase_loop_rbtree_rand16_insert(const unsigned long *order)
-{
-	return peers_rb_loop_insert(order);
-}
-
-noinline unsigned long phase_loop_rbtree_int8_get(void)
-{
-	return peers_rb_loop_get();
-}
-
-noinline unsigned long phase_loop_rbtree_rand16_get(void)
-{
-	return peers_rb_loop_get();
-}
+PEERS_RBTREE_PHASES(int8)
+PEERS_RBTREE_PHASES(rand16)
 
 noinline void phase_xarray_insert(const unsigned long *order)
 {
