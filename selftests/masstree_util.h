@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -473,6 +475,28 @@ static inline long mst_debugfs_field(const char *path, const char *field)
 		}
 	fclose(f);
 	return ret;
+}
+
+/*
+ * Failures that a test's threads report: how many, and the first one's
+ * message. Only the first reporter writes @why, and the test reads it once
+ * it joined the threads, so no lock is needed.
+ */
+struct mst_failures {
+	atomic_long count;
+	char why[256];
+};
+
+/* Count a failure; keep its message if it is the first. */
+static inline void mst_failure(struct mst_failures *fl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_fetch_add(&fl->count, 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(fl->why, sizeof(fl->why), fmt, ap);
+	va_end(ap);
 }
 
 /* A mst_run_as() child that could not drop its privileges exits so. */
