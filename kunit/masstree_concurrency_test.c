@@ -122,13 +122,7 @@ static int ct_threadfn(void *arg)
 
 	wait_for_completion(&t->ctx->start);
 	t->ctx->fn(t);
-	/* Stay until kthread_stop(), so the task is still ours to reap. */
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
+	mtt_park();
 	return 0;
 }
 

@@ -107,35 +107,6 @@ static bool err_fail_unused(void)
 	return unused;
 }
 
-/* The map as a failed write must leave it. */
-struct err_snapshot {
-	struct masstree_stats st;
-	struct mst_node_stats nodes;
-};
-
-static void err_snap(struct masstree *mt, struct err_snapshot *snap)
-{
-	masstree_get_stats(mt, &snap->st);
-	mtt_settled_nodes(&snap->nodes);
-}
-
-static void err_expect_unchanged(struct kunit *test, struct masstree *mt,
-				 const struct err_snapshot *before)
-{
-	struct err_snapshot now;
-
-	err_snap(mt, &now);
-	KUNIT_EXPECT_EQ(test, now.st.keys, before->st.keys);
-	KUNIT_EXPECT_EQ(test, now.st.leaves, before->st.leaves);
-	KUNIT_EXPECT_EQ(test, now.st.internodes, before->st.internodes);
-	KUNIT_EXPECT_EQ(test, now.st.layers, before->st.layers);
-	KUNIT_EXPECT_EQ(test, now.st.bytes, before->st.bytes);
-	KUNIT_EXPECT_EQ(test, now.nodes.leaves, before->nodes.leaves);
-	KUNIT_EXPECT_EQ(test, now.nodes.internodes, before->nodes.internodes);
-	KUNIT_EXPECT_LE(test, now.nodes.suffixes, before->nodes.suffixes);
-	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
-}
-
 /*
  * Fail the 1st, 2nd, ... allocation of the insert in turn: each failure
  * must return -ENOMEM with the map exactly as before (statistics, live
@@ -149,7 +120,7 @@ static void masstree_insert_enomem_leaves_map_unchanged(struct kunit *test)
 	const struct err_case *c = test->param_value;
 	struct masstree *mt = mtt_map(test);
 	unsigned int n, failures = 0, others = 0;
-	struct err_snapshot before;
+	struct mtt_snapshot before;
 	bool unused = false;
 	u8 *key;
 	int err = 0;
@@ -162,7 +133,7 @@ static void masstree_insert_enomem_leaves_map_unchanged(struct kunit *test)
 		err_key(key, c, c->slice, true);
 	else
 		err_key(key, c, c->slice | 1, false);
-	err_snap(mt, &before);
+	mtt_snap(test, mt, &before);
 
 	for (n = 1; n < 2000 && !unused; n++) {
 		err_fail_nth(n);
@@ -171,7 +142,7 @@ static void masstree_insert_enomem_leaves_map_unchanged(struct kunit *test)
 		if (err == -ENOMEM) {
 			failures++;
 			KUNIT_EXPECT_NULL(test, masstree_load(mt, key, c->key_len));
-			err_expect_unchanged(test, mt, &before);
+			mtt_expect_unchanged(test, mt, &before);
 			continue;
 		}
 		KUNIT_ASSERT_EQ_MSG(test, err, 0, "attempt %u", n);
@@ -186,7 +157,7 @@ static void masstree_insert_enomem_leaves_map_unchanged(struct kunit *test)
 		err_build(test, mt, c, key);
 		if (c->long_base)
 			err_key(key, c, c->slice, true);
-		err_snap(mt, &before);
+		mtt_snap(test, mt, &before);
 	}
 	kunit_info(test, "%u attempts: %u failed with -ENOMEM, %u failed elsewhere",
 		   n, failures, others);

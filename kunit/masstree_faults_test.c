@@ -60,67 +60,6 @@ static void flt_desc(const struct flt_case *c, char *desc)
 
 KUNIT_ARRAY_PARAM(flt, flt_cases, flt_desc);
 
-/* What a failed write must leave as it was. */
-struct flt_snapshot {
-	struct masstree_stats st;
-	struct mst_node_stats nodes;
-	u64 hash;
-	unsigned long count;
-};
-
-struct flt_hash {
-	u64 hash;
-	unsigned long count;
-};
-
-/* FNV-1a over every key, its length and its entry, in scan order. */
-static int flt_hash_one(const void *key, size_t len, void *entry, void *arg)
-{
-	struct flt_hash *h = arg;
-	const u8 *p = key;
-	size_t i;
-
-	h->hash = (h->hash ^ len) * 0x100000001b3ULL;
-	for (i = 0; i < len; i++)
-		h->hash = (h->hash ^ p[i]) * 0x100000001b3ULL;
-	h->hash = (h->hash ^ (unsigned long)entry) * 0x100000001b3ULL;
-	h->count++;
-	return 0;
-}
-
-static void flt_snap(struct kunit *test, struct masstree *mt,
-		     struct flt_snapshot *snap)
-{
-	struct flt_hash h = { .hash = 0xcbf29ce484222325ULL };
-
-	KUNIT_ASSERT_EQ(test, masstree_scan(mt, NULL, 0, NULL, 0,
-					    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
-					    flt_hash_one, &h), 0);
-	snap->hash = h.hash;
-	snap->count = h.count;
-	masstree_get_stats(mt, &snap->st);
-	mtt_settled_nodes(&snap->nodes);
-}
-
-static void flt_expect_unchanged(struct kunit *test, struct masstree *mt,
-				 const struct flt_snapshot *before)
-{
-	struct flt_snapshot now;
-
-	flt_snap(test, mt, &now);
-	KUNIT_EXPECT_EQ(test, now.count, before->count);
-	KUNIT_EXPECT_EQ(test, now.hash, before->hash);
-	KUNIT_EXPECT_EQ(test, now.st.keys, before->st.keys);
-	KUNIT_EXPECT_EQ(test, now.st.leaves, before->st.leaves);
-	KUNIT_EXPECT_EQ(test, now.st.internodes, before->st.internodes);
-	KUNIT_EXPECT_EQ(test, now.st.layers, before->st.layers);
-	KUNIT_EXPECT_EQ(test, now.st.bytes, before->st.bytes);
-	KUNIT_EXPECT_EQ(test, now.nodes.leaves, before->nodes.leaves);
-	KUNIT_EXPECT_EQ(test, now.nodes.internodes, before->nodes.internodes);
-	KUNIT_EXPECT_LE(test, now.nodes.suffixes, before->nodes.suffixes);
-	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
-}
-
 static void flt_key(u8 *key, const struct flt_case *c, bool twin)
 {
 	memset(key, 'z', c->key_len);
@@ -178,11 +117,11 @@ static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
 				  enum flt_write how, const u8 *key, size_t len)
 {
 	unsigned int n, failures = 0;
-	struct flt_snapshot before;
+	struct mtt_snapshot before;
 	bool injected = true;
 	int err;
 
-	flt_snap(test, mt, &before);
+	mtt_snap(test, mt, &before);
 	for (n = 1; n <= FLT_MAX_ATTEMPTS && injected; n++) {
 		masstree_fail_nth(n);
 		err = flt_do(mt, how, key, len, mtt_entry(n));
@@ -191,7 +130,7 @@ static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
 		if (injected) {
 			KUNIT_ASSERT_EQ_MSG(test, err, -ENOMEM, "attempt %u", n);
 			KUNIT_EXPECT_NULL(test, masstree_load(mt, key, len));
-			flt_expect_unchanged(test, mt, &before);
+			mtt_expect_unchanged(test, mt, &before);
 			failures++;
 			continue;
 		}

@@ -847,12 +847,7 @@ static int sc_threadfn(void *arg)
 	else
 		sc_writer(t);
 	complete(&t->done);
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
-	}
-	__set_current_state(TASK_RUNNING);
+	mtt_park();
 	return 0;
 }
 

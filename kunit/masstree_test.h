@@ -2,7 +2,9 @@
 /*
  * Helpers shared by the KUnit suites: a per-case map that the suite's exit
  * hook destroys even when a case fails, entries that are never
- * dereferenced, keys built from integers, and node-count snapshots.
+ * dereferenced, keys built from integers, node-count snapshots,
+ * snapshots of a map that a failed write must leave unchanged, and the
+ * end of a test kthread.
  */
 #ifndef _MASSTREE_KUNIT_TEST_H
 #define _MASSTREE_KUNIT_TEST_H
@@ -10,7 +12,9 @@
 #include <kunit/test.h>
 #include <linux/masstree.h>
 #include <linux/cpumask.h>
+#include <linux/kthread.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <asm/unaligned.h>
 
@@ -76,6 +80,86 @@ static inline void mtt_expect_empty(struct kunit *test, struct masstree *mt)
 	KUNIT_EXPECT_EQ(test, st.height, 0UL);
 	KUNIT_EXPECT_EQ(test, st.bytes, 0UL);
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(mt->root));
+}
+
+/**
+ * struct mtt_snapshot - what a failed write must leave as it was.
+ * @st: the map's statistics.
+ * @nodes: nodes and suffixes live in masstree.ko, settled.
+ * @hash: FNV-1a over every key, its length and its entry, in scan order.
+ * @count: keys the scan saw.
+ */
+struct mtt_snapshot {
+	struct masstree_stats st;
+	struct mst_node_stats nodes;
+	u64 hash;
+	unsigned long count;
+};
+
+static inline int mtt_snap_one(const void *key, size_t len, void *entry,
+			       void *arg)
+{
+	struct mtt_snapshot *snap = arg;
+	const u8 *p = key;
+	size_t i;
+
+	snap->hash = (snap->hash ^ len) * 0x100000001b3ULL;
+	for (i = 0; i < len; i++)
+		snap->hash = (snap->hash ^ p[i]) * 0x100000001b3ULL;
+	snap->hash = (snap->hash ^ (unsigned long)entry) * 0x100000001b3ULL;
+	snap->count++;
+	return 0;
+}
+
+/* Take @snap of @mt; no failure may be armed, the scan must succeed. */
+static inline void mtt_snap(struct kunit *test, struct masstree *mt,
+			    struct mtt_snapshot *snap)
+{
+	snap->hash = 0xcbf29ce484222325ULL;
+	snap->count = 0;
+	KUNIT_ASSERT_EQ(test, masstree_scan(mt, NULL, 0, NULL, 0,
+					    MASSTREE_SCAN_NO_START | MASSTREE_SCAN_NO_END,
+					    mtt_snap_one, snap), 0);
+	masstree_get_stats(mt, &snap->st);
+	mtt_settled_nodes(&snap->nodes);
+}
+
+/*
+ * @mt as @before saw it: the same keys and entries, statistics and live
+ * nodes, and valid. A failed write may have used up a pooled suffix, so
+ * live suffixes may only drop.
+ */
+static inline void mtt_expect_unchanged(struct kunit *test, struct masstree *mt,
+					const struct mtt_snapshot *before)
+{
+	struct mtt_snapshot now;
+
+	mtt_snap(test, mt, &now);
+	KUNIT_EXPECT_EQ(test, now.count, before->count);
+	KUNIT_EXPECT_EQ(test, now.hash, before->hash);
+	KUNIT_EXPECT_EQ(test, now.st.keys, before->st.keys);
+	KUNIT_EXPECT_EQ(test, now.st.leaves, before->st.leaves);
+	KUNIT_EXPECT_EQ(test, now.st.internodes, before->st.internodes);
+	KUNIT_EXPECT_EQ(test, now.st.layers, before->st.layers);
+	KUNIT_EXPECT_EQ(test, now.st.bytes, before->st.bytes);
+	KUNIT_EXPECT_EQ(test, now.nodes.leaves, before->nodes.leaves);
+	KUNIT_EXPECT_EQ(test, now.nodes.internodes, before->nodes.internodes);
+	KUNIT_EXPECT_LE(test, now.nodes.suffixes, before->nodes.suffixes);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+}
+
+/*
+ * The end of a test's kthread: stay until kthread_stop(), so that the
+ * task is still the test's to reap.
+ */
+static inline void mtt_park(void)
+{
+	set_current_state(TASK_INTERRUPTIBLE);
+	while (!kthread_should_stop()) {
+		schedule();
+		set_current_state(TASK_INTERRUPTIBLE);
+	}
+	__set_current_state(TASK_RUNNING);
 }
 
 /**

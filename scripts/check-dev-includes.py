@@ -5,8 +5,11 @@
 Each C file and header under masstree/dev/ may include:
   - "name.h" of a file in masstree/dev/ itself (no directory part);
   - <linux/masstree.h> and <uapi/linux/masstree.h>, the public headers;
+  - <linux/masstree_faultset.h>, the test builds' fault sets, in the fault
+    layer alone: a leaf shared with the core that knows neither layer;
   - any other <...> header of the kernel, as long as it names no path
-    into this tree (no "..", no masstree/, kunit/ or testing headers).
+    into this tree (no "..", no masstree/, kunit/ or testing headers, no
+    other masstree header of include/).
 Anything else (a core header such as "../node.h" or "internal.h") fails.
 
 The device's own files are layered, each calling only those below it:
@@ -36,10 +39,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV = os.path.join(ROOT, 'masstree', 'dev')
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 PUBLIC = {'linux/masstree.h', 'uapi/linux/masstree.h'}
+# Headers of include/ that only the layers named may include.
+RESTRICTED = {'linux/masstree_faultset.h': {'fault'}}
 # Top to bottom: see the docstring.
 LAYERS = ['dev', 'ops', 'map', 'debugfs', 'mtdev', 'account', 'fault']
 # Headers of this tree that a <...> include could reach through -I.
-FORBIDDEN_ANGLE = re.compile(r'(^|/)\.\.(/|$)|^masstree/|^kunit/|testing\.h$')
+FORBIDDEN_ANGLE = re.compile(r'(^|/)\.\.(/|$)|^masstree/|^kunit/|testing\.h$|'
+                             r'(^|/)linux/masstree')
 
 
 def problems(path, dev_dir):
@@ -60,6 +66,9 @@ def problems(path, dev_dir):
                 bad.append(f'"{name}" has no place in LAYERS')
             elif LAYERS.index(os.path.splitext(name)[0]) < LAYERS.index(layer):
                 bad.append(f'"{name}" is above {layer} (a call up)')
+        elif name in RESTRICTED:
+            if layer not in RESTRICTED[name]:
+                bad.append(f'<{name}> is for the {", ".join(sorted(RESTRICTED[name]))} layer alone')
         elif name not in PUBLIC and FORBIDDEN_ANGLE.search(name):
             bad.append(f'<{name}> reaches into this tree')
     return bad
@@ -85,6 +94,8 @@ MUTANTS = [
     '#include <../masstree/node.h>\n',
     '#include <kunit/visibility.h>\n',
     '#include "masstree/faultinject.h"\n',
+    '#include <linux/masstree_faultset.h>\n',
+    '#include <linux/masstree_internal.h>\n',
     '#include "ops.h"\n',
     '#include "dev.h"\n',
 ]

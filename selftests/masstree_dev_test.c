@@ -121,22 +121,6 @@ static int cmpxchg(int fd, const char *key, const char *expect,
 	return ret;
 }
 
-static __u64 nkeys(int fd)
-{
-	struct masstree_ioc_stats st = { .size = sizeof(st) };
-
-	if (mst_ioctl(fd, MASSTREE_IOC_STATS, &st))
-		return (__u64)-1;
-	return st.keys;
-}
-
-static int stats(int fd, struct masstree_ioc_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->size = sizeof(*st);
-	return mst_ioctl(fd, MASSTREE_IOC_STATS, st);
-}
-
 /* Two pages, the second unmapped: returns the first. */
 static char *page_pair(void)
 {
@@ -149,38 +133,6 @@ static char *page_pair(void)
 	munmap(p + pg, pg);
 	return p;
 }
-
-/*
- * Run @fn(@arg) in a child with uid and gid @id (and no supplementary
- * groups); returns its exit status: 0, or the line of the failed CHILD_CHECK.
- */
-static int run_as(unsigned int id, int (*fn)(void *), void *arg)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		if (setgroups(0, NULL) || setgid(id) || setuid(id))
-			_exit(255);
-		_exit(fn(arg));
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
-
-/* In a run_as() child: exit with the line that failed (mod 255, never 0). */
-static void child_check(bool ok, int line, const char *what)
-{
-	if (ok)
-		return;
-	fprintf(stderr, "# child: line %d: %s\n", line, what);
-	_exit(line % 255 + 1);
-}
-
-#define CHILD_CHECK(cond) child_check(cond, __LINE__, #cond)
 
 TEST(device_node)
 {
@@ -210,7 +162,7 @@ TEST(unknown_commands)
 	EXPECT_EQ(-ENOTTY,
 		  mst_ioctl(fd, _IOR(MASSTREE_IOC_MAGIC, 0x10, struct masstree_ioc_op), &op));
 	EXPECT_EQ(-ENOTTY, mst_ioctl(fd, _IO(MASSTREE_IOC_MAGIC, 0x10), NULL));
-	EXPECT_EQ(0, nkeys(fd));
+	EXPECT_EQ(0, mst_nkeys(fd));
 	close(fd);
 }
 
@@ -269,7 +221,7 @@ TEST_F(anon, put_get_replace)
 	ASSERT_EQ(0, get(self->fd, "apple", buf, sizeof(buf), &len));
 	EXPECT_EQ(5, len);
 	EXPECT_STREQ("green", buf);
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 }
 
 TEST_F(anon, binary_and_empty_keys_and_values)
@@ -293,7 +245,7 @@ TEST_F(anon, binary_and_empty_keys_and_values)
 	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.key_len = 4;
 	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
-	EXPECT_EQ(3, nkeys(self->fd));
+	EXPECT_EQ(3, mst_nkeys(self->fd));
 	memset(buf, 0x55, sizeof(buf));
 	op.key_len = sizeof(key);
 	op.value = PTR(buf);
@@ -321,7 +273,7 @@ TEST_F(anon, put_flags)
 	EXPECT_EQ(-EINVAL, put(self->fd, "k", "v4", 1ULL << 63));
 	ASSERT_EQ(0, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_STREQ("v3", buf);
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 }
 
 TEST_F(anon, get_overflow_copies_nothing)
@@ -352,7 +304,7 @@ TEST_F(anon, del)
 	EXPECT_EQ(-ENOENT, get(self->fd, "k", buf, sizeof(buf), &len));
 	EXPECT_EQ(0, get(self->fd, "kk", buf, sizeof(buf), &len));
 	EXPECT_EQ(-ENOENT, del(self->fd, "k"));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 }
 
 TEST_F(anon, cmpxchg)
@@ -361,7 +313,7 @@ TEST_F(anon, cmpxchg)
 	__u64 len = 0;
 
 	EXPECT_EQ(-ENOENT, cmpxchg(self->fd, "k", "a", "b", &len));
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 	ASSERT_EQ(0, put(self->fd, "k", "old", 0));
 	EXPECT_EQ(-ECANCELED, cmpxchg(self->fd, "k", "ol", "new", &len));
 	EXPECT_EQ(3, len);
@@ -391,15 +343,15 @@ TEST_F(anon, op_field)
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
 	op.op = MASSTREE_OP_DEL;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	op.op = 99;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	op.op = MASSTREE_OP_DEL;
 	op.value = 0;
 	op.value_len = 0;
 	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 }
 
 TEST_F(anon, nonzero_fields_that_must_be_zero)
@@ -415,7 +367,7 @@ TEST_F(anon, nonzero_fields_that_must_be_zero)
 	op.expect = PTR("v");
 	op.expect_len = 1;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 	op.expect = 0;
 	op.expect_len = 0;
 	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &op));
@@ -424,11 +376,11 @@ TEST_F(anon, nonzero_fields_that_must_be_zero)
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CMPXCHG, &op));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	op.flags = 0;
 	op.reserved = 1ULL << 63;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_DEL, &op));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 }
 
 TEST_F(anon, key_and_value_limits)
@@ -471,7 +423,7 @@ TEST_F(anon, key_and_value_limits)
 	op.expect = PTR(big);
 	op.expect_len = MASSTREE_VALUE_MAX + 1;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CMPXCHG, &op));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	free(big);
 	free(out);
 }
@@ -534,7 +486,7 @@ TEST_F(anon, bad_pointers)
 	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
 	op.value = PTR(NULL);
 	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_GET, &op));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	munmap(pg, psz);
 }
 
@@ -554,7 +506,7 @@ TEST_F(anon, struct_across_unmapped_page)
 	full.value_len = 1;
 	memcpy(op, &full, sizeof(full) - 8);
 	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_PUT, op));
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 	/* Just fits: fine. */
 	op = (void *)(edge - sizeof(*op));
 	*op = op_init("k", 1);
@@ -562,7 +514,7 @@ TEST_F(anon, struct_across_unmapped_page)
 	op->value_len = 1;
 	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, op));
 	st = (void *)(edge - sizeof(*st));
-	EXPECT_EQ(0, stats(self->fd, st));
+	EXPECT_EQ(0, mst_stats(self->fd, st));
 	EXPECT_EQ(1, st->keys);
 	/* A larger @size whose extra bytes lie in the unmapped page. */
 	st->size = sizeof(*st) + 8;
@@ -593,10 +545,10 @@ TEST_F(anon, size_field)
 	big.extra[1] = 1;
 	big.op.key = PTR("j");
 	EXPECT_EQ(-E2BIG, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	big.op.size = 1ULL << 40;
 	EXPECT_NE(0, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 
 	/* Out: the extra bytes stay zero. */
 	memset(&sbig, 0, sizeof(sbig));
@@ -615,7 +567,7 @@ TEST_F(anon, size_field)
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
 	big.op.size = sizeof(big.op) - 1;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_PUT, &big));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	part = offsetof(struct masstree_ioc_stats, leaves);
 	memset(&st, 0xa5, sizeof(st));
 	memset(&st, 0, part);
@@ -685,16 +637,16 @@ TEST_F(anon, clear)
 	c.reserved[1] = 0;
 	c.flags = 1;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
-	EXPECT_EQ(300, nkeys(self->fd));
+	EXPECT_EQ(300, mst_nkeys(self->fd));
 	c.flags = 0;
 	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
 	EXPECT_EQ(300, c.cleared);
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 	EXPECT_EQ(-ENOENT, get(self->fd, "key0000", buf, sizeof(buf), NULL));
 	ASSERT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &c));
 	EXPECT_EQ(0, c.cleared);
 	ASSERT_EQ(0, put(self->fd, "key0000", "w", 0));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 }
 
 TEST_F(anon, attach_twice)
@@ -991,8 +943,8 @@ TEST_F(anon, batch_all_kinds)
 	EXPECT_EQ(3, ops[3].out_len);
 	EXPECT_EQ(0, memcmp(out, "333", 3));
 	EXPECT_EQ(2, ops[4].out_len);
-	EXPECT_EQ(2, nkeys(self->fd));
-	ASSERT_EQ(0, stats(self->fd, &st));
+	EXPECT_EQ(2, mst_nkeys(self->fd));
+	ASSERT_EQ(0, mst_stats(self->fd, &st));
 	EXPECT_EQ(1, st.batches);
 	EXPECT_EQ(3, st.puts);
 	EXPECT_EQ(1, st.gets);
@@ -1017,7 +969,7 @@ TEST_F(anon, batch_stops_at_first_failure)
 	EXPECT_EQ(-ENOENT, ops[1].result);
 	EXPECT_EQ(0, get(self->fd, "x", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-ENOENT, get(self->fd, "y", buf, sizeof(buf), NULL));
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 
 	/* CONTINUE: the expected outcomes are recorded and the batch goes on. */
 	b.flags = MASSTREE_BATCH_CONTINUE;
@@ -1044,7 +996,7 @@ TEST_F(anon, batch_stops_at_first_failure)
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
 	EXPECT_EQ(-EINVAL, ops[1].result);
-	EXPECT_EQ(2, nkeys(self->fd));
+	EXPECT_EQ(2, mst_nkeys(self->fd));
 	EXPECT_EQ(-ENOENT, get(self->fd, "w", buf, sizeof(buf), NULL));
 }
 
@@ -1070,7 +1022,7 @@ TEST_F(anon, batch_malformed)
 	b.reserved[2] = 1;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	b.reserved[2] = 0;
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 	/* An operation without its op code. */
 	ops[1].op = 0;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
@@ -1087,7 +1039,7 @@ TEST_F(anon, batch_malformed)
 	ops[1].size = sizeof(ops[1]) - 8;
 	EXPECT_EQ(-EINVAL, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	ops[1].size = sizeof(ops[1]);
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	/* The array: NULL, and running into the unmapped page. */
 	b.ops = 0;
 	EXPECT_EQ(-EFAULT, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
@@ -1103,7 +1055,7 @@ TEST_F(anon, batch_malformed)
 	batch_op(edge, MASSTREE_OP_DEL, "c", NULL, NULL);
 	EXPECT_EQ(0, mst_ioctl(self->fd, MASSTREE_IOC_BATCH, &b));
 	EXPECT_EQ(1, b.done);
-	EXPECT_EQ(1, nkeys(self->fd));
+	EXPECT_EQ(1, mst_nkeys(self->fd));
 	munmap(pg, psz);
 }
 
@@ -1184,11 +1136,11 @@ TEST_F(named, read_only_and_write_only_attachments)
 	EXPECT_EQ(-EBADF, mst_ioctl(self->fd, MASSTREE_IOC_CLEAR, &cl));
 	EXPECT_EQ(0, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_STREQ("v", buf);
-	EXPECT_EQ(0, stats(self->fd, &st));
+	EXPECT_EQ(0, mst_stats(self->fd, &st));
 	EXPECT_EQ(1, st.keys);
 	/* Reads through a write-only attachment, as for files (undocumented). */
 	EXPECT_EQ(-EBADF, get(wfd, "k", buf, sizeof(buf), NULL));
-	EXPECT_EQ(-EBADF, stats(wfd, &st));
+	EXPECT_EQ(-EBADF, mst_stats(wfd, &st));
 	/* CMPXCHG tells what a key holds: it needs read access too. */
 	EXPECT_EQ(-EBADF, cmpxchg(wfd, "k", "v", "w", NULL));
 	close(wfd);
@@ -1213,7 +1165,7 @@ TEST_F(named, destroy_while_attached)
 	EXPECT_EQ(-EIDRM, get(self->fd, "k", buf, sizeof(buf), NULL));
 	EXPECT_EQ(-EIDRM, put(self->fd, "k", "w", 0));
 	EXPECT_EQ(-EIDRM, del(self->fd, "k"));
-	EXPECT_EQ(-EIDRM, stats(fd2, &st));
+	EXPECT_EQ(-EIDRM, mst_stats(fd2, &st));
 	/* The name is free again at once: a new, empty map. */
 	ASSERT_EQ(0, mst_create(fd3, self->name, 0600));
 	ASSERT_EQ(0, mst_open_map(fd3, self->name, MASSTREE_OPEN_READ));
@@ -1381,7 +1333,7 @@ static int perm_open(const char *name, __u64 access, int expect)
 {
 	struct perm_arg a = { name, access, expect };
 
-	return run_as(NOBODY, child_open, &a);
+	return mst_run_as(NOBODY, child_open, &a);
 }
 
 TEST_F(named, permissions_like_files)
@@ -1442,7 +1394,7 @@ TEST_F(named, only_owner_or_admin_changes_a_map)
 	struct masstree_map_info info;
 
 	ASSERT_EQ(0, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_MODE, 0666, 0, 0));
-	EXPECT_EQ(0, run_as(NOBODY, child_not_owner, self->name));
+	EXPECT_EQ(0, mst_run_as(NOBODY, child_not_owner, self->name));
 	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(0666, info.mode);
 	EXPECT_EQ(0, info.uid);
@@ -1480,7 +1432,7 @@ TEST_F(named, owner_changes_and_destroys)
 	struct masstree_map_info info;
 
 	ASSERT_EQ(0, mst_setattr(self->fd, self->name, MASSTREE_SETATTR_UID, 0, NOBODY, 0));
-	EXPECT_EQ(0, run_as(NOBODY, child_owner, self->name));
+	EXPECT_EQ(0, mst_run_as(NOBODY, child_owner, self->name));
 	ASSERT_EQ(0, mst_list_find(self->name, &info));
 	EXPECT_EQ(NOBODY, info.uid);
 	EXPECT_EQ(NOBODY, info.gid);
@@ -1528,12 +1480,12 @@ static int fill_until(int fd, int err, int max)
 	memset(bigger, 'b', sizeof(bigger) - 1);
 	for (i = 0; i < max; i++) {
 		snprintf(key, sizeof(key), "k%05d", i);
-		if (stats(fd, &before))
+		if (mst_stats(fd, &before))
 			return -1;
 		ret = put(fd, key, val, 0);
 		if (!ret)
 			continue;
-		if (ret != err || stats(fd, &after) ||
+		if (ret != err || mst_stats(fd, &after) ||
 		    before.keys != after.keys || before.charged_bytes != after.charged_bytes ||
 		    get(fd, key, buf, sizeof(buf), NULL) != -ENOENT) {
 			fprintf(stderr, "# key %d: put %d, keys %llu -> %llu\n", i, ret,
@@ -1560,7 +1512,7 @@ TEST_F(caps, map_bytes)
 	n = fill_until(fd, -ENOSPC, 100);
 	ASSERT_LT(0, n);
 	EXPECT_GT(32, n);
-	ASSERT_EQ(0, stats(fd, &st));
+	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_GE(32768, st.charged_bytes);
 	/* Deleting makes room again. */
 	EXPECT_EQ(0, del(fd, "k00001"));
@@ -1582,7 +1534,7 @@ static int child_user_bytes(void *p)
 	/* Half the user's cap in one map, the rest runs out in the other. */
 	n = fill_until(a, -EDQUOT, 12);
 	CHILD_CHECK(n == 12);
-	CHILD_CHECK(nkeys(a) == 12);
+	CHILD_CHECK(mst_nkeys(a) == 12);
 	n = fill_until(b, -EDQUOT, 100);
 	CHILD_CHECK(n > 0 && n < 32);
 	/* Freeing in one map makes room in the other. */
@@ -1594,7 +1546,7 @@ static int child_user_bytes(void *p)
 TEST_F(caps, user_bytes)
 {
 	ASSERT_EQ(0, mst_write_file(PARAMS "max_user_bytes", "32768"));
-	EXPECT_EQ(0, run_as(NOBODY, child_user_bytes, NULL));
+	EXPECT_EQ(0, mst_run_as(NOBODY, child_user_bytes, NULL));
 }
 
 /* Erase @n keys that fill_until() stored; 0 or -1. */
@@ -1669,7 +1621,7 @@ static int child_user_room(void *p)
 TEST_F(caps, erased_room_is_reused_by_the_users_other_map)
 {
 	ASSERT_EQ(0, mst_write_file(PARAMS "max_user_bytes", "32768"));
-	EXPECT_EQ(0, run_as(NOBODY, child_user_room, NULL));
+	EXPECT_EQ(0, mst_run_as(NOBODY, child_user_room, NULL));
 }
 
 static int child_max_maps(void *p)
@@ -1701,7 +1653,7 @@ TEST_F(caps, max_maps)
 
 	mst_map_name(prefix, sizeof(prefix), "maps-");
 	ASSERT_EQ(0, mst_write_file(PARAMS "max_maps", "2"));
-	EXPECT_EQ(0, run_as(NOBODY, child_max_maps, prefix));
+	EXPECT_EQ(0, mst_run_as(NOBODY, child_max_maps, prefix));
 	snprintf(name, sizeof(name), "%s%d", prefix, 2);
 	EXPECT_EQ(-ENOENT, mst_list_find(name, &info));
 }
@@ -1848,7 +1800,7 @@ TEST_F_TIMEOUT(anon, threads_share_a_descriptor, 120)
 	ASSERT_EQ(0, pthread_join(w[4].tid, NULL));
 	EXPECT_EQ(0, w[4].errors);
 	EXPECT_LT(0, w[4].n);
-	EXPECT_EQ(0, nkeys(self->fd));
+	EXPECT_EQ(0, mst_nkeys(self->fd));
 }
 
 /* debugfs: the module's node counters return to their baseline. */
@@ -2083,7 +2035,7 @@ static bool fault_unchanged(int fd, enum fault_op what, const char *name)
 {
 	struct masstree_map_info info;
 	char buf[32];
-	__u64 n = nkeys(fd);
+	__u64 n = mst_nkeys(fd);
 
 	if (what == F_CREATE)
 		return mst_list_find(name, &info) == -ENOENT && n == 1;
@@ -2136,7 +2088,7 @@ TEST_F_TIMEOUT(faults, every_allocation_failure_changes_nothing, 120)
 			del(self->fd, "b0");
 			del(self->fd, "b1");
 			del(self->fd, fault_key);
-			ASSERT_EQ(1, nkeys(self->fd));
+			ASSERT_EQ(1, mst_nkeys(self->fd));
 			if (unreached)
 				break;
 		}

@@ -12,7 +12,6 @@
  * MT_SEED replays a run (the seed is printed); MT_SCALE makes it longer.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -77,23 +76,8 @@ struct fuzz {
 	__u8 *gone;		/* an unmapped page */
 	atomic_int running;
 	atomic_long calls, errors_seen, successes;
-	atomic_long bad;
-	char why[256];
-	pthread_mutex_t lock;
+	struct mst_failures bad;
 };
-
-static void bad(struct fuzz *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&f->bad, 1))
-		return;
-	pthread_mutex_lock(&f->lock);
-	va_start(ap, fmt);
-	vsnprintf(f->why, sizeof(f->why), fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&f->lock);
-}
 
 /* A pointer for a field: mostly into scratch, sometimes anywhere bad. */
 static __u64 fuzz_ptr(struct fuzz *f, __u64 *rs)
@@ -289,7 +273,7 @@ static void refresh_fd(struct fuzz *f, __u64 *rs, int *fd)
 	close(*fd);
 	*fd = open(MST_DEV, O_RDWR);
 	if (*fd < 0) {
-		bad(f, "open: %d", errno);
+		mst_failure(&f->bad, "open: %d", errno);
 		return;
 	}
 	if (mst_rand(rs) % 3 == 0)
@@ -312,7 +296,7 @@ static void *fuzzer(void *p)
 		a->fds[i] = -1;
 		refresh_fd(f, &rs, &a->fds[i]);
 	}
-	for (i = 0; i < f->calls_per_fuzzer && !atomic_load(&f->bad); i++) {
+	for (i = 0; i < f->calls_per_fuzzer && !atomic_load(&f->bad.count); i++) {
 		int c = mst_rand(&rs) % NR_CMDS, fd = a->fds[mst_rand(&rs) % NR_FDS];
 		unsigned long cmd = cmds[c].cmd;
 		__uint128_t allowed = E_COMMON | cmds[c].errors;
@@ -355,8 +339,9 @@ static void *fuzzer(void *p)
 		}
 		atomic_fetch_add(&f->errors_seen, 1);
 		if (ret != -1 || err <= 0 || err >= 128 || !(allowed & E(err)))
-			bad(f, "ioctl %#lx returned %d, errno %d (%s): not documented",
-			    cmd, ret, err, strerror(err));
+			mst_failure(&f->bad,
+				    "ioctl %#lx returned %d, errno %d (%s): not documented", cmd,
+				    ret, err, strerror(err));
 	}
 	for (i = 0; i < NR_FDS; i++)
 		close(a->fds[i]);
@@ -370,7 +355,7 @@ static void *destroyer(void *p)
 	__u64 rs = f->seed ^ 0xD1B54A32D192ED03ULL;
 	int fd = open(MST_DEV, O_RDWR), err;
 
-	while (atomic_load(&f->running) > 0 && !atomic_load(&f->bad)) {
+	while (atomic_load(&f->running) > 0 && !atomic_load(&f->bad.count)) {
 		const char *name = f->names[mst_rand(&rs) % NR_NAMES];
 
 		if (mst_rand(&rs) % 2)
@@ -378,7 +363,7 @@ static void *destroyer(void *p)
 		else
 			err = mst_destroy(fd, name);
 		if (err && err != -EEXIST && err != -ENOENT && err != -EDQUOT)
-			bad(f, "create or destroy: %d", err);
+			mst_failure(&f->bad, "create or destroy: %d", err);
 	}
 	close(fd);
 	return NULL;
@@ -423,7 +408,6 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	f->seed = e ? strtoull(e, NULL, 0) : (mst_now_ns() ^ getpid()) | 1;
 	TH_LOG("seed %llu (MT_SEED=%llu reproduces)", f->seed, f->seed);
 	f->calls_per_fuzzer = 4000L * mst_scale_mul() / mst_scale_div();
-	pthread_mutex_init(&f->lock, NULL);
 	for (i = 0; i < NR_NAMES; i++)
 		snprintf(f->names[i], MASSTREE_NAME_MAX, "fz-%d-%d", getpid(), i);
 	f->rw = mmap(NULL, SCRATCH + 3 * PAGE, PROT_READ | PROT_WRITE,
@@ -475,7 +459,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 3600)
 	TH_LOG("%ld malformed calls: %ld failed, %ld succeeded",
 	       atomic_load(&f->calls), atomic_load(&f->errors_seen),
 	       atomic_load(&f->successes));
-	EXPECT_EQ(0, atomic_load(&f->bad)) TH_LOG("%s", f->why);
+	EXPECT_EQ(0, atomic_load(&f->bad.count)) TH_LOG("%s", f->bad.why);
 
 	/* The known keys are intact, and nothing else is in their map. */
 	for (i = 0; i < NR_KEEP; i++) {

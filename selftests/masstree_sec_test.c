@@ -88,31 +88,6 @@ static int get(int fd, const char *key, char *buf, size_t cap)
 	return ret;
 }
 
-static __u64 nkeys(int fd)
-{
-	struct masstree_ioc_stats st = { .size = sizeof(st) };
-
-	if (mst_ioctl(fd, MASSTREE_IOC_STATS, &st))
-		return (__u64)-1;
-	return st.keys;
-}
-
-/* The number after "@field " in debugfs file @path, or -1. */
-static long debugfs_num(const char *path, const char *field)
-{
-	char buf[1024], *p;
-
-	if (mst_read_file(path, buf, sizeof(buf)))
-		return -1;
-	for (p = buf; p; p = strchr(p, '\n')) {
-		if (*p == '\n')
-			p++;
-		if (!strncmp(p, field, strlen(field)) && p[strlen(field)] == ' ')
-			return strtol(p + strlen(field) + 1, NULL, 10);
-	}
-	return -1;
-}
-
 /* Entries of directory @path, "." and ".." not counted; -1 if absent. */
 static int dir_entries(const char *path)
 {
@@ -129,12 +104,28 @@ static int dir_entries(const char *path)
 	return n;
 }
 
-/* Exit statuses of an attacker child. */
-#define CHILD_SKIP	254	/* the kernel lacks what the test needs */
-#define CHILD_SETUP	255	/* could not drop privileges */
+/* An attacker child that finds the kernel lacks what the test needs. */
+#define CHILD_SKIP	254
+
+struct attacker {
+	int unshare_flags;
+	int (*fn)(void *arg);
+	void *arg;
+};
+
+static int attacker_run(void *p)
+{
+	const struct attacker *at = p;
+
+	if (at->unshare_flags && unshare(at->unshare_flags)) {
+		fprintf(stderr, "# unshare: %s\n", strerror(errno));
+		return CHILD_SKIP;
+	}
+	return at->fn(at->arg);
+}
 
 /*
- * Run @fn(@arg) in a child as uid and gid USER without supplementary
+ * Run @fn(@arg) in a child as uid and gid @uid without supplementary
  * groups, after unsharing @unshare_flags (0: none) once unprivileged;
  * returns the child's exit status: 0, CHILD_SKIP, or the line of the
  * failed CHILD_CHECK.
@@ -142,39 +133,17 @@ static int dir_entries(const char *path)
 static int run_attack_as(int uid, int unshare_flags, int (*fn)(void *),
 			 void *arg)
 {
-	pid_t pid = fork();
-	int status;
+	struct attacker at = {
+		.unshare_flags = unshare_flags, .fn = fn, .arg = arg,
+	};
 
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		if (setgroups(0, NULL) || setgid(uid) || setuid(uid))
-			_exit(CHILD_SETUP);
-		if (unshare_flags && unshare(unshare_flags)) {
-			fprintf(stderr, "# unshare: %s\n", strerror(errno));
-			_exit(CHILD_SKIP);
-		}
-		_exit(fn(arg));
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
+	return mst_run_as(uid, attacker_run, &at);
 }
 
 static int run_attack(int unshare_flags, int (*fn)(void *), void *arg)
 {
 	return run_attack_as(USER, unshare_flags, fn, arg);
 }
-
-static void child_check(bool ok, int line, const char *what)
-{
-	if (ok)
-		return;
-	fprintf(stderr, "# child: line %d: %s\n", line, what);
-	_exit(line % 250 + 1);
-}
-
-#define CHILD_CHECK(cond) child_check(cond, __LINE__, #cond)
 
 /* --- 1. a map is charged what it holds ------------------------------- */
 
@@ -217,8 +186,8 @@ static long long user_bytes(int uid)
 /* Live nodes of the whole module, as its own counters say. */
 static long live_nodes(void)
 {
-	return debugfs_num(DEBUGFS "nodes", "leaves") +
-	       debugfs_num(DEBUGFS "nodes", "internodes");
+	return mst_debugfs_field(DEBUGFS "nodes", "leaves") +
+	       mst_debugfs_field(DEBUGFS "nodes", "internodes");
 }
 
 /*
@@ -281,7 +250,7 @@ FIXTURE_SETUP(charge)
 	mst_map_name(self->name[0], MASSTREE_NAME_MAX, "charge-a");
 	mst_map_name(self->name[1], MASSTREE_NAME_MAX, "charge-b");
 	mst_map_name(self->name[2], MASSTREE_NAME_MAX, "charge-c");
-	self->total0 = debugfs_num(DEBUGFS "dev_stats", "charged_bytes");
+	self->total0 = mst_debugfs_field(DEBUGFS "dev_stats", "charged_bytes");
 }
 
 /*
@@ -428,7 +397,7 @@ TEST_F(charge, long_shared_tails)
 	EXPECT_GT(map_cap - 512 * KIB, held[2]);
 	EXPECT_GE(user_cap + MIB, held[0] + held[1] + held[2]);
 	EXPECT_EQ(self->total0 + held[0] + held[1] + held[2],
-		  debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
+		  mst_debugfs_field(DEBUGFS "dev_stats", "charged_bytes"));
 
 	/*
 	 * The module's live nodes grew by the maps' (and by a few of the
@@ -457,7 +426,7 @@ TEST_F(charge, long_shared_tails)
 	close(fd);
 	EXPECT_EQ(0, user_bytes(USER));
 	EXPECT_EQ(0, user_bytes(OTHER));
-	EXPECT_EQ(self->total0, debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
+	EXPECT_EQ(self->total0, mst_debugfs_field(DEBUGFS "dev_stats", "charged_bytes"));
 }
 
 /*
@@ -541,7 +510,7 @@ TEST_F(charge, erase_most)
 		TH_LOG("%lld bytes held for %llu keys", held,
 		       (unsigned long long)st.keys);
 	EXPECT_EQ(held, user_bytes(USER));
-	EXPECT_EQ(self->total0 + held, debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
+	EXPECT_EQ(self->total0 + held, mst_debugfs_field(DEBUGFS "dev_stats", "charged_bytes"));
 
 	/* CLEAR refunds what it freed: nothing is left. */
 	fd = mst_dev_open();
@@ -607,7 +576,7 @@ TEST_F(charge, concurrent_writers_settle_exactly)
 	EXPECT_EQ(0, mst_check_accounting(fd, why)) TH_LOG("%s", why);
 	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_EQ(self->total0 + (long long)st.charged_bytes,
-		  debugfs_num(DEBUGFS "dev_stats", "charged_bytes"));
+		  mst_debugfs_field(DEBUGFS "dev_stats", "charged_bytes"));
 	ASSERT_EQ(0, mst_ioctl(fd, MASSTREE_IOC_CLEAR, &c));
 	ASSERT_EQ(0, mst_stats(fd, &st));
 	EXPECT_EQ(st.node_bytes, st.charged_bytes);
@@ -752,7 +721,7 @@ TEST(ipc_namespaces_have_their_own_names)
 	ASSERT_EQ(0, mst_create(fd, name, 0666));
 	ASSERT_EQ(0, mst_open_map(fd, name, MASSTREE_OPEN_READ | MASSTREE_OPEN_WRITE));
 	ASSERT_EQ(0, put(fd, "k", "root"));
-	maps = debugfs_num(DEBUGFS "dev_stats", "maps");
+	maps = mst_debugfs_field(DEBUGFS "dev_stats", "maps");
 	status = run_attack(CLONE_NEWUSER | CLONE_NEWIPC, attack_other_namespace, name);
 	if (status == CHILD_SKIP) {
 		close(fd);
@@ -765,19 +734,20 @@ TEST(ipc_namespaces_have_their_own_names)
 	/* Ours is untouched. */
 	ASSERT_EQ(0, get(fd, "k", buf, sizeof(buf)));
 	EXPECT_STREQ("root", buf);
-	EXPECT_EQ(1, nkeys(fd));
+	EXPECT_EQ(1, mst_nkeys(fd));
 	/*
 	 * The dead namespace's two maps go without any control command
 	 * (the data operations above are none): the reaper's work runs
 	 * every 5 seconds.
 	 */
 	for (i = 0; i < 150 && (dir_entries(DEBUGFS "ipc") > 0 ||
-				(maps >= 0 && debugfs_num(DEBUGFS "dev_stats", "maps") != maps));
+				(maps >= 0 &&
+				 mst_debugfs_field(DEBUGFS "dev_stats", "maps") != maps));
 	     i++)
 		usleep(100 * 1000);
 	EXPECT_EQ(0, dir_entries(DEBUGFS "ipc"));
 	if (maps >= 0)
-		EXPECT_EQ(maps, debugfs_num(DEBUGFS "dev_stats", "maps"));
+		EXPECT_EQ(maps, mst_debugfs_field(DEBUGFS "dev_stats", "maps"));
 	ASSERT_EQ(0, mst_destroy(fd, name));
 	close(fd);
 }
@@ -877,7 +847,7 @@ TEST(debugfs_names_cannot_take_anonymous_directories)
 		ASSERT_EQ(0, mst_create(fd, names[i], 0600));
 		snprintf(path, sizeof(path), DEBUGFS "maps/%s/stats", names[i]);
 		/* The directory must be the new, empty map's. */
-		EXPECT_EQ(0, debugfs_num(path, "keys"));
+		EXPECT_EQ(0, mst_debugfs_field(path, "keys"));
 		EXPECT_EQ(0, mst_destroy(fd, names[i]));
 	}
 	/* Anonymous maps have a directory of their own. */
@@ -992,7 +962,7 @@ TEST(read_only_output_changes_nothing)
 	ro = ro_copy(&cl, sizeof(cl));
 	ASSERT_NE(NULL, ro);
 	EXPECT_EQ(-EFAULT, mst_ioctl(fd, MASSTREE_IOC_CLEAR, ro));
-	EXPECT_EQ(1, nkeys(fd));
+	EXPECT_EQ(1, mst_nkeys(fd));
 	munmap(ro, pg);
 	close(fd);
 }

@@ -22,7 +22,6 @@
  * grow with MT_SCALE (soak runs). The seed is printed; MT_SEED sets it.
  */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 
 #include "kselftest_harness.h"
@@ -58,26 +57,11 @@ struct stress {
 	atomic_int writers_left;
 	atomic_long ops;
 	atomic_long scans;
-	atomic_long errors;
-	char why[256];
-	pthread_mutex_t why_lock;
+	struct mst_failures errors;
 	/* Per writer, per hot key: the last sequence number written. */
 	atomic_ulong hot_seq[NR_WRITERS][NR_HOT];
 	struct owned owned[NR_WRITERS][NR_OWNED];
 };
-
-static void fail(struct stress *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&s->errors, 1))
-		return;
-	pthread_mutex_lock(&s->why_lock);
-	va_start(ap, fmt);
-	vsnprintf(s->why, sizeof(s->why), fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&s->why_lock);
-}
 
 static __u64 seed_from_env(void)
 {
@@ -193,17 +177,16 @@ static void check_hot_read(struct writer_arg *a, int k, const __u8 *val,
 	struct stress *s = a->s;
 
 	if (!hot_value_ok(val, len, &hv)) {
-		fail(s, "hot-%d: malformed value (%zu bytes)", k, len);
+		mst_failure(&s->errors, "hot-%d: malformed value (%zu bytes)", k, len);
 		return;
 	}
 	if (hv.seq < a->seen[k][hv.writer])
-		fail(s, "hot-%d: writer %llu went back from %llu to %llu", k,
-		     (unsigned long long)hv.writer,
-		     (unsigned long long)a->seen[k][hv.writer],
-		     (unsigned long long)hv.seq);
+		mst_failure(&s->errors, "hot-%d: writer %llu went back from %llu to %llu", k,
+			    (unsigned long long)hv.writer,
+			    (unsigned long long)a->seen[k][hv.writer], (unsigned long long)hv.seq);
 	else if (hv.seq > atomic_load(&s->hot_seq[hv.writer][k]))
-		fail(s, "hot-%d: sequence %llu never written", k,
-		     (unsigned long long)hv.seq);
+		mst_failure(&s->errors, "hot-%d: sequence %llu never written", k,
+			    (unsigned long long)hv.seq);
 	a->seen[k][hv.writer] = hv.seq;
 }
 
@@ -225,13 +208,13 @@ static void hot_op(struct writer_arg *a, __u64 *rs)
 		atomic_store(&s->hot_seq[a->id][k], hv.seq);
 		err = mst_put(a->fd, key, klen, &hv, sizeof(hv), 0);
 		if (err)
-			fail(s, "hot PUT: %d", err);
+			mst_failure(&s->errors, "hot PUT: %d", err);
 	} else if (r < 8) {
 		err = mst_get(a->fd, key, klen, buf, sizeof(buf), &len);
 		if (!err)
 			check_hot_read(a, k, buf, len);
 		else if (err != -ENOENT)
-			fail(s, "hot GET: %d", err);
+			mst_failure(&s->errors, "hot GET: %d", err);
 	} else if (r < 9) {
 		err = mst_get(a->fd, key, klen, buf, sizeof(buf), &len);
 		if (err)
@@ -243,11 +226,11 @@ static void hot_op(struct writer_arg *a, __u64 *rs)
 		atomic_store(&s->hot_seq[a->id][k], hv.seq);
 		err = mst_cmpxchg(a->fd, key, klen, buf, len, &hv, sizeof(hv));
 		if (err && err != -ECANCELED && err != -ENOENT)
-			fail(s, "hot CMPXCHG: %d", err);
+			mst_failure(&s->errors, "hot CMPXCHG: %d", err);
 	} else {
 		err = mst_del(a->fd, key, klen);
 		if (err && err != -ENOENT)
-			fail(s, "hot DEL: %d", err);
+			mst_failure(&s->errors, "hot DEL: %d", err);
 	}
 }
 
@@ -256,11 +239,11 @@ static void owned_get_check(struct writer_arg *a, struct owned *o, int err,
 {
 	if (!o->present) {
 		if (err != -ENOENT)
-			fail(a->s, "owned GET of an absent key: %d", err);
+			mst_failure(&a->s->errors, "owned GET of an absent key: %d", err);
 		return;
 	}
 	if (err) {
-		fail(a->s, "owned GET: %d", err);
+		mst_failure(&a->s->errors, "owned GET: %d", err);
 		return;
 	}
 	{
@@ -268,8 +251,8 @@ static void owned_get_check(struct writer_arg *a, struct owned *o, int err,
 		size_t wlen = owned_value(o, o->version, want);
 
 		if (len != wlen || memcmp(buf, want, len))
-			fail(a->s, "owned GET: wrong value (%zu bytes, %zu expected)",
-			     len, wlen);
+			mst_failure(&a->s->errors,
+				    "owned GET: wrong value (%zu bytes, %zu expected)", len, wlen);
 	}
 }
 
@@ -296,7 +279,7 @@ static void owned_op(struct writer_arg *a, __u64 *rs)
 	} else if (r < 65) {
 		err = mst_del(a->fd, o->key, o->key_len);
 		if (err != (o->present ? 0 : -ENOENT))
-			fail(s, "owned DEL: %d, present %d", err, o->present);
+			mst_failure(&s->errors, "owned DEL: %d, present %d", err, o->present);
 		o->present = false;
 		return;
 	} else if (r < 85) {
@@ -312,12 +295,12 @@ static void owned_op(struct writer_arg *a, __u64 *rs)
 		clen = owned_value(o, o->version + 7, cur);
 		err = mst_cmpxchg(a->fd, o->key, o->key_len, cur, clen, val, len);
 		if (err != (o->present ? -ECANCELED : -ENOENT))
-			fail(s, "owned CMPXCHG (wrong expectation): %d", err);
+			mst_failure(&s->errors, "owned CMPXCHG (wrong expectation): %d", err);
 		return;
 	}
 	if (err != want) {
-		fail(s, "owned op %d: %d, %d expected (key %zu bytes)", r, err,
-		     want, o->key_len);
+		mst_failure(&s->errors, "owned op %d: %d, %d expected (key %zu bytes)", r, err,
+			    want, o->key_len);
 		return;
 	}
 	if (!err) {
@@ -364,8 +347,8 @@ static void batch_op(struct writer_arg *a, __u64 *rs)
 	b.nr = n;
 	err = mst_ioctl(a->fd, MASSTREE_IOC_BATCH, &b);
 	if (err || b.done != (__u64)n) {
-		fail(s, "BATCH: %d, done %llu of %d", err,
-		     (unsigned long long)b.done, n);
+		mst_failure(&s->errors, "BATCH: %d, done %llu of %d", err,
+			    (unsigned long long)b.done, n);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -374,13 +357,15 @@ static void batch_op(struct writer_arg *a, __u64 *rs)
 		switch (ops[i].op) {
 		case MASSTREE_OP_PUT:
 			if (ops[i].result)
-				fail(s, "BATCH PUT: %lld", (long long)ops[i].result);
+				mst_failure(&s->errors, "BATCH PUT: %lld",
+					    (long long)ops[i].result);
 			o->present = true;
 			o->version++;
 			break;
 		case MASSTREE_OP_DEL:
 			if (ops[i].result != (o->present ? 0 : -ENOENT))
-				fail(s, "BATCH DEL: %lld", (long long)ops[i].result);
+				mst_failure(&s->errors, "BATCH DEL: %lld",
+					    (long long)ops[i].result);
 			o->present = false;
 			break;
 		default:
@@ -398,7 +383,7 @@ static void *writer(void *p)
 	__u64 rs = s->seed + 0x1000193ULL * (a->id + 1);
 	long i;
 
-	for (i = 0; i < s->ops_per_writer && !atomic_load(&s->errors); i++) {
+	for (i = 0; i < s->ops_per_writer && !atomic_load(&s->errors.count); i++) {
 		int r = mst_rand(&rs) % 100;
 
 		if (r < 55)
@@ -420,10 +405,10 @@ static void check_record(struct stress *s, const struct mst_rec *r)
 
 	if (is_hot(r->key, r->key_len)) {
 		if (!hot_value_ok(r->val, r->val_len, &hv))
-			fail(s, "SCAN: malformed hot value");
+			mst_failure(&s->errors, "SCAN: malformed hot value");
 	} else if (!owned_value_ok(r->key, r->key_len, r->val, r->val_len)) {
-		fail(s, "SCAN: a value that is not its key's (key %u bytes)",
-		     r->key_len);
+		mst_failure(&s->errors, "SCAN: a value that is not its key's (key %u bytes)",
+			    r->key_len);
 	}
 }
 
@@ -441,13 +426,13 @@ static void *scanner(void *p)
 	size_t n, i;
 	int err;
 
-	while (atomic_load(&s->writers_left) > 0 && !atomic_load(&s->errors)) {
+	while (atomic_load(&s->writers_left) > 0 && !atomic_load(&s->errors.count)) {
 		/* Room for one near-maximal record; at most 16 per call. */
 		err = mst_scan_all(a->fd, a->reverse, 2 * MASSTREE_KEY_MAX + 4096,
 				   16, &recs, &n);
 		if (err)
-			fail(s, "%s SCAN: %d%s", a->reverse ? "reverse" : "forward",
-			     err, err == -EILSEQ ? " (order or format)" : "");
+			mst_failure(&s->errors, "%s SCAN: %d%s", a->reverse ? "reverse" : "forward",
+				    err, err == -EILSEQ ? " (order or format)" : "");
 		for (i = 0; i < n; i++)
 			check_record(s, &recs[i]);
 		mst_recs_free(recs, n);
@@ -488,7 +473,6 @@ FIXTURE_SETUP(stress)
 		self->s->fds[i] = mst_open_fd(self->name);
 		ASSERT_LE(0, self->s->fds[i]);
 	}
-	pthread_mutex_init(&self->s->why_lock, NULL);
 	self->s->seed = seed_from_env();
 	TH_LOG("seed %llu (MT_SEED=%llu reproduces)",
 	       (unsigned long long)self->s->seed,
@@ -519,6 +503,7 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 	struct mst_rec *recs;
 	struct masstree_ioc_stats stats;
 	size_t n, nwant = 0, i, j, hot_seen = 0;
+	char why[128];
 	int w;
 
 	if (!self->s)
@@ -549,7 +534,7 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 		pthread_join(st[i], NULL);
 	TH_LOG("%ld operations by %d writers, %ld full scans",
 	       atomic_load(&s->ops), NR_WRITERS, atomic_load(&s->scans));
-	ASSERT_EQ(0, atomic_load(&s->errors)) TH_LOG("%s", s->why);
+	ASSERT_EQ(0, atomic_load(&s->errors.count)) TH_LOG("%s", s->errors.why);
 
 	/* The map is the merged models, plus whatever hot keys remain. */
 	for (w = 0; w < NR_WRITERS; w++)
@@ -590,7 +575,7 @@ TEST_F_TIMEOUT(stress, mixed_workload, 3600)
 	ASSERT_EQ(0, mst_stats(s->fds[2], &stats));
 	ASSERT_EQ(nwant + hot_seen, stats.keys);
 	/* Every replace, swap and erase gave back what it charged. */
-	ASSERT_EQ(0, mst_check_accounting(s->fds[2], s->why)) TH_LOG("%s", s->why);
+	ASSERT_EQ(0, mst_check_accounting(s->fds[2], why)) TH_LOG("%s", why);
 	for (w = 0; w < NR_WRITERS; w++)
 		for (i = 0; i < NR_OWNED; i++)
 			free(s->owned[w][i].key);

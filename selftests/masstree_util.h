@@ -9,12 +9,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +240,16 @@ static inline int mst_stats(int fd, struct masstree_ioc_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
 	return mst_ioctl(fd, MASSTREE_IOC_STATS, st);
+}
+
+/* Keys in the map of @fd, or (__u64)-1 if STATS fails. */
+static inline __u64 mst_nkeys(int fd)
+{
+	struct masstree_ioc_stats st;
+
+	if (mst_stats(fd, &st))
+		return (__u64)-1;
+	return st.keys;
 }
 
 /* One record of a whole-map scan, in a malloc'ed array. */
@@ -462,6 +476,69 @@ static inline long mst_debugfs_field(const char *path, const char *field)
 	fclose(f);
 	return ret;
 }
+
+/*
+ * Failures that a test's threads report: how many, and the first one's
+ * message. Only the first reporter writes @why, and the test reads it once
+ * it joined the threads, so no lock is needed.
+ */
+struct mst_failures {
+	atomic_long count;
+	char why[256];
+};
+
+/* Count a failure; keep its message if it is the first. */
+static inline void mst_failure(struct mst_failures *fl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (atomic_fetch_add(&fl->count, 1))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(fl->why, sizeof(fl->why), fmt, ap);
+	va_end(ap);
+}
+
+/* A mst_run_as() child that could not drop its privileges exits so. */
+#define MST_CHILD_SETUP	255
+
+/*
+ * Run @fn(@arg) in a child as uid and gid @id, without supplementary
+ * groups; returns the child's exit status (what @fn returned,
+ * MST_CHILD_SETUP, or the line of a failed CHILD_CHECK), or -1 if it
+ * could not run or did not exit.
+ */
+static inline int mst_run_as(unsigned int id, int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (setgroups(0, NULL) || setgid(id) || setuid(id))
+			_exit(MST_CHILD_SETUP);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * In a mst_run_as() child: exit with the line that failed, folded into
+ * 1..250 so that it never reads as success or as one of the statuses
+ * above 250 that callers give a meaning.
+ */
+static inline void mst_child_check(bool ok, int line, const char *what)
+{
+	if (ok)
+		return;
+	fprintf(stderr, "# child: line %d: %s\n", line, what);
+	_exit(line % 250 + 1);
+}
+
+#define CHILD_CHECK(cond) mst_child_check(cond, __LINE__, #cond)
 
 /* A map name unique to this process. */
 static inline void mst_map_name(char *buf, size_t n, const char *tag)
