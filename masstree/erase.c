@@ -100,6 +100,7 @@ static bool mst_lock_prev(struct mst_write *w, struct mst_leaf *leaf,
 			continue;
 		}
 		mst_unlock(mt, &leaf->node);
+		mst_hook(MASSTREE_HOOK_LOCK_PREV);
 		cpu_relax();
 		mst_lock(mt, &leaf->node);
 		if ((READ_ONCE(leaf->node.version) & MST_V_DELETED) ||
