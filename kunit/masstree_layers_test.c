@@ -374,6 +374,127 @@ static void masstree_erase_folds_layers_shrunk_or_emptied_below(struct kunit *te
 	mtt_expect_all_freed(test);
 }
 
+/* Key @i of the grown-root case: 8 bytes of @prefix (if any), then 16 * @i. */
+static u32 lt_grow_key(u8 *b, const u8 *prefix, u64 i)
+{
+	u32 off = prefix ? 8 : 0;
+
+	if (prefix)
+		memcpy(b, prefix, 8);
+	mtt_key64(b + off, 16 * i);
+	return off + 8;
+}
+
+/* Levels of the layer at @prefix (the top one: NULL), down its left edge. */
+static unsigned int lt_layer_height(struct masstree *mt, const u8 *prefix)
+{
+	struct mst_node *n = mtt_layer_root(mt, prefix);
+	unsigned int h = 0;
+
+	for (; n; h++) {
+		if (mst_node_is_leaf(n))
+			return h + 1;
+		n = rcu_access_pointer(mst_to_internode(n)->child[0]);
+	}
+	return h;
+}
+
+/*
+ * Make @node busy, as another writer holding its lock does: trylocks of
+ * it fail. Nothing here locks it without trying.
+ */
+static void lt_busy(struct mst_node *node, bool busy)
+{
+	unsigned long v = READ_ONCE(node->version);
+
+	WRITE_ONCE(node->version, busy ? v | MST_V_LOCKED : v & ~MST_V_LOCKED);
+}
+
+#define LT_GROW_N	160
+
+/*
+ * A root internode over two internodes X and Y, each left with one child
+ * while the other was busy (so they did not merge): erasing the last key
+ * under Y leaves the root with X alone, which it absorbs, and then X's
+ * only child, a leaf, too: the layer is one leaf again, three levels to
+ * one; below the top layer, that leaf, holding one key, folds into the
+ * slot above.
+ */
+static void masstree_erase_shrinks_the_root_all_the_way_down(struct kunit *test)
+{
+	static const u8 *const prefixes[] = { NULL, (const u8 *)"grown:!!" };
+	struct masstree *mt = mtt_map(test);
+	struct mst_internode *r, *x, *y;
+	struct masstree_stats st;
+	struct mst_node *root;
+	unsigned int v;
+	u8 b[16];
+	u64 i, sep;
+	u32 len;
+
+	for (v = 0; v < ARRAY_SIZE(prefixes); v++) {
+		const u8 *prefix = prefixes[v];
+
+		/* Whatever a failed variant left is not the next one's. */
+		masstree_destroy(mt);
+		if (prefix)
+			KUNIT_ASSERT_EQ(test, masstree_insert(mt, "a", 1, mtt_entry(1),
+							      GFP_KERNEL), 0);
+		for (i = 0; i < LT_GROW_N; i++) {
+			len = lt_grow_key(b, prefix, i);
+			KUNIT_ASSERT_EQ(test, masstree_insert(mt, b, len, mtt_entry(i),
+							      GFP_KERNEL), 0);
+		}
+		KUNIT_ASSERT_EQ(test, lt_layer_height(mt, prefix), 3U);
+		root = mtt_layer_root(mt, prefix);
+		r = mst_to_internode(root);
+		KUNIT_ASSERT_EQ(test, r->nkeys, 1);
+		x = mst_to_internode(rcu_access_pointer(r->child[0]));
+		y = mst_to_internode(rcu_access_pointer(r->child[1]));
+		sep = r->ikey[0];
+		/* X down to its first key, Y busy: X's merges with Y fail. */
+		lt_busy(&y->node, true);
+		for (i = 1; 16 * i < sep; i++) {
+			len = lt_grow_key(b, prefix, i);
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(i));
+		}
+		lt_busy(&y->node, false);
+		/* Y down to its last key, X busy. */
+		lt_busy(&x->node, true);
+		for (i = sep / 16; i < LT_GROW_N - 1; i++) {
+			len = lt_grow_key(b, prefix, i);
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(i));
+		}
+		lt_busy(&x->node, false);
+		KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+		KUNIT_ASSERT_PTR_EQ(test, mtt_layer_root(mt, prefix), root);
+		KUNIT_ASSERT_EQ(test, r->nkeys, 1);
+		KUNIT_ASSERT_EQ(test, x->nkeys, 0);
+		KUNIT_ASSERT_EQ(test, y->nkeys, 0);
+		KUNIT_ASSERT_EQ(test, lt_layer_height(mt, prefix), 3U);
+
+		/* The root loses Y: it absorbs X, then X's leaf. */
+		len = lt_grow_key(b, prefix, LT_GROW_N - 1);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len),
+				    mtt_entry(LT_GROW_N - 1));
+		KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+		masstree_get_stats(mt, &st);
+		KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+		KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
+		KUNIT_EXPECT_EQ(test, st.layers, 1UL);
+		KUNIT_EXPECT_EQ(test, st.height, 1UL);
+		if (prefix) {
+			/* Folded: no layer left at the prefix. */
+			KUNIT_EXPECT_NULL(test, mtt_layer_root(mt, prefix));
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "a", 1), mtt_entry(1));
+		}
+		len = lt_grow_key(b, prefix, 0);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(0));
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(0));
+		mtt_expect_all_freed(test);
+	}
+}
+
 /*
  * Dense 8-byte keys, then 15 of every 16 erased: leaves are not merged,
  * so each survivor keeps most of a leaf. Reported, and bounded by what
@@ -419,6 +540,7 @@ static struct kunit_case masstree_layers_cases[] = {
 	KUNIT_CASE(masstree_erase_folds_long_key_chains_to_a_lone_keys_bytes),
 	KUNIT_CASE(masstree_erase_folds_layers_shrunk_or_emptied_below),
 	KUNIT_CASE(masstree_erase_folds_a_chain_over_a_grown_layer),
+	KUNIT_CASE(masstree_erase_shrinks_the_root_all_the_way_down),
 	KUNIT_CASE(masstree_erase_most_keys_reports_bytes_per_key),
 	{}
 };

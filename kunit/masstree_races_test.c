@@ -34,6 +34,11 @@
  *   parent (MASSTREE_HOOK_MERGE) while a reader looks up the moving keys
  *   and a writer inserts into the right leaf's range (it must not land
  *   in the retired leaf);
+ * - a root internode left with one leaf, which an erase emptied and
+ *   unlocked to wait for its left neighbour (MASSTREE_HOOK_LOCK_PREV),
+ *   while the erase that held that neighbour removed it from the root:
+ *   the root must leave the empty leaf to its erase (see
+ *   masstree_races_root_shrink_beside_an_emptied_leaf());
  * - readers that dereference the entries masstree_store() replaces, each
  *   filled by its writer just before the call: the publication must order
  *   the fill before the pointer. x86 cannot show a missing release; the
@@ -49,6 +54,7 @@
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
@@ -1524,6 +1530,265 @@ static void masstree_races_leaf_merge_under_readers_and_writers(struct kunit *te
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
 }
 
+/*
+ * The root shrink against an erase that waits for its left neighbour: a
+ * layer (or the top layer) whose root internode has two leaves, the left
+ * one L down to one key, the right one E full. Thread B erases L's key:
+ * L emptied, it is held before locking the root (MASSTREE_HOOK_LOCK_PARENT),
+ * L locked. Meanwhile thread A erases E's keys (their merges with L fail:
+ * L is busy), the last one empties E, and A, finding L locked, unlocks E
+ * to wait for it, and is held there (MASSTREE_HOOK_LOCK_PREV) until B is
+ * done. B removes L from the root, which is left with E alone, unlocked
+ * and empty: the root must not absorb it (that would make an empty root
+ * leaf no erase removes); A's erase then removes E and the layer. Both
+ * leaves emptied: the layer must be gone, the map valid, the other keys
+ * there, and erasing those must give every node back.
+ */
+#define RS_BASE		0x5000
+#define RS_FIRST	16
+/* The most a held thread waits for the other, in microseconds. */
+#define RS_HOLD_US	1000000
+#define RS_B_HELD	1
+#define RS_A_HELD	2
+#define RS_B_DONE	4
+#define RS_A_MET	8
+
+/**
+ * struct rs_ctx - the root-shrink case.
+ * @mt: the map.
+ * @prefix: the layer's 8 bytes, or NULL for the top layer.
+ * @a: the thread that empties the right leaf.
+ * @b: the thread that empties the left leaf.
+ * @left: the left leaf's last key.
+ * @right: the right leaf's keys, in the order A erases them.
+ * @nright: how many.
+ * @state: RS_* bits: who got held, who is done.
+ * @errors: erases that returned the wrong entry.
+ * @done: A and B are done.
+ */
+struct rs_ctx {
+	struct masstree *mt;
+	const u8 *prefix;
+	struct task_struct *a;
+	struct task_struct *b;
+	u64 left;
+	u64 right[MST_NODE_WIDTH];
+	unsigned int nright;
+	atomic_t state;
+	atomic_t errors;
+	struct completion done[2];
+};
+
+static struct rs_ctx *rs_cur;
+
+static u32 rs_key(const struct rs_ctx *ctx, u8 *b, u64 s)
+{
+	u32 off = ctx->prefix ? 8 : 0;
+
+	if (off)
+		memcpy(b, ctx->prefix, 8);
+	mtt_key64(b + off, s);
+	return off + 8;
+}
+
+static bool rs_wait(struct rs_ctx *ctx, int bit)
+{
+	unsigned int us;
+
+	for (us = 0; us < RS_HOLD_US; us++) {
+		if (atomic_read(&ctx->state) & bit)
+			return true;
+		udelay(1);
+	}
+	return atomic_read(&ctx->state) & bit;
+}
+
+static void rs_hook(enum masstree_test_hook_point where)
+{
+	struct rs_ctx *ctx = READ_ONCE(rs_cur);
+
+	if (!ctx)
+		return;
+	if (where == MASSTREE_HOOK_LOCK_PARENT && current == ctx->b &&
+	    !(atomic_read(&ctx->state) & RS_B_HELD)) {
+		/* L emptied and locked: until A waits for it, E unlocked. */
+		atomic_or(RS_B_HELD, &ctx->state);
+		rs_wait(ctx, RS_A_HELD);
+	} else if (where == MASSTREE_HOOK_LOCK_PREV && current == ctx->a &&
+		   !(atomic_read(&ctx->state) & RS_A_HELD)) {
+		atomic_or(RS_A_HELD, &ctx->state);
+		if (rs_wait(ctx, RS_B_DONE))
+			atomic_or(RS_A_MET, &ctx->state);
+	}
+}
+
+static void rs_erase(struct rs_ctx *ctx, u64 s)
+{
+	u8 key[16];
+
+	if (masstree_erase(ctx->mt, key, rs_key(ctx, key, s)) != mtt_entry(s))
+		atomic_inc(&ctx->errors);
+}
+
+static int rs_b_fn(void *arg)
+{
+	struct rs_ctx *ctx = arg;
+
+	rs_erase(ctx, ctx->left);
+	atomic_or(RS_B_DONE, &ctx->state);
+	complete(&ctx->done[1]);
+	rt_park();
+	return 0;
+}
+
+static int rs_a_fn(void *arg)
+{
+	struct rs_ctx *ctx = arg;
+	unsigned int i;
+
+	if (rs_wait(ctx, RS_B_HELD))
+		for (i = 0; i < ctx->nright; i++)
+			rs_erase(ctx, ctx->right[i]);
+	complete(&ctx->done[0]);
+	rt_park();
+	return 0;
+}
+
+/*
+ * The layer's root: an internode over two leaves, the left one holding
+ * the keys below @sep. Fills the right one up to MST_NODE_WIDTH keys and
+ * erases the left one's down to its first; records both for the threads.
+ */
+static void rs_setup(struct kunit *test, struct rs_ctx *ctx)
+{
+	struct masstree *mt = ctx->mt;
+	struct mst_internode *r;
+	struct mst_node *root;
+	struct mst_leaf *l, *e;
+	unsigned int i;
+	u8 key[16];
+	u64 sep, s;
+
+	for (i = 0; i < RS_FIRST; i++) {
+		s = RS_BASE + 16 * i;
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, rs_key(ctx, key, s),
+						      mtt_entry(s), GFP_KERNEL), 0);
+	}
+	root = mtt_layer_root(mt, ctx->prefix);
+	KUNIT_ASSERT_NOT_NULL(test, root);
+	KUNIT_ASSERT_FALSE(test, mst_node_is_leaf(root));
+	r = mst_to_internode(root);
+	KUNIT_ASSERT_EQ(test, r->nkeys, 1);
+	sep = r->ikey[0];
+	l = mst_to_leaf(rcu_access_pointer(r->child[0]));
+	e = mst_to_leaf(rcu_access_pointer(r->child[1]));
+	/* The right leaf full: no merge with the left one while it shrinks. */
+	for (i = RS_FIRST; i-- > 0 && mst_perm_size(e->permutation) < MST_NODE_WIDTH;) {
+		s = RS_BASE + 16 * i + 8;
+		if (s < sep)
+			break;
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, rs_key(ctx, key, s),
+						      mtt_entry(s), GFP_KERNEL), 0);
+	}
+	KUNIT_ASSERT_EQ(test, mst_perm_size(e->permutation), MST_NODE_WIDTH);
+	ctx->left = RS_BASE;
+	for (s = RS_BASE + 16; s < sep; s += 16)
+		KUNIT_ASSERT_PTR_EQ(test, masstree_erase(mt, key, rs_key(ctx, key, s)),
+				    mtt_entry(s));
+	KUNIT_ASSERT_EQ(test, mst_perm_size(l->permutation), 1U);
+	KUNIT_ASSERT_PTR_EQ(test, (struct mst_node *)mtt_layer_root(mt, ctx->prefix),
+			    root);
+	KUNIT_ASSERT_EQ(test, r->nkeys, 1);
+	ctx->nright = 0;
+	for (s = sep; s < RS_BASE + 16 * RS_FIRST; s += 8)
+		if (masstree_load(mt, key, rs_key(ctx, key, s)))
+			ctx->right[ctx->nright++] = s;
+	KUNIT_ASSERT_EQ(test, ctx->nright, MST_NODE_WIDTH);
+}
+
+static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test)
+{
+	static const u8 *const prefixes[] = { NULL, (const u8 *)"shrink:!" };
+	struct rt_ctx *rt = test->priv;
+	struct masstree *mt = &rt->fx.mt;
+	struct task_struct *t[2];
+	struct masstree_stats st;
+	struct mst_node_stats now;
+	unsigned int v, i;
+	struct rs_ctx *ctx;
+	int state;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: each held thread keeps its own");
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->mt = mt;
+	for (v = 0; v < ARRAY_SIZE(prefixes); v++) {
+		/* Whatever a failed variant left is not the next one's. */
+		masstree_destroy(mt);
+		ctx->prefix = prefixes[v];
+		atomic_set(&ctx->state, 0);
+		atomic_set(&ctx->errors, 0);
+		init_completion(&ctx->done[0]);
+		init_completion(&ctx->done[1]);
+		if (ctx->prefix) {
+			/* The layer's neighbours in the top layer, which stay. */
+			KUNIT_ASSERT_EQ(test, masstree_insert(mt, "a", 1, mtt_entry(1),
+							      GFP_KERNEL), 0);
+			KUNIT_ASSERT_EQ(test, masstree_insert(mt, "zzzz", 4, mtt_entry(2),
+							      GFP_KERNEL), 0);
+		}
+		rs_setup(test, ctx);
+		t[0] = kthread_create(rs_a_fn, ctx, "masstree_rs/a");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t[0]));
+		t[1] = kthread_create(rs_b_fn, ctx, "masstree_rs/b");
+		if (IS_ERR(t[1])) {
+			kthread_stop(t[0]);
+			KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t[1]));
+			return;
+		}
+		for (i = 0; i < 2; i++) {
+			kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
+			get_task_struct(t[i]);
+		}
+		ctx->a = t[0];
+		ctx->b = t[1];
+		WRITE_ONCE(rs_cur, ctx);
+		WRITE_ONCE(masstree_test_hook, rs_hook);
+		wake_up_process(t[1]);
+		wake_up_process(t[0]);
+		for (i = 0; i < 2; i++) {
+			wait_for_completion(&ctx->done[i]);
+			kthread_stop(t[i]);
+			put_task_struct(t[i]);
+		}
+		WRITE_ONCE(masstree_test_hook, NULL);
+		WRITE_ONCE(rs_cur, NULL);
+		state = atomic_read(&ctx->state);
+		/* Each thread held where the race is, while the other acted. */
+		KUNIT_EXPECT_EQ(test, state, RS_B_HELD | RS_A_HELD | RS_B_DONE | RS_A_MET);
+		KUNIT_EXPECT_EQ(test, atomic_read(&ctx->errors), 0);
+		KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+		/* Both leaves emptied: the layer is gone, not an empty root. */
+		KUNIT_EXPECT_NULL(test, mtt_layer_root(mt, ctx->prefix));
+		masstree_get_stats(mt, &st);
+		KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+		if (ctx->prefix) {
+			KUNIT_EXPECT_EQ(test, st.keys, 2UL);
+			KUNIT_EXPECT_EQ(test, st.layers, 1UL);
+			KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
+			KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, "a", 1), mtt_entry(1));
+			KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, "zzzz", 4), mtt_entry(2));
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "a", 1), mtt_entry(1));
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "zzzz", 4), mtt_entry(2));
+		}
+		mtt_expect_empty(test, mt);
+		mtt_settled_nodes(&now);
+		KUNIT_EXPECT_EQ(test, now.leaves, rt->fx.nodes.leaves);
+		KUNIT_EXPECT_EQ(test, now.internodes, rt->fx.nodes.internodes);
+	}
+}
+
 static int rt_init(struct kunit *test)
 {
 	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -1543,6 +1808,7 @@ static void rt_exit(struct kunit *test)
 	WRITE_ONCE(masstree_test_hook, NULL);
 	WRITE_ONCE(rt_cur, NULL);
 	WRITE_ONCE(rp_cur, NULL);
+	WRITE_ONCE(rs_cur, NULL);
 	synchronize_rcu();
 	masstree_destroy(&ctx->fx.mt);
 }
@@ -1556,6 +1822,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_store_publishes_filled_entries),
 	KUNIT_CASE(masstree_races_parent_moved_under_a_waiting_writer),
 	KUNIT_CASE(masstree_races_leaf_merge_under_readers_and_writers),
+	KUNIT_CASE(masstree_races_root_shrink_beside_an_emptied_leaf),
 	{}
 };
 

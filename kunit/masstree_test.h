@@ -20,6 +20,7 @@
 
 #include "masstree_refmap.h"
 #include "node.h"
+#include "permutation.h"
 #include "testing.h"
 
 /*
@@ -222,6 +223,32 @@ static inline struct masstree *mtt_map(struct kunit *test)
 static inline struct refmap *mtt_ref(struct kunit *test)
 {
 	return &((struct mtt_fixture *)test->priv)->ref;
+}
+
+/*
+ * The root of a quiescent map's top layer (@prefix NULL), or of the layer
+ * its slot for the 8 bytes at @prefix leads to, the top layer being one
+ * leaf. NULL if there is none.
+ */
+static inline struct mst_node *mtt_layer_root(struct masstree *mt,
+					      const u8 *prefix)
+{
+	struct mst_node *root = rcu_access_pointer(mt->root);
+	struct mst_leaf *top;
+	unsigned int i, s;
+	u64 perm;
+
+	if (!prefix || !root || !mst_node_is_leaf(root))
+		return prefix ? NULL : root;
+	top = mst_to_leaf(root);
+	perm = READ_ONCE(top->permutation);
+	for (i = 0; i < mst_perm_size(perm); i++) {
+		s = mst_perm_slot(perm, i);
+		if (top->keylenx[s] == MST_KLX_LAYER &&
+		    top->ikey[s] == get_unaligned_be64(prefix))
+			return rcu_access_pointer(top->lv[s]);
+	}
+	return NULL;
 }
 
 /* After erasing every key: an empty map, and every node given back. */

@@ -100,6 +100,7 @@ static bool mst_lock_prev(struct mst_write *w, struct mst_leaf *leaf,
 			continue;
 		}
 		mst_unlock(mt, &leaf->node);
+		mst_hook(MASSTREE_HOOK_LOCK_PREV);
 		cpu_relax();
 		mst_lock(mt, &leaf->node);
 		if ((READ_ONCE(leaf->node.version) & MST_V_DELETED) ||
@@ -561,43 +562,22 @@ static void mst_merge_children(struct mst_internode *dst, u64 sep,
 }
 
 /*
- * Root shrink: the root internode @r of a layer (locked) was left with one
- * child, which it absorbs in place, the inverse of a root growing in
- * place. A leaf child makes @r a leaf again, so that a layer erased down
- * to a few keys is one leaf, and down to one key folds into the slot
- * above; an internode child gives @r its separators and children, one
- * level less. @r is marked splitting throughout: readers wait, then find
- * it changed (its kind, or its children) and read it again; a reader or
- * writer that reached the child finds it deleted and starts over from
- * the layer's root, which @r still is, so nothing above changes. The
- * child is locked by trylock, since the lock order is child before
- * parent: if it is busy, @r stays as it is, correct, only larger (no
- * later erase retries it: the next split or emptying of that layer
- * settles it). Unlocks @r.
+ * Root shrink, one level: the root internode @r of a layer (locked, one
+ * child) absorbs its only child @child (locked, not an empty leaf), the
+ * inverse of a root growing in place. A leaf child makes @r a leaf again;
+ * an internode child gives @r its separators and children, one level
+ * less. @r is marked splitting: readers wait, then find it changed (its
+ * kind, or its children) and read it again; a reader or writer that
+ * reached @child finds it deleted and starts over from the layer's root,
+ * which @r still is, so nothing above changes. @child goes.
  */
-static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
+static void mst_root_absorb(struct mst_write *w, struct mst_node *r,
+			    struct mst_node *child)
 {
 	struct masstree *mt = w->mt;
 	struct mst_internode *in = mst_to_internode(r);
-	struct mst_node *child = rcu_dereference_protected(in->child[0], 1);
 	unsigned int i;
 
-	if (!mst_trylock(mt, child)) {
-		mst_unlock(mt, r);
-		return;
-	}
-	/*
-	 * An empty leaf is one an erase is removing, unlocked for a moment
-	 * while it waits for its left neighbour (mst_lock_prev()): left to
-	 * that erase, which removes the whole layer. Absorbed, it would
-	 * leave an empty root leaf nobody removes.
-	 */
-	if ((READ_ONCE(child->version) & MST_V_LEAF) &&
-	    !mst_perm_size(mst_to_leaf(child)->permutation)) {
-		mst_unlock(mt, child);
-		mst_unlock(mt, r);
-		return;
-	}
 	mst_mark(r, MST_V_SPLITTING);
 	if (READ_ONCE(child->version) & MST_V_LEAF) {
 		struct mst_leaf *leaf = mst_to_leaf(r), *src = mst_to_leaf(child);
@@ -636,6 +616,43 @@ static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
 	mst_unlock(mt, child);
 	mst_erase_queue(w, child);
 	mst_stat_add(mt, MST_STAT_INTERNODES, -1);
+}
+
+/*
+ * Root shrink: the root internode @r of a layer (locked) was left with one
+ * child, which it absorbs in place (mst_root_absorb()), so that a layer
+ * erased down to a few keys is one leaf, and down to one key folds into
+ * the slot above. An absorbed internode that had one child leaves @r with
+ * one again: @r absorbs that one too, until it is a leaf or keeps two
+ * children. A child is locked by trylock, since the lock order is child
+ * before parent: if it is busy, @r stays as it is, correct, only larger
+ * (no later erase retries it: the next split or emptying of that layer
+ * settles it). Unlocks @r.
+ */
+static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
+{
+	struct masstree *mt = w->mt;
+	struct mst_internode *in = mst_to_internode(r);
+	struct mst_node *child;
+
+	while (!(READ_ONCE(r->version) & MST_V_LEAF) && !in->nkeys) {
+		child = rcu_dereference_protected(in->child[0], 1);
+		if (!mst_trylock(mt, child))
+			break;
+		/*
+		 * An empty leaf is one an erase is removing, unlocked for a
+		 * moment while it waits for its left neighbour
+		 * (mst_lock_prev()): left to that erase, which removes the
+		 * whole layer. Absorbed, it would leave an empty root leaf
+		 * nobody removes.
+		 */
+		if ((READ_ONCE(child->version) & MST_V_LEAF) &&
+		    !mst_perm_size(mst_to_leaf(child)->permutation)) {
+			mst_unlock(mt, child);
+			break;
+		}
+		mst_root_absorb(w, r, child);
+	}
 	if ((READ_ONCE(r->version) & MST_V_LEAF) &&
 	    mst_perm_size(mst_to_leaf(r)->permutation) == 1 && w->c.off)
 		mst_erase_one_left(w, mst_to_leaf(r), mst_to_leaf(r)->permutation);

@@ -61,6 +61,9 @@ enum masstree_test_counter {
  *	(children) copied and published there (the left node locked and
  *	dirty), the right node not yet unlinked from its parent nor marked
  *	deleted.
+ * @MASSTREE_HOOK_LOCK_PREV: an erase that emptied a leaf found its left
+ *	neighbour locked, and unlocked the empty leaf (still linked) to
+ *	wait for it: nothing of the erase's is locked.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -73,6 +76,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_NEW_ROOT,
 	MASSTREE_HOOK_COLLAPSE,
 	MASSTREE_HOOK_MERGE,
+	MASSTREE_HOOK_LOCK_PREV,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)
