@@ -890,15 +890,34 @@ static void rt_round(struct rt_thread *t)
 	}
 }
 
-/* Stay until kthread_stop(), so the task is still ours to reap. */
-static void rt_park(void)
+/*
+ * Two kthreads for a held-window case, @fn0 bound to the first online CPU
+ * and @fn1 to the second, each with a reference taken (put it after
+ * kthread_stop()), not yet woken. Fails the case and returns false if
+ * either cannot be created.
+ */
+static bool rt_create_pair(struct kunit *test, int (*fn0)(void *),
+			   int (*fn1)(void *), void *arg, const char *name,
+			   struct task_struct *t[2])
 {
-	set_current_state(TASK_INTERRUPTIBLE);
-	while (!kthread_should_stop()) {
-		schedule();
-		set_current_state(TASK_INTERRUPTIBLE);
+	unsigned int i;
+
+	t[0] = kthread_create(fn0, arg, "%s/0", name);
+	if (IS_ERR(t[0])) {
+		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t[0]));
+		return false;
 	}
-	__set_current_state(TASK_RUNNING);
+	t[1] = kthread_create(fn1, arg, "%s/1", name);
+	if (IS_ERR(t[1])) {
+		kthread_stop(t[0]);
+		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t[1]));
+		return false;
+	}
+	for (i = 0; i < 2; i++) {
+		kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
+		get_task_struct(t[i]);
+	}
+	return true;
 }
 
 static int rt_threadfn(void *arg)
@@ -927,7 +946,7 @@ static int rt_threadfn(void *arg)
 		atomic_inc(&ctx->done);
 		wake_up_all(&ctx->wq);
 	}
-	rt_park();
+	mtt_park();
 	return 0;
 }
 
@@ -1410,7 +1429,7 @@ static int rp_first_fn(void *arg)
 			atomic_long_inc(&ctx->errors);
 	}
 	atomic_set(&ctx->stop, 1);
-	rt_park();
+	mtt_park();
 	return 0;
 }
 
@@ -1434,7 +1453,7 @@ static int rp_second_fn(void *arg)
 			atomic_long_inc(&ctx->errors);
 		atomic_set_release(&ctx->done, r + 1);
 	}
-	rt_park();
+	mtt_park();
 	return 0;
 }
 
@@ -1449,18 +1468,8 @@ static void masstree_races_first_root_publication(struct kunit *test)
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs: the held writer keeps its own");
 	ctx->mt = &rt->fx.mt;
-	t[0] = kthread_create(rp_first_fn, ctx, "masstree_rp/0");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t[0]));
-	t[1] = kthread_create(rp_second_fn, ctx, "masstree_rp/1");
-	if (IS_ERR(t[1])) {
-		kthread_stop(t[0]);
-		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t[1]));
+	if (!rt_create_pair(test, rp_first_fn, rp_second_fn, ctx, "masstree_rp", t))
 		return;
-	}
-	for (i = 0; i < 2; i++) {
-		kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
-		get_task_struct(t[i]);
-	}
 	ctx->first = t[0];
 	ctx->second = t[1];
 	WRITE_ONCE(rp_cur, ctx);
@@ -1637,7 +1646,7 @@ static int rs_b_fn(void *arg)
 	rs_erase(ctx, ctx->left);
 	atomic_or(RS_B_DONE, &ctx->state);
 	complete(&ctx->done[1]);
-	rt_park();
+	mtt_park();
 	return 0;
 }
 
@@ -1650,7 +1659,7 @@ static int rs_a_fn(void *arg)
 		for (i = 0; i < ctx->nright; i++)
 			rs_erase(ctx, ctx->right[i]);
 	complete(&ctx->done[0]);
-	rt_park();
+	mtt_park();
 	return 0;
 }
 
@@ -1739,18 +1748,8 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
 							      GFP_KERNEL), 0);
 		}
 		rs_setup(test, ctx);
-		t[0] = kthread_create(rs_a_fn, ctx, "masstree_rs/a");
-		KUNIT_ASSERT_FALSE(test, IS_ERR(t[0]));
-		t[1] = kthread_create(rs_b_fn, ctx, "masstree_rs/b");
-		if (IS_ERR(t[1])) {
-			kthread_stop(t[0]);
-			KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(t[1]));
+		if (!rt_create_pair(test, rs_a_fn, rs_b_fn, ctx, "masstree_rs", t))
 			return;
-		}
-		for (i = 0; i < 2; i++) {
-			kthread_bind(t[i], cpumask_nth(i, cpu_online_mask));
-			get_task_struct(t[i]);
-		}
 		ctx->a = t[0];
 		ctx->b = t[1];
 		WRITE_ONCE(rs_cur, ctx);
