@@ -18,9 +18,10 @@
 #                        KASAN kernel; about 13 minutes, not part of check
 #   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make bench-instr     instructions per masstree call, every key shape and
-#                        workload (callgrind on tools/build/bench); CHECK=1
-#                        compares with tools/bench/instr-baseline.txt (fails
-#                        a cell 5% over it), UPDATE=1 rewrites the baseline,
+#                        workload (callgrind on tools/testing/build/bench);
+#                        CHECK=1 compares with
+#                        tools/testing/bench/instr-baseline.txt (fails a
+#                        cell 5% over it), UPDATE=1 rewrites the baseline,
 #                        CACHE_SIM=1 adds D1 misses per call
 #   make docs            render docs/masstree.rst to HTML in build/docs/html
 #                        (Sphinx with the kernel's kernel-doc extension;
