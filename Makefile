@@ -37,7 +37,7 @@
 #                        INSTALL_MOD_PATH (default DESTDIR) as usual
 #   make deb             Debian packages masstree-dkms and masstreectl
 #                        (dpkg-buildpackage) into DEB_OUT (default build/deb)
-#   make clean
+#   make clean           the module build, build/ and tools/' outputs
 
 STOCK_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
@@ -89,7 +89,7 @@ deb:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
-	$(MAKE) -C tools/masstreectl clean
+	$(MAKE) -C tools clean
 	rm -rf build
 
 check:
