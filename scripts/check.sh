@@ -20,7 +20,8 @@
 #                   consumer builds against the installed copy, the
 #                   stock kernel loads the DKMS-built module in QEMU;
 #                   dpkg -P at the end (scripts/check-package.sh)    (300 s)
-#   harness         the harness catches each kind of failure         (180 s)
+#   harness         the harness catches each kind of failure (the broken
+#                   modules of harness-selftest/)                    (180 s)
 #   userspace       the core built in userspace (tools/testing/):
 #                   differential tests, ASan/UBSan and TSan stress,
 #                   fuzzing, bench                                   (280 s)
