@@ -18,9 +18,10 @@
 #                        KASAN kernel; about 13 minutes, not part of check
 #   make bench           benchmarks on the lean kernel; writes docs/benchmarks.md
 #   make bench-instr     instructions per masstree call, every key shape and
-#                        workload (callgrind on tools/build/bench); CHECK=1
-#                        compares with tools/bench/instr-baseline.txt (fails
-#                        a cell 5% over it), UPDATE=1 rewrites the baseline,
+#                        workload (callgrind on tools/testing/build/bench);
+#                        CHECK=1 compares with
+#                        tools/testing/bench/instr-baseline.txt (fails a
+#                        cell 5% over it), UPDATE=1 rewrites the baseline,
 #                        CACHE_SIM=1 adds D1 misses per call
 #   make docs            render docs/masstree.rst to HTML in build/docs/html
 #                        (Sphinx with the kernel's kernel-doc extension;
@@ -36,7 +37,7 @@
 #                        INSTALL_MOD_PATH (default DESTDIR) as usual
 #   make deb             Debian packages masstree-dkms and masstreectl
 #                        (dpkg-buildpackage) into DEB_OUT (default build/deb)
-#   make clean
+#   make clean           the module build, build/ and tools/' outputs
 
 STOCK_KDIR := $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64)))
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
@@ -88,7 +89,7 @@ deb:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
-	$(MAKE) -C tools/masstreectl clean
+	$(MAKE) -C tools clean
 	rm -rf build
 
 check:

@@ -4,7 +4,7 @@
 # Instructions per masstree call, for every key shape and workload of the
 # native benchmark (`make bench-instr`; stage instr of `make check`).
 #
-# One run of tools/build/bench --callgrind per shape (int8, rand16,
+# One run of tools/testing/build/bench --callgrind per shape (int8, rand16,
 # prefix24, rand32) under `valgrind --tool=callgrind`: 100,000 keys,
 # seed 1, one thread, every workload (insert, get, store, 90/10 and 50/50
 # mixes, uniform and Zipfian, scan100, erase), a callgrind dump after each
@@ -24,7 +24,7 @@
 # Instruction counts are deterministic for a given compiler, libc,
 # liburcu and valgrind, with libc's string functions pinned to the x86-64
 # baseline whatever the CPU: two runs give the same table, bit for bit. The committed
-# baseline (tools/bench/instr-baseline.txt) records that toolchain on
+# baseline (tools/testing/bench/instr-baseline.txt) records that toolchain on
 # its "# toolchain:" line; --check fails a cell that grows more than 5%
 # over it and notes one that drops by more than 5% (then refresh the
 # baseline); with another toolchain it fails once, without comparing
@@ -46,9 +46,9 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-baseline=$MT_ROOT/tools/bench/instr-baseline.txt
+baseline=$MT_ROOT/tools/testing/bench/instr-baseline.txt
 out=$MT_BUILD/instr
-bench=$MT_ROOT/tools/build/bench
+bench=$MT_ROOT/tools/testing/build/bench
 shapes="int8 rand16 prefix24 rand32"
 # The workloads in the order bench.c runs them: dump N is workload N.
 workloads="insert get-uniform get-zipf store-uniform store-zipf 90/10-uniform
@@ -89,8 +89,8 @@ command -v "$valgrind" >/dev/null 2>&1 ||
 cd "$MT_ROOT" || exit 1
 rm -rf "$out"
 mkdir -p "$out"
-make -C tools build/bench >"$out/build.log" 2>&1 ||
-	fail build "make -C tools build/bench failed (see $out/build.log)"
+make -C tools/testing build/bench >"$out/build.log" 2>&1 ||
+	fail build "make -C tools/testing build/bench failed (see $out/build.log)"
 
 # libc picks its string functions (memcmp, memcpy, memset) and their
 # thresholds for the CPU it runs on, and callgrind counts whichever it
@@ -202,7 +202,7 @@ update)
 	{
 		echo "# Instructions per masstree call: the baseline of scripts/bench-instr.sh --check"
 		echo "# (make check, stage instr), which fails a cell more than ${limit}% over it."
-		echo "# Made by scripts/bench-instr.sh --update: tools/build/bench --callgrind,"
+		echo "# Made by scripts/bench-instr.sh --update: tools/testing/build/bench --callgrind,"
 		echo "# $keys keys, seed $seed, one thread, under valgrind --tool=callgrind;"
 		echo "# scan100 is per 100-key scan, scan100/key per key returned. Update it in"
 		echo "# a commit of its own that says why the counts moved."

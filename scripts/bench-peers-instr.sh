@@ -9,7 +9,7 @@
 # (tools/testing/radix-tree, XA_CHUNK_SHIFT 6 as in the kernel, -O2, no
 # sanitizers), the rbtree from tools/lib/rbtree.c, used as
 # bench/st_rbtree.c uses it (key inline, the kernel's memcmp(), a rwlock's
-# uncontended atomics). tools/bench/peers.c drives them: keys inserted in
+# uncontended atomics). tools/testing/bench/peers.c drives them: keys inserted in
 # shuffled order, then uniform lookups, each phase under callgrind with
 # cache simulation; dense integers for all three, 16 random bytes too for
 # the rbtree. masstree's figures come from scripts/bench-instr.sh
@@ -52,9 +52,9 @@ mt_log "building XArray and the maple tree from $src"
 make -C "$rt" SHIFT=6 CFLAGS="${flags[*]} -Dfallthrough='$ft'" LDFLAGS= generated/map-shift.h \
 	generated/bit-length.h "${objs[@]}" >"$out/build.log" 2>&1 ||
 	mt_die "the kernel's radix-tree harness did not build (see $out/build.log)"
-(cd "$rt" && gcc "${flags[@]}" "-Dfallthrough=$ft" "$MT_ROOT/tools/bench/peers.c" "${objs[@]}" \
+(cd "$rt" && gcc "${flags[@]}" "-Dfallthrough=$ft" "$MT_ROOT/tools/testing/bench/peers.c" "${objs[@]}" \
 	"$src/tools/lib/rbtree.c" -o "$out/peers" -lpthread -lurcu) >>"$out/build.log" 2>&1 ||
-	mt_die "tools/bench/peers.c did not build (see $out/build.log)"
+	mt_die "tools/testing/bench/peers.c did not build (see $out/build.log)"
 
 # cost PHASE: "instructions/op D1-misses/op" of one callgrind phase.
 cost() {
@@ -95,15 +95,15 @@ for op in insert get; do
 done
 
 # Natively, timed (not a check: a 2-core host's noise applies): the
-# median of three runs each, masstree through tools/bench, the peers
+# median of three runs each, masstree through tools/testing/bench, the peers
 # through the same binary as above outside valgrind.
 echo
 echo "# native time per call, median of 3 runs, $keys keys, one thread (loop included)"
-make -C "$MT_ROOT/tools" build/bench >/dev/null
+make -C "$MT_ROOT/tools/testing" build/bench >/dev/null
 times=$out/times
 for run in 1 2 3; do
 	"$out/peers" "$keys" "$keys" time | awk '$1 == "time" { print $2, $3 }'
-	"$MT_ROOT/tools/build/bench" -n "$keys" -t 1 -k int8,rand16 -w insert,get-uniform \
+	"$MT_ROOT/tools/testing/build/bench" -n "$keys" -t 1 -k int8,rand16 -w insert,get-uniform \
 		-m masstree --csv | awk -F, 'NR > 1 {
 			print "masstree-" $1 "-" ($2 == "insert" ? "ins" : "get"), $7 }'
 done >"$times"

@@ -3,7 +3,7 @@
 #
 # The harness self-test (`make check-harness`): a harness that cannot fail
 # is worth nothing. Boots the deliberately broken modules of
-# scripts/harness/ and expects each run to fail, for the right reason:
+# harness-selftest/ and expects each run to fail, for the right reason:
 # a failing KUnit case, a WARN_ON, a KASAN use-after-free, a lockdep
 # inversion, suspicious RCU usage, a KCSAN data race, a missing barrier
 # that only the strict KCSAN kernel (weak memory modeling) sees, and a
@@ -24,7 +24,7 @@ build() {
 	local variant=$1 kdir dir=$out/build-$1
 	kdir=$(scripts/build-kernel.sh "$variant") || return 1
 	mkdir -p "$dir"
-	cp "$MT_ROOT"/scripts/harness/{Kbuild,*.c} "$dir/"
+	cp "$MT_ROOT"/harness-selftest/{Kbuild,*.c} "$dir/"
 	make -C "$kdir" M="$dir" modules >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log" >&2
 		return 1

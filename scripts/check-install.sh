@@ -132,7 +132,7 @@ deb)
 		"$usrc/masstree/dev/dev.c" \
 		"$usrc/include/linux/masstree.h" "$usrc/include/uapi/linux/masstree.h" \
 		"$usrc/scripts/dkms-post-build.sh"
-	! grep -E '/(kunit|bench|selftests|tools)/' "$tmp/dkms.list" ||
+	! grep -E '/(kunit|bench|selftests|tools|harness-selftest)/' "$tmp/dkms.list" ||
 		mt_die "masstree-dkms carries tests or benchmarks"
 	dpkg-deb -f "$tmp/deb/masstree-dkms_${version}_all.deb" Depends | grep -q dkms ||
 		mt_die "masstree-dkms does not depend on dkms"

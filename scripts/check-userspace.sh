@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The userspace build of the core (`make check`, stage userspace): builds
-# tools/ and runs its programs, each under a time cap, one PASS/FAIL line
-# per test:
-#   build               make -C tools all (-O2, ASan+UBSan, TSan, libFuzzer)
+# tools/testing/ and runs its programs, each under a time cap, one
+# PASS/FAIL line per test:
+#   build               make -C tools/testing all (-O2, ASan+UBSan, TSan,
+#                       libFuzzer)
 #   difftest-seedN      differential test (point operations, scans both
 #                       ways, cursors paused between writes), -O2, four
 #                       seeds, 10M operations; a failure writes a shrunk
@@ -24,8 +25,8 @@
 #                       after every round, -O2
 #   races-tsan          the same under TSan
 #   fuzz                libFuzzer with ASan+UBSan for 30 s from the seed
-#                       corpus (tools/fuzz-corpus); crashes fail it and
-#                       land in build/userspace/crash-*
+#                       corpus (tools/testing/fuzz-corpus); crashes fail
+#                       it and land in build/userspace/crash-*
 #   bench-smoke         the benchmark on 2000 keys, every workload, shape
 #                       and structure at 1 and 2 threads: wrong results
 #                       fail it (no timing is checked)
@@ -38,7 +39,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$MT_BUILD/userspace
-bin=$MT_ROOT/tools/build
+bin=$MT_ROOT/tools/testing/build
 deadline=$(($(date +%s) + ${MT_USERSPACE_BUDGET:-265}))
 fail=0
 
@@ -86,7 +87,7 @@ run() {
 	return 1
 }
 
-if ! run build 120 make -C tools -j"$(nproc)" all; then
+if ! run build 120 make -C tools/testing -j"$(nproc)" all; then
 	for t in difftest-seed1 difftest-seed2 difftest-seed3 difftest-seed4 \
 		difftest-asan difftest-shrink stress stress-asan stress-tsan \
 		races races-tsan fuzz bench-smoke; do
@@ -113,12 +114,12 @@ TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 
 run races 60 "$bin/races" -r 4000
 TSAN_OPTIONS=halt_on_error=1 run races-tsan 30 "$bin/races-tsan" -r 1000 -b 1000
 
-# libFuzzer stops itself after 30 s (longer runs: make -C tools fuzz);
-# the cap only catches a hang. New inputs go to a scratch corpus, never
-# into the committed one. Leaks: see FUZZ_FLAGS in tools/Makefile.
+# libFuzzer stops itself after 30 s (longer runs: make -C tools/testing
+# fuzz); the cap only catches a hang. New inputs go to a scratch corpus, never
+# into the committed one. Leaks: see FUZZ_FLAGS in tools/testing/Makefile.
 mkdir -p "$out/fuzz-corpus"
 run fuzz 60 "$bin/fuzz" -max_total_time=30 -timeout=20 -rss_limit_mb=2048 \
 	-max_len=2048 -detect_leaks=0 -print_final_stats=1 \
-	-artifact_prefix="$out/" "$out/fuzz-corpus" tools/fuzz-corpus
+	-artifact_prefix="$out/" "$out/fuzz-corpus" tools/testing/fuzz-corpus
 run bench-smoke 30 "$bin/bench" --smoke
 exit $fail

@@ -20,12 +20,15 @@
 #                   consumer builds against the installed copy, the
 #                   stock kernel loads the DKMS-built module in QEMU;
 #                   dpkg -P at the end (scripts/check-package.sh)    (300 s)
-#   harness         the harness catches each kind of failure         (180 s)
-#   userspace       the core built in userspace (tools/): differential
-#                   tests, ASan/UBSan and TSan stress, fuzzing, bench (280 s)
+#   harness         the harness catches each kind of failure (the broken
+#                   modules of harness-selftest/)                    (180 s)
+#   userspace       the core built in userspace (tools/testing/):
+#                   differential tests, ASan/UBSan and TSan stress,
+#                   fuzzing, bench                                   (280 s)
 #   instr           instructions per masstree call (callgrind on the
-#                   native benchmark) against tools/bench/instr-baseline.txt:
-#                   a cell more than 5% over it fails             (150 s)
+#                   native benchmark) against
+#                   tools/testing/bench/instr-baseline.txt: a cell more
+#                   than 5% over it fails                            (150 s)
 #   mutate          scripts/mutate: every mutant of the core (a planted
 #                   one-line bug) must be killed by the userspace tests;
 #                   a survivor fails the check                        (420 s)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The kernel API the masstree core uses, for a userspace build: GCC
- * atomics for the memory model, liburcu for RCU (tools/lib/rcu.c), no-op
- * lockdep and preemption, and a counting allocator that can fail the Nth
- * allocation (tools/lib/alloc.c). Written for this project; every header
- * under tools/include/linux includes this one.
+ * atomics for the memory model, liburcu for RCU (tools/testing/lib/rcu.c),
+ * no-op lockdep and preemption, and a counting allocator that can fail the
+ * Nth allocation (tools/testing/lib/alloc.c). Written for this project;
+ * every header under tools/testing/include/linux includes this one.
  */
 #ifndef _MASSTREE_TOOLS_SHIM_H
 #define _MASSTREE_TOOLS_SHIM_H
@@ -219,7 +219,7 @@ void shim_warn(const char *file, int line, const char *cond);
 #define pr_err(...)		fprintf(stderr, __VA_ARGS__)
 #define pr_info(...)		fprintf(stderr, __VA_ARGS__)
 
-/* RCU (tools/lib/rcu.c). */
+/* RCU (tools/testing/lib/rcu.c). */
 struct callback_head {
 	struct callback_head *next;
 	void (*func)(struct callback_head *head);
@@ -245,7 +245,7 @@ void rcu_unregister_thread(void);
 #define rcu_assign_pointer(p, v)	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define RCU_INIT_POINTER(p, v)		__atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 
-/* Slab (tools/lib/alloc.c): counting, with failure injection. */
+/* Slab (tools/testing/lib/alloc.c): counting, with failure injection. */
 struct kmem_cache;
 #define SLAB_HWCACHE_ALIGN	0x1u
 struct kmem_cache *kmem_cache_create(const char *name, size_t size,

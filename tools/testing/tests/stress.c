@@ -69,8 +69,8 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
-#include "../../masstree/testing.h"
-#include "../../kunit/masstree_refmap.h"
+#include "../../../masstree/testing.h"
+#include "../../../kunit/masstree_refmap.h"
 
 #define KEYS_PER_WRITER	4096
 #define NSTABLE		4096

@@ -103,7 +103,7 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
-#include "../../masstree/internal.h"
+#include "../../../masstree/internal.h"
 
 #define NWORKERS	5
 #define KLEN_MAX	32

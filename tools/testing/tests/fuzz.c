@@ -22,8 +22,8 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
-#include "../../masstree/testing.h"
-#include "../../kunit/masstree_refmap.h"
+#include "../../../masstree/testing.h"
+#include "../../../kunit/masstree_refmap.h"
 
 #define MAX_OPS		4096
 #define KEY_MAX		400

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Write the fuzzer's seed corpus (tools/fuzz-corpus/), deterministically.
+"""Write the fuzzer's seed corpus (tools/testing/fuzz-corpus/),
+deterministically.
 
-    python3 tools/test/fuzz-seeds.py tools/fuzz-corpus
+    python3 tools/testing/tests/fuzz-seeds.py tools/testing/fuzz-corpus
 
-Each seed is a program in the input format of tools/test/fuzz.c: enough
-inserts to split leaves and build layers, then scans, cursor walks with
+Each seed is a program in the input format of tools/testing/tests/fuzz.c:
+enough inserts to split leaves and build layers, then scans, cursor walks with
 writes in between, injected allocation failures and erases, so that
 fuzzing starts from deep trees rather than from one-key maps. Seeds stay
 within MAX_LEN bytes, the -max_len that make check and make fuzz use.
@@ -107,7 +108,7 @@ def program(rng, shape, nkeys, nops):
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else "tools/fuzz-corpus"
+    outdir = sys.argv[1] if len(sys.argv) > 1 else "tools/testing/fuzz-corpus"
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(6)
     counter = iter(range(1 << 30))

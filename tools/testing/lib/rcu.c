@@ -46,7 +46,7 @@ static char shim_gp;
 /*
  * Callbacks queued and not yet run. Every callback of the core frees one
  * allocation, so a caller can check for leaks without waiting for a
- * grace period: see tools/test/fuzz.c.
+ * grace period: see tools/testing/tests/fuzz.c.
  */
 long shim_rcu_pending;
 

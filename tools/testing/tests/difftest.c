@@ -40,8 +40,8 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
-#include "../../masstree/internal.h"
-#include "../../kunit/masstree_refmap.h"
+#include "../../../masstree/internal.h"
+#include "../../../kunit/masstree_refmap.h"
 
 struct key {
 	u8 *b;

@@ -3,9 +3,9 @@
  * The kernel's XArray, maple tree and rbtree, built in userspace from the
  * kernel's own sources (the XArray and maple tree by its test harness,
  * tools/testing/radix-tree; the rbtree from tools/lib/rbtree.c), under the
- * same callgrind phases as tools/bench: n dense integer keys inserted in
+ * same callgrind phases as bench.c: n dense integer keys inserted in
  * shuffled order, then ops uniform random lookups; and for the rbtree the
- * same with 16 random bytes per key (tools/bench's rand16 shape).
+ * same with 16 random bytes per key (bench.c's rand16 shape).
  * scripts/bench-peers-instr.sh builds and runs it; it reads nothing of
  * masstree.
  *
@@ -31,7 +31,7 @@ static DEFINE_XARRAY(peers_xa);
 static DEFINE_MTREE(peers_mt);
 static unsigned long nr_keys = 100000, nr_ops = 100000;
 
-/* splitmix64, as tools/bench draws its keys. */
+/* splitmix64, as bench.c draws its keys. */
 static unsigned long long peers_rand(unsigned long long *s)
 {
 	unsigned long long z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -48,7 +48,7 @@ static unsigned long long peers_rand(unsigned long long *s)
  * before the lock, the tree behind a rwlock whose uncontended fast paths
  * are one atomic each way (qrwlock: a cmpxchg or an add to lock, a store
  * or an add to unlock). The node comes from malloc(), as masstree's
- * suffixes and nodes do in tools/bench's slab shim.
+ * suffixes and nodes do in the benchmark's slab shim (lib/alloc.c).
  */
 struct peers_rbnode {
 	struct rb_node rb;

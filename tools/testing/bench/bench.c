@@ -42,7 +42,7 @@
 #include "../include/shim.h"
 #include <linux/masstree.h>
 #include "../lib/alloc.h"
-#include "../../masstree/testing.h"
+#include "../../../masstree/testing.h"
 #include "avl.h"
 
 enum { SH_INT8, SH_RAND16, SH_PREFIX24, SH_RAND32, SH_NR };
