@@ -5,7 +5,7 @@
  * agree. One case per key shape; on a mismatch the case names the seed
  * and the operation's index, so that it can be replayed. The runs are
  * short enough for every make check: long ones are the userspace
- * difftest's (tools/test/difftest.c), against the same reference.
+ * difftest's (tools/testing/tests/difftest.c), against the same reference.
  */
 #include <kunit/test.h>
 #include <linux/ktime.h>

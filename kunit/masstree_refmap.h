@@ -3,7 +3,7 @@
  * The reference map of the differential tests: byte-string keys in
  * memcmp() order, a key before its extensions, each with an entry; and a
  * reference cursor with the states and bounds of struct masstree_cursor.
- * The KUnit suites and the userspace programs (tools/test) build this one
+ * The KUnit suites and the userspace programs (tools/testing/tests) build this one
  * file, so it is plain C: static inline functions, no recursion, stack
  * use independent of the key lengths and of the map's size, and memory
  * from an allocator the caller names (kmalloc() in the kernel; malloc()

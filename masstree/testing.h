@@ -3,12 +3,13 @@
  * What tests reach inside masstree and nothing else may: the invariant
  * checker, the race counters and the hook that the concurrency tests hold
  * writers and readers in, and the Nth-allocation failure hook. Test
- * builds (kernels with KUnit, the userspace build in tools/) export or
+ * builds (kernels with KUnit, the userspace build in tools/testing/) export or
  * link them; a production module exports none of them, so they are kept
  * out of <linux/masstree.h>, where a consumer would find them declared
  * but could not link against them.
  *
- * Included by the core (version.h, internal.h), the KUnit suites and tools/.
+ * Included by the core (version.h, internal.h), the KUnit suites and
+ * tools/testing/.
  */
 #ifndef _MASSTREE_TESTING_H
 #define _MASSTREE_TESTING_H
