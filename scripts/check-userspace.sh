@@ -24,7 +24,7 @@
 #                       internode child index shifts; exact statistics
 #                       after every round, -O2
 #   races-tsan          the same under TSan
-#   fuzz                libFuzzer with ASan+UBSan for 30 s from the seed
+#   fuzz                libFuzzer with ASan+UBSan for 20 s from the seed
 #                       corpus (tools/testing/fuzz-corpus); crashes fail
 #                       it and land in build/userspace/crash-*
 #   bench-smoke         the benchmark on 2000 keys, every workload, shape
@@ -112,15 +112,15 @@ export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run stress 30 "$bin/stress" -t 4 -r 2 -d 10
 run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 10
-TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 20
+TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 14
 run races 60 "$bin/races" -r 4000
 TSAN_OPTIONS=halt_on_error=1 run races-tsan 30 "$bin/races-tsan" -r 1000 -b 1000
 
-# libFuzzer stops itself after 30 s (longer runs: make -C tools/testing
+# libFuzzer stops itself after 20 s (longer runs: make -C tools/testing
 # fuzz); the cap only catches a hang. New inputs go to a scratch corpus, never
 # into the committed one. Leaks: see FUZZ_FLAGS in tools/testing/Makefile.
 mkdir -p "$out/fuzz-corpus"
-run fuzz 60 "$bin/fuzz" -max_total_time=30 -timeout=20 -rss_limit_mb=2048 \
+run fuzz 60 "$bin/fuzz" -max_total_time=20 -timeout=20 -rss_limit_mb=2048 \
 	-max_len=2048 -detect_leaks=0 -print_final_stats=1 \
 	-artifact_prefix="$out/" "$out/fuzz-corpus" tools/testing/fuzz-corpus
 run bench-smoke 30 "$bin/bench" --smoke
