@@ -178,7 +178,7 @@ changed:
 	return NULL;
 }
 
-bool mst_suffix_equal(struct mst_suffix *sfx, const struct mst_walk_pos *c);
+/* lock.c */
 struct mst_leaf *mst_lock_leaf(struct mst_write *w);
 struct mst_internode *mst_lock_parent(struct masstree *mt,
 				      struct mst_node *node);

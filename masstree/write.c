@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "version.h"
+#include "walk.h"
 
 enum mst_op {
 	MST_OP_INSERT,

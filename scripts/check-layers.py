@@ -19,7 +19,8 @@ LAYERS = [
     ["version.h"],			# version word, node head, node lock
     ["node.h"],				# node layout, in-node search, lists
     ["permutation.h", "key.h"],		# permutation, key slices and suffixes
-    ["internal.h"],			# walk, write contexts, reserves
+    ["internal.h"],			# walk position, write contexts, reserves
+    ["walk.h"],				# the lockless read side, inlined
     ["debugfs.h"],			# the module's debugfs root
 ]
 
