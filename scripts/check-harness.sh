@@ -9,7 +9,7 @@
 # that only the strict KCSAN kernel (weak memory modeling) sees, and a
 # hang. Passing control runs must pass, on the KCSAN kernel and on the
 # strict one with the barrier in place. Only the use-after-free needs the
-# KASAN kernel; the rest boot the faster KCSAN kernels. The hang (60 s timeout) sleeps,
+# KASAN kernel; the rest boot the faster KCSAN kernels. The hang (40 s timeout) sleeps,
 # so it runs beside the others. Also plants a recursion for the stack
 # checker. Prints PASS/FAIL lines.
 set -uo pipefail
@@ -66,7 +66,7 @@ run() {
 	done
 }
 
-run hang "$kcsan_image" "insmod harness_hang.ko" '^FAIL vm: hung' 60 &
+run hang "$kcsan_image" "insmod harness_hang.ko" '^FAIL vm: hung' 40 &
 hang_pid=$!
 run control "$kcsan_image" "kunit harness_ok.ko 1" 'never'
 run kunit-failure "$kcsan_image" "kunit harness_kunit_fail.ko 3" '^FAIL kunit:harness_kunit_fail\.harness_kunit_fails'

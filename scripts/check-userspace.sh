@@ -100,9 +100,17 @@ fi
 # seeds, >= 1M under ASan, so that rare interleavings of the map's
 # shapes come up.
 # -T: a failure is shrunk for at most 15 s, so its replay lands in the cap.
-for seed in 1 2 3 4; do
-	run difftest-seed$seed 60 "$bin/difftest" -s $seed -n 2500000 \
-		-T 15 -w "$out/difftest-seed$seed.replay"
+# Two at a time: difftest is single-threaded and the host has two cores.
+for pair in "1 2" "3 4"; do
+	for seed in $pair; do
+		run difftest-seed$seed 60 "$bin/difftest" -s $seed -n 2500000 \
+			-T 15 -w "$out/difftest-seed$seed.replay" >"$out/difftest-seed$seed.verdict" &
+	done
+	wait
+	for seed in $pair; do
+		cat "$out/difftest-seed$seed.verdict"
+		grep -q '^PASS' "$out/difftest-seed$seed.verdict" || fail=1
+	done
 done
 run difftest-asan 60 "$bin/difftest-asan" -s 5 -n 1000000 \
 	-T 15 -w "$out/difftest-asan.replay"
@@ -110,8 +118,8 @@ run difftest-shrink 30 "$bin/difftest" --self-test
 
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-run stress 30 "$bin/stress" -t 4 -r 2 -d 10
-run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 10
+run stress 30 "$bin/stress" -t 4 -r 2 -d 8
+run stress-asan 40 "$bin/stress-asan" -t 4 -r 2 -d 8
 TSAN_OPTIONS=halt_on_error=1 run stress-tsan 50 "$bin/stress-tsan" -t 4 -r 2 -d 14
 run races 60 "$bin/races" -r 4000
 TSAN_OPTIONS=halt_on_error=1 run races-tsan 30 "$bin/races-tsan" -r 1000 -b 1000
