@@ -35,6 +35,17 @@ static inline bool mst_suffix_equal(struct mst_suffix *sfx,
 	       !memcmp(sfx->data, c->key + c->off + 8, rest);
 }
 
+/*
+ * Does a slot that mst_leaf_search() matched to @c (same slice, same
+ * class), read as @klx and @lv, hold @c's whole key? Only a suffix can
+ * still differ. What a lookup and a writer under its lock both ask.
+ */
+static __always_inline bool mst_slot_holds_key(u8 klx, void *lv,
+					       const struct mst_walk_pos *c)
+{
+	return klx != MST_KLX_SUFFIX || mst_suffix_equal(lv, c);
+}
+
 /**
  * mst_leaf_search() - find a key's position among a leaf's keys.
  * @leaf: the leaf; racy reads are fine, the caller validates.
@@ -169,8 +180,7 @@ static __always_inline struct mst_node *mst_walk_leaf_next(struct mst_walk_pos *
 							   void **entry)
 {
 	/* Validated: now the pointers may be followed. */
-	bool found = c->slot >= 0 &&
-		     (r->klx != MST_KLX_SUFFIX || mst_suffix_equal(r->lv, c));
+	bool found = c->slot >= 0 && mst_slot_holds_key(r->klx, r->lv, c);
 
 	if (!found && r->next && c->slice >= READ_ONCE(r->next->lowkey)) {
 		mst_count(MASSTREE_TC_BLINK);

@@ -60,8 +60,8 @@ static __always_inline bool mst_write_locked(struct mst_write *w,
 		return mst_insert_root(w, entry);
 	}
 	if (c->slot >= 0 &&
-	    (leaf->keylenx[c->slot] != MST_KLX_SUFFIX ||
-	     mst_suffix_equal(rcu_dereference_protected(leaf->lv[c->slot], 1), c)))
+	    mst_slot_holds_key(leaf->keylenx[c->slot],
+			       rcu_dereference_protected(leaf->lv[c->slot], 1), c))
 		cur = mst_slot_entry_locked(leaf, c->slot);
 	*ret = cur;
 	if (op == MST_OP_INSERT && cur)
