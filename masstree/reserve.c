@@ -47,10 +47,20 @@
 struct mst_preload {
 	struct mst_node *nodes;
 	unsigned int nr_nodes;
-	struct mst_suffix *sfx[2];
+	struct mst_suffix *sfx[MST_RES_SFX];
 };
 
 static DEFINE_PER_CPU(struct mst_preload, mst_preloads);
+
+static bool mst_pool_sfx_full(const struct mst_preload *pl)
+{
+	unsigned int i;
+
+	for (i = 0; i < MST_RES_SFX; i++)
+		if (!pl->sfx[i])
+			return false;
+	return true;
+}
 
 /*
  * The pool is touched with interrupts off: a softirq writer may interrupt a
@@ -100,7 +110,8 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
 		return NULL;
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
-	i = pl->sfx[0] ? 0 : 1;
+	for (i = 0; i < MST_RES_SFX - 1 && !pl->sfx[i]; i++)
+		;
 	sfx = pl->sfx[i];
 	pl->sfx[i] = NULL;
 	local_irq_restore(flags);
@@ -137,7 +148,7 @@ int masstree_preload(gfp_t gfp)
 	for (;;) {
 		preempt_disable();
 		pl = this_cpu_ptr(&mst_preloads);
-		if (pl->nr_nodes >= MST_PRELOAD_NODES && pl->sfx[0] && pl->sfx[1])
+		if (pl->nr_nodes >= MST_PRELOAD_NODES && mst_pool_sfx_full(pl))
 			return 0;
 		preempt_enable();
 		if (READ_ONCE(pl->nr_nodes) < MST_PRELOAD_NODES) {
@@ -153,7 +164,7 @@ int masstree_preload(gfp_t gfp)
 			return -ENOMEM;
 		preempt_disable();
 		pl = this_cpu_ptr(&mst_preloads);
-		for (i = 0; i < 2 && sfx; i++) {
+		for (i = 0; i < MST_RES_SFX && sfx; i++) {
 			if (!pl->sfx[i]) {
 				pl->sfx[i] = sfx;
 				sfx = NULL;
@@ -229,7 +240,7 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 		mst_node_list_push(&res->nodes, node);
 		res->nr_nodes++;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < MST_RES_SFX; i++) {
 		if (!need->sfx[i] || (res->sfx[i] && res->cap[i] >= need->sfx[i]))
 			continue;
 		if (mst_reserve_get_suffix(res, i, need->sfx[i], gfp))
@@ -373,7 +384,7 @@ void mst_reserve_release(struct mst_reserve *res)
 		if (!mst_pool_give_node(node, MST_PRELOAD_NODES))
 			mst_node_discard(node);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < MST_RES_SFX; i++) {
 		if (res->sfx[i])
 			mst_suffix_discard(res->sfx[i]);
 		res->sfx[i] = NULL;
@@ -401,7 +412,7 @@ void mst_preload_drain(void)
 			pl->nr_nodes--;
 			mst_node_discard(node);
 		}
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < MST_RES_SFX; i++) {
 			if (pl->sfx[i])
 				mst_suffix_discard(pl->sfx[i]);
 			pl->sfx[i] = NULL;
