@@ -156,12 +156,15 @@ EXPORT_SYMBOL_GPL(masstree_bytes);
  * A new key lands in one leaf, in one of three ways: a free slot (no
  * node); a split, one new node per full internode above the leaf plus a
  * new root at most (bounded by the map's internodes and by
- * MST_SPLIT_LEVELS, see above); or a chain of new layers down to where
- * the key parts from the one it collides with, one leaf per 8 bytes they
- * still share, which a key of @len bytes can do at most
- * DIV_ROUND_UP(@len - 8, 8) times. Plus the key's suffix, at most
- * @len - 8 bytes in its slab object; the key it collides with gets a
- * shorter suffix in place of its old one. Replacing a value adds
+ * MST_SPLIT_LEVELS, see above); or one new layer where the key parts
+ * from the key or span it collides with: one leaf, plus a span of the j
+ * whole slices they share past the slot (a span that splits leaves two
+ * shorter ones, which outgrow it by at most the upper one). The bound
+ * still counts a leaf per 8 bytes of the key past its first slice, as
+ * when every shared slice took a leaf: each of the j slices' leaves
+ * outweighs its 8 span bytes even slab-rounded. Plus the key's suffix,
+ * at most @len - 8 bytes in its slab object; the key it collides with
+ * gets a shorter suffix in place of its old one. Replacing a value adds
  * nothing; an erase only frees.
  *
  * Context: Any context but NMI.
