@@ -8,7 +8,9 @@
  * shared counter with cmpxchg loops and store into shared hot keys.
  * Stable keys, inserted before the run and never written, sit between
  * churned keys (including long keys whose layers are created and removed
- * around them); readers must always find them.
+ * around them, and keys of 12 to 312 bytes that share long runs of one
+ * byte, so that spans over those runs split and merge around them);
+ * readers must always find them.
  *
  * Hot-key values carry the writer's id and a per-writer sequence number
  * that only grows: a reader that saw writer W's sequence S in a hot key
