@@ -915,10 +915,11 @@ static void check_lengths(void)
 
 /*
  * Memory held per key when keys share long spans. Two keys that share a
- * span build a layer per 8 shared bytes; once one of them is erased the
- * other must fold back into one slot with a suffix, the layers gone, so
- * that the map holds about the key's own size again. Variants: the chain
- * hangs from the top layer, or from a layer that stays (two anchor keys
+ * span build one layer below it, the span kept once in the slot above;
+ * once one of them is erased the other must fold back into one slot with
+ * a suffix, the layer and span gone, so that the map holds about the
+ * key's own size again. Variants: the pair hangs from the top layer, or
+ * from a layer that stays (two anchor keys
  * share the pair's first 16 bytes); the survivor's rest ends in a suffix,
  * or within its last slice (the pair differs only in length); the smaller
  * or the larger key survives. Each pair is built again over the folded
@@ -1003,7 +1004,11 @@ static bool chain_expect(const char *what, u8 (*kb)[CHAIN_SPAN + 32],
 static bool check_chain_variant(int v)
 {
 	static u8 kb[4][CHAIN_SPAN + 32];
-	unsigned long folded = v & 1 ? 3 : 1;
+	/*
+	 * Under the anchors: the top layer's slot spans the 8 bytes all four
+	 * share, down to the anchors' layer.
+	 */
+	unsigned long folded = v & 1 ? 2 : 1;
 	bool present[4] = { false };
 	int gone = v & 4 ? 0 : 1, round, i;
 	u32 klen[4];

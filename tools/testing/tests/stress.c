@@ -8,7 +8,7 @@
  * shared counter with cmpxchg loops and store into shared hot keys.
  * Stable keys, inserted before the run and never written, sit between
  * churned keys (including long keys whose layers are created and removed
- * around them, and keys of 12 to 312 bytes that share long runs of one
+ * around them, and keys of 13 to 312 bytes that share long runs of one
  * byte, so that spans over those runs split and merge around them);
  * readers must always find them.
  *
@@ -105,20 +105,20 @@ static u64 rnd(u64 *s)
 }
 
 /*
- * Span keys: 0..300 bytes of one of three fill bytes, then n, then a
- * tail. Two of them with the same fill share the shorter fill run and
- * more (n's high bytes are zero, as are some fills'), so the map keeps a
- * span over the run; keys of other lengths that come and go split it
- * inside and merge it back all the time.
+ * Span keys: 1..300 bytes of one of three fill bytes, then n, then a
+ * tail. Two of them with the same fill byte share the shorter fill run,
+ * so the map keeps a span over it; keys of other lengths that come and
+ * go split it inside and merge it back all the time. No fill byte is
+ * zero: only the 8-byte keys start with one (see scanner_main()).
  */
 #define SPAN_FILL_MAX	300
 
 static u32 span_key(u8 *b, u64 n)
 {
-	u32 fill = (n >> 3) * 0x9e3779b1U % (SPAN_FILL_MAX + 1);
+	u32 fill = 1 + (n >> 3) * 0x9e3779b1U % SPAN_FILL_MAX;
 	int i;
 
-	memset(b, "\0S\xff"[(n >> 3) % 3], fill);
+	memset(b, "\x01S\xff"[(n >> 3) % 3], fill);
 	for (i = 0; i < 8; i++)
 		b[fill + i] = n >> (56 - 8 * i);
 	memcpy(b + fill + 8, "tail", 4);
@@ -656,7 +656,7 @@ static long stable_number(const u8 *k, size_t len)
 			n = n << 8 | k[24 + i];
 		if ((n & 6) != 2)
 			return -1;
-	} else if (len >= 12 && len <= SPAN_FILL_MAX + 12) {
+	} else if (len > 12 && len <= SPAN_FILL_MAX + 12) {
 		u8 again[KLEN_MAX];
 
 		for (i = 0; i < 8; i++)
