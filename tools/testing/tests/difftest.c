@@ -123,6 +123,7 @@ static void add_key(const u8 *b, u32 len)
 enum {
 	SH_INT, SH_R16, SH_P24, SH_R32, SH_MIX, SH_SPAN, SH_BIG, SH_SPECIAL, SH_NR
 };
+
 static const char *const shape_name[SH_NR] = {
 	"int8", "rand16", "prefix24", "rand32", "mixed0-300", "spans0-300",
 	"big1-4k", "special-lengths",
