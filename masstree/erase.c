@@ -49,14 +49,17 @@ static long mst_erase_chain(struct mst_write *w, struct mst_node *node,
 	long internodes = 0;
 
 	while (node != stop) {
-		struct mst_node *up = rcu_dereference_protected(node->parent, 1);
+		unsigned long v = READ_ONCE(node->version);
+		/* A layer root's parent may be rewritten above: not read. */
+		struct mst_node *up = v & MST_V_ROOT ? NULL :
+				      rcu_dereference_protected(node->parent, 1);
 
 		mst_mark(node, MST_V_DELETED);
-		if (!(READ_ONCE(node->version) & MST_V_LEAF))
+		if (!(v & MST_V_LEAF))
 			internodes++;
 		mst_unlock(w->mt, node);
 		mst_erase_queue(w, node);
-		if (READ_ONCE(node->version) & MST_V_ROOT)
+		if (!up)
 			break;
 		node = up;
 	}

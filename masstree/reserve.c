@@ -30,7 +30,7 @@
 
 /*
  * Enough for a leaf split that propagates through a layer of height 10
- * with a root split at the top, or a new layer chain a few layers deep.
+ * with a root split at the top.
  */
 #define MST_PRELOAD_NODES	12
 /* Suffix buffers: a key's tail up to this many bytes needs no allocation. */
@@ -39,7 +39,7 @@
  * What a writer that may sleep leaves in its CPU's pool after drawing on
  * it: a leaf split and the split of the internode above it, which is
  * nearly every split. Rarer writes that need more (a root internode's
- * split, a chain of new layers) take the unlock/allocate/re-walk path,
+ * split, a new layer with its span) take the unlock/allocate/re-walk path,
  * whose allocations the fault injection tests fail one by one.
  */
 #define MST_POOL_REFILL		2
@@ -126,8 +126,8 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
  * following masstree_insert(), masstree_store() or masstree_cmpxchg() under
  * the caller's spinlock, with GFP_NOWAIT or GFP_ATOMIC, does not fail for
  * lack of memory: unless its key needs more than MST_PRELOAD_NODES nodes (a
- * new chain of layers for two long keys sharing a long prefix) or a suffix
- * longer than MST_PRELOAD_SFX_CAP bytes, in which case it allocates with
+ * split up a tall tree) or a suffix or span longer than
+ * MST_PRELOAD_SFX_CAP bytes, in which case it allocates with
  * its own gfp. Nodes come from the preload; a suffix buffer is first asked
  * of the slab at the key's size with the caller's gfp, and the preloaded
  * one (MST_PRELOAD_SFX_CAP bytes) is used only if that fails, so that a

@@ -54,9 +54,9 @@ enum masstree_test_counter {
  *	the leaf's permutation and copying the slots it lists.
  * @MASSTREE_HOOK_NEW_ROOT: the first insert into an empty map, after it
  *	published the new root leaf (locked), before it filled its slot.
- * @MASSTREE_HOOK_COLLAPSE: an erase folding a chain of one-key layers
- *	into the slot above it, the chain's lower layers already deleted,
- *	before the slot (its leaf locked) turns back into a key.
+ * @MASSTREE_HOOK_COLLAPSE: an erase folding a layer left with one key
+ *	into the slot above it (both leaves locked), before the slot turns
+ *	back into that key.
  * @MASSTREE_HOOK_MERGE: an erase merging a leaf with few keys into its
  *	left neighbour (or an internode into its left sibling), the keys
  *	(children) copied and published there (the left node locked and

@@ -10,9 +10,10 @@
  * DOC: charging what a map holds
  *
  * What a write makes the map hold depends on the tree's shape, not only
- * on the key and value: a key that shares a long span with another
- * builds a chain of layers, one 320-byte node per 8 shared bytes; a
- * split adds nodes; leaves emptied by erases stay until empty. So a map
+ * on the key and value: a key that collides with another past the first
+ * slice adds a layer leaf and a span holding the bytes the two share; a
+ * split adds nodes; leaves thinned by erases stay until they can merge
+ * with a neighbour. So a map
  * is charged what it really holds: its nodes and suffixes as the core
  * counts them (masstree_bytes(): their slab objects) plus
  * its values at their allocation's size.
