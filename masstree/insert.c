@@ -762,7 +762,8 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	w->need.sfx[MST_SFX_NEW] = c->cls == MST_CLS_LONG ? c->len - c->off - 8 : 0;
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	if (w->need.sfx[0] && !mst_reserve_has(&w->res, &w->need)) {
+	/* The need is one suffix buffer at most: ask for that alone. */
+	if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW, w->need.sfx[MST_SFX_NEW])) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
