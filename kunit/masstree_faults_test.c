@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 
 #include "faultinject.h"
+#include "internal.h"
 #include "masstree_test.h"
 
 /* Attempts per write before the test gives up on it succeeding. */
@@ -40,6 +41,10 @@
  * @allocates: the write must allocate: it needs more nodes or a longer
  *	suffix than the per-CPU preload pool may hold (a write takes from
  *	the pool first, and a leaf with room needs nothing).
+ * @drain: empty the per-CPU pools before each attempt, so that the write
+ *	allocates its nodes too and their failures are seen: a span keeps
+ *	a new layer to one leaf, which the pool would otherwise cover (a
+ *	chain of layers needed more nodes than it holds).
  */
 struct flt_case {
 	const char *name;
@@ -48,6 +53,7 @@ struct flt_case {
 	bool twin;
 	bool allocates;
 	unsigned int split;
+	bool drain;
 };
 
 static const struct flt_case flt_cases[] = {
@@ -56,10 +62,10 @@ static const struct flt_case flt_cases[] = {
 	{ "root leaf split", 15, 8, false, false },
 	{ "leaf of a three-level tree", 3000, 8, false, false },
 	/* 31 and 68 shared slices: a span and a leaf (were 31, 68 layers). */
-	{ "span of 240 bytes", 10, 250, true, true },
-	{ "span of 536 bytes", 10, 550, true, true },
+	{ "span of 240 bytes", 10, 250, true, true, 0, true },
+	{ "span of 536 bytes", 10, 550, true, true, 0, true },
 	/* That span cut at its 37th slice: 288 bytes above, 240 below. */
-	{ "span split mid-way", 10, 550, true, true, 300 },
+	{ "span split mid-way", 10, 550, true, true, 300, true },
 };
 
 static void flt_desc(const struct flt_case *c, char *desc)
@@ -130,7 +136,8 @@ static int flt_do(struct masstree *mt, enum flt_write how, const u8 *key,
  * returns how many attempts failed with -ENOMEM.
  */
 static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
-				  enum flt_write how, const u8 *key, size_t len)
+				  enum flt_write how, const u8 *key, size_t len,
+				  bool drain)
 {
 	unsigned int n, failures = 0;
 	struct mtt_snapshot before;
@@ -139,6 +146,9 @@ static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
 
 	mtt_snap(test, mt, &before);
 	for (n = 1; n <= FLT_MAX_ATTEMPTS && injected; n++) {
+		/* No writer runs: this test's map is the only one. */
+		if (drain)
+			mst_preload_drain();
 		masstree_fail_nth(n);
 		err = flt_do(mt, how, key, len, mtt_entry(n));
 		injected = masstree_fail_nth_left() == 0;
@@ -164,15 +174,19 @@ static void masstree_insert_fails_cleanly_at_every_allocation(struct kunit *test
 {
 	const struct flt_case *c = test->param_value;
 	struct masstree *mt = mtt_map(test);
+	unsigned long node_hits = masstree_fail_hits(MST_FAIL_NODE);
 	unsigned int failures;
 	u8 *key;
 
 	key = kunit_kmalloc(test, c->key_len, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, key);
 	flt_build(test, mt, c, key);
-	failures = flt_every_nth(test, mt, FLT_INSERT, key, c->key_len);
+	failures = flt_every_nth(test, mt, FLT_INSERT, key, c->key_len, c->drain);
 	if (c->allocates)
 		KUNIT_EXPECT_GT(test, failures, 0U);
+	/* The new layer's leaf was allocated, and failed once. */
+	if (c->drain)
+		KUNIT_EXPECT_GT(test, masstree_fail_hits(MST_FAIL_NODE), node_hits);
 }
 
 /*
@@ -194,15 +208,15 @@ static void masstree_store_cmpxchg_fail_cleanly_at_every_allocation(struct kunit
 	for (i = 0; i < ARRAY_SIZE(hows); i++) {
 		flt_build(test, mt, c, key);
 		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
-						    c->key_len), 0U);
+						    c->key_len, c->drain), 0U);
 		masstree_destroy(mt);
 		flt_build(test, mt, chain, key);
 		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
-						    chain->key_len), 0U);
+						    chain->key_len, chain->drain), 0U);
 		masstree_destroy(mt);
 		flt_build(test, mt, split, key);
 		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
-						    split->key_len), 0U);
+						    split->key_len, split->drain), 0U);
 		masstree_destroy(mt);
 	}
 }
