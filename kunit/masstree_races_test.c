@@ -12,11 +12,11 @@
  *   writer per CPU, many short rounds (see rp_run());
  * - the first keys of a new layer, and inserts into a layer whose last key
  *   another thread erases, writers held between walk and leaf lock;
- * - the fold of a chain of one-key layers back into the slot above, the
- *   eraser held with the chain's lower layers deleted and the slot not
+ * - the fold of a one-key layer (below a span) back into the slot
+ *   above, the eraser held with the layer's leaf locked and the slot not
  *   yet switched (MASSTREE_HOOK_COLLAPSE) while readers look the
  *   survivor up and walk the map, and writers insert keys that share the
- *   span again;
+ *   span again (they wait for the leaf, and must find it deleted);
  * - readers of the keys a leaf split moves, and of the keys whose child
  *   index in the internode shifts, while the splitting writer is held in
  *   the split's and the internode insert's windows;
@@ -101,7 +101,7 @@ enum rt_kind {
 	RT_SPLIT_LEAF,		/* readers: the split leaf's keys */
 	RT_SPLIT_INODE_MARK,	/* readers: moved keys once the internode is about to be marked */
 	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
-	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
+	RT_COLLAPSE,		/* thread 0 erases a key whose layer folds */
 	RT_STORE,		/* thread 0 stores fresh entries; the others read them */
 	RT_PARENT,		/* thread 0 held before locking a parent the root split moves */
 	RT_MERGE_STALE,		/* thread 0's erases merge two leaves under a held reader */
@@ -262,7 +262,7 @@ static u32 rt_layer_key(u8 *b, unsigned int i, bool deep)
 }
 
 /*
- * Collapse keys: 24 shared bytes (a chain of three layers), then the
+ * Collapse keys: 24 shared bytes (a span above the layer), then the
  * key's own. Key 8 is erased, 9 survives; threads 3 and 4 insert theirs.
  */
 #define RT_GONE		8
@@ -385,18 +385,16 @@ static void rt_hook(enum masstree_test_hook_point where)
 		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_COLLAPSE && where == MASSTREE_HOOK_COLLAPSE) {
-		/* Until a reader or writer met a deleted layer and retried. */
-		unsigned long t0 = masstree_test_counter(MASSTREE_TC_LAYER_RETRY);
-		unsigned int us;
+		/*
+		 * Until a reader looked the survivor up through the old slot
+		 * (the writers wait for the layer's lock meanwhile, and may
+		 * keep the readers' CPU from them: some rounds suffice).
+		 */
+		long r0 = atomic_long_read(&ctx->reader_ops);
 
 		atomic_set(&ctx->collapse_held, 1);
 		atomic_long_inc(&ctx->held[k]);
-		for (us = 0; us < RT_HOLD_US; us++) {
-			if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
-				break;
-			udelay(1);
-		}
-		if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
+		if (rt_hold(&ctx->reader_ops, r0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_PARENT && self->id == 0 &&
 		   where == MASSTREE_HOOK_LOCK_PARENT) {
