@@ -227,8 +227,8 @@ static inline struct refmap *mtt_ref(struct kunit *test)
 
 /*
  * The root of a quiescent map's top layer (@prefix NULL), or of the layer
- * its slot for the 8 bytes at @prefix leads to, the top layer being one
- * leaf. NULL if there is none.
+ * its slot for the 8 bytes at @prefix leads to (through the slot's span,
+ * if it holds one), the top layer being one leaf. NULL if there is none.
  */
 static inline struct mst_node *mtt_layer_root(struct masstree *mt,
 					      const u8 *prefix)
@@ -243,10 +243,14 @@ static inline struct mst_node *mtt_layer_root(struct masstree *mt,
 	top = mst_to_leaf(root);
 	perm = READ_ONCE(top->permutation);
 	for (i = 0; i < mst_perm_size(perm); i++) {
+		size_t skip;
+
 		s = mst_perm_slot(perm, i);
-		if (top->keylenx[s] == MST_KLX_LAYER &&
+		if (mst_klx_is_layer(top->keylenx[s]) &&
 		    top->ikey[s] == get_unaligned_be64(prefix))
-			return rcu_access_pointer(top->lv[s]);
+			return mst_slot_layer(top->keylenx[s],
+					      rcu_access_pointer(top->lv[s]),
+					      &skip);
 	}
 	return NULL;
 }

@@ -49,14 +49,17 @@ static long mst_erase_chain(struct mst_write *w, struct mst_node *node,
 	long internodes = 0;
 
 	while (node != stop) {
-		struct mst_node *up = rcu_dereference_protected(node->parent, 1);
+		unsigned long v = READ_ONCE(node->version);
+		/* A layer root's parent may be rewritten above: not read. */
+		struct mst_node *up = v & MST_V_ROOT ? NULL :
+				      rcu_dereference_protected(node->parent, 1);
 
 		mst_mark(node, MST_V_DELETED);
-		if (!(READ_ONCE(node->version) & MST_V_LEAF))
+		if (!(v & MST_V_LEAF))
 			internodes++;
 		mst_unlock(w->mt, node);
 		mst_erase_queue(w, node);
-		if (READ_ONCE(node->version) & MST_V_ROOT)
+		if (!up)
 			break;
 		node = up;
 	}
@@ -571,9 +574,10 @@ static void mst_erase_one_left(struct mst_write *w, struct mst_leaf *leaf,
  * permutation is the old one with a larger count. Every key of @src is
  * above every key of @dst (it is the right neighbour; a slice never spans
  * two leaves). A slot is its slice, keylenx and lv: a suffix (holding its
- * entry) or a layer root changes owner, not place (a layer root's parent
- * is the layer above's root, not a leaf). The only code that knows the
- * slot layout of a merge. Returns the new permutation.
+ * entry), a layer root or a span changes owner, not place (a layer
+ * root's parent is the layer above's root or its span, never a leaf).
+ * The only code that knows the slot layout of a merge. Returns the new
+ * permutation.
  */
 static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
 			   struct mst_leaf *src, u64 sperm)
