@@ -761,7 +761,11 @@ static const struct ls_pos ls_positions[] = {
 	{ 40, 0 }, { 40, 2 },
 };
 
-/* The six orders of erasing three keys. */
+/*
+ * The six orders of erasing three keys; each third key is erased in
+ * LS_ORDERS of them, all six taken in turn over the positions.
+ */
+#define LS_ORDERS	(IS_ENABLED(CONFIG_KCSAN) ? 1 : 2)
 static const u8 ls_orders[6][3] = {
 	{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
 };
@@ -772,16 +776,17 @@ static const u8 ls_orders[6][3] = {
  * below or above the pattern's or by ending there (also exactly at the
  * span's end), or after the span: every key found, in order, the map
  * valid and shaped as the same keys inserted afresh: one leaf more
- * than the pair when the span split. Then the three erased in each
- * order: after each erase the map is shaped as the survivors are
- * afresh, the span merged back, and the last erase frees everything.
+ * than the pair when the span split. Then the three erased in two of
+ * the six orders (each order comes at some positions): after each erase
+ * the map is shaped as the survivors are afresh, the span merged back,
+ * and the last erase frees everything.
  */
 static void masstree_span_split_and_merge_at_each_slice(struct kunit *test)
 {
 	struct masstree *mt = mtt_map(test);
 	struct ls_keys *k = ls_keys_alloc(test, LS_KLEN + 8);
 	struct masstree_stats st;
-	unsigned int v, how, o, i;
+	unsigned int v, how, o, n, i;
 	char what[80];
 	u32 p;
 
@@ -795,7 +800,8 @@ static void masstree_span_split_and_merge_at_each_slice(struct kunit *test)
 			if (how == 2 && p == 8)
 				continue;
 			k->len[2] = ls_third_key(k->b[2], p, how);
-			for (o = 0; o < ARRAY_SIZE(ls_orders); o++) {
+			for (n = 0, o = (v + how) % ARRAY_SIZE(ls_orders); n < LS_ORDERS;
+			     n++, o = (o + 3) % ARRAY_SIZE(ls_orders)) {
 				snprintf(what, sizeof(what), "leaves at %u (%s), erase order %u",
 					 p, how == 2 ? "ends" : how ? "above" : "below", o);
 				ls_insert(test, mt, k, 2);
