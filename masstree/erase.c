@@ -463,6 +463,48 @@ static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
 }
 
 /*
+ * One try of mst_collapse() with a buffer of @need bytes: 0 once done
+ * (folded, with *@upp set as mst_collapse() returns it, or given up),
+ * else the bytes the fold found it needs under the locks (nothing
+ * changed).
+ */
+static u32 mst_fold_try(struct mst_write *w, struct mst_fold *f, u32 need,
+			struct mst_leaf **upp)
+{
+	struct mst_leaf *up;
+	u32 len = 0;
+
+	*upp = NULL;
+	mst_write_end(w);
+	f->buf = mst_suffix_alloc(need, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
+	mst_write_begin(w);
+	if (!f->buf)
+		return 0;
+	/* The whole slab object: the way up may have grown meanwhile. */
+	f->cap = f->buf->size - offsetof(struct mst_suffix, data);
+
+	mst_lock(w->mt, f->x);
+	up = mst_fold_start(f) ? mst_layer_climb(w, f->x) : NULL;
+	if (up) {
+		len = mst_fold_len(f, w->c.off);
+		if (f->lower)
+			len = MST_SPAN_CAP(len);
+		if (len <= f->cap) {
+			mst_fold_switch(w, up, f);
+			if (mst_collapse_rest(up, up->permutation, w->c.off))
+				*upp = up;
+			else
+				mst_unlock(w->mt, &up->node);
+			return 0;
+		}
+		mst_unlock(w->mt, &up->node);
+	}
+	mst_unlock(w->mt, f->x);
+	mst_suffix_discard(f->buf);
+	return up ? len : 0;
+}
+
+/*
  * Fold the one-entry layer whose root leaf is @bottom (the cursor's layer)
  * into the slot above (see mst_collapse_rest()): its entry brings @rest
  * bytes, and is a way further down if @way_down. Returns the leaf holding
@@ -474,10 +516,11 @@ static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
  * (GFP_NOWAIT: erase takes no gfp and may run under the caller's
  * spinlock; charged to the caller's memory cgroup like the device's
  * writes, since it takes over from the layer, which was), sized by a
- * lockless guess of the way up; if that fails, or the way up grew past
- * it meanwhile, the layer stays, which is correct, only larger. Not from
- * the per-CPU preload pool: that is for the caller's next insert under
- * its spinlock.
+ * lockless guess of the way up (mst_fold_try()), and again at the size
+ * found under the locks if the way up grew meanwhile (a fold above
+ * lengthened it), a few times; if the allocation fails, the layer stays,
+ * which is correct, only larger. Not from the per-CPU preload pool: that
+ * is for the caller's next insert under its spinlock.
  *
  * Then, deeper layer before shallower (the lock order): lock @bottom,
  * check it still holds one entry, lock the leaf of the layer above holding
@@ -493,39 +536,21 @@ static struct mst_leaf *mst_collapse(struct mst_write *w,
 				     bool way_down)
 {
 	struct mst_fold f = { .x = &bottom->node, .boff = w->c.off };
-	struct mst_leaf *up;
+	struct mst_leaf *up = NULL;
+	unsigned int tries;
 	size_t skip;
-	u32 cap;
+	u32 need;
 
 	mst_layer_up(rcu_dereference(f.x->parent), &skip);
-	cap = skip - 8 + rest;
+	need = skip - 8 + rest;
 	if (way_down)
-		cap = MST_SPAN_CAP(cap);
-	mst_write_end(w);
-	f.buf = mst_suffix_alloc(cap, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
-	mst_write_begin(w);
-	if (!f.buf)
-		return NULL;
-	/* The whole slab object: the way up may have grown meanwhile. */
-	f.cap = f.buf->size - offsetof(struct mst_suffix, data);
-
-	mst_lock(w->mt, f.x);
-	if (mst_fold_start(&f)) {
-		up = mst_layer_climb(w, f.x);
-		if (up && (f.lower ? MST_SPAN_CAP(mst_fold_len(&f, w->c.off)) :
-			   mst_fold_len(&f, w->c.off)) <= f.cap) {
-			mst_fold_switch(w, up, &f);
-			if (mst_collapse_rest(up, up->permutation, w->c.off))
-				return up;
-			mst_unlock(w->mt, &up->node);
-			return NULL;
-		}
-		if (up)
-			mst_unlock(w->mt, &up->node);
+		need = MST_SPAN_CAP(need);
+	/* A fold above may lengthen the way up meanwhile: a few more tries. */
+	for (tries = 0; need && tries < 3; tries++) {
+		mst_walk_pos_layer(&w->c, f.boff, f.x);
+		need = mst_fold_try(w, &f, need, &up);
 	}
-	mst_unlock(w->mt, f.x);
-	mst_suffix_discard(f.buf);
-	return NULL;
+	return need ? NULL : up;
 }
 
 /*

@@ -177,8 +177,8 @@ static long mst_layer_slot(struct mst_write *w, struct mst_leaf *deep,
 
 /*
  * Publish what slot @s of the locked @leaf now holds (@klx, @lv: a new
- * layer, or a span leading to one) under the inserting bit, count the new
- * layer and key, and unlock @leaf and the new layer's leaf @deep.
+ * layer, or a span leading to one, its leaf @deep filled) under the
+ * inserting bit, count the new layer and key, and unlock @leaf and @deep.
  */
 static void mst_layer_publish(struct mst_write *w, struct mst_leaf *leaf,
 			      unsigned int s, u8 klx, void *lv,
@@ -186,7 +186,6 @@ static void mst_layer_publish(struct mst_write *w, struct mst_leaf *leaf,
 {
 	struct masstree *mt = w->mt;
 
-	deep->permutation = mst_perm_first(2);
 	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, sfx_bytes);
 	mst_stat_add(mt, MST_STAT_LEAVES, 1);
 	mst_stat_add(mt, MST_STAT_LAYERS, 1);
@@ -243,6 +242,7 @@ static noinline bool mst_insert_layer(struct mst_write *w,
 				    MST_SFX_MOVED, oentry);
 	sfx_bytes += mst_layer_slot(w, deep, 1 - os, nslice, ncls,
 				    nk + 8 * d, b - 8 * d, MST_SFX_NEW, entry);
+	deep->permutation = mst_perm_first(2);
 	mst_layer_publish(w, leaf, s, klx, top, deep, sfx_bytes);
 	mst_suffix_free(old);
 	return true;
@@ -329,6 +329,8 @@ static noinline bool mst_insert_span(struct mst_write *w,
 	}
 	sfx_bytes += mst_layer_slot(w, deep, 1 - os, nslice, ncls,
 				    nk + 8 * j, b - 8 * j, MST_SFX_NEW, entry);
+	/* Whole before a climber from the layer below can reach it. */
+	deep->permutation = mst_perm_first(2);
 	rcu_assign_pointer(root->parent,
 			   lower ? mst_span_parent(lower) : &deep->node);
 	mst_hook(MASSTREE_HOOK_SPAN_SPLIT);
@@ -760,7 +762,8 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	w->need.sfx[MST_SFX_NEW] = c->cls == MST_CLS_LONG ? c->len - c->off - 8 : 0;
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	if (w->need.sfx[0] && !mst_reserve_has(&w->res, &w->need)) {
+	/* The need is one suffix buffer at most: ask for that alone. */
+	if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW, w->need.sfx[MST_SFX_NEW])) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}

@@ -206,18 +206,21 @@ static inline bool mst_reserve_empty(const struct mst_reserve *res)
 	       !res->sfx[MST_SFX_MOVED] && !res->sfx[MST_SFX_SPAN];
 }
 
-/* Does @res cover @need? */
+/* Does @res hold suffix buffer @i for @bytes bytes (none needed if 0)? */
+static inline bool mst_reserve_has_sfx(const struct mst_reserve *res,
+				       unsigned int i, u32 bytes)
+{
+	return !bytes || (res->sfx[i] && res->cap[i] >= bytes);
+}
+
+/* Does @res cover @need? Unrolled: every insert asks. */
 static inline bool mst_reserve_has(const struct mst_reserve *res,
 				   const struct mst_need *need)
 {
-	unsigned int i;
-
-	if (res->nr_nodes < need->nodes)
-		return false;
-	for (i = 0; i < MST_RES_SFX; i++)
-		if (need->sfx[i] && (!res->sfx[i] || res->cap[i] < need->sfx[i]))
-			return false;
-	return true;
+	return res->nr_nodes >= need->nodes &&
+	       mst_reserve_has_sfx(res, MST_SFX_NEW, need->sfx[MST_SFX_NEW]) &&
+	       mst_reserve_has_sfx(res, MST_SFX_MOVED, need->sfx[MST_SFX_MOVED]) &&
+	       mst_reserve_has_sfx(res, MST_SFX_SPAN, need->sfx[MST_SFX_SPAN]);
 }
 
 /*

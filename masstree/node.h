@@ -31,6 +31,9 @@
 #define MST_KLX_LAYER	128
 #define MST_KLX_SPAN	192
 
+/* Slots whose bytes go on out of line (a suffix, a span) share a bit. */
+static_assert((MST_KLX_SPAN & MST_KLX_SUFFIX) && !(MST_KLX_LAYER & MST_KLX_SUFFIX));
+
 static inline bool mst_klx_is_layer(u8 klx)
 {
 	return klx >= MST_KLX_LAYER;

@@ -55,11 +55,12 @@ static inline bool mst_span_holds_key(const struct mst_span *span,
 static __always_inline bool mst_slot_holds_key(u8 klx, void *lv,
 					       const struct mst_walk_pos *c)
 {
+	/* One test for the common slots: a suffix and a span share a bit. */
+	if (!(klx & MST_KLX_SUFFIX))
+		return true;
 	if (klx == MST_KLX_SUFFIX)
 		return mst_suffix_equal(lv, c);
-	if (unlikely(klx == MST_KLX_SPAN))
-		return mst_span_holds_key(lv, c);
-	return true;
+	return mst_span_holds_key(lv, c);
 }
 
 /**

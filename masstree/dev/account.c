@@ -35,7 +35,10 @@
  * plus reservations outstanding or not yet given back, so it is not less
  * than what the map holds but for writes in flight and what a write may
  * add beyond its reservation (below). Erases reserve nothing and hand in
- * what they freed.
+ * what they freed; an erase that folds a layer into the slot above may
+ * instead add up to one suffix or span of the key's length (its slab
+ * object can round up past the node and pieces it replaces), which the
+ * next settle charges like any other change.
  *
  * So that a write costs O(1) whatever the number of CPUs, the map settles
  * only:
