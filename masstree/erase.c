@@ -466,10 +466,12 @@ static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
  * One try of mst_collapse() with a buffer of @need bytes: 0 once done
  * (folded, with *@upp set as mst_collapse() returns it, or given up),
  * else the bytes the fold found it needs under the locks (nothing
- * changed).
+ * changed): more than @need, or, unless this is the @last try, few enough
+ * for a smaller slab object (a span split above shortened the way up),
+ * which the key would keep for its life.
  */
 static u32 mst_fold_try(struct mst_write *w, struct mst_fold *f, u32 need,
-			struct mst_leaf **upp)
+			bool last, struct mst_leaf **upp)
 {
 	struct mst_leaf *up;
 	u32 len = 0;
@@ -489,7 +491,9 @@ static u32 mst_fold_try(struct mst_write *w, struct mst_fold *f, u32 need,
 		len = mst_fold_len(f, w->c.off);
 		if (f->lower)
 			len = MST_SPAN_CAP(len);
-		if (len <= f->cap) {
+		/* Not a size class too big either, but for the last try. */
+		if (len <= f->cap &&
+		    (last || mst_suffix_bytes(len) == f->buf->size)) {
 			mst_fold_switch(w, up, f);
 			if (mst_collapse_rest(up, up->permutation, w->c.off))
 				*upp = up;
@@ -517,8 +521,9 @@ static u32 mst_fold_try(struct mst_write *w, struct mst_fold *f, u32 need,
  * spinlock; charged to the caller's memory cgroup like the device's
  * writes, since it takes over from the layer, which was), sized by a
  * lockless guess of the way up (mst_fold_try()), and again at the size
- * found under the locks if the way up grew meanwhile (a fold above
- * lengthened it), a few times; if the allocation fails, the layer stays,
+ * found under the locks if the way up changed meanwhile (a fold above
+ * lengthened it, a span split shortened it), a few times; if the
+ * allocation fails, the layer stays,
  * which is correct, only larger. Not from the per-CPU preload pool: that
  * is for the caller's next insert under its spinlock.
  *
@@ -548,7 +553,7 @@ static struct mst_leaf *mst_collapse(struct mst_write *w,
 	/* A fold above may lengthen the way up meanwhile: a few more tries. */
 	for (tries = 0; need && tries < 3; tries++) {
 		mst_walk_pos_layer(&w->c, f.boff, f.x);
-		need = mst_fold_try(w, &f, need, &up);
+		need = mst_fold_try(w, &f, need, tries == 2, &up);
 	}
 	return need ? NULL : up;
 }

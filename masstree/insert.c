@@ -224,8 +224,9 @@ static noinline bool mst_insert_layer(struct mst_write *w,
 	u8 klx;
 
 	d = mst_layer_need(w, old->data, a, nk, b);
-	if (!mst_reserve_has(&w->res, &w->need) &&
-	    !mst_reserve_take_pool(&w->res, &w->need)) {
+	if ((!mst_reserve_has(&w->res, &w->need) &&
+	     !mst_reserve_take_pool(&w->res, &w->need)) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
@@ -304,8 +305,9 @@ static noinline bool mst_insert_span(struct mst_write *w,
 		memset(&w->need, 0, sizeof(w->need));
 		return false;
 	}
-	if (!mst_reserve_has(&w->res, &w->need) &&
-	    !mst_reserve_take_pool(&w->res, &w->need)) {
+	if ((!mst_reserve_has(&w->res, &w->need) &&
+	     !mst_reserve_take_pool(&w->res, &w->need)) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
@@ -721,8 +723,9 @@ static noinline bool mst_insert_split(struct mst_write *w,
 	unsigned int m;
 
 	top = mst_split_lock_path(w, node, is_root);
-	if (!mst_reserve_has(&w->res, &w->need) &&
-	    !mst_reserve_take_pool(&w->res, &w->need)) {
+	if ((!mst_reserve_has(&w->res, &w->need) &&
+	     !mst_reserve_take_pool(&w->res, &w->need)) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
 		mst_split_unlock_path(w->mt, node, top);
 		return false;
 	}
@@ -763,7 +766,8 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
 	/* The need is one suffix buffer at most: ask for that alone. */
-	if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW, w->need.sfx[MST_SFX_NEW])) {
+	if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW, w->need.sfx[MST_SFX_NEW]) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}

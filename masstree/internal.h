@@ -77,6 +77,12 @@ static inline void mst_walk_pos_init(struct mst_walk_pos *c, const void *key,
 
 /* In mst_reserve.taken: refill the per-CPU pool after unlocking. */
 #define MST_RES_REFILL	BIT(MST_RES_SFX)
+/*
+ * In mst_reserve.taken: buffer MST_SFX_NEW was taken before the walk, for
+ * the key's whole rest past its first slice; a key that lands in a deeper
+ * layer needs less, and would keep the bigger buffer for its life.
+ */
+#define MST_RES_LOOSE	BIT(MST_RES_SFX + 1)
 
 /**
  * struct mst_reserve - nodes and suffix buffers a writer allocated before
@@ -260,6 +266,22 @@ static inline struct mst_span *mst_reserve_span(struct mst_reserve *res,
 	span->len = len;
 	memcpy(span->data, bytes, len);
 	return span;
+}
+
+bool mst_reserve_loose(struct mst_reserve *res, u32 bytes);
+
+/*
+ * Does buffer MST_SFX_NEW of @res fit a need of @bytes: no bigger than a
+ * buffer allocated for it would be? Only a buffer taken before the walk
+ * may not (see MST_RES_LOOSE); that one is given up, once, for the caller
+ * to ask for one that fits (nothing changed).
+ */
+static inline bool mst_reserve_fits(struct mst_reserve *res, u32 bytes)
+{
+	if (likely(!(res->taken & MST_RES_LOOSE)) || !bytes ||
+	    res->cap[MST_SFX_NEW] == bytes)
+		return true;
+	return !mst_reserve_loose(res, bytes);
 }
 
 struct mst_node *mst_reserve_node(struct mst_reserve *res);

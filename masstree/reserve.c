@@ -269,6 +269,29 @@ int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp)
 }
 
 /**
+ * mst_reserve_loose() - give up a new key's buffer a size class too big.
+ * @res: the reserve; its MST_SFX_NEW buffer was taken before the walk.
+ * @bytes: what the key needs where it lands.
+ *
+ * Once per write: the buffer stops counting as taken early, and if its
+ * slab object is bigger than one for @bytes it is marked empty (kept
+ * until mst_reserve_fill() replaces it), so that the writer unlocks and
+ * asks for one that fits. A map then holds the same bytes for the same
+ * keys whatever the order they came in.
+ *
+ * Context: Inside a write's locking phase.
+ * Return: true if the buffer was given up.
+ */
+bool mst_reserve_loose(struct mst_reserve *res, u32 bytes)
+{
+	res->taken &= ~MST_RES_LOOSE;
+	if (mst_suffix_bytes(res->cap[MST_SFX_NEW]) == mst_suffix_bytes(bytes))
+		return false;
+	res->cap[MST_SFX_NEW] = 0;
+	return true;
+}
+
+/**
  * mst_reserve_take_pool() - cover a need from this CPU's pool, under locks.
  * @res: the reserve.
  * @need: the need; only its nodes come from the pool.
