@@ -19,6 +19,7 @@
 #include <asm/unaligned.h>
 
 #include "masstree_refmap.h"
+#include "internal.h"
 #include "node.h"
 #include "permutation.h"
 #include "testing.h"
@@ -51,11 +52,11 @@ static inline void mtt_settled_nodes(struct mst_node_stats *stats)
 }
 
 /*
- * Suffix buffers that masstree_preload() parks in the per-CPU pools (two
- * per CPU) count as live suffixes; a write may use one up, so the count
- * may drop by as many, but never grow.
+ * Suffix buffers that masstree_preload() parks in the per-CPU pools (one
+ * per reserve buffer, per CPU) count as live suffixes; a write may use
+ * one up, so the count may drop by as many, but never grow.
  */
-#define MTT_POOL_SUFFIXES	(2 * num_possible_cpus())
+#define MTT_POOL_SUFFIXES	(MST_RES_SFX * num_possible_cpus())
 
 static inline void mtt_expect_nodes_equal(struct kunit *test,
 					  const struct mst_node_stats *before,
