@@ -372,6 +372,8 @@ static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadAa-suffix", 16),
 			    mtt_entry(1));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "root-key", 8), mtt_entry(0));
+	/* The preloads filled a pool the fixture's count may not hold. */
+	mst_preload_drain();
 	mtt_expect_all_freed(test);
 }
 
