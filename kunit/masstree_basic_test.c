@@ -351,7 +351,26 @@ static void masstree_erase_leftmost_leaves_frees_them(struct kunit *test)
 	mtt_expect_all_freed(test);
 }
 
-/* A map with every node kind: internodes, suffixes, a chain of layers. */
+/*
+ * Keys of fill_mixed_map() that leave the 40-byte keys' shared prefix at
+ * its second slice.
+ */
+#define MIXED_SPLIT_KEYS	50
+
+/* 'p' * 40 with bytes 8..15 replaced: below the top slot of 'p' * 8. */
+static void mixed_split_key(u8 *key, unsigned int i)
+{
+	memset(key, 'p', 40);
+	mtt_key64(key + 8, i);
+}
+
+/*
+ * A map with every node kind: internodes, suffixes, layer slots and spans.
+ * The 40-byte keys share 32 bytes: a top slot whose span of 24 bytes leads
+ * to a layer (offset 32) that splits. The split keys then leave that span
+ * at its first slice: the top slot becomes a layer slot to a new layer at
+ * offset 8, which holds them and a span of the other 16 bytes.
+ */
 static void fill_mixed_map(struct kunit *test, struct masstree *mt)
 {
 	u8 key[40];
@@ -369,6 +388,12 @@ static void fill_mixed_map(struct kunit *test, struct masstree *mt)
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, 40, mtt_entry(i),
 						      GFP_KERNEL), 0);
 	}
+	for (i = 0; i < MIXED_SPLIT_KEYS; i++) {
+		mixed_split_key(key, i);
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, 40, mtt_entry(i),
+						      GFP_KERNEL), 0);
+	}
+	memset(key, 'p', sizeof(key));
 	for (i = 0; i < 100; i++) {
 		mtt_key64(key, 1000000 + i);
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, 30, mtt_entry(i),
@@ -386,8 +411,22 @@ static void masstree_erase_all_mixed_returns_to_empty(struct kunit *test)
 	fill_mixed_map(test, mt);
 	KUNIT_ASSERT_EQ(test, masstree_validate(mt), 0);
 	masstree_get_stats(mt, &st);
+	KUNIT_EXPECT_EQ(test, st.keys, 1300UL + MIXED_SPLIT_KEYS);
+	/* The top layer, the one at offset 8 and the one below its span. */
+	KUNIT_EXPECT_EQ(test, st.layers, 3UL);
+	KUNIT_EXPECT_GT(test, st.internodes, 0UL);
+	for (i = 0; i < MIXED_SPLIT_KEYS; i++) {
+		mixed_split_key(key, i);
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, 40), mtt_entry(i));
+	}
+	/*
+	 * The layer at offset 8 is left with its span slot only: it merges
+	 * into the top slot as one span of 8 + 16 bytes, as built first.
+	 */
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	masstree_get_stats(mt, &st);
 	KUNIT_EXPECT_EQ(test, st.keys, 1300UL);
-	KUNIT_EXPECT_GT(test, st.layers, 4UL);
+	KUNIT_EXPECT_EQ(test, st.layers, 2UL);
 	memset(key, 'p', sizeof(key));
 	for (i = 0; i < 200; i++) {
 		mtt_key64(key + 32, i);

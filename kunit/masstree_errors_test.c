@@ -30,12 +30,16 @@
  * @nr_base: keys inserted first (8-byte big-endian 0..nr_base-1, spread).
  * @key_len: length of the inserted key; its first slice is @slice and
  *	every other byte 'z' (so it shares slices with the long base keys).
- * @long_base: the base holds one key of @key_len 'z' bytes after @slice,
- *	differing from the new key in the last byte: a layer chain.
+ * @long_base: the base holds one key of @key_len 'z' bytes after @slice;
+ *	the new key differs from it at @diff_at: the whole slices they
+ *	share after the first become a span, above a new layer leaf.
  * @slice: first 8 bytes of the new key, as an integer.
  * @diff_at: where the new key differs from the long base key.
  * @must_fail: the insert needs more than the per-CPU preload pool holds,
  *	so failing allocations must be seen.
+ * @pair: the base also holds the long base key with its last byte 'x':
+ *	a span already leads down to the last slice, and the new key leaves
+ *	it mid-way (@diff_at): a new layer there, the span cut in two.
  */
 struct err_case {
 	const char *name;
@@ -45,6 +49,7 @@ struct err_case {
 	u64 slice;
 	unsigned int diff_at;
 	bool must_fail;
+	bool pair;
 };
 
 static const struct err_case err_cases[] = {
@@ -53,8 +58,11 @@ static const struct err_case err_cases[] = {
 	{ "root leaf split", 15, 8, false, 100, 0, false },
 	{ "leaf of a two-level tree", 200, 8, false, 1000, 0, false },
 	{ "leaf of a three-level tree", 3000, 8, false, 1500, 0, false },
-	{ "chain of 31 layers", 10, 250, true, 7, 249, true },
-	{ "chain of 31 layers, 300-byte tails", 10, 550, true, 7, 250, true },
+	/* 31 shared slices: a 240-byte span and a leaf (was 31 layers). */
+	{ "span of 240 bytes", 10, 250, true, 7, 249, true },
+	{ "span of 240 bytes, 300-byte tails", 10, 550, true, 7, 250, true },
+	/* A 536-byte span cut at its 37th slice: 288 bytes above, 240 below. */
+	{ "span split mid-way", 10, 550, true, 7, 300, true, true },
 };
 
 static void err_desc(const struct err_case *c, char *desc)
@@ -88,6 +96,11 @@ static void err_build(struct kunit *test, struct masstree *mt,
 		err_key(key, c, c->slice, false);
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c->key_len,
 						      mtt_entry(99999), GFP_KERNEL), 0);
+	}
+	if (c->pair) {
+		key[c->key_len - 1] = 'x';
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c->key_len,
+						      mtt_entry(99998), GFP_KERNEL), 0);
 	}
 }
 
@@ -267,15 +280,18 @@ static void masstree_preload_insert_under_spinlock(struct kunit *test)
 	u8 key[40];
 	int err;
 
-	/* The pool's suffix buffers count as live: fill it, then count. */
-	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
-	masstree_preload_end();
+	/*
+	 * The pools' suffix buffers count as live, and the test may move to
+	 * another CPU and fill its pool: count with every pool empty, at the
+	 * start and at the end (no other writer runs).
+	 */
+	mst_preload_drain();
 	mtt_settled_nodes(&((struct mtt_fixture *)test->priv)->nodes);
 
 	node_hits = masstree_fail_hits(MST_FAIL_NODE);
 	memset(key, 'w', sizeof(key));
 	for (i = 0; i < 1500; i++) {
-		/* Odd i: 40-byte keys sharing 24 bytes (layers, suffixes). */
+		/* Odd i: 40-byte keys sharing 24 bytes (a span, a layer). */
 		mtt_key64(key + (i % 2 ? 24 : 0), i);
 		KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
 		spin_lock(&err_lock);
@@ -302,6 +318,7 @@ static void masstree_preload_insert_under_spinlock(struct kunit *test)
 				    mtt_entry(i));
 		memset(key, 'w', sizeof(key));
 	}
+	mst_preload_drain();
 	mtt_expect_all_freed(test);
 }
 
@@ -315,9 +332,12 @@ static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
 	struct masstree *mt = mtt_map(test);
 	unsigned long before;
 
-	/* The pool's suffix buffers count as live: fill it, then count. */
-	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
-	masstree_preload_end();
+	/*
+	 * The pools' suffix buffers count as live, and the test may move to
+	 * another CPU and fill its pool: count with every pool empty, at the
+	 * start and at the end (no other writer runs).
+	 */
+	mst_preload_drain();
 	mtt_settled_nodes(&((struct mtt_fixture *)test->priv)->nodes);
 
 	/* Different first slices: each insert below adds only its suffix. */
@@ -352,6 +372,8 @@ static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadAa-suffix", 16),
 			    mtt_entry(1));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "root-key", 8), mtt_entry(0));
+	/* The preloads filled a pool the fixture's count may not hold. */
+	mst_preload_drain();
 	mtt_expect_all_freed(test);
 }
 

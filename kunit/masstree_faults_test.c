@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 
 #include "faultinject.h"
+#include "internal.h"
 #include "masstree_test.h"
 
 /* Attempts per write before the test gives up on it succeeding. */
@@ -31,10 +32,19 @@
  * @key_len: length of the written key: its first 8 bytes are the odd
  *	integer 5, the rest 'z'.
  * @twin: the base also holds the written key with its last byte 'y':
- *	writing it builds a chain of layers down to that byte.
+ *	writing it builds a span of the whole slices they share after the
+ *	first, and one layer leaf below it.
+ * @split: if non-zero, the base also holds the twin with its last byte
+ *	'x' (a span down to the last slice) and the written key has 'y' at
+ *	this byte: it leaves the span there, which is cut in two around a
+ *	new layer.
  * @allocates: the write must allocate: it needs more nodes or a longer
  *	suffix than the per-CPU preload pool may hold (a write takes from
  *	the pool first, and a leaf with room needs nothing).
+ * @drain: empty the per-CPU pools before each attempt, so that the write
+ *	allocates its nodes too and their failures are seen: a span keeps
+ *	a new layer to one leaf, which the pool would otherwise cover (a
+ *	chain of layers needed more nodes than it holds).
  */
 struct flt_case {
 	const char *name;
@@ -42,6 +52,8 @@ struct flt_case {
 	unsigned int key_len;
 	bool twin;
 	bool allocates;
+	unsigned int split;
+	bool drain;
 };
 
 static const struct flt_case flt_cases[] = {
@@ -49,8 +61,11 @@ static const struct flt_case flt_cases[] = {
 	{ "key with a 300-byte suffix", 3, 308, false, true },
 	{ "root leaf split", 15, 8, false, false },
 	{ "leaf of a three-level tree", 3000, 8, false, false },
-	{ "chain of 31 layers", 10, 250, true, true },
-	{ "chain of 68 layers", 10, 550, true, true },
+	/* 31 and 68 shared slices: a span and a leaf (were 31, 68 layers). */
+	{ "span of 240 bytes", 10, 250, true, true, 0, true },
+	{ "span of 536 bytes", 10, 550, true, true, 0, true },
+	/* That span cut at its 37th slice: 288 bytes above, 240 below. */
+	{ "span split mid-way", 10, 550, true, true, 300, true },
 };
 
 static void flt_desc(const struct flt_case *c, char *desc)
@@ -84,7 +99,14 @@ static void flt_build(struct kunit *test, struct masstree *mt,
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c->key_len,
 						      mtt_entry(99999), GFP_KERNEL), 0);
 	}
+	if (c->split) {
+		key[c->key_len - 1] = 'x';
+		KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, c->key_len,
+						      mtt_entry(99998), GFP_KERNEL), 0);
+	}
 	flt_key(key, c, false);
+	if (c->split)
+		key[c->split] = 'y';
 }
 
 enum flt_write { FLT_INSERT, FLT_STORE, FLT_CMPXCHG };
@@ -114,7 +136,8 @@ static int flt_do(struct masstree *mt, enum flt_write how, const u8 *key,
  * returns how many attempts failed with -ENOMEM.
  */
 static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
-				  enum flt_write how, const u8 *key, size_t len)
+				  enum flt_write how, const u8 *key, size_t len,
+				  bool drain)
 {
 	unsigned int n, failures = 0;
 	struct mtt_snapshot before;
@@ -123,6 +146,9 @@ static unsigned int flt_every_nth(struct kunit *test, struct masstree *mt,
 
 	mtt_snap(test, mt, &before);
 	for (n = 1; n <= FLT_MAX_ATTEMPTS && injected; n++) {
+		/* No writer runs: this test's map is the only one. */
+		if (drain)
+			mst_preload_drain();
 		masstree_fail_nth(n);
 		err = flt_do(mt, how, key, len, mtt_entry(n));
 		injected = masstree_fail_nth_left() == 0;
@@ -148,40 +174,49 @@ static void masstree_insert_fails_cleanly_at_every_allocation(struct kunit *test
 {
 	const struct flt_case *c = test->param_value;
 	struct masstree *mt = mtt_map(test);
+	unsigned long node_hits = masstree_fail_hits(MST_FAIL_NODE);
 	unsigned int failures;
 	u8 *key;
 
 	key = kunit_kmalloc(test, c->key_len, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, key);
 	flt_build(test, mt, c, key);
-	failures = flt_every_nth(test, mt, FLT_INSERT, key, c->key_len);
+	failures = flt_every_nth(test, mt, FLT_INSERT, key, c->key_len, c->drain);
 	if (c->allocates)
 		KUNIT_EXPECT_GT(test, failures, 0U);
+	/* The new layer's leaf was allocated, and failed once. */
+	if (c->drain)
+		KUNIT_EXPECT_GT(test, masstree_fail_hits(MST_FAIL_NODE), node_hits);
 }
 
 /*
- * store and cmpxchg (insert if absent) build the same chain of layers and
- * suffix. Each starts from a fresh map: erase would leave the layers.
+ * store and cmpxchg (insert if absent) build the same span, layer and
+ * suffix, and cut a span the same way. Each starts from a fresh map.
  */
 static void masstree_store_cmpxchg_fail_cleanly_at_every_allocation(struct kunit *test)
 {
 	static const enum flt_write hows[] = { FLT_STORE, FLT_CMPXCHG };
 	const struct flt_case *c = &flt_cases[1];
 	const struct flt_case *chain = &flt_cases[4];
+	const struct flt_case *split = &flt_cases[6];
 	struct masstree *mt = mtt_map(test);
 	unsigned int i;
 	u8 *key;
 
-	key = kunit_kmalloc(test, max(c->key_len, chain->key_len), GFP_KERNEL);
+	key = kunit_kmalloc(test, max(c->key_len, split->key_len), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, key);
 	for (i = 0; i < ARRAY_SIZE(hows); i++) {
 		flt_build(test, mt, c, key);
 		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
-						    c->key_len), 0U);
+						    c->key_len, c->drain), 0U);
 		masstree_destroy(mt);
 		flt_build(test, mt, chain, key);
 		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
-						    chain->key_len), 0U);
+						    chain->key_len, chain->drain), 0U);
+		masstree_destroy(mt);
+		flt_build(test, mt, split, key);
+		KUNIT_EXPECT_GT(test, flt_every_nth(test, mt, hows[i], key,
+						    split->key_len, split->drain), 0U);
 		masstree_destroy(mt);
 	}
 }

@@ -3,7 +3,8 @@
  * KUnit tests of keys: every length from 0 to MASSTREE_MAX_KEY_LEN, the
  * first one too long, bytewise order with a prefix before its extensions,
  * suffixes, and layers created only when two keys share a slice and both
- * continue past it.
+ * continue past it, with the whole slices they share after it kept once,
+ * as a span, not as a chain of layers.
  */
 #include <kunit/test.h>
 #include <linux/masstree.h>
@@ -68,8 +69,12 @@ static void masstree_key_length_insert_load_erase(struct kunit *test)
 }
 
 /*
- * Two keys of one length that differ only in their last byte share every
- * slice before it: 1 + (len - 1) / 8 layers, 8192 for the longest keys.
+ * Two keys of one length that differ only in their last byte share the
+ * d = (len - 1) / 8 slices before it. With d > 0 the top slot of the first
+ * leads to one layer at offset 8 * d holding both: directly if d == 1,
+ * else through a span of the 8 * (d - 1) bytes between. So 2 layers of one
+ * leaf each and one span, however long the keys: the old chain of layers
+ * cost d + 1 (8192 for the longest keys).
  */
 static void masstree_key_length_differing_last_byte(struct kunit *test)
 {
@@ -77,6 +82,8 @@ static void masstree_key_length_differing_last_byte(struct kunit *test)
 	struct masstree *mt = mtt_map(test);
 	struct masstree_stats st;
 	u8 *a = key_buf(test, len), *b = key_buf(test, len);
+	unsigned int d = len ? (len - 1) / 8 : 0;
+	size_t span = d > 1 ? mst_suffix_bytes(MST_SPAN_CAP(8 * (d - 1))) : 0;
 
 	KUNIT_ASSERT_TRUE(test, a && b);
 	if (!len) {
@@ -100,13 +107,30 @@ static void masstree_key_length_differing_last_byte(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(2));
 	masstree_get_stats(mt, &st);
 	KUNIT_EXPECT_EQ(test, st.keys, 2UL);
-	KUNIT_EXPECT_EQ(test, st.layers, 1UL + (len - 1) / 8);
+	KUNIT_EXPECT_EQ(test, st.layers, d ? 2UL : 1UL);
+	KUNIT_EXPECT_EQ(test, st.leaves, st.layers);
+	/* The keys' last slices fit the lower leaf: no suffix, the span only. */
+	KUNIT_EXPECT_EQ(test, st.bytes, st.leaves * MST_NODE_BYTES + span);
 	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
 
-	/* Erasing one folds the layers back; the last erase frees all. */
+	/*
+	 * Erasing one leaves the lower layer one key, which folds into the
+	 * top slot as that key's suffix (its len - 8 bytes past the slice).
+	 */
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, a, len), mtt_entry(1));
 	KUNIT_EXPECT_NULL(test, masstree_load(mt, a, len));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, b, len), mtt_entry(2));
+	masstree_get_stats(mt, &st);
+	/*
+	 * The fold allocates with GFP_NOWAIT and keeps the layers if that
+	 * fails: expect it only where the suffix is a small slab object.
+	 */
+	if (len <= 256) {
+		KUNIT_EXPECT_EQ(test, st.layers, 1UL);
+		KUNIT_EXPECT_EQ(test, st.leaves, 1UL);
+		KUNIT_EXPECT_EQ(test, st.bytes, MST_NODE_BYTES +
+				(len > 8 ? mst_suffix_bytes(len - 8) : 0));
+	}
 	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, b, len), mtt_entry(2));
 	mtt_expect_all_freed(test);
@@ -312,8 +336,9 @@ static void masstree_key_suffix_needs_no_layer(struct kunit *test)
 }
 
 /*
- * Many keys sharing a 56-byte prefix: a chain of 7 layers above one layer
- * whose B+tree splits; then erase them all.
+ * Many keys sharing a 56-byte prefix: the top slot of the first slice
+ * holds a span of the next 48 bytes, above one layer (offset 56) whose
+ * B+tree splits; then erase them all.
  */
 static void masstree_key_shared_prefix_splits_deep_layer(struct kunit *test)
 {
@@ -332,9 +357,13 @@ static void masstree_key_shared_prefix_splits_deep_layer(struct kunit *test)
 	}
 	KUNIT_ASSERT_EQ(test, bad, 0U);
 	masstree_get_stats(mt, &st);
-	KUNIT_EXPECT_EQ(test, st.layers, 8UL);
+	/* The top layer and the one below the span: no chain of 7. */
+	KUNIT_EXPECT_EQ(test, st.layers, 2UL);
 	KUNIT_EXPECT_EQ(test, st.keys, (unsigned long)n);
 	KUNIT_EXPECT_GT(test, st.internodes, 0UL);
+	/* Every key's last slice fits the lower leaves: the span only. */
+	KUNIT_EXPECT_EQ(test, st.bytes, (st.leaves + st.internodes) * MST_NODE_BYTES +
+			mst_suffix_bytes(MST_SPAN_CAP(48)));
 	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
 	for (i = 0; i < n; i++) {
 		mtt_key64(key + 56, (u64)i << 40);

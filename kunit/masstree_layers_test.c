@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of what a map holds when keys share long spans. Two keys
- * that share a span build one layer per 8 shared bytes; erasing one of
- * them folds the chain back into the slot above, so that the survivor
- * costs what it would cost inserted alone; so does a layer left with one
- * key by a layer below it that emptied. The fold's one allocation may
- * fail: then the erase still succeeds and the layers stay. The bytes per
- * key of the long-key pattern and of dense keys mostly erased are
- * reported (kunit_info) for the record.
+ * that share a span cost two leaves and the span, stored once in the
+ * slot above the layer where they differ, however long it is; a key that
+ * leaves the span inside splits it, and erasing that key merges the
+ * parts back, so that insert and erase cycles do not build a chain.
+ * Erasing one of the two folds the layer back into the slot above, so
+ * that the survivor costs what it would cost inserted alone; so does a
+ * layer left with one key by a layer below it that emptied. The fold's
+ * one allocation may fail: then the erase still succeeds and the layers
+ * stay. The bytes per key of the long-key pattern and of dense keys
+ * mostly erased are reported (kunit_info) for the record.
  */
 #include <kunit/test.h>
 #include <linux/masstree.h>
@@ -115,7 +118,11 @@ static void masstree_erase_folds_a_chain_of_layers(struct kunit *test)
 	const struct lt_variant *t = test->param_value;
 	struct masstree *mt = mtt_map(test);
 	unsigned int gone = t->v & 4 ? 0 : 1, round, i;
-	unsigned long folded = t->v & 1 ? 3 : 1;
+	/*
+	 * Under the anchors: the top layer's slot spans the 8 bytes all four
+	 * share, down to the anchors' layer.
+	 */
+	unsigned long folded = t->v & 1 ? 2 : 1;
 	bool present[4] = { false };
 	u8 (*kb)[LT_KLEN];
 	u32 klen[4];
@@ -533,7 +540,343 @@ static void masstree_erase_most_keys_reports_bytes_per_key(struct kunit *test)
 	mtt_expect_all_freed(test);
 }
 
+/*
+ * Span keys: "span-ky!" (the top layer's slice), then LS_S bytes of a
+ * pattern, then the pair's last byte, '0' or '9'. The pair shares the
+ * 40 whole slices after the first: a span of LS_SPAN bytes, then a layer
+ * at LS_LOW where the pair's 6-byte rests differ.
+ */
+#define LS_S		325
+#define LS_SPAN		320
+#define LS_LOW		(8 + LS_SPAN)
+#define LS_KLEN		(8 + LS_S + 1)
+#define LS_MAXK		(MASSTREE_MAX_KEY_LEN)
+
+static u8 ls_byte(u32 i)
+{
+	return 'a' + (i * 7) % 23;
+}
+
+/* The first @len bytes every span key shares. */
+static void ls_fill(u8 *b, u32 len)
+{
+	u32 i;
+
+	memcpy(b, "span-ky!", min_t(u32, len, 8));
+	for (i = 8; i < len; i++)
+		b[i] = ls_byte(i);
+}
+
+/* A key of the pair: @len bytes, the last one @last. */
+static u32 ls_pair_key(u8 *b, u32 len, u8 last)
+{
+	ls_fill(b, len - 1);
+	b[len - 1] = last;
+	return len;
+}
+
+/*
+ * The third key, which leaves the pair's bytes at byte @p: it has a byte
+ * there below (@how 0) or above (1) the pattern's and a tail, or ends
+ * there (2).
+ */
+static u32 ls_third_key(u8 *b, u32 p, unsigned int how)
+{
+	ls_fill(b, p);
+	if (how == 2)
+		return p;
+	b[p] = how ? 0xfe : 0x01;
+	memcpy(b + p + 1, "tail", 4);
+	return p + 5;
+}
+
+/**
+ * struct ls_keys - the keys of a span case, and which are present.
+ * @b: each key's bytes.
+ * @len: each key's length.
+ * @on: present.
+ * @n: how many keys.
+ */
+struct ls_keys {
+	u8 *b[3];
+	u32 len[3];
+	bool on[3];
+	unsigned int n;
+};
+
+/*
+ * @mt holds exactly the present keys of @k, each with mtt_entry(i), a
+ * cursor meets them in key order, the map validates, and it has the
+ * shape the same keys inserted into an empty map have: the same leaves,
+ * internodes and layers.
+ */
+static void ls_expect(struct kunit *test, struct masstree *mt,
+		      const struct ls_keys *k, const char *what)
+{
+	struct masstree_stats st, fst;
+	struct masstree_cursor cur;
+	struct masstree *fresh;
+	unsigned int i, j, order[3], n = 0;
+	void *got;
+
+	KUNIT_EXPECT_EQ_MSG(test, masstree_validate(mt), 0, "%s", what);
+	for (i = 0; i < k->n; i++) {
+		KUNIT_EXPECT_PTR_EQ_MSG(test, masstree_load(mt, k->b[i], k->len[i]),
+					k->on[i] ? mtt_entry(i) : NULL,
+					"%s: key %u", what, i);
+		if (!k->on[i])
+			continue;
+		/* Insertion sort of the present keys, by key order. */
+		for (j = n++; j && refmap_key_cmp(k->b[order[j - 1]],
+						  k->len[order[j - 1]],
+						  k->b[i], k->len[i]) > 0; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	masstree_cursor_init(&cur, mt, GFP_KERNEL);
+	got = masstree_first(&cur);
+	for (i = 0; i < n; i++, got = masstree_next(&cur)) {
+		KUNIT_EXPECT_PTR_EQ_MSG(test, got, mtt_entry(order[i]),
+					"%s: cursor step %u", what, i);
+		if (got != mtt_entry(order[i]))
+			break;
+		KUNIT_EXPECT_EQ(test, cur.len, (size_t)k->len[order[i]]);
+		KUNIT_EXPECT_EQ(test, memcmp(cur.key, k->b[order[i]], cur.len), 0);
+	}
+	if (i == n)
+		KUNIT_EXPECT_NULL_MSG(test, got, "%s: a key after the last", what);
+	KUNIT_EXPECT_EQ(test, cur.err, 0);
+	masstree_cursor_fini(&cur);
+
+	fresh = kunit_kzalloc(test, sizeof(*fresh), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fresh);
+	masstree_init(fresh, 0);
+	for (i = 0; i < k->n; i++)
+		if (k->on[i])
+			KUNIT_EXPECT_EQ(test, masstree_insert(fresh, k->b[i], k->len[i],
+							      mtt_entry(i), GFP_KERNEL), 0);
+	masstree_get_stats(mt, &st);
+	masstree_get_stats(fresh, &fst);
+	masstree_destroy(fresh);
+	KUNIT_EXPECT_EQ_MSG(test, st.keys, (unsigned long)n, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, st.leaves, fst.leaves, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, st.internodes, fst.internodes, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, st.layers, fst.layers, "%s", what);
+	/*
+	 * Not the bytes: a write may take a suffix buffer larger than it
+	 * needs (a fold sizes its buffer for the way up it saw first), so
+	 * two maps of the same shape may differ there.
+	 */
+}
+
+static void ls_insert(struct kunit *test, struct masstree *mt,
+		      struct ls_keys *k, unsigned int i)
+{
+	KUNIT_ASSERT_EQ(test, masstree_insert(mt, k->b[i], k->len[i], mtt_entry(i),
+					      GFP_KERNEL), 0);
+	k->on[i] = true;
+}
+
+static void ls_erase(struct kunit *test, struct masstree *mt,
+		     struct ls_keys *k, unsigned int i)
+{
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, k->b[i], k->len[i]),
+			    mtt_entry(i));
+	k->on[i] = false;
+}
+
+static struct ls_keys *ls_keys_alloc(struct kunit *test, u32 cap)
+{
+	struct ls_keys *k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	for (i = 0; i < 3; i++) {
+		k->b[i] = kunit_kmalloc(test, cap, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, k->b[i]);
+	}
+	return k;
+}
+
+/*
+ * Two keys of the longest length, sharing all but their last byte: two
+ * leaves (the top layer's and the one where they differ) and one span,
+ * not a leaf per 8 shared bytes. A third key leaving the span in its
+ * middle adds one leaf; erased, the span is whole again.
+ */
+static void masstree_span_two_long_keys_cost_two_leaves(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct ls_keys *k = ls_keys_alloc(test, LS_MAXK);
+	struct mst_node_stats n0, n1;
+	struct masstree_stats st;
+	unsigned long span;
+
+	k->n = 3;
+	k->len[0] = ls_pair_key(k->b[0], LS_MAXK, '0');
+	k->len[1] = ls_pair_key(k->b[1], LS_MAXK, '9');
+	k->len[2] = ls_third_key(k->b[2], LS_MAXK / 2, 1);
+	mtt_settled_nodes(&n0);
+	ls_insert(test, mt, k, 0);
+	ls_insert(test, mt, k, 1);
+	mtt_settled_nodes(&n1);
+	masstree_get_stats(mt, &st);
+	/* 8,190 whole slices shared after the first: one span of them. */
+	span = 8 * ((LS_MAXK - 1) / 8 - 1);
+	kunit_info(test, "two keys of %u bytes sharing %u: %lu leaves, %lu bytes",
+		   LS_MAXK, LS_MAXK - 1, st.leaves, st.bytes);
+	KUNIT_EXPECT_EQ(test, n1.leaves - n0.leaves, 2UL);
+	KUNIT_EXPECT_EQ(test, n1.internodes, n0.internodes);
+	KUNIT_EXPECT_EQ(test, st.leaves, 2UL);
+	KUNIT_EXPECT_EQ(test, st.layers, 2UL);
+	KUNIT_EXPECT_EQ(test, st.internodes, 0UL);
+	/* Two nodes and the span, slab rounding at most doubling it. */
+	KUNIT_EXPECT_LE(test, st.bytes, 2 * MST_NODE_BYTES +
+			2 * (sizeof(struct mst_suffix) + MST_SPAN_CAP(span)));
+	ls_expect(test, mt, k, "the pair");
+
+	ls_insert(test, mt, k, 2);
+	masstree_get_stats(mt, &st);
+	KUNIT_EXPECT_EQ(test, st.leaves, 3UL);
+	KUNIT_EXPECT_EQ(test, st.layers, 3UL);
+	ls_expect(test, mt, k, "the pair and a key leaving the span");
+	ls_erase(test, mt, k, 2);
+	ls_expect(test, mt, k, "the pair again");
+	ls_erase(test, mt, k, 0);
+	ls_expect(test, mt, k, "one key");
+	ls_erase(test, mt, k, 1);
+	mtt_expect_all_freed(test);
+}
+
+/* Where the third key leaves the pair: byte 8 + 8 * chunk + at. */
+struct ls_pos {
+	u32 chunk;
+	u32 at;
+};
+
+static const struct ls_pos ls_positions[] = {
+	{ 0, 0 }, { 0, 5 }, { 1, 0 }, { 20, 3 }, { 38, 7 }, { 39, 0 },
+	{ 39, 4 }, { 39, 7 },
+	/* At the span's end, and in the layer after it. */
+	{ 40, 0 }, { 40, 2 },
+};
+
+/*
+ * The six orders of erasing three keys; each third key is erased in
+ * LS_ORDERS of them, all six taken in turn over the positions.
+ */
+#define LS_ORDERS	(IS_ENABLED(CONFIG_KCSAN) ? 1 : 2)
+static const u8 ls_orders[6][3] = {
+	{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+};
+
+/*
+ * A third key that leaves the pair's span at its first, second, middle
+ * or last slice, at a slice's first, middle or last byte, with a byte
+ * below or above the pattern's or by ending there (also exactly at the
+ * span's end), or after the span: every key found, in order, the map
+ * valid and shaped as the same keys inserted afresh: one leaf more
+ * than the pair when the span split. Then the three erased in two of
+ * the six orders (each order comes at some positions): after each erase
+ * the map is shaped as the survivors are afresh, the span merged back,
+ * and the last erase frees everything.
+ */
+static void masstree_span_split_and_merge_at_each_slice(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct ls_keys *k = ls_keys_alloc(test, LS_KLEN + 8);
+	struct masstree_stats st;
+	unsigned int v, how, o, n, i;
+	char what[80];
+	u32 p;
+
+	k->n = 3;
+	k->len[0] = ls_pair_key(k->b[0], LS_KLEN, '0');
+	k->len[1] = ls_pair_key(k->b[1], LS_KLEN, '9');
+	for (v = 0; v < ARRAY_SIZE(ls_positions); v++) {
+		p = 8 + 8 * ls_positions[v].chunk + ls_positions[v].at;
+		for (how = 0; how < 3; how++) {
+			/* Ending at the slot's own slice is no span's business. */
+			if (how == 2 && p == 8)
+				continue;
+			k->len[2] = ls_third_key(k->b[2], p, how);
+			for (n = 0, o = (v + how) % ARRAY_SIZE(ls_orders); n < LS_ORDERS;
+			     n++, o = (o + 3) % ARRAY_SIZE(ls_orders)) {
+				snprintf(what, sizeof(what), "leaves at %u (%s), erase order %u",
+					 p, how == 2 ? "ends" : how ? "above" : "below", o);
+				ls_insert(test, mt, k, 2);
+				ls_insert(test, mt, k, 0);
+				ls_insert(test, mt, k, 1);
+				masstree_get_stats(mt, &st);
+				/* Split: the span ends before where C leaves. */
+				KUNIT_EXPECT_EQ_MSG(test, st.leaves,
+						    p < LS_LOW || (p == LS_LOW && how == 2) ?
+						    3UL : 2UL,
+						    "%s", what);
+				ls_expect(test, mt, k, what);
+				for (i = 0; i < 3; i++) {
+					ls_erase(test, mt, k, ls_orders[o][i]);
+					if (i < 2)
+						ls_expect(test, mt, k, what);
+				}
+				mtt_expect_all_freed(test);
+				if (test->status == KUNIT_FAILURE)
+					return;
+			}
+		}
+	}
+}
+
+#define LS_CYCLES	200
+
+/*
+ * The chain attack on spans: keys that leave the pair's span at ever
+ * other slices, each inserted and erased again, 200 times. Each erase
+ * must merge the split span back: the pair's leaves and bytes stay what
+ * they were, not one leaf more per cycle.
+ */
+static void masstree_span_insert_erase_cycles_do_not_build_a_chain(struct kunit *test)
+{
+	struct masstree *mt = mtt_map(test);
+	struct ls_keys *k = ls_keys_alloc(test, LS_KLEN + 8);
+	struct masstree_stats pair, st;
+	unsigned int c;
+	u32 p;
+
+	k->n = 3;
+	k->len[0] = ls_pair_key(k->b[0], LS_KLEN, '0');
+	k->len[1] = ls_pair_key(k->b[1], LS_KLEN, '9');
+	ls_insert(test, mt, k, 0);
+	ls_insert(test, mt, k, 1);
+	masstree_get_stats(mt, &pair);
+	KUNIT_EXPECT_EQ(test, pair.leaves, 2UL);
+	for (c = 0; c < LS_CYCLES; c++) {
+		/* Chunks in a scattered order, each byte of a slice in turn. */
+		p = 8 + 8 * ((c * 17) % (LS_SPAN / 8)) + c % 8;
+		k->len[2] = ls_third_key(k->b[2], p, c % 3);
+		if (p == 8 && c % 3 == 2)
+			k->len[2] = ls_third_key(k->b[2], p, 0);
+		ls_insert(test, mt, k, 2);
+		masstree_get_stats(mt, &st);
+		KUNIT_EXPECT_EQ_MSG(test, st.leaves, 3UL, "cycle %u", c);
+		ls_erase(test, mt, k, 2);
+		masstree_get_stats(mt, &st);
+		KUNIT_EXPECT_EQ_MSG(test, st.leaves, pair.leaves, "cycle %u", c);
+		KUNIT_EXPECT_EQ_MSG(test, st.layers, pair.layers, "cycle %u", c);
+		KUNIT_EXPECT_EQ_MSG(test, st.bytes, pair.bytes, "cycle %u", c);
+		if (st.leaves != pair.leaves)
+			break;
+	}
+	ls_expect(test, mt, k, "the pair after the cycles");
+	ls_erase(test, mt, k, 0);
+	ls_erase(test, mt, k, 1);
+	mtt_expect_all_freed(test);
+}
+
 static struct kunit_case masstree_layers_cases[] = {
+	KUNIT_CASE(masstree_span_two_long_keys_cost_two_leaves),
+	KUNIT_CASE(masstree_span_split_and_merge_at_each_slice),
+	KUNIT_CASE(masstree_span_insert_erase_cycles_do_not_build_a_chain),
 	KUNIT_CASE_PARAM(masstree_erase_folds_a_chain_of_layers,
 			 lt_variant_gen_params),
 	KUNIT_CASE(masstree_erase_keeps_the_layers_when_the_fold_cannot_allocate),

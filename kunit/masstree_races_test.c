@@ -12,11 +12,11 @@
  *   writer per CPU, many short rounds (see rp_run());
  * - the first keys of a new layer, and inserts into a layer whose last key
  *   another thread erases, writers held between walk and leaf lock;
- * - the fold of a chain of one-key layers back into the slot above, the
- *   eraser held with the chain's lower layers deleted and the slot not
+ * - the fold of a one-key layer (below a span) back into the slot
+ *   above, the eraser held with the layer's leaf locked and the slot not
  *   yet switched (MASSTREE_HOOK_COLLAPSE) while readers look the
  *   survivor up and walk the map, and writers insert keys that share the
- *   span again;
+ *   span again (they wait for the leaf, and must find it deleted);
  * - readers of the keys a leaf split moves, and of the keys whose child
  *   index in the internode shifts, while the splitting writer is held in
  *   the split's and the internode insert's windows;
@@ -101,7 +101,7 @@ enum rt_kind {
 	RT_SPLIT_LEAF,		/* readers: the split leaf's keys */
 	RT_SPLIT_INODE_MARK,	/* readers: moved keys once the internode is about to be marked */
 	RT_SPLIT_INODE_DIRTY,	/* readers: moved keys inside the internode's dirty window */
-	RT_COLLAPSE,		/* thread 0 erases a key whose chain folds */
+	RT_COLLAPSE,		/* thread 0 erases a key whose layer folds */
 	RT_STORE,		/* thread 0 stores fresh entries; the others read them */
 	RT_PARENT,		/* thread 0 held before locking a parent the root split moves */
 	RT_MERGE_STALE,		/* thread 0's erases merge two leaves under a held reader */
@@ -262,7 +262,7 @@ static u32 rt_layer_key(u8 *b, unsigned int i, bool deep)
 }
 
 /*
- * Collapse keys: 24 shared bytes (a chain of three layers), then the
+ * Collapse keys: 24 shared bytes (a span above the layer), then the
  * key's own. Key 8 is erased, 9 survives; threads 3 and 4 insert theirs.
  */
 #define RT_GONE		8
@@ -385,18 +385,16 @@ static void rt_hook(enum masstree_test_hook_point where)
 		if (rt_hold(&ctx->writes_done, w0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_COLLAPSE && where == MASSTREE_HOOK_COLLAPSE) {
-		/* Until a reader or writer met a deleted layer and retried. */
-		unsigned long t0 = masstree_test_counter(MASSTREE_TC_LAYER_RETRY);
-		unsigned int us;
+		/*
+		 * Until a reader looked the survivor up through the old slot
+		 * (the writers wait for the layer's lock meanwhile, and may
+		 * keep the readers' CPU from them: some rounds suffice).
+		 */
+		long r0 = atomic_long_read(&ctx->reader_ops);
 
 		atomic_set(&ctx->collapse_held, 1);
 		atomic_long_inc(&ctx->held[k]);
-		for (us = 0; us < RT_HOLD_US; us++) {
-			if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
-				break;
-			udelay(1);
-		}
-		if (masstree_test_counter(MASSTREE_TC_LAYER_RETRY) - t0 >= 2)
+		if (rt_hold(&ctx->reader_ops, r0, 1))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_PARENT && self->id == 0 &&
 		   where == MASSTREE_HOOK_LOCK_PARENT) {
@@ -1788,6 +1786,449 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
 	}
 }
 
+/*
+ * A span split and a span merge, each held open at its hook while one
+ * other thread acts, round after round. The pair A, B shares a span of
+ * SP_SPAN bytes above the layer where they differ (their rests there:
+ * SP_LOW on); C leaves the span at its 11th slice, E at its 12th (the
+ * last), and D is a third key of the pair's layer. Thread W writes and is held, thread
+ * O acts inside W's window:
+ *
+ * - SP_SPLIT_READ: W inserts C, held with the new layer built and the
+ *   pair's layer root pointing up to it, the slot not yet switched; O
+ *   looks up A and B, which must be there throughout (through the old
+ *   span: a split that changed it in place, or freed it without a grace
+ *   period, shows here).
+ * - SP_SPLIT_CLIMB: the same window; O erases B, so the pair's layer is
+ *   left with A, to fold into the slot above it: O reads the rewritten
+ *   parent, the new layer, and waits for its lock. With a split that
+ *   leaves the old parent, O climbs to the top layer's slot, which no
+ *   longer leads there: it cannot fold (the map ends with a leaf more than the
+ *   same keys inserted afresh) or folds into the wrong slot.
+ * - SP_SPLIT_RETRY: O erases B first and is held in its climb, the old
+ *   parent read, before locking the top layer's leaf, until W's split is
+ *   in its window; once W publishes, O locks a slot that no longer leads
+ *   to the pair's layer and must read the parent again (a climb that
+ *   does not retry leaves the layer unfolded, or folds it wrongly).
+ * - SP_MERGE_READ: W erases C, so the layer C made is left with one
+ *   entry, the way down, and merges into the slot above as one span; W
+ *   held with the new span built, the slot not yet switched; O looks up
+ *   A and B throughout.
+ * - SP_MERGE_LOW: the same window; O inserts D into the pair's layer,
+ *   which the merge does not lock. Then A and B are erased: the fold of
+ *   the pair's layer climbs through the parent the merge rewrote (a merge
+ *   that leaves it pointing at the merged layer's leaf fails there).
+ * - SP_MERGE_SPAN: the same window; O inserts E, which leaves the span
+ *   below C's layer (one slice, so that with a preload the split there
+ *   needs nothing it must unlock for): it waits for that layer's lock,
+ *   which it must find deleted once W is done, and go again from the top
+ *   (a merge that does not delete the layer loses E into it).
+ *
+ * After each round: the expected keys and nothing else, the map valid,
+ * and as many leaves and layers as the same keys inserted afresh.
+ */
+enum sp_kind {
+	SP_SPLIT_READ,
+	SP_SPLIT_CLIMB,
+	SP_SPLIT_RETRY,
+	SP_MERGE_READ,
+	SP_MERGE_LOW,
+	SP_MERGE_SPAN,
+	SP_NR
+};
+
+static const char *const sp_names[SP_NR] = {
+	"split, reader", "split, climbing eraser", "split, eraser retrying",
+	"merge, reader", "merge, insert below", "merge, insert into the span",
+};
+
+#define SP_ROUNDS	(IS_ENABLED(CONFIG_KCSAN) ? 3 : 8)
+#define SP_S		101
+#define SP_SPAN		96
+#define SP_LOW		(8 + SP_SPAN)
+#define SP_KLEN		(8 + SP_S + 1)
+#define SP_A		0
+#define SP_B		1
+#define SP_C		2
+#define SP_D		3
+#define SP_E		4
+#define SP_NKEYS	5
+/* The most a held thread waits for the other, in microseconds. */
+#define SP_HOLD_US	1000000
+/* How long W stays in its window once O is on its way to a lock. */
+#define SP_LINGER_US	(IS_ENABLED(CONFIG_KCSAN) ? 2000 : 500)
+
+#define SP_W_HELD	1	/* W is in its window */
+#define SP_W_GONE	2	/* W left its window */
+#define SP_O_HELD	4	/* O is held in its climb (SP_SPLIT_RETRY) */
+#define SP_O_MET	8	/* O acted while W was held */
+#define SP_O_DONE	16	/* O is done */
+#define SP_W_DONE	32	/* W is done */
+
+/**
+ * struct sp_ctx - the span split and merge rounds.
+ * @mt: the map.
+ * @kind: the round's kind.
+ * @w: the held writer.
+ * @o: the other thread.
+ * @b: the keys' bytes.
+ * @len: the keys' lengths.
+ * @state: SP_* bits.
+ * @o_locks: O's MASSTREE_HOOK_LOCK_LEAF calls this round.
+ * @reads: O's lookups inside W's window.
+ * @errors: wrong answers.
+ * @done: W and O are done.
+ */
+struct sp_ctx {
+	struct masstree *mt;
+	enum sp_kind kind;
+	struct task_struct *w;
+	struct task_struct *o;
+	u8 b[SP_NKEYS][SP_KLEN + 8];
+	u32 len[SP_NKEYS];
+	atomic_t state;
+	atomic_t o_locks;
+	atomic_t reads;
+	atomic_t errors;
+	struct completion done[2];
+};
+
+static struct sp_ctx *sp_cur;
+
+/* The first @len bytes all the keys share. */
+static void sp_fill(u8 *b, u32 len)
+{
+	u32 i;
+
+	memcpy(b, "race-sp!", 8);
+	for (i = 8; i < len; i++)
+		b[i] = 'a' + (i * 7) % 23;
+}
+
+static void sp_keys(struct sp_ctx *ctx)
+{
+	static const u8 last[] = { '0', '9', 0, '5', 0 };
+	unsigned int i;
+	u32 p;
+
+	for (i = 0; i < SP_NKEYS; i++) {
+		if (last[i]) {
+			sp_fill(ctx->b[i], SP_KLEN - 1);
+			ctx->b[i][SP_KLEN - 1] = last[i];
+			ctx->len[i] = SP_KLEN;
+			continue;
+		}
+		/* C: slice 10 of the span, byte 3; E: slice 11, byte 2. */
+		p = i == SP_C ? 8 + 8 * 10 + 3 : 8 + 8 * 11 + 2;
+		sp_fill(ctx->b[i], p);
+		ctx->b[i][p] = i == SP_C ? 0xfe : 0x01;
+		memcpy(ctx->b[i] + p + 1, "tail", 4);
+		ctx->len[i] = p + 5;
+	}
+}
+
+static bool sp_wait(struct sp_ctx *ctx, int bit)
+{
+	unsigned int us;
+
+	for (us = 0; us < SP_HOLD_US; us++) {
+		if (atomic_read(&ctx->state) & bit)
+			return true;
+		udelay(1);
+	}
+	return atomic_read(&ctx->state) & bit;
+}
+
+/* Wait until O made its @n-th MASSTREE_HOOK_LOCK_LEAF call, or gave up. */
+static bool sp_wait_locks(struct sp_ctx *ctx, int n)
+{
+	unsigned int us;
+
+	for (us = 0; us < SP_HOLD_US; us++) {
+		if (atomic_read(&ctx->o_locks) >= n)
+			return true;
+		if (atomic_read(&ctx->state) & SP_O_DONE)
+			return false;
+		udelay(1);
+	}
+	return false;
+}
+
+/* Hold W while O does @n lookups (or is done). */
+static bool sp_wait_reads(struct sp_ctx *ctx, int n)
+{
+	unsigned int us;
+
+	for (us = 0; us < SP_HOLD_US; us++) {
+		if (atomic_read(&ctx->reads) >= n)
+			return true;
+		udelay(1);
+	}
+	return false;
+}
+
+static void sp_hook(enum masstree_test_hook_point where)
+{
+	struct sp_ctx *ctx = READ_ONCE(sp_cur);
+	bool met = false;
+
+	if (!ctx)
+		return;
+	if (current == ctx->o && where == MASSTREE_HOOK_LOCK_LEAF) {
+		/* The second: the climb, with the parent read. */
+		if (atomic_inc_return(&ctx->o_locks) == 2 &&
+		    ctx->kind == SP_SPLIT_RETRY) {
+			atomic_or(SP_O_HELD, &ctx->state);
+			sp_wait(ctx, SP_W_HELD);
+		}
+		return;
+	}
+	if (current != ctx->w ||
+	    where != (ctx->kind < SP_MERGE_READ ? MASSTREE_HOOK_SPAN_SPLIT :
+		      MASSTREE_HOOK_SPAN_MERGE) ||
+	    (atomic_read(&ctx->state) & SP_W_HELD))
+		return;
+	atomic_or(SP_W_HELD, &ctx->state);
+	switch (ctx->kind) {
+	case SP_SPLIT_READ:
+	case SP_MERGE_READ:
+		met = sp_wait_reads(ctx, 20);
+		break;
+	case SP_SPLIT_CLIMB:
+		/* O's climb reads the new parent and waits for its lock. */
+		met = sp_wait_locks(ctx, 2);
+		udelay(SP_LINGER_US);
+		break;
+	case SP_SPLIT_RETRY:
+		/* O, released, waits for the top leaf's lock, which W holds. */
+		met = atomic_read(&ctx->state) & SP_O_HELD;
+		udelay(SP_LINGER_US);
+		break;
+	case SP_MERGE_LOW:
+		met = sp_wait(ctx, SP_O_DONE);
+		break;
+	case SP_MERGE_SPAN:
+		/* O walked to the merged layer's leaf and waits for its lock. */
+		met = sp_wait_locks(ctx, 1);
+		udelay(SP_LINGER_US);
+		break;
+	default:
+		break;
+	}
+	if (met)
+		atomic_or(SP_O_MET, &ctx->state);
+	atomic_or(SP_W_GONE, &ctx->state);
+}
+
+static void sp_expect(struct sp_ctx *ctx, void *got, unsigned int k)
+{
+	if (got != mtt_entry(k))
+		atomic_inc(&ctx->errors);
+}
+
+static int sp_w_fn(void *arg)
+{
+	struct sp_ctx *ctx = arg;
+	unsigned int k = SP_C;
+
+	if (ctx->kind == SP_SPLIT_RETRY)
+		sp_wait(ctx, SP_O_HELD);
+	if (ctx->kind < SP_MERGE_READ) {
+		if (masstree_insert(ctx->mt, ctx->b[k], ctx->len[k], mtt_entry(k),
+				    GFP_KERNEL))
+			atomic_inc(&ctx->errors);
+	} else {
+		sp_expect(ctx, masstree_erase(ctx->mt, ctx->b[k], ctx->len[k]), k);
+	}
+	atomic_or(SP_W_DONE, &ctx->state);
+	complete(&ctx->done[0]);
+	mtt_park();
+	return 0;
+}
+
+/*
+ * Insert key @k with the per-CPU pool stocked, so that a split under the
+ * leaf's lock takes its node from there instead of unlocking to allocate.
+ */
+static void sp_insert_preloaded(struct sp_ctx *ctx, unsigned int k)
+{
+	int err = -ENOMEM;
+
+	if (!masstree_preload(GFP_KERNEL)) {
+		err = masstree_insert(ctx->mt, ctx->b[k], ctx->len[k], mtt_entry(k),
+				      GFP_ATOMIC);
+		masstree_preload_end();
+	}
+	if (err == -ENOMEM)
+		err = masstree_insert(ctx->mt, ctx->b[k], ctx->len[k], mtt_entry(k),
+				      GFP_KERNEL);
+	if (err)
+		atomic_inc(&ctx->errors);
+}
+
+static int sp_o_fn(void *arg)
+{
+	struct sp_ctx *ctx = arg;
+	unsigned int i, k;
+	void *got;
+
+	switch (ctx->kind) {
+	case SP_SPLIT_READ:
+	case SP_MERGE_READ:
+		/* A and B throughout; C comes or goes, never anything else. */
+		while (!(atomic_read(&ctx->state) & (SP_W_GONE | SP_W_DONE))) {
+			bool held = atomic_read(&ctx->state) & SP_W_HELD;
+
+			for (i = 0; i < 3; i++) {
+				got = masstree_load(ctx->mt, ctx->b[i], ctx->len[i]);
+				if (got != mtt_entry(i) && (i != SP_C || got))
+					atomic_inc(&ctx->errors);
+			}
+			if (held)
+				atomic_inc(&ctx->reads);
+			cond_resched();
+		}
+		break;
+	case SP_SPLIT_CLIMB:
+	case SP_MERGE_LOW:
+	case SP_MERGE_SPAN:
+		sp_wait(ctx, SP_W_HELD);
+		fallthrough;
+	case SP_SPLIT_RETRY:
+		if (ctx->kind == SP_SPLIT_CLIMB || ctx->kind == SP_SPLIT_RETRY) {
+			k = SP_B;
+			sp_expect(ctx, masstree_erase(ctx->mt, ctx->b[k], ctx->len[k]), k);
+		} else {
+			k = ctx->kind == SP_MERGE_LOW ? SP_D : SP_E;
+			sp_insert_preloaded(ctx, k);
+		}
+		break;
+	default:
+		break;
+	}
+	atomic_or(SP_O_DONE, &ctx->state);
+	complete(&ctx->done[1]);
+	mtt_park();
+	return 0;
+}
+
+/*
+ * @mt holds the keys of @want, each with mtt_entry(k), nothing else, is
+ * valid, and has the leaves and layers those keys inserted afresh have.
+ */
+static void sp_check(struct kunit *test, struct sp_ctx *ctx, unsigned int want,
+		     const char *what)
+{
+	struct masstree_stats st, fst;
+	struct masstree *fresh;
+	unsigned int k;
+
+	KUNIT_EXPECT_EQ_MSG(test, masstree_validate(ctx->mt), 0, "%s", what);
+	fresh = kunit_kzalloc(test, sizeof(*fresh), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fresh);
+	masstree_init(fresh, 0);
+	for (k = 0; k < SP_NKEYS; k++) {
+		KUNIT_EXPECT_PTR_EQ_MSG(test, masstree_load(ctx->mt, ctx->b[k], ctx->len[k]),
+					want & BIT(k) ? mtt_entry(k) : NULL,
+					"%s: key %u", what, k);
+		if (want & BIT(k))
+			KUNIT_EXPECT_EQ(test, masstree_insert(fresh, ctx->b[k], ctx->len[k],
+							      mtt_entry(k), GFP_KERNEL), 0);
+	}
+	masstree_get_stats(ctx->mt, &st);
+	masstree_get_stats(fresh, &fst);
+	masstree_destroy(fresh);
+	KUNIT_EXPECT_EQ_MSG(test, st.keys, (unsigned long)hweight32(want), "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, st.leaves, fst.leaves, "%s", what);
+	KUNIT_EXPECT_EQ_MSG(test, st.layers, fst.layers, "%s", what);
+	/*
+	 * Not the bytes: a write may take a suffix buffer larger than it
+	 * needs (a fold sizes its buffer for the way up it saw first), so
+	 * two maps of the same shape may differ there.
+	 */
+}
+
+static void sp_round(struct kunit *test, struct sp_ctx *ctx)
+{
+	static const unsigned int keys_after[SP_NR] = {
+		[SP_SPLIT_READ] = BIT(SP_A) | BIT(SP_B) | BIT(SP_C),
+		[SP_SPLIT_CLIMB] = BIT(SP_A) | BIT(SP_C),
+		[SP_SPLIT_RETRY] = BIT(SP_A) | BIT(SP_C),
+		[SP_MERGE_READ] = BIT(SP_A) | BIT(SP_B),
+		[SP_MERGE_LOW] = BIT(SP_A) | BIT(SP_B) | BIT(SP_D),
+		[SP_MERGE_SPAN] = BIT(SP_A) | BIT(SP_B) | BIT(SP_E),
+	};
+	const char *what = sp_names[ctx->kind];
+	struct task_struct *t[2];
+	unsigned int i, k;
+	int state;
+
+	masstree_destroy(ctx->mt);
+	for (k = 0; k < (ctx->kind < SP_MERGE_READ ? 2 : 3); k++)
+		KUNIT_ASSERT_EQ(test, masstree_insert(ctx->mt, ctx->b[k], ctx->len[k],
+						      mtt_entry(k), GFP_KERNEL), 0);
+	atomic_set(&ctx->state, 0);
+	atomic_set(&ctx->o_locks, 0);
+	atomic_set(&ctx->reads, 0);
+	atomic_set(&ctx->errors, 0);
+	init_completion(&ctx->done[0]);
+	init_completion(&ctx->done[1]);
+	if (!rt_create_pair(test, sp_w_fn, sp_o_fn, ctx, "masstree_sp", t))
+		return;
+	ctx->w = t[0];
+	ctx->o = t[1];
+	WRITE_ONCE(sp_cur, ctx);
+	WRITE_ONCE(masstree_test_hook, sp_hook);
+	wake_up_process(t[1]);
+	wake_up_process(t[0]);
+	for (i = 0; i < 2; i++) {
+		wait_for_completion(&ctx->done[i]);
+		kthread_stop(t[i]);
+		put_task_struct(t[i]);
+	}
+	WRITE_ONCE(masstree_test_hook, NULL);
+	WRITE_ONCE(sp_cur, NULL);
+	state = atomic_read(&ctx->state);
+	/* W held in its window, and O acted inside it. */
+	KUNIT_EXPECT_EQ_MSG(test, state & (SP_W_HELD | SP_O_MET),
+			    SP_W_HELD | SP_O_MET, "%s: state %#x", what, state);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ctx->errors), 0, "%s", what);
+	sp_check(test, ctx, keys_after[ctx->kind], what);
+	if (ctx->kind == SP_MERGE_LOW) {
+		/* The pair's layer climbs through the merged span to fold. */
+		for (k = SP_A; k <= SP_B; k++)
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(ctx->mt, ctx->b[k],
+								 ctx->len[k]),
+					    mtt_entry(k));
+		sp_check(test, ctx, BIT(SP_D), "merge, insert below, then erases");
+	}
+}
+
+static void masstree_races_span_split_and_merge_windows(struct kunit *test)
+{
+	struct rt_ctx *rt = test->priv;
+	struct mst_node_stats now;
+	unsigned int r, kind;
+	struct sp_ctx *ctx;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs: each held thread keeps its own");
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->mt = &rt->fx.mt;
+	sp_keys(ctx);
+	for (kind = 0; kind < SP_NR; kind++) {
+		ctx->kind = kind;
+		/* Every kind, even after a failure: each round starts afresh. */
+		for (r = 0; r < SP_ROUNDS; r++)
+			sp_round(test, ctx);
+	}
+	masstree_destroy(ctx->mt);
+	mtt_settled_nodes(&now);
+	KUNIT_EXPECT_EQ(test, now.leaves, rt->fx.nodes.leaves);
+	KUNIT_EXPECT_EQ(test, now.internodes, rt->fx.nodes.internodes);
+}
+
 static int rt_init(struct kunit *test)
 {
 	struct rt_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
@@ -1808,6 +2249,7 @@ static void rt_exit(struct kunit *test)
 	WRITE_ONCE(rt_cur, NULL);
 	WRITE_ONCE(rp_cur, NULL);
 	WRITE_ONCE(rs_cur, NULL);
+	WRITE_ONCE(sp_cur, NULL);
 	synchronize_rcu();
 	masstree_destroy(&ctx->fx.mt);
 }
@@ -1822,6 +2264,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_parent_moved_under_a_waiting_writer),
 	KUNIT_CASE(masstree_races_leaf_merge_under_readers_and_writers),
 	KUNIT_CASE(masstree_races_root_shrink_beside_an_emptied_leaf),
+	KUNIT_CASE(masstree_races_span_split_and_merge_windows),
 	{}
 };
 

@@ -19,6 +19,7 @@
 #include <asm/unaligned.h>
 
 #include "masstree_refmap.h"
+#include "internal.h"
 #include "node.h"
 #include "permutation.h"
 #include "testing.h"
@@ -51,11 +52,11 @@ static inline void mtt_settled_nodes(struct mst_node_stats *stats)
 }
 
 /*
- * Suffix buffers that masstree_preload() parks in the per-CPU pools (two
- * per CPU) count as live suffixes; a write may use one up, so the count
- * may drop by as many, but never grow.
+ * Suffix buffers that masstree_preload() parks in the per-CPU pools (one
+ * per reserve buffer, per CPU) count as live suffixes; a write may use
+ * one up, so the count may drop by as many, but never grow.
  */
-#define MTT_POOL_SUFFIXES	(2 * num_possible_cpus())
+#define MTT_POOL_SUFFIXES	(MST_RES_SFX * num_possible_cpus())
 
 static inline void mtt_expect_nodes_equal(struct kunit *test,
 					  const struct mst_node_stats *before,
@@ -227,8 +228,8 @@ static inline struct refmap *mtt_ref(struct kunit *test)
 
 /*
  * The root of a quiescent map's top layer (@prefix NULL), or of the layer
- * its slot for the 8 bytes at @prefix leads to, the top layer being one
- * leaf. NULL if there is none.
+ * its slot for the 8 bytes at @prefix leads to (through the slot's span,
+ * if it holds one), the top layer being one leaf. NULL if there is none.
  */
 static inline struct mst_node *mtt_layer_root(struct masstree *mt,
 					      const u8 *prefix)
@@ -243,10 +244,14 @@ static inline struct mst_node *mtt_layer_root(struct masstree *mt,
 	top = mst_to_leaf(root);
 	perm = READ_ONCE(top->permutation);
 	for (i = 0; i < mst_perm_size(perm); i++) {
+		size_t skip;
+
 		s = mst_perm_slot(perm, i);
-		if (top->keylenx[s] == MST_KLX_LAYER &&
+		if (mst_klx_is_layer(top->keylenx[s]) &&
 		    top->ikey[s] == get_unaligned_be64(prefix))
-			return rcu_access_pointer(top->lv[s]);
+			return mst_slot_layer(top->keylenx[s],
+					      rcu_access_pointer(top->lv[s]),
+					      &skip);
 	}
 	return NULL;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of masstree_validate() itself: a private map with several
- * internode levels, a chain of layers and suffix keys; each case breaks
+ * internode levels, a span leading to a layer and suffix keys; each case breaks
  * one invariant through the internal structures, expects validate to
  * report it, then restores the map and expects it to pass again. Every
  * corruption is undone before the map is destroyed. validate's pr_err()
@@ -20,16 +20,17 @@
 #define VT_INT_KEYS	4000
 #define VT_INT_STEP	16
 /*
- * Two keys of VT_CHAIN_LEN bytes that differ only in the last byte: a
- * chain of VT_CHAIN_LAYERS layers under the top layer, one leaf each,
- * the last holding both keys.
+ * Two keys of VT_CHAIN_LEN bytes that differ only in the last byte share
+ * their first (VT_CHAIN_LEN - 1) / 8 slices: the top layer's slot for the
+ * first holds a span of the whole slices after it (VT_SPAN_LEN bytes),
+ * leading to one layer of one leaf holding both keys.
  */
 #define VT_CHAIN_LEN	40
-#define VT_CHAIN_LAYERS	((VT_CHAIN_LEN - 1) / 8)
+#define VT_SPAN_LEN	(((VT_CHAIN_LEN - 1) / 8 - 1) * 8)
 /* Keys that continue past their first slice: stored with a suffix. */
 #define VT_SFX_KEYS	3
 
-/* Each has its own first slice, above the chain's, so comes after it. */
+/* Each has its own first slice, above the span's, so comes after it. */
 static const char vt_sfx_fmt[] = "x%u suffix key";
 
 /**
@@ -38,9 +39,10 @@ static const char vt_sfx_fmt[] = "x%u suffix key";
  * @inode: an internode under the top root with at least 2 separators.
  * @leaf0: leftmost leaf of the top layer.
  * @leaf1: its right sibling.
- * @layer_leaf: the top-layer leaf holding the chain's layer slot.
+ * @layer_leaf: the top-layer leaf holding the span slot.
  * @layer_slot: that slot.
- * @layer_root: root of the first layer of the chain.
+ * @span: the span it holds.
+ * @layer_root: root of the layer below the span.
  * @sfx_leaf: a top-layer leaf holding a suffix key.
  * @sfx_slot: that key's slot.
  * @saved: an integer a case saved.
@@ -53,6 +55,7 @@ struct vt_map {
 	struct mst_leaf *leaf0, *leaf1;
 	struct mst_leaf *layer_leaf;
 	unsigned int layer_slot;
+	struct mst_span *span;
 	struct mst_node *layer_root;
 	struct mst_leaf *sfx_leaf;
 	unsigned int sfx_slot;
@@ -134,7 +137,7 @@ static void vt_next_link(struct vt_map *m, bool undo)
 	RCU_INIT_POINTER(m->leaf0->next, undo ? m->leaf1 : vt_next(m->leaf1));
 }
 
-/* The chain's first layer root names the wrong layer above it. */
+/* The layer root below the span names a leaf, not its span, as parent. */
 static void vt_layer_up(struct vt_map *m, bool undo)
 {
 	struct mst_node *n = m->layer_root;
@@ -145,6 +148,45 @@ static void vt_layer_up(struct vt_map *m, bool undo)
 	}
 	m->saved_ptr = rcu_dereference_protected(n->parent, 1);
 	RCU_INIT_POINTER(n->parent, &m->leaf0->node);
+}
+
+/*
+ * The layer root below the span names the layer holding the span slot as
+ * its parent, untagged: right for a LAYER slot, wrong for a span, whose
+ * lower root must name the span so that a climb skips its bytes.
+ */
+static void vt_span_parent_up(struct vt_map *m, bool undo)
+{
+	struct mst_node *n = m->layer_root;
+
+	if (undo) {
+		RCU_INIT_POINTER(n->parent, m->saved_ptr);
+		return;
+	}
+	m->saved_ptr = rcu_dereference_protected(n->parent, 1);
+	RCU_INIT_POINTER(n->parent, m->span->up);
+}
+
+/* A span length that is not a whole number of slices. */
+static void vt_span_len(struct vt_map *m, bool undo)
+{
+	if (undo) {
+		m->span->len = m->saved;
+		return;
+	}
+	m->saved = m->span->len;
+	m->span->len -= 4;
+}
+
+/* A span whose up link names the layer below it, not the one above. */
+static void vt_span_up(struct vt_map *m, bool undo)
+{
+	if (undo) {
+		m->span->up = m->saved_ptr;
+		return;
+	}
+	m->saved_ptr = m->span->up;
+	m->span->up = m->layer_root;
 }
 
 /* Flip a version bit: the second flip undoes the first. */
@@ -245,11 +287,11 @@ static void vt_sfx_extra(struct vt_map *m, bool undo)
 }
 
 /*
- * The suffix key's slot turned into a second link to the chain's first
- * layer, every counter adjusted to what a walk visiting the chain twice
- * would count: only the double reach itself is left to report. The
- * chain's layer slot comes first in the same leaf, so the chain was the
- * only root on the work list when it was pushed.
+ * The suffix key's slot turned into a second link to the span (so to the
+ * layer below it), every counter adjusted to what a walk visiting that
+ * layer twice would count: only the double reach itself is left to
+ * report. The span slot comes first in the same leaf, so the layer below
+ * was the only root on the work list when it was pushed.
  */
 static void vt_layer_twice(struct vt_map *m, bool undo)
 {
@@ -267,14 +309,18 @@ static void vt_layer_twice(struct vt_map *m, bool undo)
 		sfx = mst_slot_suffix_locked(leaf, s);
 		m->saved_ptr = sfx;
 		m->saved_klx = leaf->keylenx[s];
-		leaf->keylenx[s] = MST_KLX_LAYER;
-		RCU_INIT_POINTER(leaf->lv[s], m->layer_root);
+		leaf->keylenx[s] = MST_KLX_SPAN;
+		RCU_INIT_POINTER(leaf->lv[s], m->span);
 	}
-	/* One key with a suffix less; the chain's 2 keys and layers again. */
+	/*
+	 * One key with a suffix less; the lower layer's 2 keys, its one
+	 * leaf and the span's bytes counted again.
+	 */
 	atomic_long_add(sign * (2 - 1), &mt->stat[MST_STAT_KEYS]);
-	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MST_STAT_LEAVES]);
-	atomic_long_add(sign * VT_CHAIN_LAYERS, &mt->stat[MST_STAT_LAYERS]);
-	atomic_long_add(-sign * (long)sfx->size, &mt->stat[MST_STAT_SUFFIX_BYTES]);
+	atomic_long_add(sign, &mt->stat[MST_STAT_LEAVES]);
+	atomic_long_add(sign, &mt->stat[MST_STAT_LAYERS]);
+	atomic_long_add(sign * ((long)m->span->size - (long)sfx->size),
+			&mt->stat[MST_STAT_SUFFIX_BYTES]);
 }
 
 static const struct vt_case vt_cases[] = {
@@ -284,6 +330,9 @@ static const struct vt_case vt_cases[] = {
 	{ "wrong sibling prev link", vt_prev },
 	{ "wrong sibling next link", vt_next_link },
 	{ "wrong layer up link", vt_layer_up },
+	{ "span's lower root names the layer above", vt_span_parent_up },
+	{ "span length not a multiple of 8", vt_span_len },
+	{ "span's up link names the layer below", vt_span_up },
 	{ "layer reached twice", vt_layer_twice },
 	{ "lock bit left set", vt_locked },
 	{ "inserting bit left set", vt_inserting },
@@ -347,7 +396,8 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	}
 	masstree_get_stats(mt, &st);
 	KUNIT_ASSERT_GE(test, st.height, 3UL);
-	KUNIT_ASSERT_EQ(test, st.layers, 1UL + VT_CHAIN_LAYERS);
+	/* The top layer and the one below the span, wherever the keys differ. */
+	KUNIT_ASSERT_EQ(test, st.layers, 2UL);
 
 	root = rcu_dereference_protected(mt->root, 1);
 	KUNIT_ASSERT_FALSE(test, mst_node_is_leaf(root));
@@ -362,9 +412,14 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	KUNIT_ASSERT_NOT_NULL(test, m->leaf1);
 	KUNIT_ASSERT_GE(test, mst_perm_size(m->leaf0->permutation), 2U);
 
-	m->layer_leaf = vt_find_klx(m->leaf0, MST_KLX_LAYER, &m->layer_slot);
+	m->layer_leaf = vt_find_klx(m->leaf0, MST_KLX_SPAN, &m->layer_slot);
 	KUNIT_ASSERT_NOT_NULL(test, m->layer_leaf);
-	m->layer_root = rcu_dereference_protected(m->layer_leaf->lv[m->layer_slot], 1);
+	m->span = rcu_dereference_protected(m->layer_leaf->lv[m->layer_slot], 1);
+	KUNIT_ASSERT_EQ(test, m->span->len, (u32)VT_SPAN_LEN);
+	KUNIT_ASSERT_PTR_EQ(test, m->span->up, rcu_dereference_protected(mt->root, 1));
+	m->layer_root = m->span->root;
+	KUNIT_ASSERT_TRUE(test, mst_node_is_leaf(m->layer_root));
+	KUNIT_ASSERT_EQ(test, mst_perm_size(mst_to_leaf(m->layer_root)->permutation), 2U);
 	m->sfx_leaf = vt_find_klx(m->leaf0, MST_KLX_SUFFIX, &m->sfx_slot);
 	KUNIT_ASSERT_NOT_NULL(test, m->sfx_leaf);
 	/* vt_layer_twice needs the layer slot first, in the same leaf. */

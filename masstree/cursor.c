@@ -20,6 +20,13 @@
  *   excluded;
  * - "before leaf L" in reverse: (L's lowkey - 1, MST_CLS_LONG + 1).
  *
+ * A slot may lead to the layer below through a span, whole slices that
+ * every key down there shares: a step compares them with the target slice
+ * by slice, as it does a suffix, and goes down only when the target goes
+ * on past them; else the span's keys are all before or all after it.
+ * Entering, the cursor copies the span's bytes into its key; climbing
+ * out, it skips them (the layer root's parent says how many).
+ *
  * Targets only move forward (backward in reverse), and each one is derived
  * from a validated read that showed no key between the old target and the
  * new one, so the step may restart from the root whenever it meets a
@@ -170,6 +177,36 @@ static int mst_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 	}
 }
 
+/* mst_span_cmp(): the target lies in the layer below the span. */
+#define MST_SPAN_IN	2
+
+/*
+ * Compare the keys below span @span, in a slot of the layer at @off whose
+ * pair equals the target's there (both continue), with the target: every
+ * one of them goes on through each of the span's slices (class
+ * MST_CLS_LONG), so they compare as one until a slice differs or the
+ * target ends. Returns MST_SPAN_IN when every slice equals the target's
+ * and the target goes on past the span; else -1, 0 or 1.
+ */
+static int mst_span_cmp(const struct masstree_cursor *cur, size_t off,
+			const struct mst_span *span)
+{
+	size_t o, end = off + 8 + span->len;
+
+	for (o = off + 8; o < end; o += 8) {
+		unsigned int tc;
+		u64 ts;
+		int c;
+
+		mst_target_at(cur, o, &ts, &tc);
+		c = mst_cmp(get_unaligned_be64(span->data + (o - off - 8)),
+			    MST_CLS_LONG, ts, tc);
+		if (c || o >= cur->t_off)
+			return c;
+	}
+	return MST_SPAN_IN;
+}
+
 /* Compare the key at position @i of @perm with the target. */
 static int mst_leaf_cmp(struct mst_leaf *leaf, u64 perm, int i, u64 ts,
 			unsigned int tc)
@@ -277,25 +314,6 @@ static int mst_cur_take(struct masstree_cursor *cur, size_t off,
 	return MST_STEP_FOUND;
 }
 
-/*
- * Aim at the first (last) key of the layer with slice @slice at @off: its
- * prefix is the cursor's bytes up to @off, then the slice.
- */
-static int mst_cur_enter(struct masstree_cursor *cur, size_t off, u64 slice,
-			 bool rev)
-{
-	if (off + 8 > cur->cap) {
-		cur->need = off + 8;
-		return MST_STEP_GROW;
-	}
-	put_unaligned_be64(slice, cur->key + off);
-	if (rev)
-		mst_target_pair(cur, off + 8, MST_SLICE_MAX, MST_CLS_MAX, false);
-	else
-		mst_target_pair(cur, off + 8, 0, 0, false);
-	return 0;
-}
-
 static bool mst_bytes_less(const u8 *a, size_t alen, const u8 *b, size_t blen)
 {
 	int c = memcmp(a, b, min(alen, blen));
@@ -367,7 +385,7 @@ static __always_inline bool mst_scan_keys(struct masstree_cursor *cur,
 	int r = -1;
 
 	for (k = *kp; k < x->nr; k++) {
-		if (x->klx[k] == MST_KLX_LAYER)
+		if (mst_klx_is_layer(x->klx[k]))
 			break;
 		r = mst_cur_take(cur, off, x, k);
 		if (r)
@@ -455,12 +473,15 @@ stop:
 /**
  * struct mst_leaf_view - what a step keeps of a leaf's validated window.
  * @node: where to go on, for MST_LEAF_MOVE and MST_LEAF_LAYER.
+ * @skip: for MST_LEAF_LAYER, key bytes from the slot's layer to @node's:
+ *	8, or 8 plus a span's.
  * @next: the right sibling.
  * @prev: the left sibling.
  * @lowkey: the leaf's lower bound.
  */
 struct mst_leaf_view {
 	struct mst_node *node;
+	size_t skip;
 	struct mst_leaf *next;
 	struct mst_leaf *prev;
 	u64 lowkey;
@@ -510,6 +531,74 @@ static __always_inline int mst_cur_snap(struct mst_scan *sc, bool rev,
 }
 
 /*
+ * Snapshot slot @k, in the layer at @off, leads to a layer (directly or
+ * through a span): aim at that layer's first (last) key. Its prefix is
+ * the cursor's bytes up to @off, the slot's slice, then the span's bytes.
+ * Returns MST_LEAF_LAYER with @lv->node the layer's root (NULL: from the
+ * top) and @lv->skip, or MST_STEP_GROW.
+ */
+static int mst_cur_enter(struct masstree_cursor *cur, bool rev, size_t off,
+			 const struct mst_snap *x, unsigned int k,
+			 struct mst_leaf_view *lv)
+{
+	const struct mst_span *span = x->lv[k];
+	size_t skip = 8;
+
+	if (x->klx[k] == MST_KLX_SPAN && !WARN_ON_ONCE(!span))
+		skip += span->len;
+	if (off + skip > cur->cap) {
+		cur->need = off + skip;
+		return MST_STEP_GROW;
+	}
+	put_unaligned_be64(x->ikey[k], cur->key + off);
+	lv->skip = skip;
+	if (x->klx[k] == MST_KLX_LAYER)
+		lv->node = x->lv[k];
+	else
+		lv->node = span ? span->root : NULL;
+	if (skip > 8)
+		memcpy(cur->key + off + 8, span->data, span->len);
+	if (rev)
+		mst_target_pair(cur, off + skip, MST_SLICE_MAX, MST_CLS_MAX, false);
+	else
+		mst_target_pair(cur, off + skip, 0, 0, false);
+	return MST_LEAF_LAYER;
+}
+
+/*
+ * Slot (@klx, @p) of the layer at @off matches the target's pair there and
+ * both go on: compare what follows, in the step's direction (-1: before
+ * the target, to be skipped). Returns -1, 0 or 1, or MST_LEAF_LAYER with
+ * @lv set when the target lies in the layer the slot leads to.
+ */
+static int mst_cur_cont(const struct masstree_cursor *cur, bool rev,
+			size_t off, u8 klx, void *p, struct mst_leaf_view *lv)
+{
+	struct mst_span *span = p;
+	int c;
+
+	if (klx == MST_KLX_LAYER) {
+		lv->node = p;
+		lv->skip = 8;
+		return MST_LEAF_LAYER;
+	}
+	/* A validated window shows a slot's class and pointer together. */
+	if (klx < MST_KLX_SUFFIX || WARN_ON_ONCE(!p))
+		return -1;
+	if (klx == MST_KLX_SUFFIX) {
+		c = mst_suffix_cmp(cur, off, p);
+	} else {
+		c = mst_span_cmp(cur, off, span);
+		if (c == MST_SPAN_IN) {
+			lv->node = span->root;
+			lv->skip = 8 + span->len;
+			return MST_LEAF_LAYER;
+		}
+	}
+	return rev ? -c : c;
+}
+
+/*
  * Only the snapshot's first slot may be at the target (@ts, @tc): is it
  * to be skipped (1) or not (0)? Returns MST_LEAF_LAYER, with @lv->node
  * the layer's root, when the target lies inside the layer that slot is.
@@ -528,18 +617,10 @@ static __always_inline int mst_cur_first(struct masstree_cursor *cur,
 	if (rev)
 		c = -c;
 	if (c == 0 && off < cur->t_off) {
-		/* Both continue: the target is in there. */
-		if (x->klx[0] == MST_KLX_LAYER) {
-			lv->node = x->lv[0];
-			return MST_LEAF_LAYER;
-		}
-		if (x->klx[0] != MST_KLX_SUFFIX || WARN_ON_ONCE(!x->lv[0])) {
-			c = -1;
-		} else {
-			c = mst_suffix_cmp(cur, off, x->lv[0]);
-			if (rev)
-				c = -c;
-		}
+		/* Both continue: compare on, or the target is in there. */
+		c = mst_cur_cont(cur, rev, off, x->klx[0], x->lv[0], lv);
+		if (c == MST_LEAF_LAYER)
+			return c;
 	}
 	return c < 0 || (c == 0 && cur->t_strict);
 }
@@ -550,15 +631,9 @@ static __always_inline int mst_cur_slot(struct masstree_cursor *cur, bool rev,
 					unsigned int k,
 					struct mst_leaf_view *lv)
 {
-	int c;
-
-	if (x->klx[k] != MST_KLX_LAYER)
+	if (!mst_klx_is_layer(x->klx[k]))
 		return mst_cur_take(cur, off, x, k);
-	c = mst_cur_enter(cur, off, x->ikey[k], rev);
-	if (c)
-		return c;
-	lv->node = x->lv[k];
-	return MST_LEAF_LAYER;
+	return mst_cur_enter(cur, rev, off, x, k, lv);
 }
 
 /*
@@ -634,6 +709,7 @@ static __always_inline int mst_cur_past(struct masstree_cursor *cur, bool rev,
 {
 	struct mst_node *up;
 	unsigned int tc;
+	size_t skip;
 	u64 ts;
 
 	if (!rev && lv->next) {
@@ -652,17 +728,24 @@ static __always_inline int mst_cur_past(struct masstree_cursor *cur, bool rev,
 	 * The layer is exhausted: go past (before) its prefix, from the root
 	 * of the layer above, so that climbing out of a deep chain of layers
 	 * costs one layer per level, not a descent from the top. A deleted
-	 * root sends the walk to the top.
+	 * root sends the walk to the top. Below a span, the target stays
+	 * "past the prefix" (its last slice lies inside the span), not "past
+	 * the span's slot": a key inserted meanwhile that leaves the span
+	 * (splitting it) above the prefix is still ahead. A parent read just
+	 * before such a split names the layer above the old span, still on
+	 * the prefix's path.
 	 */
 	if (!*off)
 		return MST_STEP_END;
 	mst_target_pair(cur, *off - 8, get_unaligned_be64(cur->key + *off - 8),
 			MST_CLS_LONG, true);
-	up = rcu_dereference((*lroot)->parent);
+	up = mst_layer_up(rcu_dereference((*lroot)->parent), &skip);
+	if (up && WARN_ON_ONCE(skip > *off))
+		up = NULL;
 	*np = up;
 	if (up) {
 		*lroot = up;
-		*off -= 8;
+		*off -= skip;
 	}
 	return 0;
 }
@@ -731,7 +814,7 @@ restart:
 			if (!n)
 				goto restart;
 			lroot = n;
-			off += 8;
+			off += lv.skip;
 			continue;
 		}
 		if (r != MST_LEAF_DONE)

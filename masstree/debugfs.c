@@ -4,6 +4,7 @@
  * and tests. The core's files:
  *
  *   nodes            live nodes and key suffixes of every map in the module
+ *                    (spans count as suffixes: they are suffix buffers)
  *   stats            the same plus the bytes the nodes hold
  *   fail_nth, fail_sites, fail_masstree/
  *                    fault injection, test builds only (faultinject.c)

@@ -12,6 +12,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
 
 #include "internal.h"
 #include "permutation.h"
@@ -20,20 +21,48 @@
 /* Tries to read a node consistently before the dump gives up on it. */
 #define MST_DUMP_TRIES	8
 
+/* A span's first bytes the dump shows. */
+#define MST_DUMP_SPAN_BYTES	16
+
 struct mst_dump_item {
 	struct mst_node *node;
 	u32 layer;
 	u32 depth;
 };
 
-/* A consistent copy of one node. */
+/*
+ * A consistent copy of one node; for a leaf's span slots, the span's
+ * length and first bytes too (spans are immutable).
+ */
 struct mst_dump_copy {
 	unsigned long version;
 	unsigned int nkeys;
 	u64 ikey[MST_NODE_WIDTH];
 	u8 klx[MST_NODE_WIDTH];
 	struct mst_node *child[MST_NODE_WIDTH + 1];
+	u32 span_len[MST_NODE_WIDTH];
+	u8 span_data[MST_NODE_WIDTH][MST_DUMP_SPAN_BYTES];
 };
+
+/*
+ * Follow the span slots of a leaf copy that its version validated: each
+ * span was the slot's then, and RCU keeps it while the caller reads.
+ */
+static void mst_dump_spans(struct mst_dump_copy *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nkeys; i++) {
+		struct mst_span *span = (struct mst_span *)c->child[i];
+
+		if (c->klx[i] != MST_KLX_SPAN)
+			continue;
+		c->span_len[i] = span->len;
+		memcpy(c->span_data[i], span->data,
+		       min_t(u32, span->len, MST_DUMP_SPAN_BYTES));
+		c->child[i] = span->root;
+	}
+}
 
 /* Copy @n as a reader would; false if it kept changing. */
 static bool mst_dump_copy(struct mst_node *n, struct mst_dump_copy *c)
@@ -53,7 +82,8 @@ static bool mst_dump_copy(struct mst_node *n, struct mst_dump_copy *c)
 
 				c->ikey[i] = READ_ONCE(leaf->ikey[slot]);
 				c->klx[i] = READ_ONCE(leaf->keylenx[slot]);
-				c->child[i] = c->klx[i] & MST_KLX_LAYER ?
+				/* A span, for a span slot, until validated. */
+				c->child[i] = mst_klx_is_layer(c->klx[i]) ?
 					      rcu_dereference(leaf->lv[slot]) : NULL;
 			}
 		} else {
@@ -67,6 +97,8 @@ static bool mst_dump_copy(struct mst_node *n, struct mst_dump_copy *c)
 		}
 		if (!mst_version_changed(n, c->version)) {
 			preempt_enable();
+			if (c->version & MST_V_LEAF)
+				mst_dump_spans(c);
 			return true;
 		}
 		preempt_enable();
@@ -81,11 +113,22 @@ static void mst_dump_leaf(struct seq_file *sf, const struct mst_dump_item *it,
 
 	seq_printf(sf, "layer %u depth %u leaf keys %u version %#lx\n",
 		   it->layer, it->depth, c->nkeys, c->version);
-	for (i = 0; i < c->nkeys; i++)
-		seq_printf(sf, "  %016llx len %u%s\n", c->ikey[i],
-			   c->klx[i] & 0xf,
-			   c->klx[i] & MST_KLX_LAYER ? " layer" :
-			   c->klx[i] & MST_KLX_SUFFIX ? " suffix" : "");
+	for (i = 0; i < c->nkeys; i++) {
+		u8 klx = c->klx[i];
+
+		seq_printf(sf, "  %016llx len %u%s", c->ikey[i], klx & 0xf,
+			   klx == MST_KLX_SPAN ? " span" :
+			   klx == MST_KLX_LAYER ? " layer" :
+			   klx == MST_KLX_SUFFIX ? " suffix" : "");
+		if (klx == MST_KLX_SPAN)
+			seq_printf(sf, " %u %*phN%s", c->span_len[i],
+				   (int)min_t(u32, c->span_len[i],
+					      MST_DUMP_SPAN_BYTES),
+				   c->span_data[i],
+				   c->span_len[i] > MST_DUMP_SPAN_BYTES ?
+				   "..." : "");
+		seq_putc(sf, '\n');
+	}
 }
 
 static void mst_dump_internode(struct seq_file *sf,
@@ -108,8 +151,11 @@ static void mst_dump_internode(struct seq_file *sf,
  *
  * One line per node (layer, depth, kind, keys, version word) and one per
  * leaf key (its slice, length class, whether it holds a suffix or a
- * layer). Writers may run meanwhile: a node that keeps changing is
- * reported as skipped. The format is for people, not a stable interface.
+ * layer). A span slot reads "span", the span's length in bytes and its
+ * first bytes in hex ("..." if there are more); the layer it leads to is
+ * numbered one below the slot's, as a plain layer slot's is. Writers may
+ * run meanwhile: a node that keeps changing is reported as skipped. The
+ * format is for people, not a stable interface.
  *
  * Context: Process context (allocates with GFP_KERNEL); takes the RCU
  * read lock.

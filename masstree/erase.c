@@ -4,15 +4,16 @@
  * emptied: the leaf (unlinked from its neighbours and its parent, the
  * leftmost too), internodes left without children, and whole layers,
  * walking up layer by layer. A leaf left with few keys merges with a
- * neighbour under the same parent when they fit in one. A layer whose
- * root leaf an erase leaves holding one key folds back, with the chain
- * of one-entry layers above it, into the slot that leads to it: the
- * inverse of insert turning a slot into a chain of layers; so does one
- * left with one key because a layer below it emptied and its slot went.
- * A root internode left with one child absorbs it (one level less), so a
- * layer erased down to one key ends as a root leaf, which folds too.
- * Never fails: the fold's one allocation may, and then the layers stay;
- * a busy neighbour or child, and a merge or shrink waits for later.
+ * neighbour under the same parent when they fit in one. A layer below
+ * the top whose root leaf an erase leaves holding one entry folds into
+ * the slot that leads to it: a key, and the slot becomes that key again
+ * (the inverse of insert turning a slot into a layer); a way further
+ * down, and the slot becomes one longer span to the layer below (the
+ * inverse of insert splitting a span). A root internode left with one
+ * child absorbs it (one level less), so a layer erased down to one entry
+ * ends as a root leaf, which folds too. Never fails: the fold's one
+ * allocation may, and then the layer stays; a busy neighbour or child,
+ * and a merge or shrink waits for later.
  */
 #include <linux/gfp.h>
 #include <linux/masstree.h>
@@ -48,14 +49,17 @@ static long mst_erase_chain(struct mst_write *w, struct mst_node *node,
 	long internodes = 0;
 
 	while (node != stop) {
-		struct mst_node *up = rcu_dereference_protected(node->parent, 1);
+		unsigned long v = READ_ONCE(node->version);
+		/* A layer root's parent may be rewritten above: not read. */
+		struct mst_node *up = v & MST_V_ROOT ? NULL :
+				      rcu_dereference_protected(node->parent, 1);
 
 		mst_mark(node, MST_V_DELETED);
-		if (!(READ_ONCE(node->version) & MST_V_LEAF))
+		if (!(v & MST_V_LEAF))
 			internodes++;
 		mst_unlock(w->mt, node);
 		mst_erase_queue(w, node);
-		if (READ_ONCE(node->version) & MST_V_ROOT)
+		if (!up)
 			break;
 		node = up;
 	}
@@ -111,34 +115,93 @@ static bool mst_lock_prev(struct mst_write *w, struct mst_leaf *leaf,
 	}
 }
 
+/* Does slot @s of locked @leaf lead to the layer root @x, through a span or not? */
+static bool mst_slot_leads_to(struct mst_leaf *leaf, unsigned int s,
+			      struct mst_node *x)
+{
+	void *lv = rcu_dereference_protected(leaf->lv[s], 1);
+
+	if (leaf->keylenx[s] == MST_KLX_LAYER)
+		return lv == x;
+	return leaf->keylenx[s] == MST_KLX_SPAN &&
+	       ((struct mst_span *)lv)->root == x;
+}
+
+/*
+ * Find and lock the leaf of the layer above that holds the slot leading
+ * to the layer root @x, which the caller has locked: the cursor moves to
+ * that layer, at that slot. @x's parent names the layer above and, through
+ * a span, how far up it is. A span split or merge above moves the slot
+ * into another layer and rewrites @x's parent, under the upper leaf's lock
+ * only, before it unlocks: a slot found not leading to @x means the parent
+ * changed, and is read again. Returns the locked leaf, or NULL if @x has
+ * no slot above, which cannot happen.
+ */
+static struct mst_leaf *mst_layer_climb(struct mst_write *w, struct mst_node *x)
+{
+	struct mst_walk_pos *c = &w->c;
+	size_t off = c->off, skip;
+	struct mst_node *parent, *up;
+	struct mst_leaf *leaf;
+
+	for (;;) {
+		parent = rcu_dereference(x->parent);
+		up = mst_layer_up(parent, &skip);
+		if (WARN_ON_ONCE(!up || skip > off))
+			return NULL;
+		mst_walk_pos_layer(c, off - skip, up);
+		c->stay = true;
+		leaf = mst_lock_leaf(w);
+		c->stay = false;
+		if (leaf && c->slot >= 0 && mst_slot_leads_to(leaf, c->slot, x))
+			return leaf;
+		if (leaf)
+			mst_unlock(w->mt, &leaf->node);
+		if (WARN_ON_ONCE(rcu_access_pointer(x->parent) == parent))
+			return NULL;
+		mst_count(MASSTREE_TC_LAYER_RETRY);
+	}
+}
+
+/* The span slot @s of locked @leaf holds, or NULL if it is not a span. */
+static struct mst_span *mst_slot_span_locked(struct mst_leaf *leaf,
+					     unsigned int s)
+{
+	if (leaf->keylenx[s] != MST_KLX_SPAN)
+		return NULL;
+	return rcu_dereference_protected(leaf->lv[s], 1);
+}
+
+/* Give back a span no new reader can reach. */
+static void mst_span_drop(struct mst_write *w, struct mst_span *span)
+{
+	if (!span)
+		return;
+	mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, -(long)span->size);
+	mst_suffix_free(mst_span_sfx(span));
+}
+
 /*
  * Find and lock the leaf of the layer above that holds the slot for the
- * deleted layer root @root, and remove that slot. The cursor moves to the
- * layer above. Returns the locked leaf.
+ * deleted layer root @root, and remove that slot (and its span). The
+ * cursor moves to the layer above. Returns the locked leaf.
  */
 static struct mst_leaf *mst_erase_layer_slot(struct mst_write *w,
 					     struct mst_node *root)
 {
 	struct mst_walk_pos *c = &w->c;
+	struct mst_span *span;
 	struct mst_leaf *up;
 
-	mst_walk_pos_layer(c, c->off - 8, rcu_dereference_protected(root->parent, 1));
-	c->stay = true;
-	for (;;) {
-		up = mst_lock_leaf(w);
-		if (!WARN_ON_ONCE(!up || c->slot < 0 ||
-				  up->keylenx[c->slot] != MST_KLX_LAYER ||
-				  rcu_access_pointer(up->lv[c->slot]) != root))
-			break;
-		if (up)
-			mst_unlock(w->mt, &up->node);
+	up = mst_layer_climb(w, root);
+	if (!up)
 		return NULL;
-	}
-	c->stay = false;
+	span = mst_slot_span_locked(up, c->slot);
 	ASSERT_EXCLUSIVE_WRITER(up->permutation);
 	/* Unpublish the slot: pairs with the acquire in mst_walk(). */
 	smp_store_release(&up->permutation,
 			  mst_perm_remove(up->permutation, c->pos));
+	mst_span_drop(w, span);
 	return up;
 }
 
@@ -237,10 +300,18 @@ static void mst_erase_cleanup(struct mst_write *w, struct mst_leaf *leaf)
 }
 
 /*
- * How many bytes of a key a layer's root leaf @leaf holds past its slice
- * offset when it is the root leaf of a layer below the top one and holds
- * exactly one key (not a layer): that key could live in the slot above
- * with a suffix instead. 0 if it cannot fold.
+ * A layer below the top left with one entry folds into the slot that
+ * leads to it: a key, and that slot becomes the key (its rest as the
+ * suffix); a way further down (a layer slot or a span), and that slot
+ * becomes one longer span to the layer below. Either way the one-entry
+ * layer goes, so that neither a chain of one-key layers (what inserting
+ * two keys used to build) nor one of one-span layers (what inserting and
+ * erasing keys that leave a span would build) outlives the erase that
+ * made it.
+ *
+ * How many bytes the entry of @leaf (locked, at @off, permutation @perm)
+ * brings to the slot above, its slice on: 0 if @leaf is not a one-entry
+ * root leaf below the top.
  */
 static u32 mst_collapse_rest(struct mst_leaf *leaf, u64 perm, size_t off)
 {
@@ -254,239 +325,259 @@ static u32 mst_collapse_rest(struct mst_leaf *leaf, u64 perm, size_t off)
 	klx = leaf->keylenx[s];
 	if (klx == MST_KLX_SUFFIX)
 		return 8 + mst_slot_suffix_locked(leaf, s)->len;
+	if (klx == MST_KLX_SPAN)
+		return 8 + mst_slot_span_locked(leaf, s)->len;
+	if (klx == MST_KLX_LAYER)
+		return 8;
 	/* A key of a lower layer continues past the slice above: klx >= 1. */
-	return klx <= 8 ? klx : 0;
-}
-
-/*
- * How many bytes the fold of layer root @x (at @off) will likely add in
- * front of the key's rest: 8 per one-entry layer above it whose only
- * entry is the way down, below the top layer. A guess without locks for
- * the allocation's size; the fold itself rechecks each layer.
- */
-static u32 mst_collapse_span(struct mst_node *x, size_t off)
-{
-	u32 span = 0;
-
-	while (off > 8) {
-		struct mst_node *up = rcu_dereference(x->parent);
-		unsigned long v;
-
-		if (!up)
-			break;
-		v = READ_ONCE(up->version);
-		if ((v & (MST_V_DELETED | MST_V_LEAF | MST_V_ROOT)) !=
-		    (MST_V_LEAF | MST_V_ROOT) ||
-		    mst_perm_size(READ_ONCE(mst_to_leaf(up)->permutation)) != 1)
-			break;
-		span += 8;
-		off -= 8;
-		x = up;
-	}
-	return span;
+	return klx;
 }
 
 /**
  * struct mst_fold - a fold in progress (see mst_collapse()).
- * @x: the lowest layer root leaf still locked (the bottom, then the
- *	chain leaf the climb is at).
- * @dead: chain leaves deleted so far, to free.
- * @sfx: the target slot's new suffix.
- * @old: the bottom key's own suffix, if any.
- * @entry: the bottom key's entry.
- * @boff: offset of the bottom layer.
- * @len: bytes of the key's rest so far (from the target's slice on, once
- *	the climb is done).
- * @cap: bytes @sfx can hold.
- * @layers: layers that go.
- * @slice: the bottom key's slice.
- * @klx: the bottom key's keylenx.
+ * @x: the one-entry layer root leaf, locked.
+ * @buf: the new suffix (a key) or span (a way down) for the slot above.
+ * @old: the entry's own suffix or span, if any.
+ * @entry: a key's entry.
+ * @lower: a way down's layer root.
+ * @boff: offset of @x's layer.
+ * @rest: bytes the entry brings, its slice on.
+ * @cap: bytes @buf can hold.
+ * @slice: the entry's slice.
+ * @klx: the entry's keylenx.
  */
 struct mst_fold {
-	struct mst_node *x, *dead;
-	struct mst_suffix *sfx, *old;
+	struct mst_node *x;
+	struct mst_suffix *buf, *old;
 	void *entry;
+	struct mst_node *lower;
 	size_t boff;
-	u32 len, cap;
-	long layers;
+	u32 rest, cap;
 	u8 slice[8];
 	u8 klx;
 };
 
 /*
- * Under the bottom's lock: does it still hold one key that fits the
- * suffix? Take that key's slice, rest and entry (final once the bottom
- * is deleted: nobody writes a deleted leaf).
+ * Under @x's lock: does it still hold one entry? Take its slice, rest and
+ * entry or way down (final once @x is deleted: nobody writes a deleted
+ * leaf).
  */
-static bool mst_fold_start(struct mst_fold *f, struct mst_leaf *bottom)
+static bool mst_fold_start(struct mst_fold *f)
 {
-	u64 perm = bottom->permutation;
+	struct mst_leaf *x = mst_to_leaf(f->x);
+	u64 perm = x->permutation;
 	unsigned int s;
 
-	if ((READ_ONCE(bottom->node.version) & (MST_V_DELETED | MST_V_LEAF)) !=
+	if ((READ_ONCE(f->x->version) & (MST_V_DELETED | MST_V_LEAF)) !=
 	    MST_V_LEAF)
 		return false;
-	f->len = mst_collapse_rest(bottom, perm, f->boff);
-	if (!f->len || f->len > f->cap)
+	f->rest = mst_collapse_rest(x, perm, f->boff);
+	if (!f->rest)
 		return false;
 	s = mst_perm_slot(perm, 0);
-	f->klx = bottom->keylenx[s];
-	f->old = mst_slot_suffix_locked(bottom, s);
-	put_unaligned_be64(bottom->ikey[s], f->slice);
-	f->entry = mst_slot_entry_locked(bottom, s);
-	f->layers = 1;
+	f->klx = x->keylenx[s];
+	put_unaligned_be64(x->ikey[s], f->slice);
+	f->old = NULL;
+	f->entry = NULL;
+	f->lower = NULL;
+	if (mst_klx_is_layer(f->klx)) {
+		size_t skip;
+
+		f->lower = mst_slot_layer(f->klx,
+					  rcu_dereference_protected(x->lv[s], 1),
+					  &skip);
+		if (f->klx == MST_KLX_SPAN)
+			f->old = mst_span_sfx(mst_slot_span_locked(x, s));
+	} else {
+		f->old = mst_slot_suffix_locked(x, s);
+		f->entry = mst_slot_entry_locked(x, s);
+	}
 	return true;
 }
 
 /*
- * Climb from @f->x, hand over hand, while the layer above is a one-entry
- * root leaf below the top layer that the rest still fits in: each such
- * layer joins the chain. Returns the locked leaf holding the target slot
- * (the cursor's slot, at the cursor's layer), or NULL (only @f->x
- * locked) if the slot to a locked layer vanished, which cannot happen.
+ * Bytes of the slot above's new suffix or span if the slot is at @uoff:
+ * the way's own bytes from there to @f->x's layer, then the entry's.
  */
-static struct mst_leaf *mst_fold_climb(struct mst_write *w, struct mst_fold *f)
+static u32 mst_fold_len(const struct mst_fold *f, size_t uoff)
 {
-	struct mst_walk_pos *c = &w->c;
-	struct mst_leaf *up;
-
-	for (;; f->layers++) {
-		/* @f->x: a locked layer root leaf holding one entry. */
-		mst_walk_pos_layer(c, c->off - 8,
-				   rcu_dereference_protected(f->x->parent, 1));
-		c->stay = true;
-		up = mst_lock_leaf(w);
-		c->stay = false;
-		if (WARN_ON_ONCE(!up || c->slot < 0 ||
-				 up->keylenx[c->slot] != MST_KLX_LAYER ||
-				 rcu_access_pointer(up->lv[c->slot]) != f->x)) {
-			if (up)
-				mst_unlock(w->mt, &up->node);
-			return NULL;
-		}
-		if (!c->off || f->len + 8 > f->cap ||
-		    !(READ_ONCE(up->node.version) & MST_V_ROOT) ||
-		    mst_perm_size(up->permutation) != 1)
-			return up;
-		/* The layer above holds only the way down: it joins. */
-		mst_mark(f->x, MST_V_DELETED);
-		mst_unlock(w->mt, f->x);
-		mst_node_list_push(&f->dead, f->x);
-		f->x = &up->node;
-		f->len += 8;
-	}
+	return f->boff - uoff - 8 + f->rest;
 }
 
 /*
- * The target slot of @up (locked) turns back into the key: its rest as
- * the suffix, its entry; then the last chain leaf goes, and both unlock.
+ * The slot of @up (locked; the cursor's slot, at the cursor's layer) that
+ * leads to @f->x turns into @f->x's entry, then @f->x goes; @up stays
+ * locked. The bytes between the two layers are the cursor key's own: it
+ * went through them.
  */
 static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
 			    struct mst_fold *f)
 {
 	struct masstree *mt = w->mt;
 	struct mst_walk_pos *c = &w->c;
-	size_t span = f->boff - c->off - 8;
-	struct mst_suffix *sfx = f->sfx, *old = NULL;
-	struct mst_node *x;
+	struct mst_span *link = mst_slot_span_locked(up, c->slot), *span = NULL;
+	size_t gap = f->boff - c->off - 8;
+	u32 len = mst_fold_len(f, c->off);
+	u8 *data = f->buf->data;
+	void *lv = f->buf;
+	u8 klx = MST_KLX_SUFFIX;
 
-	memcpy(sfx->data, c->key + c->off + 8, span);
-	memcpy(sfx->data + span, f->slice, min_t(u32, f->len - span, 8));
-	if (f->klx == MST_KLX_SUFFIX) {
-		old = f->old;
-		memcpy(sfx->data + span + 8, old->data, old->len);
+	if (f->lower) {
+		span = mst_sfx_span(f->buf);
+		span->up = c->layer_root;
+		span->root = f->lower;
+		data = span->data;
+		klx = MST_KLX_SPAN;
 	}
-	sfx->len = f->len;
-	RCU_INIT_POINTER(sfx->value, f->entry);
-	mst_hook(MASSTREE_HOOK_COLLAPSE);
+	memcpy(data, c->key + c->off + 8, gap);
+	memcpy(data + gap, f->slice, min_t(u32, f->rest, 8));
+	if (f->old)
+		memcpy(data + gap + 8, f->lower ? mst_sfx_span(f->old)->data :
+		       f->old->data, f->rest - 8);
+	if (span) {
+		span->len = len;
+		/* The layer below climbs to the new slot from now on. */
+		rcu_assign_pointer(f->lower->parent, mst_span_parent(span));
+		mst_hook(MASSTREE_HOOK_SPAN_MERGE);
+	} else {
+		f->buf->len = len;
+		RCU_INIT_POINTER(f->buf->value, f->entry);
+		mst_hook(MASSTREE_HOOK_COLLAPSE);
+	}
 	mst_mark(&up->node, MST_V_INSERTING);
-	WRITE_ONCE(up->keylenx[c->slot], MST_KLX_SUFFIX);
+	WRITE_ONCE(up->keylenx[c->slot], klx);
 	/* A key with a suffix but the layer's root for its suffix. */
 	mst_hook(MASSTREE_HOOK_DIRTY);
-	rcu_assign_pointer(up->lv[c->slot], sfx);
+	rcu_assign_pointer(up->lv[c->slot], lv);
 	mst_mark(f->x, MST_V_DELETED);
 	mst_unlock(mt, f->x);
-	mst_unlock(mt, &up->node);
-	mst_node_list_push(&f->dead, f->x);
+	mst_erase_queue(w, f->x);
 
-	mst_stat_add(mt, MST_STAT_LEAVES, -f->layers);
-	mst_stat_add(mt, MST_STAT_LAYERS, -f->layers);
+	mst_stat_add(mt, MST_STAT_LEAVES, -1);
+	mst_stat_add(mt, MST_STAT_LAYERS, -1);
 	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES,
-		     (long)sfx->size - (old ? (long)old->size : 0));
-	if (old)
-		mst_suffix_free(old);
-	while ((x = mst_node_list_pop(&f->dead)))
-		mst_erase_queue(w, x);
+		     (long)f->buf->size - (f->old ? (long)f->old->size : 0));
+	if (f->old)
+		mst_suffix_free(f->old);
+	mst_span_drop(w, link);
 }
 
 /*
- * Fold the layer whose root leaf @bottom (the cursor's layer) was left
- * holding one key, and the one-entry layers above it, into the slot that
- * leads to the chain: that slot turns back into the key, with its rest as
- * a suffix.
+ * One try of mst_collapse() with a buffer of @need bytes: 0 once done
+ * (folded, with *@upp set as mst_collapse() returns it, or given up),
+ * else the bytes the fold found it needs under the locks (nothing
+ * changed): more than @need, or, unless this is the @last try, few enough
+ * for a smaller slab object (a span split above shortened the way up),
+ * which the key would keep for its life.
+ */
+static u32 mst_fold_try(struct mst_write *w, struct mst_fold *f, u32 need,
+			bool last, struct mst_leaf **upp)
+{
+	struct mst_leaf *up;
+	u32 len = 0;
+
+	*upp = NULL;
+	mst_write_end(w);
+	f->buf = mst_suffix_alloc(need, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
+	mst_write_begin(w);
+	if (!f->buf)
+		return 0;
+	/* The whole slab object: the way up may have grown meanwhile. */
+	f->cap = f->buf->size - offsetof(struct mst_suffix, data);
+
+	mst_lock(w->mt, f->x);
+	up = mst_fold_start(f) ? mst_layer_climb(w, f->x) : NULL;
+	if (up) {
+		len = mst_fold_len(f, w->c.off);
+		if (f->lower)
+			len = MST_SPAN_CAP(len);
+		/* Not a size class too big either, but for the last try. */
+		if (len <= f->cap &&
+		    (last || mst_suffix_bytes(len) == f->buf->size)) {
+			mst_fold_switch(w, up, f);
+			if (mst_collapse_rest(up, up->permutation, w->c.off))
+				*upp = up;
+			else
+				mst_unlock(w->mt, &up->node);
+			return 0;
+		}
+		mst_unlock(w->mt, &up->node);
+	}
+	mst_unlock(w->mt, f->x);
+	mst_suffix_discard(f->buf);
+	return up ? len : 0;
+}
+
+/*
+ * Fold the one-entry layer whose root leaf is @bottom (the cursor's layer)
+ * into the slot above (see mst_collapse_rest()): its entry brings @rest
+ * bytes, and is a way further down if @way_down. Returns the leaf holding
+ * that slot, locked, if it is now itself a one-entry root leaf below the
+ * top (left so by a fold that could not happen before), else NULL with
+ * nothing locked.
  *
- * The suffix is allocated first, with no node lock held (GFP_NOWAIT:
- * erase takes no gfp and may run under the caller's spinlock; charged to
- * the caller's memory cgroup like the device's writes, since it takes
- * over from the layers, which were); if that fails the layers stay,
+ * The new suffix or span is allocated first, with no node lock held
+ * (GFP_NOWAIT: erase takes no gfp and may run under the caller's
+ * spinlock; charged to the caller's memory cgroup like the device's
+ * writes, since it takes over from the layer, which was), sized by a
+ * lockless guess of the way up (mst_fold_try()), and again at the size
+ * found under the locks if the way up changed meanwhile (a fold above
+ * lengthened it, a span split shortened it), a few times; if the
+ * allocation fails, the layer stays,
  * which is correct, only larger. Not from the per-CPU preload pool: that
  * is for the caller's next insert under its spinlock.
  *
- * Then, deeper layer before shallower (the lock order), hand over hand:
- * lock a layer's only leaf, check it still holds one entry, lock the leaf
- * of the layer above holding the slot that leads to it. While that slot
- * leads to it, nothing else can change it: it is locked, and a writer
- * that wants it must lock it. If the layer above is also a one-entry root
- * leaf (and not the top layer), it joins the chain: the lower leaf is
- * marked deleted and unlocked, so that a writer that locks it later, or
- * a reader that reads it, starts over from the top (as for a removed
- * layer) and waits, retrying, until the fold is done. Else its slot is
- * the target: marked inserting (as when insert made it a layer), it
- * takes the key's rest as its suffix and the key's entry, and the last
- * chain leaf is deleted before the target is unlocked. The chain's key
- * is thus reachable through one place at every moment but the fold's own
- * window, in which every access to it retries; the key set never changes.
- * Two locks at most are held at a time, and the climb is a loop.
+ * Then, deeper layer before shallower (the lock order): lock @bottom,
+ * check it still holds one entry, lock the leaf of the layer above holding
+ * the slot that leads to it (mst_layer_climb()). While that slot leads to
+ * it, nothing else can change it: it is locked, and a writer that wants
+ * it must lock it. The slot, marked inserting (as when insert made it a
+ * layer), takes the entry, and @bottom is deleted before the slot's leaf
+ * is unlocked: a reader or writer that reaches @bottom later starts over
+ * from the top, as for a removed layer. The key set never changes.
  */
-static void mst_collapse(struct mst_write *w, struct mst_leaf *bottom, u32 rest)
+static struct mst_leaf *mst_collapse(struct mst_write *w,
+				     struct mst_leaf *bottom, u32 rest,
+				     bool way_down)
 {
 	struct mst_fold f = { .x = &bottom->node, .boff = w->c.off };
-	struct mst_leaf *up;
-	u32 cap;
+	struct mst_leaf *up = NULL;
+	unsigned int tries;
+	size_t skip;
+	u32 need;
 
-	cap = rest + mst_collapse_span(f.x, f.boff);
-	mst_write_end(w);
-	f.sfx = mst_suffix_alloc(cap, GFP_NOWAIT | __GFP_NOWARN | __GFP_ACCOUNT);
-	mst_write_begin(w);
-	if (!f.sfx)
-		return;
-	/* The whole slab object: it may let the fold climb further. */
-	f.cap = f.sfx->size - offsetof(struct mst_suffix, data);
-
-	mst_lock(w->mt, f.x);
-	if (mst_fold_start(&f, bottom)) {
-		up = mst_fold_climb(w, &f);
-		if (up) {
-			mst_fold_switch(w, up, &f);
-			return;
-		}
+	mst_layer_up(rcu_dereference(f.x->parent), &skip);
+	need = skip - 8 + rest;
+	if (way_down)
+		need = MST_SPAN_CAP(need);
+	/* A fold above may lengthen the way up meanwhile: a few more tries. */
+	for (tries = 0; need && tries < 3; tries++) {
+		mst_walk_pos_layer(&w->c, f.boff, f.x);
+		need = mst_fold_try(w, &f, need, tries == 2, &up);
 	}
-	mst_unlock(w->mt, f.x);
-	mst_suffix_discard(f.sfx);
+	return need ? NULL : up;
 }
 
 /*
- * The erase left one key in @leaf (locked), the root leaf of a layer below
- * the top: unlock, and fold the layer if it can.
+ * The erase left one entry in @leaf (locked), the root leaf of a layer
+ * below the top: unlock, and fold the layer if it can, and the one above
+ * it if the fold left that one with one entry too.
  */
 static void mst_erase_one_left(struct mst_write *w, struct mst_leaf *leaf,
 			       u64 perm)
 {
-	u32 rest = mst_collapse_rest(leaf, perm, w->c.off);
+	while (leaf) {
+		u32 rest = mst_collapse_rest(leaf, perm, w->c.off);
+		bool way_down = rest &&
+			mst_klx_is_layer(leaf->keylenx[mst_perm_slot(perm, 0)]);
 
-	mst_unlock(w->mt, &leaf->node);
-	if (rest)
-		mst_collapse(w, leaf, rest);
+		mst_unlock(w->mt, &leaf->node);
+		if (!rest)
+			return;
+		leaf = mst_collapse(w, leaf, rest, way_down);
+		if (leaf)
+			perm = leaf->permutation;
+	}
 }
 
 /*
@@ -513,9 +604,10 @@ static void mst_erase_one_left(struct mst_write *w, struct mst_leaf *leaf,
  * permutation is the old one with a larger count. Every key of @src is
  * above every key of @dst (it is the right neighbour; a slice never spans
  * two leaves). A slot is its slice, keylenx and lv: a suffix (holding its
- * entry) or a layer root changes owner, not place (a layer root's parent
- * is the layer above's root, not a leaf). The only code that knows the
- * slot layout of a merge. Returns the new permutation.
+ * entry), a layer root or a span changes owner, not place (a layer
+ * root's parent is the layer above's root or its span, never a leaf).
+ * The only code that knows the slot layout of a merge. Returns the new
+ * permutation.
  */
 static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
 			   struct mst_leaf *src, u64 sperm)

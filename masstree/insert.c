@@ -28,7 +28,8 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 		u32 rest = c->len - c->off - 8;
 		struct mst_suffix *sfx;
 
-		sfx = mst_reserve_suffix(&w->res, 0, c->key + c->off + 8, rest);
+		sfx = mst_reserve_suffix(&w->res, MST_SFX_NEW, c->key + c->off + 8,
+					 rest);
 		mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, sfx->size);
 		/* The slot holds the suffix, the suffix the entry. */
 		RCU_INIT_POINTER(sfx->value, entry);
@@ -73,9 +74,9 @@ bool mst_insert_root(struct mst_write *w, void *entry)
 	struct mst_leaf *leaf;
 
 	mst_walk_pos_layer(c, 0, NULL);
+	memset(&w->need, 0, sizeof(w->need));
 	w->need.nodes = 1;
-	w->need.sfx[0] = c->cls == MST_CLS_LONG ? c->len - 8 : 0;
-	w->need.sfx[1] = 0;
+	w->need.sfx[MST_SFX_NEW] = c->cls == MST_CLS_LONG ? c->len - 8 : 0;
 	if (!mst_reserve_has(&w->res, &w->need))
 		return false;
 	node = mst_reserve_node(&w->res);
@@ -102,9 +103,10 @@ bool mst_insert_root(struct mst_write *w, void *entry)
 }
 
 /*
- * How many slices past this one the old key's rest @ok (@a bytes) and the
- * new key's rest @nk (@b bytes) share, each with more to come: the layers
- * the chain needs below the first. Sets @w->need for the whole chain.
+ * How many whole slices after this one the old key's rest @ok (@a bytes)
+ * and the new key's rest @nk (@b bytes) share, each with more to come:
+ * the span above the new layer. Sets @w->need: the layer's leaf, both
+ * keys' suffixes there, and the span.
  */
 static unsigned int mst_layer_need(struct mst_write *w, const u8 *ok, u32 a,
 				   const u8 *nk, u32 b)
@@ -114,49 +116,45 @@ static unsigned int mst_layer_need(struct mst_write *w, const u8 *ok, u32 a,
 	while (a - 8 * d > 8 && b - 8 * d > 8 &&
 	       !memcmp(ok + 8 * d, nk + 8 * d, 8))
 		d++;
-	w->need.nodes = d + 1;
-	w->need.sfx[0] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
-	w->need.sfx[1] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
+	w->need.nodes = 1;
+	w->need.sfx[MST_SFX_NEW] = b - 8 * d > 8 ? b - 8 * d - 8 : 0;
+	w->need.sfx[MST_SFX_MOVED] = a - 8 * d > 8 ? a - 8 * d - 8 : 0;
+	w->need.sfx[MST_SFX_SPAN] = d ? MST_SPAN_CAP(8 * d) : 0;
 	return d;
 }
 
 /*
- * Build the chain privately: layers 1..@d hold one layer slot each, for
- * the shared slices of @ok; the last leaf, returned in *@deepp, is left
- * for the two keys. Returns the chain's top, whose parent is @up.
+ * A new layer's root leaf below the slot at the cursor's layer, after
+ * @len shared bytes @bytes: returns what the slot is to hold (the leaf, or
+ * a span leading to it) and sets *@klx to match. The leaf comes locked,
+ * for the caller to fill and unlock once the slot is published.
  */
-static struct mst_node *mst_layer_chain(struct mst_write *w,
-					struct mst_node *up, const u8 *ok,
-					unsigned int d, struct mst_leaf **deepp)
+static void *mst_layer_new(struct mst_write *w, const u8 *bytes, u32 len,
+			   struct mst_leaf **leafp, u8 *klx, long *sfx_bytes)
 {
-	struct mst_node *top = NULL, *node;
-	struct mst_leaf *deep = NULL;
-	unsigned int i;
+	struct mst_node *node = mst_reserve_node(&w->res);
+	struct mst_span *span;
 
-	for (i = 0; i <= d; i++) {
-		node = mst_reserve_node(&w->res);
-		mst_node_init_leaf(node, MST_V_ROOT);
-		RCU_INIT_POINTER(node->parent, up);
-		if (deep)
-			RCU_INIT_POINTER(deep->lv[0], node);
-		else
-			top = node;
-		deep = mst_to_leaf(node);
-		if (i < d) {
-			deep->ikey[0] = get_unaligned_be64(ok + 8 * i);
-			deep->keylenx[0] = MST_KLX_LAYER;
-			deep->permutation = mst_perm_first(1);
-		}
-		up = node;
+	mst_node_init_leaf(node, MST_V_ROOT);
+	mst_lock_fresh(w->mt, node);
+	*leafp = mst_to_leaf(node);
+	if (!len) {
+		RCU_INIT_POINTER(node->parent, w->c.layer_root);
+		*klx = MST_KLX_LAYER;
+		return node;
 	}
-	*deepp = deep;
-	return top;
+	span = mst_reserve_span(&w->res, MST_SFX_SPAN, w->c.layer_root, node,
+				bytes, len);
+	*sfx_bytes += span->size;
+	RCU_INIT_POINTER(node->parent, mst_span_parent(span));
+	*klx = MST_KLX_SPAN;
+	return span;
 }
 
 /*
- * Fill slot @s of the chain's deepest leaf with a key whose bytes from
- * that layer on are @data (@len of them), and @entry; a suffix comes from
- * the reserve's buffer @i. Returns the suffix bytes taken.
+ * Fill slot @s of a new layer's leaf with a key whose bytes from that
+ * layer on are @data (@len of them), and @entry; a suffix comes from the
+ * reserve's buffer @i. Returns the suffix bytes taken.
  */
 static long mst_layer_slot(struct mst_write *w, struct mst_leaf *deep,
 			   unsigned int s, u64 slice, unsigned int cls,
@@ -178,15 +176,39 @@ static long mst_layer_slot(struct mst_write *w, struct mst_leaf *deep,
 }
 
 /*
+ * Publish what slot @s of the locked @leaf now holds (@klx, @lv: a new
+ * layer, or a span leading to one, its leaf @deep filled) under the
+ * inserting bit, count the new layer and key, and unlock @leaf and @deep.
+ */
+static void mst_layer_publish(struct mst_write *w, struct mst_leaf *leaf,
+			      unsigned int s, u8 klx, void *lv,
+			      struct mst_leaf *deep, long sfx_bytes)
+{
+	struct masstree *mt = w->mt;
+
+	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, sfx_bytes);
+	mst_stat_add(mt, MST_STAT_LEAVES, 1);
+	mst_stat_add(mt, MST_STAT_LAYERS, 1);
+	mst_stat_add(mt, MST_STAT_KEYS, 1);
+
+	mst_mark(&leaf->node, MST_V_INSERTING);
+	WRITE_ONCE(leaf->keylenx[s], klx);
+	rcu_assign_pointer(leaf->lv[s], lv);
+	mst_unlock(mt, &leaf->node);
+	mst_unlock(mt, &deep->node);
+}
+
+/*
  * The key in slot @s continues past this slice, as does the new key, and
- * their slices match: replace the slot with a chain of new layers that
- * ends in a leaf holding both. The chain is built privately and published
- * with one pointer store under the inserting bit.
+ * their slices match: the slot becomes a new layer holding both, below
+ * the whole slices the two share, kept once as a span (not as a chain of
+ * one-slot layers: two keys sharing 64 KiB cost one leaf, not 8,191).
+ * Built privately, published with one pointer store under the inserting
+ * bit.
  */
 static noinline bool mst_insert_layer(struct mst_write *w,
 				      struct mst_leaf *leaf, void *entry)
 {
-	struct masstree *mt = w->mt;
 	struct mst_walk_pos *c = &w->c;
 	unsigned int s = c->slot;
 	struct mst_suffix *old = rcu_dereference_protected(leaf->lv[s], 1);
@@ -196,40 +218,126 @@ static noinline bool mst_insert_layer(struct mst_write *w,
 	u32 a = old->len, b = c->len - c->off - 8;
 	long sfx_bytes = -(long)old->size;
 	unsigned int d, ocls, ncls, os;
-	struct mst_node *top;
 	struct mst_leaf *deep;
 	u64 oslice, nslice;
+	void *top;
+	u8 klx;
 
 	d = mst_layer_need(w, old->data, a, nk, b);
-	if (!mst_reserve_has(&w->res, &w->need) &&
-	    !mst_reserve_take_pool(&w->res, &w->need)) {
-		mst_unlock(mt, &leaf->node);
+	if ((!mst_reserve_has(&w->res, &w->need) &&
+	     !mst_reserve_take_pool(&w->res, &w->need)) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
-	top = mst_layer_chain(w, c->layer_root, old->data, d, &deep);
+	top = mst_layer_new(w, old->data, 8 * d, &deep, &klx, &sfx_bytes);
 
-	/* The deepest leaf: the old key and the new one, in order. */
+	/* The new layer's leaf: the old key and the new one, in order. */
 	oslice = mst_slice(old->data, a, 8 * d);
 	ocls = mst_key_cls(a, 8 * d);
 	nslice = mst_slice(nk, b, 8 * d);
 	ncls = mst_key_cls(b, 8 * d);
 	os = mst_cmp(oslice, ocls, nslice, ncls) < 0 ? 0 : 1;
 	sfx_bytes += mst_layer_slot(w, deep, os, oslice, ocls,
-				    old->data + 8 * d, a - 8 * d, 1, oentry);
+				    old->data + 8 * d, a - 8 * d,
+				    MST_SFX_MOVED, oentry);
 	sfx_bytes += mst_layer_slot(w, deep, 1 - os, nslice, ncls,
-				    nk + 8 * d, b - 8 * d, 0, entry);
+				    nk + 8 * d, b - 8 * d, MST_SFX_NEW, entry);
 	deep->permutation = mst_perm_first(2);
-
-	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, sfx_bytes);
-	mst_stat_add(mt, MST_STAT_LEAVES, d + 1);
-	mst_stat_add(mt, MST_STAT_LAYERS, d + 1);
-	mst_stat_add(mt, MST_STAT_KEYS, 1);
-
-	mst_mark(&leaf->node, MST_V_INSERTING);
-	WRITE_ONCE(leaf->keylenx[s], MST_KLX_LAYER);
-	rcu_assign_pointer(leaf->lv[s], top);
-	mst_unlock(mt, &leaf->node);
+	mst_layer_publish(w, leaf, s, klx, top, deep, sfx_bytes);
 	mst_suffix_free(old);
+	return true;
+}
+
+/*
+ * The first slice of span @span where the key's rest @nk (@b bytes)
+ * leaves it: differs, or ends, or is the span's last and has nothing
+ * after it. Sets @w->need for the split there.
+ */
+static unsigned int mst_span_need(struct mst_write *w,
+				  const struct mst_span *span,
+				  const u8 *nk, u32 b)
+{
+	unsigned int j = 0, n = span->len / 8;
+
+	while (j < n && b - 8 * j > 8 && !memcmp(span->data + 8 * j, nk + 8 * j, 8))
+		j++;
+	w->need.nodes = 1;
+	w->need.sfx[MST_SFX_NEW] = b - 8 * j > 8 ? b - 8 * j - 8 : 0;
+	w->need.sfx[MST_SFX_MOVED] = j + 1 < n ?
+				     MST_SPAN_CAP(span->len - 8 * j - 8) : 0;
+	w->need.sfx[MST_SFX_SPAN] = j ? MST_SPAN_CAP(8 * j) : 0;
+	return j;
+}
+
+/*
+ * Slot @s holds a span that the new key leaves at its @j-th slice: a new
+ * layer there takes the span's way down (the rest of the span and the
+ * layer below it, whose root stays where it is) and the new key; the slot
+ * keeps the first @j slices, as a shorter span or a plain layer slot.
+ * Old spans are immutable: both parts are new. The lower layer's root
+ * learns its new way up before the new layer is published, with that
+ * layer locked, so that a writer climbing from it (holding its lock, see
+ * mst_layer_climb()) either finds its old slot gone and reads the parent
+ * again, or waits for the new layer.
+ */
+static noinline bool mst_insert_span(struct mst_write *w,
+				     struct mst_leaf *leaf, void *entry)
+{
+	struct mst_walk_pos *c = &w->c;
+	unsigned int s = c->slot;
+	struct mst_span *old = rcu_dereference_protected(leaf->lv[s], 1);
+	struct mst_node *root = old->root;
+	const u8 *nk = c->key + c->off + 8;
+	u32 b = c->len - c->off - 8;
+	long sfx_bytes = -(long)old->size;
+	struct mst_span *lower = NULL;
+	unsigned int j, ncls, os;
+	struct mst_leaf *deep;
+	u64 oslice, nslice;
+	void *top;
+	u8 klx;
+
+	j = mst_span_need(w, old, nk, b);
+	if (WARN_ON_ONCE(j == old->len / 8)) {
+		/* The key holds the span: mst_lock_leaf() would have gone on. */
+		mst_unlock(w->mt, &leaf->node);
+		memset(&w->need, 0, sizeof(w->need));
+		return false;
+	}
+	if ((!mst_reserve_has(&w->res, &w->need) &&
+	     !mst_reserve_take_pool(&w->res, &w->need)) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+		mst_unlock(w->mt, &leaf->node);
+		return false;
+	}
+	top = mst_layer_new(w, old->data, 8 * j, &deep, &klx, &sfx_bytes);
+
+	oslice = get_unaligned_be64(old->data + 8 * j);
+	nslice = mst_slice(nk, b, 8 * j);
+	ncls = mst_key_cls(b, 8 * j);
+	os = mst_cmp(oslice, MST_CLS_LONG, nslice, ncls) < 0 ? 0 : 1;
+	deep->ikey[os] = oslice;
+	if (8 * j + 8 < old->len) {
+		lower = mst_reserve_span(&w->res, MST_SFX_MOVED, &deep->node,
+					 root, old->data + 8 * j + 8,
+					 old->len - 8 * j - 8);
+		sfx_bytes += lower->size;
+		deep->keylenx[os] = MST_KLX_SPAN;
+		RCU_INIT_POINTER(deep->lv[os], lower);
+	} else {
+		deep->keylenx[os] = MST_KLX_LAYER;
+		RCU_INIT_POINTER(deep->lv[os], root);
+	}
+	sfx_bytes += mst_layer_slot(w, deep, 1 - os, nslice, ncls,
+				    nk + 8 * j, b - 8 * j, MST_SFX_NEW, entry);
+	/* Whole before a climber from the layer below can reach it. */
+	deep->permutation = mst_perm_first(2);
+	rcu_assign_pointer(root->parent,
+			   lower ? mst_span_parent(lower) : &deep->node);
+	mst_hook(MASSTREE_HOOK_SPAN_SPLIT);
+	mst_layer_publish(w, leaf, s, klx, top, deep, sfx_bytes);
+	mst_suffix_free(mst_span_sfx(old));
 	return true;
 }
 
@@ -615,8 +723,9 @@ static noinline bool mst_insert_split(struct mst_write *w,
 	unsigned int m;
 
 	top = mst_split_lock_path(w, node, is_root);
-	if (!mst_reserve_has(&w->res, &w->need) &&
-	    !mst_reserve_take_pool(&w->res, &w->need)) {
+	if ((!mst_reserve_has(&w->res, &w->need) &&
+	     !mst_reserve_take_pool(&w->res, &w->need)) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
 		mst_split_unlock_path(w->mt, node, top);
 		return false;
 	}
@@ -645,15 +754,20 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	u64 perm = leaf->permutation;
 	unsigned int n = mst_perm_size(perm);
 
-	if (c->slot >= 0)
+	if (c->slot >= 0) {
+		if (leaf->keylenx[c->slot] == MST_KLX_SPAN)
+			return mst_insert_span(w, leaf, entry);
 		return mst_insert_layer(w, leaf, entry);
+	}
 
 	w->need.nodes = 0;
-	w->need.sfx[0] = c->cls == MST_CLS_LONG ? c->len - c->off - 8 : 0;
-	w->need.sfx[1] = 0;
+	memset(&w->need, 0, sizeof(w->need));
+	w->need.sfx[MST_SFX_NEW] = c->cls == MST_CLS_LONG ? c->len - c->off - 8 : 0;
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	if (w->need.sfx[0] && !mst_reserve_has(&w->res, &w->need)) {
+	/* The need is one suffix buffer at most: ask for that alone. */
+	if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW, w->need.sfx[MST_SFX_NEW]) ||
+	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}

@@ -69,16 +69,29 @@ static inline void mst_walk_pos_init(struct mst_walk_pos *c, const void *key,
 	c->stay = false;
 }
 
+/* A reserve's suffix buffers, by use (see struct mst_reserve). */
+#define MST_SFX_NEW	0
+#define MST_SFX_MOVED	1
+#define MST_SFX_SPAN	2
+#define MST_RES_SFX	3
+
 /* In mst_reserve.taken: refill the per-CPU pool after unlocking. */
-#define MST_RES_REFILL	BIT(2)
+#define MST_RES_REFILL	BIT(MST_RES_SFX)
+/*
+ * In mst_reserve.taken: buffer MST_SFX_NEW was taken before the walk, for
+ * the key's whole rest past its first slice; a key that lands in a deeper
+ * layer needs less, and would keep the bigger buffer for its life.
+ */
+#define MST_RES_LOOSE	BIT(MST_RES_SFX + 1)
 
 /**
  * struct mst_reserve - nodes and suffix buffers a writer allocated before
  * taking any lock.
  * @nodes: unused nodes, linked through their rcu_head.
  * @nr_nodes: how many.
- * @sfx: suffix buffers: [0] for the new key, [1] for the key that moves
- *	into a new layer.
+ * @sfx: suffix buffers: [MST_SFX_NEW] for the new key, [MST_SFX_MOVED]
+ *	for the key that moves into a new layer or the lower part of a
+ *	span that splits, [MST_SFX_SPAN] for a new layer's span.
  * @cap: capacity of each buffer in @sfx.
  * @taken: bit i: buffer i was taken by the write; MST_RES_REFILL: the
  *	write drew nodes from the per-CPU pool or allocated them, and
@@ -87,19 +100,19 @@ static inline void mst_walk_pos_init(struct mst_walk_pos *c, const void *key,
 struct mst_reserve {
 	struct mst_node *nodes;
 	unsigned int nr_nodes;
-	struct mst_suffix *sfx[2];
-	u32 cap[2];
+	struct mst_suffix *sfx[MST_RES_SFX];
+	u32 cap[MST_RES_SFX];
 	unsigned int taken;
 };
 
 /**
  * struct mst_need - what a writer found it needs, under its locks.
  * @nodes: nodes.
- * @sfx: suffix bytes for the new key and for the moved key (0: none).
+ * @sfx: bytes for each of the reserve's suffix buffers (0: none).
  */
 struct mst_need {
 	unsigned int nodes;
-	u32 sfx[2];
+	u32 sfx[MST_RES_SFX];
 };
 
 /**
@@ -188,25 +201,32 @@ static inline void mst_reserve_init(struct mst_reserve *res)
 {
 	res->nodes = NULL;
 	res->nr_nodes = 0;
-	res->sfx[0] = NULL;
-	res->sfx[1] = NULL;
-	res->cap[0] = 0;
-	res->cap[1] = 0;
+	memset(res->sfx, 0, sizeof(res->sfx));
+	memset(res->cap, 0, sizeof(res->cap));
 	res->taken = 0;
 }
 
 static inline bool mst_reserve_empty(const struct mst_reserve *res)
 {
-	return !res->nr_nodes && !res->sfx[0] && !res->sfx[1];
+	return !res->nr_nodes && !res->sfx[MST_SFX_NEW] &&
+	       !res->sfx[MST_SFX_MOVED] && !res->sfx[MST_SFX_SPAN];
 }
 
-/* Does @res cover @need? */
+/* Does @res hold suffix buffer @i for @bytes bytes (none needed if 0)? */
+static inline bool mst_reserve_has_sfx(const struct mst_reserve *res,
+				       unsigned int i, u32 bytes)
+{
+	return !bytes || (res->sfx[i] && res->cap[i] >= bytes);
+}
+
+/* Does @res cover @need? Unrolled: every insert asks. */
 static inline bool mst_reserve_has(const struct mst_reserve *res,
 				   const struct mst_need *need)
 {
 	return res->nr_nodes >= need->nodes &&
-	       (!need->sfx[0] || (res->sfx[0] && res->cap[0] >= need->sfx[0])) &&
-	       (!need->sfx[1] || (res->sfx[1] && res->cap[1] >= need->sfx[1]));
+	       mst_reserve_has_sfx(res, MST_SFX_NEW, need->sfx[MST_SFX_NEW]) &&
+	       mst_reserve_has_sfx(res, MST_SFX_MOVED, need->sfx[MST_SFX_MOVED]) &&
+	       mst_reserve_has_sfx(res, MST_SFX_SPAN, need->sfx[MST_SFX_SPAN]);
 }
 
 /*
@@ -224,6 +244,44 @@ static inline struct mst_suffix *mst_reserve_suffix(struct mst_reserve *res,
 	sfx->len = len;
 	memcpy(sfx->data, bytes, len);
 	return sfx;
+}
+
+/*
+ * Take suffix buffer @i from @res as a span of @len bytes leading from a
+ * slot of the layer rooted at @up to the layer rooted at @root; the
+ * caller checked that it holds MST_SPAN_CAP(@len).
+ */
+static inline struct mst_span *mst_reserve_span(struct mst_reserve *res,
+						unsigned int i,
+						struct mst_node *up,
+						struct mst_node *root,
+						const u8 *bytes, u32 len)
+{
+	struct mst_span *span = mst_sfx_span(res->sfx[i]);
+
+	res->sfx[i] = NULL;
+	res->taken |= 1U << i;
+	span->root = root;
+	span->up = up;
+	span->len = len;
+	memcpy(span->data, bytes, len);
+	return span;
+}
+
+bool mst_reserve_loose(struct mst_reserve *res, u32 bytes);
+
+/*
+ * Does buffer MST_SFX_NEW of @res fit a need of @bytes: no bigger than a
+ * buffer allocated for it would be? Only a buffer taken before the walk
+ * may not (see MST_RES_LOOSE); that one is given up, once, for the caller
+ * to ask for one that fits (nothing changed).
+ */
+static inline bool mst_reserve_fits(struct mst_reserve *res, u32 bytes)
+{
+	if (likely(!(res->taken & MST_RES_LOOSE)) || !bytes ||
+	    res->cap[MST_SFX_NEW] == bytes)
+		return true;
+	return !mst_reserve_loose(res, bytes);
 }
 
 struct mst_node *mst_reserve_node(struct mst_reserve *res);

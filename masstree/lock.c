@@ -16,7 +16,8 @@
  *
  * On return the leaf is locked, is a live leaf whose range holds the key,
  * and @w->c has been searched in it under the lock; the key's slot, if
- * present, is not a layer.
+ * present, is not a layer (unless @w->c.stay), or is a span the key
+ * leaves inside.
  *
  * Context: RCU read lock held, inside the write's locking phase.
  * Return: the locked leaf, or NULL if the map is empty.
@@ -62,13 +63,19 @@ struct mst_leaf *mst_lock_leaf(struct mst_write *w)
 			continue;
 		}
 		mst_leaf_search(leaf, leaf->permutation, c);
-		if (c->slot >= 0 && leaf->keylenx[c->slot] == MST_KLX_LAYER &&
+		if (c->slot >= 0 && mst_klx_is_layer(leaf->keylenx[c->slot]) &&
 		    !c->stay) {
+			u8 klx = leaf->keylenx[c->slot];
+			void *lv = rcu_dereference_protected(leaf->lv[c->slot], 1);
 			struct mst_node *root;
+			size_t skip;
 
-			root = rcu_dereference_protected(leaf->lv[c->slot], 1);
+			/* A span the key leaves: the insert splits it. */
+			if (!mst_slot_holds_key(klx, lv, c))
+				return leaf;
+			root = mst_slot_layer(klx, lv, &skip);
 			mst_unlock(w->mt, &leaf->node);
-			mst_walk_pos_layer(c, c->off + 8, root);
+			mst_walk_pos_layer(c, c->off + skip, root);
 			continue;
 		}
 		return leaf;

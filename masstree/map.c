@@ -52,7 +52,7 @@ EXPORT_SYMBOL_GPL(__masstree_init);
  * allocation, no recursion, and stack use independent of the number of
  * layers.
  */
-/* Queue a leaf's next layers and free its suffixes. */
+/* Queue a leaf's next layers and free its suffixes and spans. */
 static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 {
 	u64 perm = leaf->permutation;
@@ -60,10 +60,16 @@ static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 
 	for (i = 0; i < mst_perm_size(perm); i++) {
 		unsigned int slot = mst_perm_slot(perm, i);
+		u8 klx = leaf->keylenx[slot];
+		void *lv = rcu_dereference_protected(leaf->lv[slot], 1);
 		struct mst_suffix *sfx;
+		size_t skip;
 
-		if (leaf->keylenx[slot] == MST_KLX_LAYER)
-			mst_node_list_push(list, rcu_dereference_protected(leaf->lv[slot], 1));
+		if (mst_klx_is_layer(klx))
+			mst_node_list_push(list, mst_slot_layer(klx, lv, &skip));
+		/* Readers may still hold the span: freed like a suffix. */
+		if (klx == MST_KLX_SPAN)
+			mst_suffix_free(mst_span_sfx(lv));
 		sfx = mst_slot_suffix_locked(leaf, slot);
 		if (sfx)
 			mst_suffix_free(sfx);

@@ -7,9 +7,11 @@
 
 #include <linux/align.h>
 #include <linux/bits.h>
+#include <linux/build_bug.h>
 #include <linux/cache.h>
 #include <linux/masstree.h>
 #include <linux/rcupdate.h>
+#include <linux/stddef.h>
 #include <linux/types.h>
 
 #include "version.h"
@@ -20,10 +22,22 @@
 /*
  * keylenx of a leaf slot: 0..8 is the length of a key that ends within the
  * slice; MST_KLX_SUFFIX: the key continues in a suffix; MST_KLX_LAYER: the
- * slot holds the root of the next layer.
+ * slot holds the root of the next layer; MST_KLX_SPAN: the slot holds a
+ * struct mst_span, bytes every key below it shares, then the root of the
+ * layer after them. Both of the last two lead to a layer: test with
+ * mst_klx_is_layer().
  */
 #define MST_KLX_SUFFIX	64
 #define MST_KLX_LAYER	128
+#define MST_KLX_SPAN	192
+
+/* Slots whose bytes go on out of line (a suffix, a span) share a bit. */
+static_assert((MST_KLX_SPAN & MST_KLX_SUFFIX) && !(MST_KLX_LAYER & MST_KLX_SUFFIX));
+
+static inline bool mst_klx_is_layer(u8 klx)
+{
+	return klx >= MST_KLX_LAYER;
+}
 
 struct mst_internode;
 
@@ -51,6 +65,37 @@ struct mst_suffix {
 };
 
 /**
+ * struct mst_span - key bytes shared by every key of a layer, stored once
+ *	in the slot above it instead of as a chain of one-slot layers.
+ * @rcu: frees the span after a grace period.
+ * @root: the root of the layer the span leads to, at the slot's offset
+ *	+ 8 + @len.
+ * @len: number of bytes in @data, a multiple of 8 (at least 8).
+ * @size: bytes allocated for the whole object, slab rounding included.
+ * @up: the root of the layer whose slot holds the span.
+ * @data: the shared bytes, after the slot's slice.
+ *
+ * Immutable once published: a key that diverges inside the span makes a
+ * new layer there with two new spans around it (insert), and a layer
+ * left with one entry that leads to a layer merges into the slot above
+ * with a new, longer span (erase). Allocated as a suffix of 8 + @len
+ * bytes, whose head it shares (mst_span_alloc()), so that the reserve,
+ * the per-CPU pool and the RCU-deferred free serve both.
+ *
+ * The layer root @root has the span itself as its parent, tagged with
+ * MST_PARENT_SPAN, so that a writer climbing out of that layer finds the
+ * layer above and its offset without a stack (mst_layer_up()).
+ */
+struct mst_span {
+	struct rcu_head rcu;
+	struct mst_node *root;
+	u32 len;
+	u32 size;
+	struct mst_node *up;
+	u8 data[];
+};
+
+/**
  * struct mst_leaf - a border node: keys of one layer and their values.
  * @node: the shared head.
  * @permutation: count and order of the live slots, published last.
@@ -62,8 +107,9 @@ struct mst_suffix {
  *	next layer).
  * @ikey: per slot, the key's 8-byte slice, big-endian as a u64.
  * @lv: per slot, by keylenx: the caller's entry (0..8), the key's
- *	struct mst_suffix (MST_KLX_SUFFIX), or the root of the next layer
- *	(MST_KLX_LAYER). Use the accessors below.
+ *	struct mst_suffix (MST_KLX_SUFFIX), the root of the next layer
+ *	(MST_KLX_LAYER), or a struct mst_span leading to a layer further
+ *	down (MST_KLX_SPAN). Use the accessors below.
  * @rcu: every node's rcu_head (mst_node_rcu()), an internode's included.
  *
  * A layer's root leaf turns into an internode in place when it splits
@@ -280,6 +326,83 @@ static inline struct mst_node *mst_node_list_pop(struct mst_node **list)
 	if (node)
 		*list = (struct mst_node *)mst_node_rcu(node)->next;
 	return node;
+}
+
+/* A span shares a suffix's head: see struct mst_span. */
+static_assert(offsetof(struct mst_span, rcu) == offsetof(struct mst_suffix, rcu));
+static_assert(offsetof(struct mst_span, root) == offsetof(struct mst_suffix, value));
+static_assert(offsetof(struct mst_span, len) == offsetof(struct mst_suffix, len));
+static_assert(offsetof(struct mst_span, size) == offsetof(struct mst_suffix, size));
+static_assert(offsetof(struct mst_span, data) ==
+	      offsetof(struct mst_suffix, data) + sizeof(struct mst_node *));
+
+/* The suffix buffer a span lives in, and back. */
+static inline struct mst_suffix *mst_span_sfx(struct mst_span *span)
+{
+	return (struct mst_suffix *)span;
+}
+
+static inline struct mst_span *mst_sfx_span(struct mst_suffix *sfx)
+{
+	return (struct mst_span *)sfx;
+}
+
+/* Suffix buffer bytes a span of @len bytes needs. */
+#define MST_SPAN_CAP(len)	((len) + sizeof(struct mst_node *))
+
+/*
+ * A layer root's parent: NULL for the top layer, the root of the layer
+ * above when a MST_KLX_LAYER slot leads to it, or the struct mst_span of
+ * the slot that leads to it, tagged in bit 0 (spans are word-aligned).
+ * Read with rcu_dereference() even under the root's lock: a span split or
+ * merge above rewrites it under the upper leaf's lock only.
+ */
+#define MST_PARENT_SPAN	1UL
+
+static inline struct mst_node *mst_span_parent(struct mst_span *span)
+{
+	return (struct mst_node *)((unsigned long)span | MST_PARENT_SPAN);
+}
+
+static inline struct mst_span *mst_parent_span(struct mst_node *parent)
+{
+	if (!((unsigned long)parent & MST_PARENT_SPAN))
+		return NULL;
+	return (struct mst_span *)((unsigned long)parent & ~MST_PARENT_SPAN);
+}
+
+/*
+ * The layer above a layer root whose parent pointer reads @parent: its
+ * root (NULL at the top), with *@skip set to how many key bytes lie
+ * between the two layers' offsets (8, or 8 plus a span).
+ */
+static inline struct mst_node *mst_layer_up(struct mst_node *parent,
+					    size_t *skip)
+{
+	struct mst_span *span = mst_parent_span(parent);
+
+	if (!span) {
+		*skip = 8;
+		return parent;
+	}
+	*skip = 8 + span->len;
+	return span->up;
+}
+
+/*
+ * The root a layer slot read as @klx and @lv leads to, and the bytes
+ * between the slot's offset and that layer's (*@skip).
+ */
+static inline struct mst_node *mst_slot_layer(u8 klx, void *lv, size_t *skip)
+{
+	struct mst_span *span = lv;
+
+	if (klx == MST_KLX_LAYER) {
+		*skip = 8;
+		return lv;
+	}
+	*skip = 8 + span->len;
+	return span->root;
 }
 
 struct mst_node *mst_node_alloc(gfp_t gfp);

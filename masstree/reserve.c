@@ -30,7 +30,7 @@
 
 /*
  * Enough for a leaf split that propagates through a layer of height 10
- * with a root split at the top, or a new layer chain a few layers deep.
+ * with a root split at the top.
  */
 #define MST_PRELOAD_NODES	12
 /* Suffix buffers: a key's tail up to this many bytes needs no allocation. */
@@ -39,7 +39,7 @@
  * What a writer that may sleep leaves in its CPU's pool after drawing on
  * it: a leaf split and the split of the internode above it, which is
  * nearly every split. Rarer writes that need more (a root internode's
- * split, a chain of new layers) take the unlock/allocate/re-walk path,
+ * split, a new layer with its span) take the unlock/allocate/re-walk path,
  * whose allocations the fault injection tests fail one by one.
  */
 #define MST_POOL_REFILL		2
@@ -47,10 +47,20 @@
 struct mst_preload {
 	struct mst_node *nodes;
 	unsigned int nr_nodes;
-	struct mst_suffix *sfx[2];
+	struct mst_suffix *sfx[MST_RES_SFX];
 };
 
 static DEFINE_PER_CPU(struct mst_preload, mst_preloads);
+
+static bool mst_pool_sfx_full(const struct mst_preload *pl)
+{
+	unsigned int i;
+
+	for (i = 0; i < MST_RES_SFX; i++)
+		if (!pl->sfx[i])
+			return false;
+	return true;
+}
 
 /*
  * The pool is touched with interrupts off: a softirq writer may interrupt a
@@ -100,7 +110,8 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
 		return NULL;
 	local_irq_save(flags);
 	pl = this_cpu_ptr(&mst_preloads);
-	i = pl->sfx[0] ? 0 : 1;
+	for (i = 0; i < MST_RES_SFX - 1 && !pl->sfx[i]; i++)
+		;
 	sfx = pl->sfx[i];
 	pl->sfx[i] = NULL;
 	local_irq_restore(flags);
@@ -115,8 +126,8 @@ static struct mst_suffix *mst_pool_take_sfx(u32 cap)
  * following masstree_insert(), masstree_store() or masstree_cmpxchg() under
  * the caller's spinlock, with GFP_NOWAIT or GFP_ATOMIC, does not fail for
  * lack of memory: unless its key needs more than MST_PRELOAD_NODES nodes (a
- * new chain of layers for two long keys sharing a long prefix) or a suffix
- * longer than MST_PRELOAD_SFX_CAP bytes, in which case it allocates with
+ * split up a tall tree) or a suffix or span longer than
+ * MST_PRELOAD_SFX_CAP bytes, in which case it allocates with
  * its own gfp. Nodes come from the preload; a suffix buffer is first asked
  * of the slab at the key's size with the caller's gfp, and the preloaded
  * one (MST_PRELOAD_SFX_CAP bytes) is used only if that fails, so that a
@@ -137,7 +148,7 @@ int masstree_preload(gfp_t gfp)
 	for (;;) {
 		preempt_disable();
 		pl = this_cpu_ptr(&mst_preloads);
-		if (pl->nr_nodes >= MST_PRELOAD_NODES && pl->sfx[0] && pl->sfx[1])
+		if (pl->nr_nodes >= MST_PRELOAD_NODES && mst_pool_sfx_full(pl))
 			return 0;
 		preempt_enable();
 		if (READ_ONCE(pl->nr_nodes) < MST_PRELOAD_NODES) {
@@ -153,7 +164,7 @@ int masstree_preload(gfp_t gfp)
 			return -ENOMEM;
 		preempt_disable();
 		pl = this_cpu_ptr(&mst_preloads);
-		for (i = 0; i < 2 && sfx; i++) {
+		for (i = 0; i < MST_RES_SFX && sfx; i++) {
 			if (!pl->sfx[i]) {
 				pl->sfx[i] = sfx;
 				sfx = NULL;
@@ -229,7 +240,7 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 		mst_node_list_push(&res->nodes, node);
 		res->nr_nodes++;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < MST_RES_SFX; i++) {
 		if (!need->sfx[i] || (res->sfx[i] && res->cap[i] >= need->sfx[i]))
 			continue;
 		if (mst_reserve_get_suffix(res, i, need->sfx[i], gfp))
@@ -255,6 +266,29 @@ int mst_reserve_fill(struct mst_reserve *res, const struct mst_need *need,
 int mst_reserve_fill_suffix(struct mst_reserve *res, u32 cap, gfp_t gfp)
 {
 	return mst_reserve_get_suffix(res, 0, cap, gfp);
+}
+
+/**
+ * mst_reserve_loose() - give up a new key's buffer a size class too big.
+ * @res: the reserve; its MST_SFX_NEW buffer was taken before the walk.
+ * @bytes: what the key needs where it lands.
+ *
+ * Once per write: the buffer stops counting as taken early, and if its
+ * slab object is bigger than one for @bytes it is marked empty (kept
+ * until mst_reserve_fill() replaces it), so that the writer unlocks and
+ * asks for one that fits. A map then holds the same bytes for the same
+ * keys whatever the order they came in.
+ *
+ * Context: Inside a write's locking phase.
+ * Return: true if the buffer was given up.
+ */
+bool mst_reserve_loose(struct mst_reserve *res, u32 bytes)
+{
+	res->taken &= ~MST_RES_LOOSE;
+	if (mst_suffix_bytes(res->cap[MST_SFX_NEW]) == mst_suffix_bytes(bytes))
+		return false;
+	res->cap[MST_SFX_NEW] = 0;
+	return true;
 }
 
 /**
@@ -373,7 +407,7 @@ void mst_reserve_release(struct mst_reserve *res)
 		if (!mst_pool_give_node(node, MST_PRELOAD_NODES))
 			mst_node_discard(node);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < MST_RES_SFX; i++) {
 		if (res->sfx[i])
 			mst_suffix_discard(res->sfx[i]);
 		res->sfx[i] = NULL;
@@ -401,7 +435,7 @@ void mst_preload_drain(void)
 			pl->nr_nodes--;
 			mst_node_discard(node);
 		}
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < MST_RES_SFX; i++) {
 			if (pl->sfx[i])
 				mst_suffix_discard(pl->sfx[i]);
 			pl->sfx[i] = NULL;

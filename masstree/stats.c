@@ -156,12 +156,12 @@ EXPORT_SYMBOL_GPL(masstree_bytes);
  * A new key lands in one leaf, in one of three ways: a free slot (no
  * node); a split, one new node per full internode above the leaf plus a
  * new root at most (bounded by the map's internodes and by
- * MST_SPLIT_LEVELS, see above); or a chain of new layers down to where
- * the key parts from the one it collides with, one leaf per 8 bytes they
- * still share, which a key of @len bytes can do at most
- * DIV_ROUND_UP(@len - 8, 8) times. Plus the key's suffix, at most
- * @len - 8 bytes in its slab object; the key it collides with gets a
- * shorter suffix in place of its old one. Replacing a value adds
+ * MST_SPLIT_LEVELS, see above); or a new layer where the key parts from
+ * the one it collides with: one leaf, and the bytes the two still share
+ * kept once as a span, or a span split in two around the new layer (each
+ * part at most a span of the key's length). Plus the key's suffix, at
+ * most @len - 8 bytes in its slab object; the key it collides with gets
+ * a shorter suffix in place of its old one. Replacing a value adds
  * nothing; an erase only frees.
  *
  * Context: Any context but NMI.
@@ -170,17 +170,14 @@ EXPORT_SYMBOL_GPL(masstree_bytes);
 unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len)
 {
 	long internodes = mst_stat_read(mt, MST_STAT_INTERNODES);
-	unsigned long nodes, chain;
+	unsigned long split, layer;
 
-	nodes = min_t(long, internodes > 0 ? internodes : 0,
-		      MST_SPLIT_LEVELS) + 2;
+	split = (min_t(long, internodes > 0 ? internodes : 0,
+		       MST_SPLIT_LEVELS) + 2) * MST_NODE_BYTES;
 	if (len <= 8)
-		return nodes * MST_NODE_BYTES;
-	/* One leaf per 8 bytes past the first slice, rounded up. */
-	chain = (len - 1) / 8;
-	if (chain > nodes)
-		nodes = chain;
-	return nodes * MST_NODE_BYTES + mst_suffix_bytes(len - 8);
+		return split;
+	layer = MST_NODE_BYTES + 2 * mst_suffix_bytes(MST_SPAN_CAP(len - 8));
+	return (split > layer ? split : layer) + mst_suffix_bytes(len - 8);
 }
 EXPORT_SYMBOL_GPL(masstree_insert_bytes_max);
 

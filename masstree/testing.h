@@ -54,9 +54,9 @@ enum masstree_test_counter {
  *	the leaf's permutation and copying the slots it lists.
  * @MASSTREE_HOOK_NEW_ROOT: the first insert into an empty map, after it
  *	published the new root leaf (locked), before it filled its slot.
- * @MASSTREE_HOOK_COLLAPSE: an erase folding a chain of one-key layers
- *	into the slot above it, the chain's lower layers already deleted,
- *	before the slot (its leaf locked) turns back into a key.
+ * @MASSTREE_HOOK_COLLAPSE: an erase folding a layer left with one key
+ *	into the slot above it (both leaves locked), before the slot turns
+ *	back into that key.
  * @MASSTREE_HOOK_MERGE: an erase merging a leaf with few keys into its
  *	left neighbour (or an internode into its left sibling), the keys
  *	(children) copied and published there (the left node locked and
@@ -65,6 +65,12 @@ enum masstree_test_counter {
  * @MASSTREE_HOOK_LOCK_PREV: an erase that emptied a leaf found its left
  *	neighbour locked, and unlocked the empty leaf (still linked) to
  *	wait for it: nothing of the erase's is locked.
+ * @MASSTREE_HOOK_SPAN_SPLIT: an insert splitting a span: the new layer
+ *	built and locked, the lower layer's root already pointing up to it,
+ *	the slot above (its leaf locked) not yet switched.
+ * @MASSTREE_HOOK_SPAN_MERGE: an erase merging a layer left with one
+ *	entry that leads to a layer into the slot above: the new span built,
+ *	both leaves locked, the slot not yet switched.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -78,6 +84,8 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_COLLAPSE,
 	MASSTREE_HOOK_MERGE,
 	MASSTREE_HOOK_LOCK_PREV,
+	MASSTREE_HOOK_SPAN_SPLIT,
+	MASSTREE_HOOK_SPAN_MERGE,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

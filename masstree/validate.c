@@ -17,7 +17,10 @@
 /*
  * Layer roots are linked through rcu.next: NULL means "not reached yet",
  * so every list ends with this sentinel instead of NULL, and a root stays
- * marked (on the done list) until masstree_validate() returns.
+ * marked (on the done list) until masstree_validate() returns. A queued
+ * root's layer offset (the key bytes above it) rides in rcu.func, which
+ * no live node uses either (call_rcu() sets it): climbing the parent
+ * links instead would cost a walk per layer, quadratic in a deep chain.
  */
 #define MST_VLIST_END	((struct callback_head *)1UL)
 
@@ -32,6 +35,20 @@ static void mst_vlist_push(struct mst_node **head, struct mst_node *n)
 {
 	mst_node_rcu(n)->next = *head ? mst_node_rcu(*head) : MST_VLIST_END;
 	*head = n;
+}
+
+/* Queue layer root @n, whose keys' first @off bytes lie above it. */
+static void mst_vlist_queue(struct mst_node **head, struct mst_node *n,
+			    size_t off)
+{
+	mst_node_rcu(n)->func = (typeof(mst_node_rcu(n)->func))off;
+	mst_vlist_push(head, n);
+}
+
+/* The layer offset mst_vlist_queue() stored for @n. */
+static size_t mst_vlist_off(struct mst_node *n)
+{
+	return (size_t)mst_node_rcu(n)->func;
 }
 
 /* Take the first node off the list @head; it stays marked. */
@@ -142,10 +159,12 @@ static int mst_check_path(struct mst_vstate *st, struct mst_leaf *leaf,
 }
 
 /*
- * Where a layer's check stands: the current leaf's bounds from the
- * separators above it, and the last key seen (keys ascend across leaves).
+ * Where a layer's check stands: the layer's offset (key bytes above it),
+ * the current leaf's bounds from the separators above it, and the last
+ * key seen (keys ascend across leaves).
  */
 struct mst_vlayer {
+	size_t off;
 	u64 lo, hi, last;
 	bool lo_set, hi_set, have_last;
 	unsigned int lastcls;
@@ -205,6 +224,43 @@ static int mst_check_leaf(struct mst_vstate *st, struct mst_vlayer *ly,
 	return 0;
 }
 
+/*
+ * A slot of a leaf of @root's layer that leads to a layer, read as @klx
+ * and @lv: the links both ways (a span's included), and the layer below
+ * queued at its offset.
+ */
+static int mst_check_layer_slot(struct mst_vstate *st,
+				const struct mst_vlayer *ly, u8 klx, void *lv,
+				struct mst_node *root)
+{
+	struct mst_node *sub, *parent = root;
+	size_t skip;
+
+	if (klx == MST_KLX_SPAN) {
+		struct mst_span *span = lv;
+
+		if (!span->len || span->len % 8)
+			return mst_bad("span length not a positive multiple of 8",
+				       span);
+		if (span->size != ksize(span))
+			return mst_bad("span size is not its slab object's", span);
+		if (span->up != root)
+			return mst_bad("span's up link wrong", span);
+		if (!span->root)
+			return mst_bad("span without a layer", span);
+		/* A span is a suffix buffer, and counted as one. */
+		st->sfx_bytes += span->size;
+		parent = mst_span_parent(span);
+	}
+	sub = mst_slot_layer(klx, lv, &skip);
+	if (rcu_access_pointer(sub->parent) != parent)
+		return mst_bad("layer's up link wrong", sub);
+	if (mst_node_rcu(sub)->next)
+		return mst_bad("layer reached twice", sub);
+	mst_vlist_queue(&st->work, sub, ly->off + skip);
+	return 0;
+}
+
 /* Slot @s of a leaf of @root's layer: key, order, bounds, and what it holds. */
 static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
 			  struct mst_leaf *leaf, unsigned int s,
@@ -221,8 +277,14 @@ static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
 	sfx = mst_slot_suffix_locked(leaf, s);
 	if (sfx)
 		lv = rcu_dereference_protected(sfx->value, 1);
-	if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER)
+	if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER &&
+	    klx != MST_KLX_SPAN)
 		return mst_bad("bad keylenx", leaf);
+	/* A layer below the top holds only keys longer than its offset. */
+	if (!klx && ly->off)
+		return mst_bad("key ends at its layer's offset", leaf);
+	if (klx <= 8 && ly->off + klx > MASSTREE_MAX_KEY_LEN)
+		return mst_bad("key longer than MASSTREE_MAX_KEY_LEN", leaf);
 	if (ly->have_last &&
 	    mst_cmp(ly->last, ly->lastcls, ik, mst_klx_cls(klx)) >= 0)
 		return mst_bad("keys out of order", leaf);
@@ -245,28 +307,23 @@ static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
 		if (sfx->size != ksize(sfx))
 			return mst_bad("suffix size is not its slab object's",
 				       leaf);
+		if (ly->off + 8 + sfx->len > MASSTREE_MAX_KEY_LEN)
+			return mst_bad("key longer than MASSTREE_MAX_KEY_LEN",
+				       leaf);
 		st->sfx_bytes += sfx->size;
 	}
-	if (klx == MST_KLX_LAYER) {
-		struct mst_node *sub = lv;
-
-		if (rcu_access_pointer(sub->parent) != root)
-			return mst_bad("layer's up link wrong", sub);
-		if (mst_node_rcu(sub)->next)
-			return mst_bad("layer reached twice", sub);
-		mst_vlist_push(&st->work, sub);
-	} else {
-		if (masstree_is_reserved(lv))
-			return mst_bad("reserved entry stored", leaf);
-		st->keys++;
-	}
+	if (mst_klx_is_layer(klx))
+		return mst_check_layer_slot(st, ly, klx, lv, root);
+	if (masstree_is_reserved(lv))
+		return mst_bad("reserved entry stored", leaf);
+	st->keys++;
 	return 0;
 }
 
 /* The layer whose root is @root: every leaf, left to right, and its slots. */
 static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
 {
-	struct mst_vlayer ly = { };
+	struct mst_vlayer ly = { .off = mst_vlist_off(root) };
 	struct mst_leaf *leaf, *prev = NULL;
 	struct mst_node *n;
 	unsigned int depth, i;
@@ -301,8 +358,13 @@ static int mst_check_layer(struct mst_vstate *st, struct mst_node *root)
  *
  * Checks version bits at rest, permutations, key order within and across
  * leaves, separators and leaf bounds, parent, child, sibling and layer
- * links, equal leaf depths, no empty leaf or layer, and the statistics
- * counters. Uses the nodes' rcu_head as a work list, which no live node
+ * links (through spans: their length, their up link, and the tagged
+ * parent of the layer below), key lengths (none over
+ * %MASSTREE_MAX_KEY_LEN, none ending at a lower layer's offset), equal
+ * leaf depths, no empty leaf or layer, and the statistics counters (spans
+ * count as suffix bytes). A layer below the top with one entry passes:
+ * erase folds it into the slot above, but keeps it when that fold cannot
+ * allocate. Uses the nodes' rcu_head as a work list, which no live node
  * otherwise uses.
  *
  * Context: Process context; writers excluded by the caller.
@@ -320,7 +382,7 @@ int masstree_validate(struct masstree *mt)
 			pr_err("masstree: validate: top root has an up link\n");
 			return -EINVAL;
 		}
-		mst_vlist_push(&st.work, root);
+		mst_vlist_queue(&st.work, root, 0);
 	}
 	while (st.work) {
 		root = mst_vlist_pop(&st.work);
@@ -329,8 +391,11 @@ int masstree_validate(struct masstree *mt)
 			err = mst_check_layer(&st, root);
 	}
 	/* Unmark every root reached: rcu.next of a live node is NULL. */
-	while (st.done)
-		mst_node_rcu(mst_vlist_pop(&st.done))->next = NULL;
+	while (st.done) {
+		root = mst_vlist_pop(&st.done);
+		mst_node_rcu(root)->next = NULL;
+		mst_node_rcu(root)->func = NULL;
+	}
 	if (err)
 		return err;
 	if (st.keys != mst_stat_read(mt, MST_STAT_KEYS) ||

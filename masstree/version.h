@@ -44,9 +44,11 @@
 /**
  * struct mst_node - the head shared by leaves and internodes.
  * @version: the version word (lock, dirty and kind bits, counters).
- * @parent: for a non-root node, the internode above it; for the root of
- *	a layer, the root of the layer above (NULL for the top layer).
- *	Written only by the holder of the lock of the node's parent.
+ * @parent: for a non-root node, the internode above it, written only by
+ *	the holder of that internode's lock; for the root of a layer, the
+ *	root of the layer above (NULL for the top layer) or the span that
+ *	leads to it, tagged (see mst_layer_up()), written only by the holder
+ *	of the lock of the upper leaf whose slot leads to the layer.
  *
  * A node's rcu_head is not here but at its tail (mst_node_rcu()), past
  * everything a reader looks at, so that the head's line holds what every

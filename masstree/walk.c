@@ -13,8 +13,13 @@
  * the slice is stored in a leaf of that layer; a key that continues past
  * it is stored there with its remaining bytes in an out-of-line, immutable
  * suffix, until a second key with the same slice that also continues
- * arrives: then the slot turns into the root of a new layer holding both
- * (a chain of layers if they share more slices). Within a slice, keys are
+ * arrives: then the slot turns into the root of a new layer holding both.
+ * If they share more whole slices, the slot holds them once, as an
+ * immutable "span" (struct mst_span), and the new layer sits after them:
+ * keys sharing a prefix of any length cost one layer, not one per 8
+ * bytes. A key that leaves a span part-way splits it (insert.c): a new
+ * layer where it leaves, the span's two parts above and below it. Within a
+ * slice, keys are
  * ordered by length class (0..8 bytes in the slice, or "continues"), so a
  * prefix sorts before its extensions and the whole map is in bytewise
  * order.
@@ -33,8 +38,14 @@
  * internode splits, its children move to two new internodes. So the
  * pointer to a layer (the map's root, or a leaf slot in the layer above)
  * never changes while the layer lives, and a layer root can point back at
- * the root of the layer above (mst_node.parent), which erase uses to find
- * the slot to remove when a layer empties. Every node is allocated big
+ * the root of the layer above (mst_node.parent), or at the span that
+ * leads to it (tagged in bit 0; the span names the layer above and how far
+ * up it is), which erase uses to find the slot to remove when a layer
+ * empties. A span split or merge above rewrites that pointer under the
+ * upper leaf's lock only, before it unlocks: a writer climbing from a
+ * layer root it holds locked checks, under the upper leaf's lock, that the
+ * slot it found still leads to that root, and reads the pointer again
+ * otherwise (erase.c, mst_layer_climb()). Every node is allocated big
  * enough for either kind, and a reader dereferences nothing read from a
  * node before validating the node's version.
  *
@@ -105,11 +116,14 @@
  * with a neighbour under the same parent if both fit in three quarters
  * of a leaf: the right leaf's keys move into the left one, which keeps
  * its lower bound, and the right leaf goes as an emptied one does
- * (erase.c). A layer whose root leaf an erase leaves holding one key
- * folds, with the one-entry layers above it, back into the slot above
- * (erase.c), also when a lower layer's removal left it that key; a root
- * internode left with one child absorbs it first (root shrink). The fold's
- * one allocation is GFP_NOWAIT, and if it fails the layers stay.
+ * (erase.c). A layer below the top whose root leaf an erase leaves
+ * holding one entry folds into the slot above (erase.c), also when a
+ * lower layer's removal left it that entry: a key turns the slot back into
+ * that key, a way further down turns it into one longer span, so that
+ * neither chains of one-entry layers nor their memory outlive the erase
+ * that made them; a root internode left with one child absorbs it first
+ * (root shrink). The fold's one allocation is GFP_NOWAIT, and if it fails
+ * the layer stays.
  */
 #include <linux/export.h>
 #include <linux/masstree.h>

@@ -36,14 +36,31 @@ static inline bool mst_suffix_equal(struct mst_suffix *sfx,
 }
 
 /*
+ * Does the key go on through span @span, in the slot whose slice it
+ * matched: does it hold the span's bytes and more after them?
+ */
+static inline bool mst_span_holds_key(const struct mst_span *span,
+				      const struct mst_walk_pos *c)
+{
+	return c->len - c->off - 8 > span->len &&
+	       !memcmp(span->data, c->key + c->off + 8, span->len);
+}
+
+/*
  * Does a slot that mst_leaf_search() matched to @c (same slice, same
- * class), read as @klx and @lv, hold @c's whole key? Only a suffix can
- * still differ. What a lookup and a writer under its lock both ask.
+ * class), read as @klx and @lv, hold @c's whole key, or lead to the layer
+ * that would? Only a suffix or a span can still differ. What a lookup and
+ * a writer under its lock both ask.
  */
 static __always_inline bool mst_slot_holds_key(u8 klx, void *lv,
 					       const struct mst_walk_pos *c)
 {
-	return klx != MST_KLX_SUFFIX || mst_suffix_equal(lv, c);
+	/* One test for the common slots: a suffix and a span share a bit. */
+	if (!(klx & MST_KLX_SUFFIX))
+		return true;
+	if (klx == MST_KLX_SUFFIX)
+		return mst_suffix_equal(lv, c);
+	return mst_span_holds_key(lv, c);
 }
 
 /**
@@ -169,8 +186,8 @@ static __always_inline bool mst_walk_read_leaf(struct mst_walk_pos *c,
 /*
  * After a validated read @r of leaf @n: where the walk goes on, the right
  * neighbour the key moved to or the root of the layer its slot leads to
- * (*@blink then false); NULL if it ends at @n, with @c's result and
- * *@entry set.
+ * (*@blink then false), through a span if the key holds it; NULL if it
+ * ends at @n, with @c's result and *@entry set.
  */
 static __always_inline struct mst_node *mst_walk_leaf_next(struct mst_walk_pos *c,
 							   struct mst_node *n,
@@ -186,10 +203,14 @@ static __always_inline struct mst_node *mst_walk_leaf_next(struct mst_walk_pos *
 		mst_count(MASSTREE_TC_BLINK);
 		return &r->next->node;
 	}
-	if (found && r->klx == MST_KLX_LAYER && !c->stay) {
-		mst_walk_pos_layer(c, c->off + 8, r->lv);
+	if (found && mst_klx_is_layer(r->klx) && !c->stay) {
+		struct mst_node *root;
+		size_t skip;
+
+		root = mst_slot_layer(r->klx, r->lv, &skip);
+		mst_walk_pos_layer(c, c->off + skip, root);
 		*blink = false;
-		return r->lv;
+		return root;
 	}
 	if (entry)
 		*entry = found ? mst_slot_entry(r->klx, r->lv) : NULL;

@@ -139,6 +139,9 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 		hint = READ_ONCE(mt->suffix_hint);
 		if (hint && mst_reserve_fill_suffix(&w.res, len - 8, gfp))
 			return masstree_mk_err(-ENOMEM);
+		/* Not the pool's spare: that one is the fallback, kept. */
+		if (hint && w.res.cap[MST_SFX_NEW] == len - 8)
+			w.res.taken |= MST_RES_LOOSE;
 	}
 
 	for (;;) {

@@ -246,7 +246,7 @@ static int u_del_long(struct ctx *c)
 	return mst_del(c->fd, long_key, sizeof(long_key) - 1) ? -1 : 0;
 }
 
-/* Shares 24 bytes with a key of the map: new layers, new nodes. */
+/* Shares 24 bytes with a key of the map: a span and a new layer leaf. */
 static const char fresh0[] = "fresh-prefix-AAAAAAAAAAA-0";
 static const char fresh1[] = "fresh-prefix-AAAAAAAAAAA-1";
 
@@ -258,6 +258,39 @@ static int c_put_layers(struct ctx *c)
 static int u_del_layers(struct ctx *c)
 {
 	return mst_del(c->fd, fresh1, sizeof(fresh1) - 1) ? -1 : 0;
+}
+
+/*
+ * Keys of one layer, inserted in ascending order: GROW_KEYS of them fill
+ * its root internode and its last leaf, so that the next one splits the
+ * leaf and the root internode and adds a new root: three nodes, more than
+ * the per-CPU pool keeps between writes (two), so the node allocations
+ * are made, and failed, in the write. (A new layer now takes one leaf and
+ * a span, which the pool covers: no other case allocates a node.)
+ */
+#define GROW_KEYS	135
+
+static void grow_key(char *key, int i)
+{
+	memcpy(key, "grow-up!\0\0\0\0\0\0", 14);
+	key[14] = i >> 8;
+	key[15] = i & 0xff;
+}
+
+static int c_put_grow(struct ctx *c)
+{
+	char key[16];
+
+	grow_key(key, GROW_KEYS);
+	return mst_put(c->fd, key, sizeof(key), "grow", 4, 0);
+}
+
+static int u_del_grow(struct ctx *c)
+{
+	char key[16];
+
+	grow_key(key, GROW_KEYS);
+	return mst_del(c->fd, key, sizeof(key)) ? -1 : 0;
 }
 
 static int c_put_replace(struct ctx *c)
@@ -366,6 +399,7 @@ static const struct fcase cases[] = {
 	{ "PUT a new key", false, c_put_new, u_del_new },
 	{ "PUT NOEXIST a long key (suffix, layers)", false, c_put_long, u_del_long },
 	{ "PUT a key that needs new layers", false, c_put_layers, u_del_layers },
+	{ "PUT a key that splits a root internode", false, c_put_grow, u_del_grow },
 	{ "PUT EXIST (replace)", false, c_put_replace, u_put_back },
 	{ "CMPXCHG", false, c_cmpxchg, u_put_back },
 	{ "GET a big value", false, c_get_big, NULL },
@@ -574,6 +608,11 @@ FIXTURE_SETUP(faults)
 		memset(key, 'L', 60);
 		key[59] = 'a' + i;
 		ASSERT_EQ(0, mst_put(self->c.fd, key, 60, val, 64, 0));
+	}
+	/* A layer whose next ascending key splits its root internode. */
+	for (i = 0; i < GROW_KEYS; i++) {
+		grow_key(key, i);
+		ASSERT_EQ(0, mst_put(self->c.fd, key, 16, "g", 1, 0));
 	}
 	for (i = 0; i < (int)sizeof(self->c.big); i++)
 		self->c.big[i] = i * 7;

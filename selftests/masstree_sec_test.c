@@ -322,10 +322,11 @@ struct attack {
 };
 
 /*
- * Keys that share all but their last byte: the second builds a layer
- * node per 8 shared bytes. Erasing it folds the chain back into one slot;
- * keeping it keeps the chain, which the caps must then bound. Again with
- * a new first slice until a write is refused.
+ * Keys that share all but their last byte: the second stores the whole
+ * slices they share once, as a span, above one new layer leaf holding
+ * both. Erasing it folds that layer back into one slot; keeping it keeps
+ * the span and the leaf, which the caps must then bound. Again with a new
+ * first slice until a write is refused.
  */
 static int attack_chain(void *p)
 {
@@ -363,7 +364,12 @@ TEST_F(charge, long_shared_tails)
 	struct masstree_ioc_stats st[3];
 	long nodes0 = settled_live_nodes(), objs0, objs, slack = 0;
 	long long held[3], map_cap = 2 * MIB, user_cap = 3 * MIB;
-	struct attack a = { .key_len = 4096, .rounds = 40, .keep_pairs = true };
+	/*
+	 * A pair costs about its key bytes (a span of 4080 bytes, one leaf,
+	 * two values), no longer 512 layer nodes: about 240 pairs fill a
+	 * map's cap, so the rounds allow four times that.
+	 */
+	struct attack a = { .key_len = 4096, .rounds = 1000, .keep_pairs = true };
 	int fd, i;
 
 	objs0 = slab_objects(&slack);
@@ -389,6 +395,18 @@ TEST_F(charge, long_shared_tails)
 	for (i = 0; i < 3; i++) {
 		held[i] = check_charge(_metadata, self->name[i], 1, &st[i]);
 		EXPECT_GE(map_cap, held[i]);
+		/*
+		 * What a pair pins is a small multiple of its key bytes (the
+		 * span's slab rounding, a leaf, the values): at most twice,
+		 * where a chain of layers pinned twenty times. The top layer
+		 * and one layer per pair, no more.
+		 */
+		ksft_print_msg("%s: %.2f bytes held per key byte\n", self->name[i],
+			       st[i].keys ? (double)held[i] /
+			       (st[i].keys * a.key_len) : 0.0);
+		EXPECT_LE(2, st[i].keys);
+		EXPECT_GE(2 * (long long)st[i].keys * a.key_len, held[i]);
+		EXPECT_EQ(1 + st[i].keys / 2, st[i].layers);
 	}
 	EXPECT_GE(user_cap, held[0] + held[1]);
 	EXPECT_EQ(held[0] + held[1], user_bytes(USER));
@@ -463,10 +481,10 @@ static int attack_erase_most(void *p)
 }
 
 /*
- * Erasing one key of each pair folds its chain of layers back into one
- * slot: what is left is charged about what the surviving keys alone would
- * be (a suffix bucket each and their share of a leaf), far from the 512
- * layer nodes a pair built.
+ * Erasing one key of each pair folds the layer below its span back into
+ * one slot: what is left is charged about what the surviving keys alone
+ * would be (a suffix bucket each and their share of a leaf), no span and
+ * no layer of any pair left.
  */
 TEST_F(charge, folded_chains_pin_little)
 {
@@ -480,6 +498,7 @@ TEST_F(charge, folded_chains_pin_little)
 	EXPECT_EQ(0, run_attack(0, attack_chain, &a));
 	held = check_charge(_metadata, a.name, 1, &st);
 	EXPECT_EQ(a.rounds, (int)st.keys);
+	EXPECT_EQ(1, st.layers);
 	EXPECT_GE(a.rounds * 10 * KIB, held);
 	EXPECT_EQ(held, user_bytes(USER));
 }

@@ -196,7 +196,7 @@ void masstree_preload_end(void);
  * @internodes: internodes, all layers.
  * @layers: layers (B+trees); 0 for an empty map.
  * @height: height of the top layer's B+tree (1: a single leaf; 0: empty).
- * @bytes: memory held by nodes and key suffixes.
+ * @bytes: memory held by nodes, key suffixes and spans (slab objects).
  */
 struct masstree_stats {
 	unsigned long keys;

@@ -10,9 +10,10 @@
  * DOC: charging what a map holds
  *
  * What a write makes the map hold depends on the tree's shape, not only
- * on the key and value: a key that shares a long span with another
- * builds a chain of layers, one 320-byte node per 8 shared bytes; a
- * split adds nodes; leaves emptied by erases stay until empty. So a map
+ * on the key and value: a key that collides with another past the first
+ * slice adds a layer leaf and a span holding the bytes the two share; a
+ * split adds nodes; leaves thinned by erases stay until they can merge
+ * with a neighbour. So a map
  * is charged what it really holds: its nodes and suffixes as the core
  * counts them (masstree_bytes(): their slab objects) plus
  * its values at their allocation's size.
@@ -34,7 +35,10 @@
  * plus reservations outstanding or not yet given back, so it is not less
  * than what the map holds but for writes in flight and what a write may
  * add beyond its reservation (below). Erases reserve nothing and hand in
- * what they freed.
+ * what they freed; an erase that folds a layer into the slot above may
+ * instead add up to one suffix or span of the key's length (its slab
+ * object can round up past the node and pieces it replaces), which the
+ * next settle charges like any other change.
  *
  * So that a write costs O(1) whatever the number of CPUs, the map settles
  * only:

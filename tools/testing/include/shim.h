@@ -79,6 +79,7 @@ typedef unsigned int __bitwise gfp_t;
 #define U64_MAX		(~0ULL)
 #define GENMASK_ULL(h, l)	(((~0ULL) << (l)) & (~0ULL >> (63 - (h))))
 #define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
+#define static_assert(c)	_Static_assert(c, #c)
 #define struct_size_t(type, member, n) \
 	(sizeof(type) + (size_t)(n) * sizeof(((type *)0)[0].member[0]))
 #define ALIGN(x, a) ({						\

@@ -120,20 +120,42 @@ static void add_key(const u8 *b, u32 len)
 }
 
 /* The key shapes; each shape owns a range of the table. */
-enum { SH_INT, SH_R16, SH_P24, SH_R32, SH_MIX, SH_BIG, SH_SPECIAL, SH_NR };
-static const char *const shape_name[SH_NR] = {
-	"int8", "rand16", "prefix24", "rand32", "mixed0-300", "big1-4k",
-	"special-lengths",
+enum {
+	SH_INT, SH_R16, SH_P24, SH_R32, SH_MIX, SH_SPAN, SH_BIG, SH_SPECIAL, SH_NR
 };
+
+static const char *const shape_name[SH_NR] = {
+	"int8", "rand16", "prefix24", "rand32", "mixed0-300", "spans0-300",
+	"big1-4k", "special-lengths",
+};
+
+/*
+ * Span keys: one of SPAN_PREFIXES prefixes, each the first 0..300 bytes
+ * (drawn per seed) of one of two random strings, then a tail of 1..12
+ * bytes from a small alphabet. Prefixes of one string nest, so keys
+ * under a short one leave the spans of those under longer ones at every
+ * slice position, and the spans split and merge again as they come and
+ * go.
+ */
+#define SPAN_PREFIXES	10
+#define SPAN_BASE	300
 
 static unsigned long shape_lo[SH_NR], shape_hi[SH_NR];
 static u8 *kbuf;
 
 static void gen_shape(int sh, unsigned long n)
 {
+	static u8 base[2][SPAN_BASE];
+	u32 plen[SPAN_PREFIXES];
 	unsigned long i;
 	u32 len, j;
 
+	if (sh == SH_SPAN) {
+		for (j = 0; j < 2 * SPAN_BASE; j++)
+			base[j % 2][j / 2] = rnd();
+		for (j = 0; j < SPAN_PREFIXES; j++)
+			plen[j] = rnd() % (SPAN_BASE + 1);
+	}
 	for (i = 0; i < n; i++) {
 		u64 r = rnd();
 
@@ -165,6 +187,14 @@ static void gen_shape(int sh, unsigned long n)
 			len = r % 301;
 			for (j = 0; j < len; j++)
 				kbuf[j] = "\0\1ab"[rnd() % (j < 24 ? 2 : 4)];
+			add_key(kbuf, len);
+			break;
+		case SH_SPAN:
+			j = r % SPAN_PREFIXES;
+			len = plen[j];
+			memcpy(kbuf, base[j % 2], len);
+			for (j = 1 + (r >> 8) % 12; j; j--)
+				kbuf[len++] = "\0\1ab"[rnd() % 4];
 			add_key(kbuf, len);
 			break;
 		case SH_BIG:
@@ -886,10 +916,11 @@ static void check_lengths(void)
 
 /*
  * Memory held per key when keys share long spans. Two keys that share a
- * span build a layer per 8 shared bytes; once one of them is erased the
- * other must fold back into one slot with a suffix, the layers gone, so
- * that the map holds about the key's own size again. Variants: the chain
- * hangs from the top layer, or from a layer that stays (two anchor keys
+ * span build one layer below it, the span kept once in the slot above;
+ * once one of them is erased the other must fold back into one slot with
+ * a suffix, the layer and span gone, so that the map holds about the
+ * key's own size again. Variants: the pair hangs from the top layer, or
+ * from a layer that stays (two anchor keys
  * share the pair's first 16 bytes); the survivor's rest ends in a suffix,
  * or within its last slice (the pair differs only in length); the smaller
  * or the larger key survives. Each pair is built again over the folded
@@ -974,7 +1005,11 @@ static bool chain_expect(const char *what, u8 (*kb)[CHAIN_SPAN + 32],
 static bool check_chain_variant(int v)
 {
 	static u8 kb[4][CHAIN_SPAN + 32];
-	unsigned long folded = v & 1 ? 3 : 1;
+	/*
+	 * Under the anchors: the top layer's slot spans the 8 bytes all four
+	 * share, down to the anchors' layer.
+	 */
+	unsigned long folded = v & 1 ? 2 : 1;
 	bool present[4] = { false };
 	int gone = v & 4 ? 0 : 1, round, i;
 	u32 klen[4];
@@ -1473,7 +1508,8 @@ static void build_keys(void)
 		else if (sh == SH_BIG)
 			gen_shape(sh, 48);
 		else
-			gen_shape(sh, sh == SH_MIX ? 20000 : 30000);
+			gen_shape(sh, sh == SH_MIX ? 20000 :
+				  sh == SH_SPAN ? 4000 : 30000);
 		/* Sort and dedupe this shape's range. */
 		qsort(keys + start, nkeys - start, sizeof(*keys), keycmp);
 		for (i = out = start; i < nkeys; i++) {

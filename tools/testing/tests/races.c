@@ -16,18 +16,30 @@
  *          it). Writers are held between their walk and their leaf lock
  *          (LOCK_LEAF) until another writer finished: the slot they found
  *          changed.
- * collapse Two keys share 24 bytes (a chain of three layers); one of them
- *          is erased and the chain folds back into the top layer's slot.
- *          The eraser is held with the chain's lower layers deleted and
- *          the slot not yet switched (COLLAPSE) until a reader or writer
- *          met a deleted layer and had to start over, or a bound passed,
- *          while a reader loads the survivor and its neighbour (which must
- *          always be found), another walks the map with a cursor (each
- *          stable key exactly once, the new ones at most once), and two
- *          writers, started once the eraser is held, insert keys that
- *          share the span again (the slot turns into layers again). The
- *          eraser is held again inside the slot's switch (DIRTY), where
- *          readers must wait.
+ * collapse Two keys share 24 bytes (a span of 16 bytes in the top slot,
+ *          above one layer); one of them is erased and that layer folds
+ *          back into the top layer's slot as the survivor's suffix. The
+ *          eraser is held with the suffix built, both leaves locked and
+ *          the slot not yet switched (COLLAPSE) until both writers reached
+ *          the locked layer's leaf (after the switch they find it deleted
+ *          and start over) and a reader loaded the survivor through it
+ *          twice, or a bound passed, while a reader loads the survivor and
+ *          its neighbour (which must always be found), another walks the
+ *          map with a cursor (each stable key exactly once, the new ones
+ *          at most once), and two writers, started once the eraser is
+ *          held, insert keys that share the span again (the slot turns
+ *          into a span and a layer again). The eraser is held again inside
+ *          the slot's switch (DIRTY), where readers must wait.
+ * span-merge The same keys and a third, erased, that leaves the span at
+ *          its first slice: the top slot leads to a layer at offset 8
+ *          holding it and a span of 8 bytes to the survivors' layer. The
+ *          erase leaves that layer one entry, a way down, which merges
+ *          into the top slot as one span of 16 bytes. The eraser is held
+ *          with the new span built and the lower layer's root already
+ *          naming it (SPAN_MERGE) until both writers inserted their keys
+ *          into the survivors' layer through the old way and a reader
+ *          loaded the survivor twice, or a bound passed; then inside the
+ *          switch (DIRTY); readers and the cursor as in collapse.
  * split    One writer splits the full leftmost leaf of a root internode
  *          with a key smaller than all (the new key lands in the left
  *          half, reusing a slot that readers may still search) while
@@ -110,12 +122,12 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_HANDOFF, R_MERGE, R_IMERGE, R_NR
+	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
-	"handoff", "merge", "imerge",
+	"handoff", "merge", "imerge", "span-merge",
 };
 
 static DEFINE_MASSTREE(map);
@@ -158,6 +170,8 @@ static unsigned long found_root;
 static int parent_calls, parent_held;
 /* The collapse round: the eraser is held (or will not be). */
 static int collapse_held;
+/* The collapse round: the writers (bit per id) that reached a leaf lock. */
+static int collapse_at_lock;
 /*
  * The merge round: reader 1 is held on a stale permutation; the writer's
  * erases (and so the merge) are done; the writer is held in the merge.
@@ -218,10 +232,13 @@ static u32 layer_key(u8 *b, int i, bool deep)
 
 /*
  * Collapse keys: 24 shared bytes, then the key's own. Key 8 is the one
- * erased, 9 the survivor; the writers' keys share the span again.
+ * erased, 9 the survivor; the writers' keys share the span again. In the
+ * span-merge round key 10 survives too, and the erased key leaves the
+ * shared bytes at their second slice.
  */
 #define COLLAPSE_GONE	8
 #define COLLAPSE_STAYS	9
+#define COLLAPSE_STAYS2	10
 
 static u32 collapse_key(u8 *b, int i)
 {
@@ -229,6 +246,16 @@ static u32 collapse_key(u8 *b, int i)
 	memset(b + 24, 'c', 5);
 	b[24] = '0' + i;
 	return 29;
+}
+
+/* The key the collapse round of kind @k erases. */
+static u32 collapse_gone_key(u8 *b, int k)
+{
+	u32 len = collapse_key(b, COLLAPSE_GONE);
+
+	if (k == R_SPAN_MERGE)
+		b[8] = '#';
+	return len;
 }
 
 /*
@@ -396,14 +423,36 @@ static void races_hook(enum masstree_test_hook_point where)
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) != w0))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if ((k == R_COLLAPSE || k == R_SPAN_MERGE) &&
+		   where == MASSTREE_HOOK_LOCK_LEAF && tl_id >= 3) {
+		__atomic_fetch_or(&collapse_at_lock, 1 << tl_id, __ATOMIC_RELEASE);
 	} else if (k == R_COLLAPSE && where == MASSTREE_HOOK_COLLAPSE) {
-		/* Until someone met a deleted layer of the chain and retried. */
-		w0 = masstree_test_counter(MASSTREE_TC_LAYER_RETRY);
+		/*
+		 * Until both writers reached the folding layer's locked leaf
+		 * (they must start over once it is deleted) and the reader
+		 * found the survivor there twice.
+		 */
+		r0[1] = __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE);
 		__atomic_store_n(&collapse_held, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
-		if (HOLD_UNTIL(masstree_test_counter(MASSTREE_TC_LAYER_RETRY) >= w0 + 2))
+		if (HOLD_UNTIL(__atomic_load_n(&collapse_at_lock, __ATOMIC_ACQUIRE) ==
+			       (1 << 3 | 1 << 4) &&
+			       __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE) >= r0[1] + 2))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
-	} else if (k == R_COLLAPSE && where == MASSTREE_HOOK_DIRTY && tl_id == 0) {
+	} else if (k == R_SPAN_MERGE && where == MASSTREE_HOOK_SPAN_MERGE) {
+		/*
+		 * Until both writers inserted below the merging layer, through
+		 * it, and the reader found the survivor through it twice.
+		 */
+		w0 = __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE);
+		r0[1] = __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE);
+		__atomic_store_n(&collapse_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) >= w0 + 2 &&
+			       __atomic_load_n(&reader_ops[1], __ATOMIC_ACQUIRE) >= r0[1] + 2))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if ((k == R_COLLAPSE || k == R_SPAN_MERGE) &&
+		   where == MASSTREE_HOOK_DIRTY && tl_id == 0) {
 		/*
 		 * Inside the slot's switch: readers must wait for it (nothing
 		 * to meet), and a slot switched unmarked shows them a key whose
@@ -754,10 +803,11 @@ static void run_role(int id)
 		}
 		break;
 	case R_COLLAPSE:
+	case R_SPAN_MERGE:
 		if (id == 0) {
-			len = collapse_key(kb, COLLAPSE_GONE);
+			len = collapse_gone_key(kb, kind);
 			if (masstree_erase(&map, kb, len) != entry(COLLAPSE_GONE))
-				FAIL("erase of the chain's other key");
+				FAIL("erase of the span's other key");
 			wrote();
 			/* The writers are done too: the readers may stop. */
 			while (__atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) <
@@ -1091,9 +1141,13 @@ static void setup(int k)
 		break;
 	}
 	case R_COLLAPSE:
+	case R_SPAN_MERGE:
 		put((const u8 *)"aaaa", 4, 100);
 		put(kb, collapse_key(kb, COLLAPSE_STAYS), COLLAPSE_STAYS);
-		len = collapse_key(kb, COLLAPSE_GONE);
+		/* Two survivors: a span and a layer the erased key cuts. */
+		if (k == R_SPAN_MERGE)
+			put(kb, collapse_key(kb, COLLAPSE_STAYS2), COLLAPSE_STAYS2);
+		len = collapse_gone_key(kb, k);
 		if (masstree_insert(&map, kb, len, entry(COLLAPSE_GONE), GFP_KERNEL))
 			FAIL("setup insert");
 		for (i = 3; i < NWORKERS; i++)
@@ -1208,7 +1262,8 @@ int main(int argc, char **argv)
 		setup(k);
 		/* Every other round of a kind runs without holds: pure races. */
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
-			   k == R_PARENT || k == R_COLLAPSE || k == R_HANDOFF ||
+			   k == R_PARENT || k == R_COLLAPSE || k == R_SPAN_MERGE ||
+			   k == R_HANDOFF ||
 			   k == R_MERGE || k == R_IMERGE);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
@@ -1218,6 +1273,7 @@ int main(int argc, char **argv)
 		parent_calls = 0;
 		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&collapse_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&collapse_at_lock, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&handoff_in_leaf, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&handoff_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&handoff_inserted, 0, __ATOMIC_RELAXED);

@@ -8,7 +8,9 @@
  * shared counter with cmpxchg loops and store into shared hot keys.
  * Stable keys, inserted before the run and never written, sit between
  * churned keys (including long keys whose layers are created and removed
- * around them); readers must always find them.
+ * around them, and keys of 13 to 312 bytes that share long runs of one
+ * byte, so that spans over those runs split and merge around them);
+ * readers must always find them.
  *
  * Hot-key values carry the writer's id and a per-writer sequence number
  * that only grows: a reader that saw writer W's sequence S in a hot key
@@ -75,7 +77,7 @@
 #define KEYS_PER_WRITER	4096
 #define NSTABLE		4096
 #define NHOT		16
-#define KLEN_MAX	48
+#define KLEN_MAX	320
 #define MAX_WRITERS	255	/* the writer id is one byte of a hot value */
 
 static int nwriters = 4, nreaders = 2, nscanners = 1, duration = 10;
@@ -103,14 +105,37 @@ static u64 rnd(u64 *s)
 }
 
 /*
- * Key number n of a family: 8-byte big-endian, or 40 bytes sharing a
- * 24-byte prefix (layers), chosen by n's low bit so both kinds mix.
- * Stable keys are even numbers, churned keys odd.
+ * Span keys: 1..300 bytes of one of three fill bytes, then n, then a
+ * tail. Two of them with the same fill byte share the shorter fill run,
+ * so the map keeps a span over it; keys of other lengths that come and
+ * go split it inside and merge it back all the time. No fill byte is
+ * zero: only the 8-byte keys start with one (see scanner_main()).
+ */
+#define SPAN_FILL_MAX	300
+
+static u32 span_key(u8 *b, u64 n)
+{
+	u32 fill = 1 + (n >> 3) * 0x9e3779b1U % SPAN_FILL_MAX;
+	int i;
+
+	memset(b, "\x01S\xff"[(n >> 3) % 3], fill);
+	for (i = 0; i < 8; i++)
+		b[fill + i] = n >> (56 - 8 * i);
+	memcpy(b + fill + 8, "tail", 4);
+	return fill + 12;
+}
+
+/*
+ * Key number n of a family: 8-byte big-endian, 40 bytes sharing a
+ * 24-byte prefix (layers), or a span key, chosen by n's bits 1 and 2 so
+ * that the kinds mix. Stable keys are even numbers, churned keys odd.
  */
 static u32 make_key(u8 *b, u64 n)
 {
 	int i;
 
+	if ((n & 6) == 6)
+		return span_key(b, n);
 	if (n & 2) {
 		memcpy(b, "stress-shared-prefix-24b", 24);
 		for (i = 0; i < 8; i++)
@@ -629,7 +654,15 @@ static long stable_number(const u8 *k, size_t len)
 		   !memcmp(k + 32, "tail-xyz", 8)) {
 		for (i = 0; i < 8; i++)
 			n = n << 8 | k[24 + i];
-		if (!(n & 2))
+		if ((n & 6) != 2)
+			return -1;
+	} else if (len > 12 && len <= SPAN_FILL_MAX + 12) {
+		u8 again[KLEN_MAX];
+
+		for (i = 0; i < 8; i++)
+			n = n << 8 | k[len - 12 + i];
+		if ((n & 6) != 6 || span_key(again, n) != len ||
+		    memcmp(again, k, len))
 			return -1;
 	} else {
 		return -1;
