@@ -918,6 +918,23 @@ static bool rt_create_pair(struct kunit *test, int (*fn0)(void *),
 	return true;
 }
 
+/*
+ * Wake a pair from rt_create_pair() (the second first), wait until each
+ * has signalled its @done, then stop them and drop the references.
+ */
+static void rt_run_pair(struct task_struct *t[2], struct completion done[2])
+{
+	unsigned int i;
+
+	wake_up_process(t[1]);
+	wake_up_process(t[0]);
+	for (i = 0; i < 2; i++) {
+		wait_for_completion(&done[i]);
+		kthread_stop(t[i]);
+		put_task_struct(t[i]);
+	}
+}
+
 static int rt_threadfn(void *arg)
 {
 	struct rt_thread *t = arg;
@@ -1721,7 +1738,7 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
 	struct task_struct *t[2];
 	struct masstree_stats st;
 	struct mst_node_stats now;
-	unsigned int v, i;
+	unsigned int v;
 	struct rs_ctx *ctx;
 	int state;
 
@@ -1752,13 +1769,7 @@ static void masstree_races_root_shrink_beside_an_emptied_leaf(struct kunit *test
 		ctx->b = t[1];
 		WRITE_ONCE(rs_cur, ctx);
 		WRITE_ONCE(masstree_test_hook, rs_hook);
-		wake_up_process(t[1]);
-		wake_up_process(t[0]);
-		for (i = 0; i < 2; i++) {
-			wait_for_completion(&ctx->done[i]);
-			kthread_stop(t[i]);
-			put_task_struct(t[i]);
-		}
+		rt_run_pair(t, ctx->done);
 		WRITE_ONCE(masstree_test_hook, NULL);
 		WRITE_ONCE(rs_cur, NULL);
 		state = atomic_read(&ctx->state);
@@ -2160,7 +2171,7 @@ static void sp_round(struct kunit *test, struct sp_ctx *ctx)
 	};
 	const char *what = sp_names[ctx->kind];
 	struct task_struct *t[2];
-	unsigned int i, k;
+	unsigned int k;
 	int state;
 
 	masstree_destroy(ctx->mt);
@@ -2179,13 +2190,7 @@ static void sp_round(struct kunit *test, struct sp_ctx *ctx)
 	ctx->o = t[1];
 	WRITE_ONCE(sp_cur, ctx);
 	WRITE_ONCE(masstree_test_hook, sp_hook);
-	wake_up_process(t[1]);
-	wake_up_process(t[0]);
-	for (i = 0; i < 2; i++) {
-		wait_for_completion(&ctx->done[i]);
-		kthread_stop(t[i]);
-		put_task_struct(t[i]);
-	}
+	rt_run_pair(t, ctx->done);
 	WRITE_ONCE(masstree_test_hook, NULL);
 	WRITE_ONCE(sp_cur, NULL);
 	state = atomic_read(&ctx->state);

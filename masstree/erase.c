@@ -119,12 +119,12 @@ static bool mst_lock_prev(struct mst_write *w, struct mst_leaf *leaf,
 static bool mst_slot_leads_to(struct mst_leaf *leaf, unsigned int s,
 			      struct mst_node *x)
 {
-	void *lv = rcu_dereference_protected(leaf->lv[s], 1);
+	u8 klx = leaf->keylenx[s];
+	size_t skip;
 
-	if (leaf->keylenx[s] == MST_KLX_LAYER)
-		return lv == x;
-	return leaf->keylenx[s] == MST_KLX_SPAN &&
-	       ((struct mst_span *)lv)->root == x;
+	return mst_klx_is_layer(klx) &&
+	       mst_slot_layer(klx, rcu_dereference_protected(leaf->lv[s], 1),
+			      &skip) == x;
 }
 
 /*
@@ -161,15 +161,6 @@ static struct mst_leaf *mst_layer_climb(struct mst_write *w, struct mst_node *x)
 			return NULL;
 		mst_count(MASSTREE_TC_LAYER_RETRY);
 	}
-}
-
-/* The span slot @s of locked @leaf holds, or NULL if it is not a span. */
-static struct mst_span *mst_slot_span_locked(struct mst_leaf *leaf,
-					     unsigned int s)
-{
-	if (leaf->keylenx[s] != MST_KLX_SPAN)
-		return NULL;
-	return rcu_dereference_protected(leaf->lv[s], 1);
 }
 
 /* Give back a span no new reader can reach. */

@@ -51,6 +51,18 @@ static void mst_leaf_copy(struct mst_leaf *dst, unsigned int to,
 	RCU_INIT_POINTER(dst->lv[to], rcu_dereference_protected(src->lv[from], 1));
 }
 
+/*
+ * Does the reserve cover @w->need, with this CPU's pool's nodes if need
+ * be, and does the new key's buffer fit where it lands (see
+ * mst_reserve_fits())? If not, nothing changed: the caller unlocks.
+ */
+static bool mst_insert_reserved(struct mst_write *w)
+{
+	return (mst_reserve_has(&w->res, &w->need) ||
+		mst_reserve_take_pool(&w->res, &w->need)) &&
+	       mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW]);
+}
+
 /* A permutation listing slots 0..n-1 in order. */
 static u64 mst_perm_first(unsigned int n)
 {
@@ -224,9 +236,7 @@ static noinline bool mst_insert_layer(struct mst_write *w,
 	u8 klx;
 
 	d = mst_layer_need(w, old->data, a, nk, b);
-	if ((!mst_reserve_has(&w->res, &w->need) &&
-	     !mst_reserve_take_pool(&w->res, &w->need)) ||
-	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+	if (!mst_insert_reserved(w)) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
@@ -305,9 +315,7 @@ static noinline bool mst_insert_span(struct mst_write *w,
 		memset(&w->need, 0, sizeof(w->need));
 		return false;
 	}
-	if ((!mst_reserve_has(&w->res, &w->need) &&
-	     !mst_reserve_take_pool(&w->res, &w->need)) ||
-	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+	if (!mst_insert_reserved(w)) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
@@ -723,9 +731,7 @@ static noinline bool mst_insert_split(struct mst_write *w,
 	unsigned int m;
 
 	top = mst_split_lock_path(w, node, is_root);
-	if ((!mst_reserve_has(&w->res, &w->need) &&
-	     !mst_reserve_take_pool(&w->res, &w->need)) ||
-	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+	if (!mst_insert_reserved(w)) {
 		mst_split_unlock_path(w->mt, node, top);
 		return false;
 	}

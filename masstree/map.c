@@ -48,11 +48,10 @@ void __masstree_init(struct masstree *mt, unsigned int flags,
 EXPORT_SYMBOL_GPL(__masstree_init);
 
 /*
- * destroy's work list is a node list (mst_node_list_push()): no
- * allocation, no recursion, and stack use independent of the number of
- * layers.
+ * Queue a leaf's next layers and free its suffixes and spans. destroy's
+ * work list is a node list (mst_node_list_push()): no allocation, no
+ * recursion, and stack use independent of the number of layers.
  */
-/* Queue a leaf's next layers and free its suffixes and spans. */
 static void mst_leaf_release(struct mst_leaf *leaf, struct mst_node **list)
 {
 	u64 perm = leaf->permutation;

@@ -269,6 +269,15 @@ static inline struct mst_suffix *mst_slot_suffix_locked(struct mst_leaf *leaf,
 	return rcu_dereference_protected(leaf->lv[s], 1);
 }
 
+/* The span of slot @s, or NULL if it is not a span. */
+static inline struct mst_span *mst_slot_span_locked(struct mst_leaf *leaf,
+						    unsigned int s)
+{
+	if (leaf->keylenx[s] != MST_KLX_SPAN)
+		return NULL;
+	return rcu_dereference_protected(leaf->lv[s], 1);
+}
+
 /* The entry of slot @s, whose key (not a layer) the caller matched. */
 static inline void *mst_slot_entry_locked(struct mst_leaf *leaf, unsigned int s)
 {
