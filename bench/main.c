@@ -31,6 +31,7 @@
 /* Most thread counts in the threads= list, and most threads in a run. */
 #define MB_MAX_THREAD_COUNTS	8
 #define MB_MAX_THREADS		64
+#define MB_MAX_FILL_ROUNDS	100
 /* Long enough for the per-CPU vmstat deltas to be folded (every second). */
 #define MB_SETTLE_MS		2200
 
@@ -71,6 +72,16 @@ MODULE_PARM_DESC(duration_ms,
 static unsigned long long seed = 1;
 module_param(seed, ullong, 0444);
 MODULE_PARM_DESC(seed, "seed of the keys and of the operation streams (default: 1)");
+
+/*
+ * A fill of 100,000 keys lasts a tenth of a second or so: one run is at
+ * the mercy of the host's scheduler, so insert and erase are measured
+ * over several rounds, the structures taking turns in each.
+ */
+static unsigned int fill_rounds = 3;
+module_param(fill_rounds, uint, 0444);
+MODULE_PARM_DESC(fill_rounds,
+		 "rounds of fill and empty whose times add up to the insert and erase results, the structures taking turns in each round (default: 3)");
 
 static bool mem = true;
 module_param(mem, bool, 0444);
@@ -144,6 +155,11 @@ static bool mb_params_valid(void)
 		pr_err("masstree_bench: keys must be in [1, 2^31)\n");
 		return false;
 	}
+	if (!fill_rounds || fill_rounds > MB_MAX_FILL_ROUNDS) {
+		pr_err("masstree_bench: fill_rounds must be in [1, %u]\n",
+		       MB_MAX_FILL_ROUNDS);
+		return false;
+	}
 	for (i = 0; i < nr_threads; i++) {
 		if (!threads[i] || threads[i] > MB_MAX_THREADS) {
 			pr_err("masstree_bench: threads must be in [1, %u]\n",
@@ -175,6 +191,10 @@ static u64 mb_slab_bytes(void)
  * @zipf: the Zipfian sampler, or NULL if not asked for.
  * @streams: per-thread operation streams, for the most threads asked.
  * @maps: the map of each structure of mb_structs[] (NULL: not running).
+ * @insert: each structure's fills at this thread count, added up.
+ * @erase: each structure's emptyings at this thread count, added up.
+ * @memory: each structure's memory per key after its first fill, as
+ *	" bytes_per_key=..." for its insert line; empty if not measured.
  * @runs: timed runs done.
  * @errors: wrong answers seen.
  */
@@ -183,6 +203,9 @@ struct mb_bench {
 	struct mb_zipf *zipf;
 	u32 *streams[MB_MAX_THREADS];
 	struct mb_map *maps[ARRAY_SIZE(mb_structs)];
+	struct mb_result insert[ARRAY_SIZE(mb_structs)];
+	struct mb_result erase[ARRAY_SIZE(mb_structs)];
+	char memory[ARRAY_SIZE(mb_structs)][64];
 	unsigned int runs;
 	unsigned long errors;
 };
@@ -237,24 +260,26 @@ static bool mb_runs_on(const struct mb_struct *st, unsigned int shape)
 	       (!st->integer_only || mb_shapes[shape].integer);
 }
 
-/* Create structure @i's map and fill it (timed, measured if @measure). */
-static int mb_fill(struct mb_bench *b, struct mb_run *r, unsigned int i,
-		   bool measure)
+/*
+ * Run @r's insert or erase on structure @i's map (created first if it has
+ * none), adding its result to @sum; then check the key count.
+ */
+static int mb_fill_or_empty(struct mb_bench *b, struct mb_run *r,
+			    unsigned int i, enum mb_workload workload,
+			    struct mb_result *sum)
 {
-	char extra[64] = "";
 	struct mb_result res;
-	u64 before = 0, used;
 	int err;
 
 	r->st = mb_structs[i];
-	r->workload = MB_W_INSERT;
+	r->workload = workload;
 	r->zipf = NULL;
-	if (measure)
-		before = mb_slab_bytes();
-	r->map = r->st->create();
-	b->maps[i] = r->map;
-	if (!r->map)
-		return -ENOMEM;
+	if (!b->maps[i]) {
+		b->maps[i] = r->st->create();
+		if (!b->maps[i])
+			return -ENOMEM;
+	}
+	r->map = b->maps[i];
 	err = mb_run(r, &res);
 	if (err) {
 		pr_err("masstree_bench: cannot start %u threads: %d\n",
@@ -263,31 +288,79 @@ static int mb_fill(struct mb_bench *b, struct mb_run *r, unsigned int i,
 	}
 	b->runs++;
 	b->errors += res.errors;
-	if (measure) {
-		used = mb_slab_bytes();
-		used = used > before ? used - before : 0;
-		used = div_u64(used * 10, r->keys->nr);
-		snprintf(extra, sizeof(extra), " bytes_per_key=%llu.%llu",
-			 div_u64(used, 10), used % 10);
-		if (r->st->own_bytes) {
-			u64 own = div_u64((u64)r->st->own_bytes(r->map) * 10,
-					  r->keys->nr);
-
-			snprintf(extra + strlen(extra),
-				 sizeof(extra) - strlen(extra),
-				 " own_bytes_per_key=%llu.%llu",
-				 div_u64(own, 10), own % 10);
-		}
-	}
-	if (mb_listed(workloads, "insert"))
-		mb_report(r, "none", &res, extra);
-	mb_check_count(b, r, r->keys->nr);
+	sum->ops += res.ops;
+	sum->ns += res.ns;
+	sum->errors += res.errors;
+	mb_check_count(b, r, workload == MB_W_INSERT ? r->keys->nr : 0);
 	return 0;
 }
 
+/* " bytes_per_key=... own_bytes_per_key=..." of structure @i's full map. */
+static void mb_memory(struct mb_bench *b, struct mb_run *r, unsigned int i,
+		      u64 before, char *extra, size_t size)
+{
+	u64 used = mb_slab_bytes();
+
+	used = used > before ? used - before : 0;
+	used = div_u64(used * 10, r->keys->nr);
+	snprintf(extra, size, " bytes_per_key=%llu.%llu",
+		 div_u64(used, 10), used % 10);
+	if (mb_structs[i]->own_bytes) {
+		u64 own = div_u64((u64)mb_structs[i]->own_bytes(b->maps[i]) * 10,
+				  r->keys->nr);
+
+		snprintf(extra + strlen(extra), size - strlen(extra),
+			 " own_bytes_per_key=%llu.%llu",
+			 div_u64(own, 10), own % 10);
+	}
+}
+
 /*
- * One thread count: fill every structure (timed), run each read and mixed
- * workload on every structure in turn, then empty them (timed). The
+ * Fill every structure, fill_rounds times, emptying them between rounds
+ * (timed too, into @b->erase); report the inserts, all rounds added up.
+ * The first fill is the one measured for memory, if @measure.
+ */
+static int mb_fill_all(struct mb_bench *b, struct mb_run *r, bool measure)
+{
+	unsigned int round, i;
+	unsigned int shape = r->keys->shape;
+	int err = 0;
+
+	memset(b->insert, 0, sizeof(b->insert));
+	memset(b->erase, 0, sizeof(b->erase));
+	memset(b->memory, 0, sizeof(b->memory));
+	for (round = 0; round < fill_rounds && !err; round++) {
+		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+			u64 before = 0;
+
+			if (!mb_runs_on(mb_structs[i], shape))
+				continue;
+			if (measure && !round)
+				before = mb_slab_bytes();
+			err = mb_fill_or_empty(b, r, i, MB_W_INSERT, &b->insert[i]);
+			if (!err && measure && !round)
+				mb_memory(b, r, i, before, b->memory[i],
+					  sizeof(b->memory[i]));
+		}
+		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++)
+			if (b->maps[i] && round + 1 < fill_rounds)
+				err = mb_fill_or_empty(b, r, i, MB_W_ERASE,
+						       &b->erase[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+		if (!b->maps[i] || !mb_listed(workloads, "insert"))
+			continue;
+		r->st = mb_structs[i];
+		r->workload = MB_W_INSERT;
+		mb_report(r, "none", &b->insert[i], b->memory[i]);
+	}
+	return err;
+}
+
+/*
+ * One thread count: fill every structure (timed, over fill_rounds rounds
+ * of fill and empty), run each read and mixed workload on every structure
+ * in turn, then empty them (timed, added to the rounds' emptying). The
  * structures take turns at each workload, with the same operation
  * streams, so that a slow drift of the host's load hits them alike.
  */
@@ -296,12 +369,10 @@ static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
 	static const enum mb_workload middle[] = {
 		MB_W_GET, MB_W_MIX90, MB_W_MIX50, MB_W_SCAN,
 	};
-	unsigned int shape = r->keys->shape, d, w, i;
-	int err = 0;
+	unsigned int d, w, i;
+	int err;
 
-	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++)
-		if (mb_runs_on(mb_structs[i], shape))
-			err = mb_fill(b, r, i, measure);
+	err = mb_fill_all(b, r, measure);
 
 	for (d = 0; d < ARRAY_SIZE(mb_dist_names) && !err; d++) {
 		if (!mb_listed(dists, mb_dist_names[d]))
@@ -325,13 +396,13 @@ static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
 	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
 		if (!b->maps[i])
 			continue;
+		/* The mixes stored over present keys only: still all there. */
 		r->st = mb_structs[i];
 		r->map = b->maps[i];
 		mb_check_count(b, r, r->keys->nr);
-		r->workload = MB_W_ERASE;
-		err = mb_timed(b, r, "none", "");
-		if (!err)
-			mb_check_count(b, r, 0);
+		err = mb_fill_or_empty(b, r, i, MB_W_ERASE, &b->erase[i]);
+		if (!err && mb_listed(workloads, "erase"))
+			mb_report(r, "none", &b->erase[i], "");
 	}
 
 	for (i = 0; i < ARRAY_SIZE(mb_structs); i++) {

@@ -299,7 +299,10 @@ def main():
     w(f'- Host: {a.cpu}, {a.host_cpus} CPUs shared with other work; '
       f'1-minute load average: {a.load} (2 would mean both host CPUs busy). '
       f'{a.qemu}.')
-    w(f'- {a.keys} keys; get, mix and scan runs last {a.ms} ms each; each cell '
+    w(f'- {a.keys} keys; get, mix and scan runs last {a.ms} ms each; insert '
+      'and erase add up three rounds of filling and emptying every structure '
+      '(the structures taking turns in each round: one fill lasts a tenth of '
+      'a second or so, at the mercy of the host\'s scheduler); each cell '
       f'is the median of {reps} repetitions (each with its own seed: new '
       'keys and new operation streams). Within a repetition the structures '
       'take turns at each workload, with the same keys and operation streams, '
