@@ -83,6 +83,16 @@ module_param(fill_rounds, uint, 0444);
 MODULE_PARM_DESC(fill_rounds,
 		 "rounds of fill and empty whose times add up to the insert and erase results, the structures taking turns in each round (default: 3)");
 
+/*
+ * Likewise, a get, mix or scan run is cut into slices, the structures
+ * taking turns slice by slice, so that a burst of the host's own load
+ * lands on all of them rather than on one structure's whole run.
+ */
+static unsigned int slices = 5;
+module_param(slices, uint, 0444);
+MODULE_PARM_DESC(slices,
+		 "slices of each get, mix and scan run (duration_ms in all), the structures taking turns slice by slice (default: 5)");
+
 static bool mem = true;
 module_param(mem, bool, 0444);
 MODULE_PARM_DESC(mem,
@@ -155,6 +165,10 @@ static bool mb_params_valid(void)
 		pr_err("masstree_bench: keys must be in [1, 2^31)\n");
 		return false;
 	}
+	if (!slices || slices > duration_ms) {
+		pr_err("masstree_bench: slices must be in [1, duration_ms]\n");
+		return false;
+	}
 	if (!fill_rounds || fill_rounds > MB_MAX_FILL_ROUNDS) {
 		pr_err("masstree_bench: fill_rounds must be in [1, %u]\n",
 		       MB_MAX_FILL_ROUNDS);
@@ -193,6 +207,7 @@ static u64 mb_slab_bytes(void)
  * @maps: the map of each structure of mb_structs[] (NULL: not running).
  * @insert: each structure's fills at this thread count, added up.
  * @erase: each structure's emptyings at this thread count, added up.
+ * @sum: each structure's slices of one timed workload, added up.
  * @memory: each structure's memory per key after its first fill, as
  *	" bytes_per_key=..." for its insert line; empty if not measured.
  * @runs: timed runs done.
@@ -205,6 +220,7 @@ struct mb_bench {
 	struct mb_map *maps[ARRAY_SIZE(mb_structs)];
 	struct mb_result insert[ARRAY_SIZE(mb_structs)];
 	struct mb_result erase[ARRAY_SIZE(mb_structs)];
+	struct mb_result sum[ARRAY_SIZE(mb_structs)];
 	char memory[ARRAY_SIZE(mb_structs)][64];
 	unsigned int runs;
 	unsigned long errors;
@@ -223,8 +239,9 @@ static void mb_report(const struct mb_run *r, const char *dist,
 }
 
 /* Run @r and report it if its workload was asked for; 0 or -errno. */
-static int mb_timed(struct mb_bench *b, struct mb_run *r, const char *dist,
-		    const char *extra)
+/* Run @r, adding its result to @sum; 0 or -errno. */
+static int mb_timed(struct mb_bench *b, struct mb_run *r,
+		    struct mb_result *sum)
 {
 	struct mb_result res;
 	int err = mb_run(r, &res);
@@ -236,9 +253,39 @@ static int mb_timed(struct mb_bench *b, struct mb_run *r, const char *dist,
 	}
 	b->runs++;
 	b->errors += res.errors;
-	if (mb_listed(workloads, mb_workload_names[r->workload]))
-		mb_report(r, dist, &res, extra);
+	sum->ops += res.ops;
+	sum->ns += res.ns;
+	sum->errors += res.errors;
 	return 0;
+}
+
+/*
+ * Run workload @r->workload on every structure, in slices rounds of
+ * duration_ms / slices each, the structures taking turns in each round,
+ * and report each structure's rounds added up.
+ */
+static int mb_timed_all(struct mb_bench *b, struct mb_run *r, const char *dist)
+{
+	unsigned int round, i;
+	int err = 0;
+
+	memset(b->sum, 0, sizeof(b->sum));
+	for (round = 0; round < slices && !err; round++) {
+		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+			if (!b->maps[i])
+				continue;
+			r->st = mb_structs[i];
+			r->map = b->maps[i];
+			err = mb_timed(b, r, &b->sum[i]);
+		}
+	}
+	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+		if (!b->maps[i])
+			continue;
+		r->st = mb_structs[i];
+		mb_report(r, dist, &b->sum[i], "");
+	}
+	return err;
 }
 
 static void mb_check_count(struct mb_bench *b, const struct mb_run *r,
@@ -380,15 +427,8 @@ static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
 		r->zipf = d ? b->zipf : NULL;
 		for (w = 0; w < ARRAY_SIZE(middle) && !err; w++) {
 			r->workload = middle[w];
-			if (!mb_listed(workloads, mb_workload_names[r->workload]))
-				continue;
-			for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
-				if (!b->maps[i])
-					continue;
-				r->st = mb_structs[i];
-				r->map = b->maps[i];
-				err = mb_timed(b, r, mb_dist_names[d], "");
-			}
+			if (mb_listed(workloads, mb_workload_names[r->workload]))
+				err = mb_timed_all(b, r, mb_dist_names[d]);
 		}
 	}
 
@@ -417,7 +457,7 @@ static int mb_cycle(struct mb_bench *b, struct mb_run *r, bool measure)
 static int mb_matrix(struct mb_bench *b)
 {
 	struct mb_run r = {
-		.keys = &b->keys, .duration_ms = duration_ms, .seed = seed,
+		.keys = &b->keys, .duration_ms = duration_ms / slices, .seed = seed,
 		.streams = b->streams, .stream_len = mb_stream_len(),
 	};
 	unsigned int s, t;
