@@ -50,8 +50,12 @@
  *          (MARK), inside the split's and the internode insert's dirty
  *          windows (DIRTY) and before the parent learns of the split
  *          (SPLIT) until every reader has finished a lookup it started
- *          inside the window, or a bound passed. Every key the readers
- *          look up is present throughout and must be found.
+ *          inside the window, or a bound passed. Before it marks the
+ *          leaf it also waits for reader 1's first lookup, of a key
+ *          that moves right, to stand in the leaf's read window (READ),
+ *          held there until the split is done: its version check must
+ *          see the split and look right. Every key the readers look up
+ *          is present throughout and must be found.
  * parent   Two writers split full leaves under a full root internode:
  *          one, its nodes reserved, is held between reading its leaf's
  *          parent and locking it (LOCK_PARENT) while the other's split
@@ -158,6 +162,12 @@ static int writer_done;
  * internode's dirty window.
  */
 static int split_window;
+/*
+ * The split round's probe, reader 1's first lookup: 1 from the moment it
+ * stands in the leaf's read window, 2 once the lookup returned.
+ */
+static int split_probe;
+static unsigned long split_probes;
 #define W_INODE_MARK	4
 #define W_INODE_DIRTY	5
 
@@ -192,6 +202,7 @@ static unsigned long worker_ops[NWORKERS];
 
 static __thread int tl_id = -1;
 static __thread bool tl_writer;
+static __thread bool tl_probe;
 
 static void *entry(unsigned long v)
 {
@@ -386,12 +397,14 @@ static bool merge_is_gone(u64 s)
 }
 
 /* Has every reader finished a lookup since @r0 (two more than then)? */
-static bool readers_moved(const unsigned long *r0)
+/* Has every reader but @skip finished two lookups since @r0? */
+static bool readers_moved(const unsigned long *r0, int skip)
 {
 	int i;
 
 	for (i = 1; i < NWORKERS; i++)
-		if (__atomic_load_n(&reader_ops[i], __ATOMIC_ACQUIRE) < r0[i] + 2)
+		if (i != skip &&
+		    __atomic_load_n(&reader_ops[i], __ATOMIC_ACQUIRE) < r0[i] + 2)
 			return false;
 	return true;
 }
@@ -535,18 +548,35 @@ static void races_hook(enum masstree_test_hook_point where)
 		if (HOLD_UNTIL_US(__atomic_load_n(&handoff_reads, __ATOMIC_ACQUIRE) >= 2,
 				  200 * bound_us))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_SPLIT && tl_probe && where == MASSTREE_HOOK_READ &&
+		   !__atomic_load_n(&split_probe, __ATOMIC_ACQUIRE)) {
+		/*
+		 * Its version taken before the split: until the split is done
+		 * (then it waits for the leaf to turn clean, which only the
+		 * writer's last window ends).
+		 */
+		__atomic_store_n(&split_probe, 1, __ATOMIC_RELEASE);
+		if (HOLD_UNTIL_US(READ_ONCE(split_window) >= 3,
+				  100000.0 + 100 * bound_us))
+			__atomic_fetch_add(&split_probes, 1, __ATOMIC_RELAXED);
 	} else if (k == R_SPLIT && tl_writer &&
 		   (where == MASSTREE_HOOK_MARK || where == MASSTREE_HOOK_DIRTY ||
 		    where == MASSTREE_HOOK_SPLIT)) {
 		/*
 		 * Two more completed lookups: at least one of them started
-		 * after we got here.
+		 * after we got here. Before the leaf turns dirty, the probe
+		 * must be in its read window.
 		 */
+		if (!READ_ONCE(split_window))
+			HOLD_UNTIL_US(__atomic_load_n(&split_probe, __ATOMIC_ACQUIRE),
+				      100000.0 + 100 * bound_us);
 		WRITE_ONCE(split_window, READ_ONCE(split_window) + 1);
 		for (i = 1; i < NWORKERS; i++)
 			r0[i] = __atomic_load_n(&reader_ops[i], __ATOMIC_ACQUIRE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
-		if (HOLD_UNTIL(readers_moved(r0)))
+		/* The probe cannot move until the split is done: not counted. */
+		if (HOLD_UNTIL(readers_moved(r0, __atomic_load_n(&split_probe,
+								 __ATOMIC_ACQUIRE) == 1)))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
 	}
 }
@@ -584,7 +614,11 @@ static void split_reader(int id)
 	masstree_cursor_init(&cur, &map, GFP_KERNEL);
 	while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE)) {
 		w = READ_ONCE(split_window);
-		if (id == 1)
+		/* The probe: the leaf's last key, which moves right. */
+		tl_probe = id == 1 && !n;
+		if (tl_probe)
+			s = SPLIT_BASE + 8 * 14;
+		else if (id == 1)
 			s = SPLIT_BASE + 8 * (n % 8);
 		else if ((id == 2 && w == W_INODE_MARK) ||
 			 (id == 4 && w == W_INODE_DIRTY))
@@ -604,6 +638,9 @@ static void split_reader(int id)
 				FAIL("reader %d: present key %llu: load %p", id,
 				     (unsigned long long)s, got);
 		}
+		if (tl_probe)
+			__atomic_store_n(&split_probe, 2, __ATOMIC_RELEASE);
+		tl_probe = false;
 		n++;
 		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
 		/* Let the other readers in: a held window waits for all. */
@@ -1270,6 +1307,7 @@ int main(int argc, char **argv)
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&writer_done, 0, __ATOMIC_RELAXED);
 		WRITE_ONCE(split_window, 0);
+		__atomic_store_n(&split_probe, 0, __ATOMIC_RELAXED);
 		parent_calls = 0;
 		__atomic_store_n(&parent_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&collapse_held, 0, __ATOMIC_RELAXED);
@@ -1308,7 +1346,8 @@ int main(int argc, char **argv)
 	printf("races: %lu rounds; held/met:", r);
 	for (i = 0; i < R_NR; i++)
 		printf(" %s %lu/%lu", round_name[i], held[i], met[i]);
-	printf("; merge stale reader %lu, imerge splitter climbed again %lu",
+	printf("; split probe held through the split %lu", split_probes);
+	printf(", merge stale reader %lu, imerge splitter climbed again %lu",
 	       merge_stale, imerge_reclimbed);
 	printf("; reader lookups %lu %lu %lu %lu\n", reader_ops[1],
 	       reader_ops[2], reader_ops[3], reader_ops[4]);
@@ -1319,6 +1358,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < R_NR && !failures && r == rounds; i++)
 		if (!met[i])
 			FAIL("no %s window was met by another thread", round_name[i]);
+	if (!failures && r == rounds && r >= R_NR && !split_probes)
+		FAIL("the split probe never stood in its window through a split");
 	if (failures)
 		return 1;
 	printf("races: PASS\n");
