@@ -238,7 +238,6 @@ static void mb_report(const struct mb_run *r, const char *dist,
 		milli_mops % 1000, extra);
 }
 
-/* Run @r and report it if its workload was asked for; 0 or -errno. */
 /* Run @r, adding its result to @sum; 0 or -errno. */
 static int mb_timed(struct mb_bench *b, struct mb_run *r,
 		    struct mb_result *sum)
@@ -315,7 +314,6 @@ static int mb_fill_or_empty(struct mb_bench *b, struct mb_run *r,
 			    unsigned int i, enum mb_workload workload,
 			    struct mb_result *sum)
 {
-	struct mb_result res;
 	int err;
 
 	r->st = mb_structs[i];
@@ -327,19 +325,10 @@ static int mb_fill_or_empty(struct mb_bench *b, struct mb_run *r,
 			return -ENOMEM;
 	}
 	r->map = b->maps[i];
-	err = mb_run(r, &res);
-	if (err) {
-		pr_err("masstree_bench: cannot start %u threads: %d\n",
-		       r->threads, err);
-		return err;
-	}
-	b->runs++;
-	b->errors += res.errors;
-	sum->ops += res.ops;
-	sum->ns += res.ns;
-	sum->errors += res.errors;
-	mb_check_count(b, r, workload == MB_W_INSERT ? r->keys->nr : 0);
-	return 0;
+	err = mb_timed(b, r, sum);
+	if (!err)
+		mb_check_count(b, r, workload == MB_W_INSERT ? r->keys->nr : 0);
+	return err;
 }
 
 /* " bytes_per_key=... own_bytes_per_key=..." of structure @i's full map. */
@@ -389,13 +378,18 @@ static int mb_fill_all(struct mb_bench *b, struct mb_run *r, bool measure)
 				mb_memory(b, r, i, before, b->memory[i],
 					  sizeof(b->memory[i]));
 		}
+		/* The last round's maps stay full for the workloads after. */
+		if (round + 1 == fill_rounds)
+			break;
 		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++)
-			if (b->maps[i] && round + 1 < fill_rounds)
+			if (b->maps[i])
 				err = mb_fill_or_empty(b, r, i, MB_W_ERASE,
 						       &b->erase[i]);
 	}
+	if (!mb_listed(workloads, "insert"))
+		return err;
 	for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
-		if (!b->maps[i] || !mb_listed(workloads, "insert"))
+		if (!b->maps[i])
 			continue;
 		r->st = mb_structs[i];
 		r->workload = MB_W_INSERT;
