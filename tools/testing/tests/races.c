@@ -163,9 +163,10 @@ static int writer_done;
  */
 static int split_window;
 /*
- * The split round's probe, reader 1's first lookup: 1 from the moment it
- * stands in the leaf's read window, 2 once the lookup returned.
+ * The split round's probe, the first lookup of reader SPLIT_PROBER: 1 from
+ * the moment it stands in the leaf's read window, 2 once it returned.
  */
+#define SPLIT_PROBER	1
 static int split_probe;
 static unsigned long split_probes;
 #define W_INODE_MARK	4
@@ -396,8 +397,10 @@ static bool merge_is_gone(u64 s)
 	return false;
 }
 
-/* Has every reader finished a lookup since @r0 (two more than then)? */
-/* Has every reader but @skip finished two lookups since @r0? */
+/*
+ * Has every reader but @skip (0: none) finished a lookup since @r0 (two
+ * more than then)?
+ */
 static bool readers_moved(const unsigned long *r0, int skip)
 {
 	int i;
@@ -576,7 +579,8 @@ static void races_hook(enum masstree_test_hook_point where)
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		/* The probe cannot move until the split is done: not counted. */
 		if (HOLD_UNTIL(readers_moved(r0, __atomic_load_n(&split_probe,
-								 __ATOMIC_ACQUIRE) == 1)))
+								 __ATOMIC_ACQUIRE) == 1 ?
+					     SPLIT_PROBER : 0)))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
 	}
 }
@@ -615,7 +619,7 @@ static void split_reader(int id)
 	while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE)) {
 		w = READ_ONCE(split_window);
 		/* The probe: the leaf's last key, which moves right. */
-		tl_probe = id == 1 && !n;
+		tl_probe = id == SPLIT_PROBER && !n;
 		if (tl_probe)
 			s = SPLIT_BASE + 8 * 14;
 		else if (id == 1)
