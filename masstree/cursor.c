@@ -177,7 +177,7 @@ static int mst_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 	}
 }
 
-/* mst_span_cmp(): the target lies in the layer below the span. */
+/* The target lies in the layer below (a span's, for mst_span_cmp()). */
 #define MST_SPAN_IN	2
 
 /*
@@ -542,20 +542,22 @@ static int mst_cur_enter(struct masstree_cursor *cur, bool rev, size_t off,
 			 struct mst_leaf_view *lv)
 {
 	const struct mst_span *span = x->lv[k];
+	struct mst_node *node = NULL;
 	size_t skip = 8;
 
-	if (x->klx[k] == MST_KLX_SPAN && !WARN_ON_ONCE(!span))
-		skip += span->len;
+	/*
+	 * A validated window shows a span slot with its span; a layer slot's
+	 * NULL root (node NULL) sends the step to the top.
+	 */
+	if (x->klx[k] != MST_KLX_SPAN || !WARN_ON_ONCE(!span))
+		node = mst_slot_layer(x->klx[k], x->lv[k], &skip);
 	if (off + skip > cur->cap) {
 		cur->need = off + skip;
 		return MST_STEP_GROW;
 	}
 	put_unaligned_be64(x->ikey[k], cur->key + off);
+	lv->node = node;
 	lv->skip = skip;
-	if (x->klx[k] == MST_KLX_LAYER)
-		lv->node = x->lv[k];
-	else
-		lv->node = span ? span->root : NULL;
 	if (skip > 8)
 		memcpy(cur->key + off + 8, span->data, span->len);
 	if (rev)
@@ -574,28 +576,21 @@ static int mst_cur_enter(struct masstree_cursor *cur, bool rev, size_t off,
 static int mst_cur_cont(const struct masstree_cursor *cur, bool rev,
 			size_t off, u8 klx, void *p, struct mst_leaf_view *lv)
 {
-	struct mst_span *span = p;
 	int c;
 
-	if (klx == MST_KLX_LAYER) {
-		lv->node = p;
-		lv->skip = 8;
-		return MST_LEAF_LAYER;
-	}
+	if (klx == MST_KLX_LAYER)	/* the target is down there */
+		c = MST_SPAN_IN;
 	/* A validated window shows a slot's class and pointer together. */
-	if (klx < MST_KLX_SUFFIX || WARN_ON_ONCE(!p))
+	else if (klx < MST_KLX_SUFFIX || WARN_ON_ONCE(!p))
 		return -1;
-	if (klx == MST_KLX_SUFFIX) {
+	else if (klx == MST_KLX_SUFFIX)
 		c = mst_suffix_cmp(cur, off, p);
-	} else {
-		c = mst_span_cmp(cur, off, span);
-		if (c == MST_SPAN_IN) {
-			lv->node = span->root;
-			lv->skip = 8 + span->len;
-			return MST_LEAF_LAYER;
-		}
-	}
-	return rev ? -c : c;
+	else
+		c = mst_span_cmp(cur, off, p);
+	if (c != MST_SPAN_IN)
+		return rev ? -c : c;
+	lv->node = mst_slot_layer(klx, p, &lv->skip);
+	return MST_LEAF_LAYER;
 }
 
 /*
