@@ -935,6 +935,20 @@ static void rt_run_pair(struct task_struct *t[2], struct completion done[2])
 	}
 }
 
+/*
+ * Busy-wait up to @us microseconds (a held thread may hold node locks
+ * with interrupts off: no sleeping) for @bit in @state.
+ */
+static bool rt_wait_bit(atomic_t *state, int bit, unsigned int us)
+{
+	while (us--) {
+		if (atomic_read(state) & bit)
+			return true;
+		udelay(1);
+	}
+	return atomic_read(state) & bit;
+}
+
 static int rt_threadfn(void *arg)
 {
 	struct rt_thread *t = arg;
@@ -1617,14 +1631,7 @@ static u32 rs_key(const struct rs_ctx *ctx, u8 *b, u64 s)
 
 static bool rs_wait(struct rs_ctx *ctx, int bit)
 {
-	unsigned int us;
-
-	for (us = 0; us < RS_HOLD_US; us++) {
-		if (atomic_read(&ctx->state) & bit)
-			return true;
-		udelay(1);
-	}
-	return atomic_read(&ctx->state) & bit;
+	return rt_wait_bit(&ctx->state, bit, RS_HOLD_US);
 }
 
 static void rs_hook(enum masstree_test_hook_point where)
@@ -1940,14 +1947,7 @@ static void sp_keys(struct sp_ctx *ctx)
 
 static bool sp_wait(struct sp_ctx *ctx, int bit)
 {
-	unsigned int us;
-
-	for (us = 0; us < SP_HOLD_US; us++) {
-		if (atomic_read(&ctx->state) & bit)
-			return true;
-		udelay(1);
-	}
-	return atomic_read(&ctx->state) & bit;
+	return rt_wait_bit(&ctx->state, bit, SP_HOLD_US);
 }
 
 /* Wait until O made its @n-th MASSTREE_HOOK_LOCK_LEAF call, or gave up. */
