@@ -186,7 +186,6 @@ static void st_build(struct kunit *test, struct st_map *m)
 	struct masstree_stats st;
 	u8 key[ST_KEY_LEN];
 	struct mst_node *root;
-	unsigned int i;
 
 	memset(key, ST_BYTE, sizeof(key));
 	KUNIT_ASSERT_EQ(test, masstree_insert(mt, key, ST_KEY_LEN, mtt_entry(1),
@@ -203,14 +202,10 @@ static void st_build(struct kunit *test, struct st_map *m)
 	root = rcu_dereference_protected(mt->root, 1);
 	KUNIT_ASSERT_TRUE(test, mst_node_is_leaf(root));
 	m->top = mst_to_leaf(root);
+	/* The root is a leaf: the whole top layer. */
 	m->span = NULL;
-	for (i = 0; i < mst_perm_size(m->top->permutation); i++) {
-		m->slot = mst_perm_slot(m->top->permutation, i);
-		if (m->top->keylenx[m->slot] == MST_KLX_SPAN) {
-			m->span = rcu_dereference_protected(m->top->lv[m->slot], 1);
-			break;
-		}
-	}
+	if (mtt_find_klx(m->top, MST_KLX_SPAN, &m->slot))
+		m->span = rcu_dereference_protected(m->top->lv[m->slot], 1);
 	KUNIT_ASSERT_NOT_NULL(test, m->span);
 	KUNIT_ASSERT_EQ(test, m->span->len, (u32)ST_SPAN_LEN);
 	KUNIT_ASSERT_TRUE(test, mst_node_is_leaf(m->span->root));

@@ -256,6 +256,25 @@ static inline struct mst_node *mtt_layer_root(struct masstree *mt,
 	return NULL;
 }
 
+/*
+ * In a quiescent map, the first slot whose keylenx is @klx in @leaf or a
+ * leaf right of it: its leaf (NULL if none), and the slot in *@slot.
+ */
+static inline struct mst_leaf *mtt_find_klx(struct mst_leaf *leaf, u8 klx,
+					    unsigned int *slot)
+{
+	unsigned int i;
+
+	for (; leaf; leaf = rcu_dereference_protected(leaf->next, 1)) {
+		for (i = 0; i < mst_perm_size(leaf->permutation); i++) {
+			*slot = mst_perm_slot(leaf->permutation, i);
+			if (leaf->keylenx[*slot] == klx)
+				return leaf;
+		}
+	}
+	return NULL;
+}
+
 /* After erasing every key: an empty map, and every node given back. */
 static inline void mtt_expect_all_freed(struct kunit *test)
 {

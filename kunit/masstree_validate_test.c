@@ -355,22 +355,6 @@ static void vt_desc(const struct vt_case *c, char *desc)
 
 KUNIT_ARRAY_PARAM(vt, vt_cases, vt_desc);
 
-/* Find, in the top layer's leaves, the first slot whose keylenx is @klx. */
-static struct mst_leaf *vt_find_klx(struct mst_leaf *leaf, u8 klx,
-				    unsigned int *slot)
-{
-	unsigned int i;
-
-	for (; leaf; leaf = vt_next(leaf)) {
-		for (i = 0; i < mst_perm_size(leaf->permutation); i++) {
-			*slot = mst_perm_slot(leaf->permutation, i);
-			if (leaf->keylenx[*slot] == klx)
-				return leaf;
-		}
-	}
-	return NULL;
-}
-
 /* Fill the map and find the nodes the cases need. */
 static void vt_build(struct kunit *test, struct vt_map *m)
 {
@@ -412,7 +396,7 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	KUNIT_ASSERT_NOT_NULL(test, m->leaf1);
 	KUNIT_ASSERT_GE(test, mst_perm_size(m->leaf0->permutation), 2U);
 
-	m->layer_leaf = vt_find_klx(m->leaf0, MST_KLX_SPAN, &m->layer_slot);
+	m->layer_leaf = mtt_find_klx(m->leaf0, MST_KLX_SPAN, &m->layer_slot);
 	KUNIT_ASSERT_NOT_NULL(test, m->layer_leaf);
 	m->span = rcu_dereference_protected(m->layer_leaf->lv[m->layer_slot], 1);
 	KUNIT_ASSERT_EQ(test, m->span->len, (u32)VT_SPAN_LEN);
@@ -420,7 +404,7 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	m->layer_root = m->span->root;
 	KUNIT_ASSERT_TRUE(test, mst_node_is_leaf(m->layer_root));
 	KUNIT_ASSERT_EQ(test, mst_perm_size(mst_to_leaf(m->layer_root)->permutation), 2U);
-	m->sfx_leaf = vt_find_klx(m->leaf0, MST_KLX_SUFFIX, &m->sfx_slot);
+	m->sfx_leaf = mtt_find_klx(m->leaf0, MST_KLX_SUFFIX, &m->sfx_slot);
 	KUNIT_ASSERT_NOT_NULL(test, m->sfx_leaf);
 	/* vt_layer_twice needs the layer slot first, in the same leaf. */
 	KUNIT_ASSERT_PTR_EQ(test, m->sfx_leaf, m->layer_leaf);
