@@ -101,6 +101,16 @@
  *          (MERGE) until readers 1 and 2 looked up keys under B twice
  *          more; reader 3 walks with a cursor. Reader 4 then locks B,
  *          must find that its leaf's parent changed, and split into A.
+ * reuse    A root leaf of 15 keys. Reader 1 is held after it loaded the
+ *          full permutation (READ) while the writer erases the key at
+ *          position 7 (its slot goes to the end of the free list, the
+ *          only free one) and inserts a key above all the others, which
+ *          takes that slot. Let go, the reader searches its stale
+ *          permutation for the key at position 10: the search starts at
+ *          position 7, whose slot now holds the new key, and turns left,
+ *          away from its key. The version must have moved between the
+ *          erase and the slot's refill, so that the reader's check sends
+ *          it back. Readers 2 and 3 load the stable keys meanwhile.
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -126,12 +136,12 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_NR
+	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_REUSE, R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
-	"handoff", "merge", "imerge", "span-merge",
+	"handoff", "merge", "imerge", "span-merge", "reuse",
 };
 
 static DEFINE_MASSTREE(map);
@@ -196,6 +206,13 @@ static unsigned long merge_stale;
  */
 static int imerge_split_held, imerge_erased;
 static unsigned long imerge_reclimbed;
+/*
+ * The reuse round: reader 1 is held on a stale permutation; the erase
+ * and the insert that refills its slot are done; reuse rounds whose
+ * reader was held until then.
+ */
+static int reuse_reader_held, reuse_refilled;
+static unsigned long reuse_stale;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -359,6 +376,21 @@ static u64 merge_src_key(int i)
 	return SPLIT_BASE + 16 * merge_src[i];
 }
 
+/*
+ * Reuse keys: SPLIT_BASE + 16 * i for i < 15 in one root leaf; the writer
+ * erases position REUSE_GONE and inserts REUSE_NEW; reader 1 seeks
+ * position REUSE_SOUGHT.
+ */
+#define REUSE_N		15
+#define REUSE_GONE	7
+#define REUSE_SOUGHT	10
+#define REUSE_NEW	(SPLIT_BASE + 16 * 100)
+
+static u64 reuse_key(int pos)
+{
+	return SPLIT_BASE + 16 * pos;
+}
+
 /* Reader 4's key, in the right leaf's range. */
 #define MERGE_NEW	(SPLIT_BASE + 16 * 10 + 4)
 
@@ -487,6 +519,19 @@ static void races_hook(enum masstree_test_hook_point where)
 		if (HOLD_UNTIL_US(__atomic_load_n(&merge_erased, __ATOMIC_ACQUIRE),
 				  100000.0 + 100 * bound_us))
 			__atomic_fetch_add(&merge_stale, 1, __ATOMIC_RELAXED);
+	} else if (k == R_REUSE && tl_id == 1 && where == MASSTREE_HOOK_READ &&
+		   !__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE)) {
+		/*
+		 * The full permutation loaded, no slot read yet: until the
+		 * erase and the insert that refills its slot are done.
+		 */
+		__atomic_store_n(&reuse_reader_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL_US(__atomic_load_n(&reuse_refilled, __ATOMIC_ACQUIRE),
+				  100000.0 + 100 * bound_us)) {
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&reuse_stale, 1, __ATOMIC_RELAXED);
+		}
 	} else if (k == R_IMERGE && tl_id == 4 && where == MASSTREE_HOOK_LOCK_PARENT &&
 		   !__atomic_load_n(&imerge_erased, __ATOMIC_ACQUIRE)) {
 		/* Its leaf's parent read: until the merges are done. */
@@ -944,6 +989,39 @@ static void run_role(int id)
 			imerge_reader(id);
 		}
 		break;
+	case R_REUSE:
+		if (id == 0) {
+			u64 s = reuse_key(REUSE_GONE);
+
+			/* Once reader 1 holds the full permutation. */
+			HOLD_UNTIL_US(__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE),
+				      10 * bound_us);
+			if (masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
+				FAIL("erase of key %llu", (unsigned long long)s);
+			insert_or_fail(kb, slice_key(kb, REUSE_NEW), REUSE_NEW);
+			__atomic_store_n(&reuse_refilled, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else if (id <= 3) {
+			unsigned long n = 0;
+
+			/* Reader 1's first lookup is the held one. */
+			do {
+				u64 s = id == 1 ? reuse_key(REUSE_SOUGHT) :
+					reuse_key((n * 3 + id) % REUSE_N);
+				void *got;
+
+				n++;
+				if (s == reuse_key(REUSE_GONE))
+					continue;
+				got = masstree_load(&map, kb, slice_key(kb, s));
+				if (got != entry(s))
+					FAIL("reader %d: present key %llu: load %p", id,
+					     (unsigned long long)s, got);
+				__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+				sched_yield();
+			} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+		}
+		break;
 	case R_SPLIT:
 		if (id == 0) {
 			tl_writer = true;
@@ -1256,6 +1334,19 @@ static void setup(int k)
 			   __atomic_load_n(&writes_done, __ATOMIC_ACQUIRE) + 1);
 		break;
 	}
+	case R_REUSE:
+		/* A full leaf: the erase frees its only free slot. */
+		for (i = 0; i < REUSE_N; i++) {
+			if (masstree_insert(&map, kb, slice_key(kb, reuse_key(i)),
+					    entry(reuse_key(i)), GFP_KERNEL))
+				FAIL("setup insert");
+			if (i != REUSE_GONE)
+				want_key(kb, slice_key(kb, reuse_key(i)), reuse_key(i));
+		}
+		if (mst_stat_read(&map, MST_STAT_LEAVES) != 1)
+			FAIL("setup: %ld leaves", mst_stat_read(&map, MST_STAT_LEAVES));
+		want_key(kb, slice_key(kb, REUSE_NEW), REUSE_NEW);
+		break;
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -1305,7 +1396,7 @@ int main(int argc, char **argv)
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
 			   k == R_PARENT || k == R_COLLAPSE || k == R_SPAN_MERGE ||
 			   k == R_HANDOFF ||
-			   k == R_MERGE || k == R_IMERGE);
+			   k == R_MERGE || k == R_IMERGE || k == R_REUSE);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
@@ -1325,6 +1416,8 @@ int main(int argc, char **argv)
 		__atomic_store_n(&merge_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&imerge_split_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&imerge_erased, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&reuse_reader_held, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&reuse_refilled, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
@@ -1353,6 +1446,7 @@ int main(int argc, char **argv)
 	printf("; split probe held through the split %lu", split_probes);
 	printf(", merge stale reader %lu, imerge splitter climbed again %lu",
 	       merge_stale, imerge_reclimbed);
+	printf(", reuse stale reader %lu", reuse_stale);
 	printf("; reader lookups %lu %lu %lu %lu\n", reader_ops[1],
 	       reader_ops[2], reader_ops[3], reader_ops[4]);
 	for (i = 0; i < NWORKERS; i++)
