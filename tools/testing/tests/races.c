@@ -111,6 +111,14 @@
  *          away from its key. The version must have moved between the
  *          erase and the slot's refill, so that the reader's check sends
  *          it back. Readers 2 and 3 load the stable keys meanwhile.
+ * refill   The same leaf, its key at position 14 erased at setup (the
+ *          freed slot keeps that key's slice and entry). The writer
+ *          inserts the key again with another entry, into that slot, and
+ *          is held before it marks the leaf (MARK), the slot not yet
+ *          written, while readers 1..3 load the key: until the insert
+ *          returns they must find nothing or the new entry, never the
+ *          erased one, which a permutation published before the slot is
+ *          written would show them.
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -136,12 +144,12 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_REUSE, R_NR
+	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_REUSE, R_REFILL, R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
-	"handoff", "merge", "imerge", "span-merge", "reuse",
+	"handoff", "merge", "imerge", "span-merge", "reuse", "refill",
 };
 
 static DEFINE_MASSTREE(map);
@@ -391,6 +399,11 @@ static u64 reuse_key(int pos)
 	return SPLIT_BASE + 16 * pos;
 }
 
+/* The refill round's key, erased at setup, and its two entries. */
+#define REFILL_POS	14
+#define REFILL_OLD	7777
+#define REFILL_NEW	8888
+
 /* Reader 4's key, in the right leaf's range. */
 #define MERGE_NEW	(SPLIT_BASE + 16 * 10 + 4)
 
@@ -532,6 +545,13 @@ static void races_hook(enum masstree_test_hook_point where)
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&reuse_stale, 1, __ATOMIC_RELAXED);
 		}
+	} else if (k == R_REFILL && tl_id == 0 && where == MASSTREE_HOOK_MARK) {
+		/* Until readers 1..3 have each loaded the key twice more. */
+		for (i = 1; i < NWORKERS; i++)
+			r0[i] = __atomic_load_n(&reader_ops[i], __ATOMIC_ACQUIRE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL(readers_moved(r0, 4)))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
 	} else if (k == R_IMERGE && tl_id == 4 && where == MASSTREE_HOOK_LOCK_PARENT &&
 		   !__atomic_load_n(&imerge_erased, __ATOMIC_ACQUIRE)) {
 		/* Its leaf's parent read: until the merges are done. */
@@ -1022,6 +1042,30 @@ static void run_role(int id)
 			} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
 		}
 		break;
+	case R_REFILL:
+		if (id == 0) {
+			slice_key(kb, reuse_key(REFILL_POS));
+			if (masstree_insert(&map, kb, 8, entry(REFILL_NEW), GFP_KERNEL))
+				FAIL("insert of the erased key");
+			wrote();
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else if (id <= 3) {
+			void *got;
+
+			slice_key(kb, reuse_key(REFILL_POS));
+			do {
+				got = masstree_load(&map, kb, 8);
+				if (got && got != entry(REFILL_NEW))
+					FAIL("reader %d: key being inserted: load %p (%s)",
+					     id, got, got == entry(REFILL_OLD) ?
+					     "the erased entry" : "?");
+				__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+				sched_yield();
+			} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+			if (masstree_load(&map, kb, 8) != entry(REFILL_NEW))
+				FAIL("reader %d: key absent after its insert returned", id);
+		}
+		break;
 	case R_SPLIT:
 		if (id == 0) {
 			tl_writer = true;
@@ -1347,6 +1391,22 @@ static void setup(int k)
 			FAIL("setup: %ld leaves", mst_stat_read(&map, MST_STAT_LEAVES));
 		want_key(kb, slice_key(kb, REUSE_NEW), REUSE_NEW);
 		break;
+	case R_REFILL:
+		for (i = 0; i < REUSE_N; i++) {
+			u64 s = reuse_key(i);
+			unsigned long v = i == REFILL_POS ? REFILL_OLD : s;
+
+			if (masstree_insert(&map, kb, slice_key(kb, s), entry(v),
+					    GFP_KERNEL))
+				FAIL("setup insert");
+			if (i != REFILL_POS)
+				want_key(kb, slice_key(kb, s), s);
+		}
+		if (masstree_erase(&map, kb, slice_key(kb, reuse_key(REFILL_POS))) !=
+		    entry(REFILL_OLD))
+			FAIL("setup erase");
+		want_key(kb, slice_key(kb, reuse_key(REFILL_POS)), REFILL_NEW);
+		break;
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -1396,7 +1456,8 @@ int main(int argc, char **argv)
 		WRITE_ONCE(hold_on, (r / R_NR / 2) % 2 == 0 || k == R_SPLIT ||
 			   k == R_PARENT || k == R_COLLAPSE || k == R_SPAN_MERGE ||
 			   k == R_HANDOFF ||
-			   k == R_MERGE || k == R_IMERGE || k == R_REUSE);
+			   k == R_MERGE || k == R_IMERGE || k == R_REUSE ||
+			   k == R_REFILL);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
