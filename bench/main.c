@@ -22,6 +22,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmstat.h>
@@ -104,6 +105,16 @@ static const struct mb_struct *const mb_structs[] = {
 	&mb_st_masstree, &mb_st_rbtree_rw, &mb_st_rbtree_spin,
 	&mb_st_maple, &mb_st_xarray,
 };
+
+/*
+ * The structure that runs @k-th in round @round of a workload: each goes
+ * first in turn, so that none always pays for running first (or right
+ * after the others) in every round.
+ */
+static unsigned int mb_turn(unsigned int round, unsigned int k)
+{
+	return (round + k) % ARRAY_SIZE(mb_structs);
+}
 
 /* Is @name an item of the comma-separated @list? */
 static bool mb_listed(const char *list, const char *name)
@@ -265,12 +276,13 @@ static int mb_timed(struct mb_bench *b, struct mb_run *r,
  */
 static int mb_timed_all(struct mb_bench *b, struct mb_run *r, const char *dist)
 {
-	unsigned int round, i;
+	unsigned int round, i, k;
 	int err = 0;
 
 	memset(b->sum, 0, sizeof(b->sum));
 	for (round = 0; round < slices && !err; round++) {
-		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+		for (k = 0; k < ARRAY_SIZE(mb_structs) && !err; k++) {
+			i = mb_turn(round, k);
 			if (!b->maps[i])
 				continue;
 			r->st = mb_structs[i];
@@ -328,6 +340,13 @@ static int mb_fill_or_empty(struct mb_bench *b, struct mb_run *r,
 	err = mb_timed(b, r, sum);
 	if (!err)
 		mb_check_count(b, r, workload == MB_W_INSERT ? r->keys->nr : 0);
+	/*
+	 * Frees deferred through RCU (masstree's, the maple tree's) run now,
+	 * untimed, not inside whatever is timed next: the next structure's
+	 * erase, or this one's next fill.
+	 */
+	if (workload == MB_W_ERASE)
+		rcu_barrier();
 	return err;
 }
 
@@ -358,7 +377,7 @@ static void mb_memory(struct mb_bench *b, struct mb_run *r, unsigned int i,
  */
 static int mb_fill_all(struct mb_bench *b, struct mb_run *r, bool measure)
 {
-	unsigned int round, i;
+	unsigned int round, i, k;
 	unsigned int shape = r->keys->shape;
 	int err = 0;
 
@@ -366,9 +385,10 @@ static int mb_fill_all(struct mb_bench *b, struct mb_run *r, bool measure)
 	memset(b->erase, 0, sizeof(b->erase));
 	memset(b->memory, 0, sizeof(b->memory));
 	for (round = 0; round < fill_rounds && !err; round++) {
-		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++) {
+		for (k = 0; k < ARRAY_SIZE(mb_structs) && !err; k++) {
 			u64 before = 0;
 
+			i = mb_turn(round, k);
 			if (!mb_runs_on(mb_structs[i], shape))
 				continue;
 			if (measure && !round)
@@ -381,10 +401,12 @@ static int mb_fill_all(struct mb_bench *b, struct mb_run *r, bool measure)
 		/* The last round's maps stay full for the workloads after. */
 		if (round + 1 == fill_rounds)
 			break;
-		for (i = 0; i < ARRAY_SIZE(mb_structs) && !err; i++)
+		for (k = 0; k < ARRAY_SIZE(mb_structs) && !err; k++) {
+			i = mb_turn(round, k);
 			if (b->maps[i])
 				err = mb_fill_or_empty(b, r, i, MB_W_ERASE,
 						       &b->erase[i]);
+		}
 	}
 	if (!mb_listed(workloads, "insert"))
 		return err;
