@@ -39,6 +39,13 @@
  *   while the erase that held that neighbour removed it from the root:
  *   the root must leave the empty leaf to its erase (see
  *   masstree_races_root_shrink_beside_an_emptied_leaf());
+ * - a reader held on a full leaf's permutation (MASSTREE_HOOK_READ) while
+ *   an erase frees a slot and an insert refills it with another key: its
+ *   search of the stale permutation meets the new key where the erased
+ *   one was, and only a version change sends it back; and readers of a
+ *   key re-inserted into the slot its erased entry left, the writer held
+ *   before it marks the leaf (MASSTREE_HOOK_MARK): they must never see
+ *   the erased entry;
  * - readers that dereference the entries masstree_store() replaces, each
  *   filled by its writer just before the call: the publication must order
  *   the fill before the pointer. x86 cannot show a missing release; the
@@ -106,6 +113,8 @@ enum rt_kind {
 	RT_PARENT,		/* thread 0 held before locking a parent the root split moves */
 	RT_MERGE_STALE,		/* thread 0's erases merge two leaves under a held reader */
 	RT_MERGE_WINDOW,	/* the same, thread 0 held inside the merge */
+	RT_REUSE,		/* a reader on a stale permutation; a slot freed and refilled */
+	RT_REFILL,		/* readers of a key re-inserted into its erased slot */
 	RT_NR
 };
 
@@ -196,6 +205,8 @@ struct rt_thread {
  * @merge_state: the merge rounds' progress: 1 the reader is held on the
  *	full leaf, 2 the writer is held in the merge, 4 the erases are done,
  *	8 thread 3 is about to insert into the right leaf's range.
+ * @reuse_state: the reuse round's progress: 1 the reader is held on the
+ *	full leaf, 2 the erase and the refilling insert are done.
  * @held: windows held, by kind.
  * @met: held windows another thread acted in, by kind.
  * @th: the threads.
@@ -227,6 +238,7 @@ struct rt_ctx {
 	int parent_calls;
 	atomic_t parent_held;
 	atomic_t merge_state;
+	atomic_t reuse_state;
 	atomic_long_t held[RT_NR];
 	atomic_long_t met[RT_NR];
 	struct rt_thread th[RT_THREADS];
@@ -324,6 +336,25 @@ static bool rt_merge_is_gone(u64 s)
 			return true;
 	return false;
 }
+
+/*
+ * Reuse rounds: one root leaf of RT_REUSE_N keys, RT_BASE + 16 * i. In
+ * RT_REUSE thread 0 erases position RT_REUSE_GONE and inserts
+ * RT_REUSE_NEW, above all, into the slot it freed (the only free one);
+ * reader 1 seeks position RT_REUSE_SOUGHT on the permutation it held
+ * across both, whose search starts at position 7. In RT_REFILL the key
+ * at RT_REFILL_POS, erased at setup (its slot keeps its slice and entry
+ * RT_REFILL_OLD), is inserted again with RT_REFILL_NEW.
+ */
+#define RT_REUSE_N	15
+#define RT_REUSE_GONE	7
+#define RT_REUSE_SOUGHT	10
+#define RT_REUSE_NEW	(RT_BASE + 16 * 100)
+#define RT_REFILL_POS	14
+#define RT_REFILL_OLD	7777
+#define RT_REFILL_NEW	8888
+#define RT_RU_READER	1
+#define RT_RU_REFILLED	2
 
 /*
  * Busy-wait (node locks may be held, interrupts off) until @a moves past
@@ -426,6 +457,27 @@ static void rt_hook(enum masstree_test_hook_point where)
 		     !(atomic_read(&ctx->merge_state) & RT_MS_ERASED); us++)
 			udelay(1);
 		if (atomic_read(&ctx->merge_state) & RT_MS_ERASED)
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k == RT_REUSE && self->id == 1 && where == MASSTREE_HOOK_READ &&
+		   !(atomic_read(&ctx->reuse_state) & RT_RU_READER)) {
+		/*
+		 * The full permutation loaded, no slot read yet: until the
+		 * erase and the insert that refills its slot are done.
+		 */
+		unsigned int us;
+
+		atomic_or(RT_RU_READER, &ctx->reuse_state);
+		atomic_long_inc(&ctx->held[k]);
+		for (us = 0; us < RT_HOLD_US &&
+		     !(atomic_read(&ctx->reuse_state) & RT_RU_REFILLED); us++)
+			udelay(1);
+		if (atomic_read(&ctx->reuse_state) & RT_RU_REFILLED)
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k == RT_REFILL && self->id == 0 && where == MASSTREE_HOOK_MARK) {
+		/* Before the slot is written: two more lookups of the key. */
+		r0 = atomic_long_read(&ctx->reader_ops);
+		atomic_long_inc(&ctx->held[k]);
+		if (rt_hold(&ctx->reader_ops, r0, 2))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_MERGE_WINDOW && self->id == 0 &&
 		   where == MASSTREE_HOOK_MERGE) {
@@ -666,6 +718,66 @@ static void rt_merge_writer(struct rt_thread *t)
 	atomic_set(&ctx->writer_done, 1);
 }
 
+/*
+ * A reuse round's eraser: once reader 1 holds the full permutation, the
+ * key at RT_REUSE_GONE erased and RT_REUSE_NEW inserted into its slot.
+ */
+static void rt_reuse_writer(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	u64 s = RT_BASE + 16 * RT_REUSE_GONE;
+	unsigned int us;
+	u8 key[8];
+
+	for (us = 0; READ_ONCE(ctx->hold) && us < RT_HOLD_US &&
+	     !(atomic_read(&ctx->reuse_state) & RT_RU_READER); us++)
+		udelay(1);
+	if (masstree_erase(&ctx->fx.mt, key, rt_slice_key(key, s)) !=
+	    mtt_entry(s) && !t->errors++)
+		pr_err("masstree_races: reuse round: erase of %llu\n",
+		       (unsigned long long)s);
+	rt_insert(t, key, rt_slice_key(key, RT_REUSE_NEW),
+		  mtt_entry(RT_REUSE_NEW));
+	atomic_or(RT_RU_REFILLED, &ctx->reuse_state);
+	atomic_set(&ctx->writer_done, 1);
+}
+
+/*
+ * Reuse rounds' readers: reader 1's first lookup (RT_REUSE) is the held
+ * one, of a key that stays; the others load stable keys (RT_REUSE) or
+ * the key being inserted again (RT_REFILL: absent or its new entry, never
+ * the erased one).
+ */
+static void rt_reuse_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	unsigned long n = t->id;
+	void *got, *want;
+	u8 key[8];
+	u64 s;
+
+	do {
+		if (ctx->kind == RT_REFILL)
+			s = RT_BASE + 16 * RT_REFILL_POS;
+		else if (t->id == 1)
+			s = RT_BASE + 16 * RT_REUSE_SOUGHT;
+		else
+			s = RT_BASE + 16 * (n * 3 % RT_REUSE_N);
+		n++;
+		if (ctx->kind == RT_REUSE && s == RT_BASE + 16 * RT_REUSE_GONE)
+			continue;
+		got = masstree_load(&ctx->fx.mt, key, rt_slice_key(key, s));
+		want = ctx->kind == RT_REFILL ? mtt_entry(RT_REFILL_NEW) :
+		       mtt_entry(s);
+		if (got != want && (ctx->kind == RT_REUSE || got) &&
+		    !t->errors++)
+			pr_err("masstree_races: reuse reader %u: key %llu: entry %lu\n",
+			       t->id, (unsigned long long)s, mtt_entry_value(got));
+		atomic_long_inc(&ctx->reader_ops);
+		cond_resched();
+	} while (!atomic_read(&ctx->writer_done));
+}
+
 static u64 rt_obj_word(u64 seq, u64 key, unsigned int i)
 {
 	return (seq * 0x9e3779b97f4a7c15ULL) ^ (key << 56) ^ i;
@@ -875,6 +987,21 @@ static void rt_round(struct rt_thread *t)
 			rt_merge_writer(t);
 		else
 			rt_merge_reader(t);
+		break;
+	case RT_REUSE:
+		if (t->id == 0)
+			rt_reuse_writer(t);
+		else if (t->id <= 3)
+			rt_reuse_reader(t);
+		break;
+	case RT_REFILL:
+		if (t->id == 0) {
+			len = rt_slice_key(key, RT_BASE + 16 * RT_REFILL_POS);
+			rt_insert(t, key, len, mtt_entry(RT_REFILL_NEW));
+			atomic_set(&ctx->writer_done, 1);
+		} else if (t->id <= 3) {
+			rt_reuse_reader(t);
+		}
 		break;
 	default:
 		if (t->id == 0) {
@@ -1107,6 +1234,32 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 		rt_want(ctx, key, rt_slice_key(key, RT_MERGE_NEW),
 			mtt_entry(RT_MERGE_NEW));
 		break;
+	case RT_REUSE:
+	case RT_REFILL:
+		/* A full root leaf: an erase frees its only free slot. */
+		for (i = 0; i < RT_REUSE_N; i++) {
+			u64 s = RT_BASE + 16 * i;
+			bool refill = ctx->kind == RT_REFILL && i == RT_REFILL_POS;
+
+			KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, rt_slice_key(key, s),
+							      mtt_entry(refill ? RT_REFILL_OLD : s),
+							      GFP_KERNEL), 0);
+			if (refill)
+				rt_want(ctx, key, rt_slice_key(key, s),
+					mtt_entry(RT_REFILL_NEW));
+			else if (ctx->kind == RT_REFILL || i != RT_REUSE_GONE)
+				rt_want(ctx, key, rt_slice_key(key, s), mtt_entry(s));
+		}
+		KUNIT_EXPECT_EQ(test, mst_stat_read(mt, MST_STAT_LEAVES), 1L);
+		if (ctx->kind == RT_REUSE) {
+			rt_want(ctx, key, rt_slice_key(key, RT_REUSE_NEW),
+				mtt_entry(RT_REUSE_NEW));
+		} else {
+			len = rt_slice_key(key, RT_BASE + 16 * RT_REFILL_POS);
+			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, len),
+					    mtt_entry(RT_REFILL_OLD));
+		}
+		break;
 	default:
 		/*
 		 * In order: five leaves of eight under the root internode;
@@ -1289,6 +1442,7 @@ static void rt_run(struct kunit *test, const int *kinds, unsigned int nkinds,
 		ctx->parent_calls = 0;
 		atomic_set(&ctx->parent_held, 0);
 		atomic_set(&ctx->merge_state, 0);
+		atomic_set(&ctx->reuse_state, 0);
 		ctx->after_split = false;
 		WRITE_ONCE(ctx->window, 0);
 		atomic_set(&ctx->arrived, 0);
@@ -1564,6 +1718,19 @@ static void masstree_races_parent_moved_under_a_waiting_writer(struct kunit *tes
 static void masstree_races_leaf_merge_under_readers_and_writers(struct kunit *test)
 {
 	static const int kinds[] = { RT_MERGE_STALE, RT_MERGE_WINDOW };
+
+	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
+}
+
+/*
+ * A leaf slot freed by an erase and refilled by an insert, under readers
+ * that hold a permutation from before the erase (RT_REUSE) or look up
+ * the key being inserted again into the slot its erased entry left
+ * (RT_REFILL): see the DOC at the top.
+ */
+static void masstree_races_freed_slot_refilled_under_readers(struct kunit *test)
+{
+	static const int kinds[] = { RT_REUSE, RT_REFILL };
 
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
 }
@@ -2268,6 +2435,7 @@ static struct kunit_case masstree_races_cases[] = {
 	KUNIT_CASE(masstree_races_store_publishes_filled_entries),
 	KUNIT_CASE(masstree_races_parent_moved_under_a_waiting_writer),
 	KUNIT_CASE(masstree_races_leaf_merge_under_readers_and_writers),
+	KUNIT_CASE(masstree_races_freed_slot_refilled_under_readers),
 	KUNIT_CASE(masstree_races_root_shrink_beside_an_emptied_leaf),
 	KUNIT_CASE(masstree_races_span_split_and_merge_windows),
 	{}
