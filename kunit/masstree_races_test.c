@@ -372,6 +372,20 @@ static bool rt_hold(atomic_long_t *a, long v0, long by)
 	return atomic_long_read(a) - v0 >= by;
 }
 
+/*
+ * Busy-wait up to @us microseconds (a held thread may hold node locks
+ * with interrupts off: no sleeping) for @bit in @state.
+ */
+static bool rt_wait_bit(atomic_t *state, int bit, unsigned int us)
+{
+	while (us--) {
+		if (atomic_read(state) & bit)
+			return true;
+		udelay(1);
+	}
+	return atomic_read(state) & bit;
+}
+
 static void rt_hook(enum masstree_test_hook_point where)
 {
 	struct rt_ctx *ctx = READ_ONCE(rt_cur);
@@ -449,14 +463,9 @@ static void rt_hook(enum masstree_test_hook_point where)
 		 * The reader, in the leftmost leaf with its full permutation
 		 * loaded: until the erases (and the merge) are done.
 		 */
-		unsigned int us;
-
 		atomic_or(RT_MS_READER, &ctx->merge_state);
 		atomic_long_inc(&ctx->held[k]);
-		for (us = 0; us < RT_HOLD_US &&
-		     !(atomic_read(&ctx->merge_state) & RT_MS_ERASED); us++)
-			udelay(1);
-		if (atomic_read(&ctx->merge_state) & RT_MS_ERASED)
+		if (rt_wait_bit(&ctx->merge_state, RT_MS_ERASED, RT_HOLD_US))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_REUSE && self->id == 1 && where == MASSTREE_HOOK_READ &&
 		   !(atomic_read(&ctx->reuse_state) & RT_RU_READER)) {
@@ -464,14 +473,9 @@ static void rt_hook(enum masstree_test_hook_point where)
 		 * The full permutation loaded, no slot read yet: until the
 		 * erase and the insert that refills its slot are done.
 		 */
-		unsigned int us;
-
 		atomic_or(RT_RU_READER, &ctx->reuse_state);
 		atomic_long_inc(&ctx->held[k]);
-		for (us = 0; us < RT_HOLD_US &&
-		     !(atomic_read(&ctx->reuse_state) & RT_RU_REFILLED); us++)
-			udelay(1);
-		if (atomic_read(&ctx->reuse_state) & RT_RU_REFILLED)
+		if (rt_wait_bit(&ctx->reuse_state, RT_RU_REFILLED, RT_HOLD_US))
 			atomic_long_inc(&ctx->met[k]);
 	} else if (k == RT_REFILL && self->id == 0 && where == MASSTREE_HOOK_MARK) {
 		/* Before the slot is written: two more lookups of the key. */
@@ -726,12 +730,9 @@ static void rt_reuse_writer(struct rt_thread *t)
 {
 	struct rt_ctx *ctx = t->ctx;
 	u64 s = RT_BASE + 16 * RT_REUSE_GONE;
-	unsigned int us;
 	u8 key[8];
 
-	for (us = 0; READ_ONCE(ctx->hold) && us < RT_HOLD_US &&
-	     !(atomic_read(&ctx->reuse_state) & RT_RU_READER); us++)
-		udelay(1);
+	rt_wait_bit(&ctx->reuse_state, RT_RU_READER, RT_HOLD_US);
 	if (masstree_erase(&ctx->fx.mt, key, rt_slice_key(key, s)) !=
 	    mtt_entry(s) && !t->errors++)
 		pr_err("masstree_races: reuse round: erase of %llu\n",
@@ -1060,20 +1061,6 @@ static void rt_run_pair(struct task_struct *t[2], struct completion done[2])
 		kthread_stop(t[i]);
 		put_task_struct(t[i]);
 	}
-}
-
-/*
- * Busy-wait up to @us microseconds (a held thread may hold node locks
- * with interrupts off: no sleeping) for @bit in @state.
- */
-static bool rt_wait_bit(atomic_t *state, int bit, unsigned int us)
-{
-	while (us--) {
-		if (atomic_read(state) & bit)
-			return true;
-		udelay(1);
-	}
-	return atomic_read(state) & bit;
 }
 
 static int rt_threadfn(void *arg)
