@@ -30,7 +30,7 @@ cp "$MT_ROOT"/samples/masstree/{Kbuild,*.c} "$dir/"
 python3 "$MT_ROOT/scripts/check-api.py" --emit-c >"$dir/masstree_api_refs.c" ||
 	mt_die "cannot list the declarations of <linux/masstree.h>"
 echo 'obj-m += masstree_api_refs.o' >>"$dir/Kbuild"
-env -u MAKEFLAGS -u MFLAGS make -j"$(nproc)" -C "$kdir" M="$dir" W=1 MASSTREE_INCLUDE="$inc" \
+mt_module_make -C "$kdir" M="$dir" W=1 MASSTREE_INCLUDE="$inc" \
 	KBUILD_EXTRA_SYMBOLS="$symvers" modules >"$dir/build.log" 2>&1 ||
 	{ cat "$dir/build.log" >&2; mt_die "the sample module did not build"; }
 if grep -E 'warning:|error:|undefined' "$dir/build.log" >&2; then

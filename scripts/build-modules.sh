@@ -19,10 +19,8 @@ mkdir -p "$out/src"
 rsync -a --delete --exclude='*.o' --exclude='*.ko' \
 	"$MT_ROOT/Kbuild" "$MT_ROOT/VERSION" "$MT_ROOT/masstree" "$MT_ROOT/include" "$MT_ROOT/kunit" "$MT_ROOT/bench" "$out/src/"
 log=$out/build.log
-# Test and benchmark builds: the benchmark module too. One job per CPU,
-# in a make of its own (a caller's jobserver would make -j a warning).
-if ! env -u MAKEFLAGS -u MFLAGS make -j"$(nproc)" -C "$kdir" M="$out/src" W=1 \
-	MASSTREE_BENCH=y "$@" modules >"$log" 2>&1; then
+# Test and benchmark builds: the benchmark module too.
+if ! mt_module_make -C "$kdir" M="$out/src" W=1 MASSTREE_BENCH=y "$@" modules >"$log" 2>&1; then
 	cat "$log" >&2
 	mt_die "module build against $kdir failed"
 fi

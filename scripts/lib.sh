@@ -15,6 +15,13 @@ mt_log() {
 	echo "[$(date +%H:%M:%S)] $*" >&2
 }
 
+# An out-of-tree module build (make -C KDIR M=DIR ...): one job per CPU,
+# in a make of its own, since a caller's jobserver would turn -j into a
+# make warning, which the builds' warning checks fail on.
+mt_module_make() {
+	env -u MAKEFLAGS -u MFLAGS make -j"$(nproc)" "$@"
+}
+
 # Version of Debian's linux-source-6.1 package: part of every cache key.
 mt_source_version() {
 	dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null ||
