@@ -343,15 +343,14 @@ static bool rt_merge_is_gone(u64 s)
  * RT_REUSE_NEW, above all, into the slot it freed (the only free one);
  * reader 1 seeks position RT_REUSE_SOUGHT on the permutation it held
  * across both, whose search starts at position 7. In RT_REFILL the key
- * at RT_REFILL_POS, erased at setup (its slot keeps its slice and entry
- * RT_REFILL_OLD), is inserted again with RT_REFILL_NEW.
+ * at RT_REFILL_POS, erased at setup (its slot keeps its slice and
+ * entry), is inserted again with RT_REFILL_NEW.
  */
 #define RT_REUSE_N	15
 #define RT_REUSE_GONE	7
 #define RT_REUSE_SOUGHT	10
 #define RT_REUSE_NEW	(RT_BASE + 16 * 100)
 #define RT_REFILL_POS	14
-#define RT_REFILL_OLD	7777
 #define RT_REFILL_NEW	8888
 #define RT_RU_READER	1
 #define RT_RU_REFILLED	2
@@ -1222,31 +1221,31 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 			mtt_entry(RT_MERGE_NEW));
 		break;
 	case RT_REUSE:
-	case RT_REFILL:
+	case RT_REFILL: {
+		unsigned int gone = ctx->kind == RT_REUSE ? RT_REUSE_GONE :
+				    RT_REFILL_POS;
+		u64 g = RT_BASE + 16 * gone;
+
 		/* A full root leaf: an erase frees its only free slot. */
 		for (i = 0; i < RT_REUSE_N; i++) {
 			u64 s = RT_BASE + 16 * i;
-			bool refill = ctx->kind == RT_REFILL && i == RT_REFILL_POS;
 
 			KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, rt_slice_key(key, s),
-							      mtt_entry(refill ? RT_REFILL_OLD : s),
-							      GFP_KERNEL), 0);
-			if (refill)
-				rt_want(ctx, key, rt_slice_key(key, s),
-					mtt_entry(RT_REFILL_NEW));
-			else if (ctx->kind == RT_REFILL || i != RT_REUSE_GONE)
+							      mtt_entry(s), GFP_KERNEL), 0);
+			if (i != gone)
 				rt_want(ctx, key, rt_slice_key(key, s), mtt_entry(s));
 		}
 		KUNIT_EXPECT_EQ(test, mst_stat_read(mt, MST_STAT_LEAVES), 1L);
 		if (ctx->kind == RT_REUSE) {
 			rt_want(ctx, key, rt_slice_key(key, RT_REUSE_NEW),
 				mtt_entry(RT_REUSE_NEW));
-		} else {
-			len = rt_slice_key(key, RT_BASE + 16 * RT_REFILL_POS);
-			KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, len),
-					    mtt_entry(RT_REFILL_OLD));
+			break;
 		}
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, rt_slice_key(key, g)),
+				    mtt_entry(g));
+		rt_want(ctx, key, rt_slice_key(key, g), mtt_entry(RT_REFILL_NEW));
 		break;
+	}
 	default:
 		/*
 		 * In order: five leaves of eight under the root internode;

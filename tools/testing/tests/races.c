@@ -216,11 +216,9 @@ static int imerge_split_held, imerge_erased;
 static unsigned long imerge_reclimbed;
 /*
  * The reuse round: reader 1 is held on a stale permutation; the erase
- * and the insert that refills its slot are done; reuse rounds whose
- * reader was held until then.
+ * and the insert that refills its slot are done.
  */
 static int reuse_reader_held, reuse_refilled;
-static unsigned long reuse_stale;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -399,9 +397,11 @@ static u64 reuse_key(int pos)
 	return SPLIT_BASE + 16 * pos;
 }
 
-/* The refill round's key, erased at setup, and its two entries. */
+/*
+ * The refill round's key, erased at setup (its entry stays in the freed
+ * slot), and the entry it is inserted again with.
+ */
 #define REFILL_POS	14
-#define REFILL_OLD	7777
 #define REFILL_NEW	8888
 
 /* Reader 4's key, in the right leaf's range. */
@@ -541,10 +541,8 @@ static void races_hook(enum masstree_test_hook_point where)
 		__atomic_store_n(&reuse_reader_held, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL_US(__atomic_load_n(&reuse_refilled, __ATOMIC_ACQUIRE),
-				  100000.0 + 100 * bound_us)) {
+				  100000.0 + 100 * bound_us))
 			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
-			__atomic_fetch_add(&reuse_stale, 1, __ATOMIC_RELAXED);
-		}
 	} else if (k == R_REFILL && tl_id == 0 && where == MASSTREE_HOOK_MARK) {
 		/* Until readers 1..3 have each loaded the key twice more. */
 		for (i = 1; i < NWORKERS; i++)
@@ -866,6 +864,40 @@ static void imerge_reader(int id)
 	masstree_cursor_fini(&cur);
 }
 
+/*
+ * Readers of the reuse rounds. R_REUSE: reader 1 looks up REUSE_SOUGHT
+ * (its first lookup is the held one), the others stable keys; all must
+ * be found. R_REFILL: the key being inserted again, absent or with its
+ * new entry until the insert returns, never the erased one; then there.
+ */
+static void reuse_reader(int id)
+{
+	u64 s = reuse_key(REFILL_POS);
+	unsigned long n = 0;
+	u8 kb[KLEN_MAX];
+	void *got;
+
+	do {
+		if (kind == R_REUSE)
+			s = reuse_key(id == 1 ? REUSE_SOUGHT : (n * 3 + id) % REUSE_N);
+		n++;
+		if (kind == R_REUSE && s == reuse_key(REUSE_GONE))
+			continue;
+		got = masstree_load(&map, kb, slice_key(kb, s));
+		if (kind == R_REUSE && got != entry(s))
+			FAIL("reader %d: present key %llu: load %p", id,
+			     (unsigned long long)s, got);
+		if (kind == R_REFILL && got && got != entry(REFILL_NEW))
+			FAIL("reader %d: key being inserted: load %p (%s)", id, got,
+			     got == entry(s) ? "the erased entry" : "?");
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		sched_yield();
+	} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+	if (kind == R_REFILL && masstree_load(&map, kb, slice_key(kb, s)) !=
+	    entry(REFILL_NEW))
+		FAIL("reader %d: key absent after its insert returned", id);
+}
+
 static void run_role(int id)
 {
 	u8 kb[KLEN_MAX];
@@ -1022,48 +1054,16 @@ static void run_role(int id)
 			__atomic_store_n(&reuse_refilled, 1, __ATOMIC_RELEASE);
 			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
 		} else if (id <= 3) {
-			unsigned long n = 0;
-
-			/* Reader 1's first lookup is the held one. */
-			do {
-				u64 s = id == 1 ? reuse_key(REUSE_SOUGHT) :
-					reuse_key((n * 3 + id) % REUSE_N);
-				void *got;
-
-				n++;
-				if (s == reuse_key(REUSE_GONE))
-					continue;
-				got = masstree_load(&map, kb, slice_key(kb, s));
-				if (got != entry(s))
-					FAIL("reader %d: present key %llu: load %p", id,
-					     (unsigned long long)s, got);
-				__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
-				sched_yield();
-			} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+			reuse_reader(id);
 		}
 		break;
 	case R_REFILL:
 		if (id == 0) {
-			slice_key(kb, reuse_key(REFILL_POS));
-			if (masstree_insert(&map, kb, 8, entry(REFILL_NEW), GFP_KERNEL))
-				FAIL("insert of the erased key");
-			wrote();
+			insert_or_fail(kb, slice_key(kb, reuse_key(REFILL_POS)),
+				       REFILL_NEW);
 			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
 		} else if (id <= 3) {
-			void *got;
-
-			slice_key(kb, reuse_key(REFILL_POS));
-			do {
-				got = masstree_load(&map, kb, 8);
-				if (got && got != entry(REFILL_NEW))
-					FAIL("reader %d: key being inserted: load %p (%s)",
-					     id, got, got == entry(REFILL_OLD) ?
-					     "the erased entry" : "?");
-				__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
-				sched_yield();
-			} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
-			if (masstree_load(&map, kb, 8) != entry(REFILL_NEW))
-				FAIL("reader %d: key absent after its insert returned", id);
+			reuse_reader(id);
 		}
 		break;
 	case R_SPLIT:
@@ -1379,34 +1379,29 @@ static void setup(int k)
 		break;
 	}
 	case R_REUSE:
-		/* A full leaf: the erase frees its only free slot. */
+	case R_REFILL: {
+		int gone = k == R_REUSE ? REUSE_GONE : REFILL_POS;
+
+		/* A full leaf: an erase frees its only free slot. */
 		for (i = 0; i < REUSE_N; i++) {
 			if (masstree_insert(&map, kb, slice_key(kb, reuse_key(i)),
 					    entry(reuse_key(i)), GFP_KERNEL))
 				FAIL("setup insert");
-			if (i != REUSE_GONE)
+			if (i != gone)
 				want_key(kb, slice_key(kb, reuse_key(i)), reuse_key(i));
 		}
 		if (mst_stat_read(&map, MST_STAT_LEAVES) != 1)
 			FAIL("setup: %ld leaves", mst_stat_read(&map, MST_STAT_LEAVES));
-		want_key(kb, slice_key(kb, REUSE_NEW), REUSE_NEW);
-		break;
-	case R_REFILL:
-		for (i = 0; i < REUSE_N; i++) {
-			u64 s = reuse_key(i);
-			unsigned long v = i == REFILL_POS ? REFILL_OLD : s;
-
-			if (masstree_insert(&map, kb, slice_key(kb, s), entry(v),
-					    GFP_KERNEL))
-				FAIL("setup insert");
-			if (i != REFILL_POS)
-				want_key(kb, slice_key(kb, s), s);
+		if (k == R_REUSE) {
+			want_key(kb, slice_key(kb, REUSE_NEW), REUSE_NEW);
+			break;
 		}
-		if (masstree_erase(&map, kb, slice_key(kb, reuse_key(REFILL_POS))) !=
-		    entry(REFILL_OLD))
+		if (masstree_erase(&map, kb, slice_key(kb, reuse_key(gone))) !=
+		    entry(reuse_key(gone)))
 			FAIL("setup erase");
-		want_key(kb, slice_key(kb, reuse_key(REFILL_POS)), REFILL_NEW);
+		want_key(kb, slice_key(kb, reuse_key(gone)), REFILL_NEW);
 		break;
+	}
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -1507,7 +1502,6 @@ int main(int argc, char **argv)
 	printf("; split probe held through the split %lu", split_probes);
 	printf(", merge stale reader %lu, imerge splitter climbed again %lu",
 	       merge_stale, imerge_reclimbed);
-	printf(", reuse stale reader %lu", reuse_stale);
 	printf("; reader lookups %lu %lu %lu %lu\n", reader_ops[1],
 	       reader_ops[2], reader_ops[3], reader_ops[4]);
 	for (i = 0; i < NWORKERS; i++)
