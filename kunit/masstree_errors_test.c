@@ -326,6 +326,7 @@ static void masstree_preload_insert_under_spinlock(struct kunit *test)
  * A preloaded write of a short key keeps a suffix buffer of its own size,
  * not the preload's big spare, which only covers a failed allocation: a
  * key would otherwise pin up to 30 times its tail for its whole life.
+ * (24 bytes: a key of up to 16 needs no suffix, its leaf's bag holds it.)
  */
 static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
 {
@@ -346,12 +347,12 @@ static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
 	before = masstree_bytes(mt);
 	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
 	spin_lock(&err_lock);
-	KUNIT_EXPECT_EQ(test, masstree_insert(mt, "preloadAa-suffix", 16,
+	KUNIT_EXPECT_EQ(test, masstree_insert(mt, "preloadAa-suffix-24bytes", 24,
 					      mtt_entry(1), ERR_GFP), 0);
 	spin_unlock(&err_lock);
 	masstree_preload_end();
 	KUNIT_EXPECT_EQ(test, masstree_bytes(mt) - before,
-			(unsigned long)mst_suffix_bytes(8));
+			(unsigned long)mst_suffix_bytes(16));
 
 #if IS_ENABLED(CONFIG_FAILSLAB)
 	/* Its allocation failing, the spare serves: bigger, but no -ENOMEM. */
@@ -359,17 +360,17 @@ static void masstree_preload_short_key_keeps_small_suffix(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, masstree_preload(GFP_KERNEL), 0);
 	spin_lock(&err_lock);
 	err_fail_nth(1);
-	KUNIT_EXPECT_EQ(test, masstree_insert(mt, "preloadBb-suffix", 16,
+	KUNIT_EXPECT_EQ(test, masstree_insert(mt, "preloadBb-suffix-24bytes", 24,
 					      mtt_entry(2), ERR_GFP), 0);
 	KUNIT_EXPECT_FALSE(test, err_fail_unused());
 	spin_unlock(&err_lock);
 	masstree_preload_end();
 	KUNIT_EXPECT_GT(test, masstree_bytes(mt) - before,
-			(unsigned long)mst_suffix_bytes(8));
-	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadBb-suffix", 16),
+			(unsigned long)mst_suffix_bytes(16));
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadBb-suffix-24bytes", 24),
 			    mtt_entry(2));
 #endif
-	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadAa-suffix", 16),
+	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "preloadAa-suffix-24bytes", 24),
 			    mtt_entry(1));
 	KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, "root-key", 8), mtt_entry(0));
 	/* The preloads filled a pool the fixture's count may not hold. */

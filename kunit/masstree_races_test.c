@@ -45,7 +45,12 @@
  *   one was, and only a version change sends it back; and readers of a
  *   key re-inserted into the slot its erased entry left, the writer held
  *   before it marks the leaf (MASSTREE_HOOK_MARK): they must never see
- *   the erased entry;
+ *   the erased entry; and a reader of a 16-byte key held once its window
+ *   validated (MASSTREE_HOOK_VALIDATED), the slot of a key with the same
+ *   first 8 bytes read, while that key is erased and the sought one
+ *   inserted into its slot: the reader must compare the second 8 bytes
+ *   it read from the leaf's bag in its window, not the new ones, or it
+ *   returns the erased key's entry for the new key;
  * - readers that dereference the entries masstree_store() replaces, each
  *   filled by its writer just before the call: the publication must order
  *   the fill before the pointer. x86 cannot show a missing release; the
@@ -115,6 +120,7 @@ enum rt_kind {
 	RT_MERGE_WINDOW,	/* the same, thread 0 held inside the merge */
 	RT_REUSE,		/* a reader on a stale permutation; a slot freed and refilled */
 	RT_REFILL,		/* readers of a key re-inserted into its erased slot */
+	RT_BAG,			/* a validated reader; its slot's bag entry rewritten */
 	RT_NR
 };
 
@@ -356,6 +362,30 @@ static bool rt_merge_is_gone(u64 s)
 #define RT_RU_REFILLED	2
 
 /*
+ * The bag round: the same leaf of 16-byte keys, the slice of
+ * RT_BASE + 16 * i then RT_BAG_STABLE; at RT_BAG_POS, RT_BAG_GONE
+ * (erased by thread 0) and RT_BAG_NEW (inserted into its slot, sought
+ * by reader 1).
+ */
+#define RT_BAG_POS	10
+#define RT_BAG_STABLE	0x5354424c00000000ULL
+#define RT_BAG_GONE	0x474f4e4500000000ULL
+#define RT_BAG_NEW	0x4e45570000000000ULL
+
+static u32 rt_bag_key(u8 *b, unsigned int pos, u64 second)
+{
+	mtt_key64(b, RT_BASE + 16 * pos);
+	mtt_key64(b + 8, second);
+	return 16;
+}
+
+static void *rt_bag_entry(unsigned int pos, u64 second)
+{
+	return mtt_entry(RT_BASE + 16 * pos +
+			 (second == RT_BAG_NEW ? 1 : second == RT_BAG_GONE ? 2 : 0));
+}
+
+/*
  * Busy-wait (node locks may be held, interrupts off) until @a moves past
  * @v0 by @by, or RT_HOLD_US passed. Returns whether it did.
  */
@@ -472,6 +502,14 @@ static void rt_hook(enum masstree_test_hook_point where)
 		 * The full permutation loaded, no slot read yet: until the
 		 * erase and the insert that refills its slot are done.
 		 */
+		atomic_or(RT_RU_READER, &ctx->reuse_state);
+		atomic_long_inc(&ctx->held[k]);
+		if (rt_wait_bit(&ctx->reuse_state, RT_RU_REFILLED, RT_HOLD_US))
+			atomic_long_inc(&ctx->met[k]);
+	} else if (k == RT_BAG && self->id == 1 &&
+		   where == MASSTREE_HOOK_VALIDATED &&
+		   !(atomic_read(&ctx->reuse_state) & RT_RU_READER)) {
+		/* The slot read and validated: until it is refilled. */
 		atomic_or(RT_RU_READER, &ctx->reuse_state);
 		atomic_long_inc(&ctx->held[k]);
 		if (rt_wait_bit(&ctx->reuse_state, RT_RU_REFILLED, RT_HOLD_US))
@@ -778,6 +816,60 @@ static void rt_reuse_reader(struct rt_thread *t)
 	} while (!atomic_read(&ctx->writer_done));
 }
 
+/*
+ * The bag round: thread 0, once reader 1 holds its validated window,
+ * erases RT_BAG_GONE and inserts RT_BAG_NEW into its slot; reader 1 seeks
+ * RT_BAG_NEW (absent, or with its entry: never RT_BAG_GONE's), readers 2
+ * and 3 the stable keys.
+ */
+static void rt_bag_writer(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	u8 key[16];
+
+	rt_wait_bit(&ctx->reuse_state, RT_RU_READER, RT_HOLD_US);
+	if (masstree_erase(&ctx->fx.mt, key, rt_bag_key(key, RT_BAG_POS, RT_BAG_GONE)) !=
+	    rt_bag_entry(RT_BAG_POS, RT_BAG_GONE) && !t->errors++)
+		pr_err("masstree_races: bag round: erase\n");
+	rt_insert(t, key, rt_bag_key(key, RT_BAG_POS, RT_BAG_NEW),
+		  rt_bag_entry(RT_BAG_POS, RT_BAG_NEW));
+	atomic_or(RT_RU_REFILLED, &ctx->reuse_state);
+	atomic_set(&ctx->writer_done, 1);
+}
+
+static void rt_bag_reader(struct rt_thread *t)
+{
+	struct rt_ctx *ctx = t->ctx;
+	unsigned long n = t->id;
+	unsigned int pos;
+	void *got, *want;
+	u8 key[16];
+
+	do {
+		pos = n * 3 % RT_REUSE_N;
+		n++;
+		if (t->id == 1) {
+			want = rt_bag_entry(RT_BAG_POS, RT_BAG_NEW);
+			got = masstree_load(&ctx->fx.mt, key,
+					    rt_bag_key(key, RT_BAG_POS, RT_BAG_NEW));
+			if (got && got != want && !t->errors++)
+				pr_err("masstree_races: bag reader: new key: entry %lu (%s)\n",
+				       mtt_entry_value(got),
+				       got == rt_bag_entry(RT_BAG_POS, RT_BAG_GONE) ?
+				       "the erased key's" : "?");
+		} else if (pos != RT_BAG_POS) {
+			want = rt_bag_entry(pos, RT_BAG_STABLE);
+			got = masstree_load(&ctx->fx.mt, key,
+					    rt_bag_key(key, pos, RT_BAG_STABLE));
+			if (got != want && !t->errors++)
+				pr_err("masstree_races: bag reader %u: key %u: entry %lu\n",
+				       t->id, pos, mtt_entry_value(got));
+		}
+		atomic_long_inc(&ctx->reader_ops);
+		cond_resched();
+	} while (!atomic_read(&ctx->writer_done));
+}
+
 static u64 rt_obj_word(u64 seq, u64 key, unsigned int i)
 {
 	return (seq * 0x9e3779b97f4a7c15ULL) ^ (key << 56) ^ i;
@@ -993,6 +1085,12 @@ static void rt_round(struct rt_thread *t)
 			rt_reuse_writer(t);
 		else if (t->id <= 3)
 			rt_reuse_reader(t);
+		break;
+	case RT_BAG:
+		if (t->id == 0)
+			rt_bag_writer(t);
+		else if (t->id <= 3)
+			rt_bag_reader(t);
 		break;
 	case RT_REFILL:
 		if (t->id == 0) {
@@ -1246,6 +1344,22 @@ static void rt_setup(struct kunit *test, struct rt_ctx *ctx)
 		rt_want(ctx, key, rt_slice_key(key, g), mtt_entry(RT_REFILL_NEW));
 		break;
 	}
+	case RT_BAG:
+		/* A full root leaf of keys that end in its bag. */
+		for (i = 0; i < RT_REUSE_N; i++) {
+			u64 second = i == RT_BAG_POS ? RT_BAG_GONE : RT_BAG_STABLE;
+			u32 len = rt_bag_key(key, i, second);
+
+			KUNIT_EXPECT_EQ(test, masstree_insert(mt, key, len,
+							      rt_bag_entry(i, second),
+							      GFP_KERNEL), 0);
+			if (i != RT_BAG_POS)
+				rt_want(ctx, key, len, rt_bag_entry(i, second));
+		}
+		KUNIT_EXPECT_EQ(test, mst_stat_read(mt, MST_STAT_LEAVES), 1L);
+		rt_want(ctx, key, rt_bag_key(key, RT_BAG_POS, RT_BAG_NEW),
+			rt_bag_entry(RT_BAG_POS, RT_BAG_NEW));
+		break;
 	default:
 		/*
 		 * In order: five leaves of eight under the root internode;
@@ -1710,13 +1824,14 @@ static void masstree_races_leaf_merge_under_readers_and_writers(struct kunit *te
 
 /*
  * A leaf slot freed by an erase and refilled by an insert, under readers
- * that hold a permutation from before the erase (RT_REUSE) or look up
+ * that hold a permutation from before the erase (RT_REUSE), look up
  * the key being inserted again into the slot its erased entry left
- * (RT_REFILL): see the DOC at the top.
+ * (RT_REFILL), or hold a validated window on the slot whose bag entry
+ * the refill rewrites (RT_BAG): see the DOC at the top.
  */
 static void masstree_races_freed_slot_refilled_under_readers(struct kunit *test)
 {
-	static const int kinds[] = { RT_REUSE, RT_REFILL };
+	static const int kinds[] = { RT_REUSE, RT_REFILL, RT_BAG };
 
 	rt_run(test, kinds, ARRAY_SIZE(kinds), RT_ROUNDS);
 }

@@ -31,7 +31,10 @@
 #define VT_SFX_KEYS	3
 
 /* Each has its own first slice, above the span's, so comes after it. */
-static const char vt_sfx_fmt[] = "x%u suffix key";
+/* Past 16 bytes: a key of 9 to 16 would end in its leaf's bag. */
+static const char vt_sfx_fmt[] = "x%u suffix key, long";
+/* A key that ends in its leaf's bag: 12 bytes. */
+static const char vt_bag_key[] = "y0 bag key!!";
 
 /**
  * struct vt_map - the nodes the cases corrupt, and what they saved.
@@ -45,6 +48,8 @@ static const char vt_sfx_fmt[] = "x%u suffix key";
  * @layer_root: root of the layer below the span.
  * @sfx_leaf: a top-layer leaf holding a suffix key.
  * @sfx_slot: that key's slot.
+ * @bag_leaf: the top-layer leaf holding vt_bag_key.
+ * @bag_slot: that key's slot.
  * @saved: an integer a case saved.
  * @saved_ptr: a pointer a case saved.
  * @saved_klx: a keylenx a case saved.
@@ -59,6 +64,8 @@ struct vt_map {
 	struct mst_node *layer_root;
 	struct mst_leaf *sfx_leaf;
 	unsigned int sfx_slot;
+	struct mst_leaf *bag_leaf;
+	unsigned int bag_slot;
 	u64 saved;
 	void *saved_ptr;
 	u8 saved_klx;
@@ -323,6 +330,12 @@ static void vt_layer_twice(struct vt_map *m, bool undo)
 			&mt->stat[MST_STAT_SUFFIX_BYTES]);
 }
 
+/* A bag entry with a byte past its key's end (the slice is zero-padded). */
+static void vt_bag_past_end(struct vt_map *m, bool undo)
+{
+	mst_leaf_bag_locked(m->bag_leaf)->slice[m->bag_slot] ^= 1;
+}
+
 static const struct vt_case vt_cases[] = {
 	{ "leaf keys out of order", vt_perm_order },
 	{ "duplicate slot in a permutation", vt_perm_dup },
@@ -346,6 +359,7 @@ static const struct vt_case vt_cases[] = {
 	{ "key counter off by one", vt_nr_keys },
 	{ "suffix flag without a suffix", vt_sfx_missing },
 	{ "suffix without the suffix flag", vt_sfx_extra },
+	{ "bag entry bytes past the key's end", vt_bag_past_end },
 };
 
 static void vt_desc(const struct vt_case *c, char *desc)
@@ -378,6 +392,8 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 		KUNIT_ASSERT_EQ(test, masstree_insert(mt, sk, strlen(sk), mtt_entry(i),
 						      GFP_KERNEL), 0);
 	}
+	KUNIT_ASSERT_EQ(test, masstree_insert(mt, vt_bag_key, strlen(vt_bag_key),
+					      mtt_entry(1), GFP_KERNEL), 0);
 	masstree_get_stats(mt, &st);
 	KUNIT_ASSERT_GE(test, st.height, 3UL);
 	/* The top layer and the one below the span, wherever the keys differ. */
@@ -408,6 +424,9 @@ static void vt_build(struct kunit *test, struct vt_map *m)
 	KUNIT_ASSERT_NOT_NULL(test, m->sfx_leaf);
 	/* vt_layer_twice needs the layer slot first, in the same leaf. */
 	KUNIT_ASSERT_PTR_EQ(test, m->sfx_leaf, m->layer_leaf);
+	m->bag_leaf = mtt_find_klx(m->leaf0, strlen(vt_bag_key), &m->bag_slot);
+	KUNIT_ASSERT_NOT_NULL(test, m->bag_leaf);
+	KUNIT_ASSERT_NOT_NULL(test, mst_leaf_bag_locked(m->bag_leaf));
 	KUNIT_ASSERT_EQ(test, masstree_validate(mt), 0);
 }
 

@@ -101,7 +101,8 @@
 /*
  * A leaf's slots from the target on, in the step's direction, as read in
  * one validated window: erase does not bump the version, so what a step
- * uses must have been copied inside the window.
+ * uses must have been copied inside the window, bag entries included
+ * (@bag2, set only for the slots whose klx says they have one).
  */
 struct mst_snap {
 	u8 klx[MST_SNAP_MAX];
@@ -109,6 +110,7 @@ struct mst_snap {
 	bool more;
 	u64 ikey[MST_SNAP_MAX];
 	void *lv[MST_SNAP_MAX];
+	u64 bag2[MST_SNAP_MAX];
 };
 
 /* A masstree_scan() batch: where its keys go, and how many may still go. */
@@ -175,6 +177,22 @@ static int mst_suffix_cmp(const struct masstree_cursor *cur, size_t off,
 			return c;
 		o += 8;
 	}
+}
+
+/*
+ * Compare a key whose bytes past its slice in the layer at @off (where
+ * it equals the target's, both continuing) are the bag entry @bag2, and
+ * @klx bytes long from @off, with the target.
+ */
+static int mst_bag_cmp(const struct masstree_cursor *cur, size_t off,
+		       u8 klx, u64 bag2)
+{
+	unsigned int tc;
+	u64 ts;
+
+	/* The key ends in this slice: no target that goes on equals it. */
+	mst_target_at(cur, off + 8, &ts, &tc);
+	return mst_cmp(bag2, klx - 8, ts, tc);
 }
 
 /* The target lies in the layer below (a span's, for mst_span_cmp()). */
@@ -247,9 +265,27 @@ static int mst_leaf_find(struct mst_leaf *leaf, u64 perm, u64 ts,
 }
 
 /*
+ * The bag entry of slot @s of @leaf, whose keylenx says it has one, into
+ * *@bag2; *@bagp caches the leaf's bag. Read only for such a slot: a leaf
+ * that shows one has its bag (set first, kept as long as the leaf, see
+ * struct mst_bag) unless the window is torn, which its validation
+ * catches; the word of a leaf without one may be call_rcu()'s.
+ */
+static __always_inline void mst_snap_bag(struct mst_leaf *leaf,
+					 struct mst_bag **bagp,
+					 unsigned int s, u64 *bag2)
+{
+	if (!*bagp)
+		*bagp = rcu_dereference(leaf->bag);
+	if (*bagp)
+		*bag2 = READ_ONCE((*bagp)->slice[s]);
+}
+
+/*
  * Copy up to @max slots of @leaf, listed by @perm, from the first at or
  * after the target (forward) or the last at or before it (reverse), in the
- * step's direction. Only the first copied slot may equal the target.
+ * step's direction, with the bag entries of those that have one. Only the
+ * first copied slot may equal the target.
  */
 static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
 			  unsigned int tc, bool rev, unsigned int max,
@@ -257,6 +293,7 @@ static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
 {
 	int n = mst_perm_size(perm);
 	int i = mst_leaf_find(leaf, perm, ts, tc, rev);
+	struct mst_bag *bag = NULL;
 	unsigned int k = 0, cnt;
 	int end;
 
@@ -266,20 +303,26 @@ static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
 		x->more = i + cnt < n;
 		for (perm >>= 4 * i; k < cnt; k++, perm >>= 4) {
 			unsigned int s = (perm >> 4) & 0xf;
+			u8 klx = READ_ONCE(leaf->keylenx[s]);
 
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
-			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+			x->klx[k] = klx;
 			x->lv[k] = rcu_dereference(leaf->lv[s]);
+			if (unlikely(klx > 8) && mst_klx_in_bag(klx))
+				mst_snap_bag(leaf, &bag, s, &x->bag2[k]);
 		}
 	} else {
 		end = i >= (int)max ? i - (int)max : -1;
 		x->more = end >= 0;
 		for (; i > end; k++, i--) {
 			unsigned int s = mst_perm_slot(perm, i);
+			u8 klx = READ_ONCE(leaf->keylenx[s]);
 
 			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
-			x->klx[k] = READ_ONCE(leaf->keylenx[s]);
+			x->klx[k] = klx;
 			x->lv[k] = rcu_dereference(leaf->lv[s]);
+			if (unlikely(klx > 8) && mst_klx_in_bag(klx))
+				mst_snap_bag(leaf, &bag, s, &x->bag2[k]);
 		}
 	}
 	x->nr = k;
@@ -292,10 +335,13 @@ static int mst_cur_take(struct masstree_cursor *cur, size_t off,
 	unsigned int klx = x->klx[k];
 	size_t len = off + (klx <= 8 ? klx : 8);
 	const struct mst_suffix *sfx = x->lv[k];
+	bool in_bag = mst_klx_in_bag(klx);
 	u8 *p = cur->key + off;
 	unsigned int i;
 
-	if (klx == MST_KLX_SUFFIX)
+	if (in_bag)
+		len = off + klx;
+	else if (klx == MST_KLX_SUFFIX)
 		len += sfx->len;
 	if (len > cur->cap) {
 		cur->need = len;
@@ -307,7 +353,10 @@ static int mst_cur_take(struct masstree_cursor *cur, size_t off,
 	else
 		for (i = 0; i < klx; i++)
 			p[i] = x->ikey[k] >> (56 - 8 * i);
-	if (klx == MST_KLX_SUFFIX)
+	if (in_bag)
+		for (i = 0; i < klx - 8; i++)
+			p[8 + i] = x->bag2[k] >> (56 - 8 * i);
+	else if (klx == MST_KLX_SUFFIX)
 		memcpy(p + 8, sfx->data, sfx->len);
 	cur->len = len;
 	cur->entry = mst_slot_entry(klx, x->lv[k]);
@@ -437,8 +486,12 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 				struct mst_suffix *sfx = entry;
 				u32 sl;
 
-				if (klx != MST_KLX_SUFFIX)
-					break;
+				if (klx != MST_KLX_SUFFIX) {
+					if (!mst_klx_in_bag(klx) || room < 16)
+						break;
+					put_unaligned_be64(x->bag2[k], p + 8);
+					goto put;
+				}
 				sl = sfx->len;
 				if (room < 8 + sl)
 					break;
@@ -446,6 +499,7 @@ static int mst_scan_leaf(struct masstree_cursor *cur, struct mst_scan *sc,
 				len = off + 8 + sl;
 				entry = rcu_dereference(sfx->value);
 			}
+put:
 			put_unaligned_be64(x->ikey[k], p);
 			r = fn(key, len, entry, arg);
 			if (r || !--sc->keys)
@@ -574,12 +628,15 @@ static int mst_cur_enter(struct masstree_cursor *cur, bool rev, size_t off,
  * @lv set when the target lies in the layer the slot leads to.
  */
 static int mst_cur_cont(const struct masstree_cursor *cur, bool rev,
-			size_t off, u8 klx, void *p, struct mst_leaf_view *lv)
+			size_t off, u8 klx, void *p, u64 bag2,
+			struct mst_leaf_view *lv)
 {
 	int c;
 
 	if (klx == MST_KLX_LAYER)	/* the target is down there */
 		c = MST_SPAN_IN;
+	else if (mst_klx_in_bag(klx))
+		c = mst_bag_cmp(cur, off, klx, bag2);
 	/* A validated window shows a slot's class and pointer together. */
 	else if (klx < MST_KLX_SUFFIX || WARN_ON_ONCE(!p))
 		return -1;
@@ -613,7 +670,8 @@ static __always_inline int mst_cur_first(struct masstree_cursor *cur,
 		c = -c;
 	if (c == 0 && off < cur->t_off) {
 		/* Both continue: compare on, or the target is in there. */
-		c = mst_cur_cont(cur, rev, off, x->klx[0], x->lv[0], lv);
+		c = mst_cur_cont(cur, rev, off, x->klx[0], x->lv[0], x->bag2[0],
+				 lv);
 		if (c == MST_LEAF_LAYER)
 			return c;
 	}

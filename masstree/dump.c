@@ -116,7 +116,9 @@ static void mst_dump_leaf(struct seq_file *sf, const struct mst_dump_item *it,
 	for (i = 0; i < c->nkeys; i++) {
 		u8 klx = c->klx[i];
 
-		seq_printf(sf, "  %016llx len %u%s", c->ikey[i], klx & 0xf,
+		seq_printf(sf, "  %016llx len %u%s", c->ikey[i],
+			   mst_klx_in_bag(klx) ? klx : klx & 0xf,
+			   mst_klx_in_bag(klx) ? " bag" :
 			   klx == MST_KLX_SPAN ? " span" :
 			   klx == MST_KLX_LAYER ? " layer" :
 			   klx == MST_KLX_SUFFIX ? " suffix" : "");

@@ -31,6 +31,20 @@ static void mst_erase_queue(struct mst_write *w, struct mst_node *node)
 	mst_node_list_push(&w->free_nodes, node);
 }
 
+/* Count the bag of a node that goes (with it: mst_node_free()). */
+static void mst_bag_gone(struct masstree *mt, struct mst_node *node)
+{
+	if (mst_node_bag_locked(node))
+		mst_stat_add(mt, MST_STAT_SUFFIX_BYTES, -(long)MST_NODE_BYTES);
+}
+
+/* Count a leaf that goes, bag and all. */
+static void mst_leaf_gone(struct masstree *mt, struct mst_leaf *leaf)
+{
+	mst_stat_add(mt, MST_STAT_LEAVES, -1);
+	mst_bag_gone(mt, &leaf->node);
+}
+
 static void mst_erase_free(struct mst_write *w)
 {
 	struct mst_node *node;
@@ -57,6 +71,7 @@ static long mst_erase_chain(struct mst_write *w, struct mst_node *node,
 		mst_mark(node, MST_V_DELETED);
 		if (!(v & MST_V_LEAF))
 			internodes++;
+		mst_bag_gone(w->mt, node);
 		mst_unlock(w->mt, node);
 		mst_erase_queue(w, node);
 		if (!up)
@@ -335,6 +350,7 @@ static u32 mst_collapse_rest(struct mst_leaf *leaf, u64 perm, size_t off)
  * @rest: bytes the entry brings, its slice on.
  * @cap: bytes @buf can hold.
  * @slice: the entry's slice.
+ * @bag2: a key's bytes past its slice, if they are in @x's bag.
  * @klx: the entry's keylenx.
  */
 struct mst_fold {
@@ -345,6 +361,7 @@ struct mst_fold {
 	size_t boff;
 	u32 rest, cap;
 	u8 slice[8];
+	u8 bag2[8];
 	u8 klx;
 };
 
@@ -382,6 +399,7 @@ static bool mst_fold_start(struct mst_fold *f)
 	} else {
 		f->old = mst_slot_suffix_locked(x, s);
 		f->entry = mst_slot_entry_locked(x, s);
+		put_unaligned_be64(mst_slot_bag2_locked(x, s), f->bag2);
 	}
 	return true;
 }
@@ -425,6 +443,8 @@ static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
 	if (f->old)
 		memcpy(data + gap + 8, f->lower ? mst_sfx_span(f->old)->data :
 		       f->old->data, f->rest - 8);
+	else if (mst_klx_in_bag(f->klx))
+		memcpy(data + gap + 8, f->bag2, f->rest - 8);
 	if (span) {
 		span->len = len;
 		/* The layer below climbs to the new slot from now on. */
@@ -444,7 +464,7 @@ static void mst_fold_switch(struct mst_write *w, struct mst_leaf *up,
 	mst_unlock(mt, f->x);
 	mst_erase_queue(w, f->x);
 
-	mst_stat_add(mt, MST_STAT_LEAVES, -1);
+	mst_leaf_gone(mt, mst_to_leaf(f->x));
 	mst_stat_add(mt, MST_STAT_LAYERS, -1);
 	mst_stat_add(mt, MST_STAT_SUFFIX_BYTES,
 		     (long)f->buf->size - (f->old ? (long)f->old->size : 0));
@@ -609,6 +629,10 @@ static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
 		unsigned int from = mst_perm_slot(sperm, i);
 		unsigned int to = mst_perm_slot(dperm, dn + i);
 
+		/* A bag entry is copied: @dst has a bag (mst_merge_fits()). */
+		if (mst_klx_in_bag(src->keylenx[from]))
+			WRITE_ONCE(mst_leaf_bag_locked(dst)->slice[to],
+				   mst_leaf_bag_locked(src)->slice[from]);
 		WRITE_ONCE(dst->ikey[to], src->ikey[from]);
 		WRITE_ONCE(dst->keylenx[to], src->keylenx[from]);
 		rcu_assign_pointer(dst->lv[to],
@@ -670,8 +694,15 @@ static void mst_root_absorb(struct mst_write *w, struct mst_node *r,
 		WRITE_ONCE(leaf->lowkey, src->lowkey);
 		RCU_INIT_POINTER(leaf->next, NULL);
 		RCU_INIT_POINTER(leaf->prev, NULL);
-		/* Every slot, live or free: suffixes and layers change owner. */
+		/*
+		 * Every slot, live or free: suffixes and layers change owner;
+		 * bag entries are copied into @r's own bag, which it has if
+		 * @child has one (mst_erase_root_shrink()).
+		 */
 		for (i = 0; i < MST_NODE_WIDTH; i++) {
+			if (mst_leaf_bag_locked(src))
+				WRITE_ONCE(mst_leaf_bag_locked(leaf)->slice[i],
+					   mst_leaf_bag_locked(src)->slice[i]);
 			WRITE_ONCE(leaf->keylenx[i], src->keylenx[i]);
 			WRITE_ONCE(leaf->ikey[i], src->ikey[i]);
 			rcu_assign_pointer(leaf->lv[i],
@@ -696,6 +727,7 @@ static void mst_root_absorb(struct mst_write *w, struct mst_node *r,
 		WRITE_ONCE(in->nkeys, n);
 	}
 	mst_mark(child, MST_V_DELETED);
+	mst_bag_gone(mt, child);
 	mst_unlock(mt, child);
 	mst_erase_queue(w, child);
 	mst_stat_add(mt, MST_STAT_INTERNODES, -1);
@@ -731,6 +763,17 @@ static void mst_erase_root_shrink(struct mst_write *w, struct mst_node *r)
 		 */
 		if ((READ_ONCE(child->version) & MST_V_LEAF) &&
 		    !mst_perm_size(mst_to_leaf(child)->permutation)) {
+			mst_unlock(mt, child);
+			break;
+		}
+		/*
+		 * A bag is never handed from node to node (readers may read a
+		 * node's pointer to it until the node is freed): @r takes in
+		 * bag entries only into a bag of its own, kept from when it
+		 * was a leaf. Without one, it stays as it is.
+		 */
+		if ((READ_ONCE(child->version) & MST_V_LEAF) &&
+		    mst_node_bag_locked(child) && !mst_node_bag_locked(r)) {
 			mst_unlock(mt, child);
 			break;
 		}
@@ -846,9 +889,29 @@ static void mst_merge(struct mst_write *w, struct mst_leaf *dst,
 	mst_mark(&src->node, MST_V_DELETED);
 	mst_unlock(mt, &src->node);
 	mst_erase_queue(w, &src->node);
-	mst_stat_add(mt, MST_STAT_LEAVES, -1);
+	mst_leaf_gone(mt, src);
 	mst_unlock(mt, &dst->node);
 	mst_erase_merge_up(w, &p->node);
+}
+
+/*
+ * Do the keys of @r fit into @l (both locked)? Room for them, and a bag
+ * for their bag entries: a left leaf without one (it holds no such key)
+ * takes in no such keys, so that a merge never allocates.
+ */
+static bool mst_merge_fits(struct mst_leaf *l, struct mst_leaf *r)
+{
+	u64 perm = r->permutation;
+	unsigned int i;
+
+	if (mst_perm_size(l->permutation) + mst_perm_size(perm) > MST_MERGE_MAX)
+		return false;
+	if (mst_leaf_bag_locked(l))
+		return true;
+	for (i = 0; i < mst_perm_size(perm); i++)
+		if (mst_klx_in_bag(r->keylenx[mst_perm_slot(perm, i)]))
+			return false;
+	return true;
 }
 
 /*
@@ -885,8 +948,7 @@ static noinline void mst_erase_merge(struct mst_write *w, struct mst_leaf *leaf)
 		goto unlock_parent;
 	if (rcu_access_pointer(l->next) != r ||
 	    (READ_ONCE(other->node.version) & MST_V_DELETED) ||
-	    mst_perm_size(l->permutation) + mst_perm_size(r->permutation) >
-	    MST_MERGE_MAX) {
+	    !mst_merge_fits(l, r)) {
 		mst_unlock(mt, &other->node);
 		goto unlock_parent;
 	}

@@ -16,7 +16,35 @@
 #include "permutation.h"
 #include "version.h"
 
-/* Write the cursor's key and @entry into a slot readers cannot see. */
+/* Give @leaf (locked, or not yet published) a bag from the reserve. */
+static void mst_leaf_add_bag(struct mst_write *w, struct mst_leaf *leaf)
+{
+	struct mst_bag *bag = mst_bag_init(mst_reserve_node(&w->res));
+
+	/* Before any slot that uses it, and before readers may see it. */
+	rcu_assign_pointer(leaf->bag, bag);
+	mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, MST_NODE_BYTES);
+}
+
+/* Does the cursor's key need a bag that @leaf (locked) lacks? */
+static unsigned int mst_bag_need(struct mst_leaf *leaf,
+				 const struct mst_walk_pos *c)
+{
+	return mst_key_in_bag(c) && !mst_leaf_bag_locked(leaf);
+}
+
+/* Suffix buffer bytes the cursor's key needs in a leaf slot of its layer. */
+static u32 mst_fill_need(const struct mst_walk_pos *c)
+{
+	if (c->cls != MST_CLS_LONG || mst_key_in_bag(c))
+		return 0;
+	return c->len - c->off - 8;
+}
+
+/*
+ * Write the cursor's key and @entry into a slot readers cannot see; a key
+ * that ends in the bag needs the leaf to have one (mst_bag_need()).
+ */
 static __always_inline void mst_leaf_fill(struct mst_write *w,
 					  struct mst_leaf *leaf, unsigned int s,
 					 void *entry)
@@ -24,7 +52,12 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 	struct mst_walk_pos *c = &w->c;
 	u8 klx = c->cls;
 
-	if (c->cls == MST_CLS_LONG) {
+	if (mst_key_in_bag(c)) {
+		struct mst_bag *bag = mst_leaf_bag_locked(leaf);
+
+		WRITE_ONCE(bag->slice[s], mst_slice(c->key, c->len, c->off + 8));
+		klx = c->len - c->off;
+	} else if (c->cls == MST_CLS_LONG) {
 		u32 rest = c->len - c->off - 8;
 		struct mst_suffix *sfx;
 
@@ -41,12 +74,18 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 	rcu_assign_pointer(leaf->lv[s], entry);
 }
 
-/* Copy slot @from of @src into slot @to of a leaf readers cannot see. */
+/*
+ * Copy slot @from of @src into slot @to of a leaf readers cannot see
+ * (which has a bag if the slot's key needs one).
+ */
 static void mst_leaf_copy(struct mst_leaf *dst, unsigned int to,
 			  struct mst_leaf *src, unsigned int from)
 {
 	dst->ikey[to] = src->ikey[from];
 	dst->keylenx[to] = src->keylenx[from];
+	if (mst_klx_in_bag(src->keylenx[from]))
+		mst_leaf_bag_locked(dst)->slice[to] =
+			mst_leaf_bag_locked(src)->slice[from];
 	/* A suffix moves with its slot, entry and all. */
 	RCU_INIT_POINTER(dst->lv[to], rcu_dereference_protected(src->lv[from], 1));
 }
@@ -87,8 +126,8 @@ bool mst_insert_root(struct mst_write *w, void *entry)
 
 	mst_walk_pos_layer(c, 0, NULL);
 	memset(&w->need, 0, sizeof(w->need));
-	w->need.nodes = 1;
-	w->need.sfx[MST_SFX_NEW] = c->cls == MST_CLS_LONG ? c->len - 8 : 0;
+	w->need.nodes = 1 + mst_key_in_bag(c);
+	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c);
 	if (!mst_reserve_has(&w->res, &w->need))
 		return false;
 	node = mst_reserve_node(&w->res);
@@ -104,6 +143,8 @@ bool mst_insert_root(struct mst_write *w, void *entry)
 	leaf = mst_to_leaf(node);
 	/* Other writers can find the root now: they must wait for its lock. */
 	mst_hook(MASSTREE_HOOK_NEW_ROOT);
+	if (mst_key_in_bag(c))
+		mst_leaf_add_bag(w, leaf);
 	mst_leaf_fill(w, leaf, 0, entry);
 	/* Publish the filled slot: pairs with the acquire in mst_walk(). */
 	smp_store_release(&leaf->permutation, mst_perm_first(1));
@@ -223,39 +264,56 @@ static noinline bool mst_insert_layer(struct mst_write *w,
 {
 	struct mst_walk_pos *c = &w->c;
 	unsigned int s = c->slot;
-	struct mst_suffix *old = rcu_dereference_protected(leaf->lv[s], 1);
-	/* Final: it moves down, and the slot stops being the key's. */
-	void *oentry = rcu_dereference_protected(old->value, 1);
+	u8 oklx = leaf->keylenx[s];
 	const u8 *nk = c->key + c->off + 8;
-	u32 a = old->len, b = c->len - c->off - 8;
-	long sfx_bytes = -(long)old->size;
+	u32 a, b = c->len - c->off - 8;
+	struct mst_suffix *old = NULL;
 	unsigned int d, ocls, ncls, os;
 	struct mst_leaf *deep;
 	u64 oslice, nslice;
+	long sfx_bytes = 0;
+	const u8 *odata;
+	void *oentry;
+	u8 obuf[8];
 	void *top;
 	u8 klx;
 
-	d = mst_layer_need(w, old->data, a, nk, b);
+	/* Final: it moves down, and the slot stops being the key's. */
+	if (mst_klx_in_bag(oklx)) {
+		/* Its bag entry stays behind, stale, as a freed slot's does. */
+		put_unaligned_be64(mst_slot_bag2_locked(leaf, s), obuf);
+		odata = obuf;
+		a = oklx - 8;
+		oentry = rcu_dereference_protected(leaf->lv[s], 1);
+	} else {
+		old = rcu_dereference_protected(leaf->lv[s], 1);
+		odata = old->data;
+		a = old->len;
+		oentry = rcu_dereference_protected(old->value, 1);
+		sfx_bytes = -(long)old->size;
+	}
+	d = mst_layer_need(w, odata, a, nk, b);
 	if (!mst_insert_reserved(w)) {
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}
-	top = mst_layer_new(w, old->data, 8 * d, &deep, &klx, &sfx_bytes);
+	top = mst_layer_new(w, odata, 8 * d, &deep, &klx, &sfx_bytes);
 
 	/* The new layer's leaf: the old key and the new one, in order. */
-	oslice = mst_slice(old->data, a, 8 * d);
+	oslice = mst_slice(odata, a, 8 * d);
 	ocls = mst_key_cls(a, 8 * d);
 	nslice = mst_slice(nk, b, 8 * d);
 	ncls = mst_key_cls(b, 8 * d);
 	os = mst_cmp(oslice, ocls, nslice, ncls) < 0 ? 0 : 1;
 	sfx_bytes += mst_layer_slot(w, deep, os, oslice, ocls,
-				    old->data + 8 * d, a - 8 * d,
+				    odata + 8 * d, a - 8 * d,
 				    MST_SFX_MOVED, oentry);
 	sfx_bytes += mst_layer_slot(w, deep, 1 - os, nslice, ncls,
 				    nk + 8 * d, b - 8 * d, MST_SFX_NEW, entry);
 	deep->permutation = mst_perm_first(2);
 	mst_layer_publish(w, leaf, s, klx, top, deep, sfx_bytes);
-	mst_suffix_free(old);
+	if (old)
+		mst_suffix_free(old);
 	return true;
 }
 
@@ -382,7 +440,41 @@ static unsigned int mst_split_point(struct mst_leaf *leaf, u64 perm,
 	return 8;
 }
 
-/* Move keys [from, 16) (the new key among them) into a fresh leaf. */
+/*
+ * Do positions [from, to) of the 16 keys (the leaf's 15 in @perm's order,
+ * the new one at the cursor's position) hold a key that ends in a bag?
+ */
+static bool mst_split_has_bag(struct mst_write *w, struct mst_leaf *leaf,
+			      u64 perm, unsigned int from, unsigned int to)
+{
+	unsigned int pos = w->c.pos, i;
+
+	/* A leaf without a bag holds no such key. */
+	if (!mst_leaf_bag_locked(leaf))
+		return from <= pos && pos < to && mst_key_in_bag(&w->c);
+	for (i = from; i < to; i++) {
+		if (i == pos ? mst_key_in_bag(&w->c) :
+		    mst_klx_in_bag(leaf->keylenx[mst_perm_slot(perm, i < pos ? i : i - 1)]))
+			return true;
+	}
+	return false;
+}
+
+/* Bags a split at @m takes: for each fresh leaf, and the old one's first. */
+static unsigned int mst_split_bags(struct mst_write *w, struct mst_leaf *leaf,
+				   u64 perm, unsigned int m, bool is_root)
+{
+	unsigned int n = mst_split_has_bag(w, leaf, perm, m, MST_NODE_WIDTH + 1);
+
+	if (is_root)
+		return n + mst_split_has_bag(w, leaf, perm, 0, m);
+	return n + (w->c.pos < m && mst_bag_need(leaf, &w->c));
+}
+
+/*
+ * Move keys [from, to) (the new key among them) into a fresh leaf, with a
+ * bag if one of them ends in one.
+ */
 static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 			   struct mst_leaf *leaf, u64 perm, unsigned int from,
 			  unsigned int to, void *entry)
@@ -390,6 +482,8 @@ static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 	unsigned int pos = w->c.pos;
 	unsigned int i;
 
+	if (mst_split_has_bag(w, leaf, perm, from, to))
+		mst_leaf_add_bag(w, dst);
 	for (i = from; i < to; i++) {
 		if (i == pos)
 			mst_leaf_fill(w, dst, i - from, entry);
@@ -660,6 +754,10 @@ static void mst_split_root_leaf(struct mst_write *w, struct mst_leaf *leaf,
 	mst_stat_add(mt, MST_STAT_LEAVES, 1);
 	mst_stat_add(mt, MST_STAT_INTERNODES, 1);
 	mst_stat_add(mt, MST_STAT_KEYS, 1);
+	/*
+	 * The keys moved with their bag entries; the bag stays the node's
+	 * (struct mst_bag), for the day it is a leaf again.
+	 */
 	mst_unlock(mt, node);
 }
 
@@ -696,6 +794,8 @@ static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
 		 * (position m - 1 of 15): the same rotation as a plain insert
 		 * of the leaf's first m - 1 keys, the moved slots staying free.
 		 */
+		if (mst_bag_need(leaf, c))
+			mst_leaf_add_bag(w, leaf);
 		mst_leaf_fill(w, leaf, mst_perm_slot(perm, m - 1), entry);
 		nperm = mst_perm_insert((perm & ~0xfULL) | (m - 1), c->pos);
 	} else {
@@ -731,11 +831,12 @@ static noinline bool mst_insert_split(struct mst_write *w,
 	unsigned int m;
 
 	top = mst_split_lock_path(w, node, is_root);
+	m = mst_split_point(leaf, perm, w->c.pos, w->c.slice);
+	w->need.nodes += mst_split_bags(w, leaf, perm, m, is_root);
 	if (!mst_insert_reserved(w)) {
 		mst_split_unlock_path(w->mt, node, top);
 		return false;
 	}
-	m = mst_split_point(leaf, perm, w->c.pos, w->c.slice);
 	if (is_root)
 		mst_split_root_leaf(w, leaf, perm, m, entry);
 	else
@@ -766,14 +867,22 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 		return mst_insert_layer(w, leaf, entry);
 	}
 
-	w->need.nodes = 0;
 	memset(&w->need, 0, sizeof(w->need));
-	w->need.sfx[MST_SFX_NEW] = c->cls == MST_CLS_LONG ? c->len - c->off - 8 : 0;
+	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c);
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	/* The need is one suffix buffer at most: ask for that alone. */
-	if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW, w->need.sfx[MST_SFX_NEW]) ||
-	    !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+	if (unlikely(mst_bag_need(leaf, c))) {
+		/* The leaf's first key that ends in a bag: a node for it. */
+		w->need.nodes = 1;
+		if (!mst_insert_reserved(w)) {
+			mst_unlock(w->mt, &leaf->node);
+			return false;
+		}
+		mst_leaf_add_bag(w, leaf);
+	} else if (!mst_reserve_has_sfx(&w->res, MST_SFX_NEW,
+					w->need.sfx[MST_SFX_NEW]) ||
+		   !mst_reserve_fits(&w->res, w->need.sfx[MST_SFX_NEW])) {
+		/* The need is one suffix buffer at most: ask for that alone. */
 		mst_unlock(w->mt, &leaf->node);
 		return false;
 	}

@@ -69,6 +69,15 @@ static inline void mst_walk_pos_init(struct mst_walk_pos *c, const void *key,
 	c->stay = false;
 }
 
+/*
+ * Does the key end in its leaf's bag at the walk's layer: 9 to 16 bytes
+ * from its slice on (see struct mst_bag)?
+ */
+static inline bool mst_key_in_bag(const struct mst_walk_pos *c)
+{
+	return c->cls == MST_CLS_LONG && c->len - c->off <= MST_KLX_BAG_MAX;
+}
+
 /* A reserve's suffix buffers, by use (see struct mst_reserve). */
 #define MST_SFX_NEW	0
 #define MST_SFX_MOVED	1

@@ -71,7 +71,7 @@ struct mst_leaf *mst_lock_leaf(struct mst_write *w)
 			size_t skip;
 
 			/* A span the key leaves: the insert splits it. */
-			if (!mst_slot_holds_key(klx, lv, c))
+			if (!mst_slot_holds_key(klx, lv, 0, c))
 				return leaf;
 			root = mst_slot_layer(klx, lv, &skip);
 			mst_unlock(w->mt, &leaf->node);

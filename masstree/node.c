@@ -106,6 +106,7 @@ void mst_node_stats_read(struct mst_node_stats *stats)
 		stats->leaves += READ_ONCE(live->leaves);
 		stats->internodes += READ_ONCE(live->internodes);
 		stats->suffixes += READ_ONCE(live->suffixes);
+		stats->bags += READ_ONCE(live->bags);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_node_stats_read);
@@ -170,6 +171,8 @@ void mst_node_init_internode(struct mst_node *node, unsigned long flags)
 {
 	memset(mst_to_internode(node), 0, sizeof(struct mst_internode));
 	mst_internode_clear_keys(mst_to_internode(node), 0);
+	/* Past the internode, but read by mst_node_free(). */
+	RCU_INIT_POINTER(mst_to_leaf(node)->bag, NULL);
 	node->version = flags;
 	this_cpu_inc(mst_live->internodes);
 }
@@ -245,14 +248,62 @@ static void mst_node_free_rcu(struct rcu_head *head)
 	kmem_cache_free(mst_node_cache, node);
 }
 
+/* A bag is a node's worth of memory: its rcu_head is where a node's is. */
+static struct mst_node *mst_bag_node(struct mst_bag *bag)
+{
+	return (struct mst_node *)bag;
+}
+
+static void mst_bag_discard(struct mst_bag *bag)
+{
+	this_cpu_dec(mst_live->bags);
+	kmem_cache_free(mst_node_cache, bag);
+}
+
+/* A node and its bag, freed together through the bag's rcu_head. */
+static void mst_leaf_bag_free_rcu(struct rcu_head *head)
+{
+	struct mst_bag *bag = (struct mst_bag *)mst_rcu_node(head);
+	struct mst_node *leaf = &bag->leaf->node;
+
+	mst_bag_discard(bag);
+	mst_node_uncount(leaf);
+	kmem_cache_free(mst_node_cache, leaf);
+}
+
+/**
+ * mst_bag_init() - make a node from a reserve or pool a leaf's bag.
+ * @node: the node, of no kind.
+ *
+ * Context: Any context.
+ * Return: the bag; its slices are undefined until written.
+ */
+struct mst_bag *mst_bag_init(struct mst_node *node)
+{
+	this_cpu_inc(mst_live->bags);
+	return (struct mst_bag *)node;
+}
+EXPORT_SYMBOL_IF_KUNIT(mst_bag_init);
+
 /**
  * mst_node_free() - free a node once current RCU readers are done with it.
  * @node: a leaf or internode, already unreachable for new readers.
+ *
+ * A node with a bag goes with it, through the bag's rcu_head: readers
+ * may still read the node's pointer to the bag, which its own rcu_head
+ * would overwrite.
  *
  * Context: Any context.
  */
 void mst_node_free(struct mst_node *node)
 {
+	struct mst_bag *bag = mst_node_bag_locked(node);
+
+	if (bag) {
+		bag->leaf = mst_to_leaf(node);
+		call_rcu(mst_node_rcu(mst_bag_node(bag)), mst_leaf_bag_free_rcu);
+		return;
+	}
 	call_rcu(mst_node_rcu(node), mst_node_free_rcu);
 }
 EXPORT_SYMBOL_IF_KUNIT(mst_node_free);
@@ -423,9 +474,9 @@ void mst_node_caches_exit(void)
 
 	rcu_barrier();
 	mst_node_stats_read(&stats);
-	WARN(stats.leaves || stats.internodes || stats.suffixes,
-	     "masstree: %ld leaves, %ld internodes, %ld suffixes leaked\n",
-	     stats.leaves, stats.internodes, stats.suffixes);
+	WARN(stats.leaves || stats.internodes || stats.suffixes || stats.bags,
+	     "masstree: %ld leaves, %ld internodes, %ld suffixes, %ld bags leaked\n",
+	     stats.leaves, stats.internodes, stats.suffixes, stats.bags);
 	kmem_cache_destroy(mst_node_cache);
 	mst_sfx_caches_destroy();
 	free_percpu(mst_live);

@@ -39,6 +39,21 @@ static inline bool mst_klx_is_layer(u8 klx)
 	return klx >= MST_KLX_LAYER;
 }
 
+/*
+ * keylenx 9..16: a key of that many bytes from its slice on, whose last
+ * 1..8 bytes past the slice are the slot's entry in the leaf's bag
+ * (struct mst_bag): what a key of up to 16 bytes per layer (a UUID, two
+ * integers) stores instead of a suffix object of its own.
+ */
+#define MST_KLX_BAG_MIN	9
+#define MST_KLX_BAG_MAX	16
+
+static inline bool mst_klx_in_bag(u8 klx)
+{
+	return (unsigned int)klx - MST_KLX_BAG_MIN <=
+	       MST_KLX_BAG_MAX - MST_KLX_BAG_MIN;
+}
+
 struct mst_internode;
 
 /**
@@ -96,6 +111,37 @@ struct mst_span {
 };
 
 /**
+ * struct mst_bag - the second slices of a leaf's short long keys.
+ * @slice: per slot of the leaf, for a key whose keylenx is 9..16, its
+ *	bytes 8..15 from the slot's slice on, big-endian as a u64,
+ *	zero-padded. Other slots' entries are stale: read only by keylenx.
+ * @leaf: the leaf being freed with the bag (mst_node_free()).
+ * @validate_off: while masstree_validate() visits a layer whose root leaf
+ *	has the bag: the layer's offset (the leaf's rcu_head word it would
+ *	use holds the bag).
+ *
+ * Allocated as a node (MST_NODE_SIZE, from the reserve and the per-CPU
+ * pool as nodes are) the first time a leaf takes such a key, and kept for
+ * the node's life, even when a root leaf turns into an internode: a
+ * slot's entry is written in place, like its slice in the leaf, under the
+ * inserting mark, so a reader validates the leaf's version after reading
+ * it. The leaf points to its bag from the second word of its rcu_head
+ * (unused while the node lives). Set once, never moved, and a node with a
+ * bag is freed with it through the bag's rcu_head (mst_node_free()), so
+ * nothing writes that word while readers may read it, and a bag lives as
+ * long as its node: the one pointer a reader may follow inside its
+ * window, before validating, like the slots' slices it reads there (a
+ * leaf shows a slot with a bag entry only once it has its bag).
+ */
+struct mst_bag {
+	u64 slice[MST_NODE_WIDTH];
+	union {
+		struct mst_leaf *leaf;
+		size_t validate_off;
+	};
+};
+
+/**
  * struct mst_leaf - a border node: keys of one layer and their values.
  * @node: the shared head.
  * @permutation: count and order of the live slots, published last.
@@ -111,6 +157,9 @@ struct mst_span {
  *	(MST_KLX_LAYER), or a struct mst_span leading to a layer further
  *	down (MST_KLX_SPAN). Use the accessors below.
  * @rcu: every node's rcu_head (mst_node_rcu()), an internode's included.
+ * @rcu_next: @rcu's first word, which node lists use (mst_node_list_push()).
+ * @bag: while the node lives, in @rcu's second word: its struct mst_bag,
+ *	or NULL (an internode's too: see struct mst_bag).
  *
  * A layer's root leaf turns into an internode in place when it splits
  * (the root grows in place), so every node is allocated big enough for
@@ -128,8 +177,19 @@ struct mst_leaf {
 	u8 keylenx[MST_NODE_WIDTH];
 	u64 ikey[MST_NODE_WIDTH];
 	void __rcu *lv[MST_NODE_WIDTH];
-	struct rcu_head rcu;
+	union {
+		struct rcu_head rcu;
+		struct {
+			void *rcu_next;
+			struct mst_bag __rcu *bag;
+		};
+	};
 };
+
+/* The bag pointer is the word call_rcu() writes last of the two it uses. */
+static_assert(offsetof(struct mst_leaf, bag) ==
+	      offsetof(struct mst_leaf, rcu) + offsetof(struct rcu_head, func));
+static_assert(sizeof(struct mst_bag) <= offsetof(struct mst_leaf, rcu));
 
 /**
  * struct mst_internode - an interior node of one layer's B+tree.
@@ -232,11 +292,13 @@ static inline struct mst_node *mst_rcu_node(struct rcu_head *head)
  * @leaves: live leaves.
  * @internodes: live internodes.
  * @suffixes: live key suffixes.
+ * @bags: live leaf bags.
  */
 struct mst_node_stats {
 	long leaves;
 	long internodes;
 	long suffixes;
+	long bags;
 };
 
 static inline struct mst_leaf *mst_to_leaf(struct mst_node *node)
@@ -267,6 +329,26 @@ static inline struct mst_suffix *mst_slot_suffix_locked(struct mst_leaf *leaf,
 	if (leaf->keylenx[s] != MST_KLX_SUFFIX)
 		return NULL;
 	return rcu_dereference_protected(leaf->lv[s], 1);
+}
+
+/* The leaf's bag, or NULL. */
+static inline struct mst_bag *mst_leaf_bag_locked(struct mst_leaf *leaf)
+{
+	return rcu_dereference_protected(leaf->bag, 1);
+}
+
+/* A node's bag, whatever its kind now (a root leaf keeps it as internode). */
+static inline struct mst_bag *mst_node_bag_locked(struct mst_node *node)
+{
+	return mst_leaf_bag_locked(mst_to_leaf(node));
+}
+
+/* The bag entry of slot @s if its keylenx says it has one, else 0. */
+static inline u64 mst_slot_bag2_locked(struct mst_leaf *leaf, unsigned int s)
+{
+	if (!mst_klx_in_bag(leaf->keylenx[s]))
+		return 0;
+	return mst_leaf_bag_locked(leaf)->slice[s];
 }
 
 /* The span of slot @s, or NULL if it is not a span. */
@@ -423,6 +505,7 @@ void mst_node_internode_to_leaf(struct mst_node *node);
 void mst_node_unuse(struct mst_node *node);
 void mst_node_discard(struct mst_node *node);
 void mst_node_free(struct mst_node *node);
+struct mst_bag *mst_bag_init(struct mst_node *node);
 struct mst_suffix *mst_suffix_alloc(u32 cap, gfp_t gfp);
 struct mst_suffix *mst_suffix_make(const u8 *bytes, u32 len, gfp_t gfp);
 void mst_suffix_discard(struct mst_suffix *sfx);

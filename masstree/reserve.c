@@ -30,9 +30,10 @@
 
 /*
  * Enough for a leaf split that propagates through a layer of height 10
- * with a root split at the top.
+ * with a root split at the top, and a bag for each of the split's two
+ * leaves (struct mst_bag).
  */
-#define MST_PRELOAD_NODES	12
+#define MST_PRELOAD_NODES	14
 /* Suffix buffers: a key's tail up to this many bytes needs no allocation. */
 #define MST_PRELOAD_SFX_CAP	240
 /*

@@ -156,7 +156,8 @@ EXPORT_SYMBOL_GPL(masstree_bytes);
  * A new key lands in one leaf, in one of three ways: a free slot (no
  * node); a split, one new node per full internode above the leaf plus a
  * new root at most (bounded by the map's internodes and by
- * MST_SPLIT_LEVELS, see above); or a new layer where the key parts from
+ * MST_SPLIT_LEVELS, see above), and for a key past 8 bytes a bag (struct
+ * mst_bag) for each of the split's leaves; or a new layer where the key parts from
  * the one it collides with: one leaf, and the bytes the two still share
  * kept once as a span, or a span split in two around the new layer (each
  * part at most a span of the key's length). Plus the key's suffix, at
@@ -176,6 +177,8 @@ unsigned long masstree_insert_bytes_max(struct masstree *mt, size_t len)
 		       MST_SPLIT_LEVELS) + 2) * MST_NODE_BYTES;
 	if (len <= 8)
 		return split;
+	/* A key that ends in a bag may give both leaves of a split one. */
+	split += 2 * MST_NODE_BYTES;
 	layer = MST_NODE_BYTES + 2 * mst_suffix_bytes(MST_SPAN_CAP(len - 8));
 	return (split > layer ? split : layer) + mst_suffix_bytes(len - 8);
 }

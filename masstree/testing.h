@@ -71,6 +71,8 @@ enum masstree_test_counter {
  * @MASSTREE_HOOK_SPAN_MERGE: an erase merging a layer left with one
  *	entry that leads to a layer into the slot above: the new span built,
  *	both leaves locked, the slot not yet switched.
+ * @MASSTREE_HOOK_VALIDATED: a lookup's leaf window validated, before the
+ *	walk compares and follows what it read there.
  */
 enum masstree_test_hook_point {
 	MASSTREE_HOOK_READ,
@@ -86,6 +88,7 @@ enum masstree_test_hook_point {
 	MASSTREE_HOOK_LOCK_PREV,
 	MASSTREE_HOOK_SPAN_SPLIT,
 	MASSTREE_HOOK_SPAN_MERGE,
+	MASSTREE_HOOK_VALIDATED,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT) || defined(MASSTREE_TEST_COUNTERS)

@@ -19,10 +19,13 @@
  * so every list ends with this sentinel instead of NULL, and a root stays
  * marked (on the done list) until masstree_validate() returns. A queued
  * root's layer offset (the key bytes above it) rides in rcu.func, which
- * no live node uses either (call_rcu() sets it): climbing the parent
+ * no live node uses either (call_rcu() sets it), but for a root leaf's
+ * bag pointer (the offset rides in the bag then): climbing the parent
  * links instead would cost a walk per layer, quadratic in a deep chain.
  */
 #define MST_VLIST_END	((struct callback_head *)1UL)
+/* In rcu.next: the queued root's offset is in rcu.func (else in its bag). */
+#define MST_VLIST_FUNC	2UL
 
 struct mst_vstate {
 	long keys, leaves, internodes, layers, sfx_bytes;
@@ -30,25 +33,56 @@ struct mst_vstate {
 	struct mst_node *done;	/* layer roots visited */
 };
 
-/* Mark @n reached and put it on the list @head. */
+/* Where rcu.next of @n links to, without the flag. */
+static struct callback_head *mst_vlist_link(struct mst_node *n)
+{
+	return (void *)((unsigned long)mst_node_rcu(n)->next & ~MST_VLIST_FUNC);
+}
+
+/* Mark @n reached and put it on the list @head, keeping its flag. */
 static void mst_vlist_push(struct mst_node **head, struct mst_node *n)
 {
-	mst_node_rcu(n)->next = *head ? mst_node_rcu(*head) : MST_VLIST_END;
+	unsigned long flag = (unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC;
+	struct callback_head *link = *head ? mst_node_rcu(*head) : MST_VLIST_END;
+
+	mst_node_rcu(n)->next = (void *)((unsigned long)link | flag);
 	*head = n;
+}
+
+/* The bag of node @n, if rcu.func holds one (not an offset of ours). */
+static struct mst_bag *mst_vlist_bag(struct mst_node *n)
+{
+	if ((unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC)
+		return NULL;
+	return mst_node_bag_locked(n);
+}
+
+static struct mst_bag *mst_vleaf_bag(struct mst_leaf *leaf)
+{
+	return mst_vlist_bag(&leaf->node);
 }
 
 /* Queue layer root @n, whose keys' first @off bytes lie above it. */
 static void mst_vlist_queue(struct mst_node **head, struct mst_node *n,
 			    size_t off)
 {
-	mst_node_rcu(n)->func = (typeof(mst_node_rcu(n)->func))off;
+	struct mst_bag *bag = mst_vlist_bag(n);
+
+	if (bag) {
+		bag->validate_off = off;
+	} else {
+		mst_node_rcu(n)->func = (typeof(mst_node_rcu(n)->func))off;
+		mst_node_rcu(n)->next = (void *)MST_VLIST_FUNC;
+	}
 	mst_vlist_push(head, n);
 }
 
 /* The layer offset mst_vlist_queue() stored for @n. */
 static size_t mst_vlist_off(struct mst_node *n)
 {
-	return (size_t)mst_node_rcu(n)->func;
+	if ((unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC)
+		return (size_t)mst_node_rcu(n)->func;
+	return mst_vlist_bag(n)->validate_off;
 }
 
 /* Take the first node off the list @head; it stays marked. */
@@ -56,8 +90,8 @@ static struct mst_node *mst_vlist_pop(struct mst_node **head)
 {
 	struct mst_node *n = *head;
 
-	*head = mst_node_rcu(n)->next == MST_VLIST_END ? NULL :
-		mst_rcu_node(mst_node_rcu(n)->next);
+	*head = mst_vlist_link(n) == MST_VLIST_END ? NULL :
+		mst_rcu_node(mst_vlist_link(n));
 	return n;
 }
 
@@ -149,6 +183,12 @@ static int mst_check_path(struct mst_vstate *st, struct mst_leaf *leaf,
 			if (err)
 				return err;
 			st->internodes++;
+			/* A root kept its bag from when it was a leaf. */
+			if (mst_vlist_bag(&p->node)) {
+				if (&p->node != root)
+					return mst_bad("bag on an internode below the root", p);
+				st->sfx_bytes += MST_NODE_BYTES;
+			}
 		}
 		leftmost &= j == 0;
 		x = &p->node;
@@ -221,6 +261,9 @@ static int mst_check_leaf(struct mst_vstate *st, struct mst_vlayer *ly,
 	if (ly->lo_set && leaf->lowkey != ly->lo)
 		return mst_bad("leaf lowkey differs from its separator", leaf);
 	st->leaves++;
+	/* A bag is key suffix storage, counted as a node's worth. */
+	if (mst_vleaf_bag(leaf))
+		st->sfx_bytes += MST_NODE_BYTES;
 	return 0;
 }
 
@@ -277,9 +320,20 @@ static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
 	sfx = mst_slot_suffix_locked(leaf, s);
 	if (sfx)
 		lv = rcu_dereference_protected(sfx->value, 1);
-	if (klx > 8 && klx != MST_KLX_SUFFIX && klx != MST_KLX_LAYER &&
-	    klx != MST_KLX_SPAN)
+	if (klx > 8 && !mst_klx_in_bag(klx) && klx != MST_KLX_SUFFIX &&
+	    klx != MST_KLX_LAYER && klx != MST_KLX_SPAN)
 		return mst_bad("bad keylenx", leaf);
+	if (mst_klx_in_bag(klx)) {
+		u64 b;
+
+		if (!mst_vleaf_bag(leaf))
+			return mst_bad("bag entry without a bag", leaf);
+		b = mst_vleaf_bag(leaf)->slice[s];
+		if (klx < MST_KLX_BAG_MAX && (b & (~0ULL >> (8 * (klx - 8)))))
+			return mst_bad("bag entry bytes past key length", leaf);
+		if (ly->off + klx > MASSTREE_MAX_KEY_LEN)
+			return mst_bad("key longer than MASSTREE_MAX_KEY_LEN", leaf);
+	}
 	/* A layer below the top holds only keys longer than its offset. */
 	if (!klx && ly->off)
 		return mst_bad("key ends at its layer's offset", leaf);
@@ -393,8 +447,9 @@ int masstree_validate(struct masstree *mt)
 	/* Unmark every root reached: rcu.next of a live node is NULL. */
 	while (st.done) {
 		root = mst_vlist_pop(&st.done);
+		if ((unsigned long)mst_node_rcu(root)->next & MST_VLIST_FUNC)
+			mst_node_rcu(root)->func = NULL;
 		mst_node_rcu(root)->next = NULL;
-		mst_node_rcu(root)->func = NULL;
 	}
 	if (err)
 		return err;

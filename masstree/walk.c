@@ -11,9 +11,13 @@
  * A map is a trie of B+trees ("layers"). Layer d indexes keys by their
  * bytes 8d..8d+7, read big-endian into a u64 "slice"; a key that ends in
  * the slice is stored in a leaf of that layer; a key that continues past
- * it is stored there with its remaining bytes in an out-of-line, immutable
- * suffix, until a second key with the same slice that also continues
- * arrives: then the slot turns into the root of a new layer holding both.
+ * it is stored there with its remaining bytes out of line: up to 8 of
+ * them (a key of 9 to 16 bytes from the slice on) in the leaf's bag, one
+ * node-sized block of second slices per leaf, rewritten in place like the
+ * leaf's own slices (struct mst_bag); more in an immutable suffix of
+ * their own. Either way, until a second key with the same slice that also
+ * continues arrives: then the slot turns into the root of a new layer
+ * holding both.
  * If they share more whole slices, the slot holds them once, as an
  * immutable "span" (struct mst_span), and the new layer sits after them:
  * keys sharing a prefix of any length cost one layer, not one per 8

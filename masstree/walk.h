@@ -46,16 +46,29 @@ static inline bool mst_span_holds_key(const struct mst_span *span,
 	       !memcmp(span->data, c->key + c->off + 8, span->len);
 }
 
+/* Does a key whose second slice is in a bag, read as @klx and @bag2, match @c? */
+static inline bool mst_bag_holds_key(u8 klx, u64 bag2,
+				     const struct mst_walk_pos *c)
+{
+	return c->len - c->off == klx &&
+	       bag2 == mst_slice(c->key, c->len, c->off + 8);
+}
+
 /*
  * Does a slot that mst_leaf_search() matched to @c (same slice, same
- * class), read as @klx and @lv, hold @c's whole key, or lead to the layer
- * that would? Only a suffix or a span can still differ. What a lookup and
- * a writer under its lock both ask.
+ * class), read as @klx and @lv (and @bag2, its bag entry, if @klx says it
+ * has one), hold @c's whole key, or lead to the layer that would? Only a
+ * bag entry, a suffix or a span can still differ. What a lookup and a
+ * writer under its lock both ask.
  */
-static __always_inline bool mst_slot_holds_key(u8 klx, void *lv,
+static __always_inline bool mst_slot_holds_key(u8 klx, void *lv, u64 bag2,
 					       const struct mst_walk_pos *c)
 {
-	/* One test for the common slots: a suffix and a span share a bit. */
+	if (likely(klx <= 8))
+		return true;
+	if (mst_klx_in_bag(klx))
+		return mst_bag_holds_key(klx, bag2, c);
+	/* A suffix and a span share a bit; a layer slot has neither. */
 	if (!(klx & MST_KLX_SUFFIX))
 		return true;
 	if (klx == MST_KLX_SUFFIX)
@@ -126,11 +139,26 @@ static __always_inline unsigned long mst_walk_again(struct mst_walk_pos *c,
 	return now;
 }
 
+/*
+ * The bag entry of slot @s of @leaf, read in a reader's window: the
+ * window's validation covers it, as it covers the slot's slice. A leaf
+ * that shows a slot with a bag entry has its bag (set before any such
+ * slot, and kept as long as the leaf lives: see struct mst_bag) unless
+ * the window is torn, which the validation catches.
+ */
+static __always_inline u64 mst_read_bag(struct mst_leaf *leaf, unsigned int s)
+{
+	struct mst_bag *bag = rcu_dereference(leaf->bag);
+
+	return bag ? READ_ONCE(bag->slice[s]) : 0;
+}
+
 /* What a validated read of a leaf gave the walk. */
 struct mst_leaf_read {
 	u64 perm;
 	void *lv;
 	struct mst_leaf *next;
+	u64 bag2;
 	u8 klx;
 };
 
@@ -157,6 +185,8 @@ static __always_inline bool mst_walk_read_leaf(struct mst_walk_pos *c,
 	if (c->slot >= 0) {
 		r->klx = READ_ONCE(leaf->keylenx[c->slot]);
 		r->lv = rcu_dereference(leaf->lv[c->slot]);
+		r->bag2 = unlikely(mst_klx_in_bag(r->klx)) ?
+			  mst_read_bag(leaf, c->slot) : 0;
 	}
 	r->next = NULL;
 	if (*blink)
@@ -196,8 +226,11 @@ static __always_inline struct mst_node *mst_walk_leaf_next(struct mst_walk_pos *
 							   bool *blink,
 							   void **entry)
 {
+	bool found;
+
+	mst_hook(MASSTREE_HOOK_VALIDATED);
 	/* Validated: now the pointers may be followed. */
-	bool found = c->slot >= 0 && mst_slot_holds_key(r->klx, r->lv, c);
+	found = c->slot >= 0 && mst_slot_holds_key(r->klx, r->lv, r->bag2, c);
 
 	if (!found && r->next && c->slice >= READ_ONCE(r->next->lowkey)) {
 		mst_count(MASSTREE_TC_BLINK);

@@ -61,7 +61,8 @@ static __always_inline bool mst_write_locked(struct mst_write *w,
 	}
 	if (c->slot >= 0 &&
 	    mst_slot_holds_key(leaf->keylenx[c->slot],
-			       rcu_dereference_protected(leaf->lv[c->slot], 1), c))
+			       rcu_dereference_protected(leaf->lv[c->slot], 1),
+			       mst_slot_bag2_locked(leaf, c->slot), c))
 		cur = mst_slot_entry_locked(leaf, c->slot);
 	*ret = cur;
 	if (op == MST_OP_INSERT && cur)
@@ -131,10 +132,11 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	 * A new long key usually needs a suffix buffer, and finding that out
 	 * under the leaf lock costs a second walk: take one up front, big
 	 * enough for any layer the key may end in, when the map's last such
-	 * insert needed one (keys that share long prefixes may not).
+	 * insert needed one (keys that share long prefixes may not). A key of
+	 * up to 16 bytes never does: its leaf's bag holds its second slice.
 	 */
-	long_insert = len > 8 && (op == MST_OP_INSERT ||
-				  (op == MST_OP_CMPXCHG && !old));
+	long_insert = len > 2 * 8 && (op == MST_OP_INSERT ||
+				      (op == MST_OP_CMPXCHG && !old));
 	if (long_insert) {
 		hint = READ_ONCE(mt->suffix_hint);
 		if (hint && mst_reserve_fill_suffix(&w.res, len - 8, gfp))

@@ -119,6 +119,16 @@
  *          returns they must find nothing or the new entry, never the
  *          erased one, which a permutation published before the slot is
  *          written would show them.
+ * bag      A root leaf of 15 16-byte keys, their second slices in the
+ *          leaf's bag. Reader 1 looks up a key with the slice of the one
+ *          at position 10 and another second slice, absent, and is held
+ *          once its window validated (VALIDATED), the slot of position 10
+ *          read, while the writer erases that key and inserts the one
+ *          sought, into the same slot: same slice, new bag entry. Let go,
+ *          the reader must compare the bag entry it read in its window
+ *          (the erased key's): not found; one that read the bag after
+ *          validating would take the new entry for the old key's and
+ *          return the erased key's entry for the new key.
  *
  * After every round: every key present with its entry, the key count of
  * a cursor walk, masstree_get_stats() keys equal to both, its bytes equal
@@ -144,12 +154,13 @@
 
 enum round_kind {
 	R_FIRST, R_LAYER_NEW, R_LAYER_EMPTYING, R_SPLIT, R_PARENT, R_COLLAPSE,
-	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_REUSE, R_REFILL, R_NR
+	R_HANDOFF, R_MERGE, R_IMERGE, R_SPAN_MERGE, R_REUSE, R_REFILL, R_BAG,
+	R_NR
 };
 
 static const char *const round_name[R_NR] = {
 	"first", "layer-new", "layer-emptying", "split", "parent", "collapse",
-	"handoff", "merge", "imerge", "span-merge", "reuse", "refill",
+	"handoff", "merge", "imerge", "span-merge", "reuse", "refill", "bag",
 };
 
 static DEFINE_MASSTREE(map);
@@ -219,6 +230,8 @@ static unsigned long imerge_reclimbed;
  * and the insert that refills its slot are done.
  */
 static int reuse_reader_held, reuse_refilled;
+/* The bag round: reader 1 is held with its window validated. */
+static int bag_reader_held;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -398,6 +411,28 @@ static u64 reuse_key(int pos)
 }
 
 /*
+ * Bag keys: 16 bytes, the slice of reuse_key(pos), then @second. The
+ * round's keys at BAG_POS: BAG_GONE (erased), BAG_NEW (inserted).
+ */
+#define BAG_POS		10
+#define BAG_STABLE	0x5354424c00000000ULL
+#define BAG_GONE	0x474f4e4500000000ULL
+#define BAG_NEW		0x4e45570000000000ULL
+
+static u32 bag_key(u8 *b, int pos, u64 second)
+{
+	slice_key(b, reuse_key(pos));
+	slice_key(b + 8, second);
+	return 16;
+}
+
+/* The entry number of bag key (@pos, @second). */
+static u64 bag_val(int pos, u64 second)
+{
+	return reuse_key(pos) + (second == BAG_NEW ? 1 : second == BAG_GONE ? 2 : 0);
+}
+
+/*
  * The refill round's key, erased at setup (its entry stays in the freed
  * slot), and the entry it is inserted again with.
  */
@@ -539,6 +574,14 @@ static void races_hook(enum masstree_test_hook_point where)
 		 * erase and the insert that refills its slot are done.
 		 */
 		__atomic_store_n(&reuse_reader_held, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
+		if (HOLD_UNTIL_US(__atomic_load_n(&reuse_refilled, __ATOMIC_ACQUIRE),
+				  100000.0 + 100 * bound_us))
+			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
+	} else if (k == R_BAG && tl_id == 1 && where == MASSTREE_HOOK_VALIDATED &&
+		   !__atomic_load_n(&bag_reader_held, __ATOMIC_ACQUIRE)) {
+		/* The slot read and validated: until the writer refilled it. */
+		__atomic_store_n(&bag_reader_held, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL_US(__atomic_load_n(&reuse_refilled, __ATOMIC_ACQUIRE),
 				  100000.0 + 100 * bound_us))
@@ -898,6 +941,40 @@ static void reuse_reader(int id)
 		FAIL("reader %d: key absent after its insert returned", id);
 }
 
+/*
+ * Readers of the bag round: reader 1 looks up the key being inserted
+ * (its first lookup is the held one): absent or with its entry, never the
+ * erased key's; readers 2 and 3 the stable keys, all present.
+ */
+static void bag_reader(int id)
+{
+	unsigned long n = 0;
+	u8 kb[KLEN_MAX];
+	void *got;
+	u64 v;
+	int pos;
+
+	do {
+		pos = (n * 3 + id) % REUSE_N;
+		n++;
+		if (id == 1) {
+			got = masstree_load(&map, kb, bag_key(kb, BAG_POS, BAG_NEW));
+			if (got && got != entry(bag_val(BAG_POS, BAG_NEW)))
+				FAIL("bag reader: key being inserted: load %p (%s)",
+				     got, got == entry(bag_val(BAG_POS, BAG_GONE)) ?
+				     "the erased key's entry" : "?");
+		} else if (pos != BAG_POS) {
+			v = bag_val(pos, BAG_STABLE);
+			got = masstree_load(&map, kb, bag_key(kb, pos, BAG_STABLE));
+			if (got != entry(v))
+				FAIL("bag reader %d: present key %llu: load %p", id,
+				     (unsigned long long)v, got);
+		}
+		__atomic_fetch_add(&reader_ops[id], 1, __ATOMIC_RELEASE);
+		sched_yield();
+	} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
+}
+
 static void run_role(int id)
 {
 	u8 kb[KLEN_MAX];
@@ -1055,6 +1132,22 @@ static void run_role(int id)
 			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
 		} else if (id <= 3) {
 			reuse_reader(id);
+		}
+		break;
+	case R_BAG:
+		if (id == 0) {
+			/* Once reader 1 holds its validated window. */
+			HOLD_UNTIL_US(__atomic_load_n(&bag_reader_held, __ATOMIC_ACQUIRE),
+				      10 * bound_us);
+			if (masstree_erase(&map, kb, bag_key(kb, BAG_POS, BAG_GONE)) !=
+			    entry(bag_val(BAG_POS, BAG_GONE)))
+				FAIL("erase of the bag key");
+			insert_or_fail(kb, bag_key(kb, BAG_POS, BAG_NEW),
+				       bag_val(BAG_POS, BAG_NEW));
+			__atomic_store_n(&reuse_refilled, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+		} else if (id <= 3) {
+			bag_reader(id);
 		}
 		break;
 	case R_REFILL:
@@ -1402,6 +1495,21 @@ static void setup(int k)
 		want_key(kb, slice_key(kb, reuse_key(gone)), REFILL_NEW);
 		break;
 	}
+	case R_BAG:
+		/* A full leaf; the erase frees the slot the insert takes. */
+		for (i = 0; i < REUSE_N; i++) {
+			u64 second = i == BAG_POS ? BAG_GONE : BAG_STABLE;
+
+			if (masstree_insert(&map, kb, bag_key(kb, i, second),
+					    entry(bag_val(i, second)), GFP_KERNEL))
+				FAIL("setup insert");
+			if (i != BAG_POS)
+				want_key(kb, bag_key(kb, i, second), bag_val(i, second));
+		}
+		if (mst_stat_read(&map, MST_STAT_LEAVES) != 1)
+			FAIL("setup: %ld leaves", mst_stat_read(&map, MST_STAT_LEAVES));
+		want_key(kb, bag_key(kb, BAG_POS, BAG_NEW), bag_val(BAG_POS, BAG_NEW));
+		break;
 	case R_SPLIT:
 		for (i = 0; i < SPLIT_N; i++)
 			put(kb, slice_key(kb, SPLIT_BASE + 16 * i), SPLIT_BASE + 16 * i);
@@ -1452,7 +1560,7 @@ int main(int argc, char **argv)
 			   k == R_PARENT || k == R_COLLAPSE || k == R_SPAN_MERGE ||
 			   k == R_HANDOFF ||
 			   k == R_MERGE || k == R_IMERGE || k == R_REUSE ||
-			   k == R_REFILL);
+			   k == R_REFILL || k == R_BAG);
 		WRITE_ONCE(kind, k);
 		__atomic_store_n(&arrived, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&done, 0, __ATOMIC_RELAXED);
@@ -1474,6 +1582,7 @@ int main(int argc, char **argv)
 		__atomic_store_n(&imerge_erased, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&reuse_reader_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&reuse_refilled, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&bag_reader_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
