@@ -52,15 +52,17 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 	struct mst_walk_pos *c = &w->c;
 	u8 klx = c->cls;
 
-	if (mst_key_in_bag(c)) {
-		struct mst_bag *bag = mst_leaf_bag_locked(leaf);
-
-		WRITE_ONCE(bag->slice[s], mst_slice(c->key, c->len, c->off + 8));
-		klx = c->len - c->off;
-	} else if (c->cls == MST_CLS_LONG) {
+	if (c->cls == MST_CLS_LONG) {
 		u32 rest = c->len - c->off - 8;
 		struct mst_suffix *sfx;
 
+		if (rest <= 8) {
+			/* mst_key_in_bag() */
+			WRITE_ONCE(mst_leaf_bag_locked(leaf)->slice[s],
+				   mst_slice(c->key, c->len, c->off + 8));
+			klx = 8 + rest;
+			goto fill;
+		}
 		sfx = mst_reserve_suffix(&w->res, MST_SFX_NEW, c->key + c->off + 8,
 					 rest);
 		mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, sfx->size);
@@ -69,6 +71,7 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 		entry = sfx;
 		klx = MST_KLX_SUFFIX;
 	}
+fill:
 	WRITE_ONCE(leaf->ikey[s], c->slice);
 	WRITE_ONCE(leaf->keylenx[s], klx);
 	rcu_assign_pointer(leaf->lv[s], entry);
@@ -76,16 +79,13 @@ static __always_inline void mst_leaf_fill(struct mst_write *w,
 
 /*
  * Copy slot @from of @src into slot @to of a leaf readers cannot see
- * (which has a bag if the slot's key needs one).
+ * (its bag entry, if any, is the caller's: mst_split_fill()).
  */
 static void mst_leaf_copy(struct mst_leaf *dst, unsigned int to,
 			  struct mst_leaf *src, unsigned int from)
 {
 	dst->ikey[to] = src->ikey[from];
 	dst->keylenx[to] = src->keylenx[from];
-	if (mst_klx_in_bag(src->keylenx[from]))
-		mst_leaf_bag_locked(dst)->slice[to] =
-			mst_leaf_bag_locked(src)->slice[from];
 	/* A suffix moves with its slot, entry and all. */
 	RCU_INIT_POINTER(dst->lv[to], rcu_dereference_protected(src->lv[from], 1));
 }
@@ -444,8 +444,9 @@ static unsigned int mst_split_point(struct mst_leaf *leaf, u64 perm,
  * Do positions [from, to) of the 16 keys (the leaf's 15 in @perm's order,
  * the new one at the cursor's position) hold a key that ends in a bag?
  */
-static bool mst_split_has_bag(struct mst_write *w, struct mst_leaf *leaf,
-			      u64 perm, unsigned int from, unsigned int to)
+static __always_inline bool mst_split_has_bag(struct mst_write *w,
+					       struct mst_leaf *leaf, u64 perm,
+					       unsigned int from, unsigned int to)
 {
 	unsigned int pos = w->c.pos, i;
 
@@ -480,16 +481,26 @@ static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 			  unsigned int to, void *entry)
 {
 	unsigned int pos = w->c.pos;
+	struct mst_bag *bag = NULL;
 	unsigned int i;
 
-	if (mst_split_has_bag(w, leaf, perm, from, to))
+	if (mst_split_has_bag(w, leaf, perm, from, to)) {
 		mst_leaf_add_bag(w, dst);
+		bag = mst_leaf_bag_locked(dst);
+	}
 	for (i = from; i < to; i++) {
 		if (i == pos)
 			mst_leaf_fill(w, dst, i - from, entry);
 		else
 			mst_leaf_copy(dst, i - from, leaf,
 				      mst_perm_slot(perm, i < pos ? i : i - 1));
+	}
+	/* The bag entries that move, in a pass of their own. */
+	for (i = from; bag && i < to; i++) {
+		unsigned int s = mst_perm_slot(perm, i < pos ? i : i - 1);
+
+		if (i != pos && mst_klx_in_bag(leaf->keylenx[s]))
+			bag->slice[i - from] = mst_leaf_bag_locked(leaf)->slice[s];
 	}
 	dst->permutation = mst_perm_first(to - from);
 }
@@ -860,6 +871,7 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	struct mst_walk_pos *c = &w->c;
 	u64 perm = leaf->permutation;
 	unsigned int n = mst_perm_size(perm);
+	bool bag = false;
 
 	if (c->slot >= 0) {
 		if (leaf->keylenx[c->slot] == MST_KLX_SPAN)
@@ -868,10 +880,17 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	}
 
 	memset(&w->need, 0, sizeof(w->need));
-	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c);
+	if (c->cls == MST_CLS_LONG) {
+		u32 rest = c->len - c->off - 8;
+
+		if (rest > 8)
+			w->need.sfx[MST_SFX_NEW] = rest;
+		else
+			bag = !mst_leaf_bag_locked(leaf);	/* mst_bag_need() */
+	}
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	if (unlikely(mst_bag_need(leaf, c))) {
+	if (unlikely(bag)) {
 		/* The leaf's first key that ends in a bag: a node for it. */
 		w->need.nodes = 1;
 		if (!mst_insert_reserved(w)) {

@@ -215,10 +215,12 @@ static inline void mst_reserve_init(struct mst_reserve *res)
 	res->taken = 0;
 }
 
+/* One test, not four: every write asks on its way out. */
 static inline bool mst_reserve_empty(const struct mst_reserve *res)
 {
-	return !res->nr_nodes && !res->sfx[MST_SFX_NEW] &&
-	       !res->sfx[MST_SFX_MOVED] && !res->sfx[MST_SFX_SPAN];
+	return !(res->nr_nodes | (unsigned long)res->sfx[MST_SFX_NEW] |
+		 (unsigned long)res->sfx[MST_SFX_MOVED] |
+		 (unsigned long)res->sfx[MST_SFX_SPAN]);
 }
 
 /* Does @res hold suffix buffer @i for @bytes bytes (none needed if 0)? */

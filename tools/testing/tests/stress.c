@@ -128,7 +128,10 @@ static u32 span_key(u8 *b, u64 n)
 /*
  * Key number n of a family: 8-byte big-endian, 40 bytes sharing a
  * 24-byte prefix (layers), or a span key, chosen by n's bits 1 and 2 so
- * that the kinds mix. Stable keys are even numbers, churned keys odd.
+ * that the kinds mix; one churned key in four of the 8-byte kind goes on
+ * for 8 more bytes, which its leaf keeps in its bag (struct mst_bag), so
+ * that bags split, merge and take keys under the readers of the stable
+ * keys beside them. Stable keys are even numbers, churned keys odd.
  */
 static u32 make_key(u8 *b, u64 n)
 {
@@ -145,7 +148,10 @@ static u32 make_key(u8 *b, u64 n)
 	}
 	for (i = 0; i < 8; i++)
 		b[i] = n >> (56 - 8 * i);
-	return 8;
+	if ((n & 9) != 9)
+		return 8;
+	memcpy(b + 8, "bag-tail", 8);
+	return 16;
 }
 
 static void *val(u64 n)
