@@ -496,20 +496,15 @@ static void rt_hook(enum masstree_test_hook_point where)
 		atomic_long_inc(&ctx->held[k]);
 		if (rt_wait_bit(&ctx->merge_state, RT_MS_ERASED, RT_HOLD_US))
 			atomic_long_inc(&ctx->met[k]);
-	} else if (k == RT_REUSE && self->id == 1 && where == MASSTREE_HOOK_READ &&
+	} else if (((k == RT_REUSE && where == MASSTREE_HOOK_READ) ||
+		    (k == RT_BAG && where == MASSTREE_HOOK_VALIDATED)) &&
+		   self->id == 1 &&
 		   !(atomic_read(&ctx->reuse_state) & RT_RU_READER)) {
 		/*
-		 * The full permutation loaded, no slot read yet: until the
-		 * erase and the insert that refills its slot are done.
+		 * RT_REUSE: the full permutation loaded, no slot read yet;
+		 * RT_BAG: the slot read and validated. Until the erase and
+		 * the insert that refills the slot are done.
 		 */
-		atomic_or(RT_RU_READER, &ctx->reuse_state);
-		atomic_long_inc(&ctx->held[k]);
-		if (rt_wait_bit(&ctx->reuse_state, RT_RU_REFILLED, RT_HOLD_US))
-			atomic_long_inc(&ctx->met[k]);
-	} else if (k == RT_BAG && self->id == 1 &&
-		   where == MASSTREE_HOOK_VALIDATED &&
-		   !(atomic_read(&ctx->reuse_state) & RT_RU_READER)) {
-		/* The slot read and validated: until it is refilled. */
 		atomic_or(RT_RU_READER, &ctx->reuse_state);
 		atomic_long_inc(&ctx->held[k]);
 		if (rt_wait_bit(&ctx->reuse_state, RT_RU_REFILLED, RT_HOLD_US))

@@ -445,8 +445,8 @@ static unsigned int mst_split_point(struct mst_leaf *leaf, u64 perm,
  * the new one at the cursor's position) hold a key that ends in a bag?
  */
 static __always_inline bool mst_split_has_bag(struct mst_write *w,
-					       struct mst_leaf *leaf, u64 perm,
-					       unsigned int from, unsigned int to)
+					      struct mst_leaf *leaf, u64 perm,
+					      unsigned int from, unsigned int to)
 {
 	unsigned int pos = w->c.pos, i;
 

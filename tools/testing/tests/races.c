@@ -226,12 +226,11 @@ static unsigned long merge_stale;
 static int imerge_split_held, imerge_erased;
 static unsigned long imerge_reclimbed;
 /*
- * The reuse round: reader 1 is held on a stale permutation; the erase
- * and the insert that refills its slot are done.
+ * The reuse and bag rounds: reader 1 is held (on a stale permutation, or
+ * with its window validated); the erase and the insert that refills its
+ * slot are done.
  */
 static int reuse_reader_held, reuse_refilled;
-/* The bag round: reader 1 is held with its window validated. */
-static int bag_reader_held;
 static unsigned long reader_ops[NWORKERS];
 /* Windows held, and those another thread entered (acted in) meanwhile. */
 static unsigned long held[R_NR], met[R_NR];
@@ -567,21 +566,15 @@ static void races_hook(enum masstree_test_hook_point where)
 		if (HOLD_UNTIL_US(__atomic_load_n(&merge_erased, __ATOMIC_ACQUIRE),
 				  100000.0 + 100 * bound_us))
 			__atomic_fetch_add(&merge_stale, 1, __ATOMIC_RELAXED);
-	} else if (k == R_REUSE && tl_id == 1 && where == MASSTREE_HOOK_READ &&
+	} else if (((k == R_REUSE && where == MASSTREE_HOOK_READ) ||
+		    (k == R_BAG && where == MASSTREE_HOOK_VALIDATED)) && tl_id == 1 &&
 		   !__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE)) {
 		/*
-		 * The full permutation loaded, no slot read yet: until the
-		 * erase and the insert that refills its slot are done.
+		 * Reuse: the full permutation loaded, no slot read yet; bag:
+		 * the slot read and validated. Until the erase and the
+		 * insert that refills the slot are done.
 		 */
 		__atomic_store_n(&reuse_reader_held, 1, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
-		if (HOLD_UNTIL_US(__atomic_load_n(&reuse_refilled, __ATOMIC_ACQUIRE),
-				  100000.0 + 100 * bound_us))
-			__atomic_fetch_add(&met[k], 1, __ATOMIC_RELAXED);
-	} else if (k == R_BAG && tl_id == 1 && where == MASSTREE_HOOK_VALIDATED &&
-		   !__atomic_load_n(&bag_reader_held, __ATOMIC_ACQUIRE)) {
-		/* The slot read and validated: until the writer refilled it. */
-		__atomic_store_n(&bag_reader_held, 1, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&held[k], 1, __ATOMIC_RELAXED);
 		if (HOLD_UNTIL_US(__atomic_load_n(&reuse_refilled, __ATOMIC_ACQUIRE),
 				  100000.0 + 100 * bound_us))
@@ -1137,7 +1130,7 @@ static void run_role(int id)
 	case R_BAG:
 		if (id == 0) {
 			/* Once reader 1 holds its validated window. */
-			HOLD_UNTIL_US(__atomic_load_n(&bag_reader_held, __ATOMIC_ACQUIRE),
+			HOLD_UNTIL_US(__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE),
 				      10 * bound_us);
 			if (masstree_erase(&map, kb, bag_key(kb, BAG_POS, BAG_GONE)) !=
 			    entry(bag_val(BAG_POS, BAG_GONE)))
@@ -1582,7 +1575,6 @@ int main(int argc, char **argv)
 		__atomic_store_n(&imerge_erased, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&reuse_reader_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&reuse_refilled, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&bag_reader_held, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&gen, r + 1, __ATOMIC_RELEASE);
 		while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < NWORKERS)
 			sched_yield();
