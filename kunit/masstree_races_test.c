@@ -755,24 +755,32 @@ static void rt_merge_writer(struct rt_thread *t)
 }
 
 /*
- * A reuse round's eraser: once reader 1 holds the full permutation, the
- * key at RT_REUSE_GONE erased and RT_REUSE_NEW inserted into its slot.
+ * The writer of the reuse and bag rounds: once reader 1 is held, erase
+ * key @gone and insert @nk with @entry into the slot it freed (the only
+ * free one).
  */
-static void rt_reuse_writer(struct rt_thread *t)
+static void rt_refill_writer(struct rt_thread *t, const u8 *gone, u32 glen,
+			     void *gentry, const u8 *nk, u32 nlen, void *entry)
 {
 	struct rt_ctx *ctx = t->ctx;
-	u64 s = RT_BASE + 16 * RT_REUSE_GONE;
-	u8 key[8];
 
 	rt_wait_bit(&ctx->reuse_state, RT_RU_READER, RT_HOLD_US);
-	if (masstree_erase(&ctx->fx.mt, key, rt_slice_key(key, s)) !=
-	    mtt_entry(s) && !t->errors++)
-		pr_err("masstree_races: reuse round: erase of %llu\n",
-		       (unsigned long long)s);
-	rt_insert(t, key, rt_slice_key(key, RT_REUSE_NEW),
-		  mtt_entry(RT_REUSE_NEW));
+	if (masstree_erase(&ctx->fx.mt, gone, glen) != gentry && !t->errors++)
+		pr_err("masstree_races: refill round: erase of entry %lu\n",
+		       mtt_entry_value(gentry));
+	rt_insert(t, nk, nlen, entry);
 	atomic_or(RT_RU_REFILLED, &ctx->reuse_state);
 	atomic_set(&ctx->writer_done, 1);
+}
+
+/* A reuse round's writer: RT_REUSE_GONE out, RT_REUSE_NEW into its slot. */
+static void rt_reuse_writer(struct rt_thread *t)
+{
+	u64 s = RT_BASE + 16 * RT_REUSE_GONE;
+	u8 key[8], nkey[8];
+
+	rt_refill_writer(t, key, rt_slice_key(key, s), mtt_entry(s), nkey,
+			 rt_slice_key(nkey, RT_REUSE_NEW), mtt_entry(RT_REUSE_NEW));
 }
 
 /*
@@ -819,17 +827,12 @@ static void rt_reuse_reader(struct rt_thread *t)
  */
 static void rt_bag_writer(struct rt_thread *t)
 {
-	struct rt_ctx *ctx = t->ctx;
-	u8 key[16];
+	u8 key[16], nkey[16];
 
-	rt_wait_bit(&ctx->reuse_state, RT_RU_READER, RT_HOLD_US);
-	if (masstree_erase(&ctx->fx.mt, key, rt_bag_key(key, RT_BAG_POS, RT_BAG_GONE)) !=
-	    rt_bag_entry(RT_BAG_POS, RT_BAG_GONE) && !t->errors++)
-		pr_err("masstree_races: bag round: erase\n");
-	rt_insert(t, key, rt_bag_key(key, RT_BAG_POS, RT_BAG_NEW),
-		  rt_bag_entry(RT_BAG_POS, RT_BAG_NEW));
-	atomic_or(RT_RU_REFILLED, &ctx->reuse_state);
-	atomic_set(&ctx->writer_done, 1);
+	rt_refill_writer(t, key, rt_bag_key(key, RT_BAG_POS, RT_BAG_GONE),
+			 rt_bag_entry(RT_BAG_POS, RT_BAG_GONE), nkey,
+			 rt_bag_key(nkey, RT_BAG_POS, RT_BAG_NEW),
+			 rt_bag_entry(RT_BAG_POS, RT_BAG_NEW));
 }
 
 static void rt_bag_reader(struct rt_thread *t)

@@ -265,11 +265,9 @@ static int mst_leaf_find(struct mst_leaf *leaf, u64 perm, u64 ts,
 }
 
 /*
- * The bag entry of slot @s of @leaf, whose keylenx says it has one, into
- * *@bag2; *@bagp caches the leaf's bag. Read only for such a slot: a leaf
- * that shows one has its bag (set first, kept as long as the leaf, see
- * struct mst_bag) unless the window is torn, which its validation
- * catches; the word of a leaf without one may be call_rcu()'s.
+ * mst_slot_bag2() for a snapshot: the bag entry of slot @s of @leaf, whose
+ * keylenx says it has one, into *@bag2, the leaf's bag read once per
+ * snapshot (*@bagp) rather than once per slot.
  */
 static __always_inline void mst_snap_bag(struct mst_leaf *leaf,
 					 struct mst_bag **bagp,

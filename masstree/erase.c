@@ -632,7 +632,7 @@ static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
 		/* A bag entry is copied: @dst has a bag (mst_merge_fits()). */
 		if (mst_klx_in_bag(src->keylenx[from]))
 			WRITE_ONCE(mst_leaf_bag_locked(dst)->slice[to],
-				   mst_leaf_bag_locked(src)->slice[from]);
+				   mst_slot_bag2_locked(src, from));
 		WRITE_ONCE(dst->ikey[to], src->ikey[from]);
 		WRITE_ONCE(dst->keylenx[to], src->keylenx[from]);
 		rcu_assign_pointer(dst->lv[to],
@@ -688,6 +688,7 @@ static void mst_root_absorb(struct mst_write *w, struct mst_node *r,
 	mst_mark(r, MST_V_SPLITTING);
 	if (READ_ONCE(child->version) & MST_V_LEAF) {
 		struct mst_leaf *leaf = mst_to_leaf(r), *src = mst_to_leaf(child);
+		struct mst_bag *sbag = mst_leaf_bag_locked(src);
 
 		WRITE_ONCE(r->version, READ_ONCE(r->version) | MST_V_LEAF);
 		mst_node_internode_to_leaf(r);
@@ -700,9 +701,9 @@ static void mst_root_absorb(struct mst_write *w, struct mst_node *r,
 		 * @child has one (mst_erase_root_shrink()).
 		 */
 		for (i = 0; i < MST_NODE_WIDTH; i++) {
-			if (mst_leaf_bag_locked(src))
+			if (sbag)
 				WRITE_ONCE(mst_leaf_bag_locked(leaf)->slice[i],
-					   mst_leaf_bag_locked(src)->slice[i]);
+					   sbag->slice[i]);
 			WRITE_ONCE(leaf->keylenx[i], src->keylenx[i]);
 			WRITE_ONCE(leaf->ikey[i], src->ikey[i]);
 			rcu_assign_pointer(leaf->lv[i],

@@ -17,28 +17,40 @@
 #include "version.h"
 
 /* Give @leaf (locked, or not yet published) a bag from the reserve. */
-static void mst_leaf_add_bag(struct mst_write *w, struct mst_leaf *leaf)
+static struct mst_bag *mst_leaf_add_bag(struct mst_write *w,
+					struct mst_leaf *leaf)
 {
 	struct mst_bag *bag = mst_bag_init(mst_reserve_node(&w->res));
 
 	/* Before any slot that uses it, and before readers may see it. */
 	rcu_assign_pointer(leaf->bag, bag);
 	mst_stat_add(w->mt, MST_STAT_SUFFIX_BYTES, MST_NODE_BYTES);
+	return bag;
 }
 
 /* Does the cursor's key need a bag that @leaf (locked) lacks? */
-static unsigned int mst_bag_need(struct mst_leaf *leaf,
-				 const struct mst_walk_pos *c)
+static bool mst_bag_need(struct mst_leaf *leaf, const struct mst_walk_pos *c)
 {
 	return mst_key_in_bag(c) && !mst_leaf_bag_locked(leaf);
 }
 
-/* Suffix buffer bytes the cursor's key needs in a leaf slot of its layer. */
-static u32 mst_fill_need(const struct mst_walk_pos *c)
+/*
+ * What the cursor's key needs in a leaf slot of its layer: the suffix
+ * buffer bytes it returns (0: none), or the leaf's bag (*@in_bag).
+ */
+static __always_inline u32 mst_fill_need(const struct mst_walk_pos *c,
+					 bool *in_bag)
 {
-	if (c->cls != MST_CLS_LONG || mst_key_in_bag(c))
+	u32 rest;
+
+	*in_bag = false;
+	if (c->cls != MST_CLS_LONG)
 		return 0;
-	return c->len - c->off - 8;
+	rest = c->len - c->off - 8;
+	if (rest > 8)
+		return rest;
+	*in_bag = true;		/* mst_key_in_bag() */
+	return 0;
 }
 
 /*
@@ -123,11 +135,12 @@ bool mst_insert_root(struct mst_write *w, void *entry)
 	struct mst_walk_pos *c = &w->c;
 	struct mst_node *node;
 	struct mst_leaf *leaf;
+	bool bag;
 
 	mst_walk_pos_layer(c, 0, NULL);
 	memset(&w->need, 0, sizeof(w->need));
-	w->need.nodes = 1 + mst_key_in_bag(c);
-	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c);
+	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c, &bag);
+	w->need.nodes = 1 + bag;
 	if (!mst_reserve_has(&w->res, &w->need))
 		return false;
 	node = mst_reserve_node(&w->res);
@@ -143,7 +156,7 @@ bool mst_insert_root(struct mst_write *w, void *entry)
 	leaf = mst_to_leaf(node);
 	/* Other writers can find the root now: they must wait for its lock. */
 	mst_hook(MASSTREE_HOOK_NEW_ROOT);
-	if (mst_key_in_bag(c))
+	if (bag)
 		mst_leaf_add_bag(w, leaf);
 	mst_leaf_fill(w, leaf, 0, entry);
 	/* Publish the filled slot: pairs with the acquire in mst_walk(). */
@@ -461,33 +474,44 @@ static __always_inline bool mst_split_has_bag(struct mst_write *w,
 	return false;
 }
 
-/* Bags a split at @m takes: for each fresh leaf, and the old one's first. */
+/*
+ * Which leaves of a split take a bag (mst_split_bags()): the one with
+ * positions [0, m) (a new leaf if the root splits, else the old leaf),
+ * the new one with positions [m, 16).
+ */
+#define MST_SPLIT_BAG_LOW	1
+#define MST_SPLIT_BAG_HIGH	2
+
+/*
+ * The bags a split at @m takes (MST_SPLIT_BAG_*), decided once before the
+ * reserve is checked: one for each new leaf that takes a key ending in a
+ * bag, and one for the old leaf if the new key stays there and it has none.
+ */
 static unsigned int mst_split_bags(struct mst_write *w, struct mst_leaf *leaf,
 				   u64 perm, unsigned int m, bool is_root)
 {
-	unsigned int n = mst_split_has_bag(w, leaf, perm, m, MST_NODE_WIDTH + 1);
+	unsigned int bags = 0;
 
-	if (is_root)
-		return n + mst_split_has_bag(w, leaf, perm, 0, m);
-	return n + (w->c.pos < m && mst_bag_need(leaf, &w->c));
+	if (mst_split_has_bag(w, leaf, perm, m, MST_NODE_WIDTH + 1))
+		bags |= MST_SPLIT_BAG_HIGH;
+	if (is_root ? mst_split_has_bag(w, leaf, perm, 0, m) :
+	    w->c.pos < m && mst_bag_need(leaf, &w->c))
+		bags |= MST_SPLIT_BAG_LOW;
+	return bags;
 }
 
 /*
  * Move keys [from, to) (the new key among them) into a fresh leaf, with a
- * bag if one of them ends in one.
+ * bag if @bag (one of them ends in one).
  */
 static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 			   struct mst_leaf *leaf, u64 perm, unsigned int from,
-			  unsigned int to, void *entry)
+			  unsigned int to, bool bag, void *entry)
 {
+	struct mst_bag *dbag = bag ? mst_leaf_add_bag(w, dst) : NULL;
 	unsigned int pos = w->c.pos;
-	struct mst_bag *bag = NULL;
 	unsigned int i;
 
-	if (mst_split_has_bag(w, leaf, perm, from, to)) {
-		mst_leaf_add_bag(w, dst);
-		bag = mst_leaf_bag_locked(dst);
-	}
 	for (i = from; i < to; i++) {
 		if (i == pos)
 			mst_leaf_fill(w, dst, i - from, entry);
@@ -496,11 +520,11 @@ static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 				      mst_perm_slot(perm, i < pos ? i : i - 1));
 	}
 	/* The bag entries that move, in a pass of their own. */
-	for (i = from; bag && i < to; i++) {
+	for (i = from; dbag && i < to; i++) {
 		unsigned int s = mst_perm_slot(perm, i < pos ? i : i - 1);
 
 		if (i != pos && mst_klx_in_bag(leaf->keylenx[s]))
-			bag->slice[i - from] = mst_leaf_bag_locked(leaf)->slice[s];
+			dbag->slice[i - from] = mst_slot_bag2_locked(leaf, s);
 	}
 	dst->permutation = mst_perm_first(to - from);
 }
@@ -734,7 +758,8 @@ static void mst_split_unlock_path(struct masstree *mt, struct mst_node *node,
  * into their internode.
  */
 static void mst_split_root_leaf(struct mst_write *w, struct mst_leaf *leaf,
-				u64 perm, unsigned int m, void *entry)
+				u64 perm, unsigned int m, unsigned int bags,
+				void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_node *node = &leaf->node;
@@ -744,8 +769,9 @@ static void mst_split_root_leaf(struct mst_write *w, struct mst_leaf *leaf,
 
 	mst_node_init_leaf(&a->node, 0);
 	mst_node_init_leaf(&b->node, 0);
-	mst_split_fill(w, a, leaf, perm, 0, m, entry);
-	mst_split_fill(w, b, leaf, perm, m, MST_NODE_WIDTH + 1, entry);
+	mst_split_fill(w, a, leaf, perm, 0, m, bags & MST_SPLIT_BAG_LOW, entry);
+	mst_split_fill(w, b, leaf, perm, m, MST_NODE_WIDTH + 1,
+		       bags & MST_SPLIT_BAG_HIGH, entry);
 	a->lowkey = leaf->lowkey;
 	b->lowkey = b->ikey[0];
 	RCU_INIT_POINTER(a->next, b);
@@ -778,7 +804,8 @@ static void mst_split_root_leaf(struct mst_write *w, struct mst_leaf *leaf,
  * in place, and the split goes up.
  */
 static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
-			   u64 perm, unsigned int m, void *entry)
+			   u64 perm, unsigned int m, unsigned int bags,
+			   void *entry)
 {
 	struct masstree *mt = w->mt;
 	struct mst_walk_pos *c = &w->c;
@@ -790,7 +817,8 @@ static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
 	mst_node_init_leaf(&r->node, 0);
 	mst_lock_fresh(mt, &r->node);
 	/* The new key's slot must be chosen before the old slots move. */
-	mst_split_fill(w, r, leaf, perm, m, MST_NODE_WIDTH + 1, entry);
+	mst_split_fill(w, r, leaf, perm, m, MST_NODE_WIDTH + 1,
+		       bags & MST_SPLIT_BAG_HIGH, entry);
 	r->lowkey = r->ikey[0];
 	RCU_INIT_POINTER(r->prev, leaf);
 	RCU_INIT_POINTER(r->next, rcu_dereference_protected(leaf->next, 1));
@@ -805,7 +833,7 @@ static void mst_split_leaf(struct mst_write *w, struct mst_leaf *leaf,
 		 * (position m - 1 of 15): the same rotation as a plain insert
 		 * of the leaf's first m - 1 keys, the moved slots staying free.
 		 */
-		if (mst_bag_need(leaf, c))
+		if (bags & MST_SPLIT_BAG_LOW)
 			mst_leaf_add_bag(w, leaf);
 		mst_leaf_fill(w, leaf, mst_perm_slot(perm, m - 1), entry);
 		nperm = mst_perm_insert((perm & ~0xfULL) | (m - 1), c->pos);
@@ -839,19 +867,21 @@ static noinline bool mst_insert_split(struct mst_write *w,
 	struct mst_node *node = &leaf->node, *top;
 	u64 perm = leaf->permutation;
 	bool is_root = READ_ONCE(node->version) & MST_V_ROOT;
-	unsigned int m;
+	unsigned int m, bags;
 
 	top = mst_split_lock_path(w, node, is_root);
 	m = mst_split_point(leaf, perm, w->c.pos, w->c.slice);
-	w->need.nodes += mst_split_bags(w, leaf, perm, m, is_root);
+	bags = mst_split_bags(w, leaf, perm, m, is_root);
+	w->need.nodes += !!(bags & MST_SPLIT_BAG_LOW) +
+			 !!(bags & MST_SPLIT_BAG_HIGH);
 	if (!mst_insert_reserved(w)) {
 		mst_split_unlock_path(w->mt, node, top);
 		return false;
 	}
 	if (is_root)
-		mst_split_root_leaf(w, leaf, perm, m, entry);
+		mst_split_root_leaf(w, leaf, perm, m, bags, entry);
 	else
-		mst_split_leaf(w, leaf, perm, m, entry);
+		mst_split_leaf(w, leaf, perm, m, bags, entry);
 	return true;
 }
 
@@ -871,7 +901,7 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	struct mst_walk_pos *c = &w->c;
 	u64 perm = leaf->permutation;
 	unsigned int n = mst_perm_size(perm);
-	bool bag = false;
+	bool bag;
 
 	if (c->slot >= 0) {
 		if (leaf->keylenx[c->slot] == MST_KLX_SPAN)
@@ -880,17 +910,11 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	}
 
 	memset(&w->need, 0, sizeof(w->need));
-	if (c->cls == MST_CLS_LONG) {
-		u32 rest = c->len - c->off - 8;
-
-		if (rest > 8)
-			w->need.sfx[MST_SFX_NEW] = rest;
-		else
-			bag = !mst_leaf_bag_locked(leaf);	/* mst_bag_need() */
-	}
+	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c, &bag);
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	if (unlikely(bag)) {
+	/* Only the leaf's first key that ends in a bag needs one. */
+	if (unlikely(bag && !mst_leaf_bag_locked(leaf))) {
 		/* The leaf's first key that ends in a bag: a node for it. */
 		w->need.nodes = 1;
 		if (!mst_insert_reserved(w)) {

@@ -261,14 +261,14 @@ static void mst_bag_discard(struct mst_bag *bag)
 }
 
 /* A node and its bag, freed together through the bag's rcu_head. */
-static void mst_leaf_bag_free_rcu(struct rcu_head *head)
+static void mst_node_bag_free_rcu(struct rcu_head *head)
 {
 	struct mst_bag *bag = (struct mst_bag *)mst_rcu_node(head);
-	struct mst_node *leaf = &bag->leaf->node;
+	struct mst_node *node = bag->owner;
 
 	mst_bag_discard(bag);
-	mst_node_uncount(leaf);
-	kmem_cache_free(mst_node_cache, leaf);
+	mst_node_uncount(node);
+	kmem_cache_free(mst_node_cache, node);
 }
 
 /**
@@ -283,7 +283,6 @@ struct mst_bag *mst_bag_init(struct mst_node *node)
 	this_cpu_inc(mst_live->bags);
 	return (struct mst_bag *)node;
 }
-EXPORT_SYMBOL_IF_KUNIT(mst_bag_init);
 
 /**
  * mst_node_free() - free a node once current RCU readers are done with it.
@@ -300,8 +299,8 @@ void mst_node_free(struct mst_node *node)
 	struct mst_bag *bag = mst_node_bag_locked(node);
 
 	if (bag) {
-		bag->leaf = mst_to_leaf(node);
-		call_rcu(mst_node_rcu(mst_bag_node(bag)), mst_leaf_bag_free_rcu);
+		bag->owner = node;
+		call_rcu(mst_node_rcu(mst_bag_node(bag)), mst_node_bag_free_rcu);
 		return;
 	}
 	call_rcu(mst_node_rcu(node), mst_node_free_rcu);

@@ -115,7 +115,7 @@ struct mst_span {
  * @slice: per slot of the leaf, for a key whose keylenx is 9..16, its
  *	bytes 8..15 from the slot's slice on, big-endian as a u64,
  *	zero-padded. Other slots' entries are stale: read only by keylenx.
- * @leaf: the leaf being freed with the bag (mst_node_free()).
+ * @owner: the node being freed with the bag (mst_node_free()).
  * @validate_off: while masstree_validate() visits a layer whose root leaf
  *	has the bag: the layer's offset (the leaf's rcu_head word it would
  *	use holds the bag).
@@ -136,7 +136,7 @@ struct mst_span {
 struct mst_bag {
 	u64 slice[MST_NODE_WIDTH];
 	union {
-		struct mst_leaf *leaf;
+		struct mst_node *owner;
 		size_t validate_off;
 	};
 };
@@ -349,6 +349,21 @@ static inline u64 mst_slot_bag2_locked(struct mst_leaf *leaf, unsigned int s)
 	if (!mst_klx_in_bag(leaf->keylenx[s]))
 		return 0;
 	return mst_leaf_bag_locked(leaf)->slice[s];
+}
+
+/*
+ * The bag entry of slot @s, whose keylenx a reader read in its window as
+ * one with a bag entry: the window's validation covers the entry as it
+ * covers the slot's slice. A leaf that shows such a slot has its bag (set
+ * before any such slot, kept as long as the leaf: see struct mst_bag)
+ * unless the window is torn, which the validation catches. Only for such
+ * a slot: the word of a leaf without a bag may be call_rcu()'s.
+ */
+static __always_inline u64 mst_slot_bag2(struct mst_leaf *leaf, unsigned int s)
+{
+	struct mst_bag *bag = rcu_dereference(leaf->bag);
+
+	return bag ? READ_ONCE(bag->slice[s]) : 0;
 }
 
 /* The span of slot @s, or NULL if it is not a span. */

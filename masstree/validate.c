@@ -57,11 +57,6 @@ static struct mst_bag *mst_vlist_bag(struct mst_node *n)
 	return mst_node_bag_locked(n);
 }
 
-static struct mst_bag *mst_vleaf_bag(struct mst_leaf *leaf)
-{
-	return mst_vlist_bag(&leaf->node);
-}
-
 /* Queue layer root @n, whose keys' first @off bytes lie above it. */
 static void mst_vlist_queue(struct mst_node **head, struct mst_node *n,
 			    size_t off)
@@ -262,7 +257,7 @@ static int mst_check_leaf(struct mst_vstate *st, struct mst_vlayer *ly,
 		return mst_bad("leaf lowkey differs from its separator", leaf);
 	st->leaves++;
 	/* A bag is key suffix storage, counted as a node's worth. */
-	if (mst_vleaf_bag(leaf))
+	if (mst_vlist_bag(&leaf->node))
 		st->sfx_bytes += MST_NODE_BYTES;
 	return 0;
 }
@@ -326,9 +321,9 @@ static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
 	if (mst_klx_in_bag(klx)) {
 		u64 b;
 
-		if (!mst_vleaf_bag(leaf))
+		if (!mst_vlist_bag(&leaf->node))
 			return mst_bad("bag entry without a bag", leaf);
-		b = mst_vleaf_bag(leaf)->slice[s];
+		b = mst_vlist_bag(&leaf->node)->slice[s];
 		if (klx < MST_KLX_BAG_MAX && (b & (~0ULL >> (8 * (klx - 8)))))
 			return mst_bad("bag entry bytes past key length", leaf);
 		if (ly->off + klx > MASSTREE_MAX_KEY_LEN)

@@ -139,20 +139,6 @@ static __always_inline unsigned long mst_walk_again(struct mst_walk_pos *c,
 	return now;
 }
 
-/*
- * The bag entry of slot @s of @leaf, read in a reader's window: the
- * window's validation covers it, as it covers the slot's slice. A leaf
- * that shows a slot with a bag entry has its bag (set before any such
- * slot, and kept as long as the leaf lives: see struct mst_bag) unless
- * the window is torn, which the validation catches.
- */
-static __always_inline u64 mst_read_bag(struct mst_leaf *leaf, unsigned int s)
-{
-	struct mst_bag *bag = rcu_dereference(leaf->bag);
-
-	return bag ? READ_ONCE(bag->slice[s]) : 0;
-}
-
 /* What a validated read of a leaf gave the walk. */
 struct mst_leaf_read {
 	u64 perm;
@@ -186,7 +172,7 @@ static __always_inline bool mst_walk_read_leaf(struct mst_walk_pos *c,
 		r->klx = READ_ONCE(leaf->keylenx[c->slot]);
 		r->lv = rcu_dereference(leaf->lv[c->slot]);
 		r->bag2 = unlikely(mst_klx_in_bag(r->klx)) ?
-			  mst_read_bag(leaf, c->slot) : 0;
+			  mst_slot_bag2(leaf, c->slot) : 0;
 	}
 	r->next = NULL;
 	if (*blink)

@@ -968,9 +968,26 @@ static void bag_reader(int id)
 	} while (!__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE));
 }
 
+/*
+ * The writer of the reuse and bag rounds: once reader 1 is held, erase
+ * key @gone (entry number @gv) and insert @nk (@nv) into the slot it
+ * freed, the only free one.
+ */
+static void refill_slot(const u8 *gone, u32 glen, u64 gv, const u8 *nk,
+			u32 nlen, u64 nv)
+{
+	HOLD_UNTIL_US(__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE),
+		      10 * bound_us);
+	if (masstree_erase(&map, gone, glen) != entry(gv))
+		FAIL("erase of key %llu", (unsigned long long)gv);
+	insert_or_fail(nk, nlen, nv);
+	__atomic_store_n(&reuse_refilled, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
+}
+
 static void run_role(int id)
 {
-	u8 kb[KLEN_MAX];
+	u8 kb[KLEN_MAX], kb2[KLEN_MAX];
 	u32 len;
 
 	switch (kind) {
@@ -1112,36 +1129,21 @@ static void run_role(int id)
 		}
 		break;
 	case R_REUSE:
-		if (id == 0) {
-			u64 s = reuse_key(REUSE_GONE);
-
-			/* Once reader 1 holds the full permutation. */
-			HOLD_UNTIL_US(__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE),
-				      10 * bound_us);
-			if (masstree_erase(&map, kb, slice_key(kb, s)) != entry(s))
-				FAIL("erase of key %llu", (unsigned long long)s);
-			insert_or_fail(kb, slice_key(kb, REUSE_NEW), REUSE_NEW);
-			__atomic_store_n(&reuse_refilled, 1, __ATOMIC_RELEASE);
-			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
-		} else if (id <= 3) {
+		if (id == 0)
+			refill_slot(kb, slice_key(kb, reuse_key(REUSE_GONE)),
+				    reuse_key(REUSE_GONE), kb2,
+				    slice_key(kb2, REUSE_NEW), REUSE_NEW);
+		else if (id <= 3)
 			reuse_reader(id);
-		}
 		break;
 	case R_BAG:
-		if (id == 0) {
-			/* Once reader 1 holds its validated window. */
-			HOLD_UNTIL_US(__atomic_load_n(&reuse_reader_held, __ATOMIC_ACQUIRE),
-				      10 * bound_us);
-			if (masstree_erase(&map, kb, bag_key(kb, BAG_POS, BAG_GONE)) !=
-			    entry(bag_val(BAG_POS, BAG_GONE)))
-				FAIL("erase of the bag key");
-			insert_or_fail(kb, bag_key(kb, BAG_POS, BAG_NEW),
-				       bag_val(BAG_POS, BAG_NEW));
-			__atomic_store_n(&reuse_refilled, 1, __ATOMIC_RELEASE);
-			__atomic_store_n(&writer_done, 1, __ATOMIC_RELEASE);
-		} else if (id <= 3) {
+		if (id == 0)
+			refill_slot(kb, bag_key(kb, BAG_POS, BAG_GONE),
+				    bag_val(BAG_POS, BAG_GONE), kb2,
+				    bag_key(kb2, BAG_POS, BAG_NEW),
+				    bag_val(BAG_POS, BAG_NEW));
+		else if (id <= 3)
 			bag_reader(id);
-		}
 		break;
 	case R_REFILL:
 		if (id == 0) {
