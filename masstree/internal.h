@@ -188,7 +188,8 @@ static __always_inline struct mst_node *mst_read_child(struct mst_node *n,
 	struct mst_internode *in = mst_to_internode(n);
 	struct mst_node *child;
 
-	child = rcu_dereference(in->child[mst_internode_index(in, slice)]);
+	child = rcu_dereference(*mst_internode_slot(in, slice));
+	mst_node_prefetch(child);
 	if (unlikely(!child) || mst_version_changed(n, v))
 		goto changed;
 	*cv = mst_stable_version(child);

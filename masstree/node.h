@@ -10,6 +10,7 @@
 #include <linux/build_bug.h>
 #include <linux/cache.h>
 #include <linux/masstree.h>
+#include <linux/prefetch.h>
 #include <linux/rcupdate.h>
 #include <linux/stddef.h>
 #include <linux/types.h>
@@ -197,7 +198,7 @@ static_assert(sizeof(struct mst_bag) <= offsetof(struct mst_leaf, rcu));
  * @nkeys: number of separator keys in @ikey.
  * @ikey: separator slices, ascending; child i holds [ikey[i-1], ikey[i]).
  *	Slots from @nkeys on hold MST_IKEY_NONE, so that the search runs
- *	over all of them without bounds tests (mst_internode_index()).
+ *	over all of them without bounds tests (mst_internode_slot()).
  * @child: @nkeys + 1 children.
  */
 struct mst_internode {
@@ -219,27 +220,30 @@ static inline void mst_internode_clear_keys(struct mst_internode *in,
 }
 
 /*
- * The child of @in whose range holds @slice. Racy reads are fine: the
+ * The child slot of @in whose range holds @slice. Racy reads are fine: the
  * caller validates @in's version before trusting the answer.
  */
-static inline unsigned int mst_internode_index(struct mst_internode *in, u64 slice)
+static __always_inline struct mst_node __rcu **
+mst_internode_slot(struct mst_internode *in, u64 slice)
 {
-	unsigned int n = READ_ONCE(in->nkeys);
-	unsigned int i = 0;
+	/* unsigned long: each slot's address folds into one instruction. */
+	unsigned long i = 0;
 
 	/*
 	 * How many separators are <= @slice: a binary search in four fixed
 	 * steps over all 15 slots, since a lookup crosses an internode per
 	 * level of every layer. Unused slots hold MST_IKEY_NONE, above every
 	 * separator, so no step needs a bounds test; only a slice equal to
-	 * MST_IKEY_NONE counts them, hence the clamp to @n. The four steps
-	 * cannot pass 15, whatever the slots hold mid-change.
+	 * MST_IKEY_NONE counts them, hence the clamp to nkeys for it alone.
+	 * The four steps cannot pass 15, whatever the slots hold mid-change.
 	 */
 	i += READ_ONCE(in->ikey[7]) <= slice ? 8 : 0;
 	i += READ_ONCE(in->ikey[i + 3]) <= slice ? 4 : 0;
 	i += READ_ONCE(in->ikey[i + 1]) <= slice ? 2 : 0;
 	i += READ_ONCE(in->ikey[i]) <= slice ? 1 : 0;
-	return min(i, n);
+	if (unlikely(slice == MST_IKEY_NONE))
+		i = min_t(unsigned long, i, READ_ONCE(in->nkeys));
+	return &in->child[i];
 }
 
 /*
@@ -286,6 +290,24 @@ static inline struct mst_node *mst_rcu_node(struct rcu_head *head)
  * to whole cache lines (debugging kernels add their metadata on top).
  */
 #define MST_NODE_BYTES	ALIGN(MST_NODE_SIZE, L1_CACHE_BYTES)
+
+/*
+ * Start loading the lines of @node past its first. A descent reads the
+ * version, then 2-3 of the other lines, as its search picks them: each
+ * a miss that waits for the one before. Asked for at once (the version's
+ * own line is read right away), they overlap. Lines 1-4 hold all a lookup
+ * reads besides the version; a prefetch never faults, so @node may be a
+ * pointer not yet validated (even a node's bytes mid-change).
+ */
+static __always_inline void mst_node_prefetch(const struct mst_node *node)
+{
+	const char *p = (const char *)node;
+
+	prefetch(p + L1_CACHE_BYTES);
+	prefetch(p + 2 * L1_CACHE_BYTES);
+	prefetch(p + 3 * L1_CACHE_BYTES);
+	prefetch(p + 4 * L1_CACHE_BYTES);
+}
 
 /**
  * struct mst_node_stats - nodes currently allocated by this module.

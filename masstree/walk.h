@@ -270,7 +270,8 @@ static __always_inline struct mst_leaf *mst_walk(struct masstree *mt,
 	 * since @v say it may: then a leaf's right neighbour is checked.
 	 */
 	bool blink = n && n != c->layer_root;
-	struct mst_leaf_read r;
+	/* Each leaf read sets what the walk reads of it: not zeroed first. */
+	struct mst_leaf_read r __uninitialized;
 	unsigned long v, cv;
 
 restart:
@@ -287,14 +288,8 @@ restart:
 	preempt_disable();
 	v = mst_stable_version(n);
 	for (;;) {
-		if (v & MST_V_DELETED) {
-			preempt_enable();
-			mst_count(MASSTREE_TC_LAYER_RETRY);
-			n = n == c->layer_root ? NULL : c->layer_root;
-			blink = false;
-			goto restart;
-		}
-		if (!(v & MST_V_LEAF)) {
+		/* A live internode, the common case, in one test. */
+		if (likely(!(v & (MST_V_DELETED | MST_V_LEAF)))) {
 			child = mst_read_child(n, v, c->slice, &cv);
 			if (!child) {
 				v = mst_walk_again(c, n, v, &blink);
@@ -303,6 +298,13 @@ restart:
 			n = child;
 			v = cv;
 			continue;
+		}
+		if (v & MST_V_DELETED) {
+			preempt_enable();
+			mst_count(MASSTREE_TC_LAYER_RETRY);
+			n = n == c->layer_root ? NULL : c->layer_root;
+			blink = false;
+			goto restart;
 		}
 		if (!mst_walk_read_leaf(c, n, &v, &blink, &r))
 			continue;

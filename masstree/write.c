@@ -116,7 +116,11 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 					  void *old, void *entry,
 					  enum mst_op op, gfp_t gfp)
 {
-	struct mst_write w;
+	/*
+	 * Filled field by field below and by each attempt: not zeroed first
+	 * (CONFIG_INIT_STACK_ALL_ZERO would, on every write).
+	 */
+	struct mst_write w __uninitialized;
 	bool long_insert, hint = false;
 	void *ret;
 
@@ -127,6 +131,7 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	/* Not the whole struct: the cursor is set up by each attempt. */
 	w.mt = mt;
 	mst_reserve_init(&w.res);
+	memset(&w.need, 0, sizeof(w.need));
 	w.free_nodes = NULL;
 	/*
 	 * A new long key usually needs a suffix buffer, and finding that out

@@ -59,6 +59,12 @@ typedef unsigned int __bitwise gfp_t;
 #define __exit
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define noinline	__attribute__((__noinline__))
+/* As the kernel's: no stack zeroing for a variable its code fills. */
+#if __has_attribute(__uninitialized__)
+#define __uninitialized	__attribute__((__uninitialized__))
+#else
+#define __uninitialized
+#endif
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define MAX_ERRNO	4095
 

@@ -214,9 +214,13 @@ static void gen_special(void)
 	unsigned int i, v;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		for (v = 0; v < 4; v++) {
-			memset(kbuf, v == 1 ? 0 : 'z', lens[i]);
-			if (v >= 2 && lens[i])
+		for (v = 0; v < 5; v++) {
+			/*
+			 * v == 4: all 0xff, the greatest slice, which the
+			 * internodes' unused separator slots hold too.
+			 */
+			memset(kbuf, v == 1 ? 0 : v == 4 ? 0xff : 'z', lens[i]);
+			if ((v == 2 || v == 3) && lens[i])
 				kbuf[lens[i] - 1] = v == 2 ? 0 : 0xff;
 			add_key(kbuf, lens[i]);
 		}
