@@ -301,12 +301,13 @@ static inline struct mst_node *mst_rcu_node(struct rcu_head *head)
  */
 static __always_inline void mst_node_prefetch(const struct mst_node *node)
 {
-	const char *p = (const char *)node;
+	/* In integers: @node may be NULL, which C does not let us offset. */
+	unsigned long p = (unsigned long)node;
 
-	prefetch(p + L1_CACHE_BYTES);
-	prefetch(p + 2 * L1_CACHE_BYTES);
-	prefetch(p + 3 * L1_CACHE_BYTES);
-	prefetch(p + 4 * L1_CACHE_BYTES);
+	prefetch((const void *)(p + L1_CACHE_BYTES));
+	prefetch((const void *)(p + 2 * L1_CACHE_BYTES));
+	prefetch((const void *)(p + 3 * L1_CACHE_BYTES));
+	prefetch((const void *)(p + 4 * L1_CACHE_BYTES));
 }
 
 /**
