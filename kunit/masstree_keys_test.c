@@ -386,6 +386,55 @@ static void masstree_key_shared_prefix_splits_deep_layer(struct kunit *test)
 	mtt_expect_all_freed(test);
 }
 
+/*
+ * Keys whose slice is eight 0xff bytes, the value an internode's unused
+ * separator slots hold: at the right end of a tree of several levels,
+ * the internode search must still pick the last child in use, not one
+ * past it (mst_internode_slot()).
+ */
+static void masstree_key_greatest_slice_deep_tree(struct kunit *test)
+{
+	static const unsigned int lens[] = { 8, 9, 16, 17, 64 };
+	const unsigned int n = 3000;
+	struct masstree *mt = mtt_map(test);
+	struct masstree_stats st;
+	unsigned int i, bad = 0;
+	u8 key[64];
+
+	/* Spread below the greatest slice (i times an odd constant). */
+	for (i = 0; i < n; i++) {
+		mtt_key64(key, i * 0x9e3779b97f4a7c15ULL);
+		if (masstree_insert(mt, key, 8, mtt_entry(i), GFP_KERNEL) && !bad++)
+			KUNIT_FAIL(test, "insert %u failed", i);
+	}
+	memset(key, 0xff, sizeof(key));
+	for (i = 0; i < ARRAY_SIZE(lens); i++)
+		if (masstree_insert(mt, key, lens[i], mtt_entry(n + i),
+				    GFP_KERNEL) && !bad++)
+			KUNIT_FAIL(test, "insert of %u 0xff bytes failed", lens[i]);
+	KUNIT_ASSERT_EQ(test, bad, 0U);
+	masstree_get_stats(mt, &st);
+	/* Internodes on two levels at least, the root's not full. */
+	KUNIT_EXPECT_GE(test, st.height, 3UL);
+	KUNIT_EXPECT_EQ(test, masstree_validate(mt), 0);
+	for (i = 0; i < ARRAY_SIZE(lens); i++)
+		KUNIT_EXPECT_PTR_EQ(test, masstree_load(mt, key, lens[i]),
+				    mtt_entry(n + i));
+	KUNIT_EXPECT_NULL(test, masstree_load(mt, key, 15));
+	KUNIT_EXPECT_NULL(test, masstree_load(mt, key, 63));
+	for (i = 0; i < n; i++) {
+		mtt_key64(key, i * 0x9e3779b97f4a7c15ULL);
+		if (masstree_erase(mt, key, 8) != mtt_entry(i) && !bad++)
+			KUNIT_FAIL(test, "erase %u failed", i);
+	}
+	memset(key, 0xff, sizeof(key));
+	for (i = 0; i < ARRAY_SIZE(lens); i++)
+		KUNIT_EXPECT_PTR_EQ(test, masstree_erase(mt, key, lens[i]),
+				    mtt_entry(n + i));
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	mtt_expect_all_freed(test);
+}
+
 static struct kunit_case masstree_keys_cases[] = {
 	KUNIT_CASE_PARAM(masstree_key_length_insert_load_erase, key_len_gen_params),
 	KUNIT_CASE_PARAM(masstree_key_length_differing_last_byte, key_len_gen_params),
@@ -394,6 +443,7 @@ static struct kunit_case masstree_keys_cases[] = {
 	KUNIT_CASE(masstree_key_zero_runs_sort_by_length),
 	KUNIT_CASE(masstree_key_suffix_needs_no_layer),
 	KUNIT_CASE(masstree_key_shared_prefix_splits_deep_layer),
+	KUNIT_CASE(masstree_key_greatest_slice_deep_tree),
 	{}
 };
 
