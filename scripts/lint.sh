@@ -11,7 +11,9 @@
 #   files include (so call) only the layers below them;
 #   docs/masstree.rst renders with the kernel-doc it pulls in, warnings
 #   as errors (make docs);
-#   syzkaller descriptions consistent with the uapi header.
+#   syzkaller descriptions consistent with the uapi header;
+#   every in-kernel mutant still applies to the sources (make
+#   mutate-kernel itself is too long for make check).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -63,4 +65,11 @@ python3 "$MT_ROOT/scripts/check-dev-includes.py" --self-test || fail=1
 # syzkaller descriptions against the uapi header, and the check itself.
 python3 "$MT_ROOT/scripts/check-syzlang.py" || fail=1
 python3 "$MT_ROOT/scripts/check-syzlang.py" --self-test || fail=1
+# A change to the code a kernel mutant edits must update the mutant.
+if out=$("$MT_ROOT/scripts/mutate-kernel" -n 2>&1); then
+	echo "PASS mutate-kernel:every mutant applies"
+else
+	grep '^FAIL ' <<<"$out" || echo "FAIL mutate-kernel:-n failed: $out"
+	fail=1
+fi
 exit $fail
