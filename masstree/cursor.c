@@ -265,18 +265,25 @@ static int mst_leaf_find(struct mst_leaf *leaf, u64 perm, u64 ts,
 }
 
 /*
- * mst_slot_bag2() for a snapshot: the bag entry of slot @s of @leaf, whose
- * keylenx says it has one, into *@bag2, the leaf's bag read once per
- * snapshot (*@bagp) rather than once per slot.
+ * Copy slot @s of @leaf into snapshot slot @k of @x, with its bag entry
+ * if its keylenx says it has one: mst_slot_bag2(), but the leaf's bag read
+ * once per snapshot (*@bagp) rather than once per slot.
  */
-static __always_inline void mst_snap_bag(struct mst_leaf *leaf,
-					 struct mst_bag **bagp,
-					 unsigned int s, u64 *bag2)
+static __always_inline void mst_snap_slot(struct mst_leaf *leaf,
+					  unsigned int s, struct mst_snap *x,
+					  unsigned int k, struct mst_bag **bagp)
 {
-	if (!*bagp)
-		*bagp = rcu_dereference(leaf->bag);
-	if (*bagp)
-		*bag2 = READ_ONCE((*bagp)->slice[s]);
+	u8 klx = READ_ONCE(leaf->keylenx[s]);
+
+	x->ikey[k] = READ_ONCE(leaf->ikey[s]);
+	x->klx[k] = klx;
+	x->lv[k] = rcu_dereference(leaf->lv[s]);
+	if (unlikely(mst_klx_in_bag(klx))) {
+		if (!*bagp)
+			*bagp = rcu_dereference(leaf->bag);
+		if (*bagp)
+			x->bag2[k] = READ_ONCE((*bagp)->slice[s]);
+	}
 }
 
 /*
@@ -299,29 +306,13 @@ static void mst_leaf_snap(struct mst_leaf *leaf, u64 perm, u64 ts,
 		/* Forward, the slot fields shift out one by one. */
 		cnt = min_t(unsigned int, n - i, max);
 		x->more = i + cnt < n;
-		for (perm >>= 4 * i; k < cnt; k++, perm >>= 4) {
-			unsigned int s = (perm >> 4) & 0xf;
-			u8 klx = READ_ONCE(leaf->keylenx[s]);
-
-			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
-			x->klx[k] = klx;
-			x->lv[k] = rcu_dereference(leaf->lv[s]);
-			if (unlikely(klx > 8) && mst_klx_in_bag(klx))
-				mst_snap_bag(leaf, &bag, s, &x->bag2[k]);
-		}
+		for (perm >>= 4 * i; k < cnt; k++, perm >>= 4)
+			mst_snap_slot(leaf, (perm >> 4) & 0xf, x, k, &bag);
 	} else {
 		end = i >= (int)max ? i - (int)max : -1;
 		x->more = end >= 0;
-		for (; i > end; k++, i--) {
-			unsigned int s = mst_perm_slot(perm, i);
-			u8 klx = READ_ONCE(leaf->keylenx[s]);
-
-			x->ikey[k] = READ_ONCE(leaf->ikey[s]);
-			x->klx[k] = klx;
-			x->lv[k] = rcu_dereference(leaf->lv[s]);
-			if (unlikely(klx > 8) && mst_klx_in_bag(klx))
-				mst_snap_bag(leaf, &bag, s, &x->bag2[k]);
-		}
+		for (; i > end; k++, i--)
+			mst_snap_slot(leaf, mst_perm_slot(perm, i), x, k, &bag);
 	}
 	x->nr = k;
 }

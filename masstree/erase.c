@@ -632,7 +632,7 @@ static u64 mst_merge_slots(struct mst_leaf *dst, u64 dperm,
 		/* A bag entry is copied: @dst has a bag (mst_merge_fits()). */
 		if (mst_klx_in_bag(src->keylenx[from]))
 			WRITE_ONCE(mst_leaf_bag_locked(dst)->slice[to],
-				   mst_slot_bag2_locked(src, from));
+				   mst_leaf_bag_locked(src)->slice[from]);
 		WRITE_ONCE(dst->ikey[to], src->ikey[from]);
 		WRITE_ONCE(dst->keylenx[to], src->keylenx[from]);
 		rcu_assign_pointer(dst->lv[to],

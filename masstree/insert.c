@@ -513,17 +513,16 @@ static void mst_split_fill(struct mst_write *w, struct mst_leaf *dst,
 	unsigned int i;
 
 	for (i = from; i < to; i++) {
-		if (i == pos)
-			mst_leaf_fill(w, dst, i - from, entry);
-		else
-			mst_leaf_copy(dst, i - from, leaf,
-				      mst_perm_slot(perm, i < pos ? i : i - 1));
-	}
-	/* The bag entries that move, in a pass of their own. */
-	for (i = from; dbag && i < to; i++) {
-		unsigned int s = mst_perm_slot(perm, i < pos ? i : i - 1);
+		unsigned int s;
 
-		if (i != pos && mst_klx_in_bag(leaf->keylenx[s]))
+		if (i == pos) {
+			mst_leaf_fill(w, dst, i - from, entry);
+			continue;
+		}
+		s = mst_perm_slot(perm, i < pos ? i : i - 1);
+		mst_leaf_copy(dst, i - from, leaf, s);
+		/* Its bag entry, if any (0 for a slot without one: unread). */
+		if (dbag)
 			dbag->slice[i - from] = mst_slot_bag2_locked(leaf, s);
 	}
 	dst->permutation = mst_perm_first(to - from);
@@ -913,7 +912,6 @@ bool mst_insert_locked(struct mst_write *w, struct mst_leaf *leaf, void *entry)
 	w->need.sfx[MST_SFX_NEW] = mst_fill_need(c, &bag);
 	if (n == MST_NODE_WIDTH)
 		return mst_insert_split(w, leaf, entry);
-	/* Only the leaf's first key that ends in a bag needs one. */
 	if (unlikely(bag && !mst_leaf_bag_locked(leaf))) {
 		/* The leaf's first key that ends in a bag: a node for it. */
 		w->need.nodes = 1;

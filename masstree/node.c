@@ -254,21 +254,15 @@ static struct mst_node *mst_bag_node(struct mst_bag *bag)
 	return (struct mst_node *)bag;
 }
 
-static void mst_bag_discard(struct mst_bag *bag)
-{
-	this_cpu_dec(mst_live->bags);
-	kmem_cache_free(mst_node_cache, bag);
-}
-
 /* A node and its bag, freed together through the bag's rcu_head. */
 static void mst_node_bag_free_rcu(struct rcu_head *head)
 {
 	struct mst_bag *bag = (struct mst_bag *)mst_rcu_node(head);
 	struct mst_node *node = bag->owner;
 
-	mst_bag_discard(bag);
-	mst_node_uncount(node);
-	kmem_cache_free(mst_node_cache, node);
+	this_cpu_dec(mst_live->bags);
+	kmem_cache_free(mst_node_cache, bag);
+	mst_node_free_rcu(mst_node_rcu(node));
 }
 
 /**

@@ -33,6 +33,12 @@ struct mst_vstate {
 	struct mst_node *done;	/* layer roots visited */
 };
 
+/* Does @n's queued offset ride in rcu.func (MST_VLIST_FUNC)? */
+static bool mst_vlist_off_in_func(struct mst_node *n)
+{
+	return (unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC;
+}
+
 /* Where rcu.next of @n links to, without the flag. */
 static struct callback_head *mst_vlist_link(struct mst_node *n)
 {
@@ -42,7 +48,7 @@ static struct callback_head *mst_vlist_link(struct mst_node *n)
 /* Mark @n reached and put it on the list @head, keeping its flag. */
 static void mst_vlist_push(struct mst_node **head, struct mst_node *n)
 {
-	unsigned long flag = (unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC;
+	unsigned long flag = mst_vlist_off_in_func(n) ? MST_VLIST_FUNC : 0;
 	struct callback_head *link = *head ? mst_node_rcu(*head) : MST_VLIST_END;
 
 	mst_node_rcu(n)->next = (void *)((unsigned long)link | flag);
@@ -52,7 +58,7 @@ static void mst_vlist_push(struct mst_node **head, struct mst_node *n)
 /* The bag of node @n, if rcu.func holds one (not an offset of ours). */
 static struct mst_bag *mst_vlist_bag(struct mst_node *n)
 {
-	if ((unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC)
+	if (mst_vlist_off_in_func(n))
 		return NULL;
 	return mst_node_bag_locked(n);
 }
@@ -75,7 +81,7 @@ static void mst_vlist_queue(struct mst_node **head, struct mst_node *n,
 /* The layer offset mst_vlist_queue() stored for @n. */
 static size_t mst_vlist_off(struct mst_node *n)
 {
-	if ((unsigned long)mst_node_rcu(n)->next & MST_VLIST_FUNC)
+	if (mst_vlist_off_in_func(n))
 		return (size_t)mst_node_rcu(n)->func;
 	return mst_vlist_bag(n)->validate_off;
 }
@@ -319,11 +325,12 @@ static int mst_check_slot(struct mst_vstate *st, struct mst_vlayer *ly,
 	    klx != MST_KLX_LAYER && klx != MST_KLX_SPAN)
 		return mst_bad("bad keylenx", leaf);
 	if (mst_klx_in_bag(klx)) {
+		struct mst_bag *bag = mst_vlist_bag(&leaf->node);
 		u64 b;
 
-		if (!mst_vlist_bag(&leaf->node))
+		if (!bag)
 			return mst_bad("bag entry without a bag", leaf);
-		b = mst_vlist_bag(&leaf->node)->slice[s];
+		b = bag->slice[s];
 		if (klx < MST_KLX_BAG_MAX && (b & (~0ULL >> (8 * (klx - 8)))))
 			return mst_bad("bag entry bytes past key length", leaf);
 		if (ly->off + klx > MASSTREE_MAX_KEY_LEN)
@@ -442,7 +449,7 @@ int masstree_validate(struct masstree *mt)
 	/* Unmark every root reached: rcu.next of a live node is NULL. */
 	while (st.done) {
 		root = mst_vlist_pop(&st.done);
-		if ((unsigned long)mst_node_rcu(root)->next & MST_VLIST_FUNC)
+		if (mst_vlist_off_in_func(root))
 			mst_node_rcu(root)->func = NULL;
 		mst_node_rcu(root)->next = NULL;
 	}

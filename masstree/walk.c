@@ -152,6 +152,8 @@ static __always_inline void *mst_load(struct masstree *mt, const void *key,
 	/* mst_walk() sets it, which the compiler cannot always see. */
 	void *entry = NULL;
 
+	if (len > MASSTREE_MAX_KEY_LEN)
+		return NULL;
 	WARN_ON_ONCE(in_nmi());
 	mst_walk_pos_init(&c, key, len);
 	mst_walk(mt, &c, &entry);
@@ -172,8 +174,6 @@ static __always_inline void *mst_load(struct masstree *mt, const void *key,
  */
 void *__masstree_load(struct masstree *mt, const void *key, size_t len)
 {
-	if (len > MASSTREE_MAX_KEY_LEN)
-		return NULL;
 	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
 			 "caller must hold rcu_read_lock()");
 	return mst_load(mt, key, len);
@@ -199,8 +199,6 @@ void *masstree_load(struct masstree *mt, const void *key, size_t len)
 {
 	void *entry;
 
-	if (len > MASSTREE_MAX_KEY_LEN)
-		return NULL;
 	rcu_read_lock();
 	entry = mst_load(mt, key, len);
 	rcu_read_unlock();

@@ -42,8 +42,9 @@ static int mst_write_fill(struct mst_write *w, gfp_t gfp)
 /*
  * Decide and do the write on the cursor's locked leaf (NULL: the map is
  * empty), unlocking every node it locked. Sets *@ret to what the write
- * returns. Returns true once done; false when the reserve fell short
- * (nothing changed: fill it and try again).
+ * returns. Returns true once done; false when the reserve fell short of
+ * @w->need, which that attempt set (nothing changed: fill the reserve
+ * and try again).
  */
 static __always_inline bool mst_write_locked(struct mst_write *w,
 					     struct mst_leaf *leaf, void *old,
@@ -131,7 +132,6 @@ static __always_inline void *mst_write_op(struct masstree *mt,
 	/* Not the whole struct: the cursor is set up by each attempt. */
 	w.mt = mt;
 	mst_reserve_init(&w.res);
-	memset(&w.need, 0, sizeof(w.need));
 	w.free_nodes = NULL;
 	/*
 	 * A new long key usually needs a suffix buffer, and finding that out
